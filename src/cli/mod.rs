@@ -1,0 +1,52 @@
+//! The command line: argument parsing and one thin module per subcommand.
+
+mod bench;
+mod inspect;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stampseq",
+    version,
+    about = "Classify short sequences of ZTF alerts from their image stamps (Temporal Stamp Classifier)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read alert files, folders or .tar.gz archives and summarise them: alerts, objects,
+    /// schema versions, stamp shapes, and every error with its file and record.
+    Inspect(inspect::InspectArgs),
+    /// Measure throughput.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// Runs a parsed command line and returns the process exit status.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Inspect(args)) => inspect::run(args),
+        Some(Command::Bench(cmd)) => bench::run(cmd),
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Paths given on the command line, checked for at least one.
+fn require_paths(paths: &[PathBuf]) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !paths.is_empty(),
+        "give at least one file, folder or archive"
+    );
+    Ok(())
+}

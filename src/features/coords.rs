@@ -1,0 +1,70 @@
+//! Sky coordinates derived from (ra, dec) J2000, computed the way ALeRCE computed its
+//! training features (PyEphem / libastro, epoch J2000), so that the features match what
+//! the network was trained on.
+
+use std::f64::consts::PI;
+
+/// Mean obliquity of the ecliptic at J2000 (IAU 1976, as libastro's `obliquity()` at
+/// t = 0), in degrees.
+const OBLIQUITY_J2000_DEG: f64 = 23.439_291_1;
+
+/// Galactic frame as libastro defines it: RA and Dec of the north galactic pole and the
+/// galactic longitude of the ascending node on the equator, J2000.
+const NGP_RA_DEG: f64 = 192.859_48;
+const NGP_DEC_DEG: f64 = 27.128_25;
+const NODE_LON_DEG: f64 = 32.931_92;
+
+fn wrap_two_pi(mut a: f64) -> f64 {
+    a %= 2.0 * PI;
+    if a < 0.0 {
+        a += 2.0 * PI;
+    }
+    a
+}
+
+/// Ecliptic (latitude, longitude) in degrees of the ecliptic of J2000.
+pub fn ecliptic(ra_deg: f64, dec_deg: f64) -> (f64, f64) {
+    let eps = OBLIQUITY_J2000_DEG.to_radians();
+    let (se, ce) = eps.sin_cos();
+    let (sx, cx) = ra_deg.to_radians().sin_cos();
+    let (sy, mut cy) = dec_deg.to_radians().sin_cos();
+    if cy.abs() < 1e-20 {
+        cy = 1e-20;
+    }
+    let ty = sy / cy;
+    let sq = (sy * ce - cy * se * sx).clamp(-1.0, 1.0);
+    let lat = sq.asin();
+    let mut lon = ((sx * ce + ty * se) / cx).atan();
+    if cx < 0.0 {
+        lon += PI;
+    }
+    (lat.to_degrees(), wrap_two_pi(lon).to_degrees())
+}
+
+/// Galactic (latitude, longitude) in degrees.
+pub fn galactic(ra_deg: f64, dec_deg: f64) -> (f64, f64) {
+    let gpr = NGP_RA_DEG.to_radians();
+    let (sgpd, cgpd) = NGP_DEC_DEG.to_radians().sin_cos();
+    let an = NODE_LON_DEG.to_radians();
+    let (sy, cy) = dec_deg.to_radians().sin_cos();
+    let a = ra_deg.to_radians() - gpr;
+    let (sa, ca) = a.sin_cos();
+    let sq = cy * cgpd * ca + sy * sgpd;
+    let lat = sq.asin();
+    let c = sy - sq * sgpd;
+    let mut d = cy * sa * cgpd;
+    if d.abs() < 1e-20 {
+        d = 1e-20;
+    }
+    let mut lon = (c / d).atan() + an;
+    if d < 0.0 {
+        lon += PI;
+    }
+    if lon < 0.0 {
+        lon += 2.0 * PI;
+    }
+    if lon > 2.0 * PI {
+        lon -= 2.0 * PI;
+    }
+    (lat.to_degrees(), lon.to_degrees())
+}

@@ -1,0 +1,222 @@
+//! Metadata features of one detection, as the ALeRCE stamp classifier reads them, and their
+//! normalisation (clipping, then z-score with statistics that travel with a model).
+
+pub mod coords;
+
+use crate::alert::{Candidate, DiffSign};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The 26 features of the ALeRCE checkpoint, in its order: the 23 deployed ones plus `rb`,
+/// `distnr` and `magnr`.
+pub const ALERCE_FEATURES: [&str; 26] = [
+    "sgscore1",
+    "distpsnr1",
+    "sgscore2",
+    "distpsnr2",
+    "sgscore3",
+    "distpsnr3",
+    "isdiffpos",
+    "fwhm",
+    "magpsf",
+    "sigmapsf",
+    "ra",
+    "dec",
+    "diffmaglim",
+    "rb",
+    "distnr",
+    "magnr",
+    "classtar",
+    "ndethist",
+    "ncovhist",
+    "ecl_lat",
+    "ecl_long",
+    "gal_lat",
+    "gal_long",
+    "non_detections",
+    "chinr",
+    "sharpnr",
+];
+
+/// One raw (unclipped, unnormalised) feature of a detection by its name; `None` for a
+/// name that is not a known feature. A field the alert does not carry gives NaN.
+pub fn raw_feature(c: &Candidate, name: &str) -> Option<f64> {
+    let o = |v: Option<f64>| v.unwrap_or(f64::NAN);
+    let i = |v: Option<i32>| v.map_or(f64::NAN, f64::from);
+    Some(match name {
+        "sgscore1" => o(c.sgscore1),
+        "distpsnr1" => o(c.distpsnr1),
+        "sgscore2" => o(c.sgscore2),
+        "distpsnr2" => o(c.distpsnr2),
+        "sgscore3" => o(c.sgscore3),
+        "distpsnr3" => o(c.distpsnr3),
+        // ALeRCE encodes 't' as 0 and 'f' as 1.
+        "isdiffpos" => match c.isdiffpos {
+            Some(DiffSign::Positive) => 0.0,
+            Some(DiffSign::Negative) => 1.0,
+            None => f64::NAN,
+        },
+        "fwhm" => o(c.fwhm),
+        "magpsf" => c.magpsf,
+        "sigmapsf" => c.sigmapsf,
+        "ra" => c.ra,
+        "dec" => c.dec,
+        "diffmaglim" => o(c.diffmaglim),
+        "rb" => o(c.rb),
+        "drb" => o(c.drb),
+        "distnr" => o(c.distnr),
+        "magnr" => o(c.magnr),
+        "classtar" => o(c.classtar),
+        "ndethist" => i(c.ndethist),
+        "ncovhist" => i(c.ncovhist),
+        "ecl_lat" => coords::ecliptic(c.ra, c.dec).0,
+        "ecl_long" => coords::ecliptic(c.ra, c.dec).1,
+        "gal_lat" => coords::galactic(c.ra, c.dec).0,
+        "gal_long" => coords::galactic(c.ra, c.dec).1,
+        // Taken before clipping, as ALeRCE did.
+        "non_detections" => i(c.ncovhist) - i(c.ndethist),
+        "chinr" => o(c.chinr),
+        "sharpnr" => o(c.sharpnr),
+        _ => return None,
+    })
+}
+
+/// Raw features in the given order (unknown names give NaN).
+pub fn raw_features(c: &Candidate, names: &[impl AsRef<str>]) -> Vec<f64> {
+    let (ecl_lat, ecl_long) = coords::ecliptic(c.ra, c.dec);
+    let (gal_lat, gal_long) = coords::galactic(c.ra, c.dec);
+    names
+        .iter()
+        .map(|n| match n.as_ref() {
+            // Computed once above rather than once per coordinate feature.
+            "ecl_lat" => ecl_lat,
+            "ecl_long" => ecl_long,
+            "gal_lat" => gal_lat,
+            "gal_long" => gal_long,
+            other => raw_feature(c, other).unwrap_or(f64::NAN),
+        })
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeatureStatsError {
+    #[error("{path}: {problem}")]
+    File { path: String, problem: String },
+    #[error("feature statistics: {0}")]
+    Invalid(String),
+}
+
+/// Clipping bounds and z-score statistics of a model's features. They belong to the model
+/// (they are what it was trained with) and are stored in its file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureStats {
+    pub names: Vec<String>,
+    pub mean: Vec<f64>,
+    pub std: Vec<f64>,
+    /// Lower clip bounds; -inf where unbounded.
+    pub clip_lo: Vec<f64>,
+    /// Upper clip bounds; +inf where unbounded.
+    pub clip_hi: Vec<f64>,
+}
+
+impl FeatureStats {
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn validate(&self) -> Result<(), FeatureStatsError> {
+        let n = self.names.len();
+        for (what, len) in [
+            ("mean", self.mean.len()),
+            ("std", self.std.len()),
+            ("clip_lo", self.clip_lo.len()),
+            ("clip_hi", self.clip_hi.len()),
+        ] {
+            if len != n {
+                return Err(FeatureStatsError::Invalid(format!(
+                    "{what} has {len} values for {n} features"
+                )));
+            }
+        }
+        if let Some(i) = self.std.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(FeatureStatsError::Invalid(format!(
+                "std of {} is {}",
+                self.names[i], self.std[i]
+            )));
+        }
+        if let Some(name) = self
+            .names
+            .iter()
+            .find(|n| raw_feature(&Candidate::default(), n).is_none())
+        {
+            return Err(FeatureStatsError::Invalid(format!(
+                "unknown feature {name:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Clips then z-scores raw features. A missing value (NaN) becomes 0, the training mean.
+    pub fn normalize(&self, raw: &[f64]) -> Vec<f64> {
+        raw.iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let z = (x.clamp(self.clip_lo[i], self.clip_hi[i]) - self.mean[i]) / self.std[i];
+                if z.is_nan() {
+                    0.0
+                } else {
+                    z
+                }
+            })
+            .collect()
+    }
+
+    /// Raw then normalised features of one detection.
+    pub fn features(&self, c: &Candidate) -> (Vec<f64>, Vec<f64>) {
+        let raw = raw_features(c, &self.names);
+        let norm = self.normalize(&raw);
+        (raw, norm)
+    }
+
+    /// Reads the statistics from the ALeRCE weights file (`feature_norm.mean/std`,
+    /// `feature_clip.lo/hi`, float64, in [`ALERCE_FEATURES`] order).
+    pub fn from_alerce_safetensors(path: &Path) -> Result<Self, FeatureStatsError> {
+        let err = |problem: String| FeatureStatsError::File {
+            path: path.display().to_string(),
+            problem,
+        };
+        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let tensors = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| err(format!("not a safetensors file: {e}")))?;
+        let get = |name: &str| -> Result<Vec<f64>, FeatureStatsError> {
+            let t = tensors
+                .tensor(name)
+                .map_err(|_| err(format!("no tensor {name}")))?;
+            if t.dtype() != safetensors::Dtype::F64 || t.shape() != [ALERCE_FEATURES.len()] {
+                return Err(err(format!(
+                    "{name} is {:?} {:?}, expected F64 [{}]",
+                    t.dtype(),
+                    t.shape(),
+                    ALERCE_FEATURES.len()
+                )));
+            }
+            Ok(t.data()
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().expect("chunks of 8")))
+                .collect())
+        };
+        let stats = FeatureStats {
+            names: ALERCE_FEATURES.iter().map(|s| s.to_string()).collect(),
+            mean: get("feature_norm.mean")?,
+            std: get("feature_norm.std")?,
+            clip_lo: get("feature_clip.lo")?,
+            clip_hi: get("feature_clip.hi")?,
+        };
+        stats.validate()?;
+        Ok(stats)
+    }
+}

@@ -1,0 +1,11 @@
+//! stampseq: the Temporal Stamp Classifier workbench.
+//!
+//! Data flows one way: files -> [`alert`]s -> [`sequence`]s -> [`stamp`] tensors and
+//! [`features`] -> models -> probabilities -> views and exports. The CLI (`src/cli`) and the
+//! desktop app are thin layers over this library.
+
+pub mod alert;
+pub mod cli;
+pub mod features;
+pub mod sequence;
+pub mod stamp;

@@ -1,0 +1,79 @@
+use crate::common::ztf;
+use std::process::Command;
+
+fn stampseq() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stampseq"))
+}
+
+#[test]
+fn inspect_json_summarises_the_fixtures() {
+    let out = stampseq()
+        .args(["inspect", "--json"])
+        .arg(ztf("fixture"))
+        .output()
+        .expect("run stampseq");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["files"], 23);
+    assert_eq!(v["alerts"], 33);
+    assert_eq!(v["objects"], 22);
+    assert_eq!(v["objects_multi_night"], 2);
+    assert_eq!(v["schema_versions"]["4.02"], 2);
+    assert_eq!(v["stamp_shapes"]["63x48"], 3);
+    assert_eq!(v["errors"].as_array().map(|a| a.len()), Some(0));
+}
+
+#[test]
+fn inspect_reports_bad_files_and_strict_fails_on_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("broken.avro");
+    std::fs::write(&bad, b"Obj\x01garbage").expect("write");
+    let good = ztf("fixture/v3.0_595147624915010001.avro");
+
+    let out = stampseq()
+        .args(["inspect", "--json"])
+        .arg(&bad)
+        .arg(&good)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "one alert was read: exit 0");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["alerts"], 1);
+    let errors = v["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["file"], bad.display().to_string());
+    assert!(errors[0]["error"].as_str().is_some_and(|s| !s.is_empty()));
+
+    let strict = stampseq()
+        .args(["inspect", "--strict"])
+        .arg(&bad)
+        .arg(&good)
+        .output()
+        .expect("run");
+    assert!(!strict.status.success());
+
+    let nothing = stampseq()
+        .args(["inspect"])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert!(!nothing.status.success(), "no alert read: failure");
+}
+
+#[test]
+fn bench_ingest_prints_its_rate_last() {
+    let out = stampseq()
+        .args(["bench", "ingest", "--repeat", "1"])
+        .arg(ztf("fixture/sequence_ZTF19abegmle"))
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().expect("a line");
+    assert!(last.starts_with("ingest: 7 alerts in "), "{last}");
+    assert!(last.contains(" alerts/s"), "{last}");
+}

@@ -1,0 +1,9 @@
+//! Integration tests on the real ZTF data in `../shared/data` (see its PROVENANCE.md).
+//! One test binary on purpose: every extra binary links the whole stack again.
+
+mod cli;
+mod common;
+mod corrupt;
+mod reading;
+mod reference;
+mod sequences;
