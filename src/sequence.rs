@@ -81,29 +81,25 @@ impl LightCurve {
         for alert in alerts {
             for p in &alert.prv_candidates {
                 match (p.candid, p.magpsf, p.diffmaglim) {
-                    (Some(id), Some(mag), _) => {
-                        if seen_candids.insert(id) {
-                            points.push(LightCurvePoint {
-                                jd: p.jd,
-                                fid: p.fid,
-                                kind: PointKind::Detection {
-                                    magpsf: mag,
-                                    sigmapsf: p.sigmapsf.unwrap_or(f64::NAN),
-                                    isdiffpos: p.isdiffpos,
-                                    candid: Some(id),
-                                    has_alert: false,
-                                },
-                            });
-                        }
+                    (Some(id), Some(mag), _) if seen_candids.insert(id) => {
+                        points.push(LightCurvePoint {
+                            jd: p.jd,
+                            fid: p.fid,
+                            kind: PointKind::Detection {
+                                magpsf: mag,
+                                sigmapsf: p.sigmapsf.unwrap_or(f64::NAN),
+                                isdiffpos: p.isdiffpos,
+                                candid: Some(id),
+                                has_alert: false,
+                            },
+                        });
                     }
-                    (None, _, Some(lim)) => {
-                        if seen_limits.insert((p.jd.to_bits(), p.fid)) {
-                            points.push(LightCurvePoint {
-                                jd: p.jd,
-                                fid: p.fid,
-                                kind: PointKind::UpperLimit { diffmaglim: lim },
-                            });
-                        }
+                    (None, _, Some(lim)) if seen_limits.insert((p.jd.to_bits(), p.fid)) => {
+                        points.push(LightCurvePoint {
+                            jd: p.jd,
+                            fid: p.fid,
+                            kind: PointKind::UpperLimit { diffmaglim: lim },
+                        });
                     }
                     _ => {}
                 }
@@ -184,4 +180,25 @@ pub fn group_into_sequences(alerts: impl IntoIterator<Item = Alert>) -> Vec<Sequ
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_night_does_not_split_at_noon_ut() {
+        // 03:00 UT and 12:29 UT on 2023-10-18: one Palomar night (dusk to dawn), although the
+        // integer JD rolls over at 12:00 UT between them.
+        let evening: f64 = 2_460_235.625;
+        let morning: f64 = 2_460_236.02;
+        assert_ne!(evening.floor(), morning.floor());
+        assert_eq!(night_of(evening), night_of(morning));
+        // The next evening is another night.
+        assert_ne!(night_of(evening), night_of(evening + 1.0));
+        assert_eq!(
+            count_nights([evening, morning, evening + 1.0].into_iter()),
+            2
+        );
+    }
 }

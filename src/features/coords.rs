@@ -68,3 +68,30 @@ pub fn galactic(ra_deg: f64, dec_deg: f64) -> (f64, f64) {
     }
     (lat.to_degrees(), lon.to_degrees())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn galactic_centre_and_pole_land_where_they_should() {
+        // Sgr A* region: (266.405, -28.936) J2000 is close to l = 0, b = 0.
+        let (b, l) = galactic(266.405, -28.936);
+        assert!(b.abs() < 0.1 && !(0.1..=359.9).contains(&l), "b {b} l {l}");
+        // The north galactic pole itself.
+        let (b, _) = galactic(NGP_RA_DEG, NGP_DEC_DEG);
+        assert!((b - 90.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_equinox_and_the_ecliptic_pole() {
+        let (lat, lon) = ecliptic(0.0, 0.0);
+        assert!(lat.abs() < 1e-9 && (lon.abs() < 1e-9 || (lon - 360.0).abs() < 1e-9));
+        // The north ecliptic pole is at RA 18h, Dec 90 - obliquity.
+        let (lat, _) = ecliptic(270.0, 90.0 - OBLIQUITY_J2000_DEG);
+        assert!((lat - 90.0).abs() < 1e-6);
+        // The summer solstice point: RA 6h, Dec +obliquity -> longitude 90.
+        let (lat, lon) = ecliptic(90.0, OBLIQUITY_J2000_DEG);
+        assert!(lat.abs() < 1e-9 && (lon - 90.0).abs() < 1e-9);
+    }
+}

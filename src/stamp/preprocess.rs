@@ -252,3 +252,103 @@ impl Dihedral {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 3x3 single-channel image whose pixel values are their own indices.
+    fn ramp() -> Vec<f32> {
+        (0..9).map(|v| v as f32).collect()
+    }
+
+    #[test]
+    fn rot90_turns_counter_clockwise_like_numpy() {
+        // np.rot90([[0,1,2],[3,4,5],[6,7,8]]) == [[2,5,8],[1,4,7],[0,3,6]]
+        let r = Dihedral {
+            flip: false,
+            rot90: 1,
+        }
+        .apply(&ramp(), 3, 1);
+        assert_eq!(r, vec![2., 5., 8., 1., 4., 7., 0., 3., 6.]);
+        let r2 = Dihedral {
+            flip: false,
+            rot90: 2,
+        }
+        .apply(&ramp(), 3, 1);
+        assert_eq!(r2, vec![8., 7., 6., 5., 4., 3., 2., 1., 0.]);
+        let r3 = Dihedral {
+            flip: false,
+            rot90: 3,
+        }
+        .apply(&ramp(), 3, 1);
+        assert_eq!(r3, vec![6., 3., 0., 7., 4., 1., 8., 5., 2.]);
+    }
+
+    #[test]
+    fn the_eight_dihedral_transforms_are_distinct_and_keep_channels_together() {
+        let mut image = Vec::new();
+        for v in 0..9 {
+            image.extend([v as f32, 100.0 + v as f32]);
+        }
+        let outs: Vec<Vec<f32>> = Dihedral::all()
+            .iter()
+            .map(|t| t.apply(&image, 3, 2))
+            .collect();
+        for (i, a) in outs.iter().enumerate() {
+            for b in &outs[i + 1..] {
+                assert_ne!(a, b);
+            }
+            for px in a.chunks(2) {
+                assert_eq!(px[1], px[0] + 100.0);
+            }
+        }
+        // Flip then rotate by 2 is a vertical flip.
+        let vflip = Dihedral {
+            flip: true,
+            rot90: 2,
+        }
+        .apply(&ramp(), 3, 1);
+        assert_eq!(vflip, vec![6., 7., 8., 3., 4., 5., 0., 1., 2.]);
+    }
+
+    #[test]
+    fn minmax_maps_to_unit_range_and_nan_to_zero() {
+        let mut v = vec![2.0, f32::NAN, 4.0, 6.0];
+        minmax_normalize(&mut v);
+        assert_eq!(v, vec![0.0, 0.0, 0.5, 1.0]);
+        let mut constant = vec![3.0; 4];
+        minmax_normalize(&mut constant);
+        assert_eq!(constant, vec![0.0; 4], "0/0 becomes 0 as in the original");
+        let mut all_nan = vec![f32::NAN; 4];
+        minmax_normalize(&mut all_nan);
+        assert_eq!(all_nan, vec![0.0; 4]);
+    }
+
+    #[test]
+    fn crop_takes_the_centre() {
+        let full: Vec<f32> = (0..63 * 63).map(|v| v as f32).collect();
+        let c = crop_center(&full, 63, 21);
+        assert_eq!(c.len(), 441);
+        assert_eq!(c[0], (21 * 63 + 21) as f32);
+        assert_eq!(c[440], (41 * 63 + 41) as f32);
+    }
+
+    #[test]
+    fn edge_stamps_are_padded_on_the_side_of_the_ccd_edge() {
+        let stamp = Stamp::new(63, 48, vec![1.0; 63 * 48]);
+        let near_top = Candidate {
+            ypos: Some(3070.0),
+            xpos: Some(1000.0),
+            ..Default::default()
+        };
+        let (full, pad) = pad_to_full(&stamp, Some(&near_top), 63, "test").expect("pads");
+        assert_eq!((pad.rows_at_start, pad.rows_at_end), (0, 15));
+        assert!(full.pixels[..48 * 63].iter().all(|v| *v == 1.0));
+        assert!(full.pixels[48 * 63..].iter().all(|v| v.is_nan()));
+        let unknown = pad_to_full(&stamp, None, 63, "test").expect("pads").1;
+        assert_eq!((unknown.rows_at_start, unknown.rows_at_end), (7, 8));
+        let big = Stamp::new(64, 64, vec![0.0; 64 * 64]);
+        assert!(pad_to_full(&big, None, 63, "test").is_err());
+    }
+}

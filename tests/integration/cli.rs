@@ -77,3 +77,23 @@ fn bench_ingest_prints_its_rate_last() {
     assert!(last.starts_with("ingest: 7 alerts in "), "{last}");
     assert!(last.contains(" alerts/s"), "{last}");
 }
+
+#[test]
+fn the_bundled_sample_is_eight_multi_night_objects() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
+    let out = stampseq()
+        .args(["inspect", "--json", "--strict"])
+        .arg(&sample)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["alerts"], 56);
+    assert_eq!(v["objects"], 8);
+    assert_eq!(v["objects_multi_night"], 8);
+    assert_eq!(v["stamp_shapes"]["63x63"], 168);
+}
