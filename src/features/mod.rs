@@ -1,6 +1,7 @@
 //! Metadata features of one detection, as the ALeRCE stamp classifier reads them, and their
 //! normalisation (clipping, then z-score with statistics that travel with a model).
 
+pub mod allwise;
 pub mod coords;
 
 use crate::alert::{Candidate, DiffSign};
