@@ -1,5 +1,6 @@
 //! Stamps: preprocessing for the models (this module) and display maths.
 
+pub mod display;
 mod preprocess;
 
 pub use preprocess::*;

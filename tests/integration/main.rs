@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod corrupt;
 mod crossmatch;
+mod display;
 mod reading;
 mod reference;
 mod sequences;
