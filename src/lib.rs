@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod cli;
+pub mod eval;
 pub mod features;
 pub mod sequence;
 pub mod stamp;

@@ -1,0 +1,154 @@
+//! Classification metrics over a fixed list of classes.
+
+use serde::Serialize;
+
+/// Counts of (true class, predicted class).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfusionMatrix {
+    pub classes: Vec<String>,
+    /// `counts[true][predicted]`.
+    pub counts: Vec<Vec<u64>>,
+}
+
+/// Precision, recall and F1 of one class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassMetrics {
+    pub class: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// Number of true members of the class.
+    pub support: u64,
+}
+
+/// The summary a report prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    /// Mean of the per-class recalls: the accuracy on a balanced set.
+    pub balanced_accuracy: f64,
+    pub per_class: Vec<ClassMetrics>,
+    pub confusion: ConfusionMatrix,
+    pub samples: u64,
+}
+
+impl ConfusionMatrix {
+    pub fn new(classes: &[impl AsRef<str>]) -> Self {
+        let n = classes.len();
+        Self {
+            classes: classes.iter().map(|c| c.as_ref().to_string()).collect(),
+            counts: vec![vec![0; n]; n],
+        }
+    }
+
+    /// Adds one sample by class indices. Indices out of range are a caller bug.
+    pub fn add(&mut self, truth: usize, predicted: usize) {
+        self.counts[truth][predicted] += 1;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().flatten().sum()
+    }
+
+    /// Row-normalised: each true class's row sums to 1 (rows without samples stay 0).
+    pub fn row_normalised(&self) -> Vec<Vec<f64>> {
+        self.counts
+            .iter()
+            .map(|row| {
+                let sum: u64 = row.iter().sum();
+                row.iter()
+                    .map(|&c| if sum == 0 { 0.0 } else { c as f64 / sum as f64 })
+                    .collect()
+            })
+            .collect()
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        let n = self.classes.len();
+        let total = self.total();
+        let correct: u64 = (0..n).map(|i| self.counts[i][i]).sum();
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let per_class: Vec<ClassMetrics> = (0..n)
+            .map(|i| {
+                let tp = self.counts[i][i];
+                let predicted: u64 = (0..n).map(|t| self.counts[t][i]).sum();
+                let support: u64 = self.counts[i].iter().sum();
+                let precision = ratio(tp, predicted);
+                let recall = ratio(tp, support);
+                let f1 = if precision + recall == 0.0 {
+                    0.0
+                } else {
+                    2.0 * precision * recall / (precision + recall)
+                };
+                ClassMetrics {
+                    class: self.classes[i].clone(),
+                    precision,
+                    recall,
+                    f1,
+                    support,
+                }
+            })
+            .collect();
+        let present: Vec<&ClassMetrics> = per_class.iter().filter(|c| c.support > 0).collect();
+        let mean = |f: &dyn Fn(&ClassMetrics) -> f64| {
+            if present.is_empty() {
+                0.0
+            } else {
+                present.iter().map(|c| f(c)).sum::<f64>() / present.len() as f64
+            }
+        };
+        Metrics {
+            accuracy: ratio(correct, total),
+            macro_f1: mean(&|c| c.f1),
+            balanced_accuracy: mean(&|c| c.recall),
+            per_class,
+            confusion: self.clone(),
+            samples: total,
+        }
+    }
+}
+
+/// Index of the largest probability (the first on ties); `None` for an empty or all-NaN row.
+pub fn argmax(probs: &[f32]) -> Option<usize> {
+    probs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.is_nan())
+        .fold(None, |best: Option<(usize, f32)>, (i, &p)| match best {
+            Some((_, bp)) if bp >= p => best,
+            _ => Some((i, p)),
+        })
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_of_a_small_known_matrix() {
+        // sklearn on y_true=[0,0,0,1,1,2], y_pred=[0,0,1,1,2,2]:
+        // precision [1, .5, .5], recall [2/3, .5, 1], accuracy 4/6.
+        let mut m = ConfusionMatrix::new(&["AGN", "SN", "VS"]);
+        for (t, p) in [(0, 0), (0, 0), (0, 1), (1, 1), (1, 2), (2, 2)] {
+            m.add(t, p);
+        }
+        let r = m.metrics();
+        assert!((r.accuracy - 4.0 / 6.0).abs() < 1e-12);
+        let p: Vec<f64> = r.per_class.iter().map(|c| c.precision).collect();
+        let rec: Vec<f64> = r.per_class.iter().map(|c| c.recall).collect();
+        assert_eq!(p, vec![1.0, 0.5, 0.5]);
+        assert!((rec[0] - 2.0 / 3.0).abs() < 1e-12 && rec[1] == 0.5 && rec[2] == 1.0);
+        // f1 = [0.8, 0.5, 2/3]; macro = 0.6556
+        assert!((r.macro_f1 - (0.8 + 0.5 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
+        assert_eq!(m.row_normalised()[1], vec![0.0, 0.5, 0.5]);
+    }
+
+    #[test]
+    fn argmax_skips_nan_and_keeps_the_first_tie() {
+        assert_eq!(argmax(&[0.2, f32::NAN, 0.5, 0.5]), Some(2));
+        assert_eq!(argmax(&[f32::NAN]), None);
+        assert_eq!(argmax(&[]), None);
+    }
+}
