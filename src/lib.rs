@@ -5,8 +5,10 @@
 //! desktop app are thin layers over this library.
 
 pub mod alert;
+pub mod atomic;
 pub mod cli;
 pub mod eval;
 pub mod features;
+pub mod labels;
 pub mod sequence;
 pub mod stamp;
