@@ -12,3 +12,4 @@ pub mod features;
 pub mod labels;
 pub mod sequence;
 pub mod stamp;
+pub mod app;

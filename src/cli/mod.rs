@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one thin module per subcommand.
 
 mod bench;
+mod gui;
 mod inspect;
 mod progress;
 
@@ -24,6 +25,8 @@ pub enum Command {
     /// Read alert files, folders or .tar.gz archives and summarise them: alerts, objects,
     /// schema versions, stamp shapes, and every error with its file and record.
     Inspect(inspect::InspectArgs),
+    /// Open the desktop app on alert files, folders or archives.
+    Gui(gui::GuiArgs),
     /// Measure throughput.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -34,11 +37,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Inspect(args)) => inspect::run(args),
         Some(Command::Bench(cmd)) => bench::run(cmd),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Command::Gui(args)) => gui::run_gui(args),
+        // No command: the app on the bundled sample, as a desktop user expects.
+        None => gui::run_gui(gui::GuiArgs::default()),
     }
 }
 

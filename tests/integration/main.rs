@@ -1,6 +1,7 @@
 //! Integration tests on the real ZTF data in `../shared/data` (see its PROVENANCE.md).
 //! One test binary on purpose: every extra binary links the whole stack again.
 
+mod app;
 mod cli;
 mod common;
 mod corrupt;

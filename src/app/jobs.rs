@@ -1,0 +1,185 @@
+//! Background work: the UI thread never reads a file or runs a model. Each job runs on its
+//! own thread, reports [`JobEvent`]s over a channel and asks for a repaint; the UI drains
+//! the channel once a frame. Every job can be cancelled.
+
+use crate::alert::{collect_inputs, read_inputs, Alert, ReadOptions, ReadSummary};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug)]
+pub enum JobEvent {
+    Progress {
+        job: u64,
+        fraction: f32,
+        message: String,
+    },
+    Loaded {
+        job: u64,
+        alerts: Vec<Alert>,
+        summary: ReadSummary,
+    },
+    Failed {
+        job: u64,
+        error: String,
+    },
+}
+
+impl JobEvent {
+    pub fn job(&self) -> u64 {
+        match self {
+            JobEvent::Progress { job, .. }
+            | JobEvent::Loaded { job, .. }
+            | JobEvent::Failed { job, .. } => *job,
+        }
+    }
+}
+
+/// A job the UI shows in the status bar.
+#[derive(Debug, Clone)]
+pub struct RunningJob {
+    pub id: u64,
+    pub title: String,
+    pub fraction: f32,
+    pub message: String,
+    pub cancel: Arc<AtomicBool>,
+}
+
+pub struct Jobs {
+    tx: Sender<JobEvent>,
+    rx: Receiver<JobEvent>,
+    next_id: u64,
+    pub running: Vec<RunningJob>,
+    /// Wakes the UI when a job reports; set once the egui context exists.
+    repaint: Option<egui::Context>,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        let (tx, rx) = channel();
+        Self {
+            tx,
+            rx,
+            next_id: 1,
+            running: Vec::new(),
+            repaint: None,
+        }
+    }
+}
+
+impl Jobs {
+    pub fn set_context(&mut self, ctx: egui::Context) {
+        self.repaint = Some(ctx);
+    }
+
+    fn start(&mut self, title: String) -> (u64, Arc<AtomicBool>, Sender<JobEvent>, Option<egui::Context>) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.running.push(RunningJob {
+            id,
+            title,
+            fraction: 0.0,
+            message: String::new(),
+            cancel: cancel.clone(),
+        });
+        (id, cancel, self.tx.clone(), self.repaint.clone())
+    }
+
+    /// Reads alert files, folders or archives in the background.
+    pub fn load(&mut self, paths: Vec<PathBuf>) -> u64 {
+        let title = match paths.as_slice() {
+            [one] => format!("Loading {}", one.display()),
+            many => format!("Loading {} inputs", many.len()),
+        };
+        let (id, cancel, tx, ctx) = self.start(title);
+        std::thread::Builder::new()
+            .name(format!("stampseq-load-{id}"))
+            .spawn(move || {
+                let wake = || {
+                    if let Some(c) = &ctx {
+                        c.request_repaint();
+                    }
+                };
+                let (inputs, walk_errors) = collect_inputs(&paths);
+                let alerts = Mutex::new(Vec::new());
+                let options = ReadOptions {
+                    decode_stamps: true,
+                    cancel,
+                };
+                let last_report = Mutex::new(std::time::Instant::now());
+                let mut summary = read_inputs(
+                    &inputs,
+                    &options,
+                    |p| {
+                        // A progress event per file would flood the channel on big nights.
+                        let mut last = last_report.lock().unwrap_or_else(|e| e.into_inner());
+                        if last.elapsed().as_millis() >= 100 {
+                            *last = std::time::Instant::now();
+                            let _ = tx.send(JobEvent::Progress {
+                                job: id,
+                                fraction: if p.bytes_total > 0 {
+                                    p.bytes_done as f32 / p.bytes_total as f32
+                                } else {
+                                    0.0
+                                },
+                                message: format!("{} alerts", p.alerts),
+                            });
+                            wake();
+                        }
+                    },
+                    |a| alerts.lock().unwrap_or_else(|e| e.into_inner()).push(a),
+                );
+                summary.errors.splice(0..0, walk_errors);
+                let alerts = alerts.into_inner().unwrap_or_else(|e| e.into_inner());
+                let _ = tx.send(JobEvent::Loaded {
+                    job: id,
+                    alerts,
+                    summary,
+                });
+                wake();
+            })
+            .map_err(|e| {
+                let _ = self.tx.send(JobEvent::Failed {
+                    job: id,
+                    error: format!("cannot start a thread: {e}"),
+                });
+            })
+            .ok();
+        id
+    }
+
+    /// Events that arrived since the last call; finished jobs leave the running list.
+    pub fn poll(&mut self) -> Vec<JobEvent> {
+        let events: Vec<JobEvent> = self.rx.try_iter().collect();
+        for e in &events {
+            match e {
+                JobEvent::Progress {
+                    job,
+                    fraction,
+                    message,
+                } => {
+                    if let Some(r) = self.running.iter_mut().find(|r| r.id == *job) {
+                        r.fraction = *fraction;
+                        r.message = message.clone();
+                    }
+                }
+                JobEvent::Loaded { job, .. } | JobEvent::Failed { job, .. } => {
+                    self.running.retain(|r| r.id != *job);
+                }
+            }
+        }
+        events
+    }
+
+    pub fn cancel_all(&self) {
+        for r in &self.running {
+            r.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        !self.running.is_empty()
+    }
+}

@@ -1,0 +1,599 @@
+//! The desktop app: an eframe/egui window over the library. State lives in
+//! [`StampseqApp`]; each panel in `views/` draws from it; loading runs in [`jobs`]; every
+//! action is a [`commands::Command`].
+
+pub mod commands;
+pub mod jobs;
+pub mod predictions;
+pub mod prefs;
+pub mod stamp_gpu;
+pub mod state;
+pub mod views;
+
+use crate::features::allwise::CrossmatchTable;
+use crate::features::FeatureStats;
+use crate::labels::LabelStore;
+use commands::Command;
+use jobs::{JobEvent, Jobs};
+use predictions::Predictions;
+use prefs::Preferences;
+use stamp_gpu::{StampGpu, ViewTransform};
+use state::{Catalog, RowFacts, Selection};
+use std::path::PathBuf;
+
+/// How the app starts.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// Alert files, folders or archives to load at start.
+    pub inputs: Vec<PathBuf>,
+    /// Where vetting labels are kept.
+    pub labels_dir: Option<PathBuf>,
+    /// Forget saved preferences (tests start from the defaults).
+    pub fresh_preferences: bool,
+}
+
+/// The labels folder when none is given: `$XDG_DATA_HOME/stampseq/labels`, else
+/// `~/.local/share/stampseq/labels`, else `./stampseq-labels`.
+pub fn default_labels_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("stampseq/labels");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h).join(".local/share/stampseq/labels");
+    }
+    PathBuf::from("stampseq-labels")
+}
+
+pub struct StampseqApp {
+    pub catalog: Catalog,
+    pub selection: Selection,
+    /// Browser rows after filter and sort, recomputed each frame (cheap: indices only).
+    pub visible: Vec<usize>,
+    pub prefs: Preferences,
+    pub labels: Option<LabelStore>,
+    pub label_error: Option<String>,
+    pub predictions: Predictions,
+    pub feature_stats: Option<FeatureStats>,
+    pub wise: Option<CrossmatchTable>,
+    pub jobs: Jobs,
+    pub view: ViewTransform,
+    pub hover: Option<views::stamps::HoverPixel>,
+    pub blink: bool,
+    pub gpu: bool,
+    pub device_name: String,
+    pub frame: u64,
+    pub show_help: bool,
+    pub show_palette: bool,
+    pub palette_query: String,
+    pub focus_search: bool,
+    pub scroll_to_selection: bool,
+    pub messages: Vec<String>,
+    pub load_errors: Vec<crate::alert::ReadError>,
+}
+
+struct Facts<'a> {
+    labels: Option<&'a LabelStore>,
+    predictions: &'a Predictions,
+}
+
+impl RowFacts for Facts<'_> {
+    fn label(&self, object_id: &str) -> Option<&str> {
+        self.labels.and_then(|l| l.get(object_id))
+    }
+    fn top_class(&self, object_id: &str) -> Option<(&str, f32)> {
+        self.predictions.top_class(object_id)
+    }
+}
+
+impl StampseqApp {
+    pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
+        let prefs = if options.fresh_preferences {
+            Preferences::default()
+        } else {
+            cc.storage
+                .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+                .unwrap_or_default()
+        };
+        let (gpu, device_name) = match &cc.wgpu_render_state {
+            Some(rs) => {
+                StampGpu::install(rs);
+                let info = rs.adapter.get_info();
+                (true, format!("{} ({:?})", info.name, info.backend))
+            }
+            None => (false, "CPU rendering".to_string()),
+        };
+        let labels_dir = options.labels_dir.clone().unwrap_or_else(default_labels_dir);
+        let (labels, label_error) = match LabelStore::open(&labels_dir) {
+            Ok(l) => (Some(l), None),
+            Err(e) => (None, Some(format!("labels not available: {e}"))),
+        };
+        let mut jobs = Jobs::default();
+        jobs.set_context(cc.egui_ctx.clone());
+        let mut app = Self {
+            catalog: Catalog::default(),
+            selection: Selection::default(),
+            visible: Vec::new(),
+            prefs,
+            labels,
+            label_error,
+            predictions: Predictions::default(),
+            feature_stats: None,
+            wise: None,
+            jobs,
+            view: ViewTransform::default(),
+            hover: None,
+            blink: false,
+            gpu,
+            device_name,
+            frame: 0,
+            show_help: false,
+            show_palette: false,
+            palette_query: String::new(),
+            focus_search: false,
+            scroll_to_selection: false,
+            messages: Vec::new(),
+            load_errors: Vec::new(),
+        };
+        if !options.inputs.is_empty() {
+            app.jobs.load(options.inputs);
+        }
+        app
+    }
+
+    pub fn select_object(&mut self, index: usize) {
+        if self.selection.object != Some(index) {
+            self.selection = Selection {
+                object: Some(index),
+                detection: 0,
+            };
+        }
+    }
+
+    /// Selects an object by its id; false when it is not loaded.
+    pub fn select_object_id(&mut self, object_id: &str) -> bool {
+        match self.catalog.index_of(object_id) {
+            Some(i) => {
+                self.select_object(i);
+                self.scroll_to_selection = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn selected_object_id(&self) -> Option<String> {
+        self.selection
+            .object
+            .map(|o| self.catalog.sequences[o].object_id.clone())
+    }
+
+    fn set_label(&mut self, label: Option<&str>) {
+        let Some(object_id) = self.selected_object_id() else {
+            return;
+        };
+        let Some(store) = self.labels.as_mut() else {
+            return;
+        };
+        match store.set(&object_id, label) {
+            Ok(()) => {
+                self.label_error = None;
+                // Vetting flows: after a label, go on to the next object.
+                if label.is_some() {
+                    self.selection.step_object(&self.visible, 1);
+                    self.scroll_to_selection = true;
+                }
+            }
+            Err(e) => self.label_error = Some(format!("label not saved: {e}")),
+        }
+    }
+
+    pub fn run_command(&mut self, command: Command) {
+        if let Some(label) = command.label() {
+            self.set_label(Some(label));
+            return;
+        }
+        match command {
+            Command::AcceptModelClass => {
+                let top = self
+                    .selected_object_id()
+                    .and_then(|id| self.predictions.top_class(&id).map(|(c, _)| c.to_string()));
+                match top {
+                    Some(class) => self.set_label(Some(&class)),
+                    None => self.messages.push("No model prediction for this object.".into()),
+                }
+            }
+            Command::ClearLabel => self.set_label(None),
+            Command::Undo => {
+                if let Some(store) = self.labels.as_mut() {
+                    match store.undo() {
+                        Ok(object_id) => {
+                            self.select_object_id(&object_id);
+                        }
+                        Err(e) => self.messages.push(e.to_string()),
+                    }
+                }
+            }
+            Command::NextObject | Command::PreviousObject => {
+                let step = if command == Command::NextObject { 1 } else { -1 };
+                self.selection.step_object(&self.visible, step);
+                self.scroll_to_selection = true;
+            }
+            Command::NextDetection => self.selection.step_detection(&self.catalog, 1),
+            Command::PreviousDetection => self.selection.step_detection(&self.catalog, -1),
+            Command::ToggleBlink => self.blink = !self.blink,
+            Command::ResetZoom => self.view = ViewTransform::default(),
+            Command::OpenFiles => {
+                let mut dialog = rfd::FileDialog::new()
+                    .add_filter("ZTF alerts", &["avro", "gz", "tgz", "tar"]);
+                if let Some(dir) = &self.prefs.last_folder {
+                    dialog = dialog.set_directory(dir);
+                }
+                if let Some(files) = dialog.pick_files() {
+                    self.prefs.last_folder = files.first().and_then(|f| f.parent()).map(Into::into);
+                    self.jobs.load(files);
+                }
+            }
+            Command::OpenFolder => {
+                if let Some(dir) = rfd::FileDialog::new().pick_folder() {
+                    self.prefs.last_folder = Some(dir.clone());
+                    self.jobs.load(vec![dir]);
+                }
+            }
+            Command::ExportLabels => {
+                if let Some(path) = rfd::FileDialog::new()
+                    .set_file_name("labels_with_probabilities.csv")
+                    .save_file()
+                {
+                    match self.export_labels(&path) {
+                        Ok(n) => self.messages.push(format!("{n} labels written to {}", path.display())),
+                        Err(e) => self.messages.push(format!("export failed: {e}")),
+                    }
+                }
+            }
+            Command::ToggleHelp => self.show_help = !self.show_help,
+            Command::CommandPalette => {
+                self.show_palette = !self.show_palette;
+                self.palette_query.clear();
+            }
+            Command::FocusSearch => self.focus_search = true,
+            Command::ToggleOnlyUnvetted => {
+                self.prefs.filter.only_unvetted = !self.prefs.filter.only_unvetted
+            }
+            Command::CycleStretch => {
+                use crate::stamp::display::Stretch;
+                let s = &mut self.prefs.science.stretch;
+                *s = match s {
+                    Stretch::Linear => Stretch::LOG,
+                    Stretch::Log { .. } => Stretch::Sqrt,
+                    Stretch::Sqrt => Stretch::ASINH,
+                    Stretch::Asinh { .. } => Stretch::Linear,
+                };
+            }
+            Command::CycleColormap => {
+                use crate::stamp::display::Colormap;
+                let all = Colormap::ALL;
+                let c = &mut self.prefs.science.colormap;
+                let i = all.iter().position(|x| x == c).unwrap_or(0);
+                *c = all[(i + 1) % all.len()];
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes every labelled object with the models' last probabilities, atomically.
+    pub fn export_labels(&self, path: &std::path::Path) -> anyhow::Result<usize> {
+        let Some(store) = &self.labels else {
+            anyhow::bail!("no labels are loaded");
+        };
+        let mut header = vec!["objectId".to_string(), "label".to_string()];
+        for m in &self.predictions.models {
+            for c in &m.classes {
+                header.push(format!("{}:p_{c}", m.model));
+            }
+        }
+        let mut out = header.join(",") + "\n";
+        for (object, label) in store.all() {
+            let mut row = vec![object.clone(), label.clone()];
+            for m in &self.predictions.models {
+                let last = m.by_object.get(object).and_then(|p| p.last());
+                for i in 0..m.classes.len() {
+                    row.push(last.and_then(|p| p.get(i)).map_or(String::new(), |p| format!("{p:.6}")));
+                }
+            }
+            out.push_str(&(row.join(",") + "\n"));
+        }
+        crate::atomic::write_atomic(path, out.as_bytes())?;
+        Ok(store.len())
+    }
+
+    /// Applies what the background jobs reported.
+    pub fn poll_jobs(&mut self) {
+        for event in self.jobs.poll() {
+            match event {
+                JobEvent::Loaded { alerts, summary, .. } => {
+                    let keep = self.selected_object_id();
+                    let n = alerts.len();
+                    self.catalog.add_alerts(alerts);
+                    self.messages.push(format!(
+                        "Loaded {n} alerts from {} files ({} errors).",
+                        summary.files,
+                        summary.errors.len()
+                    ));
+                    self.load_errors.extend(summary.errors);
+                    match keep {
+                        Some(id) => {
+                            self.select_object_id(&id);
+                        }
+                        None if !self.catalog.rows.is_empty() => self.selection.object = None,
+                        None => {}
+                    }
+                }
+                JobEvent::Failed { error, .. } => self.messages.push(error),
+                JobEvent::Progress { .. } => {}
+            }
+        }
+    }
+
+    fn handle_shortcuts(&mut self, ctx: &egui::Context) {
+        let typing = ctx.egui_wants_keyboard_input();
+        for command in Command::ALL {
+            let Some(shortcut) = command.shortcut() else {
+                continue;
+            };
+            if typing && command.is_plain_key() {
+                continue;
+            }
+            if ctx.input_mut(|i| i.consume_shortcut(&shortcut)) {
+                self.run_command(command);
+            }
+        }
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .filter_map(|f| f.path.clone())
+                .collect()
+        });
+        if !dropped.is_empty() {
+            self.jobs.load(dropped);
+        }
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            let mut item = |ui: &mut egui::Ui, app: &mut Self, command: Command| {
+                let text = format!("{}    {}", command.title(), command.shortcut_text(ui.ctx()));
+                if ui.button(text).clicked() {
+                    app.run_command(command);
+                    ui.close();
+                }
+            };
+            ui.menu_button("File", |ui| {
+                item(ui, self, Command::OpenFiles);
+                item(ui, self, Command::OpenFolder);
+                item(ui, self, Command::ExportLabels);
+            });
+            ui.menu_button("View", |ui| {
+                ui.checkbox(&mut self.prefs.show_light_curve, "Light curve");
+                ui.checkbox(&mut self.prefs.show_evolution, "Class evolution");
+                ui.checkbox(&mut self.prefs.show_model_input, "What the model sees");
+                ui.checkbox(&mut self.prefs.flip_negative_difference, "Flip negative subtractions");
+                item(ui, self, Command::ToggleBlink);
+                item(ui, self, Command::ResetZoom);
+            });
+            ui.menu_button("Vet", |ui| {
+                for c in Command::ALL.into_iter().filter(|c| c.label().is_some()) {
+                    item(ui, self, c);
+                }
+                item(ui, self, Command::AcceptModelClass);
+                item(ui, self, Command::ClearLabel);
+                item(ui, self, Command::Undo);
+                item(ui, self, Command::ToggleOnlyUnvetted);
+            });
+            ui.menu_button("Help", |ui| {
+                item(ui, self, Command::ToggleHelp);
+                item(ui, self, Command::CommandPalette);
+            });
+        });
+    }
+
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.label(format!("Display: {}", self.device_name));
+            ui.separator();
+            ui.label(format!(
+                "{} alerts, {} objects",
+                self.catalog.alerts,
+                self.catalog.rows.len()
+            ));
+            if let Some(h) = &self.hover {
+                ui.separator();
+                ui.monospace(format!(
+                    "{:?} x {} y {} = {:.3}",
+                    h.kind,
+                    h.col + 1,
+                    h.row + 1,
+                    h.value
+                ));
+            }
+            if !self.load_errors.is_empty() {
+                ui.separator();
+                ui.colored_label(ui.visuals().warn_fg_color, format!("{} read errors", self.load_errors.len()))
+                    .on_hover_text(
+                        self.load_errors
+                            .iter()
+                            .take(20)
+                            .map(|e| e.to_string())
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    );
+            }
+            let mut cancel = false;
+            for job in &self.jobs.running {
+                ui.separator();
+                ui.add(egui::Spinner::new());
+                ui.add(
+                    egui::ProgressBar::new(job.fraction)
+                        .desired_width(120.0)
+                        .text(format!("{} {}", job.title, job.message)),
+                );
+                cancel |= ui.small_button("cancel").clicked();
+            }
+            if cancel {
+                self.jobs.cancel_all();
+            }
+            if let Some(m) = self.messages.last() {
+                ui.separator();
+                ui.label(m);
+            }
+        });
+    }
+
+    fn help_window(&mut self, ctx: &egui::Context) {
+        let mut open = self.show_help;
+        egui::Window::new("Keyboard shortcuts")
+            .open(&mut open)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                    for c in Command::ALL {
+                        ui.monospace(c.shortcut_text(ctx));
+                        ui.label(c.title());
+                        ui.end_row();
+                    }
+                    ui.monospace("drag / wheel / double-click");
+                    ui.label("pan / zoom / reset, linked across stamps");
+                    ui.end_row();
+                });
+            });
+        self.show_help = open;
+    }
+
+    fn palette(&mut self, ctx: &egui::Context) {
+        if !self.show_palette {
+            return;
+        }
+        let mut chosen = None;
+        let mut open = true;
+        egui::Window::new("Command palette")
+            .open(&mut open)
+            .collapsible(false)
+            .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 60.0))
+            .show(ctx, |ui| {
+                let edit = ui.text_edit_singleline(&mut self.palette_query);
+                edit.request_focus();
+                let q = self.palette_query.to_lowercase();
+                let matches: Vec<Command> = Command::ALL
+                    .into_iter()
+                    .filter(|c| c.title().to_lowercase().contains(&q))
+                    .collect();
+                for c in &matches {
+                    if ui
+                        .button(format!("{}    {}", c.title(), c.shortcut_text(ctx)))
+                        .clicked()
+                    {
+                        chosen = Some(*c);
+                    }
+                }
+                if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    chosen = matches.first().copied();
+                }
+            });
+        if !open || ctx.input(|i| i.key_pressed(egui::Key::Escape)) {
+            self.show_palette = false;
+        }
+        if let Some(c) = chosen {
+            self.show_palette = false;
+            self.run_command(c);
+        }
+    }
+}
+
+impl eframe::App for StampseqApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.frame += 1;
+        self.poll_jobs();
+        if !self.show_palette {
+            self.handle_shortcuts(&ctx);
+        }
+        let facts = Facts {
+            labels: self.labels.as_ref(),
+            predictions: &self.predictions,
+        };
+        self.visible = self.prefs.filter.visible_rows(&self.catalog, &facts);
+        if self.selection.object.is_none() && !self.visible.is_empty() {
+            self.selection.object = Some(self.visible[0]);
+        }
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        egui::Panel::left("browser")
+            .resizable(true)
+            .default_size(330.0)
+            .show(ui, |ui| views::browser::show(self, ui));
+        egui::Panel::right("details")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| views::details::show(self, ui));
+        if self.prefs.show_light_curve || self.prefs.show_model_input {
+            egui::Panel::bottom("plots")
+                .resizable(true)
+                .default_size(260.0)
+                .show(ui, |ui| {
+                    ui.columns(2, |cols| {
+                        if self.prefs.show_light_curve {
+                            cols[0].label(egui::RichText::new("Light curve").strong());
+                            views::lightcurve::show(self, &mut cols[0]);
+                        }
+                        if self.prefs.show_model_input {
+                            cols[1].label(egui::RichText::new("What the model sees").strong());
+                            views::model_input::show(self, &mut cols[1]);
+                        }
+                    });
+                });
+        }
+        egui::CentralPanel::default().show(ui, |ui| views::stamps::show(self, ui));
+        self.help_window(&ctx);
+        self.palette(&ctx);
+        if self.jobs.is_busy() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
+    }
+}
+
+/// Opens the window. burn shares eframe's wgpu device only if that device was created with
+/// the adapter's full features and limits, so the app asks for them.
+pub fn run(options: AppOptions) -> anyhow::Result<()> {
+    let mut wgpu_options = egui_wgpu::WgpuConfiguration::default();
+    if let egui_wgpu::WgpuSetup::CreateNew(create) = &mut wgpu_options.wgpu_setup {
+        create.device_descriptor = std::sync::Arc::new(|adapter| {
+            egui_wgpu::wgpu::DeviceDescriptor {
+                label: Some("stampseq device"),
+                required_features: adapter.features()
+                    - egui_wgpu::wgpu::Features::MAPPABLE_PRIMARY_BUFFERS,
+                required_limits: adapter.limits(),
+                ..Default::default()
+            }
+        });
+    }
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("stampseq")
+            .with_inner_size([1500.0, 950.0])
+            .with_drag_and_drop(true),
+        renderer: eframe::Renderer::Wgpu,
+        wgpu_options,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "stampseq",
+        native,
+        Box::new(move |cc| Ok(Box::new(StampseqApp::new(cc, options)))),
+    )
+    .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
+}

@@ -1,0 +1,296 @@
+//! What the app knows, apart from how it is drawn: the loaded objects, the browser's
+//! filter and sort, the selection. Plain data, so it is tested without a window.
+
+use crate::alert::Alert;
+use crate::sequence::{group_into_sequences, Sequence};
+use std::cmp::Ordering;
+
+/// One line of the object browser.
+#[derive(Debug, Clone)]
+pub struct ObjectRow {
+    pub object_id: String,
+    pub detections: usize,
+    pub nights: usize,
+    pub first_jd: f64,
+    pub last_jd: f64,
+}
+
+impl ObjectRow {
+    fn of(s: &Sequence) -> Self {
+        Self {
+            object_id: s.object_id.clone(),
+            detections: s.len(),
+            nights: s.nights(),
+            first_jd: s.first_jd().unwrap_or(f64::NAN),
+            last_jd: s.last_jd().unwrap_or(f64::NAN),
+        }
+    }
+}
+
+/// Every loaded object, in object-id order.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub sequences: Vec<Sequence>,
+    pub rows: Vec<ObjectRow>,
+    pub alerts: usize,
+}
+
+impl Catalog {
+    /// Adds alerts (a new file, a drop, a second folder): objects seen before gain the new
+    /// detections, repeated alerts are dropped.
+    pub fn add_alerts(&mut self, alerts: Vec<Alert>) {
+        let mut all: Vec<Alert> = std::mem::take(&mut self.sequences)
+            .into_iter()
+            .flat_map(|s| s.detections)
+            .collect();
+        all.extend(alerts);
+        self.sequences = group_into_sequences(all);
+        self.rows = self.sequences.iter().map(ObjectRow::of).collect();
+        self.alerts = self.sequences.iter().map(Sequence::len).sum();
+    }
+
+    pub fn index_of(&self, object_id: &str) -> Option<usize> {
+        self.sequences
+            .binary_search_by(|s| s.object_id.as_str().cmp(object_id))
+            .ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SortColumn {
+    ObjectId,
+    Detections,
+    Nights,
+    FirstSeen,
+    LastSeen,
+    Label,
+    /// Top-class probability of the first model.
+    Probability,
+}
+
+/// The browser's filter, sort and search.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct BrowserFilter {
+    pub search: String,
+    pub min_detections: usize,
+    pub only_unvetted: bool,
+    /// Show only objects whose top class (first model) is this.
+    pub class: Option<String>,
+    pub min_probability: f32,
+    pub sort: SortColumn,
+    pub descending: bool,
+}
+
+impl Default for BrowserFilter {
+    fn default() -> Self {
+        Self {
+            search: String::new(),
+            min_detections: 1,
+            only_unvetted: false,
+            class: None,
+            min_probability: 0.0,
+            sort: SortColumn::ObjectId,
+            descending: false,
+        }
+    }
+}
+
+/// What the browser needs to know about an object beyond its row.
+pub trait RowFacts {
+    fn label(&self, object_id: &str) -> Option<&str>;
+    /// Top class and its probability from the first loaded model, at the last detection.
+    fn top_class(&self, object_id: &str) -> Option<(&str, f32)>;
+}
+
+impl BrowserFilter {
+    /// Indices into `catalog.rows` that pass the filter, in display order.
+    pub fn visible_rows(&self, catalog: &Catalog, facts: &dyn RowFacts) -> Vec<usize> {
+        let search = self.search.trim().to_ascii_lowercase();
+        let mut rows: Vec<usize> = catalog
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                if !search.is_empty() && !r.object_id.to_ascii_lowercase().contains(&search) {
+                    return false;
+                }
+                if r.detections < self.min_detections {
+                    return false;
+                }
+                if self.only_unvetted && facts.label(&r.object_id).is_some() {
+                    return false;
+                }
+                if let Some(class) = &self.class {
+                    match facts.top_class(&r.object_id) {
+                        Some((c, p)) if c == class && p >= self.min_probability => {}
+                        _ => return false,
+                    }
+                } else if self.min_probability > 0.0
+                    && facts
+                        .top_class(&r.object_id)
+                        .is_none_or(|(_, p)| p < self.min_probability)
+                {
+                    return false;
+                }
+                true
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let cmp = |a: &usize, b: &usize| -> Ordering {
+            let (ra, rb) = (&catalog.rows[*a], &catalog.rows[*b]);
+            match self.sort {
+                SortColumn::ObjectId => ra.object_id.cmp(&rb.object_id),
+                SortColumn::Detections => ra.detections.cmp(&rb.detections),
+                SortColumn::Nights => ra.nights.cmp(&rb.nights),
+                SortColumn::FirstSeen => ra.first_jd.total_cmp(&rb.first_jd),
+                SortColumn::LastSeen => ra.last_jd.total_cmp(&rb.last_jd),
+                SortColumn::Label => facts.label(&ra.object_id).cmp(&facts.label(&rb.object_id)),
+                SortColumn::Probability => {
+                    let p = |id: &str| facts.top_class(id).map_or(-1.0, |(_, p)| p);
+                    p(&ra.object_id).total_cmp(&p(&rb.object_id))
+                }
+            }
+            .then_with(|| ra.object_id.cmp(&rb.object_id))
+        };
+        rows.sort_by(|a, b| if self.descending { cmp(b, a) } else { cmp(a, b) });
+        rows
+    }
+}
+
+/// The object and detection in view.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Index into `Catalog::sequences`.
+    pub object: Option<usize>,
+    /// Index of the detection within the object.
+    pub detection: usize,
+}
+
+impl Selection {
+    /// Moves to the neighbouring visible object (`step` = +1 / -1), keeping within the list.
+    pub fn step_object(&mut self, visible: &[usize], step: isize) {
+        if visible.is_empty() {
+            self.object = None;
+            return;
+        }
+        let pos = self
+            .object
+            .and_then(|o| visible.iter().position(|&v| v == o));
+        let next = match pos {
+            None => 0,
+            Some(p) => (p as isize + step).clamp(0, visible.len() as isize - 1) as usize,
+        };
+        if self.object != Some(visible[next]) {
+            self.object = Some(visible[next]);
+            self.detection = 0;
+        }
+    }
+
+    pub fn step_detection(&mut self, catalog: &Catalog, step: isize) {
+        if let Some(o) = self.object {
+            let n = catalog.sequences[o].len();
+            if n > 0 {
+                self.detection = (self.detection as isize + step).clamp(0, n as isize - 1) as usize;
+            }
+        }
+    }
+}
+
+/// Turns a Julian date into a calendar date and time (UTC), as "2021-06-29 07:12".
+pub fn jd_to_calendar(jd: f64) -> String {
+    if !jd.is_finite() {
+        return "-".into();
+    }
+    // Fliegel & Van Flandern's algorithm on the civil day, then the fraction.
+    let z = (jd + 0.5).floor() as i64;
+    let frac = jd + 0.5 - z as f64;
+    let a = z + 32044;
+    let b = (4 * a + 3) / 146097;
+    let c = a - 146097 * b / 4;
+    let d = (4 * c + 3) / 1461;
+    let e = c - 1461 * d / 4;
+    let m = (5 * e + 2) / 153;
+    let day = e - (153 * m + 2) / 5 + 1;
+    let month = m + 3 - 12 * (m / 10);
+    let year = 100 * b + d - 4800 + m / 10;
+    let minutes = (frac * 1440.0).round() as i64;
+    let (minutes, day_carry) = if minutes >= 1440 { (0, 1) } else { (minutes, 0) };
+    // A carry past midnight is rare enough to show as 24:00 rather than redo the calendar.
+    if day_carry == 1 {
+        return format!("{year:04}-{month:02}-{day:02} 24:00");
+    }
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoFacts;
+    impl RowFacts for NoFacts {
+        fn label(&self, id: &str) -> Option<&str> {
+            (id == "B").then_some("SN")
+        }
+        fn top_class(&self, _: &str) -> Option<(&str, f32)> {
+            None
+        }
+    }
+
+    fn catalog() -> Catalog {
+        let row = |id: &str, n: usize, jd: f64| ObjectRow {
+            object_id: id.into(),
+            detections: n,
+            nights: n,
+            first_jd: jd,
+            last_jd: jd + 1.0,
+        };
+        Catalog {
+            sequences: Vec::new(),
+            rows: vec![row("A", 1, 3.0), row("B", 3, 1.0), row("C", 2, 2.0)],
+            alerts: 6,
+        }
+    }
+
+    #[test]
+    fn filter_search_and_sort() {
+        let c = catalog();
+        let mut f = BrowserFilter::default();
+        assert_eq!(f.visible_rows(&c, &NoFacts), vec![0, 1, 2]);
+        f.sort = SortColumn::Detections;
+        f.descending = true;
+        assert_eq!(f.visible_rows(&c, &NoFacts), vec![1, 2, 0]);
+        f.only_unvetted = true;
+        assert_eq!(f.visible_rows(&c, &NoFacts), vec![2, 0]);
+        f.min_detections = 2;
+        assert_eq!(f.visible_rows(&c, &NoFacts), vec![2]);
+        f = BrowserFilter {
+            search: "c".into(),
+            ..Default::default()
+        };
+        assert_eq!(f.visible_rows(&c, &NoFacts), vec![2]);
+    }
+
+    #[test]
+    fn selection_steps_within_the_visible_list() {
+        let mut s = Selection::default();
+        s.step_object(&[2, 0], 1);
+        assert_eq!(s.object, Some(2));
+        s.step_object(&[2, 0], 1);
+        assert_eq!(s.object, Some(0));
+        s.step_object(&[2, 0], 1);
+        assert_eq!(s.object, Some(0));
+        s.step_object(&[2, 0], -5);
+        assert_eq!(s.object, Some(2));
+    }
+
+    #[test]
+    fn julian_dates_read_as_calendar_dates() {
+        assert_eq!(jd_to_calendar(2_451_545.0), "2000-01-01 12:00");
+        assert_eq!(jd_to_calendar(2_459_394.8), "2021-07-01 07:12");
+    }
+}

@@ -1,0 +1,109 @@
+//! The object browser: a virtualised table (smooth with 100,000 objects), with search,
+//! filters and sortable columns.
+
+use crate::app::state::{jd_to_calendar, SortColumn};
+use crate::app::StampseqApp;
+use egui_extras::{Column, TableBuilder};
+
+pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.label("Search");
+        let search = ui.add(
+            egui::TextEdit::singleline(&mut app.prefs.filter.search)
+                .hint_text("objectId")
+                .desired_width(140.0),
+        );
+        if app.focus_search {
+            search.request_focus();
+            app.focus_search = false;
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut app.prefs.filter.only_unvetted, "Not yet vetted");
+        ui.label("min det.");
+        ui.add(egui::DragValue::new(&mut app.prefs.filter.min_detections).range(1..=100));
+    });
+    ui.label(format!(
+        "{} of {} objects, {} alerts",
+        app.visible.len(),
+        app.catalog.rows.len(),
+        app.catalog.alerts
+    ));
+    ui.separator();
+
+    let selected = app.selection.object;
+    let mut clicked = None;
+    let mut sort_clicked = None;
+    let header = |ui: &mut egui::Ui, text: &str, col: SortColumn, sort: &mut Option<SortColumn>, current: SortColumn, desc: bool| {
+        let arrow = if current == col {
+            if desc { " ⏷" } else { " ⏶" }
+        } else {
+            ""
+        };
+        if ui.button(format!("{text}{arrow}")).clicked() {
+            *sort = Some(col);
+        }
+    };
+    let (current, desc) = (app.prefs.filter.sort, app.prefs.filter.descending);
+    let mut table = TableBuilder::new(ui)
+        .id_salt("object browser")
+        .striped(true)
+        .sense(egui::Sense::click())
+        .column(Column::auto().at_least(110.0))
+        .column(Column::auto())
+        .column(Column::auto())
+        .column(Column::auto())
+        .column(Column::remainder());
+    if let Some(pos) = selected.and_then(|s| app.visible.iter().position(|&v| v == s)) {
+        if app.scroll_to_selection {
+            table = table.scroll_to_row(pos, None);
+            app.scroll_to_selection = false;
+        }
+    }
+    table
+        .header(22.0, |mut row| {
+            row.col(|ui| header(ui, "object", SortColumn::ObjectId, &mut sort_clicked, current, desc));
+            row.col(|ui| header(ui, "det", SortColumn::Detections, &mut sort_clicked, current, desc));
+            row.col(|ui| header(ui, "last seen", SortColumn::LastSeen, &mut sort_clicked, current, desc));
+            row.col(|ui| header(ui, "label", SortColumn::Label, &mut sort_clicked, current, desc));
+            row.col(|ui| header(ui, "model", SortColumn::Probability, &mut sort_clicked, current, desc));
+        })
+        .body(|body| {
+            body.rows(20.0, app.visible.len(), |mut row| {
+                let index = app.visible[row.index()];
+                let r = &app.catalog.rows[index];
+                row.set_selected(selected == Some(index));
+                row.col(|ui| {
+                    ui.label(&r.object_id);
+                });
+                row.col(|ui| {
+                    ui.label(format!("{} / {}n", r.detections, r.nights));
+                });
+                row.col(|ui| {
+                    ui.label(jd_to_calendar(r.last_jd).get(..10).unwrap_or("-"));
+                });
+                row.col(|ui| {
+                    ui.label(app.labels.as_ref().and_then(|l| l.get(&r.object_id)).unwrap_or(""));
+                });
+                row.col(|ui| {
+                    if let Some((class, p)) = app.predictions.top_class(&r.object_id) {
+                        ui.label(format!("{class} {p:.2}"));
+                    }
+                });
+                if row.response().clicked() {
+                    clicked = Some(index);
+                }
+            });
+        });
+    if let Some(col) = sort_clicked {
+        if app.prefs.filter.sort == col {
+            app.prefs.filter.descending = !app.prefs.filter.descending;
+        } else {
+            app.prefs.filter.sort = col;
+            app.prefs.filter.descending = false;
+        }
+    }
+    if let Some(index) = clicked {
+        app.select_object(index);
+    }
+}

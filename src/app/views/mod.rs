@@ -1,0 +1,8 @@
+//! The panels of the main window. Each draws from the app state and turns clicks into
+//! commands; none reads a file or runs a model.
+
+pub mod browser;
+pub mod details;
+pub mod lightcurve;
+pub mod model_input;
+pub mod stamps;

@@ -1,0 +1,71 @@
+//! What the model sees: the selected detection's cropped, normalised 3-channel input and
+//! its rotations (or all 8 dihedral transforms), drawn exactly as the tensors fed to the
+//! network, channel by channel.
+
+use crate::alert::Stamp;
+use crate::app::StampseqApp;
+use crate::stamp::display::{render_rgba, Colormap, DisplaySettings, Interval, Stretch};
+use crate::stamp::{model_stamps, Dihedral, ALERCE_CROP, CHANNELS};
+
+pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
+    let Some(object) = app.selection.object else {
+        return;
+    };
+    let Some(alert) = app.catalog.sequences[object]
+        .detections
+        .get(app.selection.detection)
+    else {
+        return;
+    };
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut app.prefs.model_input_dihedral, "all 8 dihedral transforms");
+        ui.label(format!("crop {ALERCE_CROP}x{ALERCE_CROP}, min-max per channel, NaN → 0"));
+    });
+    let input = match model_stamps(&alert.cutouts, Some(&alert.candidate), ALERCE_CROP) {
+        Ok(m) => m,
+        Err(e) => {
+            ui.colored_label(ui.visuals().error_fg_color, format!("not classifiable: {e}"));
+            return;
+        }
+    };
+    let transforms: Vec<Dihedral> = if app.prefs.model_input_dihedral {
+        Dihedral::all().to_vec()
+    } else {
+        Dihedral::rotations().to_vec()
+    };
+    // Values are already in [0, 1]: a fixed linear map shows them as the network gets them.
+    let settings = DisplaySettings {
+        interval: Interval::Manual { vmin: 0.0, vmax: 1.0 },
+        stretch: Stretch::Linear,
+        colormap: Colormap::Grey,
+        symmetric: false,
+        nan_rgb: [255, 0, 255],
+    };
+    let n = input.size;
+    let cell = 84.0;
+    egui::Grid::new("model input").show(ui, |ui| {
+        ui.label("");
+        for name in ["science", "reference", "difference"] {
+            ui.label(name);
+        }
+        ui.end_row();
+        for t in &transforms {
+            ui.label(t.label());
+            let turned = t.apply(&input.pixels, n, CHANNELS);
+            for ch in 0..CHANNELS {
+                // Model tensors are in FITS row order; render_rgba flips to North up, so
+                // the picture matches the filmstrip above.
+                let plane: Vec<f32> = turned.iter().skip(ch).step_by(CHANNELS).copied().collect();
+                let rgba = render_rgba(&Stamp::new(n, n, plane), &settings);
+                let image = egui::ColorImage::from_rgba_unmultiplied([n, n], &rgba);
+                let texture = ui.ctx().load_texture(
+                    format!("model-input-{:?}-{ch}", t),
+                    image,
+                    egui::TextureOptions::NEAREST,
+                );
+                ui.image((texture.id(), egui::vec2(cell, cell)));
+            }
+            ui.end_row();
+        }
+    });
+}

@@ -1,0 +1,43 @@
+//! `stampseq gui` (and `stampseq` alone): the desktop app.
+
+use crate::app::{run, AppOptions};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args, Default)]
+pub struct GuiArgs {
+    /// Alert files, folders or archives to open (default: the bundled sample alerts).
+    pub paths: Vec<PathBuf>,
+    /// Folder for vetting labels (default: ~/.local/share/stampseq/labels).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+}
+
+/// The bundled sample: beside the executable's checkout, or where this was built from.
+pub fn bundled_sample_dir() -> Option<PathBuf> {
+    let from_exe = std::env::current_exe().ok().and_then(|exe| {
+        exe.ancestors()
+            .skip(1)
+            .map(|d| d.join("assets/sample"))
+            .find(|d| d.is_dir())
+    });
+    from_exe.or_else(|| {
+        let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
+        built.is_dir().then_some(built)
+    })
+}
+
+pub fn run_gui(args: GuiArgs) -> anyhow::Result<ExitCode> {
+    let inputs = if args.paths.is_empty() {
+        bundled_sample_dir().into_iter().collect()
+    } else {
+        args.paths
+    };
+    run(AppOptions {
+        inputs,
+        labels_dir: args.labels,
+        fresh_preferences: false,
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
