@@ -8,4 +8,5 @@ pub mod alert;
 pub mod cli;
 pub mod features;
 pub mod sequence;
+pub mod sim;
 pub mod stamp;

@@ -3,6 +3,7 @@
 mod bench;
 mod inspect;
 mod progress;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -27,6 +28,9 @@ pub enum Command {
     /// Measure throughput.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Write labelled synthetic ZTF alerts (AGN, SN, VS, asteroid, bogus) made on real
+    /// template stamps.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Runs a parsed command line and returns the process exit status.
@@ -34,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Inspect(args)) => inspect::run(args),
         Some(Command::Bench(cmd)) => bench::run(cmd),
+        Some(Command::Simulate(args)) => simulate::run(args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
