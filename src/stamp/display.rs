@@ -430,7 +430,10 @@ mod tests {
         let (lo, hi) = zscale_limits(&v, &ZScale::default()).expect("limits");
         // astropy 8.0: ZScaleInterval().get_limits(v) == (-29.83, 50.09): the fitted slope
         // of the sorted samples widened by 1 / contrast, not the +-1e6 extremes.
-        assert!((lo - -29.83).abs() < 1e-4 && (hi - 50.09).abs() < 1e-4, "{lo} {hi}");
+        assert!(
+            (lo - -29.83).abs() < 1e-4 && (hi - 50.09).abs() < 1e-4,
+            "{lo} {hi}"
+        );
     }
 
     #[test]

@@ -9,3 +9,4 @@ mod display;
 mod reading;
 mod reference;
 mod sequences;
+mod sim;
