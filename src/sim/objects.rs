@@ -202,8 +202,8 @@ fn simulate_once<R: rand::Rng + ?Sized>(
         (anchor_x - CENTRE).round() as i64,
         (anchor_y - CENTRE).round() as i64,
     );
-    let moved = |p: (f64, f64)| (p.0 - dx as f64, p.1 - dy as f64);
-    truth.source = moved((anchor_x, anchor_y));
+    let moved = move |p: (f64, f64)| -> (f64, f64) { (p.0 - dx as f64, p.1 - dy as f64) };
+    truth.source = (anchor_x - dx as f64, anchor_y - dy as f64);
     truth.host_centre = truth.host_centre.map(moved);
     let synthetic_host = synthetic_host.map(moved);
     let synthetic_star = synthetic_star.map(moved);
