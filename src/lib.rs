@@ -5,11 +5,12 @@
 //! desktop app are thin layers over this library.
 
 pub mod alert;
+pub mod app;
 pub mod atomic;
 pub mod cli;
 pub mod eval;
 pub mod features;
 pub mod labels;
 pub mod sequence;
+pub mod sim;
 pub mod stamp;
-pub mod app;

@@ -18,6 +18,6 @@ pub use source::{
     collect_inputs, read_all, read_inputs, Input, ReadOptions, ReadProgress, ReadSummary,
 };
 pub use types::{
-    band_name, Alert, AlertOrigin, Candidate, CutoutKind, Cutouts, DiffSign, ForcedPhotometry, PrvCandidate,
-    Stamp,
+    band_name, Alert, AlertOrigin, Candidate, CutoutKind, Cutouts, DiffSign, ForcedPhotometry,
+    PrvCandidate, Stamp,
 };

@@ -110,9 +110,9 @@ impl Command {
             Command::PreviousDetection => "Previous detection",
             Command::ToggleBlink => "Blink science against reference",
             Command::ResetZoom => "Reset zoom and pan",
-            Command::OpenFiles => "Open alert files…",
-            Command::OpenFolder => "Open a folder…",
-            Command::ExportLabels => "Export labels with probabilities…",
+            Command::OpenFiles => "Open alert files...",
+            Command::OpenFolder => "Open a folder...",
+            Command::ExportLabels => "Export labels with probabilities...",
             Command::ToggleHelp => "Show keyboard shortcuts",
             Command::CommandPalette => "Command palette",
             Command::FocusSearch => "Search objects",
@@ -157,7 +157,10 @@ mod tests {
         let commands: HashSet<_> = Command::ALL.iter().collect();
         assert_eq!(commands.len(), Command::ALL.len());
         let shortcuts: Vec<_> = Command::ALL.iter().filter_map(|c| c.shortcut()).collect();
-        let distinct: HashSet<_> = shortcuts.iter().map(|s| (s.modifiers, s.logical_key)).collect();
+        let distinct: HashSet<_> = shortcuts
+            .iter()
+            .map(|s| (s.modifiers, s.logical_key))
+            .collect();
         assert_eq!(distinct.len(), shortcuts.len());
     }
 }

@@ -73,7 +73,15 @@ impl Jobs {
         self.repaint = Some(ctx);
     }
 
-    fn start(&mut self, title: String) -> (u64, Arc<AtomicBool>, Sender<JobEvent>, Option<egui::Context>) {
+    fn start(
+        &mut self,
+        title: String,
+    ) -> (
+        u64,
+        Arc<AtomicBool>,
+        Sender<JobEvent>,
+        Option<egui::Context>,
+    ) {
         let id = self.next_id;
         self.next_id += 1;
         let cancel = Arc::new(AtomicBool::new(false));

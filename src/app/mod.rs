@@ -102,7 +102,10 @@ impl StampseqApp {
             }
             None => (false, "CPU rendering".to_string()),
         };
-        let labels_dir = options.labels_dir.clone().unwrap_or_else(default_labels_dir);
+        let labels_dir = options
+            .labels_dir
+            .clone()
+            .unwrap_or_else(default_labels_dir);
         let (labels, label_error) = match LabelStore::open(&labels_dir) {
             Ok(l) => (Some(l), None),
             Err(e) => (None, Some(format!("labels not available: {e}"))),
@@ -199,7 +202,9 @@ impl StampseqApp {
                     .and_then(|id| self.predictions.top_class(&id).map(|(c, _)| c.to_string()));
                 match top {
                     Some(class) => self.set_label(Some(&class)),
-                    None => self.messages.push("No model prediction for this object.".into()),
+                    None => self
+                        .messages
+                        .push("No model prediction for this object.".into()),
                 }
             }
             Command::ClearLabel => self.set_label(None),
@@ -214,7 +219,11 @@ impl StampseqApp {
                 }
             }
             Command::NextObject | Command::PreviousObject => {
-                let step = if command == Command::NextObject { 1 } else { -1 };
+                let step = if command == Command::NextObject {
+                    1
+                } else {
+                    -1
+                };
                 self.selection.step_object(&self.visible, step);
                 self.scroll_to_selection = true;
             }
@@ -223,8 +232,8 @@ impl StampseqApp {
             Command::ToggleBlink => self.blink = !self.blink,
             Command::ResetZoom => self.view = ViewTransform::default(),
             Command::OpenFiles => {
-                let mut dialog = rfd::FileDialog::new()
-                    .add_filter("ZTF alerts", &["avro", "gz", "tgz", "tar"]);
+                let mut dialog =
+                    rfd::FileDialog::new().add_filter("ZTF alerts", &["avro", "gz", "tgz", "tar"]);
                 if let Some(dir) = &self.prefs.last_folder {
                     dialog = dialog.set_directory(dir);
                 }
@@ -245,7 +254,9 @@ impl StampseqApp {
                     .save_file()
                 {
                     match self.export_labels(&path) {
-                        Ok(n) => self.messages.push(format!("{n} labels written to {}", path.display())),
+                        Ok(n) => self
+                            .messages
+                            .push(format!("{n} labels written to {}", path.display())),
                         Err(e) => self.messages.push(format!("export failed: {e}")),
                     }
                 }
@@ -297,7 +308,10 @@ impl StampseqApp {
             for m in &self.predictions.models {
                 let last = m.by_object.get(object).and_then(|p| p.last());
                 for i in 0..m.classes.len() {
-                    row.push(last.and_then(|p| p.get(i)).map_or(String::new(), |p| format!("{p:.6}")));
+                    row.push(
+                        last.and_then(|p| p.get(i))
+                            .map_or(String::new(), |p| format!("{p:.6}")),
+                    );
                 }
             }
             out.push_str(&(row.join(",") + "\n"));
@@ -310,7 +324,9 @@ impl StampseqApp {
     pub fn poll_jobs(&mut self) {
         for event in self.jobs.poll() {
             match event {
-                JobEvent::Loaded { alerts, summary, .. } => {
+                JobEvent::Loaded {
+                    alerts, summary, ..
+                } => {
                     let keep = self.selected_object_id();
                     let n = alerts.len();
                     self.catalog.add_alerts(alerts);
@@ -351,7 +367,8 @@ impl StampseqApp {
             i.raw
                 .dropped_files
                 .iter()
-                .filter_map(|f| f.path.clone())
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
                 .collect()
         });
         if !dropped.is_empty() {
@@ -361,7 +378,7 @@ impl StampseqApp {
 
     fn menu_bar(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
-            let mut item = |ui: &mut egui::Ui, app: &mut Self, command: Command| {
+            let item = |ui: &mut egui::Ui, app: &mut Self, command: Command| {
                 let text = format!("{}    {}", command.title(), command.shortcut_text(ui.ctx()));
                 if ui.button(text).clicked() {
                     app.run_command(command);
@@ -377,7 +394,10 @@ impl StampseqApp {
                 ui.checkbox(&mut self.prefs.show_light_curve, "Light curve");
                 ui.checkbox(&mut self.prefs.show_evolution, "Class evolution");
                 ui.checkbox(&mut self.prefs.show_model_input, "What the model sees");
-                ui.checkbox(&mut self.prefs.flip_negative_difference, "Flip negative subtractions");
+                ui.checkbox(
+                    &mut self.prefs.flip_negative_difference,
+                    "Flip negative subtractions",
+                );
                 item(ui, self, Command::ToggleBlink);
                 item(ui, self, Command::ResetZoom);
             });
@@ -418,15 +438,18 @@ impl StampseqApp {
             }
             if !self.load_errors.is_empty() {
                 ui.separator();
-                ui.colored_label(ui.visuals().warn_fg_color, format!("{} read errors", self.load_errors.len()))
-                    .on_hover_text(
-                        self.load_errors
-                            .iter()
-                            .take(20)
-                            .map(|e| e.to_string())
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                    );
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("{} read errors", self.load_errors.len()),
+                )
+                .on_hover_text(
+                    self.load_errors
+                        .iter()
+                        .take(20)
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
             }
             let mut cancel = false;
             for job in &self.jobs.running {
@@ -530,25 +553,34 @@ impl eframe::App for StampseqApp {
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         egui::Panel::left("browser")
             .resizable(true)
-            .default_size(330.0)
+            .default_size(360.0)
+            .max_size(600.0)
             .show(ui, |ui| views::browser::show(self, ui));
         egui::Panel::right("details")
             .resizable(true)
-            .default_size(300.0)
+            .default_size(320.0)
+            .max_size(520.0)
             .show(ui, |ui| views::details::show(self, ui));
         if self.prefs.show_light_curve || self.prefs.show_model_input {
             egui::Panel::bottom("plots")
                 .resizable(true)
-                .default_size(260.0)
+                .default_size(300.0)
                 .show(ui, |ui| {
-                    ui.columns(2, |cols| {
+                    let both = self.prefs.show_light_curve && self.prefs.show_model_input;
+                    let columns = if both { 2 } else { 1 };
+                    ui.columns(columns, |cols| {
+                        let mut next = 0;
                         if self.prefs.show_light_curve {
-                            cols[0].label(egui::RichText::new("Light curve").strong());
-                            views::lightcurve::show(self, &mut cols[0]);
+                            cols[next].label(egui::RichText::new("Light curve").strong());
+                            views::lightcurve::show(self, &mut cols[next]);
+                            next += 1;
                         }
                         if self.prefs.show_model_input {
-                            cols[1].label(egui::RichText::new("What the model sees").strong());
-                            views::model_input::show(self, &mut cols[1]);
+                            let col = &mut cols[next.min(columns - 1)];
+                            col.label(egui::RichText::new("What the model sees").strong());
+                            egui::ScrollArea::vertical()
+                                .id_salt("model input")
+                                .show(col, |ui| views::model_input::show(self, ui));
                         }
                     });
                 });
@@ -571,15 +603,14 @@ impl eframe::App for StampseqApp {
 pub fn run(options: AppOptions) -> anyhow::Result<()> {
     let mut wgpu_options = egui_wgpu::WgpuConfiguration::default();
     if let egui_wgpu::WgpuSetup::CreateNew(create) = &mut wgpu_options.wgpu_setup {
-        create.device_descriptor = std::sync::Arc::new(|adapter| {
-            egui_wgpu::wgpu::DeviceDescriptor {
+        create.device_descriptor =
+            std::sync::Arc::new(|adapter| egui_wgpu::wgpu::DeviceDescriptor {
                 label: Some("stampseq device"),
                 required_features: adapter.features()
                     - egui_wgpu::wgpu::Features::MAPPABLE_PRIMARY_BUFFERS,
                 required_limits: adapter.limits(),
                 ..Default::default()
-            }
-        });
+            });
     }
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

@@ -146,11 +146,7 @@ impl StampGpu {
             frame: 0,
             draws: HashMap::new(),
         };
-        render_state
-            .renderer
-            .write()
-            .callback_resources
-            .insert(gpu);
+        render_state.renderer.write().callback_resources.insert(gpu);
     }
 }
 

@@ -153,7 +153,13 @@ impl BrowserFilter {
             }
             .then_with(|| ra.object_id.cmp(&rb.object_id))
         };
-        rows.sort_by(|a, b| if self.descending { cmp(b, a) } else { cmp(a, b) });
+        rows.sort_by(|a, b| {
+            if self.descending {
+                cmp(b, a)
+            } else {
+                cmp(a, b)
+            }
+        });
         rows
     }
 }
@@ -215,7 +221,11 @@ pub fn jd_to_calendar(jd: f64) -> String {
     let month = m + 3 - 12 * (m / 10);
     let year = 100 * b + d - 4800 + m / 10;
     let minutes = (frac * 1440.0).round() as i64;
-    let (minutes, day_carry) = if minutes >= 1440 { (0, 1) } else { (minutes, 0) };
+    let (minutes, day_carry) = if minutes >= 1440 {
+        (0, 1)
+    } else {
+        (minutes, 0)
+    };
     // A carry past midnight is rare enough to show as 24:00 rather than redo the calendar.
     if day_carry == 1 {
         return format!("{year:04}-{month:02}-{day:02} 24:00");
@@ -291,6 +301,7 @@ mod tests {
     #[test]
     fn julian_dates_read_as_calendar_dates() {
         assert_eq!(jd_to_calendar(2_451_545.0), "2000-01-01 12:00");
-        assert_eq!(jd_to_calendar(2_459_394.8), "2021-07-01 07:12");
+        // astropy: Time(2459394.8, format="jd").iso == "2021-06-29 07:12:00.000"
+        assert_eq!(jd_to_calendar(2_459_394.8), "2021-06-29 07:12");
     }
 }

@@ -4,6 +4,7 @@ mod bench;
 mod gui;
 mod inspect;
 mod progress;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -30,6 +31,9 @@ pub enum Command {
     /// Measure throughput.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Write labelled synthetic ZTF alerts (AGN, SN, VS, asteroid, bogus) made on real
+    /// template stamps.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Runs a parsed command line and returns the process exit status.
@@ -37,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Inspect(args)) => inspect::run(args),
         Some(Command::Bench(cmd)) => bench::run(cmd),
+        Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Gui(args)) => gui::run_gui(args),
         // No command: the app on the bundled sample, as a desktop user expects.
         None => gui::run_gui(gui::GuiArgs::default()),

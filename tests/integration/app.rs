@@ -40,10 +40,21 @@ fn harness<'a>(inputs: Vec<std::path::PathBuf>, labels: &Path) -> Harness<'a, St
 fn browse_select_stretch_and_vet_from_the_keyboard() {
     let labels = tempfile::tempdir().expect("tempdir");
     let mut h = harness(vec![ztf("sequences")], labels.path());
-    assert_eq!(h.state().catalog.rows.len(), 50, "the 50 objects of sequences/");
+    assert_eq!(
+        h.state().catalog.rows.len(),
+        50,
+        "the 50 objects of sequences/"
+    );
     assert!(h.state().gpu, "stamps drawn by the wgpu shader");
 
-    // Select SN 2021rhu in the browser.
+    // Find SN 2021rhu with the search box (Ctrl+F) and click its row.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::F);
+    h.run_steps(2);
+    h.event(egui::Event::Text("abiuvdk".into()));
+    h.run_steps(2);
+    assert_eq!(h.state().visible.len(), 1);
+    h.key_press(Key::Escape);
+    h.run_steps(2);
     h.get_by_label("ZTF21abiuvdk").click();
     h.run_steps(2);
     let app = h.state();
@@ -52,7 +63,11 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     assert_eq!(app.catalog.sequences[selected].len(), 34);
 
     // Change the science stretch from asinh to log.
-    h.get_by_label("Stretch: asinh").click();
+    // The first "stretch" combo box is the science/reference one.
+    h.query_all_by_role_and_label(egui::accesskit::Role::ComboBox, "stretch")
+        .next()
+        .expect("stretch combo box")
+        .click();
     h.run_steps(2);
     h.get_by_label("log").click();
     h.run_steps(2);
@@ -61,6 +76,16 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
         stampseq::stamp::display::Stretch::LOG
     );
     h.snapshot("app_ZTF21abiuvdk_log_stretch");
+
+    // Clear the search (Ctrl+F, select all, delete) so the app can move on after a label.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::F);
+    h.run_steps(2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::A);
+    h.key_press(Key::Backspace);
+    h.run_steps(2);
+    h.key_press(Key::Escape);
+    h.run_steps(2);
+    assert_eq!(h.state().visible.len(), 50);
 
     // Vet three objects: SN here, then the app moves on; AGN, then bogus.
     h.key_press(Key::Num2);
@@ -81,7 +106,11 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     let csv = std::fs::read_to_string(labels.path().join("labels.csv")).expect("labels.csv");
     assert!(!csv.contains(",bogus"), "{csv}");
     let log = std::fs::read_to_string(labels.path().join("labels.log")).expect("labels.log");
-    assert_eq!(log.lines().count(), 4, "three labels and an undo, journalled");
+    assert_eq!(
+        log.lines().count(),
+        4,
+        "three labels and an undo, journalled"
+    );
 }
 
 #[test]

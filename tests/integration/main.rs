@@ -10,3 +10,4 @@ mod display;
 mod reading;
 mod reference;
 mod sequences;
+mod sim;

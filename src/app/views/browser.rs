@@ -7,12 +7,14 @@ use egui_extras::{Column, TableBuilder};
 
 pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
-        ui.label("Search");
-        let search = ui.add(
-            egui::TextEdit::singleline(&mut app.prefs.filter.search)
-                .hint_text("objectId")
-                .desired_width(140.0),
-        );
+        let l = ui.label("Search");
+        let search = ui
+            .add(
+                egui::TextEdit::singleline(&mut app.prefs.filter.search)
+                    .hint_text("objectId")
+                    .desired_width(140.0),
+            )
+            .labelled_by(l.id);
         if app.focus_search {
             search.request_focus();
             app.focus_search = false;
@@ -20,8 +22,9 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     });
     ui.horizontal(|ui| {
         ui.checkbox(&mut app.prefs.filter.only_unvetted, "Not yet vetted");
-        ui.label("min det.");
-        ui.add(egui::DragValue::new(&mut app.prefs.filter.min_detections).range(1..=100));
+        let l = ui.label("min detections");
+        ui.add(egui::DragValue::new(&mut app.prefs.filter.min_detections).range(1..=100))
+            .labelled_by(l.id);
     });
     ui.label(format!(
         "{} of {} objects, {} alerts",
@@ -34,9 +37,18 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     let selected = app.selection.object;
     let mut clicked = None;
     let mut sort_clicked = None;
-    let header = |ui: &mut egui::Ui, text: &str, col: SortColumn, sort: &mut Option<SortColumn>, current: SortColumn, desc: bool| {
+    let header = |ui: &mut egui::Ui,
+                  text: &str,
+                  col: SortColumn,
+                  sort: &mut Option<SortColumn>,
+                  current: SortColumn,
+                  desc: bool| {
         let arrow = if current == col {
-            if desc { " ⏷" } else { " ⏶" }
+            if desc {
+                " v"
+            } else {
+                " ^"
+            }
         } else {
             ""
         };
@@ -49,11 +61,11 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         .id_salt("object browser")
         .striped(true)
         .sense(egui::Sense::click())
-        .column(Column::auto().at_least(110.0))
-        .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::auto())
-        .column(Column::remainder());
+        .column(Column::initial(110.0).at_least(90.0))
+        .column(Column::initial(60.0))
+        .column(Column::initial(80.0))
+        .column(Column::initial(50.0))
+        .column(Column::remainder().at_least(60.0));
     if let Some(pos) = selected.and_then(|s| app.visible.iter().position(|&v| v == s)) {
         if app.scroll_to_selection {
             table = table.scroll_to_row(pos, None);
@@ -62,32 +74,84 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     }
     table
         .header(22.0, |mut row| {
-            row.col(|ui| header(ui, "object", SortColumn::ObjectId, &mut sort_clicked, current, desc));
-            row.col(|ui| header(ui, "det", SortColumn::Detections, &mut sort_clicked, current, desc));
-            row.col(|ui| header(ui, "last seen", SortColumn::LastSeen, &mut sort_clicked, current, desc));
-            row.col(|ui| header(ui, "label", SortColumn::Label, &mut sort_clicked, current, desc));
-            row.col(|ui| header(ui, "model", SortColumn::Probability, &mut sort_clicked, current, desc));
+            row.col(|ui| {
+                header(
+                    ui,
+                    "object",
+                    SortColumn::ObjectId,
+                    &mut sort_clicked,
+                    current,
+                    desc,
+                )
+            });
+            row.col(|ui| {
+                header(
+                    ui,
+                    "det",
+                    SortColumn::Detections,
+                    &mut sort_clicked,
+                    current,
+                    desc,
+                )
+            });
+            row.col(|ui| {
+                header(
+                    ui,
+                    "last seen",
+                    SortColumn::LastSeen,
+                    &mut sort_clicked,
+                    current,
+                    desc,
+                )
+            });
+            row.col(|ui| {
+                header(
+                    ui,
+                    "label",
+                    SortColumn::Label,
+                    &mut sort_clicked,
+                    current,
+                    desc,
+                )
+            });
+            row.col(|ui| {
+                header(
+                    ui,
+                    "model",
+                    SortColumn::Probability,
+                    &mut sort_clicked,
+                    current,
+                    desc,
+                )
+            });
         })
         .body(|body| {
             body.rows(20.0, app.visible.len(), |mut row| {
                 let index = app.visible[row.index()];
                 let r = &app.catalog.rows[index];
                 row.set_selected(selected == Some(index));
+                // Cells are plain (non-selectable) labels so that a click selects the row.
+                let cell = |ui: &mut egui::Ui, text: String| {
+                    ui.add(egui::Label::new(text).selectable(false));
+                };
+                row.col(|ui| cell(ui, r.object_id.clone()));
+                row.col(|ui| cell(ui, format!("{} / {}n", r.detections, r.nights)));
                 row.col(|ui| {
-                    ui.label(&r.object_id);
+                    cell(
+                        ui,
+                        jd_to_calendar(r.last_jd)
+                            .get(..10)
+                            .unwrap_or("-")
+                            .to_string(),
+                    )
                 });
                 row.col(|ui| {
-                    ui.label(format!("{} / {}n", r.detections, r.nights));
-                });
-                row.col(|ui| {
-                    ui.label(jd_to_calendar(r.last_jd).get(..10).unwrap_or("-"));
-                });
-                row.col(|ui| {
-                    ui.label(app.labels.as_ref().and_then(|l| l.get(&r.object_id)).unwrap_or(""));
+                    let label = app.labels.as_ref().and_then(|l| l.get(&r.object_id));
+                    cell(ui, label.unwrap_or("").to_string())
                 });
                 row.col(|ui| {
                     if let Some((class, p)) = app.predictions.top_class(&r.object_id) {
-                        ui.label(format!("{class} {p:.2}"));
+                        cell(ui, format!("{class} {p:.2}"));
                     }
                 });
                 if row.response().clicked() {

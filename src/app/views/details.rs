@@ -64,60 +64,83 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
             egui::CollapsingHeader::new("Candidate")
                 .default_open(true)
                 .show(ui, |ui| {
-                    egui::Grid::new("candidate grid").striped(true).show(ui, |ui| {
-                        let mut row = |k: &str, v: String| {
-                            ui.label(k);
-                            ui.monospace(v);
+                    egui::Grid::new("candidate grid")
+                        .striped(true)
+                        .show(ui, |ui| {
+                            let mut row = |k: &str, v: String| {
+                                ui.label(k);
+                                ui.monospace(v);
+                                ui.end_row();
+                            };
+                            let o =
+                                |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
+                            row("candid", alert.candid.map_or("-".into(), |c| c.to_string()));
+                            row("jd", format!("{:.5}", c.jd));
+                            row("filter", c.band().to_string());
+                            row("magpsf", format!("{:.3} ± {:.3}", c.magpsf, c.sigmapsf));
+                            row("diffmaglim", o(c.diffmaglim));
+                            row("isdiffpos", format!("{:?}", c.isdiffpos));
+                            row("rb / drb", format!("{} / {}", o(c.rb), o(c.drb)));
+                            row("fwhm", o(c.fwhm));
+                            row(
+                                "sgscore1 / distpsnr1",
+                                format!("{} / {}", o(c.sgscore1), o(c.distpsnr1)),
+                            );
+                            row(
+                                "distnr / magnr",
+                                format!("{} / {}", o(c.distnr), o(c.magnr)),
+                            );
+                            row("ssdistnr", o(c.ssdistnr));
+                            row(
+                                "ndethist / ncovhist",
+                                format!("{:?} / {:?}", c.ndethist, c.ncovhist),
+                            );
+                            row("schema", alert.schema_version.clone().unwrap_or_default());
+                            ui.label("file");
+                            let file = format!("{} #{}", alert.origin.file, alert.origin.record);
+                            ui.add(
+                                egui::Label::new(egui::RichText::new(&file).monospace()).truncate(),
+                            )
+                            .on_hover_text(file);
                             ui.end_row();
-                        };
-                        let o = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
-                        row("candid", alert.candid.map_or("-".into(), |c| c.to_string()));
-                        row("jd", format!("{:.5}", c.jd));
-                        row("filter", c.band().to_string());
-                        row("magpsf", format!("{:.3} ± {:.3}", c.magpsf, c.sigmapsf));
-                        row("diffmaglim", o(c.diffmaglim));
-                        row("isdiffpos", format!("{:?}", c.isdiffpos));
-                        row("rb / drb", format!("{} / {}", o(c.rb), o(c.drb)));
-                        row("fwhm", o(c.fwhm));
-                        row("sgscore1 / distpsnr1", format!("{} / {}", o(c.sgscore1), o(c.distpsnr1)));
-                        row("distnr / magnr", format!("{} / {}", o(c.distnr), o(c.magnr)));
-                        row("ssdistnr", o(c.ssdistnr));
-                        row("ndethist / ncovhist", format!("{:?} / {:?}", c.ndethist, c.ncovhist));
-                        row("schema", alert.schema_version.clone().unwrap_or_default());
-                        row("file", format!("{} #{}", alert.origin.file, alert.origin.record));
-                    });
+                        });
                 });
             egui::CollapsingHeader::new("Model features")
                 .default_open(false)
                 .show(ui, |ui| {
                     let raw = raw_features(c, &ALERCE_FEATURES);
                     let normalised = app.feature_stats.as_ref().map(|s| s.normalize(&raw));
-                    egui::Grid::new("feature grid").striped(true).show(ui, |ui| {
-                        ui.strong("feature");
-                        ui.strong("raw");
-                        ui.strong("normalised");
-                        ui.end_row();
-                        for (i, name) in ALERCE_FEATURES.iter().enumerate() {
-                            ui.label(*name);
-                            ui.monospace(format!("{:.4}", raw[i]));
-                            ui.monospace(
-                                normalised
-                                    .as_ref()
-                                    .map_or("-".into(), |n| format!("{:+.3}", n[i])),
-                            );
+                    egui::Grid::new("feature grid")
+                        .striped(true)
+                        .show(ui, |ui| {
+                            ui.strong("feature");
+                            ui.strong("raw");
+                            ui.strong("normalised");
                             ui.end_row();
-                        }
-                    });
+                            for (i, name) in ALERCE_FEATURES.iter().enumerate() {
+                                ui.label(*name);
+                                ui.monospace(format!("{:.4}", raw[i]));
+                                ui.monospace(
+                                    normalised
+                                        .as_ref()
+                                        .map_or("-".into(), |n| format!("{:+.3}", n[i])),
+                                );
+                                ui.end_row();
+                            }
+                        });
                 });
             egui::CollapsingHeader::new("AllWISE")
                 .default_open(false)
-                .show(ui, |ui| match app.wise.as_ref().and_then(|w| w.get(&object_id)) {
-                    Some(m) => {
-                        let o = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
-                        ui.monospace(format!("W1 {}  W2 {}  W3 {}", o(m.w1), o(m.w2), o(m.w3)));
-                    }
-                    None => {
-                        ui.label("No crossmatch loaded for this object.");
+                .show(ui, |ui| {
+                    match app.wise.as_ref().and_then(|w| w.get(&object_id)) {
+                        Some(m) => {
+                            let o =
+                                |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+                            ui.monospace(format!("W1 {}  W2 {}  W3 {}", o(m.w1), o(m.w2), o(m.w3)));
+                        }
+                        None => {
+                            ui.label("No crossmatch loaded for this object.");
+                        }
                     }
                 });
         });

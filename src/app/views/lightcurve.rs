@@ -32,7 +32,7 @@ pub fn show(app: &StampseqApp, ui: &mut egui::Ui) {
         .invert_y(true)
         .x_axis_label(format!("days since JD {t0:.3}"))
         .y_axis_label("magnitude")
-        .legend(egui_plot::Legend::default())
+        .legend(egui_plot::Legend::default().position(egui_plot::Corner::RightBottom))
         .show(ui, |plot| {
             for fid in [1, 2, 3] {
                 let band = crate::alert::band_name(fid);
@@ -98,7 +98,9 @@ pub fn show(app: &StampseqApp, ui: &mut egui::Ui) {
                 }
             }
             if let Some(x) = selected_jd {
-                plot.vline(egui_plot::VLine::new("selected detection", x).color(egui::Color32::GRAY));
+                plot.vline(
+                    egui_plot::VLine::new("selected detection", x).color(egui::Color32::GRAY),
+                );
             }
         });
 }

@@ -18,13 +18,21 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         return;
     };
     ui.horizontal(|ui| {
-        ui.checkbox(&mut app.prefs.model_input_dihedral, "all 8 dihedral transforms");
-        ui.label(format!("crop {ALERCE_CROP}x{ALERCE_CROP}, min-max per channel, NaN → 0"));
+        ui.checkbox(
+            &mut app.prefs.model_input_dihedral,
+            "all 8 dihedral transforms",
+        );
+        ui.label(format!(
+            "crop {ALERCE_CROP}x{ALERCE_CROP}, min-max per channel, NaN -> 0"
+        ));
     });
     let input = match model_stamps(&alert.cutouts, Some(&alert.candidate), ALERCE_CROP) {
         Ok(m) => m,
         Err(e) => {
-            ui.colored_label(ui.visuals().error_fg_color, format!("not classifiable: {e}"));
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("not classifiable: {e}"),
+            );
             return;
         }
     };
@@ -35,7 +43,10 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     };
     // Values are already in [0, 1]: a fixed linear map shows them as the network gets them.
     let settings = DisplaySettings {
-        interval: Interval::Manual { vmin: 0.0, vmax: 1.0 },
+        interval: Interval::Manual {
+            vmin: 0.0,
+            vmax: 1.0,
+        },
         stretch: Stretch::Linear,
         colormap: Colormap::Grey,
         symmetric: false,

@@ -43,7 +43,8 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     ui.separator();
     let blink_template = app.blink && (ui.input(|i| i.time) * 2.0) as u64 % 2 == 1;
     if app.blink {
-        ui.ctx().request_repaint_after(std::time::Duration::from_millis(250));
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(250));
     }
     let size = app.prefs.stamp_size;
     let sequence = &app.catalog.sequences[object];
@@ -78,7 +79,15 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                                         CutoutKind::Template => "reference",
                                         CutoutKind::Difference => "difference",
                                     });
-                                    if let Some(h) = stamp_widget(app_ref(&app.prefs, app.gpu, app.frame), ui, alert, shown, size, &mut view, k) {
+                                    if let Some(h) = stamp_widget(
+                                        app_ref(&app.prefs, app.gpu, app.frame),
+                                        ui,
+                                        alert,
+                                        shown,
+                                        size,
+                                        &mut view,
+                                        k,
+                                    ) {
                                         hover = Some(h);
                                     }
                                 });
@@ -148,7 +157,8 @@ fn stamp_widget(
     let (rect, response) =
         ui.allocate_exact_size(egui::vec2(size, size), egui::Sense::click_and_drag());
     let Some(stamp) = alert.cutouts.get(kind) else {
-        ui.painter().rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+        ui.painter()
+            .rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
         ui.painter().text(
             rect.center(),
             egui::Align2::CENTER_CENTER,
@@ -264,7 +274,13 @@ fn compass(painter: &egui::Painter, rect: egui::Rect) {
     let east = origin + egui::vec2(-18.0, 0.0);
     painter.line_segment([origin, north], stroke);
     painter.line_segment([origin, east], stroke);
-    painter.text(north, egui::Align2::CENTER_BOTTOM, "N", font.clone(), stroke.color);
+    painter.text(
+        north,
+        egui::Align2::CENTER_BOTTOM,
+        "N",
+        font.clone(),
+        stroke.color,
+    );
     painter.text(east, egui::Align2::RIGHT_CENTER, "E", font, stroke.color);
 }
 
@@ -297,20 +313,23 @@ fn cpu_stamp(
 
 fn settings_bar(app: &mut StampseqApp, ui: &mut egui::Ui) {
     use crate::stamp::display::{Colormap, Interval, Stretch, ZScale};
-    ui.horizontal_wrapped(|ui| {
-        for (title, settings) in [
-            ("Science/reference", &mut app.prefs.science),
-            ("Difference", &mut app.prefs.difference),
-        ] {
-            ui.label(egui::RichText::new(title).strong());
+    for (title, settings) in [
+        ("Science/reference", &mut app.prefs.science),
+        ("Difference", &mut app.prefs.difference),
+    ] {
+        ui.horizontal_wrapped(|ui| {
+            ui.add_sized(
+                [120.0, 18.0],
+                egui::Label::new(egui::RichText::new(title).strong()),
+            );
             let stretch_name = |s: &Stretch| match s {
                 Stretch::Linear => "linear",
                 Stretch::Log { .. } => "log",
                 Stretch::Sqrt => "sqrt",
                 Stretch::Asinh { .. } => "asinh",
             };
-            egui::ComboBox::from_id_salt(format!("{title} stretch"))
-                .selected_text(format!("Stretch: {}", stretch_name(&settings.stretch)))
+            egui::ComboBox::new(format!("{title} stretch"), "stretch")
+                .selected_text(stretch_name(&settings.stretch))
                 .show_ui(ui, |ui| {
                     for s in [Stretch::Linear, Stretch::LOG, Stretch::Sqrt, Stretch::ASINH] {
                         ui.selectable_value(&mut settings.stretch, s, stretch_name(&s));
@@ -322,8 +341,8 @@ fn settings_bar(app: &mut StampseqApp, ui: &mut egui::Ui) {
                 Interval::Percentile { lower, upper } => format!("{lower}-{upper} %"),
                 Interval::Manual { .. } => "manual".to_string(),
             };
-            egui::ComboBox::from_id_salt(format!("{title} interval"))
-                .selected_text(format!("Interval: {interval_name}"))
+            egui::ComboBox::new(format!("{title} interval"), "interval")
+                .selected_text(interval_name)
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut settings.interval, Interval::MinMax, "min-max");
                     ui.selectable_value(
@@ -341,19 +360,34 @@ fn settings_bar(app: &mut StampseqApp, ui: &mut egui::Ui) {
                     );
                 });
             if let Interval::Percentile { lower, upper } = &mut settings.interval {
-                ui.add(egui::DragValue::new(lower).range(0.0..=50.0).speed(0.1).suffix(" %"));
-                ui.add(egui::DragValue::new(upper).range(50.0..=100.0).speed(0.1).suffix(" %"));
+                let l = ui.label("lower");
+                ui.add(
+                    egui::DragValue::new(lower)
+                        .range(0.0..=50.0)
+                        .speed(0.1)
+                        .suffix(" %"),
+                )
+                .labelled_by(l.id);
+                let u = ui.label("upper");
+                ui.add(
+                    egui::DragValue::new(upper)
+                        .range(50.0..=100.0)
+                        .speed(0.1)
+                        .suffix(" %"),
+                )
+                .labelled_by(u.id);
             }
-            egui::ComboBox::from_id_salt(format!("{title} colormap"))
-                .selected_text(format!("Colormap: {}", settings.colormap.name()))
+            egui::ComboBox::new(format!("{title} colormap"), "colormap")
+                .selected_text(settings.colormap.name())
                 .show_ui(ui, |ui| {
                     for c in Colormap::ALL {
                         ui.selectable_value(&mut settings.colormap, c, c.name());
                     }
                 });
             ui.checkbox(&mut settings.symmetric, "symmetric");
-            ui.separator();
-        }
+        });
+    }
+    ui.horizontal_wrapped(|ui| {
         ui.add(egui::Slider::new(&mut app.prefs.stamp_size, 80.0..=400.0).text("size"));
         ui.checkbox(&mut app.prefs.show_crosshair, "crosshair");
         ui.checkbox(&mut app.blink, "blink");
