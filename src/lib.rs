@@ -5,7 +5,9 @@
 //! desktop app are thin layers over this library.
 
 pub mod alert;
+pub mod backend;
 pub mod cli;
 pub mod features;
+pub mod model;
 pub mod sequence;
 pub mod stamp;
