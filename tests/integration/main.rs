@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod corrupt;
+mod model;
 mod reading;
 mod reference;
 mod sequences;
