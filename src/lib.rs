@@ -7,10 +7,12 @@
 pub mod alert;
 pub mod app;
 pub mod atomic;
+pub mod backend;
 pub mod cli;
 pub mod eval;
 pub mod features;
 pub mod labels;
+pub mod model;
 pub mod sequence;
 pub mod sim;
 pub mod stamp;

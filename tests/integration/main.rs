@@ -7,6 +7,7 @@ mod common;
 mod corrupt;
 mod crossmatch;
 mod display;
+mod model;
 mod reading;
 mod reference;
 mod sequences;

@@ -1,0 +1,5 @@
+//! Neural networks over stamps and features, as Burn modules.
+
+pub mod alerce;
+
+pub use alerce::{AlerceStampClassifier, ModelError, Prediction, ALERCE_CLASSES};
