@@ -8,9 +8,8 @@ use burn::tensor::{Device, DeviceKind};
 /// The compute backend asked for on the command line or in the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BackendChoice {
-    /// The CPU: without a way to tell a real GPU from a software adapter (lavapipe), the safe
-    /// pick. On lavapipe wgpu is ~10x slower than flex and wrong for reductions longer than
-    /// 65,536 elements (see the stack notes).
+    /// wgpu when a hardware GPU adapter exists, else the CPU. On lavapipe wgpu is ~10x
+    /// slower than flex and wrong for reductions longer than 65,536 elements.
     #[default]
     Auto,
     /// Burn's flex backend: pure Rust, always available.
@@ -21,11 +20,73 @@ pub enum BackendChoice {
 
 impl BackendChoice {
     pub fn device(self) -> Device {
+        self.resolve().device
+    }
+
+    /// The device to run on and a sentence saying what it is. `Auto` takes wgpu only when a
+    /// hardware GPU adapter exists; a software adapter (lavapipe, llvmpipe) is slower than
+    /// the CPU backend and wrong on long reductions, so it never counts.
+    pub fn resolve(self) -> ResolvedBackend {
         match self {
-            BackendChoice::Auto | BackendChoice::Cpu => Device::flex(),
-            BackendChoice::Wgpu => Device::wgpu(DeviceKind::DefaultDevice),
+            BackendChoice::Cpu => cpu("CPU (burn flex), as asked"),
+            BackendChoice::Wgpu => ResolvedBackend {
+                device: Device::wgpu(DeviceKind::DefaultDevice),
+                description: match gpu_adapters().first() {
+                    Some(gpu) => format!("wgpu on {gpu}"),
+                    None => {
+                        "wgpu on the default adapter (no hardware GPU found: software rendering)"
+                            .into()
+                    }
+                },
+                is_gpu: true,
+            },
+            BackendChoice::Auto => match gpu_adapters().into_iter().next() {
+                Some(gpu) => ResolvedBackend {
+                    device: Device::wgpu(DeviceKind::DefaultDevice),
+                    description: format!("wgpu on {gpu} (auto: a hardware GPU was found)"),
+                    is_gpu: true,
+                },
+                None => cpu("CPU (burn flex) (auto: no hardware GPU adapter found)"),
+            },
         }
     }
+}
+
+fn cpu(description: &str) -> ResolvedBackend {
+    ResolvedBackend {
+        device: Device::flex(),
+        description: description.into(),
+        is_gpu: false,
+    }
+}
+
+/// A device with the words for the status bar and the logs.
+#[derive(Clone)]
+pub struct ResolvedBackend {
+    pub device: Device,
+    pub description: String,
+    pub is_gpu: bool,
+}
+
+/// Names of the hardware GPU adapters wgpu can see (software adapters left out).
+pub fn gpu_adapters() -> Vec<String> {
+    use egui_wgpu::wgpu;
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
+    adapters
+        .into_iter()
+        .map(|a| a.get_info())
+        .filter(|i| {
+            matches!(
+                i.device_type,
+                wgpu::DeviceType::DiscreteGpu
+                    | wgpu::DeviceType::IntegratedGpu
+                    | wgpu::DeviceType::VirtualGpu
+            )
+        })
+        .map(|i| format!("{} ({:?})", i.name, i.backend))
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,6 +8,7 @@ pub mod alert;
 pub mod app;
 pub mod atomic;
 pub mod backend;
+pub mod classify;
 pub mod cli;
 pub mod eval;
 pub mod features;

@@ -22,6 +22,7 @@ pub enum Command {
     ResetZoom,
     OpenFiles,
     OpenFolder,
+    LoadModel,
     ExportLabels,
     ToggleHelp,
     CommandPalette,
@@ -32,7 +33,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 24] = [
+    pub const ALL: [Command; 25] = [
         Command::LabelAgn,
         Command::LabelSn,
         Command::LabelVs,
@@ -50,6 +51,7 @@ impl Command {
         Command::ResetZoom,
         Command::OpenFiles,
         Command::OpenFolder,
+        Command::LoadModel,
         Command::ExportLabels,
         Command::ToggleHelp,
         Command::CommandPalette,
@@ -83,6 +85,7 @@ impl Command {
                 Modifiers::COMMAND | Modifiers::SHIFT,
                 Key::O,
             )),
+            Command::LoadModel => cmd(Key::M),
             Command::ExportLabels => cmd(Key::E),
             Command::ToggleHelp => plain(Key::F1),
             Command::CommandPalette => cmd(Key::P),
@@ -112,6 +115,7 @@ impl Command {
             Command::ResetZoom => "Reset zoom and pan",
             Command::OpenFiles => "Open alert files...",
             Command::OpenFolder => "Open a folder...",
+            Command::LoadModel => "Load a model file and classify...",
             Command::ExportLabels => "Export labels with probabilities...",
             Command::ToggleHelp => "Show keyboard shortcuts",
             Command::CommandPalette => "Command palette",

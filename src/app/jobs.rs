@@ -20,6 +20,12 @@ pub enum JobEvent {
         alerts: Vec<Alert>,
         summary: ReadSummary,
     },
+    Classified {
+        job: u64,
+        predictions: crate::app::predictions::ModelPredictions,
+        backend: String,
+        skipped: usize,
+    },
     Failed {
         job: u64,
         error: String,
@@ -31,6 +37,7 @@ impl JobEvent {
         match self {
             JobEvent::Progress { job, .. }
             | JobEvent::Loaded { job, .. }
+            | JobEvent::Classified { job, .. }
             | JobEvent::Failed { job, .. } => *job,
         }
     }
@@ -158,6 +165,80 @@ impl Jobs {
         id
     }
 
+    /// Runs a model file over the loaded objects in the background: every detection of each
+    /// object, so the class evolution can be drawn.
+    pub fn classify(
+        &mut self,
+        model_path: PathBuf,
+        backend: crate::backend::BackendChoice,
+        sequences: Arc<Vec<crate::sequence::Sequence>>,
+    ) -> u64 {
+        let title = format!("Classifying with {}", model_path.display());
+        let (id, cancel, tx, ctx) = self.start(title);
+        let spawned = std::thread::Builder::new()
+            .name(format!("stampseq-classify-{id}"))
+            .spawn(move || {
+                let wake = || {
+                    if let Some(c) = &ctx {
+                        c.request_repaint();
+                    }
+                };
+                let event = (|| -> anyhow::Result<JobEvent> {
+                    let resolved = backend.resolve();
+                    let model = crate::classify::LoadedModel::load(&model_path, &resolved.device)?;
+                    let options = crate::classify::ClassifyOptions {
+                        max_detections: 0,
+                        ..Default::default()
+                    };
+                    let output = model.classify(
+                        &sequences,
+                        &options,
+                        &resolved.device,
+                        &cancel,
+                        &|done, total| {
+                            let _ = tx.send(JobEvent::Progress {
+                                job: id,
+                                fraction: done as f32 / total.max(1) as f32,
+                                message: format!("{done}/{total} detections"),
+                            });
+                            wake();
+                        },
+                    )?;
+                    let mut by_object: std::collections::HashMap<String, Vec<Vec<f32>>> =
+                        Default::default();
+                    for row in output.rows {
+                        let steps = by_object.entry(row.object_id).or_default();
+                        // Rows come in detection order per object; a skipped detection
+                        // leaves no gap in the evolution.
+                        steps.push(row.probabilities);
+                    }
+                    Ok(JobEvent::Classified {
+                        job: id,
+                        predictions: crate::app::predictions::ModelPredictions {
+                            model: model.name().to_string(),
+                            classes: model.classes().to_vec(),
+                            by_object,
+                        },
+                        backend: resolved.description,
+                        skipped: output.skipped.len(),
+                    })
+                })()
+                .unwrap_or_else(|e| JobEvent::Failed {
+                    job: id,
+                    error: format!("{e:#}"),
+                });
+                let _ = tx.send(event);
+                wake();
+            });
+        if let Err(e) = spawned {
+            let _ = self.tx.send(JobEvent::Failed {
+                job: id,
+                error: format!("cannot start a thread: {e}"),
+            });
+        }
+        id
+    }
+
     /// Events that arrived since the last call; finished jobs leave the running list.
     pub fn poll(&mut self) -> Vec<JobEvent> {
         let events: Vec<JobEvent> = self.rx.try_iter().collect();
@@ -173,7 +254,9 @@ impl Jobs {
                         r.message = message.clone();
                     }
                 }
-                JobEvent::Loaded { job, .. } | JobEvent::Failed { job, .. } => {
+                JobEvent::Loaded { job, .. }
+                | JobEvent::Classified { job, .. }
+                | JobEvent::Failed { job, .. } => {
                     self.running.retain(|r| r.id != *job);
                 }
             }

@@ -30,6 +30,9 @@ pub struct AppOptions {
     pub labels_dir: Option<PathBuf>,
     /// Forget saved preferences (tests start from the defaults).
     pub fresh_preferences: bool,
+    /// Model files to run on everything loaded.
+    pub models: Vec<PathBuf>,
+    pub backend: crate::backend::BackendChoice,
 }
 
 /// The labels folder when none is given: `$XDG_DATA_HOME/stampseq/labels`, else
@@ -69,6 +72,11 @@ pub struct StampseqApp {
     pub scroll_to_selection: bool,
     pub messages: Vec<String>,
     pub load_errors: Vec<crate::alert::ReadError>,
+    /// Model files in use, re-run whenever more alerts arrive.
+    pub model_paths: Vec<PathBuf>,
+    pub backend: crate::backend::BackendChoice,
+    /// Where the models last ran, for the status bar.
+    pub model_device: Option<String>,
 }
 
 struct Facts<'a> {
@@ -136,6 +144,9 @@ impl StampseqApp {
             scroll_to_selection: false,
             messages: Vec::new(),
             load_errors: Vec::new(),
+            model_paths: options.models.clone(),
+            backend: options.backend,
+            model_device: None,
         };
         if !options.inputs.is_empty() {
             app.jobs.load(options.inputs);
@@ -248,6 +259,14 @@ impl StampseqApp {
                     self.jobs.load(vec![dir]);
                 }
             }
+            Command::LoadModel => {
+                if let Some(path) = rfd::FileDialog::new()
+                    .add_filter("stampseq model", &["stampseq", "safetensors"])
+                    .pick_file()
+                {
+                    self.load_model(path);
+                }
+            }
             Command::ExportLabels => {
                 if let Some(path) = rfd::FileDialog::new()
                     .set_file_name("labels_with_probabilities.csv")
@@ -289,6 +308,15 @@ impl StampseqApp {
             }
             _ => {}
         }
+    }
+
+    /// Adds a model file and runs it on everything loaded.
+    pub fn load_model(&mut self, path: PathBuf) {
+        if !self.model_paths.contains(&path) {
+            self.model_paths.push(path.clone());
+        }
+        self.jobs
+            .classify(path, self.backend, self.catalog.sequences.clone());
     }
 
     /// Writes every labelled object with the models' last probabilities, atomically.
@@ -343,6 +371,32 @@ impl StampseqApp {
                         None if !self.catalog.rows.is_empty() => self.selection.object = None,
                         None => {}
                     }
+                    for path in self.model_paths.clone() {
+                        self.jobs
+                            .classify(path, self.backend, self.catalog.sequences.clone());
+                    }
+                }
+                JobEvent::Classified {
+                    predictions,
+                    backend,
+                    skipped,
+                    ..
+                } => {
+                    self.messages.push(format!(
+                        "{} classified {} objects ({skipped} detections skipped).",
+                        predictions.model,
+                        predictions.by_object.len()
+                    ));
+                    self.model_device = Some(backend);
+                    match self
+                        .predictions
+                        .models
+                        .iter_mut()
+                        .find(|m| m.model == predictions.model)
+                    {
+                        Some(m) => *m = predictions,
+                        None => self.predictions.models.push(predictions),
+                    }
                 }
                 JobEvent::Failed { error, .. } => self.messages.push(error),
                 JobEvent::Progress { .. } => {}
@@ -388,6 +442,7 @@ impl StampseqApp {
             ui.menu_button("File", |ui| {
                 item(ui, self, Command::OpenFiles);
                 item(ui, self, Command::OpenFolder);
+                item(ui, self, Command::LoadModel);
                 item(ui, self, Command::ExportLabels);
             });
             ui.menu_button("View", |ui| {
@@ -420,6 +475,11 @@ impl StampseqApp {
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.label(format!("Display: {}", self.device_name));
+            ui.separator();
+            ui.label(match &self.model_device {
+                Some(d) => format!("Models: {d}"),
+                None => "Models: none run yet".to_string(),
+            });
             ui.separator();
             ui.label(format!(
                 "{} alerts, {} objects",
@@ -536,6 +596,10 @@ impl eframe::App for StampseqApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.frame += 1;
+        if CLOSE_REQUESTED.load(std::sync::atomic::Ordering::SeqCst) {
+            self.jobs.cancel_all();
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         self.poll_jobs();
         if !self.show_palette {
             self.handle_shortcuts(&ctx);
@@ -561,13 +625,18 @@ impl eframe::App for StampseqApp {
             .default_size(320.0)
             .max_size(520.0)
             .show(ui, |ui| views::details::show(self, ui));
-        if self.prefs.show_light_curve || self.prefs.show_model_input {
+        let panes = [
+            self.prefs.show_light_curve,
+            self.prefs.show_evolution,
+            self.prefs.show_model_input,
+        ];
+        let columns = panes.iter().filter(|p| **p).count();
+        if columns > 0 {
             egui::Panel::bottom("plots")
                 .resizable(true)
-                .default_size(300.0)
+                .default_size(330.0)
+                .min_size(220.0)
                 .show(ui, |ui| {
-                    let both = self.prefs.show_light_curve && self.prefs.show_model_input;
-                    let columns = if both { 2 } else { 1 };
                     ui.columns(columns, |cols| {
                         let mut next = 0;
                         if self.prefs.show_light_curve {
@@ -575,8 +644,13 @@ impl eframe::App for StampseqApp {
                             views::lightcurve::show(self, &mut cols[next]);
                             next += 1;
                         }
+                        if self.prefs.show_evolution {
+                            cols[next].label(egui::RichText::new("Class evolution").strong());
+                            views::evolution::show(self, &mut cols[next]);
+                            next += 1;
+                        }
                         if self.prefs.show_model_input {
-                            let col = &mut cols[next.min(columns - 1)];
+                            let col = &mut cols[next];
                             col.label(egui::RichText::new("What the model sees").strong());
                             egui::ScrollArea::vertical()
                                 .id_salt("model input")
@@ -595,6 +669,25 @@ impl eframe::App for StampseqApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
+    }
+}
+
+/// Set by Ctrl+C or SIGTERM: the app closes its window the normal way, so preferences are
+/// saved and workers are cancelled, instead of dying mid-write.
+static CLOSE_REQUESTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static CLOSE_CONTEXT: std::sync::OnceLock<egui::Context> = std::sync::OnceLock::new();
+
+fn install_close_handler(ctx: &egui::Context) {
+    if CLOSE_CONTEXT.set(ctx.clone()).is_ok() {
+        let installed = ctrlc::set_handler(|| {
+            CLOSE_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
+            if let Some(c) = CLOSE_CONTEXT.get() {
+                c.request_repaint();
+            }
+        });
+        if let Err(e) = installed {
+            eprintln!("warning: Ctrl+C will not close the window cleanly: {e}");
+        }
     }
 }
 
@@ -624,7 +717,10 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     eframe::run_native(
         "stampseq",
         native,
-        Box::new(move |cc| Ok(Box::new(StampseqApp::new(cc, options)))),
+        Box::new(move |cc| {
+            install_close_handler(&cc.egui_ctx);
+            Ok(Box::new(StampseqApp::new(cc, options)))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))
 }

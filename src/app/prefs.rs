@@ -18,6 +18,8 @@ pub struct Preferences {
     pub show_crosshair: bool,
     pub show_light_curve: bool,
     pub show_evolution: bool,
+    /// Class evolution as stacked bars instead of lines.
+    pub evolution_bars: bool,
     pub show_model_input: bool,
     /// 8 dihedral transforms in "what the model sees" instead of the 4 rotations.
     pub model_input_dihedral: bool,
@@ -35,6 +37,7 @@ impl Default for Preferences {
             show_crosshair: true,
             show_light_curve: true,
             show_evolution: true,
+            evolution_bars: false,
             show_model_input: false,
             model_input_dihedral: false,
             filter: BrowserFilter::default(),

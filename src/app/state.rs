@@ -4,6 +4,7 @@
 use crate::alert::Alert;
 use crate::sequence::{group_into_sequences, Sequence};
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// One line of the object browser.
 #[derive(Debug, Clone)]
@@ -27,10 +28,11 @@ impl ObjectRow {
     }
 }
 
-/// Every loaded object, in object-id order.
+/// Every loaded object, in object-id order. The sequences are shared (not copied) with
+/// the jobs that classify them.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    pub sequences: Vec<Sequence>,
+    pub sequences: Arc<Vec<Sequence>>,
     pub rows: Vec<ObjectRow>,
     pub alerts: usize,
 }
@@ -39,12 +41,11 @@ impl Catalog {
     /// Adds alerts (a new file, a drop, a second folder): objects seen before gain the new
     /// detections, repeated alerts are dropped.
     pub fn add_alerts(&mut self, alerts: Vec<Alert>) {
-        let mut all: Vec<Alert> = std::mem::take(&mut self.sequences)
-            .into_iter()
-            .flat_map(|s| s.detections)
-            .collect();
+        let old = std::mem::take(&mut self.sequences);
+        let old = Arc::try_unwrap(old).unwrap_or_else(|shared| (*shared).clone());
+        let mut all: Vec<Alert> = old.into_iter().flat_map(|s| s.detections).collect();
         all.extend(alerts);
-        self.sequences = group_into_sequences(all);
+        self.sequences = Arc::new(group_into_sequences(all));
         self.rows = self.sequences.iter().map(ObjectRow::of).collect();
         self.alerts = self.sequences.iter().map(Sequence::len).sum();
     }
@@ -260,7 +261,7 @@ mod tests {
             last_jd: jd + 1.0,
         };
         Catalog {
-            sequences: Vec::new(),
+            sequences: Arc::new(Vec::new()),
             rows: vec![row("A", 1, 3.0), row("B", 3, 1.0), row("C", 2, 2.0)],
             alerts: 6,
         }

@@ -5,7 +5,7 @@ use crate::alert::{collect_inputs, read_inputs, ReadOptions};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 #[derive(Debug, Subcommand)]
@@ -13,6 +13,24 @@ pub enum BenchCommand {
     /// Read and decode alerts (Avro, gzip, FITS) on all cores; last line:
     /// `ingest: N alerts in S s = R alerts/s`.
     Ingest(IngestArgs),
+    /// Run a model on batches of real preprocessed alerts; last line:
+    /// `infer: R alerts/s (backend, batch N)`.
+    Infer(InferArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InferArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long, default_value = "auto")]
+    pub backend: crate::backend::BackendChoice,
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Timed batches after two warm-up batches.
+    #[arg(long, default_value_t = 10)]
+    pub iterations: usize,
+    /// Alerts to take the inputs from (default: the bundled sample).
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -30,6 +48,7 @@ pub struct IngestArgs {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(args),
+        BenchCommand::Infer(args) => infer(args),
     }
 }
 
@@ -75,6 +94,75 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
         alerts as f64 / secs,
         bytes as f64 / 1e6 / secs,
         rayon::current_num_threads()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
+    use crate::classify::{ClassifyOptions, LoadedModel};
+    use crate::sequence::group_into_sequences;
+    let backend = args.backend.resolve();
+    let model = LoadedModel::load(&args.model, &backend.device)?;
+    let paths = if args.paths.is_empty() {
+        super::gui::bundled_sample_dir()
+            .into_iter()
+            .collect::<Vec<_>>()
+    } else {
+        args.paths.clone()
+    };
+    anyhow::ensure!(
+        !paths.is_empty(),
+        "no alerts given and no bundled sample found"
+    );
+    let (alerts, _) = crate::alert::read_all(&paths, &ReadOptions::default());
+    anyhow::ensure!(!alerts.is_empty(), "no alert could be read");
+    // Repeat the real alerts until one batch is full, as one object each.
+    let mut batch_alerts = Vec::with_capacity(args.batch);
+    while batch_alerts.len() < args.batch.max(1) {
+        for a in &alerts {
+            if batch_alerts.len() == args.batch.max(1) {
+                break;
+            }
+            let mut a = a.clone();
+            a.object_id = format!("bench{}", batch_alerts.len());
+            batch_alerts.push(a);
+        }
+    }
+    let sequences = group_into_sequences(batch_alerts);
+    let options = ClassifyOptions {
+        max_detections: 1,
+        batch_size: args.batch.max(1),
+        production_rules: false,
+    };
+    let cancel = AtomicBool::new(false);
+    let mut times = Vec::new();
+    for i in 0..args.iterations + 2 {
+        let start = Instant::now();
+        let out = model.classify(&sequences, &options, &backend.device, &cancel, &|_, _| {})?;
+        let secs = start.elapsed().as_secs_f64();
+        anyhow::ensure!(
+            out.rows.len() == sequences.len(),
+            "{} alerts skipped",
+            out.skipped.len()
+        );
+        if i >= 2 {
+            times.push(secs);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    eprintln!(
+        "{} batches of {}: median {:.4} s, best {:.4} s (preprocessing included)",
+        times.len(),
+        sequences.len(),
+        median,
+        times[0]
+    );
+    println!(
+        "infer: {:.0} alerts/s ({}, batch {})",
+        sequences.len() as f64 / median,
+        backend.description,
+        sequences.len()
     );
     Ok(ExitCode::SUCCESS)
 }

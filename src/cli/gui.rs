@@ -12,6 +12,11 @@ pub struct GuiArgs {
     /// Folder for vetting labels (default: ~/.local/share/stampseq/labels).
     #[arg(long)]
     pub labels: Option<PathBuf>,
+    /// Model files to classify with (repeatable).
+    #[arg(long = "model")]
+    pub models: Vec<PathBuf>,
+    #[arg(long, default_value = "auto")]
+    pub backend: crate::backend::BackendChoice,
 }
 
 /// The bundled sample: beside the executable's checkout, or where this was built from.
@@ -38,6 +43,8 @@ pub fn run_gui(args: GuiArgs) -> anyhow::Result<ExitCode> {
         inputs,
         labels_dir: args.labels,
         fresh_preferences: false,
+        models: args.models,
+        backend: args.backend,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,9 @@
 //! The command line: argument parsing and one thin module per subcommand.
 
 mod bench;
-mod gui;
+mod classify;
+pub(crate) mod gui;
+mod import;
 mod inspect;
 mod progress;
 mod simulate;
@@ -26,6 +28,10 @@ pub enum Command {
     /// Read alert files, folders or .tar.gz archives and summarise them: alerts, objects,
     /// schema versions, stamp shapes, and every error with its file and record.
     Inspect(inspect::InspectArgs),
+    /// Convert the ALeRCE stamp classifier's weights into a stampseq model file.
+    ImportAlerce(import::ImportAlerceArgs),
+    /// Class probabilities for each object's first detections, with a model file.
+    Classify(classify::ClassifyArgs),
     /// Open the desktop app on alert files, folders or archives.
     Gui(gui::GuiArgs),
     /// Measure throughput.
@@ -43,6 +49,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Bench(cmd)) => bench::run(cmd),
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Gui(args)) => gui::run_gui(args),
+        Some(Command::ImportAlerce(args)) => import::run(args),
+        Some(Command::Classify(args)) => classify::run(args),
         // No command: the app on the bundled sample, as a desktop user expects.
         None => gui::run_gui(gui::GuiArgs::default()),
     }

@@ -19,3 +19,15 @@ pub fn update(bar: &ProgressBar, p: ReadProgress) {
     bar.set_position(p.bytes_done);
     bar.set_message(format!("{} alerts", p.alerts));
 }
+
+pub fn count_bar(total: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} {{per_sec}} eta {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}

@@ -110,14 +110,60 @@ pub enum FeatureStatsError {
 /// Clipping bounds and z-score statistics of a model's features. They belong to the model
 /// (they are what it was trained with) and are stored in its file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "FeatureStatsFile")]
 pub struct FeatureStats {
     pub names: Vec<String>,
     pub mean: Vec<f64>,
     pub std: Vec<f64>,
-    /// Lower clip bounds; -inf where unbounded.
+    /// Lower clip bounds; -inf where unbounded (null in JSON, which has no infinity).
+    #[serde(with = "unbounded_as_null")]
     pub clip_lo: Vec<f64>,
-    /// Upper clip bounds; +inf where unbounded.
+    /// Upper clip bounds; +inf where unbounded (null in JSON).
+    #[serde(with = "unbounded_as_null")]
     pub clip_hi: Vec<f64>,
+}
+
+/// The serialised form, before unbounded clips are settled.
+#[derive(Deserialize)]
+struct FeatureStatsFile {
+    names: Vec<String>,
+    mean: Vec<f64>,
+    std: Vec<f64>,
+    #[serde(with = "unbounded_as_null")]
+    clip_lo: Vec<f64>,
+    #[serde(with = "unbounded_as_null")]
+    clip_hi: Vec<f64>,
+}
+
+impl From<FeatureStatsFile> for FeatureStats {
+    fn from(f: FeatureStatsFile) -> Self {
+        let mut s = FeatureStats {
+            names: f.names,
+            mean: f.mean,
+            std: f.std,
+            clip_lo: f.clip_lo,
+            clip_hi: f.clip_hi,
+        };
+        s.settle_unbounded();
+        s
+    }
+}
+
+/// JSON cannot hold infinities; an unbounded clip is written as null and read back as the
+/// infinity of the right sign for its side (a lower bound of null is -inf).
+mod unbounded_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        let opt: Vec<Option<f64>> = v.iter().map(|x| x.is_finite().then_some(*x)).collect();
+        opt.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let opt = Vec::<Option<f64>>::deserialize(d)?;
+        // The side is not known here: NaN marks "unbounded" and `clamp_unbounded` maps it.
+        Ok(opt.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
+    }
 }
 
 impl FeatureStats {
@@ -127,6 +173,20 @@ impl FeatureStats {
 
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
+    }
+
+    /// Turns the NaN placeholders of a deserialised file into the infinities they stand for.
+    pub(crate) fn settle_unbounded(&mut self) {
+        for v in &mut self.clip_lo {
+            if v.is_nan() {
+                *v = f64::NEG_INFINITY;
+            }
+        }
+        for v in &mut self.clip_hi {
+            if v.is_nan() {
+                *v = f64::INFINITY;
+            }
+        }
     }
 
     pub fn validate(&self) -> Result<(), FeatureStatsError> {
@@ -219,5 +279,25 @@ impl FeatureStats {
         };
         stats.validate()?;
         Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unbounded_clips_survive_json() {
+        let stats = FeatureStats {
+            names: vec!["fwhm".into(), "chinr".into()],
+            mean: vec![2.6, 1.2],
+            std: vec![1.6, 1.5],
+            clip_lo: vec![f64::NEG_INFINITY, -1.0],
+            clip_hi: vec![10.0, f64::INFINITY],
+        };
+        let json = serde_json::to_string(&stats).expect("to json");
+        assert!(json.contains("null"));
+        let back: FeatureStats = serde_json::from_str(&json).expect("from json");
+        assert_eq!(back, stats);
     }
 }

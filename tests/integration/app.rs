@@ -10,6 +10,14 @@ use stampseq::app::{AppOptions, StampseqApp};
 use std::path::Path;
 
 fn harness<'a>(inputs: Vec<std::path::PathBuf>, labels: &Path) -> Harness<'a, StampseqApp> {
+    harness_with_models(inputs, labels, Vec::new())
+}
+
+fn harness_with_models<'a>(
+    inputs: Vec<std::path::PathBuf>,
+    labels: &Path,
+    models: Vec<std::path::PathBuf>,
+) -> Harness<'a, StampseqApp> {
     let labels = labels.to_path_buf();
     let mut h = Harness::builder()
         .with_size(egui::vec2(1500.0, 950.0))
@@ -21,11 +29,13 @@ fn harness<'a>(inputs: Vec<std::path::PathBuf>, labels: &Path) -> Harness<'a, St
                     inputs,
                     labels_dir: Some(labels),
                     fresh_preferences: true,
+                    models,
+                    backend: stampseq::backend::BackendChoice::Cpu,
                 },
             )
         });
     // Loading runs on a worker thread: step until it has reported.
-    for _ in 0..600 {
+    for _ in 0..3000 {
         h.step();
         if !h.state().jobs.is_busy() {
             break;
@@ -126,4 +136,46 @@ fn the_help_overlay_lists_every_shortcut() {
             c.title()
         );
     }
+}
+
+#[test]
+fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("alerce.stampseq");
+    stampseq::model::import::import_alerce(
+        &crate::common::data_dir().join("alerce/alerce_stamp_classifier.safetensors"),
+        &model,
+    )
+    .expect("import");
+    let mut h = harness_with_models(
+        vec![ztf("fixture/sequence_ZTF19abegmle")],
+        dir.path(),
+        vec![model],
+    );
+    // The classification job starts when loading ends: let it finish too.
+    for _ in 0..3000 {
+        h.step();
+        if !h.state().jobs.is_busy() && !h.state().predictions.models.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run_steps(3);
+    let app = h.state();
+    let m = app.predictions.models.first().expect("predictions");
+    assert_eq!(m.model, "alerce");
+    let steps = m.by_object.get("ZTF19abegmle").expect("the object");
+    assert_eq!(steps.len(), 7, "one answer per detection");
+    assert!(steps
+        .iter()
+        .all(|p| (p.iter().sum::<f32>() - 1.0).abs() < 1e-4));
+    assert!(app
+        .model_device
+        .as_deref()
+        .is_some_and(|d| d.contains("CPU")));
+    assert!(
+        h.query_by_label("alerce SN").is_some(),
+        "legend of the evolution plot"
+    );
+    h.snapshot("app_class_evolution");
 }

@@ -32,7 +32,12 @@ pub fn show(app: &StampseqApp, ui: &mut egui::Ui) {
         .invert_y(true)
         .x_axis_label(format!("days since JD {t0:.3}"))
         .y_axis_label("magnitude")
-        .legend(egui_plot::Legend::default().position(egui_plot::Corner::RightBottom))
+        .legend(
+            egui_plot::Legend::default()
+                .position(egui_plot::Corner::RightBottom)
+                .text_style(egui::TextStyle::Small)
+                .background_alpha(0.5),
+        )
         .show(ui, |plot| {
             for fid in [1, 2, 3] {
                 let band = crate::alert::band_name(fid);
@@ -80,7 +85,7 @@ pub fn show(app: &StampseqApp, ui: &mut egui::Ui) {
                 }
                 if !stamped.is_empty() {
                     plot.points(
-                        Points::new(format!("{band} with stamps"), stamped)
+                        Points::new("", stamped)
                             .color(band_colour(fid))
                             .radius(6.0)
                             .shape(MarkerShape::Circle)
@@ -98,9 +103,7 @@ pub fn show(app: &StampseqApp, ui: &mut egui::Ui) {
                 }
             }
             if let Some(x) = selected_jd {
-                plot.vline(
-                    egui_plot::VLine::new("selected detection", x).color(egui::Color32::GRAY),
-                );
+                plot.vline(egui_plot::VLine::new("", x).color(egui::Color32::GRAY));
             }
         });
 }

@@ -1,0 +1,252 @@
+//! Classification of loaded sequences with a model file: preprocessing on all cores,
+//! batches to the model's device, one row per object and detection step.
+
+use crate::alert::Alert;
+use crate::features::FeatureStats;
+use crate::model::file::{self, ModelFileError, ModelHeader, ModelKind};
+use crate::model::AlerceStampClassifier;
+use crate::sequence::Sequence;
+use crate::stamp::model_stamps;
+use burn::tensor::Device;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// One alert's model input: stamps (crop x crop x 3) and normalised features, or why not.
+type Prepared = Result<(Vec<f32>, Vec<f32>), String>;
+
+/// A model ready to run.
+pub struct LoadedModel {
+    pub header: ModelHeader,
+    pub path: PathBuf,
+    net: Net,
+}
+
+enum Net {
+    Alerce(AlerceStampClassifier),
+}
+
+/// How to classify.
+#[derive(Debug, Clone)]
+pub struct ClassifyOptions {
+    /// Detections per object to classify (the first N); 0 for all.
+    pub max_detections: usize,
+    pub batch_size: usize,
+    /// Apply ALeRCE's production rules after the network (see [`production_rule`]).
+    pub production_rules: bool,
+}
+
+impl Default for ClassifyOptions {
+    fn default() -> Self {
+        Self {
+            max_detections: 5,
+            batch_size: 256,
+            production_rules: false,
+        }
+    }
+}
+
+/// One detection step of one object.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassRow {
+    pub object_id: String,
+    /// 1-based detection number within the object.
+    pub k: usize,
+    pub candid: Option<i64>,
+    pub jd: f64,
+    pub model: String,
+    pub probabilities: Vec<f32>,
+    pub top_class: String,
+    /// A production rule that overrode the network, if any.
+    pub rule: Option<String>,
+    /// `file#record` the alert came from.
+    pub source: String,
+}
+
+/// An alert that could not be classified, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedAlert {
+    pub object_id: String,
+    pub k: usize,
+    pub source: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ClassifyOutput {
+    pub rows: Vec<ClassRow>,
+    pub skipped: Vec<SkippedAlert>,
+}
+
+impl LoadedModel {
+    /// Loads a stampseq model file onto a device; wrong, truncated or incompatible files are
+    /// refused with a message that says what is wrong.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, ModelFileError> {
+        let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let header = file::header_from_bytes(&bytes, path)?;
+        let net = match header.kind {
+            ModelKind::Alerce => {
+                let mut net = AlerceStampClassifier::new(device);
+                file::load_weights(&mut net, bytes, &header, path)?;
+                Net::Alerce(net)
+            }
+            other => {
+                return Err(ModelFileError::BadHeader {
+                    path: path.into(),
+                    reason: format!("{other} models are not supported by this build yet"),
+                })
+            }
+        };
+        Ok(Self {
+            header,
+            path: path.into(),
+            net,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.header.name
+    }
+
+    pub fn classes(&self) -> &[String] {
+        &self.header.classes
+    }
+
+    pub fn feature_stats(&self) -> &FeatureStats {
+        &self.header.feature_stats
+    }
+
+    /// Classifies every object's first detections. `progress` gets (done, total) detection
+    /// counts; setting `cancel` stops between batches.
+    pub fn classify(
+        &self,
+        sequences: &[Sequence],
+        options: &ClassifyOptions,
+        device: &Device,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<ClassifyOutput, crate::model::ModelError> {
+        let items: Vec<(&Sequence, usize, &Alert)> = sequences
+            .iter()
+            .flat_map(|s| {
+                let n = if options.max_detections == 0 {
+                    s.len()
+                } else {
+                    s.len().min(options.max_detections)
+                };
+                s.detections[..n]
+                    .iter()
+                    .enumerate()
+                    .map(move |(k, a)| (s, k, a))
+            })
+            .collect();
+        let total = items.len();
+        let mut out = ClassifyOutput::default();
+        let crop = self.header.crop;
+        let stats = &self.header.feature_stats;
+        let mut done = 0;
+        for chunk in items.chunks(options.batch_size.max(1)) {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let prepared: Vec<Prepared> = chunk
+                .par_iter()
+                .map(|(_, _, alert)| {
+                    let stamps = model_stamps(&alert.cutouts, Some(&alert.candidate), crop)
+                        .map_err(|e| e.to_string())?;
+                    let (_, norm) = stats.features(&alert.candidate);
+                    Ok((stamps.pixels, norm.into_iter().map(|v| v as f32).collect()))
+                })
+                .collect();
+            let mut stamps = Vec::new();
+            let mut features = Vec::new();
+            let mut kept = Vec::new();
+            for ((seq, k, alert), p) in chunk.iter().zip(prepared) {
+                match p {
+                    Ok((s, f)) => {
+                        stamps.extend(s);
+                        features.extend(f);
+                        kept.push((*seq, *k, *alert));
+                    }
+                    Err(reason) => out.skipped.push(SkippedAlert {
+                        object_id: seq.object_id.clone(),
+                        k: k + 1,
+                        source: source_of(alert),
+                        reason,
+                    }),
+                }
+            }
+            let probabilities: Vec<Vec<f32>> = match &self.net {
+                Net::Alerce(net) => net
+                    .predict(&stamps, &features, device)?
+                    .probabilities
+                    .into_iter()
+                    .map(|p| p.to_vec())
+                    .collect(),
+            };
+            for ((seq, k, alert), mut probs) in kept.into_iter().zip(probabilities) {
+                let rule = if options.production_rules {
+                    production_rule(alert, &self.header.classes, &mut probs)
+                } else {
+                    None
+                };
+                let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
+                out.rows.push(ClassRow {
+                    object_id: seq.object_id.clone(),
+                    k: k + 1,
+                    candid: alert.candid,
+                    jd: alert.candidate.jd,
+                    model: self.header.name.clone(),
+                    top_class: self.header.classes.get(top).cloned().unwrap_or_default(),
+                    probabilities: probs,
+                    rule,
+                    source: source_of(alert),
+                });
+            }
+            done += chunk.len();
+            progress(done, total);
+        }
+        Ok(out)
+    }
+}
+
+fn source_of(alert: &Alert) -> String {
+    format!("{}#{}", alert.origin.file, alert.origin.record)
+}
+
+/// ALeRCE's rules around its network, as its stamp classifier step applies them: an alert
+/// within `ssdistnr` of a known solar-system object is an asteroid whatever the network
+/// says; a supernova answer is dropped when the subtraction is negative or a star sits under
+/// the source (`sgscore1 > 0.5` and `distpsnr1 < 1`), and the next most probable class is
+/// reported instead. Returns the rule that fired.
+pub fn production_rule(alert: &Alert, classes: &[String], probs: &mut [f32]) -> Option<String> {
+    let idx = |name: &str| classes.iter().position(|c| c == name);
+    let c = &alert.candidate;
+    if let (true, Some(ast)) = (c.near_known_asteroid(), idx("asteroid")) {
+        probs.iter_mut().for_each(|p| *p = 0.0);
+        probs[ast] = 1.0;
+        return Some(format!(
+            "asteroid: known solar-system object {:.1} arcsec away",
+            c.ssdistnr.unwrap_or(f64::NAN)
+        ));
+    }
+    let sn = idx("SN")?;
+    if crate::eval::metrics::argmax(probs) != Some(sn) {
+        return None;
+    }
+    let reason = if c.isdiffpos.is_some_and(|d| !d.is_positive()) {
+        "SN dropped: negative subtraction"
+    } else if c.sgscore1.is_some_and(|s| s > 0.5)
+        && c.distpsnr1.is_some_and(|d| (0.0..1.0).contains(&d))
+    {
+        "SN dropped: a star under the source"
+    } else {
+        return None;
+    };
+    probs[sn] = 0.0;
+    Some(reason.to_string())
+}

@@ -1,0 +1,165 @@
+//! `stampseq classify`: class probabilities for every object's first detections.
+
+use super::progress;
+use crate::alert::{collect_inputs, read_inputs, ReadOptions};
+use crate::backend::BackendChoice;
+use crate::classify::{ClassifyOptions, ClassifyOutput, LoadedModel};
+use crate::sequence::group_into_sequences;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Avro files, folders or .tar.gz archives.
+    pub paths: Vec<PathBuf>,
+    /// A stampseq model file (see `import-alerce` and `train`).
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long, default_value = "auto")]
+    pub backend: BackendChoice,
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+    /// Write here instead of standard output (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Detections per object to classify, from the first; 0 for all.
+    #[arg(long, default_value_t = 5)]
+    pub max_detections: usize,
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// Apply ALeRCE's production rules (known asteroids; SN dropped on negative subtractions
+    /// or a star under the source).
+    #[arg(long)]
+    pub production_rules: bool,
+}
+
+pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    super::require_paths(&args.paths)?;
+    let backend = args.backend.resolve();
+    eprintln!("backend: {}", backend.description);
+    let model = LoadedModel::load(&args.model, &backend.device)?;
+    eprintln!(
+        "model: {} ({}, classes {})",
+        model.name(),
+        model.header.kind,
+        model.classes().join(", ")
+    );
+
+    let (inputs, walk_errors) = collect_inputs(&args.paths);
+    let alerts = Mutex::new(Vec::new());
+    let bar = progress::read_bar(0);
+    let summary = read_inputs(
+        &inputs,
+        &ReadOptions::default(),
+        |p| {
+            bar.set_length(p.bytes_total);
+            progress::update(&bar, p);
+        },
+        |a| alerts.lock().unwrap_or_else(|e| e.into_inner()).push(a),
+    );
+    bar.finish_and_clear();
+    for e in walk_errors.iter().chain(&summary.errors) {
+        eprintln!("warning: {e}");
+    }
+    let sequences = group_into_sequences(alerts.into_inner().unwrap_or_else(|e| e.into_inner()));
+    anyhow::ensure!(!sequences.is_empty(), "no alert could be read");
+
+    let bar = progress::count_bar(0, "classifying");
+    let options = ClassifyOptions {
+        max_detections: args.max_detections,
+        batch_size: args.batch,
+        production_rules: args.production_rules,
+    };
+    let cancel = AtomicBool::new(false);
+    let output = model.classify(
+        &sequences,
+        &options,
+        &backend.device,
+        &cancel,
+        &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )?;
+    bar.finish_and_clear();
+    for s in &output.skipped {
+        eprintln!(
+            "skipped: {} detection {} ({}): {}",
+            s.object_id, s.k, s.source, s.reason
+        );
+    }
+    let text = match args.format {
+        Format::Csv => to_csv(&model, &output),
+        Format::Json => serde_json::to_string_pretty(&serde_json::json!({
+            "model": model.name(),
+            "kind": model.header.kind,
+            "classes": model.classes(),
+            "backend": backend.description,
+            "rows": output.rows,
+            "skipped": output.skipped,
+        }))?,
+    };
+    match &args.out {
+        Some(path) => crate::atomic::write_atomic(path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = stdout.write_all(text.as_bytes());
+        }
+    }
+    eprintln!(
+        "classified {} detections of {} objects ({} skipped)",
+        output.rows.len(),
+        sequences.len(),
+        output.skipped.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn to_csv(model: &LoadedModel, output: &ClassifyOutput) -> String {
+    let mut s = String::from("objectId,k,candid,jd,model");
+    for c in model.classes() {
+        s.push_str(&format!(",p_{c}"));
+    }
+    s.push_str(",top_class,rule,source\n");
+    for r in &output.rows {
+        s.push_str(&format!(
+            "{},{},{},{:.7},{}",
+            r.object_id,
+            r.k,
+            r.candid.map_or(String::new(), |c| c.to_string()),
+            r.jd,
+            r.model
+        ));
+        for p in &r.probabilities {
+            s.push_str(&format!(",{p:.8}"));
+        }
+        let quote = |t: &str| {
+            if t.contains(',') || t.contains('"') {
+                format!("\"{}\"", t.replace('"', "\"\""))
+            } else {
+                t.to_string()
+            }
+        };
+        s.push_str(&format!(
+            ",{},{},{}\n",
+            r.top_class,
+            quote(r.rule.as_deref().unwrap_or("")),
+            quote(&r.source)
+        ));
+    }
+    s
+}

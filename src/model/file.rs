@@ -1,0 +1,230 @@
+//! The stampseq model file: one safetensors file that describes itself. Its metadata holds
+//! a JSON header under the key `stampseq` (format version, model kind and architecture,
+//! class names, crop size, the feature statistics the model was trained with, provenance:
+//! where the weights came from and, for models trained here, the data, config and
+//! metrics); its tensors are the module's parameters by their module path, written and
+//! read by burn-store. Files are written atomically.
+
+use crate::features::FeatureStats;
+use burn::module::Module;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub const MODEL_FORMAT: &str = "stampseq-model";
+pub const MODEL_FORMAT_VERSION: u32 = 1;
+const HEADER_KEY: &str = "stampseq";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelFileError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a safetensors file ({reason}); is it a stampseq model?")]
+    NotSafetensors { path: PathBuf, reason: String },
+    #[error("{path}: a safetensors file but not a stampseq model (no `stampseq` header); convert ALeRCE weights with `stampseq import-alerce`")]
+    NoHeader { path: PathBuf },
+    #[error("{path}: bad model header: {reason}")]
+    BadHeader { path: PathBuf, reason: String },
+    #[error("{path}: model format version {found} is newer than this stampseq reads ({supported}); update stampseq")]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("{path}: weights do not fit the {kind} architecture: {reason}")]
+    Weights {
+        path: PathBuf,
+        kind: String,
+        reason: String,
+    },
+    #[error("{path}: cannot write: {reason}")]
+    Write { path: PathBuf, reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// The ALeRCE stamp classifier (Carrasco-Davis et al. 2021), single alert.
+    Alerce,
+    /// The enhanced single-alert stamp classifier.
+    Enhanced,
+    /// The Temporal Stamp Classifier.
+    Temporal,
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ModelKind::Alerce => "alerce",
+            ModelKind::Enhanced => "enhanced",
+            ModelKind::Temporal => "temporal",
+        })
+    }
+}
+
+/// Where a model's weights came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Provenance {
+    /// E.g. "imported from alercebroker/pipeline ... checkpoint" or "trained by stampseq".
+    pub source: String,
+    /// Seconds since the Unix epoch.
+    pub created_unix: f64,
+    pub stampseq_version: String,
+    /// Training data, config and seed, for models trained here.
+    pub training: Option<serde_json::Value>,
+    /// Held-out metrics, for models trained here.
+    pub metrics: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelHeader {
+    pub format: String,
+    pub format_version: u32,
+    pub kind: ModelKind,
+    /// A short name for tables and plots, e.g. "alerce" or "tsc-gru-n5".
+    pub name: String,
+    pub classes: Vec<String>,
+    /// Side of the square stamp crop the model reads.
+    pub crop: usize,
+    pub feature_stats: FeatureStats,
+    /// Kind-specific architecture configuration.
+    pub architecture: serde_json::Value,
+    pub provenance: Provenance,
+}
+
+impl ModelHeader {
+    pub fn new(
+        kind: ModelKind,
+        name: &str,
+        classes: &[&str],
+        crop: usize,
+        feature_stats: FeatureStats,
+    ) -> Self {
+        Self {
+            format: MODEL_FORMAT.into(),
+            format_version: MODEL_FORMAT_VERSION,
+            kind,
+            name: name.into(),
+            classes: classes.iter().map(|c| c.to_string()).collect(),
+            crop,
+            feature_stats,
+            architecture: serde_json::Value::Null,
+            provenance: Provenance {
+                created_unix: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs_f64())
+                    .unwrap_or(0.0),
+                stampseq_version: env!("CARGO_PKG_VERSION").into(),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// Reads only the header of a model file (cheap: the safetensors header is at the start).
+pub fn read_header(path: &Path) -> Result<ModelHeader, ModelFileError> {
+    let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io {
+        path: path.into(),
+        source,
+    })?;
+    header_from_bytes(&bytes, path)
+}
+
+pub fn header_from_bytes(bytes: &[u8], path: &Path) -> Result<ModelHeader, ModelFileError> {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| {
+        ModelFileError::NotSafetensors {
+            path: path.into(),
+            reason: e.to_string(),
+        }
+    })?;
+    let json = meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(HEADER_KEY))
+        .ok_or_else(|| ModelFileError::NoHeader { path: path.into() })?;
+    let header: ModelHeader =
+        serde_json::from_str(json).map_err(|e| ModelFileError::BadHeader {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+    if header.format != MODEL_FORMAT {
+        return Err(ModelFileError::BadHeader {
+            path: path.into(),
+            reason: format!("format is {:?}, not {MODEL_FORMAT:?}", header.format),
+        });
+    }
+    if header.format_version > MODEL_FORMAT_VERSION {
+        return Err(ModelFileError::TooNew {
+            path: path.into(),
+            found: header.format_version,
+            supported: MODEL_FORMAT_VERSION,
+        });
+    }
+    header
+        .feature_stats
+        .validate()
+        .map_err(|e| ModelFileError::BadHeader {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+    if header.classes.is_empty() {
+        return Err(ModelFileError::BadHeader {
+            path: path.into(),
+            reason: "no classes".into(),
+        });
+    }
+    Ok(header)
+}
+
+/// Writes a module and its header, atomically.
+pub fn write_model<M: Module + ModuleSnapshot>(
+    module: &M,
+    header: &ModelHeader,
+    path: &Path,
+) -> Result<(), ModelFileError> {
+    let err = |reason: String| ModelFileError::Write {
+        path: path.into(),
+        reason,
+    };
+    let json = serde_json::to_string(header).map_err(|e| err(e.to_string()))?;
+    let mut store = SafetensorsStore::from_bytes(None).metadata(HEADER_KEY, json);
+    module
+        .save_into(&mut store)
+        .map_err(|e| err(e.to_string()))?;
+    let bytes = store.get_bytes().map_err(|e| err(e.to_string()))?;
+    crate::atomic::write_atomic(path, &bytes).map_err(|e| err(e.to_string()))
+}
+
+/// Loads the weights of a model file into a module built from its header's architecture.
+/// Every parameter must be present with its shape; extra tensors are an error too.
+pub fn load_weights<M: Module + ModuleSnapshot>(
+    module: &mut M,
+    bytes: Vec<u8>,
+    header: &ModelHeader,
+    path: &Path,
+) -> Result<(), ModelFileError> {
+    let err = |reason: String| ModelFileError::Weights {
+        path: path.into(),
+        kind: header.kind.to_string(),
+        reason,
+    };
+    let mut store = SafetensorsStore::from_bytes(Some(bytes));
+    let result = module
+        .load_from(&mut store)
+        .map_err(|e| err(e.to_string()))?;
+    if !result.errors.is_empty() {
+        return Err(err(format!("{:?}", result.errors)));
+    }
+    if !result.missing.is_empty() {
+        let names: Vec<&str> = result.missing.iter().map(|(p, _)| p.as_str()).collect();
+        return Err(err(format!("missing tensors {names:?}")));
+    }
+    if !result.unused.is_empty() {
+        return Err(err(format!("unexpected tensors {:?}", result.unused)));
+    }
+    Ok(())
+}
