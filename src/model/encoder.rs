@@ -83,7 +83,7 @@ impl StampEncoderConfig {
         if self.blocks.iter().flatten().any(|&f| f == 0) {
             return Err(NetError::Config("filter counts must be positive".into()));
         }
-        if self.kernel % 2 == 0 {
+        if self.kernel.is_multiple_of(2) {
             return Err(NetError::Config(format!(
                 "kernel {} must be odd for SAME padding",
                 self.kernel
