@@ -12,3 +12,4 @@ mod reading;
 mod reference;
 mod sequences;
 mod sim;
+mod temporal;
