@@ -1,7 +1,20 @@
 //! Neural networks over stamps and features, as Burn modules.
 
 pub mod alerce;
+pub mod encoder;
+pub mod enhanced;
 pub mod file;
+pub mod heads;
 pub mod import;
+pub mod loss;
+pub mod temporal;
 
 pub use alerce::{AlerceStampClassifier, ModelError, Prediction, ALERCE_CLASSES};
+pub use encoder::{NetError, StampEncoder, StampEncoderConfig};
+pub use enhanced::{EnhancedStampClassifier, EnhancedStampClassifierConfig};
+pub use heads::{HeadConfig, Positions, TemporalHead};
+pub use loss::{confidence_penalty_loss, confidence_penalty_loss_single};
+pub use temporal::{
+    wise_row, TemporalStampClassifier, TemporalStampClassifierConfig, TimeModulation,
+    DEFAULT_CLASSES,
+};

@@ -13,3 +13,4 @@ mod reading;
 mod reference;
 mod sequences;
 mod sim;
+mod temporal;
