@@ -4,10 +4,13 @@
 use crate::alert::Alert;
 use crate::features::FeatureStats;
 use crate::model::file::{self, ModelFileError, ModelHeader, ModelKind};
-use crate::model::AlerceStampClassifier;
+use crate::model::{
+    AlerceStampClassifier, EnhancedStampClassifier, EnhancedStampClassifierConfig,
+    TemporalStampClassifier, TemporalStampClassifierConfig,
+};
 use crate::sequence::Sequence;
 use crate::stamp::model_stamps;
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -23,8 +26,35 @@ pub struct LoadedModel {
     net: Net,
 }
 
+// One per loaded model: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Net {
     Alerce(AlerceStampClassifier),
+    Enhanced(EnhancedStampClassifier),
+    Temporal(TemporalStampClassifier),
+}
+
+/// The architecture of a trained model: the header's JSON, with or without the `kind` tag
+/// that the training configuration adds.
+fn architecture<T: serde::de::DeserializeOwned>(
+    header: &ModelHeader,
+    path: &Path,
+) -> Result<T, ModelFileError> {
+    let mut value = header.architecture.clone();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("kind");
+    }
+    serde_json::from_value(value).map_err(|e| ModelFileError::BadHeader {
+        path: path.into(),
+        reason: format!("architecture: {e}"),
+    })
+}
+
+fn readback<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, crate::model::ModelError> {
+    t.try_into_data()
+        .ok()
+        .and_then(|d| d.try_into_vec_as::<f32>().ok())
+        .ok_or_else(|| crate::model::ModelError::Readback("probabilities".into()))
 }
 
 /// How to classify.
@@ -94,11 +124,23 @@ impl LoadedModel {
                 file::load_weights(&mut net, bytes, &header, path)?;
                 Net::Alerce(net)
             }
-            other => {
-                return Err(ModelFileError::BadHeader {
+            ModelKind::Enhanced => {
+                let config: EnhancedStampClassifierConfig = architecture(&header, path)?;
+                let mut net = config.init(device).map_err(|e| ModelFileError::BadHeader {
                     path: path.into(),
-                    reason: format!("{other} models are not supported by this build yet"),
-                })
+                    reason: e.to_string(),
+                })?;
+                file::load_weights(&mut net, bytes, &header, path)?;
+                Net::Enhanced(net)
+            }
+            ModelKind::Temporal => {
+                let config: TemporalStampClassifierConfig = architecture(&header, path)?;
+                let mut net = config.init(device).map_err(|e| ModelFileError::BadHeader {
+                    path: path.into(),
+                    reason: e.to_string(),
+                })?;
+                file::load_weights(&mut net, bytes, &header, path)?;
+                Net::Temporal(net)
             }
         };
         Ok(Self {
@@ -149,7 +191,17 @@ impl LoadedModel {
         let crop = self.header.crop;
         let stats = &self.header.feature_stats;
         let mut done = 0;
-        for chunk in items.chunks(options.batch_size.max(1)) {
+        // Chunks end between objects, so that a temporal model sees each object whole.
+        let mut bounds = Vec::new();
+        let mut start = 0;
+        for i in 1..=items.len() {
+            let boundary = i == items.len() || items[i].0.object_id != items[i - 1].0.object_id;
+            if boundary && (i - start >= options.batch_size.max(1) || i == items.len()) {
+                bounds.push((start, i));
+                start = i;
+            }
+        }
+        for chunk in bounds.iter().map(|&(a, b)| &items[a..b]) {
             if cancel.load(Ordering::Relaxed) {
                 break;
             }
@@ -187,6 +239,19 @@ impl LoadedModel {
                     .into_iter()
                     .map(|p| p.to_vec())
                     .collect(),
+                Net::Enhanced(net) => {
+                    let b = kept.len();
+                    let f = stats.len();
+                    let probs = net.probabilities(
+                        Tensor::<4>::from_data(TensorData::new(stamps, [b, crop, crop, 3]), device),
+                        Tensor::<2>::from_data(TensorData::new(features, [b, f]), device),
+                    );
+                    let c = self.header.classes.len();
+                    readback(probs)?.chunks(c).map(|p| p.to_vec()).collect()
+                }
+                Net::Temporal(net) => {
+                    temporal_probabilities(net, &kept, stamps, features, crop, stats.len(), device)?
+                }
             };
             for ((seq, k, alert), mut probs) in kept.into_iter().zip(probabilities) {
                 let rule = if options.production_rules {
@@ -212,6 +277,66 @@ impl LoadedModel {
         }
         Ok(out)
     }
+}
+
+/// One forward pass per object over its kept detections: the causal head gives the
+/// probabilities after each detection. Objects are padded to the longest in the chunk, which
+/// leaves the earlier steps untouched.
+fn temporal_probabilities(
+    net: &TemporalStampClassifier,
+    kept: &[(&Sequence, usize, &Alert)],
+    stamps: Vec<f32>,
+    features: Vec<f32>,
+    crop: usize,
+    n_features: usize,
+    device: &Device,
+) -> Result<Vec<Vec<f32>>, crate::model::ModelError> {
+    let per = crop * crop * 3;
+    // Runs of consecutive items of the same object, in order.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    for (i, (seq, _, _)) in kept.iter().enumerate() {
+        match groups.last_mut() {
+            Some((start, len)) if kept[*start].0.object_id == seq.object_id => *len += 1,
+            _ => groups.push((i, 1)),
+        }
+    }
+    let Some(t) = groups.iter().map(|g| g.1).max() else {
+        return Ok(Vec::new());
+    };
+    let b = groups.len();
+    let mut s = vec![0f32; b * t * per];
+    let mut f = vec![0f32; b * t * n_features];
+    let mut days = vec![0f32; b * t];
+    for (g, &(start, len)) in groups.iter().enumerate() {
+        let t0 = kept[start].2.candidate.jd;
+        for k in 0..t {
+            let src = start + k.min(len - 1);
+            days[g * t + k] = (kept[src].2.candidate.jd - t0) as f32;
+            if k < len {
+                let slot = g * t + k;
+                s[slot * per..(slot + 1) * per]
+                    .copy_from_slice(&stamps[src * per..(src + 1) * per]);
+                f[slot * n_features..(slot + 1) * n_features]
+                    .copy_from_slice(&features[src * n_features..(src + 1) * n_features]);
+            }
+        }
+    }
+    let probs = net.probabilities(
+        Tensor::<5>::from_data(TensorData::new(s, [b, t, crop, crop, 3]), device),
+        Tensor::<3>::from_data(TensorData::new(f, [b, t, n_features]), device),
+        Tensor::<2>::from_data(TensorData::new(days, [b, t]), device),
+        None,
+    );
+    let host = readback(probs)?;
+    let c = host.len() / (b * t);
+    let mut out = Vec::with_capacity(kept.len());
+    for (g, &(_, len)) in groups.iter().enumerate() {
+        for k in 0..len {
+            let o = (g * t + k) * c;
+            out.push(host[o..o + c].to_vec());
+        }
+    }
+    Ok(out)
 }
 
 fn source_of(alert: &Alert) -> String {

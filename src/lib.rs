@@ -17,3 +17,4 @@ pub mod model;
 pub mod sequence;
 pub mod sim;
 pub mod stamp;
+pub mod train;

@@ -2,11 +2,13 @@
 
 mod bench;
 mod classify;
+mod evaluate;
 pub(crate) mod gui;
 mod import;
 mod inspect;
 mod progress;
 mod simulate;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,6 +42,10 @@ pub enum Command {
     /// Write labelled synthetic ZTF alerts (AGN, SN, VS, asteroid, bogus) made on real
     /// template stamps.
     Simulate(simulate::SimulateArgs),
+    /// Train a temporal or enhanced classifier from a TOML configuration.
+    Train(train::TrainArgs),
+    /// Metrics of a model file on labelled alerts (accuracy, F1, per number of detections).
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 /// Runs a parsed command line and returns the process exit status.
@@ -51,6 +57,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Gui(args)) => gui::run_gui(args),
         Some(Command::ImportAlerce(args)) => import::run(args),
         Some(Command::Classify(args)) => classify::run(args),
+        Some(Command::Train(args)) => train::run(args),
+        Some(Command::Evaluate(args)) => evaluate::run(args),
         // No command: the app on the bundled sample, as a desktop user expects.
         None => gui::run_gui(gui::GuiArgs::default()),
     }

@@ -1,5 +1,6 @@
 //! Evaluation: classification metrics, confusion matrices, per-detection-count tables and
 //! the statistics for comparing repeated runs.
 
+pub mod evaluate;
 pub mod metrics;
 pub mod stats;

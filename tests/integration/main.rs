@@ -14,3 +14,4 @@ mod reference;
 mod sequences;
 mod sim;
 mod temporal;
+mod train;

@@ -1,0 +1,64 @@
+//! `stampseq evaluate`: metrics of a model file on labelled alerts.
+
+use crate::alert::{read_all, ReadOptions};
+use crate::backend::BackendChoice;
+use crate::classify::LoadedModel;
+use crate::eval::evaluate::{evaluate, read_labels};
+use crate::sequence::group_into_sequences;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Avro files, folders or .tar.gz archives.
+    #[arg(long, num_args = 1.., required = true)]
+    pub data: Vec<PathBuf>,
+    /// `objectId,label` CSV.
+    #[arg(long)]
+    pub labels: PathBuf,
+    /// Folder for metrics.json and the CSV tables.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    pub max_detections: usize,
+    #[arg(long, default_value = "auto")]
+    pub backend: BackendChoice,
+}
+
+pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    let backend = args.backend.resolve();
+    eprintln!("backend: {}", backend.description);
+    let model = LoadedModel::load(&args.model, &backend.device)?;
+    let labels = read_labels(&args.labels)?;
+    let (alerts, summary) = read_all(&args.data, &ReadOptions::default());
+    for e in &summary.errors {
+        eprintln!("warning: {e}");
+    }
+    let sequences = group_into_sequences(alerts);
+    let report = evaluate(
+        &model,
+        &sequences,
+        &labels,
+        args.max_detections,
+        &backend.device,
+        &args.out,
+    )?;
+    eprintln!(
+        "{} objects: accuracy {:.3}, macro F1 {:.3}, {:.1} ms per sequence",
+        report.objects, report.accuracy, report.macro_f1, report.mean_inference_ms_per_sequence
+    );
+    for p in &report.per_n {
+        eprintln!(
+            "  after {} detections: accuracy {:.3} ({} objects)",
+            p.n, p.accuracy, p.objects
+        );
+    }
+    for (label, n) in &report.skipped_labels {
+        eprintln!("skipped {n} objects labelled {label} (not a class of the model)");
+    }
+    eprintln!("wrote {}", args.out.join("metrics.json").display());
+    Ok(ExitCode::SUCCESS)
+}

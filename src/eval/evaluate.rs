@@ -1,0 +1,194 @@
+//! Evaluation of a model file on labelled sequences: metrics at each object's last
+//! classified detection, the accuracy after each number of detections, inference time.
+
+use crate::classify::{ClassifyOptions, LoadedModel};
+use crate::eval::metrics::{argmax, ConfusionMatrix, Metrics};
+use crate::sequence::Sequence;
+use burn::tensor::Device;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Data(String),
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+}
+
+/// Accuracy after exactly `n` detections, over the objects that have them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PerN {
+    pub n: usize,
+    pub objects: usize,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub model: String,
+    pub classes: Vec<String>,
+    pub objects: usize,
+    /// Objects whose label is not among the model's classes, by label.
+    pub skipped_labels: BTreeMap<String, usize>,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    pub metrics: Metrics,
+    pub confusion_row_normalised: Vec<Vec<f64>>,
+    pub per_n: Vec<PerN>,
+    pub mean_inference_ms_per_sequence: f64,
+}
+
+/// `objectId,label` rows; a header row is skipped.
+pub fn read_labels(path: &Path) -> Result<HashMap<String, String>, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let mut out = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || (i == 0 && line.eq_ignore_ascii_case("objectId,label")) {
+            continue;
+        }
+        let (id, label) = line.split_once(',').ok_or_else(|| {
+            EvalError::Data(format!(
+                "{} line {}: expected objectId,label",
+                path.display(),
+                i + 1
+            ))
+        })?;
+        out.insert(id.trim().to_string(), label.trim().to_string());
+    }
+    Ok(out)
+}
+
+/// Classifies the labelled sequences' first `max_detections` and writes `metrics.json`,
+/// `per_n.csv`, `per_class.csv` and `confusion.csv` into `out`.
+pub fn evaluate(
+    model: &LoadedModel,
+    sequences: &[Sequence],
+    labels: &HashMap<String, String>,
+    max_detections: usize,
+    device: &Device,
+    out: &Path,
+) -> Result<EvalReport, EvalError> {
+    let classes = model.classes().to_vec();
+    let mut skipped_labels = BTreeMap::new();
+    let mut truth = HashMap::new();
+    let mut kept = Vec::new();
+    for s in sequences {
+        let Some(label) = labels.get(&s.object_id) else {
+            continue;
+        };
+        match classes.iter().position(|c| c == label) {
+            Some(c) => {
+                truth.insert(s.object_id.clone(), c);
+                kept.push(s.clone());
+            }
+            None => *skipped_labels.entry(label.clone()).or_insert(0) += 1,
+        }
+    }
+    if kept.is_empty() {
+        return Err(EvalError::Data(
+            "no labelled sequence with one of the model's classes".into(),
+        ));
+    }
+    let options = ClassifyOptions {
+        max_detections,
+        ..ClassifyOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let output = model.classify(&kept, &options, device, &AtomicBool::new(false), &|_, _| {})?;
+    let elapsed = started.elapsed().as_secs_f64();
+
+    let n_max = output.rows.iter().map(|r| r.k).max().unwrap_or(0);
+    let mut per_k: Vec<ConfusionMatrix> =
+        (0..n_max).map(|_| ConfusionMatrix::new(&classes)).collect();
+    let mut last: HashMap<&str, (usize, usize)> = HashMap::new();
+    for r in &output.rows {
+        let (Some(&t), Some(p)) = (truth.get(&r.object_id), argmax(&r.probabilities)) else {
+            continue;
+        };
+        per_k[r.k - 1].add(t, p);
+        let e = last.entry(r.object_id.as_str()).or_insert((0, p));
+        if r.k >= e.0 {
+            *e = (r.k, p);
+        }
+    }
+    let mut overall = ConfusionMatrix::new(&classes);
+    for (id, (_, p)) in &last {
+        if let Some(&t) = truth.get(*id) {
+            overall.add(t, *p);
+        }
+    }
+    let metrics = overall.metrics();
+    let per_n: Vec<PerN> = per_k
+        .iter()
+        .enumerate()
+        .map(|(i, cm)| {
+            let m = cm.metrics();
+            PerN {
+                n: i + 1,
+                objects: cm.total() as usize,
+                accuracy: m.accuracy,
+                macro_f1: m.macro_f1,
+            }
+        })
+        .collect();
+    let report = EvalReport {
+        model: model.name().to_string(),
+        classes: classes.clone(),
+        objects: last.len(),
+        skipped_labels,
+        accuracy: metrics.accuracy,
+        macro_f1: metrics.macro_f1,
+        confusion_row_normalised: overall.row_normalised(),
+        metrics,
+        per_n,
+        mean_inference_ms_per_sequence: 1e3 * elapsed / kept.len() as f64,
+    };
+    write_outputs(&report, &overall, out)?;
+    Ok(report)
+}
+
+fn write_outputs(report: &EvalReport, cm: &ConfusionMatrix, out: &Path) -> Result<(), EvalError> {
+    let write = |name: &str, text: String| {
+        let path = out.join(name);
+        crate::atomic::write_atomic(&path, text.as_bytes())
+            .map_err(|source| EvalError::Io { path, source })
+    };
+    let json = serde_json::to_string_pretty(report).map_err(|e| EvalError::Data(e.to_string()))?;
+    write("metrics.json", json)?;
+    let mut s = String::from("n,objects,accuracy,macro_f1\n");
+    for p in &report.per_n {
+        s.push_str(&format!(
+            "{},{},{:.4},{:.4}\n",
+            p.n, p.objects, p.accuracy, p.macro_f1
+        ));
+    }
+    write("per_n.csv", s)?;
+    let mut s = String::from("class,precision,recall,f1,support\n");
+    for c in &report.metrics.per_class {
+        s.push_str(&format!(
+            "{},{:.4},{:.4},{:.4},{}\n",
+            c.class, c.precision, c.recall, c.f1, c.support
+        ));
+    }
+    write("per_class.csv", s)?;
+    let mut s = format!("true\\predicted,{}\n", cm.classes.join(","));
+    for (c, row) in cm.classes.iter().zip(&cm.counts) {
+        let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        s.push_str(&format!("{c},{}\n", cells.join(",")));
+    }
+    write("confusion.csv", s)?;
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! The training configuration, read from TOML.
+
+use crate::model::{EnhancedStampClassifierConfig, TemporalStampClassifierConfig};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use super::TrainError;
+
+/// Which network is trained, with its architecture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelChoice {
+    /// The Temporal Stamp Classifier; `classes` and `n_features` are filled in from the
+    /// training configuration, whatever the file says.
+    Temporal(TemporalStampClassifierConfig),
+    /// The single-alert enhanced classifier, trained on every detection of the first N.
+    Enhanced(EnhancedStampClassifierConfig),
+}
+
+impl Default for ModelChoice {
+    fn default() -> Self {
+        ModelChoice::Temporal(TemporalStampClassifierConfig {
+            wise: false,
+            ..TemporalStampClassifierConfig::default()
+        })
+    }
+}
+
+impl ModelChoice {
+    pub fn crop(&self) -> usize {
+        match self {
+            ModelChoice::Temporal(c) => c.encoder.crop,
+            ModelChoice::Enhanced(c) => c.encoder.crop,
+        }
+    }
+
+    /// A short name for tables and plots.
+    pub fn short_name(&self, n: usize) -> String {
+        match self {
+            ModelChoice::Temporal(c) => format!("tsc-{}-n{n}", c.head.name()),
+            ModelChoice::Enhanced(_) => format!("enhanced-n{n}"),
+        }
+    }
+
+    /// The architecture with the fields the training configuration owns set from it.
+    pub fn settled(&self, classes: &[String], n_features: usize, n: usize) -> Self {
+        match self {
+            ModelChoice::Temporal(c) => {
+                let mut c = c.clone();
+                c.classes = classes.to_vec();
+                c.n_features = n_features;
+                c.max_steps = c.max_steps.max(n);
+                ModelChoice::Temporal(c)
+            }
+            ModelChoice::Enhanced(c) => {
+                let mut c = c.clone();
+                c.classes = classes.to_vec();
+                c.n_features = n_features;
+                ModelChoice::Enhanced(c)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub model: ModelChoice,
+    /// Detections per object used: the first N (2..=5 in the paper).
+    pub max_detections: usize,
+    /// Classes in logit order; objects labelled otherwise are reported and skipped.
+    pub classes: Vec<String>,
+    pub lr: f64,
+    pub batch: usize,
+    pub max_iterations: usize,
+    /// Validation loss every this many iterations.
+    pub validate_every: usize,
+    /// When validation improves at iteration i, train at least to i + this (ALeRCE: 10,000).
+    pub extend_on_improvement: Option<usize>,
+    /// Weight of the entropy bonus in the confidence-penalty loss.
+    pub beta: f64,
+    /// Draw classes uniformly for the training batches (oversamples the minority classes).
+    pub balance_classes: bool,
+    pub seed: u64,
+    /// Objects per class held out for validation, and again for test.
+    pub val_per_class: usize,
+    pub test_per_class: usize,
+    /// Random 90-degree rotations and flips of the stamps (one per object per draw).
+    pub augment: bool,
+    /// Alert files, folders or archives.
+    pub data: Vec<PathBuf>,
+    /// `objectId,label` CSV.
+    pub labels: PathBuf,
+    /// Feature names (default: the 26 of the ALeRCE checkpoint).
+    pub features: Vec<String>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            model: ModelChoice::default(),
+            max_detections: 5,
+            classes: crate::model::DEFAULT_CLASSES
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            lr: 1e-4,
+            batch: 128,
+            max_iterations: 30_000,
+            validate_every: 10,
+            extend_on_improvement: None,
+            beta: 0.5,
+            balance_classes: true,
+            seed: 0,
+            val_per_class: 200,
+            test_per_class: 200,
+            augment: true,
+            data: Vec::new(),
+            labels: PathBuf::new(),
+            features: crate::features::ALERCE_FEATURES
+                .iter()
+                .map(|f| f.to_string())
+                .collect(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads a TOML file; relative data and label paths are taken from the file's folder.
+    pub fn from_toml_file(path: &Path) -> Result<Self, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let mut config: TrainConfig = toml::from_str(&text).map_err(|e| TrainError::Config {
+            reason: format!("{}: {e}", path.display()),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in config.data.iter_mut() {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        if config.labels.is_relative() && !config.labels.as_os_str().is_empty() {
+            config.labels = base.join(&config.labels);
+        }
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn check(&self) -> Result<(), TrainError> {
+        let bad = |reason: String| Err(TrainError::Config { reason });
+        if self.classes.len() < 2 {
+            return bad("at least two classes are needed".into());
+        }
+        if self.max_detections == 0 {
+            return bad("max_detections must be at least 1".into());
+        }
+        if self.batch == 0 || self.validate_every == 0 {
+            return bad("batch and validate_every must be positive".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("lr {} must be positive", self.lr));
+        }
+        if !self.beta.is_finite() {
+            return bad("beta must be finite".into());
+        }
+        if self.data.is_empty() {
+            return bad("no data paths".into());
+        }
+        if self.labels.as_os_str().is_empty() {
+            return bad("no labels CSV".into());
+        }
+        if self.features.is_empty() {
+            return bad("no features".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,328 @@
+//! Training data in memory: every labelled object's first N detections preprocessed once
+//! (stamp crop, raw features, days since the first detection), with an on-disk cache.
+
+use crate::alert::{read_all, ReadOptions};
+use crate::features::{raw_features, FeatureStats};
+use crate::sequence::group_into_sequences;
+use crate::stamp::model_stamps;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::config::TrainConfig;
+use super::TrainError;
+
+/// One object, preprocessed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Object {
+    pub object_id: String,
+    pub class: usize,
+    /// Days since the first kept detection, one per step.
+    pub days: Vec<f32>,
+    /// Raw (unnormalised) features, `steps x F`; NaN where missing.
+    pub raw: Vec<f64>,
+    /// `steps x crop x crop x 3`, not stored in the JSON part of the cache.
+    #[serde(skip)]
+    pub stamps: Vec<f32>,
+}
+
+impl Object {
+    pub fn steps(&self) -> usize {
+        self.days.len()
+    }
+}
+
+/// What the data held, for reports and the model's provenance.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DataSummary {
+    pub alerts: usize,
+    pub objects: usize,
+    pub read_errors: usize,
+    pub unlabelled_objects: usize,
+    /// Objects skipped for a label outside the configured classes, by label.
+    pub other_labels: BTreeMap<String, usize>,
+    /// Detections dropped because their stamps could not be preprocessed.
+    pub bad_detections: usize,
+    pub per_class: BTreeMap<String, usize>,
+    pub cache_key: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub objects: Vec<Object>,
+    pub crop: usize,
+    pub n_features: usize,
+    pub summary: DataSummary,
+}
+
+/// `objectId,label` rows; a header row is recognised and skipped.
+pub fn read_labels(path: &Path) -> Result<BTreeMap<String, String>, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || (i == 0 && line.eq_ignore_ascii_case("objectId,label")) {
+            continue;
+        }
+        let (id, label) = line.split_once(',').ok_or_else(|| {
+            TrainError::Data(format!(
+                "{} line {}: expected objectId,label",
+                path.display(),
+                i + 1
+            ))
+        })?;
+        out.insert(id.trim().to_string(), label.trim().to_string());
+    }
+    Ok(out)
+}
+
+/// Every file under the inputs, sorted, with its size and mtime: what the cache key hashes.
+fn input_files(paths: &[PathBuf]) -> Vec<(PathBuf, u64, u128)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = paths.to_vec();
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else if let Ok(meta) = std::fs::metadata(&p) {
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            out.push((p, meta.len(), mtime));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// FNV-1a: stable across Rust versions, unlike `DefaultHasher`, so a cache survives an
+/// upgrade of the toolchain.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn cache_key(config: &TrainConfig, crop: usize) -> String {
+    let files = input_files(&config.data);
+    let labels = std::fs::read(&config.labels).unwrap_or_default();
+    let described = serde_json::json!({
+        "files": files.iter().map(|(p, s, m)| (p.display().to_string(), s, m.to_string())).collect::<Vec<_>>(),
+        "labels": fnv1a(&labels),
+        "classes": config.classes,
+        "features": config.features,
+        "n": config.max_detections,
+        "crop": crop,
+        "version": 1,
+    });
+    format!("{:016x}", fnv1a(described.to_string().as_bytes()))
+}
+
+const CACHE_MAGIC: &[u8; 8] = b"SSQDATA1";
+
+#[derive(Serialize, Deserialize)]
+struct CacheHead {
+    key: String,
+    crop: usize,
+    n_features: usize,
+    summary: DataSummary,
+    objects: Vec<Object>,
+}
+
+fn write_cache(path: &Path, data: &Dataset) -> Result<(), TrainError> {
+    let head = CacheHead {
+        key: data.summary.cache_key.clone(),
+        crop: data.crop,
+        n_features: data.n_features,
+        summary: data.summary.clone(),
+        objects: data.objects.clone(),
+    };
+    let json = serde_json::to_vec(&head).map_err(|e| TrainError::Data(e.to_string()))?;
+    let stamps: usize = data.objects.iter().map(|o| o.stamps.len()).sum();
+    let mut bytes = Vec::with_capacity(16 + json.len() + 4 * stamps);
+    bytes.extend_from_slice(CACHE_MAGIC);
+    bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&json);
+    for o in &data.objects {
+        for v in &o.stamps {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    crate::atomic::write_atomic(path, &bytes).map_err(|source| TrainError::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+/// The cached dataset if the file exists, is whole and has this key.
+fn read_cache(path: &Path, key: &str) -> Option<Dataset> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.len() < 16 || &bytes[..8] != CACHE_MAGIC {
+        return None;
+    }
+    let len = u64::from_le_bytes(bytes[8..16].try_into().ok()?) as usize;
+    let json = bytes.get(16..16 + len)?;
+    let head: CacheHead = serde_json::from_slice(json).ok()?;
+    if head.key != key {
+        return None;
+    }
+    let mut floats = bytes[16 + len..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let per_step = head.crop * head.crop * 3;
+    let mut objects = head.objects;
+    for o in objects.iter_mut() {
+        o.stamps = floats.by_ref().take(o.steps() * per_step).collect();
+        if o.stamps.len() != o.steps() * per_step {
+            return None;
+        }
+    }
+    Some(Dataset {
+        objects,
+        crop: head.crop,
+        n_features: head.n_features,
+        summary: head.summary,
+    })
+}
+
+impl Dataset {
+    /// Reads and preprocesses the data, or takes it from `cache` when the inputs and the
+    /// preprocessing are unchanged. Returns whether the cache was used.
+    pub fn load(
+        config: &TrainConfig,
+        crop: usize,
+        cache: Option<&Path>,
+    ) -> Result<(Self, bool), TrainError> {
+        let key = cache_key(config, crop);
+        if let Some(data) = cache.and_then(|p| read_cache(p, &key)) {
+            return Ok((data, true));
+        }
+        let labels = read_labels(&config.labels)?;
+        let (alerts, read) = read_all(&config.data, &ReadOptions::default());
+        let mut summary = DataSummary {
+            alerts: alerts.len(),
+            read_errors: read.errors.len(),
+            cache_key: key,
+            ..Default::default()
+        };
+        let sequences = group_into_sequences(alerts);
+        summary.objects = sequences.len();
+        let mut objects = Vec::new();
+        for seq in &sequences {
+            let Some(label) = labels.get(&seq.object_id) else {
+                summary.unlabelled_objects += 1;
+                continue;
+            };
+            let Some(class) = config.classes.iter().position(|c| c == label) else {
+                *summary.other_labels.entry(label.clone()).or_default() += 1;
+                continue;
+            };
+            let mut object = Object {
+                object_id: seq.object_id.clone(),
+                class,
+                days: Vec::new(),
+                raw: Vec::new(),
+                stamps: Vec::new(),
+            };
+            let mut first = None;
+            for alert in &seq.detections {
+                if object.steps() == config.max_detections {
+                    break;
+                }
+                match model_stamps(&alert.cutouts, Some(&alert.candidate), crop) {
+                    Ok(s) => {
+                        let jd = alert.candidate.jd;
+                        let t0 = *first.get_or_insert(jd);
+                        object.days.push((jd - t0) as f32);
+                        object
+                            .raw
+                            .extend(raw_features(&alert.candidate, &config.features));
+                        object.stamps.extend(s.pixels);
+                    }
+                    Err(_) => summary.bad_detections += 1,
+                }
+            }
+            if object.steps() > 0 {
+                *summary.per_class.entry(label.clone()).or_default() += 1;
+                objects.push(object);
+            }
+        }
+        let data = Dataset {
+            objects,
+            crop,
+            n_features: config.features.len(),
+            summary,
+        };
+        if let Some(path) = cache {
+            write_cache(path, &data)?;
+        }
+        Ok((data, false))
+    }
+}
+
+/// ALeRCE's clipping (SPEC section 3) where it names the feature; unbounded otherwise.
+fn alerce_clip(name: &str) -> (f64, f64) {
+    let inf = f64::INFINITY;
+    match name {
+        "sgscore1" | "sgscore2" | "sgscore3" | "distpsnr1" | "distpsnr2" | "distpsnr3" => {
+            (-1.0, inf)
+        }
+        "fwhm" => (-inf, 10.0),
+        "ndethist" => (-inf, 20.0),
+        "ncovhist" => (-inf, 3000.0),
+        "chinr" => (-1.0, 15.0),
+        "sharpnr" => (-1.0, 1.5),
+        "non_detections" => (-inf, 2000.0),
+        _ => (-inf, inf),
+    }
+}
+
+/// Mean and standard deviation of the clipped training features, ignoring missing values; a
+/// constant or absent feature gets std 1 so that it normalises to 0 rather than to NaN.
+pub fn feature_stats(names: &[String], objects: &[&Object]) -> FeatureStats {
+    let f = names.len();
+    let (clip_lo, clip_hi): (Vec<f64>, Vec<f64>) = names.iter().map(|n| alerce_clip(n)).unzip();
+    let mut sum = vec![0.0; f];
+    let mut sum2 = vec![0.0; f];
+    let mut count = vec![0usize; f];
+    for o in objects {
+        for row in o.raw.chunks_exact(f) {
+            for (i, &x) in row.iter().enumerate() {
+                let x = x.clamp(clip_lo[i], clip_hi[i]);
+                if x.is_finite() {
+                    sum[i] += x;
+                    sum2[i] += x * x;
+                    count[i] += 1;
+                }
+            }
+        }
+    }
+    let mut mean = vec![0.0; f];
+    let mut std = vec![1.0; f];
+    for i in 0..f {
+        if count[i] > 0 {
+            let n = count[i] as f64;
+            mean[i] = sum[i] / n;
+            let var = (sum2[i] / n - mean[i] * mean[i]).max(0.0);
+            if var.sqrt() > 1e-9 {
+                std[i] = var.sqrt();
+            }
+        }
+    }
+    FeatureStats {
+        names: names.to_vec(),
+        mean,
+        std,
+        clip_lo,
+        clip_hi,
+    }
+}

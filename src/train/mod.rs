@@ -1,0 +1,33 @@
+//! Training the temporal and enhanced classifiers (SPEC sections 3-4): configuration,
+//! preprocessed data, the stratified split, and the loop with its checkpoints.
+
+pub mod config;
+pub mod dataset;
+pub mod events;
+pub mod split;
+pub mod trainer;
+
+pub use config::{ModelChoice, TrainConfig};
+pub use dataset::{DataSummary, Dataset};
+pub use events::{TrainEvent, Validation};
+pub use split::Split;
+pub use trainer::{train, TrainOutcome, TrainState};
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("training configuration: {reason}")]
+    Config { reason: String },
+    #[error("training data: {0}")]
+    Data(String),
+    #[error(transparent)]
+    Net(#[from] crate::model::NetError),
+    #[error(transparent)]
+    ModelFile(#[from] crate::model::file::ModelFileError),
+}

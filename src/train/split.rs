@@ -1,0 +1,81 @@
+//! The train / validation / test split: stratified by object, drawn once from the seed and
+//! saved in the run folder so that a resumed run, and any later evaluation, use the same one.
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::TrainError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Split {
+    pub seed: u64,
+    pub train: Vec<String>,
+    pub val: Vec<String>,
+    pub test: Vec<String>,
+}
+
+impl Split {
+    /// `objects` are (objectId, class index). Each class gives `val` then `test` objects; a
+    /// class too small to leave at least one training object is an error, since a model
+    /// that never saw a class cannot be judged on it.
+    pub fn draw(
+        objects: &[(String, usize)],
+        classes: &[String],
+        val: usize,
+        test: usize,
+        seed: u64,
+    ) -> Result<Self, TrainError> {
+        let mut by_class: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+        for (id, c) in objects {
+            by_class.entry(*c).or_default().push(id);
+        }
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut split = Split {
+            seed,
+            train: Vec::new(),
+            val: Vec::new(),
+            test: Vec::new(),
+        };
+        for (c, name) in classes.iter().enumerate() {
+            let mut ids = by_class.remove(&c).unwrap_or_default();
+            if ids.len() <= val + test {
+                return Err(TrainError::Data(format!(
+                    "class {name} has {} objects: not enough for {val} validation + {test} test + training",
+                    ids.len()
+                )));
+            }
+            ids.sort_unstable();
+            ids.shuffle(&mut rng);
+            split.val.extend(ids[..val].iter().map(|s| s.to_string()));
+            split
+                .test
+                .extend(ids[val..val + test].iter().map(|s| s.to_string()));
+            split
+                .train
+                .extend(ids[val + test..].iter().map(|s| s.to_string()));
+        }
+        Ok(split)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+            path: path.into(),
+            source,
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| TrainError::Data(format!("{}: {e}", path.display())))
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), TrainError> {
+        let json =
+            serde_json::to_string_pretty(self).map_err(|e| TrainError::Data(e.to_string()))?;
+        crate::atomic::write_atomic(path, json.as_bytes()).map_err(|source| TrainError::Io {
+            path: path.into(),
+            source,
+        })
+    }
+}
