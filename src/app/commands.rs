@@ -24,6 +24,7 @@ pub enum Command {
     OpenFolder,
     LoadModel,
     ExportLabels,
+    ExportStamps,
     ToggleHelp,
     CommandPalette,
     FocusSearch,
@@ -33,7 +34,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 25] = [
+    pub const ALL: [Command; 26] = [
         Command::LabelAgn,
         Command::LabelSn,
         Command::LabelVs,
@@ -53,6 +54,7 @@ impl Command {
         Command::OpenFolder,
         Command::LoadModel,
         Command::ExportLabels,
+        Command::ExportStamps,
         Command::ToggleHelp,
         Command::CommandPalette,
         Command::FocusSearch,
@@ -87,6 +89,7 @@ impl Command {
             )),
             Command::LoadModel => cmd(Key::M),
             Command::ExportLabels => cmd(Key::E),
+            Command::ExportStamps => cmd(Key::S),
             Command::ToggleHelp => plain(Key::F1),
             Command::CommandPalette => cmd(Key::P),
             Command::FocusSearch => cmd(Key::F),
@@ -117,6 +120,7 @@ impl Command {
             Command::OpenFolder => "Open a folder...",
             Command::LoadModel => "Load a model file and classify...",
             Command::ExportLabels => "Export labels with probabilities...",
+            Command::ExportStamps => "Export the selected detection's stamps (PNG and FITS)...",
             Command::ToggleHelp => "Show keyboard shortcuts",
             Command::CommandPalette => "Command palette",
             Command::FocusSearch => "Search objects",

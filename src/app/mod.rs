@@ -280,6 +280,16 @@ impl StampseqApp {
                     }
                 }
             }
+            Command::ExportStamps => {
+                if let Some(dir) = rfd::FileDialog::new().pick_folder() {
+                    match self.export_stamps(&dir) {
+                        Ok(n) => self
+                            .messages
+                            .push(format!("{n} files written to {}", dir.display())),
+                        Err(e) => self.messages.push(format!("export failed: {e}")),
+                    }
+                }
+            }
             Command::ToggleHelp => self.show_help = !self.show_help,
             Command::CommandPalette => {
                 self.show_palette = !self.show_palette;
@@ -317,6 +327,67 @@ impl StampseqApp {
         }
         self.jobs
             .classify(path, self.backend, self.catalog.sequences.clone());
+    }
+
+    /// Writes the selected detection's three cutouts as FITS (raw pixels) and as PNG (as
+    /// displayed, 4x, with a 10 arcsec bar). Returns the number of files written.
+    pub fn export_stamps(&self, dir: &std::path::Path) -> anyhow::Result<usize> {
+        use crate::alert::CutoutKind;
+        use crate::stamp::export::{write_fits, write_png};
+        let object = self
+            .selection
+            .object
+            .ok_or_else(|| anyhow::anyhow!("no object selected"))?;
+        let sequence = &self.catalog.sequences[object];
+        let alert = sequence
+            .detections
+            .get(self.selection.detection)
+            .ok_or_else(|| anyhow::anyhow!("no detection selected"))?;
+        let stem = format!(
+            "{}_{}",
+            sequence.object_id,
+            alert
+                .candid
+                .map_or("nocandid".to_string(), |c| c.to_string())
+        );
+        let mut written = 0;
+        for kind in CutoutKind::ALL {
+            let Some(stamp) = alert.cutouts.get(kind) else {
+                continue;
+            };
+            let name = match kind {
+                CutoutKind::Science => "science",
+                CutoutKind::Template => "reference",
+                CutoutKind::Difference => "difference",
+            };
+            let cards = [
+                ("OBJECT", sequence.object_id.clone(), "ZTF objectId"),
+                (
+                    "CANDID",
+                    alert.candid.map_or(String::new(), |c| c.to_string()),
+                    "ZTF candid",
+                ),
+                (
+                    "CUTOUT",
+                    name.to_string(),
+                    "science, reference or difference",
+                ),
+                (
+                    "JD",
+                    format!("{:.6}", alert.candidate.jd),
+                    "Julian date of the exposure",
+                ),
+            ];
+            write_fits(stamp, &dir.join(format!("{stem}_{name}.fits")), &cards)?;
+            let settings = if kind == CutoutKind::Difference {
+                &self.prefs.difference
+            } else {
+                &self.prefs.science
+            };
+            write_png(stamp, settings, 4, &dir.join(format!("{stem}_{name}.png")))?;
+            written += 2;
+        }
+        Ok(written)
     }
 
     /// Writes every labelled object with the models' last probabilities, atomically.
@@ -444,6 +515,7 @@ impl StampseqApp {
                 item(ui, self, Command::OpenFolder);
                 item(ui, self, Command::LoadModel);
                 item(ui, self, Command::ExportLabels);
+                item(ui, self, Command::ExportStamps);
             });
             ui.menu_button("View", |ui| {
                 ui.checkbox(&mut self.prefs.show_light_curve, "Light curve");

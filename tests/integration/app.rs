@@ -179,3 +179,22 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
     );
     h.snapshot("app_class_evolution");
 }
+
+#[test]
+fn the_selected_detection_exports_as_fits_and_png() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h = harness(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path());
+    let out = dir.path().join("export");
+    std::fs::create_dir_all(&out).expect("dir");
+    assert_eq!(h.state().export_stamps(&out).expect("export"), 6);
+    let fits =
+        std::fs::read(out.join("ZTF19abegmle_916439405515010013_science.fits")).expect("fits");
+    let stamp = stampseq::alert::decode_fits_image(&fits).expect("decodes");
+    let alert = &h.state().catalog.sequences[0].detections[0];
+    let original = alert.cutouts.science.as_ref().expect("science");
+    let bits =
+        |s: &stampseq::alert::Stamp| s.pixels.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&stamp), bits(original), "FITS holds the raw pixels");
+    let png = image::open(out.join("ZTF19abegmle_916439405515010013_difference.png")).expect("png");
+    assert_eq!((png.width(), png.height()), (252, 252));
+}
