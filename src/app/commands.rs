@@ -25,6 +25,7 @@ pub enum Command {
     LoadModel,
     ExportLabels,
     ExportStamps,
+    ToggleTraining,
     ToggleHelp,
     CommandPalette,
     FocusSearch,
@@ -34,7 +35,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 26] = [
+    pub const ALL: [Command; 27] = [
         Command::LabelAgn,
         Command::LabelSn,
         Command::LabelVs,
@@ -55,6 +56,7 @@ impl Command {
         Command::LoadModel,
         Command::ExportLabels,
         Command::ExportStamps,
+        Command::ToggleTraining,
         Command::ToggleHelp,
         Command::CommandPalette,
         Command::FocusSearch,
@@ -90,6 +92,7 @@ impl Command {
             Command::LoadModel => cmd(Key::M),
             Command::ExportLabels => cmd(Key::E),
             Command::ExportStamps => cmd(Key::S),
+            Command::ToggleTraining => cmd(Key::T),
             Command::ToggleHelp => plain(Key::F1),
             Command::CommandPalette => cmd(Key::P),
             Command::FocusSearch => cmd(Key::F),
@@ -121,6 +124,7 @@ impl Command {
             Command::LoadModel => "Load a model file and classify...",
             Command::ExportLabels => "Export labels with probabilities...",
             Command::ExportStamps => "Export the selected detection's stamps (PNG and FITS)...",
+            Command::ToggleTraining => "Training: configure, start, stop, watch the curves",
             Command::ToggleHelp => "Show keyboard shortcuts",
             Command::CommandPalette => "Command palette",
             Command::FocusSearch => "Search objects",

@@ -26,6 +26,15 @@ pub enum JobEvent {
         backend: String,
         skipped: usize,
     },
+    Training {
+        job: u64,
+        event: crate::train::TrainEvent,
+    },
+    Trained {
+        job: u64,
+        out: PathBuf,
+        summary: String,
+    },
     Failed {
         job: u64,
         error: String,
@@ -38,6 +47,8 @@ impl JobEvent {
             JobEvent::Progress { job, .. }
             | JobEvent::Loaded { job, .. }
             | JobEvent::Classified { job, .. }
+            | JobEvent::Training { job, .. }
+            | JobEvent::Trained { job, .. }
             | JobEvent::Failed { job, .. } => *job,
         }
     }
@@ -239,6 +250,71 @@ impl Jobs {
         id
     }
 
+    /// Trains a model in the background, reporting every step and validation; cancelling
+    /// stops after the current step and keeps the best model in `out`.
+    pub fn train(
+        &mut self,
+        config: crate::train::TrainConfig,
+        out: PathBuf,
+    ) -> (u64, Arc<AtomicBool>) {
+        let title = format!("Training into {}", out.display());
+        let (id, cancel, tx, ctx) = self.start(title);
+        let job_cancel = cancel.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("stampseq-train-{id}"))
+            .spawn(move || {
+                let wake = || {
+                    if let Some(c) = &ctx {
+                        c.request_repaint();
+                    }
+                };
+                let device = burn::tensor::Device::flex().autodiff();
+                let mut last_step_sent = std::time::Instant::now();
+                let result =
+                    crate::train::train(&config, &out, &device, &job_cancel, &mut |event| {
+                        // Steps come many per second: send a few, and every other event.
+                        let is_step = matches!(event, crate::train::TrainEvent::Step { .. });
+                        if !is_step || last_step_sent.elapsed().as_millis() >= 200 {
+                            last_step_sent = std::time::Instant::now();
+                            let _ = tx.send(JobEvent::Training { job: id, event });
+                            wake();
+                        }
+                    });
+                let event = match result {
+                    Ok(outcome) => JobEvent::Trained {
+                        job: id,
+                        out,
+                        summary: format!(
+                            "training {} at iteration {}: best validation loss {:.4}{}",
+                            if outcome.cancelled {
+                                "stopped"
+                            } else {
+                                "finished"
+                            },
+                            outcome.state.iteration,
+                            outcome.state.best_val_loss.unwrap_or(f64::NAN),
+                            outcome
+                                .test_accuracy
+                                .map_or(String::new(), |a| format!(", test accuracy {a:.3}"))
+                        ),
+                    },
+                    Err(e) => JobEvent::Failed {
+                        job: id,
+                        error: format!("training failed: {e}"),
+                    },
+                };
+                let _ = tx.send(event);
+                wake();
+            });
+        if let Err(e) = spawned {
+            let _ = self.tx.send(JobEvent::Failed {
+                job: id,
+                error: format!("cannot start a thread: {e}"),
+            });
+        }
+        (id, cancel)
+    }
+
     /// Events that arrived since the last call; finished jobs leave the running list.
     pub fn poll(&mut self) -> Vec<JobEvent> {
         let events: Vec<JobEvent> = self.rx.try_iter().collect();
@@ -254,8 +330,23 @@ impl Jobs {
                         r.message = message.clone();
                     }
                 }
+                JobEvent::Training { job, event } => {
+                    if let (
+                        Some(r),
+                        crate::train::TrainEvent::Step {
+                            iteration,
+                            max_iterations,
+                            train_loss,
+                        },
+                    ) = (self.running.iter_mut().find(|r| r.id == *job), event)
+                    {
+                        r.fraction = *iteration as f32 / (*max_iterations).max(1) as f32;
+                        r.message = format!("step {iteration}, loss {train_loss:.3}");
+                    }
+                }
                 JobEvent::Loaded { job, .. }
                 | JobEvent::Classified { job, .. }
+                | JobEvent::Trained { job, .. }
                 | JobEvent::Failed { job, .. } => {
                     self.running.retain(|r| r.id != *job);
                 }

@@ -77,6 +77,7 @@ pub struct StampseqApp {
     pub backend: crate::backend::BackendChoice,
     /// Where the models last ran, for the status bar.
     pub model_device: Option<String>,
+    pub training: views::training::TrainingPanel,
 }
 
 struct Facts<'a> {
@@ -147,6 +148,7 @@ impl StampseqApp {
             model_paths: options.models.clone(),
             backend: options.backend,
             model_device: None,
+            training: views::training::TrainingPanel::default(),
         };
         if !options.inputs.is_empty() {
             app.jobs.load(options.inputs);
@@ -290,6 +292,7 @@ impl StampseqApp {
                     }
                 }
             }
+            Command::ToggleTraining => self.training.open = !self.training.open,
             Command::ToggleHelp => self.show_help = !self.show_help,
             Command::CommandPalette => {
                 self.show_palette = !self.show_palette;
@@ -469,7 +472,23 @@ impl StampseqApp {
                         None => self.predictions.models.push(predictions),
                     }
                 }
-                JobEvent::Failed { error, .. } => self.messages.push(error),
+                JobEvent::Training { event, .. } => self.training.on_event(event),
+                JobEvent::Trained { out, summary, .. } => {
+                    self.training.job = None;
+                    self.training.cancel = None;
+                    let best = out.join("best.stampseq");
+                    self.training.finished_model = best.is_file().then_some(best);
+                    self.training.status = summary.clone();
+                    self.messages.push(summary);
+                }
+                JobEvent::Failed { job, error } => {
+                    if self.training.job == Some(job) {
+                        self.training.job = None;
+                        self.training.cancel = None;
+                        self.training.status = error.clone();
+                    }
+                    self.messages.push(error)
+                }
                 JobEvent::Progress { .. } => {}
             }
         }
@@ -521,6 +540,7 @@ impl StampseqApp {
                 ui.checkbox(&mut self.prefs.show_light_curve, "Light curve");
                 ui.checkbox(&mut self.prefs.show_evolution, "Class evolution");
                 ui.checkbox(&mut self.prefs.show_model_input, "What the model sees");
+                item(ui, self, Command::ToggleTraining);
                 ui.checkbox(
                     &mut self.prefs.flip_negative_difference,
                     "Flip negative subtractions",
@@ -732,6 +752,7 @@ impl eframe::App for StampseqApp {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| views::stamps::show(self, ui));
+        views::training::show(self, &ctx);
         self.help_window(&ctx);
         self.palette(&ctx);
         if self.jobs.is_busy() {

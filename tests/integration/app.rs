@@ -198,3 +198,65 @@ fn the_selected_detection_exports_as_fits_and_png() {
     let png = image::open(out.join("ZTF19abegmle_916439405515010013_difference.png")).expect("png");
     assert_eq!((png.width(), png.height()), (252, 252));
 }
+
+#[test]
+fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim_dir = dir.path().join("sim");
+    stampseq::sim::run(&stampseq::sim::SimConfig {
+        out: sim_dir.clone(),
+        objects: 30,
+        seed: 3,
+        templates: vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample")],
+        min_detections: 2,
+        max_detections: 3,
+    })
+    .expect("simulate");
+    let mut h = harness(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::T);
+    h.run_steps(2);
+    {
+        let t = &mut h.state_mut().training;
+        assert!(t.open, "Ctrl+T opens the training view");
+        t.data = sim_dir.display().to_string();
+        t.labels = sim_dir.join("labels.csv").display().to_string();
+        t.out = dir.path().join("run").display().to_string();
+        t.iterations = 400;
+        t.batch = 6;
+        t.validate_every = 5;
+        t.val_per_class = 1;
+        t.max_detections = 3;
+    }
+    h.get_by_label("Start").click();
+    h.run_steps(2);
+    assert!(h.state().training.is_running());
+    // Wait for two validations, then stop.
+    for _ in 0..3000 {
+        h.step();
+        if h.state().training.validations.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        h.state().training.validations.len() >= 2,
+        "{}",
+        h.state().training.status
+    );
+    h.get_by_label("Stop").click();
+    for _ in 0..3000 {
+        h.step();
+        if !h.state().training.is_running() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let t = &h.state().training;
+    assert!(!t.is_running(), "stopped");
+    assert!(t.status.contains("stopped"), "{}", t.status);
+    let last = t.validations.last().expect("validation").iteration;
+    assert!(last < 400, "stopped early, at {last}");
+    assert!(dir.path().join("run/best.stampseq").is_file());
+    assert!(t.finished_model.is_some());
+    // No snapshot: where Stop lands depends on timing, so the curves differ run to run.
+}

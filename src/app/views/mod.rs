@@ -7,3 +7,4 @@ pub mod evolution;
 pub mod lightcurve;
 pub mod model_input;
 pub mod stamps;
+pub mod training;

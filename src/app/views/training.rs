@@ -1,0 +1,373 @@
+//! The training view: the configuration as a form, Start and Stop, and live curves of
+//! training and validation loss and accuracy (TensorBoard-style smoothing, log-scale y,
+//! best-checkpoint marker, ETA). Training runs on a worker thread; the window stays fluid.
+
+use crate::app::StampseqApp;
+use crate::model::{HeadConfig, Positions, StampEncoderConfig, TemporalStampClassifierConfig};
+use crate::train::{ModelChoice, TrainConfig, TrainEvent, Validation};
+use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub const HEADS: [&str; 7] = [
+    "LSTM",
+    "GRU",
+    "SimpleRNN",
+    "Gamma memory",
+    "Conv1D",
+    "TDNN",
+    "Transformer",
+];
+
+/// The form and the run's live state.
+pub struct TrainingPanel {
+    pub open: bool,
+    pub data: String,
+    pub labels: String,
+    pub out: String,
+    pub head: usize,
+    pub max_detections: usize,
+    pub iterations: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub validate_every: usize,
+    pub five_classes: bool,
+    pub seed: u64,
+    pub val_per_class: usize,
+    pub smoothing: f64,
+    pub log_y: bool,
+    pub job: Option<u64>,
+    pub cancel: Option<Arc<AtomicBool>>,
+    pub steps: Vec<[f64; 2]>,
+    pub validations: Vec<Validation>,
+    pub status: String,
+    pub finished_model: Option<PathBuf>,
+}
+
+impl Default for TrainingPanel {
+    fn default() -> Self {
+        Self {
+            open: false,
+            data: String::new(),
+            labels: String::new(),
+            out: std::env::temp_dir()
+                .join("stampseq-run")
+                .display()
+                .to_string(),
+            head: 1,
+            max_detections: 5,
+            iterations: 500,
+            batch: 32,
+            lr: 1e-3,
+            validate_every: 25,
+            five_classes: true,
+            seed: 0,
+            val_per_class: 10,
+            smoothing: 0.6,
+            log_y: false,
+            job: None,
+            cancel: None,
+            steps: Vec::new(),
+            validations: Vec::new(),
+            status: String::new(),
+            finished_model: None,
+        }
+    }
+}
+
+impl TrainingPanel {
+    pub fn head_config(&self) -> HeadConfig {
+        match self.head {
+            0 => HeadConfig::Lstm,
+            1 => HeadConfig::Gru,
+            2 => HeadConfig::SimpleRnn,
+            3 => HeadConfig::GammaMemory { order: 3, mu: 0.5 },
+            4 => HeadConfig::Conv1d { kernel: 3 },
+            5 => HeadConfig::Tdnn { delays: 2 },
+            _ => HeadConfig::Transformer {
+                layers: 1,
+                heads: 2,
+                positions: Positions::Learned,
+            },
+        }
+    }
+
+    /// The form as a training configuration (a small network suited to a CPU).
+    pub fn config(&self) -> TrainConfig {
+        let classes: &[&str] = if self.five_classes {
+            &["AGN", "SN", "VS", "asteroid", "bogus"]
+        } else {
+            &["AGN", "SN", "VS"]
+        };
+        TrainConfig {
+            model: ModelChoice::Temporal(TemporalStampClassifierConfig {
+                encoder: StampEncoderConfig {
+                    blocks: vec![vec![16], vec![32]],
+                    dense: 32,
+                    dropout: 0.0,
+                    ..StampEncoderConfig::default()
+                },
+                wise: false,
+                head: self.head_config(),
+                hidden: 32,
+                ..TemporalStampClassifierConfig::default()
+            }),
+            max_detections: self.max_detections,
+            classes: classes.iter().map(|c| c.to_string()).collect(),
+            lr: self.lr,
+            batch: self.batch,
+            max_iterations: self.iterations,
+            validate_every: self.validate_every,
+            beta: 0.1,
+            seed: self.seed,
+            val_per_class: self.val_per_class,
+            test_per_class: self.val_per_class,
+            data: self
+                .data
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect(),
+            labels: PathBuf::from(self.labels.trim()),
+            ..TrainConfig::default()
+        }
+    }
+
+    pub fn on_event(&mut self, event: TrainEvent) {
+        match event {
+            TrainEvent::Loaded {
+                train,
+                val,
+                test,
+                from_cache,
+            } => {
+                self.status = format!(
+                    "data: {train} training, {val} validation, {test} test objects{}",
+                    if from_cache { " (from cache)" } else { "" }
+                )
+            }
+            TrainEvent::Resumed { iteration } => {
+                self.status = format!("resumed at step {iteration}")
+            }
+            TrainEvent::Step {
+                iteration,
+                train_loss,
+                ..
+            } => self.steps.push([iteration as f64, train_loss as f64]),
+            TrainEvent::Validation(v) => {
+                self.status = format!(
+                    "step {}/{}: validation loss {:.4}, accuracy {:.3}; ETA {:.0} s",
+                    v.iteration, v.max_iterations, v.val_loss, v.val_accuracy, v.eta_s
+                );
+                self.validations.push(v);
+            }
+            TrainEvent::Finished { .. } => {}
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.job.is_some()
+    }
+}
+
+/// TensorBoard's smoothing: an exponential moving average with its start-up bias removed.
+pub fn smooth(points: &[[f64; 2]], weight: f64) -> Vec<[f64; 2]> {
+    let mut last = 0.0;
+    let mut n = 0;
+    points
+        .iter()
+        .map(|&[x, y]| {
+            n += 1;
+            last = last * weight + (1.0 - weight) * y;
+            let debias = 1.0 - weight.powi(n);
+            [x, if debias > 0.0 { last / debias } else { y }]
+        })
+        .collect()
+}
+
+pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
+    let mut open = app.training.open;
+    let mut start = false;
+    let mut stop = false;
+    let mut load_model = None;
+    egui::Window::new("Training")
+        .open(&mut open)
+        .default_size([760.0, 620.0])
+        .show(ctx, |ui| {
+            let t = &mut app.training;
+            let running = t.is_running();
+            ui.add_enabled_ui(!running, |ui| {
+                egui::Grid::new("training form")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        let field = |ui: &mut egui::Ui, label: &str, text: &mut String| {
+                            let l = ui.label(label);
+                            ui.add(egui::TextEdit::singleline(text).desired_width(420.0))
+                                .labelled_by(l.id);
+                            ui.end_row();
+                        };
+                        field(ui, "alert folders (;-separated)", &mut t.data);
+                        field(ui, "labels CSV", &mut t.labels);
+                        field(ui, "run folder", &mut t.out);
+                        ui.label("temporal head");
+                        egui::ComboBox::new("training head", "head")
+                            .selected_text(HEADS[t.head])
+                            .show_ui(ui, |ui| {
+                                for (i, h) in HEADS.iter().enumerate() {
+                                    ui.selectable_value(&mut t.head, i, *h);
+                                }
+                            });
+                        ui.end_row();
+                        let number =
+                            |ui: &mut egui::Ui,
+                             label: &str,
+                             v: &mut usize,
+                             range: std::ops::RangeInclusive<usize>| {
+                                let l = ui.label(label);
+                                ui.add(egui::DragValue::new(v).range(range))
+                                    .labelled_by(l.id);
+                                ui.end_row();
+                            };
+                        number(ui, "detections N", &mut t.max_detections, 1..=10);
+                        number(ui, "iterations", &mut t.iterations, 1..=100_000);
+                        number(ui, "batch", &mut t.batch, 1..=1024);
+                        number(ui, "validate every", &mut t.validate_every, 1..=10_000);
+                        number(
+                            ui,
+                            "validation objects per class",
+                            &mut t.val_per_class,
+                            1..=1000,
+                        );
+                        let l = ui.label("learning rate");
+                        ui.add(
+                            egui::DragValue::new(&mut t.lr)
+                                .range(1e-6..=1e-1)
+                                .speed(1e-4),
+                        )
+                        .labelled_by(l.id);
+                        ui.end_row();
+                        ui.label("classes");
+                        ui.checkbox(
+                            &mut t.five_classes,
+                            "AGN, SN, VS, asteroid, bogus (else AGN, SN, VS)",
+                        );
+                        ui.end_row();
+                    });
+            });
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(!running, egui::Button::new("Start"))
+                    .clicked()
+                {
+                    start = true;
+                }
+                if ui.add_enabled(running, egui::Button::new("Stop")).clicked() {
+                    stop = true;
+                }
+                if let Some(model) = &t.finished_model {
+                    if ui
+                        .button("Load the trained model into the viewer")
+                        .clicked()
+                    {
+                        load_model = Some(model.clone());
+                    }
+                }
+                ui.label(&t.status);
+            });
+            ui.horizontal(|ui| {
+                ui.add(egui::Slider::new(&mut t.smoothing, 0.0..=0.99).text("smoothing"));
+                ui.checkbox(&mut t.log_y, "log-scale loss");
+            });
+            curves(ui, t);
+        });
+    app.training.open = open;
+    if start {
+        let config = app.training.config();
+        let out = PathBuf::from(app.training.out.trim());
+        app.training.steps.clear();
+        app.training.validations.clear();
+        app.training.finished_model = None;
+        app.training.status = "reading the data...".into();
+        let (job, cancel) = app.jobs.train(config, out);
+        app.training.job = Some(job);
+        app.training.cancel = Some(cancel);
+    }
+    if stop {
+        if let Some(c) = &app.training.cancel {
+            c.store(true, Ordering::Relaxed);
+            app.training.status = "stopping after the current step...".into();
+        }
+    }
+    if let Some(path) = load_model {
+        app.load_model(path);
+    }
+}
+
+fn curves(ui: &mut egui::Ui, t: &TrainingPanel) {
+    let y = |v: f64| if t.log_y { v.max(1e-6).log10() } else { v };
+    let steps: Vec<[f64; 2]> = smooth(&t.steps, t.smoothing)
+        .into_iter()
+        .map(|[x, v]| [x, y(v)])
+        .collect();
+    let val: Vec<[f64; 2]> = t
+        .validations
+        .iter()
+        .map(|v| [v.iteration as f64, y(v.val_loss)])
+        .collect();
+    let best = t
+        .validations
+        .iter()
+        .filter(|v| v.improved)
+        .last()
+        .map(|v| [v.iteration as f64, y(v.val_loss)]);
+    let half = (ui.available_height() / 2.0 - 10.0).max(120.0);
+    Plot::new("training loss")
+        .height(half)
+        .legend(Legend::default())
+        .x_axis_label("iteration")
+        .y_axis_label(if t.log_y { "log10 loss" } else { "loss" })
+        .show(ui, |plot| {
+            plot.line(Line::new("training loss", PlotPoints::from(steps)));
+            plot.line(Line::new("validation loss", PlotPoints::from(val)).width(2.0));
+            if let Some(b) = best {
+                plot.points(
+                    Points::new("best checkpoint", vec![b])
+                        .radius(6.0)
+                        .shape(egui_plot::MarkerShape::Diamond),
+                );
+            }
+        });
+    let train_acc: Vec<[f64; 2]> = t
+        .validations
+        .iter()
+        .map(|v| [v.iteration as f64, v.train_accuracy])
+        .collect();
+    let val_acc: Vec<[f64; 2]> = t
+        .validations
+        .iter()
+        .map(|v| [v.iteration as f64, v.val_accuracy])
+        .collect();
+    Plot::new("training accuracy")
+        .height(half)
+        .include_y(0.0)
+        .include_y(1.0)
+        .legend(Legend::default())
+        .x_axis_label("iteration")
+        .y_axis_label("accuracy")
+        .show(ui, |plot| {
+            plot.line(Line::new("training accuracy", PlotPoints::from(train_acc)));
+            plot.line(Line::new("validation accuracy", PlotPoints::from(val_acc)).width(2.0));
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn smoothing_removes_the_start_up_bias() {
+        let s = super::smooth(&[[0.0, 2.0], [1.0, 2.0], [2.0, 2.0]], 0.9);
+        assert!(s.iter().all(|p| (p[1] - 2.0).abs() < 1e-12), "{s:?}");
+        assert_eq!(super::smooth(&[[0.0, 1.0], [1.0, 3.0]], 0.0)[1][1], 3.0);
+    }
+}
