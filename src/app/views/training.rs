@@ -319,8 +319,7 @@ fn curves(ui: &mut egui::Ui, t: &TrainingPanel) {
     let best = t
         .validations
         .iter()
-        .filter(|v| v.improved)
-        .last()
+        .rfind(|v| v.improved)
         .map(|v| [v.iteration as f64, y(v.val_loss)]);
     let half = (ui.available_height() / 2.0 - 10.0).max(120.0);
     Plot::new("training loss")
