@@ -97,11 +97,15 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                             );
                             row("schema", alert.schema_version.clone().unwrap_or_default());
                             ui.label("file");
-                            let file = format!("{} #{}", alert.origin.file, alert.origin.record);
+                            // The name only, so the view does not depend on where the
+                            // data lives; the full path is on hover.
+                            let full = format!("{} #{}", alert.origin.file, alert.origin.record);
+                            let name = alert.origin.file.rsplit(['/', '\\']).next().unwrap_or("");
+                            let short = format!("{name} #{}", alert.origin.record);
                             ui.add(
-                                egui::Label::new(egui::RichText::new(&file).monospace()).truncate(),
+                                egui::Label::new(egui::RichText::new(short).monospace()).truncate(),
                             )
-                            .on_hover_text(file);
+                            .on_hover_text(full);
                             ui.end_row();
                         });
                 });
