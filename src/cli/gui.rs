@@ -33,17 +33,40 @@ pub fn bundled_sample_dir() -> Option<PathBuf> {
     })
 }
 
+/// Model files shipped in `assets/models/`, beside the bundled sample.
+pub fn bundled_models() -> Vec<PathBuf> {
+    let Some(dir) = bundled_sample_dir().and_then(|d| d.parent().map(|a| a.join("models"))) else {
+        return Vec::new();
+    };
+    let mut models: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "stampseq"))
+                .collect()
+        })
+        .unwrap_or_default();
+    models.sort();
+    models
+}
+
 pub fn run_gui(args: GuiArgs) -> anyhow::Result<ExitCode> {
     let inputs = if args.paths.is_empty() {
         bundled_sample_dir().into_iter().collect()
     } else {
         args.paths
     };
+    // With no model asked for, the bundled ones run on whatever is opened.
+    let models = if args.models.is_empty() {
+        bundled_models()
+    } else {
+        args.models
+    };
     run(AppOptions {
         inputs,
         labels_dir: args.labels,
         fresh_preferences: false,
-        models: args.models,
+        models,
         backend: args.backend,
     })?;
     Ok(ExitCode::SUCCESS)
