@@ -8,6 +8,7 @@ mod import;
 mod inspect;
 mod progress;
 mod simulate;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,8 @@ pub enum Command {
     ImportAlerce(import::ImportAlerceArgs),
     /// Class probabilities for each object's first detections, with a model file.
     Classify(classify::ClassifyArgs),
+    /// Train every head x detection count x repeat and print the paper-style table.
+    Sweep(sweep::SweepArgs),
     /// Open the desktop app on alert files, folders or archives.
     Gui(gui::GuiArgs),
     /// Measure throughput.
@@ -57,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Gui(args)) => gui::run_gui(args),
         Some(Command::ImportAlerce(args)) => import::run(args),
         Some(Command::Classify(args)) => classify::run(args),
+        Some(Command::Sweep(args)) => sweep::run(args),
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Evaluate(args)) => evaluate::run(args),
         // No command: the app on the bundled sample, as a desktop user expects.

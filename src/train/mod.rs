@@ -5,6 +5,7 @@ pub mod config;
 pub mod dataset;
 pub mod events;
 pub mod split;
+pub mod sweep;
 pub mod trainer;
 
 pub use config::{ModelChoice, TrainConfig};

@@ -224,3 +224,44 @@ fn the_split_is_stratified_by_object() {
     );
     assert!(Split::draw(&objects, &classes, 5, 5, 9).is_err());
 }
+
+#[test]
+fn a_small_sweep_gives_mean_and_std_over_repeats() {
+    use stampseq::train::sweep::{markdown, sweep, SweepConfig};
+    let mut base = config(30);
+    base.val_per_class = 2;
+    base.test_per_class = 3;
+    let config = SweepConfig {
+        heads: vec![HeadConfig::Gru, HeadConfig::Conv1d { kernel: 2 }],
+        detections: vec![2],
+        repeats: 2,
+        train: base,
+    };
+    let (alerts, _) = stampseq::alert::read_all(&[simulated()], &Default::default());
+    let sequences = stampseq::sequence::group_into_sequences(alerts);
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut seen = 0;
+    let (runs, rows) = sweep(
+        &config,
+        out.path(),
+        &sequences,
+        &device(),
+        &burn::tensor::Device::flex(),
+        &AtomicBool::new(false),
+        &mut |_| seen += 1,
+    )
+    .expect("sweep");
+    assert_eq!((runs.len(), seen), (4, 4));
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert_eq!(r.repeats, 2);
+        assert!(r.accuracy_mean.is_finite() && r.accuracy_std.is_finite());
+        assert!(r.ms_mean > 0.0);
+    }
+    assert_eq!(rows.iter().filter(|r| r.best).count(), 1);
+    let table = markdown(&rows);
+    assert!(
+        table.contains("+-") && table.lines().count() == 4,
+        "{table}"
+    );
+}
