@@ -86,5 +86,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             .map_or(String::new(), |a| format!(", test accuracy {a:.3}"))
     );
     eprintln!("model: {}", args.out.join("best.stampseq").display());
+    if !outcome.state.history.is_empty() {
+        crate::eval::plots::training_curves(
+            &outcome.state.history,
+            &args.out.join("curves.png"),
+            &args.out.join("curves.svg"),
+        )?;
+        eprintln!("curves: {}", args.out.join("curves.png").display());
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -168,6 +168,13 @@ fn write_outputs(report: &EvalReport, cm: &ConfusionMatrix, out: &Path) -> Resul
     };
     let json = serde_json::to_string_pretty(report).map_err(|e| EvalError::Data(e.to_string()))?;
     write("metrics.json", json)?;
+    crate::eval::plots::confusion_matrix(
+        cm,
+        &format!("{}: {} objects", report.model, report.objects),
+        &out.join("confusion_matrix.png"),
+        &out.join("confusion_matrix.svg"),
+    )
+    .map_err(|e| EvalError::Data(e.to_string()))?;
     let mut s = String::from("n,objects,accuracy,macro_f1\n");
     for p in &report.per_n {
         s.push_str(&format!(

@@ -3,4 +3,5 @@
 
 pub mod evaluate;
 pub mod metrics;
+pub mod plots;
 pub mod stats;

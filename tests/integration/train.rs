@@ -152,6 +152,25 @@ fn a_small_temporal_model_beats_chance_and_classifies() {
     .expect("json");
     assert_eq!(json["per_n"].as_array().map(|a| a.len()), Some(4));
     assert!(json["macro_f1"].is_number());
+
+    // The confusion-matrix figure opens: the PNG decodes, the SVG parses and names classes.
+    let png = image::open(eval_dir.join("confusion_matrix.png")).expect("PNG decodes");
+    assert_eq!((png.width(), png.height()), (720, 640));
+    let svg = std::fs::read_to_string(eval_dir.join("confusion_matrix.svg")).expect("svg");
+    let doc = roxmltree::Document::parse(&svg).expect("SVG parses");
+    let texts: String = doc.descendants().filter_map(|n| n.text()).collect();
+    for class in CLASSES {
+        assert!(texts.contains(class), "{class} missing from the SVG");
+    }
+
+    // And the training curves.
+    let curves_png = run.path().join("curves.png");
+    let curves_svg = run.path().join("curves.svg");
+    stampseq::eval::plots::training_curves(&outcome.state.history, &curves_png, &curves_svg)
+        .expect("curves");
+    image::open(&curves_png).expect("curves PNG decodes");
+    roxmltree::Document::parse(&std::fs::read_to_string(&curves_svg).expect("svg"))
+        .expect("curves SVG parses");
 }
 
 #[test]
