@@ -137,9 +137,8 @@ impl<DB: DrawingBackend> Draw for DrawingArea<DB, Shift> {
             .label_style(("sans-serif", 14))
             .draw()
             .map_err(|e| e.to_string())?;
-        for t in 0..n {
-            for p in 0..n {
-                let f = fractions[t][p];
+        for (t, row) in fractions.iter().enumerate() {
+            for (p, &f) in row.iter().enumerate() {
                 let y = n - 1 - t;
                 let shade = (255.0 * (1.0 - 0.85 * f)) as u8;
                 chart
