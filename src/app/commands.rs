@@ -26,6 +26,7 @@ pub enum Command {
     ExportLabels,
     ExportStamps,
     ToggleTraining,
+    ToggleEvaluation,
     ToggleHelp,
     CommandPalette,
     FocusSearch,
@@ -35,7 +36,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 27] = [
+    pub const ALL: [Command; 28] = [
         Command::LabelAgn,
         Command::LabelSn,
         Command::LabelVs,
@@ -57,6 +58,7 @@ impl Command {
         Command::ExportLabels,
         Command::ExportStamps,
         Command::ToggleTraining,
+        Command::ToggleEvaluation,
         Command::ToggleHelp,
         Command::CommandPalette,
         Command::FocusSearch,
@@ -93,6 +95,7 @@ impl Command {
             Command::ExportLabels => cmd(Key::E),
             Command::ExportStamps => cmd(Key::S),
             Command::ToggleTraining => cmd(Key::T),
+            Command::ToggleEvaluation => cmd(Key::L),
             Command::ToggleHelp => plain(Key::F1),
             Command::CommandPalette => cmd(Key::P),
             Command::FocusSearch => cmd(Key::F),
@@ -125,6 +128,7 @@ impl Command {
             Command::ExportLabels => "Export labels with probabilities...",
             Command::ExportStamps => "Export the selected detection's stamps (PNG and FITS)...",
             Command::ToggleTraining => "Training: configure, start, stop, watch the curves",
+            Command::ToggleEvaluation => "Evaluation: confusion matrix and accuracy per detection",
             Command::ToggleHelp => "Show keyboard shortcuts",
             Command::CommandPalette => "Command palette",
             Command::FocusSearch => "Search objects",

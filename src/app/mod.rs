@@ -78,6 +78,7 @@ pub struct StampseqApp {
     /// Where the models last ran, for the status bar.
     pub model_device: Option<String>,
     pub training: views::training::TrainingPanel,
+    pub evaluation: views::evaluation::EvaluationPanel,
 }
 
 struct Facts<'a> {
@@ -149,6 +150,7 @@ impl StampseqApp {
             backend: options.backend,
             model_device: None,
             training: views::training::TrainingPanel::default(),
+            evaluation: views::evaluation::EvaluationPanel::default(),
         };
         if !options.inputs.is_empty() {
             app.jobs.load(options.inputs);
@@ -293,6 +295,7 @@ impl StampseqApp {
                 }
             }
             Command::ToggleTraining => self.training.open = !self.training.open,
+            Command::ToggleEvaluation => self.evaluation.open = !self.evaluation.open,
             Command::ToggleHelp => self.show_help = !self.show_help,
             Command::CommandPalette => {
                 self.show_palette = !self.show_palette;
@@ -541,6 +544,7 @@ impl StampseqApp {
                 ui.checkbox(&mut self.prefs.show_evolution, "Class evolution");
                 ui.checkbox(&mut self.prefs.show_model_input, "What the model sees");
                 item(ui, self, Command::ToggleTraining);
+                item(ui, self, Command::ToggleEvaluation);
                 ui.checkbox(
                     &mut self.prefs.flip_negative_difference,
                     "Flip negative subtractions",
@@ -753,6 +757,7 @@ impl eframe::App for StampseqApp {
         }
         egui::CentralPanel::default().show(ui, |ui| views::stamps::show(self, ui));
         views::training::show(self, &ctx);
+        views::evaluation::show(self, &ctx);
         self.help_window(&ctx);
         self.palette(&ctx);
         if self.jobs.is_busy() {

@@ -260,3 +260,68 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
     assert!(t.finished_model.is_some());
     // No snapshot: where Stop lands depends on timing, so the curves differ run to run.
 }
+
+#[test]
+fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Labels of the real labelled set, from the manifest.
+    let labels = dir.path().join("labels.csv");
+    let mut text = String::from("objectId,label\n");
+    let mut seen = std::collections::HashSet::new();
+    for (set, _, object, _, _) in crate::common::manifest() {
+        if set == "labeled" && seen.insert(object.clone()) {
+            let mut r = csv::Reader::from_path(ztf("manifest.csv")).expect("manifest");
+            let label = r
+                .records()
+                .filter_map(Result::ok)
+                .find(|row| row[2] == *object)
+                .map(|row| row[8].to_string())
+                .unwrap_or_default();
+            text.push_str(&format!("{object},{label}\n"));
+        }
+    }
+    std::fs::write(&labels, text).expect("labels");
+    let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/models/tsc-gru-sim.stampseq");
+    let mut h = harness_with_models(vec![ztf("labeled")], dir.path(), vec![model]);
+    for _ in 0..3000 {
+        h.step();
+        if !h.state().jobs.is_busy() && !h.state().predictions.models.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::L);
+    h.run_steps(2);
+    h.state_mut().evaluation.labels_csv = labels.display().to_string();
+    h.get_by_label("Load labels").click();
+    h.run_steps(2);
+    assert!(
+        h.state().evaluation.loaded.is_some(),
+        "{:?}",
+        h.state().evaluation.error
+    );
+
+    // The cell of true SN predicted SN, clicked by its text.
+    let m = &h.state().predictions.models[0];
+    let loaded = h.state().evaluation.loaded.clone().expect("labels");
+    let result = stampseq::app::views::evaluation::evaluate(&m.classes, &m.by_object, &loaded);
+    let sn = m.classes.iter().position(|c| c == "SN").expect("SN");
+    let count = result.confusion.counts[sn][sn];
+    let fraction = result.confusion.row_normalised()[sn][sn];
+    assert!(result.confusion.total() > 200);
+    h.get_by_label(&format!("{count}\n{fraction:.2}")).click();
+    h.run_steps(2);
+    assert_eq!(h.state().evaluation.cell, Some((sn, sn)));
+    let first = result.members[sn][sn]
+        .first()
+        .cloned()
+        .expect("an object in the cell");
+    // The gallery's button (the browser lists the same objectId as a plain label).
+    h.get_by_role_and_label(egui::accesskit::Role::Button, &first)
+        .click();
+    h.run_steps(2);
+    let app = h.state();
+    let selected = app.selection.object.expect("selected");
+    assert_eq!(app.catalog.sequences[selected].object_id, first);
+}

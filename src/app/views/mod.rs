@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod details;
+pub mod evaluation;
 pub mod evolution;
 pub mod lightcurve;
 pub mod model_input;

@@ -1,0 +1,240 @@
+//! The evaluation view: a loaded model's answers against labels (a labels CSV, or your own
+//! vetting labels): confusion-matrix heatmap with counts and row fractions, the accuracy
+//! after each number of detections, and a click on a cell lists its objects, each opening
+//! in the viewer.
+
+use crate::app::StampseqApp;
+use crate::eval::metrics::{argmax, ConfusionMatrix};
+use std::collections::HashMap;
+
+#[derive(Default)]
+pub struct EvaluationPanel {
+    pub open: bool,
+    /// Index into the app's loaded models.
+    pub model: usize,
+    pub labels_csv: String,
+    /// Use the vetting labels instead of a CSV.
+    pub use_vetting: bool,
+    pub loaded: Option<HashMap<String, String>>,
+    pub error: Option<String>,
+    /// The cell whose objects are listed: (true class, predicted class).
+    pub cell: Option<(usize, usize)>,
+}
+
+/// What the view shows, computed from predictions and labels.
+pub struct Evaluation {
+    pub confusion: ConfusionMatrix,
+    /// Objects in each cell.
+    pub members: Vec<Vec<Vec<String>>>,
+    /// (k, objects with >= k detections, accuracy after k detections).
+    pub per_n: Vec<(usize, usize, f64)>,
+    pub skipped: usize,
+}
+
+pub fn evaluate(
+    classes: &[String],
+    by_object: &HashMap<String, Vec<Vec<f32>>>,
+    labels: &HashMap<String, String>,
+) -> Evaluation {
+    let n = classes.len();
+    let mut confusion = ConfusionMatrix::new(classes);
+    let mut members = vec![vec![Vec::new(); n]; n];
+    let mut per_k: Vec<(usize, usize)> = Vec::new();
+    let mut skipped = 0;
+    let mut objects: Vec<(&String, &String)> = labels.iter().collect();
+    objects.sort();
+    for (object, label) in objects {
+        let (Some(truth), Some(steps)) = (
+            classes.iter().position(|c| c == label),
+            by_object.get(object),
+        ) else {
+            skipped += 1;
+            continue;
+        };
+        for (k, probs) in steps.iter().enumerate() {
+            if per_k.len() <= k {
+                per_k.push((0, 0));
+            }
+            per_k[k].0 += 1;
+            if argmax(probs) == Some(truth) {
+                per_k[k].1 += 1;
+            }
+        }
+        if let Some(predicted) = steps.last().and_then(|p| argmax(p)) {
+            confusion.add(truth, predicted);
+            members[truth][predicted].push(object.clone());
+        }
+    }
+    let per_n = per_k
+        .iter()
+        .enumerate()
+        .map(|(k, (total, right))| (k + 1, *total, *right as f64 / (*total).max(1) as f64))
+        .collect();
+    Evaluation {
+        confusion,
+        members,
+        per_n,
+        skipped,
+    }
+}
+
+pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
+    let mut open = app.evaluation.open;
+    let mut select = None;
+    egui::Window::new("Evaluation")
+        .open(&mut open)
+        .default_size([640.0, 720.0])
+        .show(ctx, |ui| {
+            if app.predictions.models.is_empty() {
+                ui.label("Load a model first (Ctrl+M): the evaluation uses its answers.");
+                return;
+            }
+            let e = &mut app.evaluation;
+            e.model = e.model.min(app.predictions.models.len() - 1);
+            ui.horizontal(|ui| {
+                egui::ComboBox::new("evaluation model", "model")
+                    .selected_text(&app.predictions.models[e.model].model)
+                    .show_ui(ui, |ui| {
+                        for (i, m) in app.predictions.models.iter().enumerate() {
+                            ui.selectable_value(&mut e.model, i, &m.model);
+                        }
+                    });
+                ui.checkbox(&mut e.use_vetting, "use my vetting labels");
+            });
+            if !e.use_vetting {
+                ui.horizontal(|ui| {
+                    let l = ui.label("labels CSV");
+                    ui.add(egui::TextEdit::singleline(&mut e.labels_csv).desired_width(340.0))
+                        .labelled_by(l.id);
+                    if ui.button("Load labels").clicked() {
+                        match crate::eval::evaluate::read_labels(std::path::Path::new(
+                            e.labels_csv.trim(),
+                        )) {
+                            Ok(l) => {
+                                e.loaded = Some(l);
+                                e.error = None;
+                                e.cell = None;
+                            }
+                            Err(err) => e.error = Some(err.to_string()),
+                        }
+                    }
+                });
+            }
+            if let Some(err) = &e.error {
+                ui.colored_label(ui.visuals().error_fg_color, err);
+            }
+            let labels: HashMap<String, String> = if e.use_vetting {
+                app.labels
+                    .as_ref()
+                    .map(|l| l.all().clone().into_iter().collect())
+                    .unwrap_or_default()
+            } else {
+                match &e.loaded {
+                    Some(l) => l.clone(),
+                    None => return,
+                }
+            };
+            let model = &app.predictions.models[e.model];
+            let result = evaluate(&model.classes, &model.by_object, &labels);
+            let metrics = result.confusion.metrics();
+            ui.label(format!(
+                "{} objects, accuracy {:.3}, macro F1 {:.3}{}",
+                metrics.samples,
+                metrics.accuracy,
+                metrics.macro_f1,
+                if result.skipped > 0 {
+                    format!(
+                        " ({} labelled objects not loaded or of another class)",
+                        result.skipped
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+            let fractions = result.confusion.row_normalised();
+            egui::Grid::new("confusion heatmap")
+                .spacing([2.0, 2.0])
+                .show(ui, |ui| {
+                    ui.label("true \\ predicted");
+                    for c in &model.classes {
+                        ui.strong(c);
+                    }
+                    ui.end_row();
+                    for (t, row) in result.confusion.counts.iter().enumerate() {
+                        ui.strong(&model.classes[t]);
+                        for (p, count) in row.iter().enumerate() {
+                            let f = fractions[t][p] as f32;
+                            let fill = egui::Color32::from_rgb(
+                                (255.0 * (1.0 - 0.8 * f)) as u8,
+                                (255.0 * (1.0 - 0.8 * f)) as u8,
+                                255,
+                            );
+                            let text =
+                                egui::RichText::new(format!("{count}\n{f:.2}")).color(if f > 0.5 {
+                                    egui::Color32::WHITE
+                                } else {
+                                    egui::Color32::BLACK
+                                });
+                            let button = egui::Button::new(text)
+                                .fill(fill)
+                                .min_size(egui::vec2(64.0, 40.0));
+                            if ui
+                                .add(button)
+                                .on_hover_text(format!(
+                                    "true {}, predicted {}",
+                                    model.classes[t], model.classes[p]
+                                ))
+                                .clicked()
+                            {
+                                e.cell = Some((t, p));
+                            }
+                        }
+                        ui.end_row();
+                    }
+                });
+            if let Some((t, p)) = e.cell {
+                ui.separator();
+                let objects = result
+                    .members
+                    .get(t)
+                    .and_then(|r| r.get(p))
+                    .cloned()
+                    .unwrap_or_default();
+                ui.strong(format!(
+                    "true {}, predicted {}: {} objects",
+                    model.classes[t],
+                    model.classes[p],
+                    objects.len()
+                ));
+                egui::ScrollArea::vertical()
+                    .id_salt("cell gallery")
+                    .max_height(160.0)
+                    .show(ui, |ui| {
+                        ui.horizontal_wrapped(|ui| {
+                            for o in objects {
+                                if ui.button(&o).clicked() {
+                                    select = Some(o.clone());
+                                }
+                            }
+                        });
+                    });
+            }
+            ui.separator();
+            egui::Grid::new("per n").striped(true).show(ui, |ui| {
+                ui.strong("after N detections");
+                ui.strong("objects");
+                ui.strong("accuracy");
+                ui.end_row();
+                for (k, total, acc) in &result.per_n {
+                    ui.label(k.to_string());
+                    ui.label(total.to_string());
+                    ui.label(format!("{acc:.3}"));
+                    ui.end_row();
+                }
+            });
+        });
+    app.evaluation.open = open;
+    if let Some(object) = select {
+        app.select_object_id(&object);
+    }
+}
