@@ -16,6 +16,20 @@ pub enum BenchCommand {
     /// Run a model on batches of real preprocessed alerts; last line:
     /// `infer: R alerts/s (backend, batch N)`.
     Infer(InferArgs),
+    /// Time training steps of a configuration; last line: `train: R samples/s (backend)`.
+    Train(TrainBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainBenchArgs {
+    /// A `stampseq train` TOML configuration (its data is read and preprocessed first).
+    #[arg(long)]
+    pub config: PathBuf,
+    #[arg(long, default_value = "cpu")]
+    pub backend: crate::backend::BackendChoice,
+    /// Timed steps, after two warm-up steps.
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +63,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(args),
         BenchCommand::Infer(args) => infer(args),
+        BenchCommand::Train(args) => train_bench(args),
     }
 }
 
@@ -163,6 +178,47 @@ fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
         sequences.len() as f64 / median,
         backend.description,
         sequences.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn train_bench(args: TrainBenchArgs) -> anyhow::Result<ExitCode> {
+    use crate::train::{train, TrainConfig, TrainEvent};
+    let mut config = TrainConfig::from_toml_file(&args.config)?;
+    let warmup = 2;
+    config.max_iterations = warmup + args.steps.max(1);
+    // No validation inside the timed window.
+    config.validate_every = config.max_iterations;
+    let backend = args.backend.resolve();
+    let device = backend.device.clone().autodiff();
+    let run = tempfile::tempdir()?;
+    let mut started: Option<Instant> = None;
+    let mut timed = 0usize;
+    let mut elapsed = 0.0;
+    let cancel = AtomicBool::new(false);
+    train(&config, run.path(), &device, &cancel, &mut |e| {
+        if let TrainEvent::Step { iteration, .. } = e {
+            if iteration == warmup {
+                started = Some(Instant::now());
+            } else if let Some(t) = started {
+                if iteration <= warmup + args.steps {
+                    timed = iteration - warmup;
+                    elapsed = t.elapsed().as_secs_f64();
+                }
+            }
+        }
+    })?;
+    anyhow::ensure!(timed > 0 && elapsed > 0.0, "no step was timed");
+    let samples = (timed * config.batch) as f64;
+    eprintln!(
+        "{timed} steps of batch {} in {elapsed:.2} s ({:.3} s per step)",
+        config.batch,
+        elapsed / timed as f64
+    );
+    println!(
+        "train: {:.1} samples/s ({})",
+        samples / elapsed,
+        backend.description
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -97,3 +97,59 @@ fn the_bundled_sample_is_eight_multi_night_objects() {
     assert_eq!(v["objects_multi_night"], 8);
     assert_eq!(v["stamp_shapes"]["63x63"], 168);
 }
+
+#[test]
+fn bench_train_prints_samples_per_second_last() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = dir.path().join("sim");
+    stampseq::sim::run(&stampseq::sim::SimConfig {
+        out: sim.clone(),
+        objects: 20,
+        seed: 4,
+        templates: vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample")],
+        min_detections: 2,
+        max_detections: 3,
+    })
+    .expect("simulate");
+    let config = dir.path().join("bench.toml");
+    std::fs::write(
+        &config,
+        r#"max_detections = 3
+classes = ["AGN", "SN", "VS", "asteroid", "bogus"]
+batch = 4
+val_per_class = 1
+test_per_class = 1
+data = ["sim"]
+labels = "sim/labels.csv"
+
+[model]
+kind = "temporal"
+wise = false
+hidden = 8
+
+[model.head]
+kind = "Gru"
+
+[model.encoder]
+blocks = [[4], [8]]
+dense = 8
+"#,
+    )
+    .expect("config");
+    let out = stampseq()
+        .args(["bench", "train", "--steps", "2", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().expect("a line");
+    assert!(
+        last.starts_with("train: ") && last.contains(" samples/s (CPU"),
+        "{last}"
+    );
+}
