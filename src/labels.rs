@@ -219,6 +219,29 @@ fn is_last_line(path: &Path, index: usize) -> bool {
         .unwrap_or(false)
 }
 
+/// Reads an `objectId,label` CSV (a header row is recognised and skipped): the format of
+/// `labels.csv` here, of `stampseq simulate` and of the training and evaluation inputs.
+pub fn read_labels_csv(path: &Path) -> Result<BTreeMap<String, String>, LabelError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LabelError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || (i == 0 && line.eq_ignore_ascii_case("objectId,label")) {
+            continue;
+        }
+        let (id, label) = line.split_once(',').ok_or_else(|| LabelError::Corrupt {
+            path: path.display().to_string(),
+            line: i + 1,
+            problem: "expected objectId,label".into(),
+        })?;
+        out.insert(id.trim().to_string(), label.trim().to_string());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

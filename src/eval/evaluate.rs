@@ -47,28 +47,11 @@ pub struct EvalReport {
     pub mean_inference_ms_per_sequence: f64,
 }
 
-/// `objectId,label` rows; a header row is skipped.
+/// `objectId,label` rows (see [`crate::labels::read_labels_csv`]).
 pub fn read_labels(path: &Path) -> Result<HashMap<String, String>, EvalError> {
-    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
-        path: path.into(),
-        source,
-    })?;
-    let mut out = HashMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || (i == 0 && line.eq_ignore_ascii_case("objectId,label")) {
-            continue;
-        }
-        let (id, label) = line.split_once(',').ok_or_else(|| {
-            EvalError::Data(format!(
-                "{} line {}: expected objectId,label",
-                path.display(),
-                i + 1
-            ))
-        })?;
-        out.insert(id.trim().to_string(), label.trim().to_string());
-    }
-    Ok(out)
+    crate::labels::read_labels_csv(path)
+        .map(|m| m.into_iter().collect())
+        .map_err(|e| EvalError::Data(e.to_string()))
 }
 
 /// Classifies the labelled sequences' first `max_detections` and writes `metrics.json`,

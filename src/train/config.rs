@@ -135,17 +135,21 @@ impl TrainConfig {
         let mut config: TrainConfig = toml::from_str(&text).map_err(|e| TrainError::Config {
             reason: format!("{}: {e}", path.display()),
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for p in config.data.iter_mut() {
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Makes relative data and label paths relative to `base` (the configuration's folder).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        for p in self.data.iter_mut() {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
         }
-        if config.labels.is_relative() && !config.labels.as_os_str().is_empty() {
-            config.labels = base.join(&config.labels);
+        if self.labels.is_relative() && !self.labels.as_os_str().is_empty() {
+            self.labels = base.join(&self.labels);
         }
-        config.check()?;
-        Ok(config)
     }
 
     pub fn check(&self) -> Result<(), TrainError> {

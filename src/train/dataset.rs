@@ -55,28 +55,9 @@ pub struct Dataset {
     pub summary: DataSummary,
 }
 
-/// `objectId,label` rows; a header row is recognised and skipped.
+/// `objectId,label` rows (see [`crate::labels::read_labels_csv`]).
 pub fn read_labels(path: &Path) -> Result<BTreeMap<String, String>, TrainError> {
-    let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
-        path: path.into(),
-        source,
-    })?;
-    let mut out = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || (i == 0 && line.eq_ignore_ascii_case("objectId,label")) {
-            continue;
-        }
-        let (id, label) = line.split_once(',').ok_or_else(|| {
-            TrainError::Data(format!(
-                "{} line {}: expected objectId,label",
-                path.display(),
-                i + 1
-            ))
-        })?;
-        out.insert(id.trim().to_string(), label.trim().to_string());
-    }
-    Ok(out)
+    crate::labels::read_labels_csv(path).map_err(|e| TrainError::Data(e.to_string()))
 }
 
 /// Every file under the inputs, sorted, with its size and mtime: what the cache key hashes.

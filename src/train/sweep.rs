@@ -39,15 +39,9 @@ impl SweepConfig {
         let mut config: SweepConfig = toml::from_str(&text).map_err(|e| TrainError::Config {
             reason: format!("{}: {e}", path.display()),
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for p in config.train.data.iter_mut() {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
-        if config.train.labels.is_relative() && !config.train.labels.as_os_str().is_empty() {
-            config.train.labels = base.join(&config.train.labels);
-        }
+        config
+            .train
+            .resolve_paths(path.parent().unwrap_or(Path::new(".")));
         if config.heads.is_empty() || config.detections.is_empty() || config.repeats == 0 {
             return Err(TrainError::Config {
                 reason: "a sweep needs at least one head, one detection count and one repeat"
