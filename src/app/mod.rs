@@ -33,6 +33,8 @@ pub struct AppOptions {
     /// Model files to run on everything loaded.
     pub models: Vec<PathBuf>,
     pub backend: crate::backend::BackendChoice,
+    /// An AllWISE crossmatch table to show in the details panel.
+    pub wise: Option<PathBuf>,
 }
 
 /// The labels folder when none is given: `$XDG_DATA_HOME/stampseq/labels`, else
@@ -122,6 +124,12 @@ impl StampseqApp {
         };
         let mut jobs = Jobs::default();
         jobs.set_context(cc.egui_ctx.clone());
+        let mut messages = Vec::new();
+        let wise = options.wise.as_deref().and_then(|path| {
+            CrossmatchTable::from_csv(path)
+                .map_err(|e| messages.push(format!("AllWISE table not loaded: {e}")))
+                .ok()
+        });
         let mut app = Self {
             catalog: Catalog::default(),
             selection: Selection::default(),
@@ -131,7 +139,7 @@ impl StampseqApp {
             label_error,
             predictions: Predictions::default(),
             feature_stats: None,
-            wise: None,
+            wise,
             jobs,
             view: ViewTransform::default(),
             hover: None,
@@ -144,7 +152,7 @@ impl StampseqApp {
             palette_query: String::new(),
             focus_search: false,
             scroll_to_selection: false,
-            messages: Vec::new(),
+            messages,
             load_errors: Vec::new(),
             model_paths: options.models.clone(),
             backend: options.backend,

@@ -17,6 +17,9 @@ pub struct GuiArgs {
     pub models: Vec<PathBuf>,
     #[arg(long, default_value = "auto")]
     pub backend: crate::backend::BackendChoice,
+    /// An AllWISE crossmatch table (objectId with W1..W3 or w1mpro..) for the details panel.
+    #[arg(long)]
+    pub wise: Option<PathBuf>,
 }
 
 /// The bundled sample: beside the executable's checkout, or where this was built from.
@@ -68,6 +71,7 @@ pub fn run_gui(args: GuiArgs) -> anyhow::Result<ExitCode> {
         fresh_preferences: false,
         models,
         backend: args.backend,
+        wise: args.wise,
     })?;
     Ok(ExitCode::SUCCESS)
 }

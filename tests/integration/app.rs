@@ -31,6 +31,7 @@ fn harness_with_models<'a>(
                     fresh_preferences: true,
                     models,
                     backend: stampseq::backend::BackendChoice::Cpu,
+                    wise: Some(ztf("aux/allwise_xmatch_5_ztf_objects.csv")),
                 },
             )
         });
@@ -127,6 +128,15 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
 fn the_help_overlay_lists_every_shortcut() {
     let labels = tempfile::tempdir().expect("tempdir");
     let mut h = harness(vec![ztf("fixture/sequence_ZTF19abegmle")], labels.path());
+    // The AllWISE table given at start reaches the details panel's data.
+    let w1 = h
+        .state()
+        .wise
+        .as_ref()
+        .and_then(|w| w.get("ZTF19abegmle"))
+        .and_then(|m| m.w1)
+        .expect("ZTF19abegmle in the AllWISE table");
+    assert!((w1 - 14.643).abs() < 1e-6);
     h.key_press(Key::F1);
     h.run_steps(2);
     for c in stampseq::app::commands::Command::ALL {
