@@ -64,6 +64,13 @@ pub struct RunningJob {
     pub cancel: Arc<AtomicBool>,
 }
 
+/// Asks the UI for a frame, so a job's report is drawn without waiting for input.
+fn wake_ui(ctx: &Option<egui::Context>) {
+    if let Some(c) = ctx {
+        c.request_repaint();
+    }
+}
+
 pub struct Jobs {
     tx: Sender<JobEvent>,
     rx: Receiver<JobEvent>,
@@ -113,6 +120,20 @@ impl Jobs {
         (id, cancel, self.tx.clone(), self.repaint.clone())
     }
 
+    /// Runs `work` on a named thread; a thread that cannot start is reported as the job's
+    /// failure instead of lost.
+    fn spawn(&self, id: u64, kind: &str, work: impl FnOnce() + Send + 'static) {
+        let spawned = std::thread::Builder::new()
+            .name(format!("stampseq-{kind}-{id}"))
+            .spawn(work);
+        if let Err(e) = spawned {
+            let _ = self.tx.send(JobEvent::Failed {
+                job: id,
+                error: format!("cannot start a thread: {e}"),
+            });
+        }
+    }
+
     /// Reads alert files, folders or archives in the background.
     pub fn load(&mut self, paths: Vec<PathBuf>) -> u64 {
         let title = match paths.as_slice() {
@@ -120,59 +141,46 @@ impl Jobs {
             many => format!("Loading {} inputs", many.len()),
         };
         let (id, cancel, tx, ctx) = self.start(title);
-        std::thread::Builder::new()
-            .name(format!("stampseq-load-{id}"))
-            .spawn(move || {
-                let wake = || {
-                    if let Some(c) = &ctx {
-                        c.request_repaint();
+        self.spawn(id, "load", move || {
+            let wake = || wake_ui(&ctx);
+            let (inputs, walk_errors) = collect_inputs(&paths);
+            let alerts = Mutex::new(Vec::new());
+            let options = ReadOptions {
+                decode_stamps: true,
+                cancel,
+            };
+            let last_report = Mutex::new(std::time::Instant::now());
+            let mut summary = read_inputs(
+                &inputs,
+                &options,
+                |p| {
+                    // A progress event per file would flood the channel on big nights.
+                    let mut last = last_report.lock().unwrap_or_else(|e| e.into_inner());
+                    if last.elapsed().as_millis() >= 100 {
+                        *last = std::time::Instant::now();
+                        let _ = tx.send(JobEvent::Progress {
+                            job: id,
+                            fraction: if p.bytes_total > 0 {
+                                p.bytes_done as f32 / p.bytes_total as f32
+                            } else {
+                                0.0
+                            },
+                            message: format!("{} alerts", p.alerts),
+                        });
+                        wake();
                     }
-                };
-                let (inputs, walk_errors) = collect_inputs(&paths);
-                let alerts = Mutex::new(Vec::new());
-                let options = ReadOptions {
-                    decode_stamps: true,
-                    cancel,
-                };
-                let last_report = Mutex::new(std::time::Instant::now());
-                let mut summary = read_inputs(
-                    &inputs,
-                    &options,
-                    |p| {
-                        // A progress event per file would flood the channel on big nights.
-                        let mut last = last_report.lock().unwrap_or_else(|e| e.into_inner());
-                        if last.elapsed().as_millis() >= 100 {
-                            *last = std::time::Instant::now();
-                            let _ = tx.send(JobEvent::Progress {
-                                job: id,
-                                fraction: if p.bytes_total > 0 {
-                                    p.bytes_done as f32 / p.bytes_total as f32
-                                } else {
-                                    0.0
-                                },
-                                message: format!("{} alerts", p.alerts),
-                            });
-                            wake();
-                        }
-                    },
-                    |a| alerts.lock().unwrap_or_else(|e| e.into_inner()).push(a),
-                );
-                summary.errors.splice(0..0, walk_errors);
-                let alerts = alerts.into_inner().unwrap_or_else(|e| e.into_inner());
-                let _ = tx.send(JobEvent::Loaded {
-                    job: id,
-                    alerts,
-                    summary,
-                });
-                wake();
-            })
-            .map_err(|e| {
-                let _ = self.tx.send(JobEvent::Failed {
-                    job: id,
-                    error: format!("cannot start a thread: {e}"),
-                });
-            })
-            .ok();
+                },
+                |a| alerts.lock().unwrap_or_else(|e| e.into_inner()).push(a),
+            );
+            summary.errors.splice(0..0, walk_errors);
+            let alerts = alerts.into_inner().unwrap_or_else(|e| e.into_inner());
+            let _ = tx.send(JobEvent::Loaded {
+                job: id,
+                alerts,
+                summary,
+            });
+            wake();
+        });
         id
     }
 
@@ -186,67 +194,55 @@ impl Jobs {
     ) -> u64 {
         let title = format!("Classifying with {}", model_path.display());
         let (id, cancel, tx, ctx) = self.start(title);
-        let spawned = std::thread::Builder::new()
-            .name(format!("stampseq-classify-{id}"))
-            .spawn(move || {
-                let wake = || {
-                    if let Some(c) = &ctx {
-                        c.request_repaint();
-                    }
+        self.spawn(id, "classify", move || {
+            let wake = || wake_ui(&ctx);
+            let event = (|| -> anyhow::Result<JobEvent> {
+                let resolved = backend.resolve();
+                let model = crate::classify::LoadedModel::load(&model_path, &resolved.device)?;
+                let options = crate::classify::ClassifyOptions {
+                    max_detections: 0,
+                    ..Default::default()
                 };
-                let event = (|| -> anyhow::Result<JobEvent> {
-                    let resolved = backend.resolve();
-                    let model = crate::classify::LoadedModel::load(&model_path, &resolved.device)?;
-                    let options = crate::classify::ClassifyOptions {
-                        max_detections: 0,
-                        ..Default::default()
-                    };
-                    let output = model.classify(
-                        &sequences,
-                        &options,
-                        &resolved.device,
-                        &cancel,
-                        &|done, total| {
-                            let _ = tx.send(JobEvent::Progress {
-                                job: id,
-                                fraction: done as f32 / total.max(1) as f32,
-                                message: format!("{done}/{total} detections"),
-                            });
-                            wake();
-                        },
-                    )?;
-                    let mut by_object: std::collections::HashMap<String, Vec<Vec<f32>>> =
-                        Default::default();
-                    for row in output.rows {
-                        let steps = by_object.entry(row.object_id).or_default();
-                        // Rows come in detection order per object; a skipped detection
-                        // leaves no gap in the evolution.
-                        steps.push(row.probabilities);
-                    }
-                    Ok(JobEvent::Classified {
-                        job: id,
-                        predictions: crate::app::predictions::ModelPredictions {
-                            model: model.name().to_string(),
-                            classes: model.classes().to_vec(),
-                            by_object,
-                        },
-                        backend: resolved.description,
-                        skipped: output.skipped.len(),
-                    })
-                })()
-                .unwrap_or_else(|e| JobEvent::Failed {
+                let output = model.classify(
+                    &sequences,
+                    &options,
+                    &resolved.device,
+                    &cancel,
+                    &|done, total| {
+                        let _ = tx.send(JobEvent::Progress {
+                            job: id,
+                            fraction: done as f32 / total.max(1) as f32,
+                            message: format!("{done}/{total} detections"),
+                        });
+                        wake();
+                    },
+                )?;
+                let mut by_object: std::collections::HashMap<String, Vec<Vec<f32>>> =
+                    Default::default();
+                for row in output.rows {
+                    let steps = by_object.entry(row.object_id).or_default();
+                    // Rows come in detection order per object; a skipped detection
+                    // leaves no gap in the evolution.
+                    steps.push(row.probabilities);
+                }
+                Ok(JobEvent::Classified {
                     job: id,
-                    error: format!("{e:#}"),
-                });
-                let _ = tx.send(event);
-                wake();
-            });
-        if let Err(e) = spawned {
-            let _ = self.tx.send(JobEvent::Failed {
+                    predictions: crate::app::predictions::ModelPredictions {
+                        model: model.name().to_string(),
+                        classes: model.classes().to_vec(),
+                        by_object,
+                    },
+                    backend: resolved.description,
+                    skipped: output.skipped.len(),
+                })
+            })()
+            .unwrap_or_else(|e| JobEvent::Failed {
                 job: id,
-                error: format!("cannot start a thread: {e}"),
+                error: format!("{e:#}"),
             });
-        }
+            let _ = tx.send(event);
+            wake();
+        });
         id
     }
 
@@ -260,58 +256,45 @@ impl Jobs {
         let title = format!("Training into {}", out.display());
         let (id, cancel, tx, ctx) = self.start(title);
         let job_cancel = cancel.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("stampseq-train-{id}"))
-            .spawn(move || {
-                let wake = || {
-                    if let Some(c) = &ctx {
-                        c.request_repaint();
-                    }
-                };
-                let device = burn::tensor::Device::flex().autodiff();
-                let mut last_step_sent = std::time::Instant::now();
-                let result =
-                    crate::train::train(&config, &out, &device, &job_cancel, &mut |event| {
-                        // Steps come many per second: send a few, and every other event.
-                        let is_step = matches!(event, crate::train::TrainEvent::Step { .. });
-                        if !is_step || last_step_sent.elapsed().as_millis() >= 200 {
-                            last_step_sent = std::time::Instant::now();
-                            let _ = tx.send(JobEvent::Training { job: id, event });
-                            wake();
-                        }
-                    });
-                let event = match result {
-                    Ok(outcome) => JobEvent::Trained {
-                        job: id,
-                        out,
-                        summary: format!(
-                            "training {} at iteration {}: best validation loss {:.4}{}",
-                            if outcome.cancelled {
-                                "stopped"
-                            } else {
-                                "finished"
-                            },
-                            outcome.state.iteration,
-                            outcome.state.best_val_loss.unwrap_or(f64::NAN),
-                            outcome
-                                .test_accuracy
-                                .map_or(String::new(), |a| format!(", test accuracy {a:.3}"))
-                        ),
-                    },
-                    Err(e) => JobEvent::Failed {
-                        job: id,
-                        error: format!("training failed: {e}"),
-                    },
-                };
-                let _ = tx.send(event);
-                wake();
+        self.spawn(id, "train", move || {
+            let wake = || wake_ui(&ctx);
+            let device = burn::tensor::Device::flex().autodiff();
+            let mut last_step_sent = std::time::Instant::now();
+            let result = crate::train::train(&config, &out, &device, &job_cancel, &mut |event| {
+                // Steps come many per second: send a few, and every other event.
+                let is_step = matches!(event, crate::train::TrainEvent::Step { .. });
+                if !is_step || last_step_sent.elapsed().as_millis() >= 200 {
+                    last_step_sent = std::time::Instant::now();
+                    let _ = tx.send(JobEvent::Training { job: id, event });
+                    wake();
+                }
             });
-        if let Err(e) = spawned {
-            let _ = self.tx.send(JobEvent::Failed {
-                job: id,
-                error: format!("cannot start a thread: {e}"),
-            });
-        }
+            let event = match result {
+                Ok(outcome) => JobEvent::Trained {
+                    job: id,
+                    out,
+                    summary: format!(
+                        "training {} at iteration {}: best validation loss {:.4}{}",
+                        if outcome.cancelled {
+                            "stopped"
+                        } else {
+                            "finished"
+                        },
+                        outcome.state.iteration,
+                        outcome.state.best_val_loss.unwrap_or(f64::NAN),
+                        outcome
+                            .test_accuracy
+                            .map_or(String::new(), |a| format!(", test accuracy {a:.3}"))
+                    ),
+                },
+                Err(e) => JobEvent::Failed {
+                    job: id,
+                    error: format!("training failed: {e}"),
+                },
+            };
+            let _ = tx.send(event);
+            wake();
+        });
         (id, cancel)
     }
 
