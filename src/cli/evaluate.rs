@@ -5,7 +5,10 @@ use crate::backend::BackendChoice;
 use crate::classify::LoadedModel;
 use crate::eval::evaluate::{evaluate, read_labels};
 use crate::sequence::group_into_sequences;
+use crate::train::Split;
+use anyhow::Context;
 use clap::Args;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,13 +29,37 @@ pub struct EvaluateArgs {
     pub max_detections: usize,
     #[arg(long, default_value = "auto")]
     pub backend: BackendChoice,
+    /// A training run's `split.json`: score only the objects of its test part, so that a
+    /// model is not judged on objects it was trained or selected on.
+    #[arg(long)]
+    pub split: Option<PathBuf>,
+    /// Which part of `--split` to score.
+    #[arg(long, default_value = "test", requires = "split", value_parser = ["train", "val", "test"])]
+    pub split_part: String,
 }
 
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let backend = args.backend.resolve();
     eprintln!("backend: {}", backend.description);
     let model = LoadedModel::load(&args.model, &backend.device)?;
-    let labels = read_labels(&args.labels)?;
+    let mut labels = read_labels(&args.labels)?;
+    if let Some(path) = &args.split {
+        let split =
+            Split::load(path).with_context(|| format!("reading the split {}", path.display()))?;
+        let part: HashSet<&String> = match args.split_part.as_str() {
+            "train" => split.train.iter().collect(),
+            "val" => split.val.iter().collect(),
+            _ => split.test.iter().collect(),
+        };
+        let before = labels.len();
+        labels.retain(|id, _| part.contains(id));
+        eprintln!(
+            "{} of {before} labelled objects are in the {} part of {}",
+            labels.len(),
+            args.split_part,
+            path.display()
+        );
+    }
     let (alerts, summary) = read_all(&args.data, &ReadOptions::default());
     for e in &summary.errors {
         eprintln!("warning: {e}");

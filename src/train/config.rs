@@ -87,10 +87,20 @@ pub struct TrainConfig {
     pub test_per_class: usize,
     /// Random 90-degree rotations and flips of the stamps (one per object per draw).
     pub augment: bool,
+    /// Varying stamp sizes (the enhanced classifier's augmentation): with augmentation on,
+    /// each object's stamps keep only a centred window of a side drawn in
+    /// `[random_window_min, crop]`, the rest set to 0 as the missing part of an edge or
+    /// smaller stamp arrives; `None` keeps whole stamps.
+    pub random_window_min: Option<usize>,
     /// Alert files, folders or archives.
     pub data: Vec<PathBuf>,
     /// `objectId,label` CSV.
     pub labels: PathBuf,
+    /// An `objectId,label` CSV of the objects that validation and test are drawn from (their
+    /// labels join `labels`; other objects only train). With real and simulated data, list
+    /// the real alerts here so that the test metrics are about real data. A class with too
+    /// few of these objects is drawn from all its objects, and the split says so.
+    pub holdout_labels: Option<PathBuf>,
     /// Feature names (default: the 26 of the ALeRCE checkpoint).
     pub features: Vec<String>,
 }
@@ -115,8 +125,10 @@ impl Default for TrainConfig {
             val_per_class: 200,
             test_per_class: 200,
             augment: true,
+            random_window_min: None,
             data: Vec::new(),
             labels: PathBuf::new(),
+            holdout_labels: None,
             features: crate::features::ALERCE_FEATURES
                 .iter()
                 .map(|f| f.to_string())
@@ -150,6 +162,9 @@ impl TrainConfig {
         if self.labels.is_relative() && !self.labels.as_os_str().is_empty() {
             self.labels = base.join(&self.labels);
         }
+        if let Some(h) = self.holdout_labels.as_mut().filter(|h| h.is_relative()) {
+            *h = base.join(&*h);
+        }
     }
 
     pub fn check(&self) -> Result<(), TrainError> {
@@ -174,6 +189,14 @@ impl TrainConfig {
         }
         if self.labels.as_os_str().is_empty() {
             return bad("no labels CSV".into());
+        }
+        if let Some(w) = self.random_window_min {
+            if w == 0 || w > self.model.crop() {
+                return bad(format!(
+                    "random_window_min {w} must be in 1..={} (the crop)",
+                    self.model.crop()
+                ));
+            }
         }
         if self.features.is_empty() {
             return bad("no features".into());

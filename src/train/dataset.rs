@@ -96,9 +96,14 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 fn cache_key(config: &TrainConfig, crop: usize) -> String {
     let files = input_files(&config.data);
     let labels = std::fs::read(&config.labels).unwrap_or_default();
+    let holdout = config
+        .holdout_labels
+        .as_ref()
+        .map(|p| fnv1a(&std::fs::read(p).unwrap_or_default()));
     let described = serde_json::json!({
         "files": files.iter().map(|(p, s, m)| (p.display().to_string(), s, m.to_string())).collect::<Vec<_>>(),
         "labels": fnv1a(&labels),
+        "holdout": holdout,
         "classes": config.classes,
         "features": config.features,
         "n": config.max_detections,
@@ -187,7 +192,10 @@ impl Dataset {
         if let Some(data) = cache.and_then(|p| read_cache(p, &key)) {
             return Ok((data, true));
         }
-        let labels = read_labels(&config.labels)?;
+        let mut labels = read_labels(&config.labels)?;
+        if let Some(path) = &config.holdout_labels {
+            labels.extend(read_labels(path)?);
+        }
         let (alerts, read) = read_all(&config.data, &ReadOptions::default());
         let mut summary = DataSummary {
             alerts: alerts.len(),

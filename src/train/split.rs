@@ -16,6 +16,9 @@ pub struct Split {
     pub train: Vec<String>,
     pub val: Vec<String>,
     pub test: Vec<String>,
+    /// How the draw departed from the plain rule (a class drawn outside the holdout set).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Split {
@@ -29,6 +32,20 @@ impl Split {
         test: usize,
         seed: u64,
     ) -> Result<Self, TrainError> {
+        Self::draw_from(objects, classes, val, test, seed, None)
+    }
+
+    /// As [`Split::draw`], with validation and test objects taken from `holdout` only (e.g. the
+    /// real alerts among real and simulated ones), except for a class with fewer than
+    /// `val + test` holdout objects, which is drawn from all its objects and noted.
+    pub fn draw_from(
+        objects: &[(String, usize)],
+        classes: &[String],
+        val: usize,
+        test: usize,
+        seed: u64,
+        holdout: Option<&std::collections::HashSet<String>>,
+    ) -> Result<Self, TrainError> {
         let mut by_class: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
         for (id, c) in objects {
             by_class.entry(*c).or_default().push(id);
@@ -39,6 +56,7 @@ impl Split {
             train: Vec::new(),
             val: Vec::new(),
             test: Vec::new(),
+            notes: Vec::new(),
         };
         for (c, name) in classes.iter().enumerate() {
             let mut ids = by_class.remove(&c).unwrap_or_default();
@@ -50,6 +68,18 @@ impl Split {
             }
             ids.sort_unstable();
             ids.shuffle(&mut rng);
+            if let Some(holdout) = holdout {
+                // Holdout objects first, so that validation and test come from them.
+                let held = ids.iter().filter(|id| holdout.contains(**id)).count();
+                if held >= val + test {
+                    ids.sort_by_key(|id| !holdout.contains(*id));
+                } else {
+                    split.notes.push(format!(
+                        "class {name}: {held} holdout objects, fewer than {val} validation + {test} test; drawn from all {} objects",
+                        ids.len()
+                    ));
+                }
+            }
             split.val.extend(ids[..val].iter().map(|s| s.to_string()));
             split
                 .test

@@ -2,7 +2,7 @@
 //! every K iterations, the best model kept, checkpoints that a later run resumes from.
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -67,11 +67,30 @@ struct Batch {
     mask: Vec<f32>,
 }
 
+/// Random changes to the training stamps: a dihedral transform, and optionally a smaller
+/// centred window of the stamp.
+struct Augment<'a> {
+    rng: &'a mut StdRng,
+    window_min: Option<usize>,
+}
+
+/// Sets everything outside the centred `side` x `side` window of an HWC stamp to 0.
+fn keep_window(stamp: &mut [f32], crop: usize, side: usize) {
+    let lo = (crop - side) / 2;
+    let hi = lo + side;
+    for (i, px) in stamp.chunks_exact_mut(3).enumerate() {
+        let (r, c) = (i / crop, i % crop);
+        if r < lo || r >= hi || c < lo || c >= hi {
+            px.fill(0.0);
+        }
+    }
+}
+
 fn make_batch(
     objects: &[&Object],
     crop: usize,
     stats: &FeatureStats,
-    mut augment: Option<&mut StdRng>,
+    mut augment: Option<Augment>,
 ) -> Batch {
     let b = objects.len();
     let t = objects.iter().map(|o| o.steps()).max().unwrap_or(1).max(1);
@@ -88,9 +107,13 @@ fn make_batch(
     };
     for (i, o) in objects.iter().enumerate() {
         // One transform for all of an object's stamps: they share the sky orientation.
-        let transform = augment.as_deref_mut().map(|rng| {
+        let transform = augment.as_mut().map(|a| {
             let all = Dihedral::all();
-            all[rng.random_range(0..all.len())]
+            all[a.rng.random_range(0..all.len())]
+        });
+        let window = augment.as_mut().and_then(|a| {
+            let min = a.window_min?.clamp(1, crop);
+            Some(a.rng.random_range(min..=crop))
         });
         for k in 0..t {
             let slot = i * t + k;
@@ -110,6 +133,9 @@ fn make_batch(
                 }
                 _ => dst.copy_from_slice(stamp),
             }
+            if let Some(side) = window.filter(|&w| w < crop) {
+                keep_window(dst, crop, side);
+            }
             let norm = stats.normalize(&o.raw[k * f..(k + 1) * f]);
             for (d, v) in batch.features[slot * f..(slot + 1) * f]
                 .iter_mut()
@@ -120,6 +146,57 @@ fn make_batch(
         }
     }
     batch
+}
+
+impl Batch {
+    /// Objects `range` of the batch, keeping its step count so slots line up.
+    fn objects(&self, range: std::ops::Range<usize>) -> Batch {
+        let t = self.t;
+        let per = self.stamps.len() / (self.b * t).max(1);
+        let f = self.features.len() / (self.b * t).max(1);
+        let (lo, hi) = (range.start * t, range.end * t);
+        Batch {
+            b: range.len(),
+            t,
+            stamps: self.stamps[lo * per..hi * per].to_vec(),
+            features: self.features[lo * f..hi * f].to_vec(),
+            days: self.days[lo..hi].to_vec(),
+            targets: self.targets[lo..hi].to_vec(),
+            mask: self.mask[lo..hi].to_vec(),
+        }
+    }
+}
+
+/// Longest reduction that wgpu computes correctly here: on Mesa's lavapipe, sums along an
+/// axis longer than 65,536 elements come out wrong (STACK.md), and a convolution's weight and
+/// bias gradients sum over objects x steps x transforms x height x width.
+pub const WGPU_MAX_REDUCTION: usize = 65_536;
+
+/// Whether `device` is one of burn's CPU backends, whose reductions are exact at any length.
+pub fn is_cpu_device(device: &Device) -> bool {
+    let name = format!("{:?}", device.clone().inner());
+    name.contains("Flex") || name.contains("NdArray")
+}
+
+/// Objects per backward pass for batches of `steps` detections: the whole batch on the CPU;
+/// on a GPU backend as many as keep the first convolution's gradient reductions within
+/// [`WGPU_MAX_REDUCTION`] (at least one object, which a single very large object can still
+/// exceed: the steps of one object feed one temporal head and cannot be split).
+pub fn micro_batch_size(model: &ModelChoice, batch: usize, steps: usize, device: &Device) -> usize {
+    if is_cpu_device(device) {
+        return batch.max(1);
+    }
+    let crop = model.crop();
+    let transforms = match model {
+        ModelChoice::Temporal(c) => c.encoder.n_transforms(),
+        ModelChoice::Enhanced(c) => c.encoder.n_transforms(),
+    };
+    let per_object = (steps * transforms * crop * crop).max(1);
+    let batch = batch.max(1);
+    let most = (WGPU_MAX_REDUCTION / per_object).clamp(1, batch);
+    // Equal parts (24 objects at most 7 a pass: 4 x 6, not 7+7+7+3): each new tensor shape
+    // costs a kernel autotune on a GPU backend.
+    batch.div_ceil(batch.div_ceil(most))
 }
 
 fn logits(net: &Net, batch: &Batch, crop: usize, n_features: usize, device: &Device) -> Tensor<3> {
@@ -158,6 +235,37 @@ fn loss_of(logits: Tensor<3>, batch: &Batch, beta: f64, device: &Device) -> Tens
         device,
     );
     confidence_penalty_loss(logits, targets, mask, beta)
+}
+
+/// The mean loss of `batch` over its valid steps, its logits on the host, and the gradients,
+/// computed `micro` objects at a time: each micro-batch's loss is weighted by its share of the
+/// valid steps, so the summed gradients are the whole batch's.
+fn batch_gradients(
+    net: &Net,
+    batch: &Batch,
+    micro: usize,
+    beta: f64,
+    crop: usize,
+    n_features: usize,
+    device: &Device,
+) -> Result<(f32, Vec<f32>, GradientsParams), TrainError> {
+    let total: f32 = batch.mask.iter().sum::<f32>().max(1.0);
+    let micro = micro.clamp(1, batch.b.max(1));
+    let mut accumulator = GradientsAccumulator::<Net>::new();
+    let mut loss_value = 0.0;
+    let mut logits_host = Vec::new();
+    for lo in (0..batch.b).step_by(micro) {
+        let part = (micro < batch.b).then(|| batch.objects(lo..(lo + micro).min(batch.b)));
+        let part = part.as_ref().unwrap_or(batch);
+        let share: f32 = part.mask.iter().sum::<f32>() / total;
+        let out = logits(net, part, crop, n_features, device);
+        let loss = loss_of(out.clone(), part, beta, device).mul_scalar(share);
+        loss_value += host(loss.clone())?[0];
+        logits_host.extend(host(out)?);
+        let grads = loss.backward();
+        accumulator.accumulate(net, GradientsParams::from_grads(grads, net));
+    }
+    Ok((loss_value, logits_host, accumulator.grads()))
 }
 
 fn host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, TrainError> {
@@ -292,12 +400,21 @@ pub fn train(
     let split = if split_path.is_file() {
         Split::load(&split_path)?
     } else {
-        let s = Split::draw(
+        let holdout = match &config.holdout_labels {
+            Some(path) => Some(
+                super::dataset::read_labels(path)?
+                    .into_keys()
+                    .collect::<std::collections::HashSet<String>>(),
+            ),
+            None => None,
+        };
+        let s = Split::draw_from(
             &pairs,
             &config.classes,
             config.val_per_class,
             config.test_per_class,
             config.seed,
+            holdout.as_ref(),
         )?;
         s.save(&split_path)?;
         s
@@ -364,7 +481,7 @@ pub fn train(
     let training_json = serde_json::json!({
         "config": config,
         "data": data.summary,
-        "split": {"train": train_set.len(), "val": val_set.len(), "test": test_set.len()},
+        "split": {"train": train_set.len(), "val": val_set.len(), "test": test_set.len(), "notes": split.notes},
     });
     let class_refs: Vec<&str> = config.classes.iter().map(|s| s.as_str()).collect();
     let kind = match arch {
@@ -421,21 +538,22 @@ pub fn train(
                 }
             })
             .collect();
-        let batch = make_batch(&chosen, crop, &stats, config.augment.then_some(&mut rng));
-        let out_logits = logits(&net, &batch, crop, stats.len(), device);
-        let loss = loss_of(out_logits.clone(), &batch, config.beta, device);
-        let loss_value = host(loss.clone())?[0];
-        let (r, t) = correct(&host(out_logits)?, &batch, n_classes, false, &chosen);
-        let grads = loss.backward();
+        let batch = make_batch(
+            &chosen,
+            crop,
+            &stats,
+            config.augment.then_some(Augment {
+                rng: &mut rng,
+                window_min: config.random_window_min,
+            }),
+        );
+        let micro = micro_batch_size(&arch, batch.b, batch.t, device);
+        let (loss_value, out_logits, grads) =
+            batch_gradients(&net, &batch, micro, config.beta, crop, stats.len(), device)?;
+        let (r, t) = correct(&out_logits, &batch, n_classes, false, &chosen);
         net = match net {
-            Net::Temporal(m) => {
-                let g = GradientsParams::from_grads(grads, &m);
-                Net::Temporal(optim.step(config.lr, m, g))
-            }
-            Net::Enhanced(m) => {
-                let g = GradientsParams::from_grads(grads, &m);
-                Net::Enhanced(optim.step(config.lr, m, g))
-            }
+            Net::Temporal(m) => Net::Temporal(optim.step(config.lr, m, grads)),
+            Net::Enhanced(m) => Net::Enhanced(optim.step(config.lr, m, grads)),
         };
         state.iteration += 1;
         loss_acc += loss_value as f64;
@@ -543,4 +661,107 @@ pub fn train(
         test_accuracy,
         test_loss,
     })
+}
+
+/// Collects every parameter's gradient, in module order, into one vector.
+struct FlattenGradients<'a> {
+    grads: &'a GradientsParams,
+    out: Vec<f32>,
+    missing: usize,
+}
+
+impl burn::module::ModuleVisitor for FlattenGradients<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        match self
+            .grads
+            .get::<D>(param.id)
+            .and_then(|g| g.into_data().try_into_vec::<f32>().ok())
+        {
+            Some(v) => self.out.extend(v),
+            None => self.missing += 1,
+        }
+    }
+}
+
+/// The loss and the gradients (one flat vector, parameters in module order) of one batch of
+/// `objects` for the trained model in `model_file`, computed `micro` objects at a time on
+/// `device` (an autodiff device), without augmentation. For checking that a backend's
+/// gradients, micro-batched as training does it, agree with the CPU's.
+pub fn batch_gradient_vector(
+    model_file: &Path,
+    objects: &[&Object],
+    beta: f64,
+    micro: usize,
+    device: &Device,
+) -> Result<(f32, Vec<f32>), TrainError> {
+    let bytes = std::fs::read(model_file).map_err(io_err(model_file))?;
+    let header = file::header_from_bytes(&bytes, model_file)?;
+    let arch: ModelChoice = serde_json::from_value(header.architecture.clone())
+        .map_err(|e| TrainError::Data(format!("{}: architecture: {e}", model_file.display())))?;
+    let mut net = init_net(&arch, device)?;
+    match &mut net {
+        Net::Temporal(m) => file::load_weights(m, bytes, &header, model_file)?,
+        Net::Enhanced(m) => file::load_weights(m, bytes, &header, model_file)?,
+    }
+    let crop = arch.crop();
+    let stats = &header.feature_stats;
+    let batch = make_batch(objects, crop, stats, None);
+    let (loss, _, grads) = batch_gradients(&net, &batch, micro, beta, crop, stats.len(), device)?;
+    let mut flat = FlattenGradients {
+        grads: &grads,
+        out: Vec::new(),
+        missing: 0,
+    };
+    net.visit(&mut flat);
+    if flat.missing > 0 {
+        return Err(TrainError::Data(format!(
+            "{} parameters received no gradient",
+            flat.missing
+        )));
+    }
+    Ok((loss, flat.out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_window_zeroes_outside_the_centred_window() {
+        let crop = 5;
+        let mut stamp = vec![1.0f32; crop * crop * 3];
+        keep_window(&mut stamp, crop, 3);
+        assert_eq!(stamp.iter().sum::<f32>(), 27.0);
+        for r in 0..crop {
+            for c in 0..crop {
+                let inside = (1..4).contains(&r) && (1..4).contains(&c);
+                assert_eq!(
+                    stamp[(r * crop + c) * 3 + 2],
+                    if inside { 1.0 } else { 0.0 }
+                );
+            }
+        }
+        let mut whole = vec![1.0f32; crop * crop * 3];
+        keep_window(&mut whole, crop, crop);
+        assert!(whole.iter().all(|&v| v == 1.0));
+    }
+
+    #[test]
+    fn a_micro_batched_batch_keeps_its_slots() {
+        let batch = Batch {
+            b: 3,
+            t: 2,
+            stamps: (0..3 * 2 * 12).map(|v| v as f32).collect(),
+            features: (0..3 * 2 * 4).map(|v| v as f32).collect(),
+            days: (0..6).map(|v| v as f32).collect(),
+            targets: vec![0, 0, 1, 1, 2, 2],
+            mask: vec![1.0, 0.0, 1.0, 1.0, 1.0, 0.0],
+        };
+        let part = batch.objects(1..3);
+        assert_eq!((part.b, part.t), (2, 2));
+        assert_eq!(part.targets, vec![1, 1, 2, 2]);
+        assert_eq!(part.stamps[0], 24.0);
+        assert_eq!(part.features[0], 8.0);
+        assert_eq!(part.mask, vec![1.0, 1.0, 1.0, 0.0]);
+    }
 }

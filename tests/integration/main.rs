@@ -15,3 +15,4 @@ mod sequences;
 mod sim;
 mod temporal;
 mod train;
+mod wgpu_train;
