@@ -253,6 +253,30 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
         "{}",
         h.state().training.status
     );
+    // The latest validation's confusion matrix is drawn, counting each validation object
+    // (one per class) once.
+    h.run_steps(2);
+    let latest = h.state().training.validations.last().cloned().expect("one");
+    let cm = latest.confusion.expect("a confusion matrix");
+    assert_eq!(
+        cm.total(),
+        cm.classes.len() as u64,
+        "one validation object per class"
+    );
+    assert!(
+        h.query_by_label_contains("validation confusion at step")
+            .is_some(),
+        "the heatmap's title"
+    );
+    for (counts, fractions) in cm.counts.iter().zip(cm.row_normalised()) {
+        for (count, fraction) in counts.iter().zip(fractions) {
+            let cell = format!("{count}\n{fraction:.2}");
+            assert!(
+                h.query_all_by_label(&cell).next().is_some(),
+                "cell {cell:?} drawn"
+            );
+        }
+    }
     h.get_by_label("Stop").click();
     for _ in 0..3000 {
         h.step();

@@ -151,47 +151,11 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
                     String::new()
                 }
             ));
-            let fractions = result.confusion.row_normalised();
-            egui::Grid::new("confusion heatmap")
-                .spacing([2.0, 2.0])
-                .show(ui, |ui| {
-                    ui.label("true \\ predicted");
-                    for c in &model.classes {
-                        ui.strong(c);
-                    }
-                    ui.end_row();
-                    for (t, row) in result.confusion.counts.iter().enumerate() {
-                        ui.strong(&model.classes[t]);
-                        for (p, count) in row.iter().enumerate() {
-                            let f = fractions[t][p] as f32;
-                            let fill = egui::Color32::from_rgb(
-                                (255.0 * (1.0 - 0.8 * f)) as u8,
-                                (255.0 * (1.0 - 0.8 * f)) as u8,
-                                255,
-                            );
-                            let text =
-                                egui::RichText::new(format!("{count}\n{f:.2}")).color(if f > 0.5 {
-                                    egui::Color32::WHITE
-                                } else {
-                                    egui::Color32::BLACK
-                                });
-                            let button = egui::Button::new(text)
-                                .fill(fill)
-                                .min_size(egui::vec2(64.0, 40.0));
-                            if ui
-                                .add(button)
-                                .on_hover_text(format!(
-                                    "true {}, predicted {}",
-                                    model.classes[t], model.classes[p]
-                                ))
-                                .clicked()
-                            {
-                                e.cell = Some((t, p));
-                            }
-                        }
-                        ui.end_row();
-                    }
-                });
+            if let Some(cell) =
+                super::confusion::heatmap(ui, "confusion heatmap", &result.confusion)
+            {
+                e.cell = Some(cell);
+            }
             if let Some((t, p)) = e.cell {
                 ui.separator();
                 let objects = result
