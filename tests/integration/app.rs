@@ -6,6 +6,7 @@ use crate::common::ztf;
 use egui::Key;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use stampseq::app::export::PlotKind;
 use stampseq::app::{AppOptions, StampseqApp};
 use std::path::Path;
 
@@ -45,6 +46,36 @@ fn harness_with_models<'a>(
     }
     h.run_steps(3);
     h
+}
+
+/// Exports `kind` through the app as PNG and SVG, as its "Export…" button does once the
+/// save dialog has a name, and checks that the PNG decodes and the SVG parses and holds
+/// `labels`.
+fn export_both(h: &mut Harness<'_, StampseqApp>, kind: PlotKind, dir: &Path, labels: &[&str]) {
+    for ext in ["png", "svg"] {
+        let path = dir.join(format!("{kind:?}.{ext}"));
+        h.state_mut().export_plot_to(kind, path.clone());
+        let done = format!("plot written to {}", path.display());
+        for _ in 0..500 {
+            h.step();
+            if h.state().messages.last() == Some(&done) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(h.state().messages.last(), Some(&done));
+    }
+    let png = image::open(dir.join(format!("{kind:?}.png"))).expect("PNG decodes");
+    assert!(png.width() > 100);
+    let svg = std::fs::read_to_string(dir.join(format!("{kind:?}.svg"))).expect("svg");
+    let doc = roxmltree::Document::parse(&svg).expect("SVG parses");
+    let texts: String = doc.descendants().filter_map(|n| n.text()).collect();
+    for label in labels {
+        assert!(
+            texts.contains(label),
+            "{label:?} missing from the {kind:?} SVG"
+        );
+    }
 }
 
 #[test]
@@ -188,6 +219,33 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
         "legend of the evolution plot"
     );
     h.snapshot("app_class_evolution");
+
+    // Both plots of the bottom panel export, from their "Export…" buttons' code path.
+    assert!(h.query_all_by_label("Export…").count() >= 2);
+    let out = dir.path().join("plots");
+    std::fs::create_dir_all(&out).expect("dir");
+    export_both(
+        &mut h,
+        PlotKind::LightCurve,
+        &out,
+        &["ZTF19abegmle", "magnitude", "detections"],
+    );
+    export_both(
+        &mut h,
+        PlotKind::ClassEvolution,
+        &out,
+        &["ZTF19abegmle", "alerce SN", "probability"],
+    );
+    h.state_mut()
+        .export_plot_to(PlotKind::LightCurve, out.join("light.jpg"));
+    assert!(
+        h.state()
+            .messages
+            .last()
+            .is_some_and(|m| m.contains("should end in .png or .svg")),
+        "{:?}",
+        h.state().messages.last()
+    );
 }
 
 #[test]
@@ -293,6 +351,19 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
     assert!(dir.path().join("run/best.stampseq").is_file());
     assert!(t.finished_model.is_some());
     // No snapshot: where Stop lands depends on timing, so the curves differ run to run.
+
+    export_both(
+        &mut h,
+        PlotKind::TrainingCurves,
+        dir.path(),
+        &["loss", "accuracy", "iteration"],
+    );
+    export_both(
+        &mut h,
+        PlotKind::TrainingConfusion,
+        dir.path(),
+        &["validation at step", "AGN", "bogus", "predicted"],
+    );
 }
 
 #[test]
@@ -358,4 +429,11 @@ fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
     let app = h.state();
     let selected = app.selection.object.expect("selected");
     assert_eq!(app.catalog.sequences[selected].object_id, first);
+
+    export_both(
+        &mut h,
+        PlotKind::EvaluationConfusion,
+        dir.path(),
+        &["accuracy", "SN", "predicted"],
+    );
 }

@@ -3,6 +3,7 @@
 //! best-checkpoint marker, ETA) beside the latest validation's confusion matrix. Training
 //! runs on a worker thread; the window stays fluid.
 
+use crate::app::export::{self, PlotKind};
 use crate::app::StampseqApp;
 use crate::model::{HeadConfig, Positions, StampEncoderConfig, TemporalStampClassifierConfig};
 use crate::train::{ModelChoice, TrainConfig, TrainEvent, Validation};
@@ -193,6 +194,7 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
     let mut start = false;
     let mut stop = false;
     let mut load_model = None;
+    let mut export = None;
     egui::Window::new("Training")
         .open(&mut open)
         .default_size([1100.0, 640.0])
@@ -280,6 +282,7 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
             ui.horizontal(|ui| {
                 ui.add(egui::Slider::new(&mut t.smoothing, 0.0..=0.99).text("smoothing"));
                 ui.checkbox(&mut t.log_y, "log-scale loss");
+                export::button(ui, PlotKind::TrainingCurves, &mut export);
             });
             let latest = t
                 .validations
@@ -295,7 +298,10 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
                             curves(ui, t);
                         });
                         ui.vertical(|ui| {
-                            ui.strong(format!("validation confusion at step {iteration}"));
+                            ui.horizontal(|ui| {
+                                ui.strong(format!("validation confusion at step {iteration}"));
+                                export::button(ui, PlotKind::TrainingConfusion, &mut export);
+                            });
                             super::confusion::heatmap(ui, "training confusion", cm);
                         });
                     });
@@ -323,6 +329,9 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
     }
     if let Some(path) = load_model {
         app.load_model(path);
+    }
+    if let Some(kind) = export {
+        app.run_command(kind.command());
     }
 }
 
