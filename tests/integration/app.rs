@@ -367,6 +367,62 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
 }
 
 #[test]
+fn the_training_view_draws_the_latest_validation_confusion() {
+    use stampseq::eval::metrics::ConfusionMatrix;
+    use stampseq::train::{TrainEvent, Validation};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut h = harness(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::T);
+    h.run_steps(2);
+    // Events as a run sends them, fixed so that the snapshot is stable.
+    let classes = ["AGN", "SN", "VS", "asteroid", "bogus"];
+    let validation = |iteration: usize, right: u64| {
+        let mut cm = ConfusionMatrix::new(&classes);
+        for t in 0..classes.len() {
+            for _ in 0..right {
+                cm.add(t, t);
+            }
+            for _ in right..4 {
+                cm.add(t, (t + 1) % classes.len());
+            }
+        }
+        Validation {
+            iteration,
+            max_iterations: 100,
+            train_loss: 1.6 - iteration as f64 / 100.0,
+            train_accuracy: right as f64 / 4.0,
+            val_loss: 1.7 - iteration as f64 / 100.0,
+            val_accuracy: right as f64 / 4.0,
+            best_val_loss: 1.7 - iteration as f64 / 100.0,
+            improved: true,
+            elapsed_s: iteration as f64,
+            eta_s: 100.0 - iteration as f64,
+            confusion: Some(cm),
+        }
+    };
+    {
+        let t = &mut h.state_mut().training;
+        for i in 1..=50 {
+            t.on_event(TrainEvent::Step {
+                iteration: i,
+                max_iterations: 100,
+                train_loss: 1.6 - i as f32 / 100.0,
+            });
+        }
+        t.on_event(TrainEvent::Validation(validation(25, 1)));
+        t.on_event(TrainEvent::Validation(validation(50, 3)));
+    }
+    h.run_steps(3);
+    assert!(h
+        .query_by_label("validation confusion at step 50")
+        .is_some());
+    // Three of four right in every row, the fourth in the next class's column.
+    assert_eq!(h.query_all_by_label("3\n0.75").count(), 5);
+    assert_eq!(h.query_all_by_label("1\n0.25").count(), 5);
+    h.snapshot("app_training_confusion");
+}
+
+#[test]
 fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Labels of the real labelled set, from the manifest.
