@@ -33,10 +33,15 @@ pub enum Command {
     ToggleOnlyUnvetted,
     CycleStretch,
     CycleColormap,
+    ExportLightCurve,
+    ExportClassEvolution,
+    ExportTrainingCurves,
+    ExportTrainingConfusion,
+    ExportEvaluationConfusion,
 }
 
 impl Command {
-    pub const ALL: [Command; 28] = [
+    pub const ALL: [Command; 33] = [
         Command::LabelAgn,
         Command::LabelSn,
         Command::LabelVs,
@@ -65,6 +70,11 @@ impl Command {
         Command::ToggleOnlyUnvetted,
         Command::CycleStretch,
         Command::CycleColormap,
+        Command::ExportLightCurve,
+        Command::ExportClassEvolution,
+        Command::ExportTrainingCurves,
+        Command::ExportTrainingConfusion,
+        Command::ExportEvaluationConfusion,
     ];
 
     pub fn shortcut(self) -> Option<KeyboardShortcut> {
@@ -102,6 +112,11 @@ impl Command {
             Command::ToggleOnlyUnvetted => plain(Key::U),
             Command::CycleStretch => plain(Key::S),
             Command::CycleColormap => plain(Key::C),
+            Command::ExportLightCurve
+            | Command::ExportClassEvolution
+            | Command::ExportTrainingCurves
+            | Command::ExportTrainingConfusion
+            | Command::ExportEvaluationConfusion => None,
         }
     }
 
@@ -135,6 +150,15 @@ impl Command {
             Command::ToggleOnlyUnvetted => "Show only objects not yet vetted",
             Command::CycleStretch => "Next stretch",
             Command::CycleColormap => "Next colormap",
+            Command::ExportLightCurve => "Export the light curve plot (PNG or SVG)...",
+            Command::ExportClassEvolution => "Export the class evolution plot (PNG or SVG)...",
+            Command::ExportTrainingCurves => "Export the training curves (PNG or SVG)...",
+            Command::ExportTrainingConfusion => {
+                "Export the training's validation confusion matrix (PNG or SVG)..."
+            }
+            Command::ExportEvaluationConfusion => {
+                "Export the evaluation's confusion matrix (PNG or SVG)..."
+            }
         }
     }
 

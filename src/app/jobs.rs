@@ -35,6 +35,11 @@ pub enum JobEvent {
         out: PathBuf,
         summary: String,
     },
+    /// A plot was written.
+    Exported {
+        job: u64,
+        path: PathBuf,
+    },
     Failed {
         job: u64,
         error: String,
@@ -49,6 +54,7 @@ impl JobEvent {
             | JobEvent::Classified { job, .. }
             | JobEvent::Training { job, .. }
             | JobEvent::Trained { job, .. }
+            | JobEvent::Exported { job, .. }
             | JobEvent::Failed { job, .. } => *job,
         }
     }
@@ -298,6 +304,23 @@ impl Jobs {
         (id, cancel)
     }
 
+    /// Draws a plot into a PNG or SVG file (by its extension) in the background.
+    pub fn export_plot(&mut self, plot: crate::eval::plots::PlotData, path: PathBuf) -> u64 {
+        let (id, _cancel, tx, ctx) = self.start(format!("Writing {}", path.display()));
+        self.spawn(id, "export", move || {
+            let event = match plot.write(&path) {
+                Ok(()) => JobEvent::Exported { job: id, path },
+                Err(e) => JobEvent::Failed {
+                    job: id,
+                    error: format!("plot not written: {e}"),
+                },
+            };
+            let _ = tx.send(event);
+            wake_ui(&ctx);
+        });
+        id
+    }
+
     /// Events that arrived since the last call; finished jobs leave the running list.
     pub fn poll(&mut self) -> Vec<JobEvent> {
         let events: Vec<JobEvent> = self.rx.try_iter().collect();
@@ -330,6 +353,7 @@ impl Jobs {
                 JobEvent::Loaded { job, .. }
                 | JobEvent::Classified { job, .. }
                 | JobEvent::Trained { job, .. }
+                | JobEvent::Exported { job, .. }
                 | JobEvent::Failed { job, .. } => {
                     self.running.retain(|r| r.id != *job);
                 }

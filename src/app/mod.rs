@@ -3,6 +3,7 @@
 //! action is a [`commands::Command`].
 
 pub mod commands;
+pub mod export;
 pub mod jobs;
 pub mod predictions;
 pub mod prefs;
@@ -216,6 +217,10 @@ impl StampseqApp {
     pub fn run_command(&mut self, command: Command) {
         if let Some(label) = command.label() {
             self.set_label(Some(label));
+            return;
+        }
+        if let Some(plot) = export::PlotKind::of(command) {
+            self.export_plot(plot);
             return;
         }
         match command {
@@ -500,6 +505,9 @@ impl StampseqApp {
                     }
                     self.messages.push(error)
                 }
+                JobEvent::Exported { path, .. } => self
+                    .messages
+                    .push(format!("plot written to {}", path.display())),
                 JobEvent::Progress { .. } => {}
             }
         }
@@ -546,6 +554,14 @@ impl StampseqApp {
                 item(ui, self, Command::LoadModel);
                 item(ui, self, Command::ExportLabels);
                 item(ui, self, Command::ExportStamps);
+                ui.menu_button("Export a plot", |ui| {
+                    for c in Command::ALL
+                        .into_iter()
+                        .filter(|c| export::PlotKind::of(*c).is_some())
+                    {
+                        item(ui, self, c);
+                    }
+                });
             });
             ui.menu_button("View", |ui| {
                 ui.checkbox(&mut self.prefs.show_light_curve, "Light curve");
@@ -741,15 +757,24 @@ impl eframe::App for StampseqApp {
                 .default_size(330.0)
                 .min_size(220.0)
                 .show(ui, |ui| {
+                    let mut wanted = None;
+                    let heading = |ui: &mut egui::Ui, title: &str, kind, wanted: &mut _| {
+                        ui.horizontal(|ui| {
+                            ui.label(egui::RichText::new(title).strong());
+                            export::button(ui, kind, wanted);
+                        });
+                    };
                     ui.columns(columns, |cols| {
                         let mut next = 0;
                         if self.prefs.show_light_curve {
-                            cols[next].label(egui::RichText::new("Light curve").strong());
+                            let kind = export::PlotKind::LightCurve;
+                            heading(&mut cols[next], "Light curve", kind, &mut wanted);
                             views::lightcurve::show(self, &mut cols[next]);
                             next += 1;
                         }
                         if self.prefs.show_evolution {
-                            cols[next].label(egui::RichText::new("Class evolution").strong());
+                            let kind = export::PlotKind::ClassEvolution;
+                            heading(&mut cols[next], "Class evolution", kind, &mut wanted);
                             views::evolution::show(self, &mut cols[next]);
                             next += 1;
                         }
@@ -761,6 +786,9 @@ impl eframe::App for StampseqApp {
                                 .show(col, |ui| views::model_input::show(self, ui));
                         }
                     });
+                    if let Some(kind) = wanted {
+                        self.run_command(kind.command());
+                    }
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| views::stamps::show(self, ui));

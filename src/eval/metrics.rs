@@ -1,9 +1,9 @@
 //! Classification metrics over a fixed list of classes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Counts of (true class, predicted class).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfusionMatrix {
     pub classes: Vec<String>,
     /// `counts[true][predicted]`.

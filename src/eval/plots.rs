@@ -1,8 +1,11 @@
 //! Figures for reports and papers, each written as PNG (for a look) and SVG (vector, for
-//! publication): the confusion matrix (counts and row fractions) and training curves.
-//! Text uses the Ubuntu font that egui ships, so no system font is needed.
+//! publication): the confusion matrix (counts and row fractions), training curves, an
+//! object's light curve and its class evolution. Each takes plain data, so the app and the
+//! CLI draw the same figure. Text uses the Ubuntu font that egui ships, so no system font
+//! is needed.
 
 use super::metrics::ConfusionMatrix;
+use crate::sequence::{LightCurve, PointKind};
 use crate::train::Validation;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -61,35 +64,71 @@ impl Figure for Curves<'_> {
     }
 }
 
-/// Draws with the same code into a PNG and an SVG of `size` pixels.
-fn both<F: Figure>(png: &Path, svg: &Path, size: (u32, u32), figure: &F) -> Result<(), PlotError> {
+/// The image formats a figure is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Png,
+    Svg,
+}
+
+impl Format {
+    /// The format a file name asks for by its extension (any case).
+    pub fn of(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "png" => Some(Format::Png),
+            "svg" => Some(Format::Svg),
+            _ => None,
+        }
+    }
+}
+
+fn write_png<F: Figure>(path: &Path, size: (u32, u32), figure: &F) -> Result<(), PlotError> {
     register_font();
     let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(png, e))?;
-        figure.draw(&root).map_err(|e| fail(png, e))?;
-        root.present().map_err(|e| fail(png, e))?;
+        root.fill(&WHITE).map_err(|e| fail(path, e))?;
+        figure.draw(&root).map_err(|e| fail(path, e))?;
+        root.present().map_err(|e| fail(path, e))?;
     }
     let image =
-        image::RgbImage::from_raw(size.0, size.1, rgb).ok_or_else(|| fail(png, "buffer size"))?;
+        image::RgbImage::from_raw(size.0, size.1, rgb).ok_or_else(|| fail(path, "buffer size"))?;
     let mut bytes = Vec::new();
     image
         .write_to(
             &mut std::io::Cursor::new(&mut bytes),
             image::ImageFormat::Png,
         )
-        .map_err(|e| fail(png, e))?;
-    crate::atomic::write_atomic(png, &bytes).map_err(|e| fail(png, e))?;
+        .map_err(|e| fail(path, e))?;
+    crate::atomic::write_atomic(path, &bytes).map_err(|e| fail(path, e))
+}
 
+fn write_svg<F: Figure>(path: &Path, size: (u32, u32), figure: &F) -> Result<(), PlotError> {
+    register_font();
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(svg, e))?;
-        figure.draw(&root).map_err(|e| fail(svg, e))?;
-        root.present().map_err(|e| fail(svg, e))?;
+        root.fill(&WHITE).map_err(|e| fail(path, e))?;
+        figure.draw(&root).map_err(|e| fail(path, e))?;
+        root.present().map_err(|e| fail(path, e))?;
     }
-    crate::atomic::write_atomic(svg, text.as_bytes()).map_err(|e| fail(svg, e))
+    crate::atomic::write_atomic(path, text.as_bytes()).map_err(|e| fail(path, e))
+}
+
+/// Writes one file, PNG or SVG as its extension says.
+fn write_one<F: Figure>(path: &Path, size: (u32, u32), figure: &F) -> Result<(), PlotError> {
+    match Format::of(path) {
+        Some(Format::Png) => write_png(path, size, figure),
+        Some(Format::Svg) => write_svg(path, size, figure),
+        None => Err(fail(path, "the file name should end in .png or .svg")),
+    }
+}
+
+/// Draws with the same code into a PNG and an SVG of `size` pixels.
+fn both<F: Figure>(png: &Path, svg: &Path, size: (u32, u32), figure: &F) -> Result<(), PlotError> {
+    write_png(png, size, figure)?;
+    write_svg(svg, size, figure)
 }
 
 trait Draw {
@@ -262,4 +301,560 @@ pub fn confusion_matrix(
 /// Training and validation loss and accuracy against iteration.
 pub fn training_curves(history: &[Validation], png: &Path, svg: &Path) -> Result<(), PlotError> {
     both(png, svg, (800, 640), &Curves { history })
+}
+
+/// The confusion matrix, to one file: PNG or SVG by its extension.
+pub fn write_confusion_matrix(
+    cm: &ConfusionMatrix,
+    title: &str,
+    path: &Path,
+) -> Result<(), PlotError> {
+    write_one(path, (720, 640), &Confusion { cm, title })
+}
+
+/// The training curves, to one file: PNG or SVG by its extension.
+pub fn write_training_curves(history: &[Validation], path: &Path) -> Result<(), PlotError> {
+    write_one(path, (800, 640), &Curves { history })
+}
+
+/// An object's light curve (difference magnitude against days since its first point, per
+/// filter, with error bars, upper limits as open down-triangles, detections with stamps
+/// ringed and the selected time marked), to one file: PNG or SVG by its extension.
+pub fn write_light_curve(
+    title: &str,
+    curve: &LightCurve,
+    selected_jd: Option<f64>,
+    path: &Path,
+) -> Result<(), PlotError> {
+    let figure = LightCurveFigure {
+        title,
+        curve,
+        selected_jd,
+    };
+    write_one(path, (900, 560), &figure)
+}
+
+/// One model's answers for one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelEvolution {
+    pub model: String,
+    pub classes: Vec<String>,
+    /// Class probabilities after detection 1, 2, ...
+    pub steps: Vec<Vec<f32>>,
+}
+
+/// Each class's probability after each detection, per model, as lines (dashed for every
+/// second model) or stacked bars, with the selected detection (0-based) marked; to one
+/// file: PNG or SVG by its extension.
+pub fn write_class_evolution(
+    title: &str,
+    models: &[ModelEvolution],
+    stacked: bool,
+    selected: Option<usize>,
+    path: &Path,
+) -> Result<(), PlotError> {
+    let figure = EvolutionFigure {
+        title,
+        models,
+        stacked,
+        selected,
+    };
+    write_one(path, (900, 560), &figure)
+}
+
+/// A figure's data, owned, so that it can be drawn on another thread.
+#[derive(Debug, Clone)]
+pub enum PlotData {
+    Confusion {
+        cm: ConfusionMatrix,
+        title: String,
+    },
+    TrainingCurves(Vec<Validation>),
+    LightCurve {
+        title: String,
+        curve: LightCurve,
+        selected_jd: Option<f64>,
+    },
+    ClassEvolution {
+        title: String,
+        models: Vec<ModelEvolution>,
+        stacked: bool,
+        selected: Option<usize>,
+    },
+}
+
+impl PlotData {
+    /// Writes the figure: PNG or SVG by the file's extension.
+    pub fn write(&self, path: &Path) -> Result<(), PlotError> {
+        match self {
+            PlotData::Confusion { cm, title } => write_confusion_matrix(cm, title, path),
+            PlotData::TrainingCurves(history) => write_training_curves(history, path),
+            PlotData::LightCurve {
+                title,
+                curve,
+                selected_jd,
+            } => write_light_curve(title, curve, *selected_jd, path),
+            PlotData::ClassEvolution {
+                title,
+                models,
+                stacked,
+                selected,
+            } => write_class_evolution(title, models, *stacked, *selected, path),
+        }
+    }
+}
+
+/// The colour of a class in every figure and in the app.
+pub fn class_rgb(class: &str) -> (u8, u8, u8) {
+    match class {
+        "AGN" => (230, 160, 40),
+        "SN" => (220, 60, 60),
+        "VS" => (70, 140, 230),
+        "asteroid" => (150, 150, 150),
+        "bogus" => (170, 90, 200),
+        _ => (80, 190, 120),
+    }
+}
+
+/// The colour of a ZTF filter (fid 1 g, 2 r, 3 i) in every figure and in the app.
+pub fn band_rgb(fid: i32) -> (u8, u8, u8) {
+    match fid {
+        1 => (60, 170, 90),
+        2 => (220, 70, 60),
+        3 => (150, 100, 200),
+        _ => (128, 128, 128),
+    }
+}
+
+/// The fine grid, faint enough that the marker of the selected detection stands out.
+const LIGHT_GRID: RGBColor = RGBColor(242, 242, 242);
+
+/// The dashed vertical marker of the selected detection.
+fn selected_line(
+    ends: [(f64, f64); 2],
+) -> DashedLineSeries<std::array::IntoIter<(f64, f64), 2>, u32> {
+    DashedLineSeries::new(ends, 6, 4, RGBColor(90, 90, 90).stroke_width(1))
+}
+
+fn rgb((r, g, b): (u8, u8, u8)) -> RGBColor {
+    RGBColor(r, g, b)
+}
+
+/// `lo..hi` widened by `pad` of its span, or `fallback` when there is nothing to span.
+fn padded(values: impl Iterator<Item = f64>, pad: f64, fallback: (f64, f64)) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
+        return fallback;
+    }
+    let span = (hi - lo).max(fallback.1 - fallback.0);
+    (lo - pad * span, hi + pad * span)
+}
+
+struct LightCurveFigure<'a> {
+    title: &'a str,
+    curve: &'a LightCurve,
+    selected_jd: Option<f64>,
+}
+
+impl Figure for LightCurveFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let points = &self.curve.points;
+        let t0 = points
+            .iter()
+            .map(|p| p.jd)
+            .filter(|v| v.is_finite())
+            .fold(f64::INFINITY, f64::min);
+        let t0 = if t0.is_finite() { t0 } else { 0.0 };
+        let magnitudes = points.iter().flat_map(|p| match p.kind {
+            PointKind::Detection {
+                magpsf, sigmapsf, ..
+            } if sigmapsf.is_finite() => vec![magpsf - sigmapsf, magpsf + sigmapsf],
+            PointKind::Detection { magpsf, .. } => vec![magpsf],
+            PointKind::UpperLimit { diffmaglim } => vec![diffmaglim],
+        });
+        let (x0, x1) = padded(points.iter().map(|p| p.jd - t0), 0.04, (0.0, 1.0));
+        let (m0, m1) = padded(magnitudes, 0.06, (18.0, 19.0));
+        // Brighter is up: the chart's y is minus the magnitude, labelled as the magnitude.
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(x0..x1, -m1..-m0)
+            .map_err(|e| e.to_string())?;
+        let y_label = |v: &f64| format!("{:.1}", -v);
+        chart
+            .configure_mesh()
+            .x_desc(format!("days since JD {t0:.3}"))
+            .y_desc("magnitude")
+            .y_label_formatter(&y_label)
+            .light_line_style(LIGHT_GRID)
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        if let Some(jd) = self.selected_jd {
+            let x = jd - t0;
+            chart
+                .draw_series(selected_line([(x, -m1), (x, -m0)]))
+                .map_err(|e| e.to_string())?;
+        }
+        let mut labelled = false;
+        for fid in [1, 2, 3] {
+            let band = crate::alert::band_name(fid);
+            let colour = rgb(band_rgb(fid));
+            let mut detections = Vec::new();
+            let mut limits = Vec::new();
+            for p in points.iter().filter(|p| p.fid == fid) {
+                let x = p.jd - t0;
+                match p.kind {
+                    PointKind::Detection {
+                        magpsf,
+                        sigmapsf,
+                        has_alert,
+                        ..
+                    } => detections.push((x, magpsf, sigmapsf, has_alert)),
+                    PointKind::UpperLimit { diffmaglim } => limits.push((x, diffmaglim)),
+                }
+            }
+            chart
+                .draw_series(
+                    detections
+                        .iter()
+                        .filter(|d| d.2.is_finite())
+                        .map(|&(x, m, s, _)| {
+                            PathElement::new(vec![(x, -(m - s)), (x, -(m + s))], colour)
+                        }),
+                )
+                .map_err(|e| e.to_string())?;
+            if !detections.is_empty() {
+                labelled = true;
+                chart
+                    .draw_series(
+                        detections
+                            .iter()
+                            .map(|&(x, m, _, _)| Circle::new((x, -m), 3, colour.filled())),
+                    )
+                    .map_err(|e| e.to_string())?
+                    .label(format!("{band} detections"))
+                    .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.filled()));
+                chart
+                    .draw_series(
+                        detections
+                            .iter()
+                            .filter(|d| d.3)
+                            .map(|&(x, m, _, _)| Circle::new((x, -m), 6, colour.stroke_width(1))),
+                    )
+                    .map_err(|e| e.to_string())?;
+            }
+            if !limits.is_empty() {
+                labelled = true;
+                let faded = colour.mix(0.6);
+                let triangle =
+                    move || PathElement::new(vec![(-4, -3), (4, -3), (0, 4), (-4, -3)], faded);
+                chart
+                    .draw_series(
+                        limits
+                            .iter()
+                            .map(|&(x, m)| EmptyElement::at((x, -m)) + triangle()),
+                    )
+                    .map_err(|e| e.to_string())?
+                    .label(format!("{band} upper limits"))
+                    .legend(move |(x, y)| EmptyElement::at((x + 8, y)) + triangle());
+            }
+        }
+        if labelled {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 13))
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+struct EvolutionFigure<'a> {
+    title: &'a str,
+    models: &'a [ModelEvolution],
+    stacked: bool,
+    selected: Option<usize>,
+}
+
+impl Figure for EvolutionFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let n = self
+            .models
+            .iter()
+            .map(|m| m.steps.len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0.5..n as f64 + 0.5, 0.0..1.02)
+            .map_err(|e| e.to_string())?;
+        // Detections are whole numbers: ticks between them stay unlabelled.
+        let x_label = |v: &f64| {
+            if (v - v.round()).abs() < 1e-6 {
+                format!("{}", v.round())
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_desc("detection")
+            .y_desc("probability")
+            .x_labels(n.min(20) + 1)
+            .x_label_formatter(&x_label)
+            .light_line_style(LIGHT_GRID)
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        if let Some(k) = self.selected {
+            let x = k as f64 + 1.0;
+            chart
+                .draw_series(selected_line([(x, 0.0), (x, 1.02)]))
+                .map_err(|e| e.to_string())?;
+        }
+        let count = self.models.len().max(1) as f64;
+        for (mi, model) in self.models.iter().enumerate() {
+            for (ci, class) in model.classes.iter().enumerate() {
+                let colour = rgb(class_rgb(class));
+                let name = format!("{} {class}", model.model);
+                let p = |probs: &Vec<f32>| probs.get(ci).copied().unwrap_or(0.0) as f64;
+                let annotation = if self.stacked {
+                    // One stack per model, side by side at each detection, as in the app.
+                    let width = 0.8 / count;
+                    let offset = (mi as f64 - (count - 1.0) / 2.0) * width;
+                    chart
+                        .draw_series(model.steps.iter().enumerate().map(|(k, probs)| {
+                            let base: f64 = probs.iter().take(ci).map(|&v| v as f64).sum();
+                            let x = k as f64 + 1.0 + offset;
+                            Rectangle::new(
+                                [(x - width / 2.0, base), (x + width / 2.0, base + p(probs))],
+                                colour.filled(),
+                            )
+                        }))
+                        .map_err(|e| e.to_string())?
+                } else {
+                    let points: Vec<(f64, f64)> = model
+                        .steps
+                        .iter()
+                        .enumerate()
+                        .map(|(k, probs)| (k as f64 + 1.0, p(probs)))
+                        .collect();
+                    chart
+                        .draw_series(points.iter().map(|&xy| Circle::new(xy, 3, colour.filled())))
+                        .map_err(|e| e.to_string())?;
+                    if mi % 2 == 0 {
+                        chart
+                            .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                            .map_err(|e| e.to_string())?
+                    } else {
+                        chart
+                            .draw_series(DashedLineSeries::new(
+                                points,
+                                8,
+                                5,
+                                colour.stroke_width(2),
+                            ))
+                            .map_err(|e| e.to_string())?
+                    }
+                };
+                annotation.label(name).legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 4), (x + 14, y + 4)], colour.filled())
+                });
+            }
+        }
+        if !self.models.is_empty() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 13))
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sequence::LightCurvePoint;
+
+    /// Writes `data` as PNG and SVG; the PNG must decode and the SVG parse and hold `labels`.
+    fn check(data: &PlotData, labels: &[&str]) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let png = dir.path().join("figure.png");
+        let svg = dir.path().join("figure.SVG");
+        data.write(&png).expect("PNG written");
+        data.write(&svg).expect("SVG written");
+        let image = image::open(&png).expect("PNG decodes");
+        assert!(image.width() > 100 && image.height() > 100);
+        let text = std::fs::read_to_string(&svg).expect("SVG read");
+        let doc = roxmltree::Document::parse(&text).expect("SVG parses");
+        let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+        for label in labels {
+            assert!(
+                texts.iter().any(|t| t.contains(label)),
+                "{label:?} missing from {texts:?}"
+            );
+        }
+        let err = data
+            .write(&dir.path().join("figure.jpg"))
+            .expect_err("not PNG or SVG");
+        assert!(err.to_string().contains(".png or .svg"), "{err}");
+    }
+
+    fn classes() -> Vec<String> {
+        ["AGN", "SN", "VS"].iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn the_confusion_matrix_exports() {
+        let mut cm = ConfusionMatrix::new(&classes());
+        cm.add(0, 0);
+        cm.add(1, 1);
+        cm.add(1, 2);
+        check(
+            &PlotData::Confusion {
+                cm,
+                title: "validation at step 40".into(),
+            },
+            &[
+                "validation at step 40",
+                "AGN",
+                "SN",
+                "VS",
+                "predicted",
+                "true",
+                "0.50",
+            ],
+        );
+    }
+
+    #[test]
+    fn the_training_curves_export() {
+        let history: Vec<Validation> = (1..=3)
+            .map(|i| Validation {
+                iteration: i * 10,
+                max_iterations: 30,
+                train_loss: 1.0 / i as f64,
+                train_accuracy: 0.3 * i as f64,
+                val_loss: 1.2 / i as f64,
+                val_accuracy: 0.25 * i as f64,
+                best_val_loss: 1.2 / i as f64,
+                improved: true,
+                elapsed_s: i as f64,
+                eta_s: 0.0,
+                confusion: None,
+            })
+            .collect();
+        check(
+            &PlotData::TrainingCurves(history),
+            &["loss", "accuracy", "iteration", "training", "validation"],
+        );
+    }
+
+    #[test]
+    fn the_light_curve_exports() {
+        let detection = |jd: f64, fid: i32, mag: f64, has_alert: bool| LightCurvePoint {
+            jd,
+            fid,
+            kind: PointKind::Detection {
+                magpsf: mag,
+                sigmapsf: 0.1,
+                isdiffpos: None,
+                candid: None,
+                has_alert,
+            },
+        };
+        let curve = LightCurve {
+            points: vec![
+                LightCurvePoint {
+                    jd: 2459000.5,
+                    fid: 1,
+                    kind: PointKind::UpperLimit { diffmaglim: 20.5 },
+                },
+                detection(2459001.5, 1, 19.2, true),
+                detection(2459002.5, 2, 18.9, false),
+                detection(2459004.5, 2, 18.7, true),
+            ],
+        };
+        check(
+            &PlotData::LightCurve {
+                title: "ZTF21abiuvdk".into(),
+                curve,
+                selected_jd: Some(2459002.5),
+            },
+            &[
+                "ZTF21abiuvdk",
+                "g detections",
+                "r detections",
+                "g upper limits",
+                "magnitude",
+                "days since JD 2459000.500",
+            ],
+        );
+        // An object without photometry still gives a (blank) figure, not an error.
+        check(
+            &PlotData::LightCurve {
+                title: "empty".into(),
+                curve: LightCurve::default(),
+                selected_jd: None,
+            },
+            &["empty", "magnitude"],
+        );
+    }
+
+    #[test]
+    fn the_class_evolution_exports_as_lines_and_stacked_bars() {
+        let models = vec![
+            ModelEvolution {
+                model: "alerce".into(),
+                classes: classes(),
+                steps: vec![vec![0.2, 0.5, 0.3], vec![0.1, 0.8, 0.1]],
+            },
+            ModelEvolution {
+                model: "tsc".into(),
+                classes: classes(),
+                steps: vec![
+                    vec![0.6, 0.2, 0.2],
+                    vec![0.3, 0.6, 0.1],
+                    vec![0.1, 0.9, 0.0],
+                ],
+            },
+        ];
+        for stacked in [false, true] {
+            check(
+                &PlotData::ClassEvolution {
+                    title: "ZTF19abegmle".into(),
+                    models: models.clone(),
+                    stacked,
+                    selected: Some(1),
+                },
+                &[
+                    "ZTF19abegmle",
+                    "alerce SN",
+                    "tsc VS",
+                    "detection",
+                    "probability",
+                ],
+            );
+        }
+    }
 }

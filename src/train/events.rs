@@ -1,5 +1,6 @@
 //! Progress of a training run, for a progress bar or a GUI.
 
+use crate::eval::metrics::ConfusionMatrix;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,4 +47,8 @@ pub struct Validation {
     pub elapsed_s: f64,
     /// Estimated seconds to `max_iterations` at the rate of this session.
     pub eta_s: f64,
+    /// Validation objects at their last detection, classes in logit order; its total is
+    /// the validation set's size. Absent in state files written before it existed.
+    #[serde(default)]
+    pub confusion: Option<ConfusionMatrix>,
 }

@@ -16,7 +16,7 @@ use super::dataset::{feature_stats, Dataset, Object};
 use super::events::{TrainEvent, Validation};
 use super::split::Split;
 use super::TrainError;
-use crate::eval::metrics::argmax;
+use crate::eval::metrics::{argmax, ConfusionMatrix};
 use crate::features::FeatureStats;
 use crate::model::file::{self, ModelHeader, ModelKind};
 use crate::model::{confidence_penalty_loss, EnhancedStampClassifier, TemporalStampClassifier};
@@ -300,7 +300,9 @@ fn correct(
     (right, total)
 }
 
-/// Mean loss over the valid steps and accuracy at the last step, on a plain device.
+/// Mean loss over the valid steps, accuracy at each object's last step, and the confusion
+/// matrix there, on a plain device. An object whose answer is all NaN counts as wrong and
+/// stays out of the matrix, which has no column for it.
 fn evaluate(
     net: &Net,
     objects: &[&Object],
@@ -308,9 +310,10 @@ fn evaluate(
     crop: usize,
     stats: &FeatureStats,
     device: &Device,
-) -> Result<(f64, f64), TrainError> {
+) -> Result<(f64, f64, ConfusionMatrix), TrainError> {
     let classes = config.classes.len();
-    let (mut loss_sum, mut steps, mut right, mut total) = (0.0, 0.0, 0, 0);
+    let mut confusion = ConfusionMatrix::new(&config.classes);
+    let (mut loss_sum, mut steps) = (0.0, 0.0);
     for chunk in objects.chunks(config.batch.max(1)) {
         let batch = make_batch(chunk, crop, stats, None);
         let out = logits(net, &batch, crop, stats.len(), device);
@@ -318,21 +321,27 @@ fn evaluate(
         let loss = host(loss_of(out.clone(), &batch, config.beta, device))?[0];
         loss_sum += loss as f64 * n_valid as f64;
         steps += n_valid as f64;
-        let (r, t) = correct(&host(out)?, &batch, classes, true, chunk);
-        right += r;
-        total += t;
+        let out = host(out)?;
+        for (i, o) in chunk.iter().enumerate() {
+            let slot = i * batch.t + o.steps() - 1;
+            if let Some(p) = argmax(&out[slot * classes..(slot + 1) * classes]) {
+                confusion.add(o.class, p);
+            }
+        }
     }
+    let right: u64 = (0..classes).map(|i| confusion.counts[i][i]).sum();
     Ok((
         if steps > 0.0 {
             loss_sum / steps
         } else {
             f64::NAN
         },
-        if total > 0 {
-            right as f64 / total as f64
-        } else {
+        if objects.is_empty() {
             f64::NAN
+        } else {
+            right as f64 / objects.len() as f64
         },
+        confusion,
     ))
 }
 
@@ -569,7 +578,7 @@ pub fn train(
         let last_step = state.iteration >= state.max_iterations || cancel.load(Ordering::Relaxed);
         if state.iteration.is_multiple_of(config.validate_every) || last_step {
             let valid = net.valid();
-            let (val_loss, val_accuracy) =
+            let (val_loss, val_accuracy, confusion) =
                 evaluate(&valid, &val_set, config, crop, &stats, &plain)?;
             let improved = state.best_val_loss.is_none_or(|b| val_loss < b);
             if improved {
@@ -584,6 +593,7 @@ pub fn train(
                     "val_accuracy": val_accuracy,
                 });
                 write_net(&valid, &make_header(Some(metrics)), &best_path)?;
+                save_json(&confusion, &out.join("best_confusion.json"))?;
                 best_net = Some(valid);
             }
             let elapsed = started.elapsed().as_secs_f64();
@@ -599,6 +609,7 @@ pub fn train(
                 improved,
                 elapsed_s: elapsed,
                 eta_s: elapsed / done * (state.max_iterations - state.iteration) as f64,
+                confusion: Some(confusion),
             };
             (loss_acc, right_acc, steps_acc, n_acc) = (0.0, 0, 0, 0);
             state.history.push(v.clone());
@@ -631,7 +642,7 @@ pub fn train(
     };
     let (mut test_loss, mut test_accuracy) = (None, None);
     if let (Some(best), false) = (best, test_set.is_empty()) {
-        let (l, a) = evaluate(&best, &test_set, config, crop, &stats, &plain)?;
+        let (l, a, _) = evaluate(&best, &test_set, config, crop, &stats, &plain)?;
         test_loss = Some(l);
         test_accuracy = Some(a);
         let best_val = state

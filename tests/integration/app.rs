@@ -6,6 +6,7 @@ use crate::common::ztf;
 use egui::Key;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
+use stampseq::app::export::PlotKind;
 use stampseq::app::{AppOptions, StampseqApp};
 use std::path::Path;
 
@@ -45,6 +46,36 @@ fn harness_with_models<'a>(
     }
     h.run_steps(3);
     h
+}
+
+/// Exports `kind` through the app as PNG and SVG, as its "Export…" button does once the
+/// save dialog has a name, and checks that the PNG decodes and the SVG parses and holds
+/// `labels`.
+fn export_both(h: &mut Harness<'_, StampseqApp>, kind: PlotKind, dir: &Path, labels: &[&str]) {
+    for ext in ["png", "svg"] {
+        let path = dir.join(format!("{kind:?}.{ext}"));
+        h.state_mut().export_plot_to(kind, path.clone());
+        let done = format!("plot written to {}", path.display());
+        for _ in 0..500 {
+            h.step();
+            if h.state().messages.last() == Some(&done) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(h.state().messages.last(), Some(&done));
+    }
+    let png = image::open(dir.join(format!("{kind:?}.png"))).expect("PNG decodes");
+    assert!(png.width() > 100);
+    let svg = std::fs::read_to_string(dir.join(format!("{kind:?}.svg"))).expect("svg");
+    let doc = roxmltree::Document::parse(&svg).expect("SVG parses");
+    let texts: String = doc.descendants().filter_map(|n| n.text()).collect();
+    for label in labels {
+        assert!(
+            texts.contains(label),
+            "{label:?} missing from the {kind:?} SVG"
+        );
+    }
 }
 
 #[test]
@@ -188,6 +219,33 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
         "legend of the evolution plot"
     );
     h.snapshot("app_class_evolution");
+
+    // Both plots of the bottom panel export, from their "Export…" buttons' code path.
+    assert!(h.query_all_by_label("Export…").count() >= 2);
+    let out = dir.path().join("plots");
+    std::fs::create_dir_all(&out).expect("dir");
+    export_both(
+        &mut h,
+        PlotKind::LightCurve,
+        &out,
+        &["ZTF19abegmle", "magnitude", "detections"],
+    );
+    export_both(
+        &mut h,
+        PlotKind::ClassEvolution,
+        &out,
+        &["ZTF19abegmle", "alerce SN", "probability"],
+    );
+    h.state_mut()
+        .export_plot_to(PlotKind::LightCurve, out.join("light.jpg"));
+    assert!(
+        h.state()
+            .messages
+            .last()
+            .is_some_and(|m| m.contains("should end in .png or .svg")),
+        "{:?}",
+        h.state().messages.last()
+    );
 }
 
 #[test]
@@ -253,6 +311,30 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
         "{}",
         h.state().training.status
     );
+    // The latest validation's confusion matrix is drawn, counting each validation object
+    // (one per class) once.
+    h.run_steps(2);
+    let latest = h.state().training.validations.last().cloned().expect("one");
+    let cm = latest.confusion.expect("a confusion matrix");
+    assert_eq!(
+        cm.total(),
+        cm.classes.len() as u64,
+        "one validation object per class"
+    );
+    assert!(
+        h.query_by_label_contains("validation confusion at step")
+            .is_some(),
+        "the heatmap's title"
+    );
+    for (counts, fractions) in cm.counts.iter().zip(cm.row_normalised()) {
+        for (count, fraction) in counts.iter().zip(fractions) {
+            let cell = format!("{count}\n{fraction:.2}");
+            assert!(
+                h.query_all_by_label(&cell).next().is_some(),
+                "cell {cell:?} drawn"
+            );
+        }
+    }
     h.get_by_label("Stop").click();
     for _ in 0..3000 {
         h.step();
@@ -269,6 +351,75 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
     assert!(dir.path().join("run/best.stampseq").is_file());
     assert!(t.finished_model.is_some());
     // No snapshot: where Stop lands depends on timing, so the curves differ run to run.
+
+    export_both(
+        &mut h,
+        PlotKind::TrainingCurves,
+        dir.path(),
+        &["loss", "accuracy", "iteration"],
+    );
+    export_both(
+        &mut h,
+        PlotKind::TrainingConfusion,
+        dir.path(),
+        &["validation at step", "AGN", "bogus", "predicted"],
+    );
+}
+
+#[test]
+fn the_training_view_draws_the_latest_validation_confusion() {
+    use stampseq::eval::metrics::ConfusionMatrix;
+    use stampseq::train::{TrainEvent, Validation};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut h = harness(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::T);
+    h.run_steps(2);
+    // Events as a run sends them, fixed so that the snapshot is stable.
+    let classes = ["AGN", "SN", "VS", "asteroid", "bogus"];
+    let validation = |iteration: usize, right: u64| {
+        let mut cm = ConfusionMatrix::new(&classes);
+        for t in 0..classes.len() {
+            for _ in 0..right {
+                cm.add(t, t);
+            }
+            for _ in right..4 {
+                cm.add(t, (t + 1) % classes.len());
+            }
+        }
+        Validation {
+            iteration,
+            max_iterations: 100,
+            train_loss: 1.6 - iteration as f64 / 100.0,
+            train_accuracy: right as f64 / 4.0,
+            val_loss: 1.7 - iteration as f64 / 100.0,
+            val_accuracy: right as f64 / 4.0,
+            best_val_loss: 1.7 - iteration as f64 / 100.0,
+            improved: true,
+            elapsed_s: iteration as f64,
+            eta_s: 100.0 - iteration as f64,
+            confusion: Some(cm),
+        }
+    };
+    {
+        let t = &mut h.state_mut().training;
+        for i in 1..=50 {
+            t.on_event(TrainEvent::Step {
+                iteration: i,
+                max_iterations: 100,
+                train_loss: 1.6 - i as f32 / 100.0,
+            });
+        }
+        t.on_event(TrainEvent::Validation(validation(25, 1)));
+        t.on_event(TrainEvent::Validation(validation(50, 3)));
+    }
+    h.run_steps(3);
+    assert!(h
+        .query_by_label("validation confusion at step 50")
+        .is_some());
+    // Three of four right in every row, the fourth in the next class's column.
+    assert_eq!(h.query_all_by_label("3\n0.75").count(), 5);
+    assert_eq!(h.query_all_by_label("1\n0.25").count(), 5);
+    h.snapshot("app_training_confusion");
 }
 
 #[test]
@@ -334,4 +485,11 @@ fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
     let app = h.state();
     let selected = app.selection.object.expect("selected");
     assert_eq!(app.catalog.sequences[selected].object_id, first);
+
+    export_both(
+        &mut h,
+        PlotKind::EvaluationConfusion,
+        dir.path(),
+        &["accuracy", "SN", "predicted"],
+    );
 }

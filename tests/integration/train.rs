@@ -69,14 +69,25 @@ fn device() -> burn::tensor::Device {
 fn a_small_temporal_model_beats_chance_and_classifies() {
     let run = tempfile::tempdir().expect("tempdir");
     let mut validations = 0;
+    let mut val_objects = 0;
     let outcome = train(
         &config(200),
         run.path(),
         &device(),
         &AtomicBool::new(false),
         &mut |e| {
+            if let TrainEvent::Loaded { val, .. } = e {
+                val_objects = val;
+            }
             if let TrainEvent::Validation(v) = e {
                 validations += 1;
+                // Each validation's confusion matrix counts every validation object once,
+                // in the config's class order, and its diagonal is the reported accuracy.
+                let cm = v.confusion.as_ref().expect("a confusion matrix");
+                assert_eq!(cm.classes, CLASSES);
+                assert_eq!(cm.total(), val_objects as u64);
+                let right: u64 = (0..CLASSES.len()).map(|i| cm.counts[i][i]).sum();
+                assert!((right as f64 / val_objects as f64 - v.val_accuracy).abs() < 1e-12);
                 eprintln!(
                     "it {} train {:.3}/{:.2} val {:.3}/{:.2}",
                     v.iteration, v.train_loss, v.train_accuracy, v.val_loss, v.val_accuracy
@@ -99,6 +110,21 @@ fn a_small_temporal_model_beats_chance_and_classifies() {
     ] {
         assert!(run.path().join(f).is_file(), "{f} written");
     }
+    let best: stampseq::eval::metrics::ConfusionMatrix = serde_json::from_str(
+        &std::fs::read_to_string(run.path().join("best_confusion.json")).expect("best confusion"),
+    )
+    .expect("best_confusion.json parses");
+    let at_best = outcome
+        .state
+        .history
+        .iter()
+        .find(|h| h.iteration == outcome.state.best_iteration)
+        .and_then(|h| h.confusion.clone());
+    assert_eq!(
+        Some(best),
+        at_best,
+        "the best checkpoint's validation confusion"
+    );
     let history = std::fs::read_to_string(run.path().join("history.csv")).expect("history");
     assert_eq!(history.lines().count(), 21);
 

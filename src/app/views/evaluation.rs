@@ -3,8 +3,10 @@
 //! after each number of detections, and a click on a cell lists its objects, each opening
 //! in the viewer.
 
+use crate::app::export::{self, PlotKind};
 use crate::app::StampseqApp;
 use crate::eval::metrics::{argmax, ConfusionMatrix};
+use crate::labels::LabelStore;
 use std::collections::HashMap;
 
 #[derive(Default)]
@@ -78,9 +80,44 @@ pub fn evaluate(
     }
 }
 
+/// The labels the view judges against: the vetting labels, or the loaded CSV's (None
+/// before one is loaded).
+pub fn labels_in_use(
+    panel: &EvaluationPanel,
+    store: Option<&LabelStore>,
+) -> Option<HashMap<String, String>> {
+    if panel.use_vetting {
+        Some(
+            store
+                .map(|l| l.all().clone().into_iter().collect())
+                .unwrap_or_default(),
+        )
+    } else {
+        panel.loaded.clone()
+    }
+}
+
+/// The confusion matrix the view shows now, titled, for export.
+pub fn current_confusion(app: &StampseqApp) -> Option<(ConfusionMatrix, String)> {
+    let model = app.predictions.models.get(
+        app.evaluation
+            .model
+            .min(app.predictions.models.len().checked_sub(1)?),
+    )?;
+    let labels = labels_in_use(&app.evaluation, app.labels.as_ref())?;
+    let result = evaluate(&model.classes, &model.by_object, &labels);
+    let metrics = result.confusion.metrics();
+    let title = format!(
+        "{}: {} objects, accuracy {:.3}",
+        model.model, metrics.samples, metrics.accuracy
+    );
+    Some((result.confusion, title))
+}
+
 pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
     let mut open = app.evaluation.open;
     let mut select = None;
+    let mut export = None;
     egui::Window::new("Evaluation")
         .open(&mut open)
         .default_size([640.0, 720.0])
@@ -123,75 +160,34 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
             if let Some(err) = &e.error {
                 ui.colored_label(ui.visuals().error_fg_color, err);
             }
-            let labels: HashMap<String, String> = if e.use_vetting {
-                app.labels
-                    .as_ref()
-                    .map(|l| l.all().clone().into_iter().collect())
-                    .unwrap_or_default()
-            } else {
-                match &e.loaded {
-                    Some(l) => l.clone(),
-                    None => return,
-                }
+            let Some(labels) = labels_in_use(e, app.labels.as_ref()) else {
+                return;
             };
             let model = &app.predictions.models[e.model];
             let result = evaluate(&model.classes, &model.by_object, &labels);
             let metrics = result.confusion.metrics();
-            ui.label(format!(
-                "{} objects, accuracy {:.3}, macro F1 {:.3}{}",
-                metrics.samples,
-                metrics.accuracy,
-                metrics.macro_f1,
-                if result.skipped > 0 {
-                    format!(
-                        " ({} labelled objects not loaded or of another class)",
-                        result.skipped
-                    )
-                } else {
-                    String::new()
-                }
-            ));
-            let fractions = result.confusion.row_normalised();
-            egui::Grid::new("confusion heatmap")
-                .spacing([2.0, 2.0])
-                .show(ui, |ui| {
-                    ui.label("true \\ predicted");
-                    for c in &model.classes {
-                        ui.strong(c);
+            ui.horizontal(|ui| {
+                export::button(ui, PlotKind::EvaluationConfusion, &mut export);
+                ui.label(format!(
+                    "{} objects, accuracy {:.3}, macro F1 {:.3}{}",
+                    metrics.samples,
+                    metrics.accuracy,
+                    metrics.macro_f1,
+                    if result.skipped > 0 {
+                        format!(
+                            " ({} labelled objects not loaded or of another class)",
+                            result.skipped
+                        )
+                    } else {
+                        String::new()
                     }
-                    ui.end_row();
-                    for (t, row) in result.confusion.counts.iter().enumerate() {
-                        ui.strong(&model.classes[t]);
-                        for (p, count) in row.iter().enumerate() {
-                            let f = fractions[t][p] as f32;
-                            let fill = egui::Color32::from_rgb(
-                                (255.0 * (1.0 - 0.8 * f)) as u8,
-                                (255.0 * (1.0 - 0.8 * f)) as u8,
-                                255,
-                            );
-                            let text =
-                                egui::RichText::new(format!("{count}\n{f:.2}")).color(if f > 0.5 {
-                                    egui::Color32::WHITE
-                                } else {
-                                    egui::Color32::BLACK
-                                });
-                            let button = egui::Button::new(text)
-                                .fill(fill)
-                                .min_size(egui::vec2(64.0, 40.0));
-                            if ui
-                                .add(button)
-                                .on_hover_text(format!(
-                                    "true {}, predicted {}",
-                                    model.classes[t], model.classes[p]
-                                ))
-                                .clicked()
-                            {
-                                e.cell = Some((t, p));
-                            }
-                        }
-                        ui.end_row();
-                    }
-                });
+                ));
+            });
+            if let Some(cell) =
+                super::confusion::heatmap(ui, "confusion heatmap", &result.confusion)
+            {
+                e.cell = Some(cell);
+            }
             if let Some((t, p)) = e.cell {
                 ui.separator();
                 let objects = result
@@ -234,6 +230,9 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
             });
         });
     app.evaluation.open = open;
+    if let Some(kind) = export {
+        app.run_command(kind.command());
+    }
     if let Some(object) = select {
         app.select_object_id(&object);
     }

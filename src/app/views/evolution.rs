@@ -6,14 +6,8 @@ use crate::app::StampseqApp;
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
 
 pub fn class_colour(class: &str) -> egui::Color32 {
-    match class {
-        "AGN" => egui::Color32::from_rgb(230, 160, 40),
-        "SN" => egui::Color32::from_rgb(220, 60, 60),
-        "VS" => egui::Color32::from_rgb(70, 140, 230),
-        "asteroid" => egui::Color32::from_rgb(150, 150, 150),
-        "bogus" => egui::Color32::from_rgb(170, 90, 200),
-        _ => egui::Color32::from_rgb(80, 190, 120),
-    }
+    let (r, g, b) = crate::eval::plots::class_rgb(class);
+    egui::Color32::from_rgb(r, g, b)
 }
 
 pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {

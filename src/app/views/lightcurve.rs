@@ -6,12 +6,8 @@ use crate::sequence::PointKind;
 use egui_plot::{Line, MarkerShape, Plot, PlotPoints, Points};
 
 pub fn band_colour(fid: i32) -> egui::Color32 {
-    match fid {
-        1 => egui::Color32::from_rgb(60, 170, 90),
-        2 => egui::Color32::from_rgb(220, 70, 60),
-        3 => egui::Color32::from_rgb(150, 100, 200),
-        _ => egui::Color32::GRAY,
-    }
+    let (r, g, b) = crate::eval::plots::band_rgb(fid);
+    egui::Color32::from_rgb(r, g, b)
 }
 
 pub fn show(app: &StampseqApp, ui: &mut egui::Ui) {

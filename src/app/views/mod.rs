@@ -2,6 +2,7 @@
 //! commands; none reads a file or runs a model.
 
 pub mod browser;
+pub mod confusion;
 pub mod details;
 pub mod evaluation;
 pub mod evolution;

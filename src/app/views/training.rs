@@ -1,7 +1,9 @@
 //! The training view: the configuration as a form, Start and Stop, and live curves of
 //! training and validation loss and accuracy (TensorBoard-style smoothing, log-scale y,
-//! best-checkpoint marker, ETA). Training runs on a worker thread; the window stays fluid.
+//! best-checkpoint marker, ETA) beside the latest validation's confusion matrix. Training
+//! runs on a worker thread; the window stays fluid.
 
+use crate::app::export::{self, PlotKind};
 use crate::app::StampseqApp;
 use crate::model::{HeadConfig, Positions, StampEncoderConfig, TemporalStampClassifierConfig};
 use crate::train::{ModelChoice, TrainConfig, TrainEvent, Validation};
@@ -192,9 +194,10 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
     let mut start = false;
     let mut stop = false;
     let mut load_model = None;
+    let mut export = None;
     egui::Window::new("Training")
         .open(&mut open)
-        .default_size([760.0, 620.0])
+        .default_size([1100.0, 640.0])
         .show(ctx, |ui| {
             let t = &mut app.training;
             let running = t.is_running();
@@ -279,8 +282,32 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
             ui.horizontal(|ui| {
                 ui.add(egui::Slider::new(&mut t.smoothing, 0.0..=0.99).text("smoothing"));
                 ui.checkbox(&mut t.log_y, "log-scale loss");
+                export::button(ui, PlotKind::TrainingCurves, &mut export);
             });
-            curves(ui, t);
+            let latest = t
+                .validations
+                .last()
+                .and_then(|v| v.confusion.as_ref().map(|cm| (v.iteration, cm)));
+            match latest {
+                Some((iteration, cm)) => {
+                    let side = 110.0 + 66.0 * cm.classes.len() as f32;
+                    let width = (ui.available_width() - side - 12.0).max(240.0);
+                    ui.horizontal_top(|ui| {
+                        ui.vertical(|ui| {
+                            ui.set_width(width);
+                            curves(ui, t);
+                        });
+                        ui.vertical(|ui| {
+                            ui.horizontal(|ui| {
+                                ui.strong(format!("validation confusion at step {iteration}"));
+                                export::button(ui, PlotKind::TrainingConfusion, &mut export);
+                            });
+                            super::confusion::heatmap(ui, "training confusion", cm);
+                        });
+                    });
+                }
+                None => curves(ui, t),
+            }
         });
     app.training.open = open;
     if start {
@@ -302,6 +329,9 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
     }
     if let Some(path) = load_model {
         app.load_model(path);
+    }
+    if let Some(kind) = export {
+        app.run_command(kind.command());
     }
 }
 

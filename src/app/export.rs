@@ -1,0 +1,183 @@
+//! Plot export: each plot of the app, drawn again by `eval::plots` (plotters, egui's font)
+//! into a PNG or SVG file the user names. The data is copied out of the app state, so the
+//! drawing runs on a worker thread.
+
+use crate::app::commands::Command;
+use crate::app::StampseqApp;
+use crate::eval::plots::{Format, ModelEvolution, PlotData};
+use std::path::PathBuf;
+
+/// The plots that can be exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlotKind {
+    LightCurve,
+    ClassEvolution,
+    TrainingCurves,
+    TrainingConfusion,
+    EvaluationConfusion,
+}
+
+impl PlotKind {
+    pub fn of(command: Command) -> Option<PlotKind> {
+        Some(match command {
+            Command::ExportLightCurve => PlotKind::LightCurve,
+            Command::ExportClassEvolution => PlotKind::ClassEvolution,
+            Command::ExportTrainingCurves => PlotKind::TrainingCurves,
+            Command::ExportTrainingConfusion => PlotKind::TrainingConfusion,
+            Command::ExportEvaluationConfusion => PlotKind::EvaluationConfusion,
+            _ => return None,
+        })
+    }
+
+    pub fn command(self) -> Command {
+        match self {
+            PlotKind::LightCurve => Command::ExportLightCurve,
+            PlotKind::ClassEvolution => Command::ExportClassEvolution,
+            PlotKind::TrainingCurves => Command::ExportTrainingCurves,
+            PlotKind::TrainingConfusion => Command::ExportTrainingConfusion,
+            PlotKind::EvaluationConfusion => Command::ExportEvaluationConfusion,
+        }
+    }
+}
+
+/// A small "Export…" button that asks for `kind`'s export when clicked.
+pub fn button(ui: &mut egui::Ui, kind: PlotKind, wanted: &mut Option<PlotKind>) {
+    if ui
+        .small_button("Export…")
+        .on_hover_text(kind.command().title())
+        .clicked()
+    {
+        *wanted = Some(kind);
+    }
+}
+
+impl StampseqApp {
+    /// What `kind` shows now, with a file name to suggest; an error says why there is
+    /// nothing to export.
+    pub fn plot_data(&self, kind: PlotKind) -> Result<(PlotData, String), String> {
+        let object = || {
+            self.selection
+                .object
+                .and_then(|o| self.catalog.sequences.get(o))
+                .ok_or_else(|| "no object selected".to_string())
+        };
+        match kind {
+            PlotKind::LightCurve => {
+                let sequence = object()?;
+                let selected_jd = sequence
+                    .detections
+                    .get(self.selection.detection)
+                    .map(|a| a.candidate.jd);
+                Ok((
+                    PlotData::LightCurve {
+                        title: sequence.object_id.clone(),
+                        curve: sequence.light_curve.clone(),
+                        selected_jd,
+                    },
+                    format!("{}_light_curve", sequence.object_id),
+                ))
+            }
+            PlotKind::ClassEvolution => {
+                let sequence = object()?;
+                let models: Vec<ModelEvolution> = self
+                    .predictions
+                    .models
+                    .iter()
+                    .filter_map(|m| {
+                        m.by_object
+                            .get(&sequence.object_id)
+                            .map(|steps| ModelEvolution {
+                                model: m.model.clone(),
+                                classes: m.classes.clone(),
+                                steps: steps.clone(),
+                            })
+                    })
+                    .collect();
+                if models.is_empty() {
+                    return Err(format!("no model has answered for {}", sequence.object_id));
+                }
+                Ok((
+                    PlotData::ClassEvolution {
+                        title: sequence.object_id.clone(),
+                        models,
+                        stacked: self.prefs.evolution_bars,
+                        selected: Some(self.selection.detection),
+                    },
+                    format!("{}_class_evolution", sequence.object_id),
+                ))
+            }
+            PlotKind::TrainingCurves => {
+                if self.training.validations.is_empty() {
+                    return Err("no validation yet: the curves are empty".into());
+                }
+                Ok((
+                    PlotData::TrainingCurves(self.training.validations.clone()),
+                    "training_curves".into(),
+                ))
+            }
+            PlotKind::TrainingConfusion => {
+                let (iteration, cm) = self
+                    .training
+                    .validations
+                    .iter()
+                    .rev()
+                    .find_map(|v| v.confusion.clone().map(|cm| (v.iteration, cm)))
+                    .ok_or_else(|| "no validation confusion matrix yet".to_string())?;
+                Ok((
+                    PlotData::Confusion {
+                        cm,
+                        title: format!("validation at step {iteration}"),
+                    },
+                    format!("validation_confusion_step{iteration}"),
+                ))
+            }
+            PlotKind::EvaluationConfusion => {
+                let (cm, title) = super::views::evaluation::current_confusion(self)
+                    .ok_or_else(|| "no evaluation yet: load a model and labels".to_string())?;
+                Ok((PlotData::Confusion { cm, title }, "confusion_matrix".into()))
+            }
+        }
+    }
+
+    /// Writes `kind` to `path` (PNG or SVG by its extension; none means PNG) on a worker
+    /// thread; the status bar reports the outcome.
+    pub fn export_plot_to(&mut self, kind: PlotKind, mut path: PathBuf) {
+        if path.extension().is_none() {
+            path.set_extension("png");
+        }
+        if Format::of(&path).is_none() {
+            self.messages.push(format!(
+                "plot not written: {} should end in .png or .svg",
+                path.display()
+            ));
+            return;
+        }
+        match self.plot_data(kind) {
+            Ok((data, _)) => {
+                self.jobs.export_plot(data, path);
+            }
+            Err(e) => self.messages.push(format!("nothing to export: {e}")),
+        }
+    }
+
+    /// Asks where to write `kind`, then writes it.
+    pub fn export_plot(&mut self, kind: PlotKind) {
+        let name = match self.plot_data(kind) {
+            Ok((_, name)) => name,
+            Err(e) => {
+                self.messages.push(format!("nothing to export: {e}"));
+                return;
+            }
+        };
+        let mut dialog = rfd::FileDialog::new()
+            .add_filter("PNG image", &["png"])
+            .add_filter("SVG (vector)", &["svg"])
+            .set_file_name(format!("{name}.png"));
+        if let Some(dir) = &self.prefs.last_folder {
+            dialog = dialog.set_directory(dir);
+        }
+        if let Some(path) = dialog.save_file() {
+            self.export_plot_to(kind, path);
+        }
+    }
+}
