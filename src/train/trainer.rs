@@ -275,22 +275,11 @@ fn host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, TrainError> {
         .map_err(|e| TrainError::Data(format!("reading back from the device: {e:?}")))
 }
 
-/// Correct predictions over the valid steps (train) or at each object's last step.
-fn correct(
-    logits: &[f32],
-    batch: &Batch,
-    classes: usize,
-    last_only: bool,
-    objects: &[&Object],
-) -> (usize, usize) {
+/// Correct predictions over the valid steps of a training batch.
+fn correct(logits: &[f32], batch: &Batch, classes: usize, objects: &[&Object]) -> (usize, usize) {
     let (mut right, mut total) = (0, 0);
     for (i, o) in objects.iter().enumerate() {
-        let steps: Vec<usize> = if last_only {
-            vec![o.steps() - 1]
-        } else {
-            (0..o.steps()).collect()
-        };
-        for k in steps {
+        for k in 0..o.steps() {
             let slot = i * batch.t + k;
             let row = &logits[slot * classes..(slot + 1) * classes];
             right += usize::from(argmax(row) == Some(o.class));
@@ -559,7 +548,7 @@ pub fn train(
         let micro = micro_batch_size(&arch, batch.b, batch.t, device);
         let (loss_value, out_logits, grads) =
             batch_gradients(&net, &batch, micro, config.beta, crop, stats.len(), device)?;
-        let (r, t) = correct(&out_logits, &batch, n_classes, false, &chosen);
+        let (r, t) = correct(&out_logits, &batch, n_classes, &chosen);
         net = match net {
             Net::Temporal(m) => Net::Temporal(optim.step(config.lr, m, grads)),
             Net::Enhanced(m) => Net::Enhanced(optim.step(config.lr, m, grads)),

@@ -310,3 +310,59 @@ fn a_small_sweep_gives_mean_and_std_over_repeats() {
         "{table}"
     );
 }
+
+/// With real and simulated objects, validation and test come from the real (holdout) ones,
+/// except for a class with too few of them, which the split notes.
+#[test]
+fn validation_and_test_come_from_the_holdout_objects() {
+    let classes: Vec<String> = CLASSES.iter().map(|c| c.to_string()).collect();
+    // 12 simulated objects per class; real ones for AGN, SN and VS only (8, 8, and 2 for VS).
+    let mut objects: Vec<(String, usize)> =
+        (0..60).map(|i| (format!("sim{i:02}"), i % 5)).collect();
+    let real: Vec<(String, usize)> = (0..8)
+        .flat_map(|i| [(format!("realA{i}"), 0), (format!("realS{i}"), 1)])
+        .chain((0..2).map(|i| (format!("realV{i}"), 2)))
+        .collect();
+    objects.extend(real.iter().cloned());
+    let holdout: std::collections::HashSet<String> = real.iter().map(|(o, _)| o.clone()).collect();
+    let split = Split::draw_from(&objects, &classes, 3, 2, 4, Some(&holdout)).expect("split");
+    let class_of = |id: &str| objects.iter().find(|(o, _)| o == id).map(|(_, c)| *c);
+    for part in [&split.val, &split.test] {
+        for id in part.iter() {
+            let c = class_of(id).expect("known object");
+            // AGN and SN have enough real objects; VS, asteroid and bogus do not.
+            assert_eq!(holdout.contains(id), c <= 1, "{id} of class {c}");
+        }
+    }
+    assert_eq!(split.val.len(), 15);
+    assert_eq!(split.test.len(), 15);
+    // Every other object trains, the simulated AGN and SN among them.
+    let mut all: Vec<&String> = split
+        .train
+        .iter()
+        .chain(&split.val)
+        .chain(&split.test)
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), objects.len());
+    assert_eq!(split.train.len() + 30, objects.len());
+    assert!((0..60)
+        .filter(|i| i % 5 <= 1)
+        .all(|i| split.train.contains(&format!("sim{i:02}"))));
+    assert_eq!(
+        split
+            .train
+            .iter()
+            .filter(|o| o.starts_with("realA"))
+            .count(),
+        3
+    );
+    assert_eq!(split.notes.len(), 3, "{:?}", split.notes);
+    assert!(split.notes[0].starts_with("class VS"), "{:?}", split.notes);
+    // Drawn again from the same seed: the same split.
+    assert_eq!(
+        split,
+        Split::draw_from(&objects, &classes, 3, 2, 4, Some(&holdout)).expect("again")
+    );
+}
