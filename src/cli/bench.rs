@@ -286,7 +286,7 @@ fn frame_stats(name: &str, times: &[f64]) -> (f64, f64) {
     let mean = times.iter().sum::<f64>() / times.len().max(1) as f64 * 1e3;
     let worst = times.iter().copied().fold(0.0, f64::max) * 1e3;
     eprintln!(
-        "  {name:<38} mean {mean:7.2} ms  worst {worst:7.2} ms  ({} frames)",
+        "  {name:<42} mean {mean:7.2} ms  worst {worst:7.2} ms  ({} frames)",
         times.len()
     );
     (mean, worst)
