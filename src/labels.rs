@@ -54,6 +54,8 @@ pub struct LabelStore {
     current: BTreeMap<String, String>,
     /// Changes made in this session that undo can take back, newest last.
     undo_stack: Vec<LabelEvent>,
+    /// Counts the changes, so that views derived from the labels know when to redo them.
+    revision: u64,
 }
 
 fn now() -> f64 {
@@ -83,6 +85,7 @@ impl LabelStore {
             dir: dir.to_path_buf(),
             current: BTreeMap::new(),
             undo_stack: Vec::new(),
+            revision: 0,
         };
         let log = store.log_path();
         match std::fs::File::open(&log) {
@@ -127,7 +130,12 @@ impl LabelStore {
         Ok(store)
     }
 
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
     fn apply(&mut self, event: &LabelEvent) {
+        self.revision += 1;
         match &event.label {
             Some(l) => self.current.insert(event.object_id.clone(), l.clone()),
             None => self.current.remove(&event.object_id),

@@ -1,7 +1,10 @@
-//! Every user action is a [`Command`] with its keyboard shortcut, so that the help overlay
-//! and the command palette are generated from one list, never kept by hand.
+//! Every user action is a [`Command`] with its default keyboard shortcut, so that the help
+//! overlay and the command palette are generated from one list, never kept by hand. The
+//! user's own bindings are a [`Keymap`] kept in the preferences.
 
 use egui::{Key, KeyboardShortcut, Modifiers};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Command {
@@ -38,10 +41,11 @@ pub enum Command {
     ExportTrainingCurves,
     ExportTrainingConfusion,
     ExportEvaluationConfusion,
+    LoadAllWise,
 }
 
 impl Command {
-    pub const ALL: [Command; 33] = [
+    pub const ALL: [Command; 34] = [
         Command::LabelAgn,
         Command::LabelSn,
         Command::LabelVs,
@@ -75,9 +79,11 @@ impl Command {
         Command::ExportTrainingCurves,
         Command::ExportTrainingConfusion,
         Command::ExportEvaluationConfusion,
+        Command::LoadAllWise,
     ];
 
-    pub fn shortcut(self) -> Option<KeyboardShortcut> {
+    /// The shortcut a fresh installation has; [`Keymap::shortcut`] is the one in effect.
+    pub fn default_shortcut(self) -> Option<KeyboardShortcut> {
         let plain = |k| Some(KeyboardShortcut::new(Modifiers::NONE, k));
         let cmd = |k| Some(KeyboardShortcut::new(Modifiers::COMMAND, k));
         match self {
@@ -117,6 +123,7 @@ impl Command {
             | Command::ExportTrainingCurves
             | Command::ExportTrainingConfusion
             | Command::ExportEvaluationConfusion => None,
+            Command::LoadAllWise => None,
         }
     }
 
@@ -144,7 +151,7 @@ impl Command {
             Command::ExportStamps => "Export the selected detection's stamps (PNG and FITS)...",
             Command::ToggleTraining => "Training: configure, start, stop, watch the curves",
             Command::ToggleEvaluation => "Evaluation: confusion matrix and accuracy per detection",
-            Command::ToggleHelp => "Show keyboard shortcuts",
+            Command::ToggleHelp => "Show and change keyboard shortcuts",
             Command::CommandPalette => "Command palette",
             Command::FocusSearch => "Search objects",
             Command::ToggleOnlyUnvetted => "Show only objects not yet vetted",
@@ -159,6 +166,7 @@ impl Command {
             Command::ExportEvaluationConfusion => {
                 "Export the evaluation's confusion matrix (PNG or SVG)..."
             }
+            Command::LoadAllWise => "Load an AllWISE catalogue for cone searches...",
         }
     }
 
@@ -175,15 +183,183 @@ impl Command {
         }
     }
 
-    /// Shortcuts that are plain keys must not fire while the user types in a text field.
-    pub fn is_plain_key(self) -> bool {
-        self.shortcut().is_some_and(|s| s.modifiers.is_none())
+    /// The name the preferences store a binding under: stable across releases, unlike the
+    /// title or the position in [`Command::ALL`].
+    pub fn id(self) -> String {
+        format!("{self:?}")
     }
 
-    pub fn shortcut_text(self, ctx: &egui::Context) -> String {
-        self.shortcut()
+    pub fn from_id(id: &str) -> Option<Command> {
+        Command::ALL.into_iter().find(|c| c.id() == id)
+    }
+}
+
+/// A shortcut taken by another command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{shortcut} is already used by \"{}\"", .other.title())]
+pub struct ShortcutConflict {
+    pub shortcut: String,
+    pub other: Command,
+}
+
+/// The shortcuts in effect: the defaults with the user's changes on top. Only the changes
+/// are stored, so a new default reaches users who never touched that command.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Keymap {
+    /// Command id -> shortcut as text ("Ctrl+Shift+O"), or "" for none.
+    overrides: BTreeMap<String, String>,
+}
+
+/// Ctrl stands for Cmd on macOS (egui's `COMMAND`), so a stored keymap travels between
+/// platforms.
+pub fn shortcut_to_text(s: &KeyboardShortcut) -> String {
+    let m = s.modifiers;
+    let mut parts = Vec::new();
+    if m.command || m.ctrl || m.mac_cmd {
+        parts.push("Ctrl");
+    }
+    if m.alt {
+        parts.push("Alt");
+    }
+    if m.shift {
+        parts.push("Shift");
+    }
+    parts.push(s.logical_key.name());
+    parts.join("+")
+}
+
+pub fn shortcut_from_text(text: &str) -> Option<KeyboardShortcut> {
+    let (mods, key) = match text.rsplit_once('+') {
+        // "Ctrl++" is Ctrl and the plus key.
+        Some((m, "")) => (m.strip_suffix('+').unwrap_or(m), "+"),
+        Some((m, k)) => (m, k),
+        None => ("", text),
+    };
+    let mut modifiers = Modifiers::NONE;
+    for m in mods.split('+').filter(|m| !m.is_empty()) {
+        match m.trim().to_ascii_lowercase().as_str() {
+            "ctrl" | "cmd" | "command" => modifiers |= Modifiers::COMMAND,
+            "alt" | "option" => modifiers |= Modifiers::ALT,
+            "shift" => modifiers |= Modifiers::SHIFT,
+            _ => return None,
+        }
+    }
+    Some(KeyboardShortcut::new(
+        modifiers,
+        Key::from_name(key.trim())?,
+    ))
+}
+
+/// The modifiers of a key press as a binding keeps them: Ctrl and Cmd are one.
+pub fn normalise_modifiers(m: Modifiers) -> Modifiers {
+    let mut out = Modifiers::NONE;
+    if m.command || m.ctrl || m.mac_cmd {
+        out |= Modifiers::COMMAND;
+    }
+    if m.alt {
+        out |= Modifiers::ALT;
+    }
+    if m.shift {
+        out |= Modifiers::SHIFT;
+    }
+    out
+}
+
+impl Keymap {
+    pub fn shortcut(&self, command: Command) -> Option<KeyboardShortcut> {
+        match self.overrides.get(&command.id()) {
+            Some(text) if text.is_empty() => None,
+            // A binding that no longer parses (a key egui renamed) falls back to the default.
+            Some(text) => shortcut_from_text(text).or_else(|| command.default_shortcut()),
+            None => command.default_shortcut(),
+        }
+    }
+
+    pub fn is_custom(&self, command: Command) -> bool {
+        self.overrides.contains_key(&command.id())
+    }
+
+    /// The command other than `command` that `shortcut` triggers, if any.
+    pub fn user_of(&self, shortcut: &KeyboardShortcut, except: Command) -> Option<Command> {
+        Command::ALL
+            .into_iter()
+            .filter(|c| *c != except)
+            .find(|c| self.shortcut(*c).as_ref() == Some(shortcut))
+    }
+
+    /// Binds `command` to `shortcut` (`None` unbinds it); a shortcut another command holds
+    /// is refused, so one key never means two things.
+    pub fn bind(
+        &mut self,
+        command: Command,
+        shortcut: Option<KeyboardShortcut>,
+    ) -> Result<(), ShortcutConflict> {
+        if let Some(s) = &shortcut {
+            if let Some(other) = self.user_of(s, command) {
+                return Err(ShortcutConflict {
+                    shortcut: shortcut_to_text(s),
+                    other,
+                });
+            }
+        }
+        if shortcut == command.default_shortcut() {
+            self.overrides.remove(&command.id());
+        } else {
+            let text = shortcut.as_ref().map(shortcut_to_text).unwrap_or_default();
+            self.overrides.insert(command.id(), text);
+        }
+        Ok(())
+    }
+
+    /// Back to the default shortcut; refused if another command has taken it meanwhile.
+    pub fn reset(&mut self, command: Command) -> Result<(), ShortcutConflict> {
+        self.bind(command, command.default_shortcut())
+    }
+
+    pub fn reset_all(&mut self) {
+        self.overrides.clear();
+    }
+
+    /// Pairs of commands sharing one shortcut. [`Keymap::bind`] never makes one, but stored
+    /// preferences can (a default given to a new command that the user had taken).
+    pub fn conflicts(&self) -> Vec<(Command, Command)> {
+        let mut out = Vec::new();
+        for (i, a) in Command::ALL.iter().enumerate() {
+            let Some(sa) = self.shortcut(*a) else {
+                continue;
+            };
+            for b in &Command::ALL[i + 1..] {
+                if self.shortcut(*b) == Some(sa) {
+                    out.push((*a, *b));
+                }
+            }
+        }
+        out
+    }
+
+    /// Shortcuts without Ctrl or Alt must not fire while the user types in a text field.
+    pub fn is_plain_key(&self, command: Command) -> bool {
+        self.shortcut(command)
+            .is_some_and(|s| !(s.modifiers.command || s.modifiers.ctrl || s.modifiers.alt))
+    }
+
+    pub fn text(&self, command: Command, ctx: &egui::Context) -> String {
+        self.shortcut(command)
             .map(|s| ctx.format_shortcut(&s))
             .unwrap_or_default()
+    }
+
+    /// Every bound command, the ones with more modifiers first: egui matches Ctrl+O on a
+    /// Ctrl+Shift+O press too, so the more specific shortcut must be tried first.
+    pub fn in_match_order(&self) -> Vec<(Command, KeyboardShortcut)> {
+        let mut all: Vec<_> = Command::ALL
+            .into_iter()
+            .filter_map(|c| self.shortcut(c).map(|s| (c, s)))
+            .collect();
+        let weight = |m: Modifiers| m.command as u8 + m.ctrl as u8 + m.alt as u8 + m.shift as u8;
+        all.sort_by_key(|(_, s)| std::cmp::Reverse(weight(s.modifiers)));
+        all
     }
 }
 
@@ -196,11 +372,93 @@ mod tests {
     fn every_command_is_listed_once_with_a_distinct_shortcut() {
         let commands: HashSet<_> = Command::ALL.iter().collect();
         assert_eq!(commands.len(), Command::ALL.len());
-        let shortcuts: Vec<_> = Command::ALL.iter().filter_map(|c| c.shortcut()).collect();
+        let shortcuts: Vec<_> = Command::ALL
+            .iter()
+            .filter_map(|c| c.default_shortcut())
+            .collect();
         let distinct: HashSet<_> = shortcuts
             .iter()
             .map(|s| (s.modifiers, s.logical_key))
             .collect();
         assert_eq!(distinct.len(), shortcuts.len());
+        assert!(Keymap::default().conflicts().is_empty());
+        for c in Command::ALL {
+            assert_eq!(Command::from_id(&c.id()), Some(c));
+        }
+    }
+
+    #[test]
+    fn shortcuts_read_back_from_their_text() {
+        for c in Command::ALL {
+            if let Some(s) = c.default_shortcut() {
+                assert_eq!(shortcut_from_text(&shortcut_to_text(&s)), Some(s), "{c:?}");
+            }
+        }
+        let plus = KeyboardShortcut::new(Modifiers::COMMAND, Key::Plus);
+        assert_eq!(shortcut_from_text(&shortcut_to_text(&plus)), Some(plus));
+        assert_eq!(shortcut_from_text("Ctrl++"), Some(plus));
+        assert_eq!(shortcut_from_text("Hyper+K"), None);
+        assert_eq!(shortcut_from_text("Ctrl+NoSuchKey"), None);
+    }
+
+    #[test]
+    fn a_taken_shortcut_is_refused_and_a_free_one_bound() {
+        let mut k = Keymap::default();
+        let r = KeyboardShortcut::new(Modifiers::NONE, Key::R);
+        let err = k
+            .bind(Command::ToggleBlink, Some(r))
+            .expect_err("R resets the zoom");
+        assert_eq!(err.other, Command::ResetZoom);
+        assert_eq!(
+            err.to_string(),
+            "R is already used by \"Reset zoom and pan\""
+        );
+        assert_eq!(
+            k.shortcut(Command::ToggleBlink),
+            Command::ToggleBlink.default_shortcut()
+        );
+
+        let ctrl_k = KeyboardShortcut::new(Modifiers::COMMAND, Key::K);
+        k.bind(Command::ToggleBlink, Some(ctrl_k)).expect("free");
+        assert_eq!(k.shortcut(Command::ToggleBlink), Some(ctrl_k));
+        assert!(k.is_custom(Command::ToggleBlink));
+        assert!(!k.is_plain_key(Command::ToggleBlink));
+        // B is free now, so another command may have it.
+        let b = KeyboardShortcut::new(Modifiers::NONE, Key::B);
+        k.bind(Command::CycleColormap, Some(b))
+            .expect("B was released");
+        // ... and the blink cannot go back to its default while B is taken.
+        assert_eq!(
+            k.reset(Command::ToggleBlink).expect_err("B taken").other,
+            Command::CycleColormap
+        );
+        k.bind(Command::ResetZoom, None)
+            .expect("unbinding never conflicts");
+        assert_eq!(k.shortcut(Command::ResetZoom), None);
+        assert!(k.conflicts().is_empty());
+        k.reset_all();
+        assert_eq!(k, Keymap::default());
+    }
+
+    #[test]
+    fn conflicts_in_stored_preferences_are_found() {
+        // As a keymap saved by hand, or before a default changed, can hold.
+        let k: Keymap =
+            serde_json::from_str(r#"{"ToggleBlink": "R", "NoLongerACommand": "Q"}"#).expect("json");
+        assert_eq!(
+            k.conflicts(),
+            vec![(Command::ToggleBlink, Command::ResetZoom)]
+        );
+    }
+
+    #[test]
+    fn more_specific_shortcuts_are_matched_first() {
+        let order: Vec<Command> = Keymap::default()
+            .in_match_order()
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
+        let pos = |c| order.iter().position(|x| *x == c).expect("bound");
+        assert!(pos(Command::OpenFolder) < pos(Command::OpenFiles));
     }
 }

@@ -10,6 +10,7 @@ pub mod prefs;
 pub mod stamp_gpu;
 pub mod state;
 pub mod views;
+pub mod wise;
 
 use crate::features::allwise::CrossmatchTable;
 use crate::features::FeatureStats;
@@ -36,6 +37,10 @@ pub struct AppOptions {
     pub backend: crate::backend::BackendChoice,
     /// An AllWISE crossmatch table to show in the details panel.
     pub wise: Option<PathBuf>,
+    /// An AllWISE catalogue (ra, dec, w1mpro..w3mpro) to cone-search around each object.
+    pub allwise: Option<PathBuf>,
+    /// Cone-search radius in arcseconds; the saved preference when not given.
+    pub allwise_radius_arcsec: Option<f64>,
 }
 
 /// The labels folder when none is given: `$XDG_DATA_HOME/stampseq/labels`, else
@@ -53,14 +58,16 @@ pub fn default_labels_dir() -> PathBuf {
 pub struct StampseqApp {
     pub catalog: Catalog,
     pub selection: Selection,
-    /// Browser rows after filter and sort, recomputed each frame (cheap: indices only).
+    /// Browser rows after filter and sort, recomputed when `visible_key` changes.
     pub visible: Vec<usize>,
+    visible_key: Option<state::RowsKey>,
     pub prefs: Preferences,
     pub labels: Option<LabelStore>,
     pub label_error: Option<String>,
     pub predictions: Predictions,
     pub feature_stats: Option<FeatureStats>,
     pub wise: Option<CrossmatchTable>,
+    pub allwise: wise::WisePanel,
     pub jobs: Jobs,
     pub view: ViewTransform,
     pub hover: Option<views::stamps::HoverPixel>,
@@ -69,6 +76,7 @@ pub struct StampseqApp {
     pub device_name: String,
     pub frame: u64,
     pub show_help: bool,
+    pub shortcut_editor: views::shortcuts::ShortcutEditor,
     pub show_palette: bool,
     pub palette_query: String,
     pub focus_search: bool,
@@ -100,13 +108,14 @@ impl RowFacts for Facts<'_> {
 
 impl StampseqApp {
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
-        let prefs = if options.fresh_preferences {
+        let mut prefs = if options.fresh_preferences {
             Preferences::default()
         } else {
-            cc.storage
-                .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
-                .unwrap_or_default()
+            Preferences::load(cc.storage)
         };
+        if let Some(r) = options.allwise_radius_arcsec {
+            prefs.allwise_radius_arcsec = r;
+        }
         let (gpu, device_name) = match &cc.wgpu_render_state {
             Some(rs) => {
                 StampGpu::install(rs);
@@ -135,12 +144,14 @@ impl StampseqApp {
             catalog: Catalog::default(),
             selection: Selection::default(),
             visible: Vec::new(),
+            visible_key: None,
             prefs,
             labels,
             label_error,
             predictions: Predictions::default(),
             feature_stats: None,
             wise,
+            allwise: wise::WisePanel::default(),
             jobs,
             view: ViewTransform::default(),
             hover: None,
@@ -149,6 +160,7 @@ impl StampseqApp {
             device_name,
             frame: 0,
             show_help: false,
+            shortcut_editor: Default::default(),
             show_palette: false,
             palette_query: String::new(),
             focus_search: false,
@@ -163,6 +175,9 @@ impl StampseqApp {
         };
         if !options.inputs.is_empty() {
             app.jobs.load(options.inputs);
+        }
+        if let Some(path) = options.allwise {
+            app.load_allwise(path);
         }
         app
     }
@@ -307,6 +322,14 @@ impl StampseqApp {
                     }
                 }
             }
+            Command::LoadAllWise => {
+                if let Some(path) = rfd::FileDialog::new()
+                    .add_filter("AllWISE catalogue (ra, dec, w1mpro..w3mpro)", &["csv"])
+                    .pick_file()
+                {
+                    self.load_allwise(path);
+                }
+            }
             Command::ToggleTraining => self.training.open = !self.training.open,
             Command::ToggleEvaluation => self.evaluation.open = !self.evaluation.open,
             Command::ToggleHelp => self.show_help = !self.show_help,
@@ -337,6 +360,39 @@ impl StampseqApp {
             }
             _ => {}
         }
+    }
+
+    /// Reads an AllWISE catalogue in the background; the details panel cone-searches it.
+    pub fn load_allwise(&mut self, path: PathBuf) {
+        self.allwise.error = None;
+        self.allwise.loading = Some(self.jobs.load_allwise(path));
+    }
+
+    /// Filters and sorts the browser's rows again if what they depend on changed; true if
+    /// it did.
+    pub fn refresh_visible(&mut self) -> bool {
+        let key = state::RowsKey {
+            filter: self.prefs.filter.clone(),
+            catalog: self.catalog.revision,
+            labels: self.labels.as_ref().map_or(0, LabelStore::revision),
+            predictions: self.predictions.revision,
+        };
+        if self.visible_key.as_ref() == Some(&key) {
+            return false;
+        }
+        let facts = Facts {
+            labels: self.labels.as_ref(),
+            predictions: &self.predictions,
+        };
+        self.visible = key.filter.visible_rows(&self.catalog, &facts);
+        self.visible_key = Some(key);
+        true
+    }
+
+    /// Forgets the browser's rows, so the next frame recomputes them (benchmarks compare
+    /// with and without the cache).
+    pub fn invalidate_visible(&mut self) {
+        self.visible_key = None;
     }
 
     /// Adds a model file and runs it on everything loaded.
@@ -478,15 +534,23 @@ impl StampseqApp {
                         predictions.by_object.len()
                     ));
                     self.model_device = Some(backend);
-                    match self
-                        .predictions
-                        .models
-                        .iter_mut()
-                        .find(|m| m.model == predictions.model)
-                    {
-                        Some(m) => *m = predictions,
-                        None => self.predictions.models.push(predictions),
+                    self.predictions.insert(predictions);
+                }
+                JobEvent::AllWiseLoaded {
+                    job,
+                    path,
+                    catalogue,
+                } => {
+                    if self.allwise.loading == Some(job) {
+                        self.allwise.loading = None;
                     }
+                    self.messages.push(format!(
+                        "AllWISE: {} sources from {}.",
+                        catalogue.len(),
+                        path.display()
+                    ));
+                    self.allwise.catalogue = Some(catalogue);
+                    self.allwise.path = Some(path);
                 }
                 JobEvent::Training { event, .. } => self.training.on_event(event),
                 JobEvent::Trained { out, summary, .. } => {
@@ -498,6 +562,10 @@ impl StampseqApp {
                     self.messages.push(summary);
                 }
                 JobEvent::Failed { job, error } => {
+                    if self.allwise.loading == Some(job) {
+                        self.allwise.loading = None;
+                        self.allwise.error = Some(error.clone());
+                    }
                     if self.training.job == Some(job) {
                         self.training.job = None;
                         self.training.cancel = None;
@@ -515,11 +583,8 @@ impl StampseqApp {
 
     fn handle_shortcuts(&mut self, ctx: &egui::Context) {
         let typing = ctx.egui_wants_keyboard_input();
-        for command in Command::ALL {
-            let Some(shortcut) = command.shortcut() else {
-                continue;
-            };
-            if typing && command.is_plain_key() {
+        for (command, shortcut) in self.prefs.shortcuts.in_match_order() {
+            if typing && self.prefs.shortcuts.is_plain_key(command) {
                 continue;
             }
             if ctx.input_mut(|i| i.consume_shortcut(&shortcut)) {
@@ -542,7 +607,11 @@ impl StampseqApp {
     fn menu_bar(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             let item = |ui: &mut egui::Ui, app: &mut Self, command: Command| {
-                let text = format!("{}    {}", command.title(), command.shortcut_text(ui.ctx()));
+                let text = format!(
+                    "{}    {}",
+                    command.title(),
+                    app.prefs.shortcuts.text(command, ui.ctx())
+                );
                 if ui.button(text).clicked() {
                     app.run_command(command);
                     ui.close();
@@ -552,6 +621,7 @@ impl StampseqApp {
                 item(ui, self, Command::OpenFiles);
                 item(ui, self, Command::OpenFolder);
                 item(ui, self, Command::LoadModel);
+                item(ui, self, Command::LoadAllWise);
                 item(ui, self, Command::ExportLabels);
                 item(ui, self, Command::ExportStamps);
                 ui.menu_button("Export a plot", |ui| {
@@ -652,26 +722,6 @@ impl StampseqApp {
         });
     }
 
-    fn help_window(&mut self, ctx: &egui::Context) {
-        let mut open = self.show_help;
-        egui::Window::new("Keyboard shortcuts")
-            .open(&mut open)
-            .collapsible(false)
-            .show(ctx, |ui| {
-                egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
-                    for c in Command::ALL {
-                        ui.monospace(c.shortcut_text(ctx));
-                        ui.label(c.title());
-                        ui.end_row();
-                    }
-                    ui.monospace("drag / wheel / double-click");
-                    ui.label("pan / zoom / reset, linked across stamps");
-                    ui.end_row();
-                });
-            });
-        self.show_help = open;
-    }
-
     fn palette(&mut self, ctx: &egui::Context) {
         if !self.show_palette {
             return;
@@ -692,7 +742,11 @@ impl StampseqApp {
                     .collect();
                 for c in &matches {
                     if ui
-                        .button(format!("{}    {}", c.title(), c.shortcut_text(ctx)))
+                        .button(format!(
+                            "{}    {}",
+                            c.title(),
+                            self.prefs.shortcuts.text(*c, ctx)
+                        ))
                         .clicked()
                     {
                         chosen = Some(*c);
@@ -721,14 +775,11 @@ impl eframe::App for StampseqApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         self.poll_jobs();
-        if !self.show_palette {
+        let rebinding = views::shortcuts::capture(self, &ctx);
+        if !self.show_palette && !rebinding {
             self.handle_shortcuts(&ctx);
         }
-        let facts = Facts {
-            labels: self.labels.as_ref(),
-            predictions: &self.predictions,
-        };
-        self.visible = self.prefs.filter.visible_rows(&self.catalog, &facts);
+        self.refresh_visible();
         if self.selection.object.is_none() && !self.visible.is_empty() {
             self.selection.object = Some(self.visible[0]);
         }
@@ -794,7 +845,7 @@ impl eframe::App for StampseqApp {
         egui::CentralPanel::default().show(ui, |ui| views::stamps::show(self, ui));
         views::training::show(self, &ctx);
         views::evaluation::show(self, &ctx);
-        self.help_window(&ctx);
+        views::shortcuts::show(self, &ctx);
         self.palette(&ctx);
         if self.jobs.is_busy() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));

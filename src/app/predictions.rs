@@ -14,9 +14,24 @@ pub struct ModelPredictions {
 #[derive(Debug, Clone, Default)]
 pub struct Predictions {
     pub models: Vec<ModelPredictions>,
+    /// Counts the changes, so that the browser knows when to sort and filter again.
+    pub revision: u64,
 }
 
 impl Predictions {
+    /// Adds a model's predictions, or replaces those of a model of the same name.
+    pub fn insert(&mut self, predictions: ModelPredictions) {
+        match self
+            .models
+            .iter_mut()
+            .find(|m| m.model == predictions.model)
+        {
+            Some(m) => *m = predictions,
+            None => self.models.push(predictions),
+        }
+        self.revision += 1;
+    }
+
     /// The first model's answer after the object's last detection.
     pub fn top_class(&self, object_id: &str) -> Option<(&str, f32)> {
         let m = self.models.first()?;

@@ -1,6 +1,7 @@
 //! Preferences kept between runs with eframe's persistence. Only preferences: the data and
 //! the labels live in files of their own.
 
+use crate::app::commands::Keymap;
 use crate::app::state::BrowserFilter;
 use crate::stamp::display::DisplaySettings;
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,10 @@ pub struct Preferences {
     pub model_input_dihedral: bool,
     pub filter: BrowserFilter,
     pub last_folder: Option<PathBuf>,
+    /// The user's shortcuts, where they differ from the defaults.
+    pub shortcuts: Keymap,
+    /// Cone-search radius for the AllWISE catalogue, arcseconds.
+    pub allwise_radius_arcsec: f64,
 }
 
 impl Default for Preferences {
@@ -42,6 +47,95 @@ impl Default for Preferences {
             model_input_dihedral: false,
             filter: BrowserFilter::default(),
             last_folder: None,
+            shortcuts: Keymap::default(),
+            allwise_radius_arcsec: crate::features::allwise::DEFAULT_RADIUS_ARCSEC,
         }
+    }
+}
+
+impl Preferences {
+    /// The preferences eframe saved at the last exit, or the defaults when there are none or
+    /// they no longer read (a format change must not stop the app from starting).
+    pub fn load(storage: Option<&dyn eframe::Storage>) -> Self {
+        storage
+            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::commands::{Command, Keymap};
+    use egui::{Key, KeyboardShortcut, Modifiers};
+    use std::collections::HashMap;
+
+    /// eframe's storage without the file, so the test goes through eframe's own (RON)
+    /// encoding.
+    #[derive(Default)]
+    struct MemoryStorage(HashMap<String, String>);
+
+    impl eframe::Storage for MemoryStorage {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_string(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+
+    #[test]
+    fn preferences_with_rebound_shortcuts_round_trip_through_eframe_storage() {
+        let mut prefs = Preferences::default();
+        let ctrl_shift_k = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::K);
+        prefs
+            .shortcuts
+            .bind(Command::ToggleBlink, Some(ctrl_shift_k))
+            .expect("free");
+        prefs
+            .shortcuts
+            .bind(Command::ResetZoom, None)
+            .expect("unbind");
+        prefs.allwise_radius_arcsec = 2.5;
+        let mut storage = MemoryStorage::default();
+        eframe::set_value(&mut storage, eframe::APP_KEY, &prefs);
+        let back = Preferences::load(Some(&storage));
+        assert_eq!(back, prefs);
+        assert_eq!(
+            back.shortcuts.shortcut(Command::ToggleBlink),
+            Some(ctrl_shift_k)
+        );
+        assert_eq!(back.shortcuts.shortcut(Command::ResetZoom), None);
+        assert_eq!(
+            back.shortcuts.shortcut(Command::Undo),
+            Command::Undo.default_shortcut()
+        );
+        // And through JSON, as any other serde format would carry it.
+        let json = serde_json::to_string(&prefs).expect("json");
+        assert_eq!(
+            serde_json::from_str::<Preferences>(&json).expect("json back"),
+            prefs
+        );
+    }
+
+    #[test]
+    fn preferences_saved_before_shortcuts_existed_still_load() {
+        let mut storage = MemoryStorage::default();
+        eframe::set_value(&mut storage, eframe::APP_KEY, &Preferences::default());
+        let text = storage.0[eframe::APP_KEY].clone();
+        assert!(text.contains("shortcuts"), "{text}");
+        // Drop the field as an older version would have written it.
+        let old = text.replace("shortcuts:{},", "");
+        assert_ne!(old, text, "{text}");
+        storage.0.insert(eframe::APP_KEY.into(), old);
+        assert_eq!(
+            Preferences::load(Some(&storage)).shortcuts,
+            Keymap::default()
+        );
+        assert_eq!(Preferences::load(None), Preferences::default());
     }
 }

@@ -28,13 +28,15 @@ impl ObjectRow {
     }
 }
 
-/// Every loaded object, in object-id order. The sequences are shared (not copied) with
-/// the jobs that classify them.
+/// Every loaded object, in object-id order (the browser relies on it for ties). The
+/// sequences are shared (not copied) with the jobs that classify them.
 #[derive(Debug, Default)]
 pub struct Catalog {
     pub sequences: Arc<Vec<Sequence>>,
     pub rows: Vec<ObjectRow>,
     pub alerts: usize,
+    /// Counts the changes, so that what is derived from the rows knows when to redo it.
+    pub revision: u64,
 }
 
 impl Catalog {
@@ -48,6 +50,7 @@ impl Catalog {
         self.sequences = Arc::new(group_into_sequences(all));
         self.rows = self.sequences.iter().map(ObjectRow::of).collect();
         self.alerts = self.sequences.iter().map(Sequence::len).sum();
+        self.revision += 1;
     }
 
     pub fn index_of(&self, object_id: &str) -> Option<usize> {
@@ -107,13 +110,20 @@ pub trait RowFacts {
 impl BrowserFilter {
     /// Indices into `catalog.rows` that pass the filter, in display order.
     pub fn visible_rows(&self, catalog: &Catalog, facts: &dyn RowFacts) -> Vec<usize> {
-        let search = self.search.trim().to_ascii_lowercase();
+        let search = self.search.trim().as_bytes();
         let mut rows: Vec<usize> = catalog
             .rows
             .iter()
             .enumerate()
             .filter(|(_, r)| {
-                if !search.is_empty() && !r.object_id.to_ascii_lowercase().contains(&search) {
+                // No lowercase copy of each id: this runs on every row at each keystroke.
+                if !search.is_empty()
+                    && !r
+                        .object_id
+                        .as_bytes()
+                        .windows(search.len())
+                        .any(|w| w.eq_ignore_ascii_case(search))
+                {
                     return false;
                 }
                 if r.detections < self.min_detections {
@@ -138,31 +148,54 @@ impl BrowserFilter {
             })
             .map(|(i, _)| i)
             .collect();
-        let cmp = |a: &usize, b: &usize| -> Ordering {
-            let (ra, rb) = (&catalog.rows[*a], &catalog.rows[*b]);
-            match self.sort {
-                SortColumn::ObjectId => ra.object_id.cmp(&rb.object_id),
-                SortColumn::Detections => ra.detections.cmp(&rb.detections),
-                SortColumn::Nights => ra.nights.cmp(&rb.nights),
-                SortColumn::FirstSeen => ra.first_jd.total_cmp(&rb.first_jd),
-                SortColumn::LastSeen => ra.last_jd.total_cmp(&rb.last_jd),
-                SortColumn::Label => facts.label(&ra.object_id).cmp(&facts.label(&rb.object_id)),
-                SortColumn::Probability => {
-                    let p = |id: &str| facts.top_class(id).map_or(-1.0, |(_, p)| p);
-                    p(&ra.object_id).total_cmp(&p(&rb.object_id))
-                }
+        // Rows are in object-id order already; the other keys are looked up once per row,
+        // not once per comparison (a label or a model's answer is a map lookup).
+        let ids = |i: usize| catalog.rows[i].object_id.as_str();
+        match self.sort {
+            SortColumn::ObjectId => {}
+            SortColumn::Detections => {
+                sort_by_key(&mut rows, |i| catalog.rows[i].detections, Ord::cmp)
             }
-            .then_with(|| ra.object_id.cmp(&rb.object_id))
-        };
-        rows.sort_by(|a, b| {
-            if self.descending {
-                cmp(b, a)
-            } else {
-                cmp(a, b)
+            SortColumn::Nights => sort_by_key(&mut rows, |i| catalog.rows[i].nights, Ord::cmp),
+            SortColumn::FirstSeen => {
+                sort_by_key(&mut rows, |i| catalog.rows[i].first_jd, f64::total_cmp)
             }
-        });
+            SortColumn::LastSeen => {
+                sort_by_key(&mut rows, |i| catalog.rows[i].last_jd, f64::total_cmp)
+            }
+            SortColumn::Label => sort_by_key(&mut rows, |i| facts.label(ids(i)), Ord::cmp),
+            SortColumn::Probability => sort_by_key(
+                &mut rows,
+                |i| facts.top_class(ids(i)).map_or(-1.0, |(_, p)| p),
+                f32::total_cmp,
+            ),
+        }
+        if self.descending {
+            rows.reverse();
+        }
         rows
     }
+}
+
+/// What the browser's rows were computed from. The rows are recomputed only when this
+/// changes: filtering and sorting 100,000 objects every frame would cost the whole frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowsKey {
+    pub filter: BrowserFilter,
+    pub catalog: u64,
+    pub labels: u64,
+    pub predictions: u64,
+}
+
+/// Sorts row indices by a key computed once per row, ties in index (object-id) order.
+fn sort_by_key<K>(
+    rows: &mut Vec<usize>,
+    key: impl Fn(usize) -> K,
+    cmp: impl Fn(&K, &K) -> Ordering,
+) {
+    let mut keyed: Vec<(K, usize)> = rows.iter().map(|&i| (key(i), i)).collect();
+    keyed.sort_unstable_by(|a, b| cmp(&a.0, &b.0).then(a.1.cmp(&b.1)));
+    *rows = keyed.into_iter().map(|(_, i)| i).collect();
 }
 
 /// The object and detection in view.
@@ -264,6 +297,7 @@ mod tests {
             sequences: Arc::new(Vec::new()),
             rows: vec![row("A", 1, 3.0), row("B", 3, 1.0), row("C", 2, 2.0)],
             alerts: 6,
+            revision: 1,
         }
     }
 
@@ -284,6 +318,16 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(f.visible_rows(&c, &NoFacts), vec![2]);
+        // Unlabelled first, ties in object-id order; descending reverses both.
+        f = BrowserFilter {
+            sort: SortColumn::Label,
+            ..Default::default()
+        };
+        assert_eq!(f.visible_rows(&c, &NoFacts), vec![0, 2, 1]);
+        f.descending = true;
+        assert_eq!(f.visible_rows(&c, &NoFacts), vec![1, 2, 0]);
+        f.sort = SortColumn::LastSeen;
+        assert_eq!(f.visible_rows(&c, &NoFacts), vec![0, 2, 1]);
     }
 
     #[test]

@@ -18,6 +18,19 @@ pub enum BenchCommand {
     Infer(InferArgs),
     /// Time training steps of a configuration; last line: `train: R samples/s (backend)`.
     Train(TrainBenchArgs),
+    /// Time the app's frames (layout and tessellation, headless, no GPU) with many
+    /// synthetic objects in the browser: steady, while stepping through objects, on a
+    /// filter change and on a sort change, with and without the cached row index.
+    Browser(BrowserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BrowserArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub objects: usize,
+    /// Frames timed per scenario.
+    #[arg(long, default_value_t = 100)]
+    pub frames: usize,
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +77,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Ingest(args) => ingest(args),
         BenchCommand::Infer(args) => infer(args),
         BenchCommand::Train(args) => train_bench(args),
+        BenchCommand::Browser(args) => browser(args),
     }
 }
 
@@ -219,6 +233,234 @@ fn train_bench(args: TrainBenchArgs) -> anyhow::Result<ExitCode> {
         "train: {:.1} samples/s ({})",
         samples / elapsed,
         backend.description
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Synthetic objects for the UI benchmark: ids, 1-3 detections in g and r, no stamps. They
+/// measure the app's bookkeeping and drawing, not the science.
+fn synthetic_alerts(objects: usize) -> Vec<crate::alert::Alert> {
+    use crate::alert::{Alert, AlertOrigin, Candidate, Cutouts};
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let origin = AlertOrigin {
+        file: std::sync::Arc::from("synthetic"),
+        record: 0,
+    };
+    let mut alerts = Vec::with_capacity(objects * 2);
+    for i in 0..objects {
+        let object_id = format!("ZTF24{:07}", i * 7919 % 10_000_000);
+        let (ra, dec) = (
+            rng.random_range(0.0..360.0),
+            rng.random_range(-30.0..90.0f64),
+        );
+        let first = 2_460_300.0 + rng.random_range(0.0..300.0);
+        for d in 0..rng.random_range(1..=3usize) {
+            alerts.push(Alert {
+                object_id: object_id.clone(),
+                candid: Some((i * 3 + d) as i64),
+                schema_version: None,
+                publisher: None,
+                candidate: Candidate {
+                    jd: first + d as f64 * rng.random_range(0.5..5.0),
+                    fid: 1 + (d % 2) as i32,
+                    ra,
+                    dec,
+                    magpsf: rng.random_range(16.0..20.5),
+                    sigmapsf: 0.05,
+                    ..Default::default()
+                },
+                prv_candidates: Vec::new(),
+                fp_hists: Vec::new(),
+                cutouts: Cutouts::default(),
+                label: None,
+                origin: origin.clone(),
+            });
+        }
+    }
+    alerts
+}
+
+/// Mean and worst of a scenario's frame times, in milliseconds.
+fn frame_stats(name: &str, times: &[f64]) -> (f64, f64) {
+    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64 * 1e3;
+    let worst = times.iter().copied().fold(0.0, f64::max) * 1e3;
+    eprintln!(
+        "  {name:<42} mean {mean:7.2} ms  worst {worst:7.2} ms  ({} frames)",
+        times.len()
+    );
+    (mean, worst)
+}
+
+fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
+    use crate::app::predictions::ModelPredictions;
+    use crate::app::state::SortColumn;
+    use crate::app::{AppOptions, StampseqApp};
+    use crate::labels::LabelEvent;
+    use rand::{RngExt, SeedableRng};
+    anyhow::ensure!(args.objects > 0 && args.frames > 0, "nothing to time");
+    let started = Instant::now();
+    let alerts = synthetic_alerts(args.objects);
+    let n_alerts = alerts.len();
+
+    // A third of the objects vetted, through the journal the app replays at start.
+    let labels = tempfile::tempdir()?;
+    let classes = ["AGN", "SN", "VS", "asteroid", "bogus"];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut journal = String::new();
+    let mut ids: Vec<String> = alerts.iter().map(|a| a.object_id.clone()).collect();
+    ids.dedup();
+    for id in &ids {
+        if rng.random_range(0..3) != 0 {
+            continue;
+        }
+        let event = LabelEvent {
+            time: 0.0,
+            object_id: id.clone(),
+            label: Some(classes[rng.random_range(0..classes.len())].to_string()),
+            previous: None,
+            undo: false,
+        };
+        journal.push_str(&serde_json::to_string(&event)?);
+        journal.push('\n');
+    }
+    std::fs::write(labels.path().join("labels.log"), journal)?;
+
+    let ctx = egui::Context::default();
+    let cc = eframe::CreationContext::_new_kittest(ctx.clone());
+    let mut app = StampseqApp::new(
+        &cc,
+        AppOptions {
+            labels_dir: Some(labels.path().to_path_buf()),
+            fresh_preferences: true,
+            ..Default::default()
+        },
+    );
+    app.catalog.add_alerts(alerts);
+    let mut by_object = std::collections::HashMap::new();
+    for id in &ids {
+        let mut p: Vec<f32> = (0..classes.len())
+            .map(|_| rng.random_range(0.01..1.0))
+            .collect();
+        let sum: f32 = p.iter().sum();
+        p.iter_mut().for_each(|v| *v /= sum);
+        by_object.insert(id.clone(), vec![p]);
+    }
+    app.predictions.insert(ModelPredictions {
+        model: "synthetic".into(),
+        classes: classes.iter().map(|c| c.to_string()).collect(),
+        by_object,
+    });
+    eprintln!(
+        "{} objects, {n_alerts} alerts, {} labelled, set up in {:.1} s",
+        app.catalog.rows.len(),
+        app.labels.as_ref().map_or(0, |l| l.len()),
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut eframe_frame = eframe::Frame::_new_kittest();
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1500.0, 950.0));
+    let mut clock = 0.0;
+    // One frame as eframe runs it, minus the GPU: input, layout of every panel, tessellation.
+    let mut frame = |app: &mut StampseqApp, events: Vec<egui::Event>| -> f64 {
+        clock += 1.0 / 60.0;
+        let input = egui::RawInput {
+            screen_rect: Some(screen),
+            time: Some(clock),
+            events,
+            ..Default::default()
+        };
+        let start = Instant::now();
+        let output = ctx.run_ui(input, |ui| {
+            eframe::App::ui(app, ui, &mut eframe_frame);
+        });
+        let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
+        std::hint::black_box(primitives);
+        start.elapsed().as_secs_f64()
+    };
+    let key = |key: egui::Key| egui::Event::Key {
+        key,
+        physical_key: None,
+        pressed: true,
+        repeat: false,
+        modifiers: egui::Modifiers::NONE,
+    };
+    for _ in 0..5 {
+        frame(&mut app, Vec::new());
+    }
+    let n = args.frames;
+    let mut report = Vec::new();
+
+    let idle: Vec<f64> = (0..n).map(|_| frame(&mut app, Vec::new())).collect();
+    report.push(("steady (no input)", frame_stats("steady (no input)", &idle)));
+    let stepping: Vec<f64> = (0..n)
+        .map(|_| frame(&mut app, vec![key(egui::Key::ArrowDown)]))
+        .collect();
+    report.push((
+        "next object each frame",
+        frame_stats("next object each frame (arrow down)", &stepping),
+    ));
+    let mut filter = Vec::new();
+    for i in 0..n {
+        let f = &mut app.prefs.filter;
+        match i % 4 {
+            0 => f.only_unvetted = !f.only_unvetted,
+            1 => f.search = format!("{}", i % 10),
+            2 => f.min_detections = 1 + i % 3,
+            _ => f.search.clear(),
+        }
+        filter.push(frame(&mut app, Vec::new()));
+    }
+    report.push(("filter change", frame_stats("filter change", &filter)));
+    let mut sort = Vec::new();
+    let columns = [
+        SortColumn::Label,
+        SortColumn::Probability,
+        SortColumn::LastSeen,
+        SortColumn::Detections,
+        SortColumn::ObjectId,
+    ];
+    for i in 0..n {
+        app.prefs.filter.sort = columns[i % columns.len()];
+        app.prefs.filter.descending = i % 2 == 1;
+        sort.push(frame(&mut app, Vec::new()));
+    }
+    report.push(("sort change", frame_stats("sort change", &sort)));
+    // The behaviour before the cache: the rows filtered and sorted again at every frame.
+    for (name, sort, only_unvetted) in [
+        (
+            "recomputed every frame, by objectId",
+            SortColumn::ObjectId,
+            false,
+        ),
+        (
+            "recomputed every frame, unvetted by label",
+            SortColumn::Label,
+            true,
+        ),
+    ] {
+        let f = &mut app.prefs.filter;
+        f.search.clear();
+        f.min_detections = 1;
+        f.sort = sort;
+        f.descending = false;
+        f.only_unvetted = only_unvetted;
+        let uncached: Vec<f64> = (0..n)
+            .map(|_| {
+                app.invalidate_visible();
+                frame(&mut app, Vec::new())
+            })
+            .collect();
+        report.push((name, frame_stats(name, &uncached)));
+    }
+    let summary: Vec<String> = report
+        .iter()
+        .map(|(name, (mean, worst))| format!("{name} {mean:.2}/{worst:.2}"))
+        .collect();
+    println!(
+        "browser: {} objects, ms per frame mean/worst: {}",
+        app.catalog.rows.len(),
+        summary.join(", ")
     );
     Ok(ExitCode::SUCCESS)
 }

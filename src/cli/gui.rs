@@ -20,6 +20,21 @@ pub struct GuiArgs {
     /// An AllWISE crossmatch table (objectId with W1..W3 or w1mpro..) for the details panel.
     #[arg(long)]
     pub wise: Option<PathBuf>,
+    /// An AllWISE catalogue (CSV: ra, dec, w1mpro, w2mpro, w3mpro, or VizieR's RAJ2000,
+    /// DEJ2000, W1mag..) to cone-search around each object.
+    #[arg(long, value_name = "CATALOGUE")]
+    pub allwise: Option<PathBuf>,
+    /// Cone-search radius in arcseconds (default: the last one used, at first 1).
+    #[arg(long, value_name = "ARCSEC", value_parser = parse_radius)]
+    pub allwise_radius: Option<f64>,
+}
+
+fn parse_radius(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 3600.0 => Ok(r),
+        Ok(_) => Err("the radius must be above 0 and at most 3600 arcsec".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The bundled sample: beside the executable's checkout, or where this was built from.
@@ -72,6 +87,8 @@ pub fn run_gui(args: GuiArgs) -> anyhow::Result<ExitCode> {
         models,
         backend: args.backend,
         wise: args.wise,
+        allwise: args.allwise,
+        allwise_radius_arcsec: args.allwise_radius,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -33,6 +33,8 @@ fn harness_with_models<'a>(
                     models,
                     backend: stampseq::backend::BackendChoice::Cpu,
                     wise: Some(ztf("aux/allwise_xmatch_5_ztf_objects.csv")),
+                    allwise: None,
+                    allwise_radius_arcsec: None,
                 },
             )
         });

@@ -2,6 +2,7 @@
 //! One test binary on purpose: every extra binary links the whole stack again.
 
 mod app;
+mod app_keys_wise;
 mod classify;
 mod cli;
 mod common;

@@ -1,5 +1,6 @@
-//! The object browser: a virtualised table (smooth with 100,000 objects), with search,
-//! filters and sortable columns.
+//! The object browser: a virtualised table (smooth with 100,000 objects, see
+//! `stampseq bench browser`), with search, filters and sortable columns. Rows are filtered
+//! and sorted in `StampseqApp::refresh_visible`, only when something they depend on changed.
 
 use crate::app::state::{jd_to_calendar, SortColumn};
 use crate::app::StampseqApp;
@@ -66,11 +67,12 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         .column(Column::initial(80.0))
         .column(Column::initial(50.0))
         .column(Column::remainder().at_least(60.0));
-    if let Some(pos) = selected.and_then(|s| app.visible.iter().position(|&v| v == s)) {
-        if app.scroll_to_selection {
+    // Finding the row is a scan of every visible row: only when the selection moved.
+    if app.scroll_to_selection {
+        if let Some(pos) = selected.and_then(|s| app.visible.iter().position(|&v| v == s)) {
             table = table.scroll_to_row(pos, None);
-            app.scroll_to_selection = false;
         }
+        app.scroll_to_selection = false;
     }
     table
         .header(22.0, |mut row| {

@@ -3,6 +3,7 @@
 
 use crate::app::commands::Command;
 use crate::app::StampseqApp;
+use crate::features::allwise::WISE_FEATURES;
 use crate::features::{raw_features, ALERCE_FEATURES};
 
 /// Portal links for a position, as astronomers paste them.
@@ -136,18 +137,80 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
             egui::CollapsingHeader::new("AllWISE")
                 .default_open(false)
                 .show(ui, |ui| {
-                    match app.wise.as_ref().and_then(|w| w.get(&object_id)) {
-                        Some(m) => {
-                            let o =
-                                |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
-                            ui.monospace(format!("W1 {}  W2 {}  W3 {}", o(m.w1), o(m.w2), o(m.w3)));
-                        }
-                        None => {
-                            ui.label("No crossmatch loaded for this object.");
-                        }
-                    }
+                    allwise(
+                        ui,
+                        sequence,
+                        app.wise.as_ref(),
+                        &mut app.allwise,
+                        &mut app.prefs.allwise_radius_arcsec,
+                    )
                 });
         });
+}
+
+/// The crossmatch table's magnitudes and the catalogue's nearest source, whichever are
+/// loaded.
+fn allwise(
+    ui: &mut egui::Ui,
+    sequence: &crate::sequence::Sequence,
+    table: Option<&crate::features::allwise::CrossmatchTable>,
+    panel: &mut crate::app::wise::WisePanel,
+    radius: &mut f64,
+) {
+    let o = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+    if let Some(m) = table.and_then(|w| w.get(&sequence.object_id)) {
+        ui.label("Crossmatch table:");
+        ui.monospace(format!("W1 {}  W2 {}  W3 {}", o(m.w1), o(m.w2), o(m.w3)));
+    } else if table.is_some() {
+        ui.label("Not in the crossmatch table.");
+    }
+    if panel.loading.is_some() {
+        ui.horizontal(|ui| {
+            ui.add(egui::Spinner::new());
+            ui.label("Reading the AllWISE catalogue...");
+        });
+    }
+    if let Some(e) = &panel.error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+    if panel.catalogue.is_some() {
+        ui.horizontal(|ui| {
+            let l = ui.label("Cone search, radius");
+            ui.add(
+                egui::DragValue::new(radius)
+                    .range(0.1..=3600.0)
+                    .speed(0.1)
+                    .suffix("\""),
+            )
+            .labelled_by(l.id);
+        });
+        let radius = *radius;
+        match panel.nearest(sequence, radius) {
+            Some(m) => {
+                ui.monospace(format!("{} at {:.2}\"", m.source.id, m.separation_arcsec));
+                egui::Grid::new("allwise grid")
+                    .striped(true)
+                    .show(ui, |ui| {
+                        let f = &m.features;
+                        for (i, name) in WISE_FEATURES.iter().enumerate() {
+                            ui.label(*name);
+                            ui.monospace(if f.present[i] {
+                                format!("{:.3}", f.values[i])
+                            } else {
+                                "-".to_string()
+                            });
+                            ui.end_row();
+                        }
+                    });
+                ui.small("g, r: mean PSF magnitude of the detections in that band.");
+            }
+            None => {
+                ui.label(format!("No AllWISE source within {radius:.2}\"."));
+            }
+        }
+    } else if table.is_none() && panel.loading.is_none() {
+        ui.label("No AllWISE catalogue or crossmatch loaded (File menu).");
+    }
 }
 
 fn vetting(app: &mut StampseqApp, ui: &mut egui::Ui, object_id: &str) {
@@ -167,7 +230,7 @@ fn vetting(app: &mut StampseqApp, ui: &mut egui::Ui, object_id: &str) {
             Command::LabelUnsure,
         ] {
             let label = cmd.label().unwrap_or_default();
-            let text = format!("{label} ({})", cmd.shortcut_text(ui.ctx()));
+            let text = format!("{label} ({})", app.prefs.shortcuts.text(cmd, ui.ctx()));
             if ui
                 .selectable_label(current.as_deref() == Some(label), text)
                 .clicked()

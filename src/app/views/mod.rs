@@ -8,5 +8,6 @@ pub mod evaluation;
 pub mod evolution;
 pub mod lightcurve;
 pub mod model_input;
+pub mod shortcuts;
 pub mod stamps;
 pub mod training;
