@@ -64,7 +64,13 @@ pub fn bundled_models() -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    models.sort();
+    // Temporal models first: the browser shows the first model's answer, and the temporal
+    // classifier trained on real alerts is the best of the bundled ones.
+    models.sort_by_key(|p| {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = name.unwrap_or_default();
+        (!name.starts_with("tsc-"), !name.contains("-real"), name)
+    });
     models
 }
 

@@ -186,12 +186,14 @@ pub fn micro_batch_size(model: &ModelChoice, batch: usize, steps: usize, device:
     if is_cpu_device(device) {
         return batch.max(1);
     }
-    let crop = model.crop();
-    let transforms = match model {
-        ModelChoice::Temporal(c) => c.encoder.n_transforms(),
-        ModelChoice::Enhanced(c) => c.encoder.n_transforms(),
+    let encoder = match model {
+        ModelChoice::Temporal(c) => &c.encoder,
+        ModelChoice::Enhanced(c) => &c.encoder,
     };
-    let per_object = (steps * transforms * crop * crop).max(1);
+    // The zero-padded input is the largest map a convolution sums over (the first conv's
+    // output is a few pixels smaller; later ones are pooled).
+    let side = encoder.crop + 2 * encoder.first_padding;
+    let per_object = (steps * encoder.n_transforms() * side * side).max(1);
     let batch = batch.max(1);
     let most = (WGPU_MAX_REDUCTION / per_object).clamp(1, batch);
     // Equal parts (24 objects at most 7 a pass: 4 x 6, not 7+7+7+3): each new tensor shape
