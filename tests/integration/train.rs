@@ -335,7 +335,7 @@ fn validation_and_test_come_from_the_holdout_objects() {
         }
     }
     assert_eq!(split.val.len(), 15);
-    assert_eq!(split.test.len(), 15);
+    assert_eq!(split.test.len(), 10);
     // Every other object trains, the simulated AGN and SN among them.
     let mut all: Vec<&String> = split
         .train
@@ -346,7 +346,7 @@ fn validation_and_test_come_from_the_holdout_objects() {
     all.sort();
     all.dedup();
     assert_eq!(all.len(), objects.len());
-    assert_eq!(split.train.len() + 30, objects.len());
+    assert_eq!(split.train.len() + 25, objects.len());
     assert!((0..60)
         .filter(|i| i % 5 <= 1)
         .all(|i| split.train.contains(&format!("sim{i:02}"))));
