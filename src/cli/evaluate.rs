@@ -31,7 +31,7 @@ pub struct EvaluateArgs {
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let backend = args.backend.resolve();
     eprintln!("backend: {}", backend.description);
-    let model = LoadedModel::load(&args.model, &backend.device)?;
+    let model = LoadedModel::load_for(&args.model, &backend)?;
     let labels = read_labels(&args.labels)?;
     let (alerts, summary) = read_all(&args.data, &ReadOptions::default());
     for e in &summary.errors {
