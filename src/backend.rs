@@ -45,6 +45,8 @@ impl BackendChoice {
             },
             #[cfg(feature = "ndarray")]
             BackendChoice::Ndarray => ResolvedBackend {
+                // Deprecated by burn 0.22 in favour of flex; here only to compare the two.
+                #[allow(deprecated)]
                 device: Device::ndarray(),
                 description: "CPU (burn ndarray), as asked".into(),
                 is_gpu: false,

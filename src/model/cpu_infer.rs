@@ -67,6 +67,8 @@ struct Conv {
     /// `[(ky, kx, ci), co]`, row-major: the im2col row order.
     weight: Vec<f32>,
     bias: Vec<f32>,
+    /// For 3x3 kernels, the Winograd F(2x2, 3x3) transformed weights `[16][ci][co]`.
+    winograd: Option<Vec<f32>>,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +162,8 @@ impl CpuEncoder {
                         None => vec![0.0; cout],
                     };
                     let (out_h, out_w) = (ph - kh + 1, pw - kw + 1);
+                    let winograd =
+                        (kh == 3 && kw == 3).then(|| winograd_weights(&weight, cin, cout));
                     layers.push(Layer::Conv(Conv {
                         kh,
                         kw,
@@ -173,6 +177,7 @@ impl CpuEncoder {
                         out_w,
                         weight,
                         bias,
+                        winograd,
                     }));
                     (h, w, c) = (out_h, out_w, cout);
                 }
@@ -233,6 +238,20 @@ impl CpuEncoder {
         })
     }
 
+    /// Whether the 3x3 convolutions use Winograd F(2x2, 3x3) (the default) or im2col + gemm
+    /// like the others: both are tested; the switch is for tests and comparisons.
+    pub fn with_winograd(mut self, on: bool) -> Self {
+        for layer in &mut self.layers {
+            if let Layer::Conv(conv) = layer {
+                conv.winograd = match (on, conv.kh == 3 && conv.kw == 3) {
+                    (true, true) => Some(winograd_weights(&conv.weight, conv.cin, conv.cout)),
+                    _ => None,
+                };
+            }
+        }
+        self
+    }
+
     /// Width of the embedding.
     pub fn width(&self) -> usize {
         self.width
@@ -253,66 +272,96 @@ impl CpuEncoder {
         }
         let b = stamps.len() / per_stamp;
         let mut out = vec![0f32; b * self.width];
-        out.par_chunks_mut(self.width)
-            .zip(stamps.par_chunks(per_stamp))
-            .for_each_init(Scratch::default, |scratch, (out, stamp)| {
-                self.embed_one(stamp, out, scratch)
+        out.par_chunks_mut(STAMPS_PER_TASK * self.width)
+            .zip(stamps.par_chunks(STAMPS_PER_TASK * per_stamp))
+            .for_each_init(Scratch::default, |scratch, (out, stamps)| {
+                self.embed_group(stamps, out, scratch)
             });
         Ok(out)
     }
 
-    /// One stamp: its transforms go through every layer together, as one matrix product per
-    /// convolution.
-    fn embed_one(&self, stamp: &[f32], out: &mut [f32], s: &mut Scratch) {
-        let n = self.transforms.len();
+    /// A few stamps: all their transforms go through every layer together, as one matrix
+    /// product (or 16 for Winograd) per convolution.
+    fn embed_group(&self, stamps: &[f32], out: &mut [f32], s: &mut Scratch) {
+        let t = self.transforms.len();
         let c = self.channels;
         let pixels = self.crop * self.crop;
-        s.a.clear();
-        s.a.resize(n * pixels * c, 0.0);
-        for (t, map) in self.transforms.iter().enumerate() {
-            let image = &mut s.a[t * pixels * c..(t + 1) * pixels * c];
-            for (dst, &src) in image.chunks_exact_mut(c).zip(map) {
-                let src = src as usize * c;
-                dst.copy_from_slice(&stamp[src..src + c]);
+        let g = stamps.len() / (pixels * c);
+        let n = g * t;
+        set_len(&mut s.a, n * pixels * c);
+        for (images, stamp) in
+            s.a.chunks_exact_mut(t * pixels * c)
+                .zip(stamps.chunks_exact(pixels * c))
+        {
+            for (image, map) in images.chunks_exact_mut(pixels * c).zip(&self.transforms) {
+                for (dst, &src) in image.chunks_exact_mut(c).zip(map) {
+                    let src = src as usize * c;
+                    dst.copy_from_slice(&stamp[src..src + c]);
+                }
             }
         }
         for layer in &self.layers {
             match layer {
-                Layer::Conv(conv) => conv.forward(n, &s.a, &mut s.cols, &mut s.b),
+                Layer::Conv(conv) => conv.forward(n, &s.a, &mut s.cols, &mut s.m, &mut s.b),
                 Layer::Pool(pool) => pool.forward(n, &s.a, &mut s.b),
             }
             std::mem::swap(&mut s.a, &mut s.b);
         }
         // `s.a` is now `[n, flat]` in NHWC order, which is the order the dense weights expect.
-        s.b.clear();
-        s.b.resize(n * self.width, 0.0);
+        set_len(&mut s.b, n * self.width);
         matmul(n, self.width, self.flat, &s.a, &self.dense_weight, &mut s.b);
-        out.fill(0.0);
-        for row in s.b.chunks_exact(self.width) {
-            for ((o, &v), &bias) in out.iter_mut().zip(row).zip(&self.dense_bias) {
-                *o += (v + bias).max(0.0);
+        let scale = 1.0 / t as f32;
+        for (out, rows) in out
+            .chunks_exact_mut(self.width)
+            .zip(s.b.chunks_exact(t * self.width))
+        {
+            out.fill(0.0);
+            for row in rows.chunks_exact(self.width) {
+                for ((o, &v), &bias) in out.iter_mut().zip(row).zip(&self.dense_bias) {
+                    *o += (v + bias).max(0.0);
+                }
             }
+            out.iter_mut().for_each(|o| *o *= scale);
         }
-        let scale = 1.0 / n as f32;
-        out.iter_mut().for_each(|o| *o *= scale);
     }
 }
+
+/// Stamps per rayon task: enough rows for the matrix products to run near full speed, few
+/// enough that a task's buffers stay in the cache.
+const STAMPS_PER_TASK: usize = 4;
 
 /// Per-thread buffers, reused from stamp to stamp.
 #[derive(Default)]
 struct Scratch {
     a: Vec<f32>,
     b: Vec<f32>,
+    /// im2col rows, or the Winograd-transformed input tiles.
     cols: Vec<f32>,
+    /// The Winograd products before the output transform.
+    m: Vec<f32>,
 }
 
 impl Conv {
     /// `n` NHWC maps in `input` to `n` NHWC maps in `out`, ReLU applied.
-    fn forward(&self, n: usize, input: &[f32], cols: &mut Vec<f32>, out: &mut Vec<f32>) {
+    fn forward(
+        &self,
+        n: usize,
+        input: &[f32],
+        cols: &mut Vec<f32>,
+        m: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+    ) {
+        match &self.winograd {
+            Some(u) => self.forward_winograd(n, input, u, cols, m, out),
+            None => self.forward_im2col(n, input, cols, out),
+        }
+    }
+
+    #[inline(never)]
+    fn forward_im2col(&self, n: usize, input: &[f32], cols: &mut Vec<f32>, out: &mut Vec<f32>) {
         let k = self.kh * self.kw * self.cin;
         let rows = self.out_h * self.out_w;
-        cols.clear();
-        cols.resize(n * rows * k, 0.0);
+        set_len(cols, n * rows * k);
         let in_size = self.in_h * self.in_w * self.cin;
         let row_len = self.in_w * self.cin;
         for (image, cols) in input
@@ -329,17 +378,18 @@ impl Conv {
                     let seg = &mut col[ky * self.kw * self.cin..(ky + 1) * self.kw * self.cin];
                     let y = (oy + ky) as isize - self.pad_top as isize;
                     if y < 0 || y >= self.in_h as isize || kx_lo >= kx_hi {
-                        continue; // left zero by the resize
+                        seg.fill(0.0);
+                        continue;
                     }
                     let src = y as usize * row_len + (x0 + kx_lo as isize) as usize * self.cin;
-                    let len = (kx_hi - kx_lo) * self.cin;
-                    seg[kx_lo * self.cin..kx_lo * self.cin + len]
-                        .copy_from_slice(&image[src..src + len]);
+                    let (lo, hi) = (kx_lo * self.cin, kx_hi * self.cin);
+                    seg[..lo].fill(0.0);
+                    seg[lo..hi].copy_from_slice(&image[src..src + hi - lo]);
+                    seg[hi..].fill(0.0);
                 }
             }
         }
-        out.clear();
-        out.resize(n * rows * self.cout, 0.0);
+        set_len(out, n * rows * self.cout);
         matmul(n * rows, self.cout, k, cols, &self.weight, out);
         for row in out.chunks_exact_mut(self.cout) {
             for (v, &b) in row.iter_mut().zip(&self.bias) {
@@ -349,13 +399,174 @@ impl Conv {
     }
 }
 
+impl Conv {
+    /// Winograd F(2x2, 3x3) (Lavin & Gray 2016): each 2x2 output tile from a 4x4 input tile
+    /// with 16 multiplications per channel pair instead of 36. The products are 16 matrix
+    /// products `[tiles, ci] x [ci, co]`, one per element of the transformed tile.
+    #[inline(never)]
+    fn forward_winograd(
+        &self,
+        n: usize,
+        input: &[f32],
+        u: &[f32],
+        v: &mut Vec<f32>,
+        m: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+    ) {
+        let (c, co) = (self.cin, self.cout);
+        let (th, tw) = (self.out_h.div_ceil(2), self.out_w.div_ceil(2));
+        let tiles = n * th * tw;
+        set_len(v, 16 * tiles * c);
+        let in_size = self.in_h * self.in_w * c;
+        // Each image zero-padded to whole tiles, so that every 4x4 tile is read in place.
+        let (ph, pw) = (2 * th + 2, 2 * tw + 2);
+        // Zero once: every image overwrites the same interior and leaves the border alone.
+        let mut padded = vec![0f32; ph * pw * c];
+        let mut t = vec![0f32; 16 * c];
+        let mut w = vec![0f32; 4 * c];
+        for (img, image) in input.chunks_exact(in_size).enumerate() {
+            for (y, row) in image.chunks_exact(self.in_w * c).enumerate() {
+                let at = ((y + self.pad_top) * pw + self.pad_left) * c;
+                padded[at..at + row.len()].copy_from_slice(row);
+            }
+            for ty in 0..th {
+                for tx in 0..tw {
+                    let tile = (img * th + ty) * tw + tx;
+                    let d = |i: usize, j: usize| {
+                        let at = ((2 * ty + i) * pw + 2 * tx + j) * c;
+                        &padded[at..at + c]
+                    };
+                    // B^T d B, on whole channel vectors: along the rows into `t` ([j][i][c]),
+                    // then along the columns.
+                    for j in 0..4 {
+                        bt4(
+                            [d(0, j), d(1, j), d(2, j), d(3, j)],
+                            &mut t[j * 4 * c..(j + 1) * 4 * c],
+                        );
+                    }
+                    for i in 0..4 {
+                        let x = |j: usize| &t[(j * 4 + i) * c..(j * 4 + i + 1) * c];
+                        bt4([x(0), x(1), x(2), x(3)], &mut w);
+                        for (j, w) in w.chunks_exact(c).enumerate() {
+                            let at = ((i * 4 + j) * tiles + tile) * c;
+                            v[at..at + c].copy_from_slice(w);
+                        }
+                    }
+                }
+            }
+        }
+        set_len(m, 16 * tiles * co);
+        for (xi, m) in m.chunks_exact_mut(tiles * co).enumerate() {
+            let v = &v[xi * tiles * c..(xi + 1) * tiles * c];
+            matmul(tiles, co, c, v, &u[xi * c * co..(xi + 1) * c * co], m);
+        }
+        set_len(out, n * self.out_h * self.out_w * co);
+        let mut r = vec![0f32; 8 * co];
+        let mut y = vec![0f32; 2 * co];
+        for img in 0..n {
+            for ty in 0..th {
+                for tx in 0..tw {
+                    let tile = (img * th + ty) * tw + tx;
+                    let e = |xi: usize| &m[(xi * tiles + tile) * co..(xi * tiles + tile + 1) * co];
+                    // A^T e A: along the rows into `r` ([j][i][co]), then along the columns.
+                    for j in 0..4 {
+                        let x = |i: usize| e(i * 4 + j);
+                        at4(
+                            [x(0), x(1), x(2), x(3)],
+                            &mut r[j * 2 * co..(j + 1) * 2 * co],
+                        );
+                    }
+                    for dy in 0..2 {
+                        let oy = 2 * ty + dy;
+                        if oy >= self.out_h {
+                            continue;
+                        }
+                        let x = |j: usize| &r[(j * 2 + dy) * co..(j * 2 + dy + 1) * co];
+                        at4([x(0), x(1), x(2), x(3)], &mut y);
+                        for (dx, y) in y.chunks_exact(co).enumerate() {
+                            let ox = 2 * tx + dx;
+                            if ox >= self.out_w {
+                                continue;
+                            }
+                            let at = ((img * self.out_h + oy) * self.out_w + ox) * co;
+                            for ((o, &y), &b) in out[at..at + co].iter_mut().zip(y).zip(&self.bias)
+                            {
+                                *o = (y + b).max(0.0);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `B^T x` along one axis of a 4x4 tile of channel vectors: `y` gets, one after the other,
+/// `x0 - x2, x1 + x2, x2 - x1, x1 - x3`.
+fn bt4(x: [&[f32]; 4], y: &mut [f32]) {
+    let c = x[0].len();
+    let (y0, rest) = y.split_at_mut(c);
+    let (y1, rest) = rest.split_at_mut(c);
+    let (y2, y3) = rest.split_at_mut(c);
+    let (x0, x1, x2, x3) = (&x[0][..c], &x[1][..c], &x[2][..c], &x[3][..c]);
+    let (y2, y3) = (&mut y2[..c], &mut y3[..c]);
+    for k in 0..c {
+        y0[k] = x0[k] - x2[k];
+        y1[k] = x1[k] + x2[k];
+        y2[k] = x2[k] - x1[k];
+        y3[k] = x1[k] - x3[k];
+    }
+}
+
+/// `A^T x` along one axis: `y` gets `x0 + x1 + x2` then `x1 - x2 - x3`.
+fn at4(x: [&[f32]; 4], y: &mut [f32]) {
+    let c = x[0].len();
+    let (y0, y1) = y.split_at_mut(c);
+    let y1 = &mut y1[..c];
+    let (x0, x1, x2, x3) = (&x[0][..c], &x[1][..c], &x[2][..c], &x[3][..c]);
+    for k in 0..c {
+        y0[k] = x0[k] + x1[k] + x2[k];
+        y1[k] = x1[k] - x2[k] - x3[k];
+    }
+}
+
+/// `G g G^T` for every (ci, co) of 3x3 weights in im2col layout `[(ky, kx, ci), co]`, as
+/// `[16][ci][co]`. Computed in f64 so that the transform adds no rounding of its own.
+fn winograd_weights(weight: &[f32], cin: usize, cout: usize) -> Vec<f32> {
+    const G: [[f64; 3]; 4] = [
+        [1.0, 0.0, 0.0],
+        [0.5, 0.5, 0.5],
+        [0.5, -0.5, 0.5],
+        [0.0, 0.0, 1.0],
+    ];
+    let mut u = vec![0f32; 16 * cin * cout];
+    for ci in 0..cin {
+        for co in 0..cout {
+            let g = |ky: usize, kx: usize| weight[((ky * 3 + kx) * cin + ci) * cout + co] as f64;
+            let mut gg = [[0f64; 3]; 4];
+            for (i, row) in gg.iter_mut().enumerate() {
+                for (kx, v) in row.iter_mut().enumerate() {
+                    *v = (0..3).map(|ky| G[i][ky] * g(ky, kx)).sum();
+                }
+            }
+            for (i, row) in gg.iter().enumerate() {
+                for j in 0..4 {
+                    let v: f64 = (0..3).map(|kx| row[kx] * G[j][kx]).sum();
+                    u[((i * 4 + j) * cin + ci) * cout + co] = v as f32;
+                }
+            }
+        }
+    }
+    u
+}
+
 impl Pool {
+    #[inline(never)]
     fn forward(&self, n: usize, input: &[f32], out: &mut Vec<f32>) {
         let c = self.c;
         let in_size = self.in_h * self.in_w * c;
         let out_size = self.out_h * self.out_w * c;
-        out.clear();
-        out.resize(n * out_size, 0.0);
+        set_len(out, n * out_size);
         for (image, out) in input
             .chunks_exact(in_size)
             .zip(out.chunks_exact_mut(out_size))
@@ -375,6 +586,13 @@ impl Pool {
             }
         }
     }
+}
+
+/// Gives `v` `len` elements without zeroing the ones it keeps: for buffers that are about to
+/// be overwritten whole.
+fn set_len(v: &mut Vec<f32>, len: usize) {
+    v.truncate(len);
+    v.resize(len, 0.0);
 }
 
 /// `out[m, n] = a[m, k] b[k, n]`, all row-major, on the calling thread.

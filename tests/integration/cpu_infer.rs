@@ -16,12 +16,13 @@ use stampseq::model::StampEncoderConfig;
 use crate::common::ztf;
 
 /// Largest |cpu - burn| over `b` random stamps, and the largest |burn| for scale.
-fn encoder_errors(config: &StampEncoderConfig, b: usize, seed: u64) -> (f32, f32) {
+fn encoder_errors(config: &StampEncoderConfig, b: usize, seed: u64, winograd: bool) -> (f32, f32) {
     let device = Device::flex();
     let encoder = config.init(&device).expect("valid config");
     let cpu = encoder
         .cpu_encoder()
-        .expect("CPU path supports the encoder");
+        .expect("CPU path supports the encoder")
+        .with_winograd(winograd);
     let mut rng = StdRng::seed_from_u64(seed);
     let n = b * config.crop * config.crop * config.channels;
     let stamps: Vec<f32> = (0..n).map(|_| StandardNormal.sample(&mut rng)).collect();
@@ -46,14 +47,20 @@ fn encoder_errors(config: &StampEncoderConfig, b: usize, seed: u64) -> (f32, f32
     (worst, scale)
 }
 
+/// Both ways of computing the 3x3 convolutions, on 9 stamps (two full tasks and a partial
+/// one).
 fn check(config: StampEncoderConfig, seed: u64) {
-    let (worst, scale) = encoder_errors(&config, 5, seed);
-    eprintln!("{config:?}: max |cpu - burn| = {worst:e} (max |burn| = {scale:e})");
-    assert!(scale > 0.0, "a dead encoder tests nothing");
-    assert!(
-        worst <= 1e-5 * scale.max(1.0),
-        "max |cpu - burn| = {worst:e}, max |burn| = {scale:e}"
-    );
+    for winograd in [true, false] {
+        let (worst, scale) = encoder_errors(&config, 9, seed, winograd);
+        eprintln!(
+            "{config:?}, winograd {winograd}: max |cpu - burn| = {worst:e} (max |burn| = {scale:e})"
+        );
+        assert!(scale > 0.0, "a dead encoder tests nothing");
+        assert!(
+            worst <= 1e-5 * scale.max(1.0),
+            "max |cpu - burn| = {worst:e}, max |burn| = {scale:e}"
+        );
+    }
 }
 
 #[test]
