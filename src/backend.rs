@@ -88,6 +88,18 @@ fn cpu(description: &str) -> ResolvedBackend {
     }
 }
 
+impl ResolvedBackend {
+    /// The words for training, which runs on Burn whatever the inference path.
+    pub fn training_description(&self) -> String {
+        if self.cpu_kernels {
+            self.description
+                .replace("stampseq conv kernels + burn flex", "burn flex")
+        } else {
+            self.description.clone()
+        }
+    }
+}
+
 /// A device with the words for the status bar and the logs.
 #[derive(Clone)]
 pub struct ResolvedBackend {

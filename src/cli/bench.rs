@@ -218,7 +218,7 @@ fn train_bench(args: TrainBenchArgs) -> anyhow::Result<ExitCode> {
     println!(
         "train: {:.1} samples/s ({})",
         samples / elapsed,
-        backend.description
+        backend.training_description()
     );
     Ok(ExitCode::SUCCESS)
 }
