@@ -2,14 +2,16 @@
 //! batches to the model's device, one row per object and detection step.
 
 use crate::alert::Alert;
+use crate::backend::ResolvedBackend;
 use crate::features::FeatureStats;
 use crate::model::file::{self, ModelFileError, ModelHeader, ModelKind};
 use crate::model::{
-    AlerceStampClassifier, EnhancedStampClassifier, EnhancedStampClassifierConfig,
+    AlerceStampClassifier, CpuEncoder, EnhancedStampClassifier, EnhancedStampClassifierConfig,
     TemporalStampClassifier, TemporalStampClassifierConfig,
 };
 use crate::sequence::Sequence;
 use crate::stamp::model_stamps;
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -24,6 +26,8 @@ pub struct LoadedModel {
     pub header: ModelHeader,
     pub path: PathBuf,
     net: Net,
+    /// The stamp encoder on the CPU inference path, when the backend asks for it.
+    cpu: Option<CpuEncoder>,
 }
 
 // One per loaded model: boxing would buy nothing.
@@ -147,7 +151,32 @@ impl LoadedModel {
             header,
             path: path.into(),
             net,
+            cpu: None,
         })
+    }
+
+    /// [`Self::load`] onto a resolved backend: with [`ResolvedBackend::cpu_kernels`] the stamp
+    /// encoder runs on stampseq's CPU inference path ([`crate::model::cpu_infer`]) and the
+    /// rest of the network on the backend's device.
+    pub fn load_for(path: &Path, backend: &ResolvedBackend) -> Result<Self, ModelFileError> {
+        let mut model = Self::load(path, &backend.device)?;
+        if backend.cpu_kernels {
+            let cpu = match &model.net {
+                Net::Alerce(net) => net.cpu_encoder(),
+                Net::Enhanced(net) => net.encoder().cpu_encoder(),
+                Net::Temporal(net) => net.encoder().cpu_encoder(),
+            };
+            model.cpu = Some(cpu.map_err(|e| ModelFileError::BadHeader {
+                path: path.into(),
+                reason: e.to_string(),
+            })?);
+        }
+        Ok(model)
+    }
+
+    /// Whether the stamp encoder runs on the CPU inference path.
+    pub fn uses_cpu_kernels(&self) -> bool {
+        self.cpu.is_some()
     }
 
     pub fn name(&self) -> &str {
@@ -234,7 +263,7 @@ impl LoadedModel {
             }
             let probabilities: Vec<Vec<f32>> = match &self.net {
                 Net::Alerce(net) => net
-                    .predict(&stamps, &features, device)?
+                    .predict_with(&stamps, &features, device, self.cpu.as_ref())?
                     .probabilities
                     .into_iter()
                     .map(|p| p.to_vec())
@@ -242,15 +271,27 @@ impl LoadedModel {
                 Net::Enhanced(net) => {
                     let b = kept.len();
                     let f = stats.len();
-                    let probs = net.probabilities(
-                        Tensor::<4>::from_data(TensorData::new(stamps, [b, crop, crop, 3]), device),
-                        Tensor::<2>::from_data(TensorData::new(features, [b, f]), device),
-                    );
+                    let embedding = match &self.cpu {
+                        Some(cpu) => host_embedding(cpu, &stamps, device)?,
+                        None => net.encoder().forward(Tensor::<4>::from_data(
+                            TensorData::new(stamps, [b, crop, crop, 3]),
+                            device,
+                        )),
+                    };
+                    let features =
+                        Tensor::<2>::from_data(TensorData::new(features, [b, f]), device);
+                    let probs = softmax(net.forward_embedded(embedding, features), 1);
                     let c = self.header.classes.len();
                     readback(probs)?.chunks(c).map(|p| p.to_vec()).collect()
                 }
                 Net::Temporal(net) => {
-                    temporal_probabilities(net, &kept, stamps, features, crop, stats.len(), device)?
+                    let input = TemporalInput {
+                        stamps,
+                        features,
+                        crop,
+                        n_features: stats.len(),
+                    };
+                    temporal_probabilities(net, self.cpu.as_ref(), &kept, input, device)?
                 }
             };
             for ((seq, k, alert), mut probs) in kept.into_iter().zip(probabilities) {
@@ -279,18 +320,46 @@ impl LoadedModel {
     }
 }
 
+/// The preprocessed inputs of a chunk, one alert after the other.
+struct TemporalInput {
+    stamps: Vec<f32>,
+    features: Vec<f32>,
+    crop: usize,
+    n_features: usize,
+}
+
+/// Embeddings of host stamps on the CPU path, as a `[B, width]` tensor on `device`.
+fn host_embedding(
+    cpu: &CpuEncoder,
+    stamps: &[f32],
+    device: &Device,
+) -> Result<Tensor<2>, crate::model::ModelError> {
+    let embedding = cpu
+        .embed(stamps)
+        .map_err(|e| crate::model::ModelError::Input(e.to_string()))?;
+    let b = embedding.len() / cpu.width();
+    Ok(Tensor::from_data(
+        TensorData::new(embedding, [b, cpu.width()]),
+        device,
+    ))
+}
+
 /// One forward pass per object over its kept detections: the causal head gives the
 /// probabilities after each detection. Objects are padded to the longest in the chunk, which
 /// leaves the earlier steps untouched.
 fn temporal_probabilities(
     net: &TemporalStampClassifier,
+    cpu: Option<&CpuEncoder>,
     kept: &[(&Sequence, usize, &Alert)],
-    stamps: Vec<f32>,
-    features: Vec<f32>,
-    crop: usize,
-    n_features: usize,
+    input: TemporalInput,
     device: &Device,
 ) -> Result<Vec<Vec<f32>>, crate::model::ModelError> {
+    let TemporalInput {
+        stamps,
+        features,
+        crop,
+        n_features,
+    } = input;
     let per = crop * crop * 3;
     // Runs of consecutive items of the same object, in order.
     let mut groups: Vec<(usize, usize)> = Vec::new();
@@ -321,12 +390,21 @@ fn temporal_probabilities(
             }
         }
     }
-    let probs = net.probabilities(
-        Tensor::<5>::from_data(TensorData::new(s, [b, t, crop, crop, 3]), device),
-        Tensor::<3>::from_data(TensorData::new(f, [b, t, n_features]), device),
-        Tensor::<2>::from_data(TensorData::new(days, [b, t]), device),
-        None,
-    );
+    let features = Tensor::<3>::from_data(TensorData::new(f, [b, t, n_features]), device);
+    let days = Tensor::<2>::from_data(TensorData::new(days, [b, t]), device);
+    let probs = match cpu {
+        Some(cpu) => {
+            let width = net.encoder().width();
+            let embedding = host_embedding(cpu, &s, device)?.reshape([b, t, width]);
+            softmax(net.forward_embedded(embedding, features, days, None), 2)
+        }
+        None => net.probabilities(
+            Tensor::<5>::from_data(TensorData::new(s, [b, t, crop, crop, 3]), device),
+            features,
+            days,
+            None,
+        ),
+    };
     let host = readback(probs)?;
     let c = host.len() / (b * t);
     let mut out = Vec::with_capacity(kept.len());

@@ -210,7 +210,7 @@ impl Jobs {
             let wake = || wake_ui(&ctx);
             let event = (|| -> anyhow::Result<JobEvent> {
                 let resolved = backend.resolve();
-                let model = crate::classify::LoadedModel::load(&model_path, &resolved.device)?;
+                let model = crate::classify::LoadedModel::load_for(&model_path, &resolved)?;
                 let options = crate::classify::ClassifyOptions {
                     max_detections: 0,
                     ..Default::default()

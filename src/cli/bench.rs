@@ -131,7 +131,7 @@ fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
     use crate::classify::{ClassifyOptions, LoadedModel};
     use crate::sequence::group_into_sequences;
     let backend = args.backend.resolve();
-    let model = LoadedModel::load(&args.model, &backend.device)?;
+    let model = LoadedModel::load_for(&args.model, &backend)?;
     let paths = if args.paths.is_empty() {
         super::gui::bundled_sample_dir()
             .into_iter()
@@ -232,7 +232,7 @@ fn train_bench(args: TrainBenchArgs) -> anyhow::Result<ExitCode> {
     println!(
         "train: {:.1} samples/s ({})",
         samples / elapsed,
-        backend.description
+        backend.training_description()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -49,7 +49,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
     let backend = args.backend.resolve();
     eprintln!("backend: {}", backend.description);
-    let model = LoadedModel::load(&args.model, &backend.device)?;
+    let model = LoadedModel::load_for(&args.model, &backend)?;
     eprintln!(
         "model: {} ({}, classes {})",
         model.name(),

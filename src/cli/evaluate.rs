@@ -41,7 +41,7 @@ pub struct EvaluateArgs {
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let backend = args.backend.resolve();
     eprintln!("backend: {}", backend.description);
-    let model = LoadedModel::load(&args.model, &backend.device)?;
+    let model = LoadedModel::load_for(&args.model, &backend)?;
     let mut labels = read_labels(&args.labels)?;
     if let Some(path) = &args.split {
         let split =

@@ -39,7 +39,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         &args.out,
         &sequences,
         &device,
-        &infer.device,
+        &infer,
         &cancel,
         &mut |r| {
             done += 1;

@@ -24,7 +24,7 @@ pub struct TrainArgs {
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let config = TrainConfig::from_toml_file(&args.config)?;
     let backend = args.backend.resolve();
-    eprintln!("backend: {}", backend.description);
+    eprintln!("backend: {}", backend.training_description());
     let device = backend.device.autodiff();
     let cancel = Arc::new(AtomicBool::new(false));
     {

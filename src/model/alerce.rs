@@ -14,6 +14,7 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::cpu_infer::{CpuEncoder, CpuInferError, StackLayer, StackRef};
 use crate::features::ALERCE_FEATURES;
 use crate::stamp::{ALERCE_CROP, CHANNELS};
 
@@ -204,7 +205,12 @@ impl AlerceStampClassifier {
 
     /// Logits `[B, 5]` from NHWC stamps `[B, 21, 21, 3]` and normalised features `[B, 26]`.
     pub fn forward(&self, stamps: Tensor<4>, features: Tensor<2>) -> Tensor<2> {
-        let embedding = self.embed(stamps);
+        self.forward_embedded(self.embed(stamps), features)
+    }
+
+    /// Logits `[B, 5]` from the stamp embeddings `[B, 64]` ([`Self::embed`], or the CPU
+    /// path's [`CpuEncoder::embed`]) and normalised features `[B, 26]`.
+    pub fn forward_embedded(&self, embedding: Tensor<2>, features: Tensor<2>) -> Tensor<2> {
         let features = self.batch_norm(features);
         let x = Tensor::cat(vec![embedding, features], 1);
         let x = relu(self.fc2.forward(x));
@@ -225,6 +231,18 @@ impl AlerceStampClassifier {
         features: &[f32],
         device: &Device,
     ) -> Result<Prediction, ModelError> {
+        self.predict_with(stamps, features, device, None)
+    }
+
+    /// [`Self::predict`], with the conv stack on the CPU inference path when `cpu` is given
+    /// (made by [`Self::cpu_encoder`]); the layers after the embedding run on `device`.
+    pub fn predict_with(
+        &self,
+        stamps: &[f32],
+        features: &[f32],
+        device: &Device,
+        cpu: Option<&CpuEncoder>,
+    ) -> Result<Prediction, ModelError> {
         let per_stamp = ALERCE_CROP * ALERCE_CROP * CHANNELS;
         if !stamps.len().is_multiple_of(per_stamp) {
             return Err(ModelError::Input(format!(
@@ -243,17 +261,47 @@ impl AlerceStampClassifier {
         if b == 0 {
             return Ok(Prediction::default());
         }
-        let stamps = Tensor::<4>::from_data(
-            TensorData::new(stamps.to_vec(), [b, ALERCE_CROP, ALERCE_CROP, CHANNELS]),
-            device,
-        );
         let features =
             Tensor::<2>::from_data(TensorData::new(features.to_vec(), [b, N_FEATURES]), device);
-        let logits = self.forward(stamps, features);
+        let embedding = match cpu {
+            Some(cpu) => {
+                let embedding = cpu
+                    .embed(stamps)
+                    .map_err(|e| ModelError::Input(e.to_string()))?;
+                Tensor::<2>::from_data(TensorData::new(embedding, [b, HIDDEN]), device)
+            }
+            None => self.embed(Tensor::<4>::from_data(
+                TensorData::new(stamps.to_vec(), [b, ALERCE_CROP, ALERCE_CROP, CHANNELS]),
+                device,
+            )),
+        };
+        let logits = self.forward_embedded(embedding, features);
         let probs = softmax(logits.clone(), 1);
         Ok(Prediction {
             logits: rows(logits)?,
             probabilities: rows(probs)?,
+        })
+    }
+}
+
+impl AlerceStampClassifier {
+    /// The conv stack and `fc1` with their weights in the CPU inference path's layouts.
+    pub fn cpu_encoder(&self) -> Result<CpuEncoder, CpuInferError> {
+        let conv = StackLayer::Conv;
+        CpuEncoder::from_stack(StackRef {
+            layers: vec![
+                conv(&self.conv1),
+                conv(&self.conv2),
+                StackLayer::Pool(&self.pool1),
+                conv(&self.conv3),
+                conv(&self.conv4),
+                conv(&self.conv5),
+                StackLayer::Pool(&self.pool2),
+            ],
+            dense: &self.fc1,
+            crop: ALERCE_CROP,
+            channels: CHANNELS,
+            dihedral: false,
         })
     }
 }

@@ -14,6 +14,8 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use super::cpu_infer::{CpuEncoder, CpuInferError, StackLayer, StackRef};
+
 /// Errors of the configurable networks: a configuration that describes no valid network, or
 /// inputs whose shapes do not fit the network.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -217,6 +219,23 @@ impl StampEncoder {
             )));
         }
         Ok(())
+    }
+
+    /// The conv stack and dense layer with their weights in the CPU inference path's layouts
+    /// (dropout is inactive at inference).
+    pub fn cpu_encoder(&self) -> Result<CpuEncoder, CpuInferError> {
+        let mut layers = Vec::new();
+        for block in &self.blocks {
+            layers.extend(block.convs.iter().map(StackLayer::Conv));
+            layers.push(StackLayer::Pool(&block.pool));
+        }
+        CpuEncoder::from_stack(StackRef {
+            layers,
+            dense: &self.dense,
+            crop: self.crop,
+            channels: self.channels,
+            dihedral: self.dihedral,
+        })
     }
 
     /// The transform-averaged embedding of NHWC stamps: `[B, dense]`. Panics when the stamps

@@ -94,7 +94,13 @@ impl EnhancedStampClassifier {
     /// Logits `[B, C]` from NHWC stamps `[B, H, W, 3]` and normalised features `[B, F]`.
     /// Panics on shapes that [`Self::check_inputs`] rejects.
     pub fn forward(&self, stamps: Tensor<4>, features: Tensor<2>) -> Tensor<2> {
-        let mut x = Tensor::cat(vec![self.encoder.forward(stamps), features], 1);
+        self.forward_embedded(self.encoder.forward(stamps), features)
+    }
+
+    /// Logits `[B, C]` from stamp embeddings `[B, width]` (the encoder's, or the CPU path's
+    /// [`super::CpuEncoder::embed`]) and normalised features `[B, F]`.
+    pub fn forward_embedded(&self, embedding: Tensor<2>, features: Tensor<2>) -> Tensor<2> {
+        let mut x = Tensor::cat(vec![embedding, features], 1);
         for dense in &self.dense {
             x = self.dropout.forward(relu(dense.forward(x)));
         }

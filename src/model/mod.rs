@@ -1,6 +1,7 @@
 //! Neural networks over stamps and features, as Burn modules.
 
 pub mod alerce;
+pub mod cpu_infer;
 pub mod encoder;
 pub mod enhanced;
 pub mod file;
@@ -10,6 +11,7 @@ pub mod loss;
 pub mod temporal;
 
 pub use alerce::{AlerceStampClassifier, ModelError, Prediction, ALERCE_CLASSES};
+pub use cpu_infer::{CpuEncoder, CpuInferError};
 pub use encoder::{NetError, StampEncoder, StampEncoderConfig};
 pub use enhanced::{EnhancedStampClassifier, EnhancedStampClassifierConfig};
 pub use heads::{HeadConfig, Positions, TemporalHead};

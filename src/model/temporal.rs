@@ -178,11 +178,24 @@ impl TemporalStampClassifier {
         wise: Option<Tensor<2>>,
     ) -> Tensor<3> {
         let [b, t, h, w, c] = stamps.dims();
-        let device = stamps.device();
         let embedding = self
             .encoder
             .forward(stamps.reshape([b * t, h, w, c]))
             .reshape([b, t, self.encoder.width()]);
+        self.forward_embedded(embedding, features, times, wise)
+    }
+
+    /// [`Self::forward`] from the stamp embeddings `[B, T, width]` (the encoder's, or the CPU
+    /// path's [`super::CpuEncoder::embed`]).
+    pub fn forward_embedded(
+        &self,
+        embedding: Tensor<3>,
+        features: Tensor<3>,
+        times: Tensor<2>,
+        wise: Option<Tensor<2>>,
+    ) -> Tensor<3> {
+        let [b, t, _] = embedding.dims();
+        let device = embedding.device();
 
         let dt = (times.clone() - times.narrow(1, 0, 1)).clamp_min(0.0);
         let dt = if self.log_time { dt.log1p() } else { dt };

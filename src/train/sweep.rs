@@ -90,7 +90,7 @@ pub fn sweep(
     out: &Path,
     sequences: &[Sequence],
     device: &Device,
-    infer_device: &Device,
+    infer: &crate::backend::ResolvedBackend,
     cancel: &AtomicBool,
     on_run: &mut dyn FnMut(&SweepRun),
 ) -> Result<(Vec<SweepRun>, Vec<SweepRow>), TrainError> {
@@ -110,14 +110,14 @@ pub fn sweep(
                 let dir = out.join(format!("{}-n{n}-r{repeat}", head.name()));
                 let outcome = train(&c, &dir, device, cancel, &mut |_| {})?;
                 let model_path = dir.join("best.stampseq");
-                let model = LoadedModel::load(&model_path, infer_device)?;
+                let model = LoadedModel::load_for(&model_path, infer)?;
                 let options = ClassifyOptions {
                     max_detections: n,
                     ..Default::default()
                 };
                 let start = std::time::Instant::now();
                 let classified = model
-                    .classify(sequences, &options, infer_device, cancel, &|_, _| {})
+                    .classify(sequences, &options, &infer.device, cancel, &|_, _| {})
                     .map_err(|e| TrainError::Data(format!("timing inference: {e}")))?;
                 let objects = classified
                     .rows

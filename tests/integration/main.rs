@@ -7,6 +7,7 @@ mod classify;
 mod cli;
 mod common;
 mod corrupt;
+mod cpu_infer;
 mod crossmatch;
 mod display;
 mod model;

@@ -53,19 +53,37 @@ fn reference() -> Reference {
 
 /// Max |ours - TF| of logits and probabilities over `rows` rows from the start, in batches.
 fn max_errors(choice: BackendChoice, rows: usize, batch: usize) -> (f32, f32) {
+    max_errors_on(choice, rows, batch, None)
+}
+
+/// [`max_errors`], the conv stack on the CPU inference path when `cpu_kernels` is given
+/// (with Winograd or not for the 3x3 convolutions).
+fn max_errors_on(
+    choice: BackendChoice,
+    rows: usize,
+    batch: usize,
+    cpu_kernels: Option<bool>,
+) -> (f32, f32) {
     let device = choice.device();
     let model = AlerceStampClassifier::from_safetensors(&weights_path(), &device)
         .expect("load ALeRCE weights");
+    let cpu = cpu_kernels.map(|winograd| {
+        model
+            .cpu_encoder()
+            .expect("CPU path supports ALeRCE")
+            .with_winograd(winograd)
+    });
     let r = reference();
     let (per_stamp, per_feat) = (21 * 21 * 3, 26);
     let (mut max_logit, mut max_prob) = (0f32, 0f32);
     for start in (0..rows.min(r.rows)).step_by(batch) {
         let end = (start + batch).min(rows);
         let prediction = model
-            .predict(
+            .predict_with(
                 &r.stamps[start * per_stamp..end * per_stamp],
                 &r.features[start * per_feat..end * per_feat],
                 &device,
+                cpu.as_ref(),
             )
             .expect("predict");
         assert_eq!(prediction.probabilities.len(), end - start);
@@ -90,6 +108,18 @@ fn alerce_matches_tensorflow_on_all_reference_rows_cpu() {
     eprintln!("cpu: max |logit - tf| = {max_logit:e}, max |prob - tf| = {max_prob:e}");
     assert!(max_prob <= 1e-5, "max |prob - tf_prob| = {max_prob:e}");
     assert!(max_logit <= 1e-4, "max |logit - tf_logit| = {max_logit:e}");
+}
+
+#[test]
+fn alerce_cpu_kernels_match_tensorflow_on_all_reference_rows() {
+    for winograd in [true, false] {
+        let (max_logit, max_prob) = max_errors_on(BackendChoice::Flex, 580, 128, Some(winograd));
+        eprintln!(
+            "cpu kernels, winograd {winograd}: max |logit - tf| = {max_logit:e}, max |prob - tf| = {max_prob:e}"
+        );
+        assert!(max_prob <= 1e-5, "max |prob - tf_prob| = {max_prob:e}");
+        assert!(max_logit <= 1e-4, "max |logit - tf_logit| = {max_logit:e}");
+    }
 }
 
 #[test]

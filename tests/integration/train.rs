@@ -291,7 +291,7 @@ fn a_small_sweep_gives_mean_and_std_over_repeats() {
         out.path(),
         &sequences,
         &device(),
-        &burn::tensor::Device::flex(),
+        &stampseq::backend::BackendChoice::Cpu.resolve(),
         &AtomicBool::new(false),
         &mut |_| seen += 1,
     )
