@@ -63,30 +63,29 @@ impl Preferences {
     }
 }
 
+/// eframe's storage without a file behind it: preferences go through eframe's own (RON)
+/// encoding, for tests and benchmarks that must not touch the user's.
+#[derive(Default)]
+pub struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::app::commands::{Command, Keymap};
     use egui::{Key, KeyboardShortcut, Modifiers};
-    use std::collections::HashMap;
-
-    /// eframe's storage without the file, so the test goes through eframe's own (RON)
-    /// encoding.
-    #[derive(Default)]
-    struct MemoryStorage(HashMap<String, String>);
-
-    impl eframe::Storage for MemoryStorage {
-        fn get_string(&self, key: &str) -> Option<String> {
-            self.0.get(key).cloned()
-        }
-        fn set_string(&mut self, key: &str, value: String) {
-            self.0.insert(key.to_string(), value);
-        }
-        fn remove_string(&mut self, key: &str) {
-            self.0.remove(key);
-        }
-        fn flush(&mut self) {}
-    }
 
     #[test]
     fn preferences_with_rebound_shortcuts_round_trip_through_eframe_storage() {

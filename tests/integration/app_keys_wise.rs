@@ -8,25 +8,9 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use stampseq::app::commands::Command;
 use stampseq::app::{AppOptions, StampseqApp};
-use std::collections::HashMap;
 use std::path::Path;
 
-/// eframe's storage without the file behind it.
-#[derive(Default)]
-struct MemoryStorage(HashMap<String, String>);
-
-impl eframe::Storage for MemoryStorage {
-    fn get_string(&self, key: &str) -> Option<String> {
-        self.0.get(key).cloned()
-    }
-    fn set_string(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_string(), value);
-    }
-    fn remove_string(&mut self, key: &str) {
-        self.0.remove(key);
-    }
-    fn flush(&mut self) {}
-}
+use stampseq::app::prefs::MemoryStorage;
 
 fn options(inputs: Vec<std::path::PathBuf>, labels: &Path) -> AppOptions {
     AppOptions {
