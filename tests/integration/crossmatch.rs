@@ -62,7 +62,7 @@ fn the_crossmatch_table_gives_magnitudes_by_object() {
 }
 
 /// (designation, ra, dec, W1, W2, W3) of the real AllWISE sources CDS matched.
-type Row = (String, f64, f64, Option<f64>, Option<f64>, Option<f64>);
+pub type Row = (String, f64, f64, Option<f64>, Option<f64>, Option<f64>);
 
 fn allwise_rows() -> Vec<Row> {
     let mut r =
@@ -89,7 +89,7 @@ fn allwise_rows() -> Vec<Row> {
 
 /// IRSA's layout in miniature: magnitudes as nullable float32, an unrelated column between
 /// the ones the reader wants, names in another case, snappy pages, several row groups.
-const PARQUET_SCHEMA: &str = "message allwise {
+pub const PARQUET_SCHEMA: &str = "message allwise {
     optional binary designation (STRING);
     required int64 cntr;
     required double RA;
@@ -99,7 +99,7 @@ const PARQUET_SCHEMA: &str = "message allwise {
     optional float w3mpro;
 }";
 
-fn write_parquet(path: &std::path::Path, schema: &str, rows: &[Row]) {
+pub fn write_parquet(path: &std::path::Path, schema: &str, rows: &[Row]) {
     use parquet::basic::Compression;
     use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, FloatType, Int64Type};
     use parquet::file::properties::WriterProperties;
