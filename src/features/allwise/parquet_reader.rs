@@ -108,6 +108,18 @@ fn read_ids(rg: &dyn RowGroupReader, col: usize) -> Result<Vec<Option<String>>, 
     })
 }
 
+/// The parquet crate names a codec left out of this build as a "disabled feature"; say
+/// what the user can do about it instead.
+fn codec_hint(e: String) -> String {
+    match e.split("Disabled feature at compile time: ").nth(1) {
+        Some(codec) => format!(
+            "compressed with {codec}, which this build does not read: rewrite the file \
+             with snappy, gzip or no compression"
+        ),
+        None => e,
+    }
+}
+
 /// Reads the sources of a Parquet catalogue; errors are the problem, without the path.
 pub(super) fn read_sources(path: &Path) -> Result<Vec<AllWiseSource>, String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
@@ -154,7 +166,7 @@ pub(super) fn read_sources(path: &Path) -> Result<Vec<AllWiseSource>, String> {
         let rg = reader
             .get_row_group(g)
             .map_err(|e| format!("row group {g}: {e}"))?;
-        let in_group = |c: usize, e: String| format!("row group {g}, {}", named(c, e));
+        let in_group = |c: usize, e: String| format!("row group {g}, {}", named(c, codec_hint(e)));
         let ra = read_numbers(rg.as_ref(), ra_col).map_err(|e| in_group(ra_col, e))?;
         let dec = read_numbers(rg.as_ref(), dec_col).map_err(|e| in_group(dec_col, e))?;
         let ids = match id_col {
@@ -190,4 +202,14 @@ pub(super) fn read_sources(path: &Path) -> Result<Vec<AllWiseSource>, String> {
         row_base += ra.len();
     }
     Ok(sources)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_codec_left_out_of_the_build_is_named_with_a_way_out() {
+        let e = super::codec_hint("Parquet error: Disabled feature at compile time: zstd".into());
+        assert!(e.starts_with("compressed with zstd,"), "{e}");
+        assert_eq!(super::codec_hint("other".into()), "other");
+    }
 }
