@@ -327,39 +327,25 @@ impl Jobs {
         id
     }
 
-    /// Reads and indexes an AllWISE catalogue (CSV) in the background: a sky region of
-    /// millions of rows takes seconds.
+    /// Reads and indexes an AllWISE catalogue (CSV or Parquet) in the background: a sky
+    /// region of millions of rows takes seconds.
     pub fn load_allwise(&mut self, path: PathBuf) -> u64 {
         let (id, _cancel, tx, ctx) = self.start(format!("Reading AllWISE {}", path.display()));
         self.spawn(id, "allwise", move || {
-            let is_parquet = path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-            let event = if is_parquet {
-                JobEvent::Failed {
+            let event = match crate::features::allwise::AllWiseCatalogue::from_path(&path) {
+                Ok(c) if c.is_empty() => JobEvent::Failed {
                     job: id,
-                    error: format!(
-                        "{}: Parquet catalogues are not read yet; export ra, dec, w1mpro, \
-                         w2mpro, w3mpro as CSV",
-                        path.display()
-                    ),
-                }
-            } else {
-                match crate::features::allwise::AllWiseCatalogue::from_csv(&path) {
-                    Ok(c) if c.is_empty() => JobEvent::Failed {
-                        job: id,
-                        error: format!("{}: no source with a position", path.display()),
-                    },
-                    Ok(c) => JobEvent::AllWiseLoaded {
-                        job: id,
-                        path,
-                        catalogue: Arc::new(c),
-                    },
-                    Err(e) => JobEvent::Failed {
-                        job: id,
-                        error: format!("AllWISE catalogue not loaded: {e}"),
-                    },
-                }
+                    error: format!("{}: no source with a position", path.display()),
+                },
+                Ok(c) => JobEvent::AllWiseLoaded {
+                    job: id,
+                    path,
+                    catalogue: Arc::new(c),
+                },
+                Err(e) => JobEvent::Failed {
+                    job: id,
+                    error: format!("AllWISE catalogue not loaded: {e}"),
+                },
             };
             let _ = tx.send(event);
             wake_ui(&ctx);

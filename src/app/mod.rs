@@ -324,7 +324,10 @@ impl StampseqApp {
             }
             Command::LoadAllWise => {
                 if let Some(path) = rfd::FileDialog::new()
-                    .add_filter("AllWISE catalogue (ra, dec, w1mpro..w3mpro)", &["csv"])
+                    .add_filter(
+                        "AllWISE catalogue (ra, dec, w1mpro..w3mpro)",
+                        &["csv", "parquet", "parq"],
+                    )
                     .pick_file()
                 {
                     self.load_allwise(path);

@@ -20,8 +20,9 @@ pub struct GuiArgs {
     /// An AllWISE crossmatch table (objectId with W1..W3 or w1mpro..) for the details panel.
     #[arg(long)]
     pub wise: Option<PathBuf>,
-    /// An AllWISE catalogue (CSV: ra, dec, w1mpro, w2mpro, w3mpro, or VizieR's RAJ2000,
-    /// DEJ2000, W1mag..) to cone-search around each object.
+    /// An AllWISE catalogue (CSV, or Parquet as IRSA distributes it, by the .parquet/.parq
+    /// extension: ra, dec, w1mpro, w2mpro, w3mpro, or VizieR's RAJ2000, DEJ2000, W1mag..) to
+    /// cone-search around each object.
     #[arg(long, value_name = "CATALOGUE")]
     pub allwise: Option<PathBuf>,
     /// Cone-search radius in arcseconds (default: the last one used, at first 1).

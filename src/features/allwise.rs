@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+mod parquet_reader;
+
 /// Names of the AllWISE features, in model order.
 pub const WISE_FEATURES: [&str; 9] = [
     "W1", "W2", "W3", "W1-W2", "W2-W3", "g-W2", "g-W3", "r-W2", "r-W3",
@@ -127,6 +129,9 @@ fn parse_optional(field: Option<&str>) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
+const RA_NAMES: &[&str] = &["ra", "RAJ2000", "RA_ICRS"];
+const DEC_NAMES: &[&str] = &["dec", "DEJ2000", "DE_ICRS"];
+const ID_NAMES: &[&str] = &["AllWISE", "designation", "source_id"];
 const W1_NAMES: &[&str] = &["w1mpro", "W1mag", "W1"];
 const W2_NAMES: &[&str] = &["w2mpro", "W2mag", "W2"];
 const W3_NAMES: &[&str] = &["w3mpro", "W3mag", "W3"];
@@ -158,6 +163,42 @@ impl AllWiseCatalogue {
         &self.sources
     }
 
+    /// Reads a catalogue in Parquet (`.parquet`, `.parq`) or otherwise CSV, with the
+    /// columns [`Self::from_csv`] describes.
+    pub fn from_path(path: &Path) -> Result<Self, AllWiseError> {
+        let is_parquet = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("parq"));
+        if is_parquet {
+            Self::from_parquet(path)
+        } else {
+            Self::from_csv(path)
+        }
+    }
+
+    /// Reads a Parquet catalogue: the same column names as [`Self::from_csv`] (any case),
+    /// float32, float64 or integer, nullable or not; only those columns are decoded. Nulls
+    /// and NaNs are missing magnitudes; rows without a position are skipped.
+    pub fn from_parquet(path: &Path) -> Result<Self, AllWiseError> {
+        let err = |problem: String| AllWiseError::File {
+            path: path.display().to_string(),
+            problem,
+        };
+        // The decoder is third-party code fed with arbitrary bytes: a corrupt page must
+        // become an error message in the app, not take its worker thread down.
+        let read =
+            std::panic::catch_unwind(|| parquet_reader::read_sources(path)).map_err(|p| {
+                let what = p
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| p.downcast_ref::<&str>().copied())
+                    .unwrap_or("unknown");
+                err(format!("corrupt Parquet data ({what})"))
+            })?;
+        Ok(Self::new(read.map_err(err)?))
+    }
+
     /// Reads a CSV catalogue with columns `ra, dec, w1mpro, w2mpro, w3mpro` (AllWISE's
     /// names) or VizieR's `RAJ2000, DEJ2000, W1mag, W2mag, W3mag`, and an optional
     /// identifier column (`AllWISE`, `designation`, `source_id`). Rows whose position does
@@ -169,11 +210,11 @@ impl AllWiseCatalogue {
         };
         let mut reader = csv::Reader::from_path(path).map_err(|e| err(e.to_string()))?;
         let headers = reader.headers().map_err(|e| err(e.to_string()))?.clone();
-        let ra_col = find_column(&headers, &["ra", "RAJ2000", "RA_ICRS"])
+        let ra_col = find_column(&headers, RA_NAMES)
             .ok_or_else(|| err("no ra column (ra or RAJ2000)".into()))?;
-        let dec_col = find_column(&headers, &["dec", "DEJ2000", "DE_ICRS"])
+        let dec_col = find_column(&headers, DEC_NAMES)
             .ok_or_else(|| err("no dec column (dec or DEJ2000)".into()))?;
-        let id_col = find_column(&headers, &["AllWISE", "designation", "source_id"]);
+        let id_col = find_column(&headers, ID_NAMES);
         let cols = [W1_NAMES, W2_NAMES, W3_NAMES].map(|n| find_column(&headers, n));
         if cols.iter().all(Option::is_none) {
             return Err(err("no W1/W2/W3 magnitude columns".into()));

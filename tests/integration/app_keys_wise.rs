@@ -245,3 +245,58 @@ fn a_catalogue_that_does_not_read_is_reported() {
     assert!(error.contains("no ra column"), "{error}");
     assert!(h.state().allwise.catalogue.is_none());
 }
+
+#[test]
+fn the_app_reads_a_parquet_catalogue_and_reports_a_broken_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = stampseq::features::allwise::AllWiseCatalogue::from_csv(&catalogue(dir.path()))
+        .expect("CSV catalogue");
+    let rows: Vec<crate::crossmatch::Row> = csv
+        .sources()
+        .iter()
+        .map(|s| {
+            let m = s.mags;
+            (s.id.clone(), s.ra, s.dec, m.w1, m.w2, m.w3)
+        })
+        .collect();
+    let path = dir.path().join("allwise.parquet");
+    crate::crossmatch::write_parquet(&path, crate::crossmatch::PARQUET_SCHEMA, &rows);
+
+    let mut o = options(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path());
+    o.allwise = Some(path.clone());
+    let mut h = harness(o, None);
+    assert!(
+        h.state().allwise.error.is_none(),
+        "{:?}",
+        h.state().allwise.error
+    );
+    assert_eq!(
+        h.state().allwise.catalogue.as_ref().map(|c| c.len()),
+        Some(csv.len())
+    );
+    h.get_by_label("AllWISE").click();
+    h.run_steps(2);
+    let object = h.state().selection.object.expect("selected");
+    let sequence = h.state().catalog.sequences[object].clone();
+    let m = h
+        .state_mut()
+        .allwise
+        .nearest(&sequence, 1.0)
+        .cloned()
+        .expect("a source within 1 arcsec");
+    assert_eq!(m.source.id, "J224840.67-003303.6");
+    assert!((m.source.mags.w1.expect("W1") - 14.643).abs() < 1e-5);
+
+    let bytes = std::fs::read(&path).expect("read");
+    let cut = dir.path().join("cut.parquet");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).expect("write");
+    let mut o = options(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path());
+    o.allwise = Some(cut);
+    let h = harness(o, None);
+    let error = h.state().allwise.error.clone().expect("an error");
+    assert!(
+        error.contains("cut.parquet") && error.contains("not a readable Parquet file"),
+        "{error}"
+    );
+    assert!(h.state().allwise.catalogue.is_none());
+}
