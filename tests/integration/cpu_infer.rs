@@ -120,12 +120,11 @@ fn cpu_encoder_refuses_stamps_of_the_wrong_size() {
     assert_eq!(encoder.embed(&[]).expect("no stamps"), Vec::<f32>::new());
 }
 
-/// The bundled temporal model on real sequences: `--backend cpu` (CPU encoder + Burn head)
-/// gives the probabilities of `--backend flex` (all Burn).
+/// Every bundled model (temporal and enhanced) on real sequences: `--backend cpu` (CPU
+/// encoder + Burn layers after it) gives the probabilities of `--backend flex` (all Burn).
 #[test]
-fn temporal_model_on_cpu_kernels_matches_flex() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/tsc-gru-sim.stampseq");
+fn bundled_models_on_cpu_kernels_match_flex() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models");
     let (alerts, _) = stampseq::alert::read_all(&[ztf("sequences")], &Default::default());
     let sequences = stampseq::sequence::group_into_sequences(alerts);
     assert!(sequences.len() >= 10);
@@ -134,30 +133,33 @@ fn temporal_model_on_cpu_kernels_matches_flex() {
         batch_size: 64,
         production_rules: false,
     };
-    let run = |choice: BackendChoice| {
-        let backend = choice.resolve();
-        let model = LoadedModel::load_for(&path, &backend).expect("bundled model");
-        assert_eq!(model.uses_cpu_kernels(), choice == BackendChoice::Cpu);
-        model
-            .classify(
-                &sequences,
-                &options,
-                &backend.device,
-                &AtomicBool::new(false),
-                &|_, _| {},
-            )
-            .expect("classify")
-    };
-    let (cpu, flex) = (run(BackendChoice::Cpu), run(BackendChoice::Flex));
-    assert_eq!(cpu.rows.len(), flex.rows.len());
-    assert!(cpu.rows.len() > sequences.len(), "several detections each");
-    let mut worst = 0f32;
-    for (a, b) in cpu.rows.iter().zip(&flex.rows) {
-        assert_eq!((&a.object_id, a.k), (&b.object_id, b.k));
-        for (p, q) in a.probabilities.iter().zip(&b.probabilities) {
-            worst = worst.max((p - q).abs());
+    for name in ["tsc-gru-real", "tsc-gru-sim", "enhanced-real"] {
+        let path = dir.join(format!("{name}.stampseq"));
+        let run = |choice: BackendChoice| {
+            let backend = choice.resolve();
+            let model = LoadedModel::load_for(&path, &backend).expect("bundled model");
+            assert_eq!(model.uses_cpu_kernels(), choice == BackendChoice::Cpu);
+            model
+                .classify(
+                    &sequences,
+                    &options,
+                    &backend.device,
+                    &AtomicBool::new(false),
+                    &|_, _| {},
+                )
+                .expect("classify")
+        };
+        let (cpu, flex) = (run(BackendChoice::Cpu), run(BackendChoice::Flex));
+        assert_eq!(cpu.rows.len(), flex.rows.len());
+        assert!(cpu.rows.len() > sequences.len(), "several detections each");
+        let mut worst = 0f32;
+        for (a, b) in cpu.rows.iter().zip(&flex.rows) {
+            assert_eq!((&a.object_id, a.k), (&b.object_id, b.k));
+            for (p, q) in a.probabilities.iter().zip(&b.probabilities) {
+                worst = worst.max((p - q).abs());
+            }
         }
+        eprintln!("{name}: max |p_cpu - p_flex| = {worst:e}");
+        assert!(worst <= 1e-5, "{name}: max |p_cpu - p_flex| = {worst:e}");
     }
-    eprintln!("temporal: max |p_cpu - p_flex| = {worst:e}");
-    assert!(worst <= 1e-5, "max |p_cpu - p_flex| = {worst:e}");
 }
