@@ -195,4 +195,10 @@ fn evaluate_the_bundled_model_on_its_real_test_split() {
         "{now:?} vs {then:?}"
     );
     image::open(out.path().join("confusion_matrix.png")).expect("PNG decodes");
+    let svg = std::fs::read_to_string(out.path().join("confusion_matrix.svg")).expect("SVG");
+    let doc = roxmltree::Document::parse(&svg).expect("SVG parses");
+    let texts: String = doc.descendants().filter_map(|n| n.text()).collect();
+    for class in ["AGN", "SN", "VS"] {
+        assert!(texts.contains(class), "{class} missing from the SVG");
+    }
 }
