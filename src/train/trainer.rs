@@ -56,6 +56,20 @@ fn init_net(model: &ModelChoice, device: &Device) -> Result<Net, TrainError> {
     })
 }
 
+/// A network from a model file written by [`train`], with its header and architecture.
+fn read_net(path: &Path, device: &Device) -> Result<(Net, ModelHeader, ModelChoice), TrainError> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let header = file::header_from_bytes(&bytes, path)?;
+    let arch: ModelChoice = serde_json::from_value(header.architecture.clone())
+        .map_err(|e| TrainError::Data(format!("{}: architecture: {e}", path.display())))?;
+    let mut net = init_net(&arch, device)?;
+    match &mut net {
+        Net::Temporal(m) => file::load_weights(m, bytes, &header, path)?,
+        Net::Enhanced(m) => file::load_weights(m, bytes, &header, path)?,
+    }
+    Ok((net, header, arch))
+}
+
 /// Host tensors of a batch of objects, padded to the longest.
 struct Batch {
     b: usize,
@@ -174,8 +188,12 @@ pub const WGPU_MAX_REDUCTION: usize = 65_536;
 
 /// Whether `device` is one of burn's CPU backends, whose reductions are exact at any length.
 pub fn is_cpu_device(device: &Device) -> bool {
-    let name = format!("{:?}", device.clone().inner());
-    name.contains("Flex") || name.contains("NdArray")
+    let plain = device.clone().inner();
+    #[cfg(feature = "ndarray")]
+    if plain == Device::ndarray() {
+        return true;
+    }
+    plain == Device::flex()
 }
 
 /// Objects per backward pass for batches of `steps` detections: the whole batch on the CPU;
@@ -447,15 +465,7 @@ pub fn train(
         let text = std::fs::read_to_string(&state_path).map_err(io_err(&state_path))?;
         let state: TrainState = serde_json::from_str(&text)
             .map_err(|e| TrainError::Data(format!("{}: {e}", state_path.display())))?;
-        let bytes = std::fs::read(&last_path).map_err(io_err(&last_path))?;
-        let header = file::header_from_bytes(&bytes, &last_path)?;
-        let arch: ModelChoice = serde_json::from_value(header.architecture.clone())
-            .map_err(|e| TrainError::Data(format!("{}: architecture: {e}", last_path.display())))?;
-        let mut net = init_net(&arch, device)?;
-        match &mut net {
-            Net::Temporal(m) => file::load_weights(m, bytes, &header, &last_path)?,
-            Net::Enhanced(m) => file::load_weights(m, bytes, &header, &last_path)?,
-        }
+        let (net, header, _) = read_net(&last_path, device)?;
         on_event(TrainEvent::Resumed {
             iteration: state.iteration,
         });
@@ -619,16 +629,7 @@ pub fn train(
     // The test split, judged once with the best model of this session, or of the saved run.
     let best = match best_net {
         Some(n) => Some(n),
-        None if best_path.is_file() => {
-            let bytes = std::fs::read(&best_path).map_err(io_err(&best_path))?;
-            let header = file::header_from_bytes(&bytes, &best_path)?;
-            let mut n = init_net(&arch, &plain)?;
-            match &mut n {
-                Net::Temporal(m) => file::load_weights(m, bytes, &header, &best_path)?,
-                Net::Enhanced(m) => file::load_weights(m, bytes, &header, &best_path)?,
-            }
-            Some(n)
-        }
+        None if best_path.is_file() => Some(read_net(&best_path, &plain)?.0),
         None => None,
     };
     let (mut test_loss, mut test_accuracy) = (None, None);
@@ -696,15 +697,7 @@ pub fn batch_gradient_vector(
     micro: usize,
     device: &Device,
 ) -> Result<(f32, Vec<f32>), TrainError> {
-    let bytes = std::fs::read(model_file).map_err(io_err(model_file))?;
-    let header = file::header_from_bytes(&bytes, model_file)?;
-    let arch: ModelChoice = serde_json::from_value(header.architecture.clone())
-        .map_err(|e| TrainError::Data(format!("{}: architecture: {e}", model_file.display())))?;
-    let mut net = init_net(&arch, device)?;
-    match &mut net {
-        Net::Temporal(m) => file::load_weights(m, bytes, &header, model_file)?,
-        Net::Enhanced(m) => file::load_weights(m, bytes, &header, model_file)?,
-    }
+    let (net, header, arch) = read_net(model_file, device)?;
     let crop = arch.crop();
     let stats = &header.feature_stats;
     let batch = make_batch(objects, crop, stats, None);
