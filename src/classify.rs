@@ -3,8 +3,11 @@
 
 use crate::alert::Alert;
 use crate::backend::ResolvedBackend;
+use crate::features::tabular::tabular_features;
 use crate::features::FeatureStats;
 use crate::model::file::{self, ModelFileError, ModelHeader, ModelKind};
+use crate::model::rules;
+use crate::model::trees::{read_tree_model, TreeEnsemble};
 use crate::model::{
     AlerceStampClassifier, CpuEncoder, EnhancedStampClassifier, EnhancedStampClassifierConfig,
     TemporalStampClassifier, TemporalStampClassifierConfig,
@@ -25,6 +28,9 @@ type Prepared = Result<(Vec<f32>, Vec<f32>), String>;
 pub struct LoadedModel {
     pub header: ModelHeader,
     pub path: PathBuf,
+    /// What tables, legends and the browser call it: the file name without its extension,
+    /// so that two files of one architecture are told apart.
+    display_name: String,
     net: Net,
     /// The stamp encoder on the CPU inference path, when the backend asks for it.
     cpu: Option<CpuEncoder>,
@@ -36,6 +42,7 @@ enum Net {
     Alerce(AlerceStampClassifier),
     Enhanced(EnhancedStampClassifier),
     Temporal(TemporalStampClassifier),
+    Trees(TreeEnsemble),
 }
 
 /// The architecture of a trained model: the header's JSON, with or without the `kind` tag
@@ -92,10 +99,44 @@ pub struct ClassRow {
     pub model: String,
     pub probabilities: Vec<f32>,
     pub top_class: String,
+    /// Standard deviation of each class probability over the model's ensemble members;
+    /// empty for a model without an uncertainty estimate.
+    pub std: Vec<f32>,
+    /// Fraction of ensemble members whose top class differs from the answer's.
+    pub disagreement: Option<f32>,
     /// A production rule that overrode the network, if any.
     pub rule: Option<String>,
     /// `file#record` the alert came from.
     pub source: String,
+}
+
+/// The uncertainty of an answer as one number: the ensemble's standard deviation of the top
+/// class's probability (None for a model without an ensemble); and whether the answer
+/// deserves a second look: the top class is weak (below 0.6), the ensemble members
+/// disagree on it, or their spread on it is wide (above 0.15).
+pub fn answer_uncertainty(
+    probs: &[f32],
+    std: &[f32],
+    disagreement: Option<f32>,
+) -> (Option<f32>, bool) {
+    let top = crate::eval::metrics::argmax(probs);
+    let spread = top.and_then(|i| std.get(i).copied());
+    let p_top = top.map_or(0.0, |i| probs[i]);
+    let uncertain =
+        p_top < 0.6 || disagreement.is_some_and(|d| d > 0.0) || spread.is_some_and(|u| u > 0.15);
+    (spread, uncertain)
+}
+
+impl ClassRow {
+    /// See [`answer_uncertainty`].
+    pub fn uncertainty(&self) -> Option<f32> {
+        answer_uncertainty(&self.probabilities, &self.std, self.disagreement).0
+    }
+
+    /// See [`answer_uncertainty`].
+    pub fn is_uncertain(&self) -> bool {
+        answer_uncertainty(&self.probabilities, &self.std, self.disagreement).1
+    }
 }
 
 /// An alert that could not be classified, and why.
@@ -146,10 +187,17 @@ impl LoadedModel {
                 file::load_weights(&mut net, bytes, &header, path)?;
                 Net::Temporal(net)
             }
+            ModelKind::Trees => Net::Trees(read_tree_model(&bytes, &header, path)?),
         };
+        let display_name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| header.name.clone());
         Ok(Self {
             header,
             path: path.into(),
+            display_name,
             net,
             cpu: None,
         })
@@ -165,6 +213,8 @@ impl LoadedModel {
                 Net::Alerce(net) => net.cpu_encoder(),
                 Net::Enhanced(net) => net.encoder().cpu_encoder(),
                 Net::Temporal(net) => net.encoder().cpu_encoder(),
+                // No stamps: nothing to put on the CPU kernels.
+                Net::Trees(_) => return Ok(model),
             };
             model.cpu = Some(cpu.map_err(|e| ModelFileError::BadHeader {
                 path: path.into(),
@@ -174,13 +224,34 @@ impl LoadedModel {
         Ok(model)
     }
 
+    /// A tree model trained in this process (the benchmark's), as if read from `path`.
+    pub fn from_trees(ensemble: TreeEnsemble, header: ModelHeader, path: &Path) -> Self {
+        let display_name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| header.name.clone());
+        Self {
+            header,
+            path: path.into(),
+            display_name,
+            net: Net::Trees(ensemble),
+            cpu: None,
+        }
+    }
+
     /// Whether the stamp encoder runs on the CPU inference path.
     pub fn uses_cpu_kernels(&self) -> bool {
         self.cpu.is_some()
     }
 
+    /// The model's file name without extension (see `display_name`).
     pub fn name(&self) -> &str {
-        &self.header.name
+        &self.display_name
+    }
+
+    /// Whether the answers carry an uncertainty (ensemble spread).
+    pub fn has_uncertainty(&self) -> bool {
+        matches!(self.net, Net::Trees(_))
     }
 
     pub fn classes(&self) -> &[String] {
@@ -201,6 +272,9 @@ impl LoadedModel {
         cancel: &AtomicBool,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<ClassifyOutput, crate::model::ModelError> {
+        if let Net::Trees(trees) = &self.net {
+            return self.classify_tabular(trees, sequences, options, cancel, progress);
+        }
         let items: Vec<(&Sequence, usize, &Alert)> = sequences
             .iter()
             .flat_map(|s| {
@@ -284,6 +358,11 @@ impl LoadedModel {
                     let c = self.header.classes.len();
                     readback(probs)?.chunks(c).map(|p| p.to_vec()).collect()
                 }
+                Net::Trees(_) => {
+                    return Err(crate::model::ModelError::Input(
+                        "a tree model reads no stamps".into(),
+                    ))
+                }
                 Net::Temporal(net) => {
                     let input = TemporalInput {
                         stamps,
@@ -306,14 +385,100 @@ impl LoadedModel {
                     k: k + 1,
                     candid: alert.candid,
                     jd: alert.candidate.jd,
-                    model: self.header.name.clone(),
+                    model: self.display_name.clone(),
                     top_class: self.header.classes.get(top).cloned().unwrap_or_default(),
                     probabilities: probs,
+                    std: Vec::new(),
+                    disagreement: None,
                     rule,
                     source: source_of(alert),
                 });
             }
             done += chunk.len();
+            progress(done, total);
+        }
+        Ok(out)
+    }
+}
+
+impl LoadedModel {
+    /// A tree model's answers: features from each alert and the object's alerts before it
+    /// (no stamps), the ensemble's mean and spread, then the physics rules
+    /// ([`crate::model::rules`]), which are part of this model.
+    fn classify_tabular(
+        &self,
+        trees: &TreeEnsemble,
+        sequences: &[Sequence],
+        options: &ClassifyOptions,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<ClassifyOutput, crate::model::ModelError> {
+        let mut out = ClassifyOutput::default();
+        let total: usize = sequences
+            .iter()
+            .map(|s| match options.max_detections {
+                0 => s.len(),
+                n => s.len().min(n),
+            })
+            .sum();
+        let classes = &self.header.classes;
+        // Where each trained class sits among the model's output classes.
+        let slots: Vec<usize> = trees
+            .classes
+            .iter()
+            .map(|c| classes.iter().position(|h| h == c).unwrap_or(0))
+            .collect();
+        let mut done = 0;
+        for chunk in sequences.chunks(options.batch_size.max(1)) {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let items: Vec<(&Sequence, usize)> = chunk
+                .iter()
+                .flat_map(|s| {
+                    let n = match options.max_detections {
+                        0 => s.len(),
+                        n => s.len().min(n),
+                    };
+                    (0..n).map(move |k| (s, k))
+                })
+                .collect();
+            let rows: Vec<Vec<f32>> = items
+                .par_iter()
+                .map(|(s, k)| {
+                    let earlier: Vec<&Alert> = s.detections[..*k].iter().collect();
+                    tabular_features(&s.detections[*k], &earlier)
+                })
+                .collect();
+            let answers = trees
+                .predict(&rows)
+                .map_err(|e| crate::model::ModelError::Input(e.to_string()))?;
+            for ((seq, k), answer) in items.into_iter().zip(answers) {
+                let alert = &seq.detections[k];
+                let mut probs = vec![0f32; classes.len()];
+                let mut std = vec![0f32; classes.len()];
+                for (i, &slot) in slots.iter().enumerate() {
+                    probs[slot] = answer.mean[i];
+                    std[slot] = answer.std[i];
+                }
+                let earlier: Vec<&Alert> = seq.detections[..k].iter().collect();
+                let rule = rules::apply(alert, &earlier, classes, &mut probs, Some(&mut std));
+                let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
+                out.rows.push(ClassRow {
+                    object_id: seq.object_id.clone(),
+                    k: k + 1,
+                    candid: alert.candid,
+                    jd: alert.candidate.jd,
+                    model: self.display_name.clone(),
+                    top_class: classes.get(top).cloned().unwrap_or_default(),
+                    probabilities: probs,
+                    std,
+                    disagreement: Some(answer.disagreement),
+                    rule,
+                    source: source_of(alert),
+                });
+                done += 1;
+            }
             progress(done, total);
         }
         Ok(out)

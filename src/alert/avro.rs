@@ -326,6 +326,8 @@ fn set_candidate_field(c: &mut Candidate, name: &str, v: Value) {
         "decnr" => c.decnr = f(),
         "sgmag1" => c.sgmag1 = f(),
         "srmag1" => c.srmag1 = f(),
+        "simag1" => c.simag1 = f(),
+        "szmag1" => c.szmag1 = f(),
         "sgscore1" => c.sgscore1 = f(),
         "distpsnr1" => c.distpsnr1 = f(),
         "sgscore2" => c.sgscore2 = f(),

@@ -71,6 +71,8 @@ pub struct Candidate {
     pub decnr: Option<f64>,
     pub sgmag1: Option<f64>,
     pub srmag1: Option<f64>,
+    pub simag1: Option<f64>,
+    pub szmag1: Option<f64>,
     pub sgscore1: Option<f64>,
     pub distpsnr1: Option<f64>,
     pub sgscore2: Option<f64>,

@@ -24,9 +24,11 @@ pub enum Format {
 pub struct ClassifyArgs {
     /// Avro files, folders or .tar.gz archives.
     pub paths: Vec<PathBuf>,
-    /// A stampseq model file (see `import-alerce` and `train`).
+    /// A stampseq model file (see `import-alerce`, `train` and `benchmark`); by default the
+    /// bundled default answer (assets/models/default-trees.stampseq: five classes with
+    /// uncertainty).
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     #[arg(long, default_value = "auto")]
     pub backend: BackendChoice,
     #[arg(long, value_enum, default_value_t = Format::Csv)]
@@ -49,7 +51,13 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
     let backend = args.backend.resolve();
     eprintln!("backend: {}", backend.description);
-    let model = LoadedModel::load_for(&args.model, &backend)?;
+    let model_path = match &args.model {
+        Some(path) => path.clone(),
+        None => super::gui::default_model().context(
+            "no --model given and the bundled default model (assets/models/default-trees.stampseq) is not beside this stampseq",
+        )?,
+    };
+    let model = LoadedModel::load_for(&model_path, &backend)?;
     eprintln!(
         "model: {} ({}, classes {})",
         model.name(),
@@ -134,6 +142,13 @@ fn to_csv(model: &LoadedModel, output: &ClassifyOutput) -> String {
     for c in model.classes() {
         s.push_str(&format!(",p_{c}"));
     }
+    let spread = model.has_uncertainty();
+    if spread {
+        for c in model.classes() {
+            s.push_str(&format!(",sd_{c}"));
+        }
+        s.push_str(",uncertainty,disagreement");
+    }
     s.push_str(",top_class,rule,source\n");
     for r in &output.rows {
         s.push_str(&format!(
@@ -146,6 +161,16 @@ fn to_csv(model: &LoadedModel, output: &ClassifyOutput) -> String {
         ));
         for p in &r.probabilities {
             s.push_str(&format!(",{p:.8}"));
+        }
+        if spread {
+            for sd in &r.std {
+                s.push_str(&format!(",{sd:.6}"));
+            }
+            s.push_str(&format!(
+                ",{:.6},{:.3}",
+                r.uncertainty().unwrap_or(f32::NAN),
+                r.disagreement.unwrap_or(f32::NAN)
+            ));
         }
         let quote = |t: &str| {
             if t.contains(',') || t.contains('"') {

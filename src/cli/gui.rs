@@ -52,27 +52,26 @@ pub fn bundled_sample_dir() -> Option<PathBuf> {
     })
 }
 
-/// Model files shipped in `assets/models/`, beside the bundled sample.
+/// The bundled models folder, beside the bundled sample.
+pub fn bundled_models_dir() -> Option<PathBuf> {
+    bundled_sample_dir().and_then(|d| d.parent().map(|a| a.join("models")))
+}
+
+/// The default answer (`assets/models/default-trees.stampseq`): gradient-boosted trees on
+/// the alert's metadata and history with the physics rules, five classes, with uncertainty.
+/// It is the only model loaded when none is asked for: the bundled networks did not beat it
+/// on real alerts (see the README's benchmark) and are opt-in with `--model`.
+pub fn default_model() -> Option<PathBuf> {
+    let path = bundled_models_dir()?.join(format!(
+        "{}.stampseq",
+        crate::eval::benchmark_run::DEFAULT_MODEL_NAME
+    ));
+    path.is_file().then_some(path)
+}
+
+/// The models the app loads when none is asked for.
 pub fn bundled_models() -> Vec<PathBuf> {
-    let Some(dir) = bundled_sample_dir().and_then(|d| d.parent().map(|a| a.join("models"))) else {
-        return Vec::new();
-    };
-    let mut models: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "stampseq"))
-                .collect()
-        })
-        .unwrap_or_default();
-    // Temporal models first: the browser shows the first model's answer, and the temporal
-    // classifier trained on real alerts is the best of the bundled ones.
-    models.sort_by_key(|p| {
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-        let name = name.unwrap_or_default();
-        (!name.starts_with("tsc-"), !name.contains("-real"), name)
-    });
-    models
+    default_model().into_iter().collect()
 }
 
 pub fn run_gui(args: GuiArgs) -> anyhow::Result<ExitCode> {

@@ -3,6 +3,7 @@
 
 pub mod allwise;
 pub mod coords;
+pub mod tabular;
 
 use crate::alert::{Candidate, DiffSign};
 use serde::{Deserialize, Serialize};

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 pub const MODEL_FORMAT: &str = "stampseq-model";
 pub const MODEL_FORMAT_VERSION: u32 = 1;
-const HEADER_KEY: &str = "stampseq";
+pub(crate) const HEADER_KEY: &str = "stampseq";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelFileError {
@@ -53,6 +53,8 @@ pub enum ModelKind {
     Enhanced,
     /// The Temporal Stamp Classifier.
     Temporal,
+    /// Gradient-boosted trees on the alert's metadata and history, with the physics rules.
+    Trees,
 }
 
 impl std::fmt::Display for ModelKind {
@@ -61,6 +63,7 @@ impl std::fmt::Display for ModelKind {
             ModelKind::Alerce => "alerce",
             ModelKind::Enhanced => "enhanced",
             ModelKind::Temporal => "temporal",
+            ModelKind::Trees => "trees",
         })
     }
 }

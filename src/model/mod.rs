@@ -8,7 +8,9 @@ pub mod file;
 pub mod heads;
 pub mod import;
 pub mod loss;
+pub mod rules;
 pub mod temporal;
+pub mod trees;
 
 pub use alerce::{AlerceStampClassifier, ModelError, Prediction, ALERCE_CLASSES};
 pub use cpu_infer::{CpuEncoder, CpuInferError};
