@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one thin module per subcommand.
 
 mod bench;
+mod benchmark;
 mod classify;
 mod evaluate;
 pub(crate) mod gui;
@@ -49,6 +50,9 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Metrics of a model file on labelled alerts (accuracy, F1, per number of detections).
     Evaluate(evaluate::EvaluateArgs),
+    /// The real-data benchmark: every model, the trees and the majority answer on the
+    /// committed split of real labelled alerts, with repeats, calibration and figures.
+    Benchmark(benchmark::BenchmarkArgs),
 }
 
 /// Runs a parsed command line and returns the process exit status.
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Sweep(args)) => sweep::run(args),
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Evaluate(args)) => evaluate::run(args),
+        Some(Command::Benchmark(args)) => benchmark::run(args),
         // No command: the app on the bundled sample, as a desktop user expects.
         None => gui::run_gui(gui::GuiArgs::default()),
     }

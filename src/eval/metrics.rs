@@ -122,6 +122,51 @@ pub fn argmax(probs: &[f32]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// One bin of a reliability diagram: answers whose top probability fell in `[lo, hi)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReliabilityBin {
+    pub lo: f64,
+    pub hi: f64,
+    /// Mean top probability of the answers in the bin.
+    pub confidence: f64,
+    /// Fraction of them that were right.
+    pub accuracy: f64,
+    pub count: u64,
+}
+
+/// Expected calibration error over `bins` equal-width bins of the top probability, and the
+/// bins themselves. `answers` are (top probability, right or not).
+pub fn calibration(answers: &[(f64, bool)], bins: usize) -> (f64, Vec<ReliabilityBin>) {
+    let bins = bins.max(1);
+    let mut sum_conf = vec![0.0; bins];
+    let mut right = vec![0u64; bins];
+    let mut count = vec![0u64; bins];
+    for &(p, ok) in answers {
+        let b = ((p.clamp(0.0, 1.0) * bins as f64) as usize).min(bins - 1);
+        sum_conf[b] += p;
+        count[b] += 1;
+        right[b] += u64::from(ok);
+    }
+    let n = answers.len().max(1) as f64;
+    let mut ece = 0.0;
+    let out = (0..bins)
+        .map(|b| {
+            let c = count[b].max(1) as f64;
+            let confidence = sum_conf[b] / c;
+            let accuracy = right[b] as f64 / c;
+            ece += (accuracy - confidence).abs() * count[b] as f64 / n;
+            ReliabilityBin {
+                lo: b as f64 / bins as f64,
+                hi: (b + 1) as f64 / bins as f64,
+                confidence,
+                accuracy,
+                count: count[b],
+            }
+        })
+        .collect();
+    (ece, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +188,17 @@ mod tests {
         // f1 = [0.8, 0.5, 2/3]; macro = 0.6556
         assert!((r.macro_f1 - (0.8 + 0.5 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
         assert_eq!(m.row_normalised()[1], vec![0.0, 0.5, 0.5]);
+    }
+
+    #[test]
+    fn calibration_of_known_answers() {
+        // Two bins: 0.9 right, 0.9 wrong (conf 0.9, acc 0.5); 0.2 wrong (conf 0.2, acc 0).
+        let (ece, bins) = calibration(&[(0.9, true), (0.9, false), (0.2, false)], 2);
+        assert!((ece - (0.4 * 2.0 / 3.0 + 0.2 / 3.0)).abs() < 1e-12, "{ece}");
+        assert_eq!(bins[1].count, 2);
+        assert!((bins[1].accuracy - 0.5).abs() < 1e-12);
+        let (perfect, _) = calibration(&[(1.0, true), (1.0, true)], 10);
+        assert_eq!(perfect, 0.0);
     }
 
     #[test]

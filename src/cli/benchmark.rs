@@ -1,0 +1,149 @@
+//! `stampseq benchmark`: the real-data benchmark (see `eval::benchmark`).
+
+use crate::backend::BackendChoice;
+use crate::eval::benchmark::{
+    draw_split, read_split, real_labelled_objects, render_markdown, write_split,
+};
+use crate::eval::benchmark_run::{run_benchmark, BenchmarkConfig};
+use crate::model::trees::TreeConfig;
+use anyhow::Context;
+use clap::Args;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct BenchmarkArgs {
+    /// The shared data folder: ztf/labeled, ztf/sequences, ztf/extra and their manifests.
+    #[arg(long, default_value = "../shared/data")]
+    pub data: PathBuf,
+    /// The committed object-level split (objectId,label,part,source,licence).
+    #[arg(long, default_value = "assets/benchmark/split.csv")]
+    pub split: PathBuf,
+    /// Model files to score beside the trees and the majority answer; by default the
+    /// bundled networks of assets/models.
+    #[arg(long = "model")]
+    pub models: Vec<PathBuf>,
+    /// Score only the trees and the majority answer (and --alerce): no bundled networks.
+    #[arg(long)]
+    pub no_networks: bool,
+    /// The ALeRCE stamp classifier: its weights (`alerce_stamp_classifier.safetensors`,
+    /// imported on the fly) or an imported model file.
+    #[arg(long)]
+    pub alerce: Option<PathBuf>,
+    /// Fresh random splits to repeat the scores on (the paper's protocol uses 10).
+    #[arg(long, default_value_t = 10)]
+    pub repeats: usize,
+    /// Folder for metrics.json, table.md and the figures.
+    #[arg(long, default_value = "out/benchmark")]
+    pub out: PathBuf,
+    /// Also write the tree model trained on the split's training and validation objects
+    /// (this is how the bundled default model is made).
+    #[arg(long)]
+    pub save_model: Option<PathBuf>,
+    /// Draw a fresh split into --split from the shared data's manifests and stop.
+    #[arg(long)]
+    pub draw_split: bool,
+    /// Seed of the drawn split.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Ensemble members of the trees (fewer is faster).
+    #[arg(long, default_value_t = TreeConfig::default().members)]
+    pub members: usize,
+    #[arg(long, default_value = "auto")]
+    pub backend: BackendChoice,
+}
+
+/// The objects the bundled temporal network trained or was selected on, and those of the
+/// bundled sample (the simulator's old templates): kept in training in every split so that
+/// no network is scored on an object it has seen or whose sky it saw. (enhanced-real's
+/// training objects cover almost every real SN; it is scored only on the test objects it
+/// has not seen instead, from the split beside its file.)
+fn forced_train_objects() -> HashSet<String> {
+    let mut ids = HashSet::new();
+    for split in ["assets/models/tsc-gru-real.split.json"] {
+        if let Ok(s) = crate::train::Split::load(Path::new(split)) {
+            ids.extend(s.train);
+            ids.extend(s.val);
+        }
+    }
+    if let Ok(labels) = crate::labels::read_labels_csv(Path::new("assets/sample/labels.csv")) {
+        ids.extend(labels.into_keys());
+    }
+    ids
+}
+
+fn bundled_networks() -> Vec<PathBuf> {
+    ["tsc-gru-real", "enhanced-real", "tsc-gru-sim"]
+        .iter()
+        .map(|n| PathBuf::from(format!("assets/models/{n}.stampseq")))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
+    let forced = forced_train_objects();
+    if args.draw_split {
+        let objects = real_labelled_objects(&args.data)?;
+        let rows = draw_split(&objects, &forced, args.seed);
+        if let Some(dir) = args.split.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        write_split(&rows, &args.split)?;
+        eprintln!(
+            "wrote {} objects to {} ({} test)",
+            rows.len(),
+            args.split.display(),
+            rows.iter().filter(|r| r.part == "test").count()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    read_split(&args.split).with_context(|| {
+        format!(
+            "the benchmark split {} (make one with --draw-split)",
+            args.split.display()
+        )
+    })?;
+    let backend = args.backend.resolve();
+    eprintln!("backend: {}", backend.description);
+    let mut models = if args.no_networks {
+        args.models.clone()
+    } else if args.models.is_empty() {
+        bundled_networks()
+    } else {
+        args.models.clone()
+    };
+    let scratch = tempfile::tempdir()?;
+    if let Some(alerce) = &args.alerce {
+        let is_model = crate::model::file::read_header(alerce).is_ok();
+        if is_model {
+            models.insert(0, alerce.clone());
+        } else {
+            let imported = scratch.path().join("alerce.stampseq");
+            crate::model::import::import_alerce(alerce, &imported)
+                .with_context(|| format!("importing {}", alerce.display()))?;
+            models.insert(0, imported);
+        }
+    }
+    let config = BenchmarkConfig {
+        data: args.data,
+        split: args.split,
+        models,
+        repeats: args.repeats,
+        out: args.out.clone(),
+        save_model: args.save_model,
+        trees: TreeConfig {
+            members: args.members,
+            ..Default::default()
+        },
+        backend,
+        forced_train: forced,
+    };
+    let report = run_benchmark(&config, &|line| eprintln!("{line}"))?;
+    println!("{}", render_markdown(&report));
+    eprintln!(
+        "wrote {}/metrics.json, table.md and the figures",
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
