@@ -231,7 +231,19 @@ impl Jobs {
                 )?;
                 let mut by_object: std::collections::HashMap<String, Vec<Vec<f32>>> =
                     Default::default();
+                let mut spread: std::collections::HashMap<
+                    String,
+                    Vec<crate::app::predictions::Spread>,
+                > = Default::default();
                 for row in output.rows {
+                    if let Some(d) = row.disagreement {
+                        spread.entry(row.object_id.clone()).or_default().push(
+                            crate::app::predictions::Spread {
+                                std: row.std.clone(),
+                                disagreement: d,
+                            },
+                        );
+                    }
                     let steps = by_object.entry(row.object_id).or_default();
                     // Rows come in detection order per object; a skipped detection
                     // leaves no gap in the evolution.
@@ -243,6 +255,7 @@ impl Jobs {
                         model: model.name().to_string(),
                         classes: model.classes().to_vec(),
                         by_object,
+                        spread,
                     },
                     backend: resolved.description,
                     skipped: output.skipped.len(),

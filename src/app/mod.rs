@@ -104,6 +104,9 @@ impl RowFacts for Facts<'_> {
     fn top_class(&self, object_id: &str) -> Option<(&str, f32)> {
         self.predictions.top_class(object_id)
     }
+    fn uncertainty(&self, object_id: &str) -> Option<(f32, bool)> {
+        self.predictions.uncertainty(object_id)
+    }
 }
 
 impl StampseqApp {

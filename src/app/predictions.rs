@@ -9,6 +9,17 @@ pub struct ModelPredictions {
     pub classes: Vec<String>,
     /// objectId -> probabilities after detection 1..N.
     pub by_object: HashMap<String, Vec<Vec<f32>>>,
+    /// objectId -> the ensemble's spread after detection 1..N, for models that have one.
+    pub spread: HashMap<String, Vec<Spread>>,
+}
+
+/// How sure a model with an ensemble is of one answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Spread {
+    /// Standard deviation of each class probability over the members.
+    pub std: Vec<f32>,
+    /// Fraction of members whose top class differs.
+    pub disagreement: f32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -30,6 +41,21 @@ impl Predictions {
             None => self.models.push(predictions),
         }
         self.revision += 1;
+    }
+
+    /// The first model's uncertainty after the object's last detection (the spread of its
+    /// top class), and whether the answer is uncertain or unusual (see
+    /// [`crate::classify::answer_uncertainty`]).
+    pub fn uncertainty(&self, object_id: &str) -> Option<(f32, bool)> {
+        let m = self.models.first()?;
+        let probs = m.by_object.get(object_id)?.last()?;
+        let spread = m.spread.get(object_id).and_then(|s| s.last());
+        let (u, uncertain) = crate::classify::answer_uncertainty(
+            probs,
+            spread.map_or(&[][..], |s| &s.std),
+            spread.map(|s| s.disagreement),
+        );
+        Some((u.unwrap_or(f32::NAN), uncertain))
     }
 
     /// The first model's answer after the object's last detection.

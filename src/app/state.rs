@@ -70,6 +70,8 @@ pub enum SortColumn {
     Label,
     /// Top-class probability of the first model.
     Probability,
+    /// The first model's uncertainty on its top class (ensemble spread).
+    Uncertainty,
 }
 
 /// The browser's filter, sort and search.
@@ -82,6 +84,9 @@ pub struct BrowserFilter {
     /// Show only objects whose top class (first model) is this.
     pub class: Option<String>,
     pub min_probability: f32,
+    /// Show only objects whose first model's answer is uncertain or unusual (weak top
+    /// class, members disagreeing, or a wide spread): the objects worth a vetter's eye.
+    pub only_uncertain: bool,
     pub sort: SortColumn,
     pub descending: bool,
 }
@@ -94,6 +99,7 @@ impl Default for BrowserFilter {
             only_unvetted: false,
             class: None,
             min_probability: 0.0,
+            only_uncertain: false,
             sort: SortColumn::ObjectId,
             descending: false,
         }
@@ -105,6 +111,11 @@ pub trait RowFacts {
     fn label(&self, object_id: &str) -> Option<&str>;
     /// Top class and its probability from the first loaded model, at the last detection.
     fn top_class(&self, object_id: &str) -> Option<(&str, f32)>;
+    /// The first model's uncertainty on its top class and whether the answer is uncertain
+    /// or unusual; None without an answer.
+    fn uncertainty(&self, _object_id: &str) -> Option<(f32, bool)> {
+        None
+    }
 }
 
 impl BrowserFilter {
@@ -130,6 +141,9 @@ impl BrowserFilter {
                     return false;
                 }
                 if self.only_unvetted && facts.label(&r.object_id).is_some() {
+                    return false;
+                }
+                if self.only_uncertain && !facts.uncertainty(&r.object_id).is_some_and(|(_, u)| u) {
                     return false;
                 }
                 if let Some(class) = &self.class {
@@ -167,6 +181,15 @@ impl BrowserFilter {
             SortColumn::Probability => sort_by_key(
                 &mut rows,
                 |i| facts.top_class(ids(i)).map_or(-1.0, |(_, p)| p),
+                f32::total_cmp,
+            ),
+            SortColumn::Uncertainty => sort_by_key(
+                &mut rows,
+                |i| {
+                    facts
+                        .uncertainty(ids(i))
+                        .map_or(-1.0, |(u, _)| if u.is_nan() { -1.0 } else { u })
+                },
                 f32::total_cmp,
             ),
         }

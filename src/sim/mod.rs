@@ -76,6 +76,9 @@ pub struct SimConfig {
     pub seed: u64,
     /// Alert files or folders whose template cutouts serve as backgrounds.
     pub templates: Vec<PathBuf>,
+    /// Objects whose templates must never be used: those of the sample and of any
+    /// evaluation or test set, so that no simulated training alert shows their sky.
+    pub exclude_objects: std::collections::BTreeSet<String>,
     pub min_detections: usize,
     pub max_detections: usize,
 }
@@ -160,7 +163,7 @@ pub fn simulate_index(
 /// Writes `config.objects` objects under `config.out`.
 pub fn run(config: &SimConfig) -> Result<SimSummary, SimError> {
     config.check()?;
-    let bank = TemplateBank::load(&config.templates)?;
+    let bank = TemplateBank::load_excluding(&config.templates, &config.exclude_objects)?;
     let writer = writer::AlertWriter::new(bank.schema.clone());
     let io = |path: &Path| {
         let path = path.to_path_buf();

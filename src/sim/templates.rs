@@ -50,7 +50,23 @@ impl TemplateBank {
     /// replaced by the stamp's median, as they are masked CCD defects) and takes the writer
     /// schema of the newest `ztf.alert` version among the files.
     pub fn load(paths: &[PathBuf]) -> Result<Self, SimError> {
-        let (alerts, summary) = read_all(paths, &ReadOptions::default());
+        Self::load_excluding(paths, &std::collections::BTreeSet::new())
+    }
+
+    /// [`Self::load`], leaving out every alert of the `excluded` objects.
+    pub fn load_excluding(
+        paths: &[PathBuf],
+        excluded: &std::collections::BTreeSet<String>,
+    ) -> Result<Self, SimError> {
+        let (mut alerts, summary) = read_all(paths, &ReadOptions::default());
+        let before = alerts.len();
+        alerts.retain(|a| !excluded.contains(&a.object_id));
+        if alerts.is_empty() && before > 0 {
+            return Err(SimError::NoTemplates(format!(
+                "{}: every alert there belongs to an excluded object (the sample, or an evaluation or test object)",
+                display_paths(paths)
+            )));
+        }
         if alerts.is_empty() {
             let why = summary
                 .errors

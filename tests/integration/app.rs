@@ -278,6 +278,7 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
         objects: 30,
         seed: 3,
         templates: vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample")],
+        exclude_objects: Default::default(),
         min_detections: 2,
         max_detections: 3,
     })

@@ -107,6 +107,7 @@ fn bench_train_prints_samples_per_second_last() {
         objects: 20,
         seed: 4,
         templates: vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample")],
+        exclude_objects: Default::default(),
         min_detections: 2,
         max_detections: 3,
     })

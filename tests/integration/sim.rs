@@ -17,6 +17,7 @@ fn config(out: &Path, objects: usize, seed: u64) -> SimConfig {
         objects,
         seed,
         templates: vec![sample()],
+        exclude_objects: Default::default(),
         min_detections: 2,
         max_detections: 5,
     }

@@ -27,6 +27,11 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         ui.add(egui::DragValue::new(&mut app.prefs.filter.min_detections).range(1..=100))
             .labelled_by(l.id);
     });
+    ui.checkbox(&mut app.prefs.filter.only_uncertain, "Uncertain or unusual")
+        .on_hover_text(
+            "Only objects whose first model is unsure: top class below 0.6, its ensemble \
+             members disagreeing, or a spread above 0.15",
+        );
     ui.label(format!(
         "{} of {} objects, {} alerts",
         app.visible.len(),
@@ -66,7 +71,8 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         .column(Column::initial(60.0))
         .column(Column::initial(80.0))
         .column(Column::initial(50.0))
-        .column(Column::remainder().at_least(60.0));
+        .column(Column::initial(80.0).at_least(60.0))
+        .column(Column::remainder().at_least(40.0));
     // Finding the row is a scan of every visible row: only when the selection moved.
     if app.scroll_to_selection {
         if let Some(pos) = selected.and_then(|s| app.visible.iter().position(|&v| v == s)) {
@@ -126,6 +132,16 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                     desc,
                 )
             });
+            row.col(|ui| {
+                header(
+                    ui,
+                    "±",
+                    SortColumn::Uncertainty,
+                    &mut sort_clicked,
+                    current,
+                    desc,
+                )
+            });
         })
         .body(|body| {
             body.rows(20.0, app.visible.len(), |mut row| {
@@ -154,6 +170,17 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                 row.col(|ui| {
                     if let Some((class, p)) = app.predictions.top_class(&r.object_id) {
                         cell(ui, format!("{class} {p:.2}"));
+                    }
+                });
+                row.col(|ui| {
+                    if let Some((u, uncertain)) = app.predictions.uncertainty(&r.object_id) {
+                        let text = if u.is_nan() {
+                            String::new()
+                        } else {
+                            format!("{u:.2}")
+                        };
+                        // A mark beside answers worth a second look.
+                        cell(ui, if uncertain { format!("{text} ?") } else { text });
                     }
                 });
                 if row.response().clicked() {
