@@ -9,6 +9,7 @@ mod inspect;
 mod progress;
 mod simulate;
 mod sweep;
+mod table;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ pub enum Command {
     /// Read alert files, folders or .tar.gz archives and summarise them: alerts, objects,
     /// schema versions, stamp shapes, and every error with its file and record.
     Inspect(inspect::InspectArgs),
+    /// One row per alert (ZTF or LSST) in survey-neutral units, as CSV or JSON lines.
+    Table(table::TableArgs),
     /// Convert the ALeRCE stamp classifier's weights into a stampseq model file.
     ImportAlerce(import::ImportAlerceArgs),
     /// Class probabilities for each object's first detections, with a model file.
@@ -55,6 +58,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Inspect(args)) => inspect::run(args),
+        Some(Command::Table(args)) => table::run(args),
         Some(Command::Bench(cmd)) => bench::run(cmd),
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Gui(args)) => gui::run_gui(args),

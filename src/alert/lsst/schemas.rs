@@ -1,0 +1,139 @@
+//! Writer schemas by Confluent schema id, from a local folder laid out like lsst/alert_packet's
+//! `schema/` (`<major>/<minor>/lsst.v<M>_<m>.<record>.avsc`).
+//!
+//! Every framed message must be decoded with the exact schema it was written with: 11.1
+//! inserts fields in the middle of `diaSource`, so its messages do not decode with 11.0. The
+//! `.avsc` files of one version name each other (`lsst.v10_0.diaSource`), so they are parsed
+//! as one set. The schemas are GPL-3.0 and are never bundled; the user points at a copy.
+
+use super::types::SchemaVersion;
+use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::schema::ResolvedSchema;
+use apache_avro::types::Value;
+use apache_avro::Schema;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The environment variable naming the schema folder when no option does.
+pub const SCHEMAS_ENV: &str = "STAMPSEQ_LSST_SCHEMAS";
+
+/// Why no writer schema could be had for an id.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SchemaError {
+    #[error(
+        "schema id {id} needs the LSST alert schemas: give --lsst-schemas DIR (alert_packet's \
+         schema/ folder) or set {SCHEMAS_ENV}"
+    )]
+    NoFolder { id: u32 },
+    #[error("unknown schema id {id} (v{major}.{minor}): no {dir}/{major}/{minor}/lsst.v{major}_{minor}.alert.avsc")]
+    Unknown {
+        id: u32,
+        major: u32,
+        minor: u32,
+        dir: String,
+    },
+    #[error("schema id {id}: {problem}")]
+    Invalid { id: u32, problem: String },
+}
+
+/// One version's schemas, parsed, ready to decode datums.
+pub struct WriterSchema {
+    pub version: SchemaVersion,
+    reader: GenericDatumReader<'static>,
+}
+
+impl WriterSchema {
+    /// Decodes one schemaless datum; `data` is advanced past it.
+    pub fn read_value(&self, data: &mut &[u8]) -> Result<Value, String> {
+        self.reader.read_value(data).map_err(|e| e.to_string())
+    }
+
+    fn load(dir: &Path, id: u32) -> Result<Self, SchemaError> {
+        let version = SchemaVersion::from_id(id);
+        let folder = dir
+            .join(version.major.to_string())
+            .join(version.minor.to_string());
+        let prefix = format!("{}.", version.namespace());
+        let unknown = || SchemaError::Unknown {
+            id,
+            major: version.major,
+            minor: version.minor,
+            dir: dir.display().to_string(),
+        };
+        let entries = std::fs::read_dir(&folder).map_err(|_| unknown())?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".avsc"))
+            })
+            .collect();
+        files.sort();
+        let alert_name = format!("{}.alert", version.namespace());
+        if !files
+            .iter()
+            .any(|p| p.file_stem().is_some_and(|s| s.to_string_lossy() == alert_name))
+        {
+            return Err(unknown());
+        }
+        let invalid = |problem: String| SchemaError::Invalid { id, problem };
+        let texts = files
+            .iter()
+            .map(|p| {
+                std::fs::read_to_string(p).map_err(|e| invalid(format!("{}: {e}", p.display())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let schemata = Schema::parse_list(&texts)
+            .map_err(|e| invalid(format!("{}: {e}", folder.display())))?;
+        // Leaked on purpose: the datum reader borrows the schemas, and each version is
+        // loaded once for the life of the process (a dozen versions exist).
+        let schemata: &'static [Schema] = Box::leak(schemata.into_boxed_slice());
+        let alert = schemata
+            .iter()
+            .find(|s| s.name().is_some_and(|n| n.fullname(None) == alert_name))
+            .ok_or_else(|| invalid(format!("no record named {alert_name}")))?;
+        let resolved = ResolvedSchema::new_with_schemata(schemata.iter().collect())
+            .map_err(|e| invalid(e.to_string()))?;
+        let reader = GenericDatumReader::builder(alert)
+            .resolved_writer_schemata(resolved)
+            .build()
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(Self { version, reader })
+    }
+}
+
+type Cache = Mutex<HashMap<(PathBuf, u32), Arc<WriterSchema>>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The schema folder to use: the one given, else `$STAMPSEQ_LSST_SCHEMAS`.
+pub fn schema_dir(given: Option<&Path>) -> Option<PathBuf> {
+    given
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os(SCHEMAS_ENV).map(PathBuf::from))
+}
+
+/// The writer schema for a Confluent schema id, loaded once per folder and id.
+pub fn writer_schema(dir: Option<&Path>, id: u32) -> Result<Arc<WriterSchema>, SchemaError> {
+    let dir = schema_dir(dir).ok_or(SchemaError::NoFolder { id })?;
+    let key = (dir, id);
+    if let Some(s) = cache()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+    {
+        return Ok(s.clone());
+    }
+    // Only versions that load are cached: a folder fixed by the user is seen on the next try.
+    let loaded = Arc::new(WriterSchema::load(&key.0, id)?);
+    cache()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, loaded.clone());
+    Ok(loaded)
+}
