@@ -81,14 +81,12 @@ impl AnyReader {
             decode_stamps: self.decode_stamps,
         };
         if parquet::is_parquet(&bytes) {
-            parquet::decode_parquet(
-                bytes,
-                file,
-                &ztf,
-                lsst_reader,
-                &mut out.alerts,
-                &mut out.errors,
-            );
+            let readers = parquet::ParquetReaders {
+                ztf: &ztf,
+                lsst: lsst_reader,
+                lsst_schemas: self.lsst_schemas.as_deref(),
+            };
+            parquet::decode_parquet(bytes, file, &readers, &mut out.alerts, &mut out.errors);
         } else if lsst::is_framed(&bytes) {
             let mut alerts = Vec::new();
             lsst::decode_framed(
@@ -121,7 +119,10 @@ impl AnyReader {
                 record: index,
             };
             let decoded = if lsst::looks_like_lsst(&value) {
-                let version = schema.name.as_deref().and_then(SchemaVersion::from_namespace);
+                let version = schema
+                    .name
+                    .as_deref()
+                    .and_then(SchemaVersion::from_namespace);
                 lsst_reader
                     .alert_from_value(value, version, origin, &mut out.errors)
                     .map(|a| AnyAlert::Lsst(Box::new(a)))

@@ -11,11 +11,11 @@ use super::any::AnyAlert;
 use super::lsst::LsstAlert;
 use super::{collect_inputs, read_inputs_any, ReadOptions, ReadSummary};
 use super::{Alert, CutoutKind, DiffSign};
-use std::path::Path;
-use std::sync::Mutex;
 use serde::Serialize;
 use std::fmt;
 use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
 
 /// AB magnitude zero point of a flux in nJy: m = 31.4 - 2.5 log10(f / nJy).
 pub const NJY_ZERO_POINT: f64 = 31.4;

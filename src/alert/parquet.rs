@@ -7,12 +7,17 @@
 
 use super::any::AnyAlert;
 use super::avro::AlertFileReader;
-use super::lsst::{looks_like_lsst, to_json, LsstRecordReader};
+use super::lsst::{
+    looks_like_lsst, schema_dir, to_json, versions_matching, ColumnShape, LsstRecordReader,
+    SchemaVersion,
+};
 use super::{AlertOrigin, ReadError, ReadErrorKind};
 use apache_avro::types::Value;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
+use parquet::schema::types::Type as ParquetType;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
 use std::sync::Arc;
 
 const MAGIC: &[u8; 4] = b"PAR1";
@@ -37,13 +42,20 @@ pub fn is_parquet(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
 }
 
+/// How to read a broker Parquet file.
+pub struct ParquetReaders<'a> {
+    pub ztf: &'a AlertFileReader,
+    pub lsst: LsstRecordReader,
+    /// The LSST schema folder, to tell the version of copies that do not say it.
+    pub lsst_schemas: Option<&'a Path>,
+}
+
 /// Reads every row of a Parquet file in memory. A row that fails ends the file (the
 /// reader's position is lost); the rows before it are kept. Never panics.
 pub fn decode_parquet(
     bytes: Vec<u8>,
     file: &Arc<str>,
-    ztf: &AlertFileReader,
-    lsst: LsstRecordReader,
+    readers: &ParquetReaders,
     alerts: &mut Vec<AnyAlert>,
     errors: &mut Vec<ReadError>,
 ) {
@@ -53,7 +65,14 @@ pub fn decode_parquet(
     // The parquet crate panics on some corrupt pages (and on column types it does not
     // implement); that must cost this file, not the whole read.
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        read_rows(bytes, file, ztf, lsst, &mut rows, &mut row_errors, &mut current)
+        read_rows(
+            bytes,
+            file,
+            readers,
+            &mut rows,
+            &mut row_errors,
+            &mut current,
+        )
     }));
     alerts.append(&mut rows);
     errors.append(&mut row_errors);
@@ -78,8 +97,7 @@ pub fn decode_parquet(
 fn read_rows(
     bytes: Vec<u8>,
     file: &Arc<str>,
-    ztf: &AlertFileReader,
-    lsst: LsstRecordReader,
+    readers: &ParquetReaders,
     alerts: &mut Vec<AnyAlert>,
     errors: &mut Vec<ReadError>,
     current: &mut Option<usize>,
@@ -91,9 +109,13 @@ fn read_rows(
             ReadErrorKind::Parquet(format!("not a readable Parquet file: {e}")),
         )
     })?;
-    let rows = reader.get_row_iter(None).map_err(|e| {
-        ReadError::new(&**file, None, ReadErrorKind::Parquet(e.to_string()))
-    })?;
+    let version = lsst_version(
+        reader.metadata().file_metadata().schema(),
+        readers.lsst_schemas,
+    );
+    let rows = reader
+        .get_row_iter(None)
+        .map_err(|e| ReadError::new(&**file, None, ReadErrorKind::Parquet(e.to_string())))?;
     for (record, row) in rows.enumerate() {
         *current = Some(record);
         let row = row.map_err(|e| {
@@ -114,14 +136,19 @@ fn read_rows(
             record,
         };
         let decoded = if looks_like_lsst(&value) {
-            lsst.alert_from_value(value, None, origin, errors)
+            readers
+                .lsst
+                .alert_from_value(value, version, origin, errors)
                 .map(|a| AnyAlert::Lsst(Box::new(a)))
         } else {
             let broker_columns = broker_columns(&value);
-            ztf.alert_from_value(value, origin, errors).map(|mut a| {
-                a.broker_columns = broker_columns;
-                AnyAlert::Ztf(a)
-            })
+            readers
+                .ztf
+                .alert_from_value(value, origin, errors)
+                .map(|mut a| {
+                    a.broker_columns = broker_columns;
+                    AnyAlert::Ztf(a)
+                })
         };
         match decoded {
             Ok(alert) => alerts.push(alert),
@@ -129,6 +156,43 @@ fn read_rows(
         }
     }
     Ok(())
+}
+
+/// The LSST schema version of a table that does not say it, told by its columns (needs
+/// the schema folder); `None` when it says it (the rows do), or no single version fits.
+fn lsst_version(root: &ParquetType, schemas: Option<&Path>) -> Option<SchemaVersion> {
+    let columns: ColumnShape = root
+        .get_fields()
+        .iter()
+        .map(|t| (t.name().to_string(), record_fields(t)))
+        .collect();
+    if !columns.contains_key("diaSource") || columns.contains_key("lsst_schema_version") {
+        return None;
+    }
+    let dir = schema_dir(schemas)?;
+    match versions_matching(&dir, &columns)[..] {
+        [only] => Some(only),
+        _ => None,
+    }
+}
+
+/// The field names of the records a column holds: a struct's, or a list's element struct's
+/// (`list<element: struct>` in the three-level LIST layout, or Spark's legacy two levels).
+fn record_fields(t: &ParquetType) -> Option<std::collections::BTreeSet<String>> {
+    if !t.is_group() {
+        return None;
+    }
+    let fields = t.get_fields();
+    let is_list = t.get_basic_info().converted_type() == parquet::basic::ConvertedType::LIST;
+    if is_list {
+        let repeated = fields.first()?;
+        let element = match repeated.get_fields() {
+            [element] if repeated.is_group() => element,
+            _ => repeated,
+        };
+        return record_fields(element);
+    }
+    Some(fields.iter().map(|f| f.name().to_string()).collect())
 }
 
 fn broker_columns(row: &Value) -> std::collections::BTreeMap<String, serde_json::Value> {
@@ -220,7 +284,10 @@ mod tests {
         assert_eq!(fields[1], ("b".into(), Value::Null));
         assert_eq!(
             fields[2],
-            ("c".into(), Value::Record(vec![("x".into(), Value::Float(1.5))]))
+            (
+                "c".into(),
+                Value::Record(vec![("x".into(), Value::Float(1.5))])
+            )
         );
     }
 }

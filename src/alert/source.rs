@@ -9,8 +9,8 @@
 use super::any::{AnyAlert, AnyReader};
 use super::error::{ReadError, ReadErrorKind};
 use super::types::Alert;
-use std::collections::BTreeMap;
 use rayon::iter::{ParallelBridge, ParallelIterator};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -50,8 +50,9 @@ pub fn run(args: TableArgs) -> anyhow::Result<ExitCode> {
             write_table(&rows, format, std::io::BufWriter::new(file))
                 .with_context(|| format!("writing {}", path.display()))?;
         }
-        None => write_table(&rows, format, std::io::stdout().lock())
-            .context("writing the table")?,
+        None => {
+            write_table(&rows, format, std::io::stdout().lock()).context("writing the table")?
+        }
     }
     Ok(if rows.is_empty() {
         ExitCode::FAILURE

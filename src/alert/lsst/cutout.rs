@@ -54,7 +54,9 @@ fn read_cutout(file: &mut FitsFile) -> Result<DecodedCutout, String> {
             }
         },
         Err(_) => {
-            problems.push(format!("FITS: no {name} HDU ({what}); the file is cut short or not an LSST cutout"));
+            problems.push(format!(
+                "FITS: no {name} HDU ({what}); the file is cut short or not an LSST cutout"
+            ));
             None
         }
     };
@@ -144,6 +146,10 @@ mod tests {
         assert!(decoded.cutout.variance.is_some());
         assert!(decoded.cutout.psf.is_none());
         assert_eq!(decoded.problems.len(), 1, "{:?}", decoded.problems);
-        assert!(decoded.problems[0].contains("PSFIMAGE"), "{:?}", decoded.problems);
+        assert!(
+            decoded.problems[0].contains("PSFIMAGE"),
+            "{:?}",
+            decoded.problems
+        );
     }
 }

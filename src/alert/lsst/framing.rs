@@ -27,7 +27,10 @@ pub fn frame_header(bytes: &[u8]) -> Result<u32, String> {
         ));
     }
     if bytes[0] != MAGIC_BYTE {
-        return Err(format!("starts with 0x{:02x}, not the magic byte 0x00", bytes[0]));
+        return Err(format!(
+            "starts with 0x{:02x}, not the magic byte 0x00",
+            bytes[0]
+        ));
     }
     Ok(u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]))
 }

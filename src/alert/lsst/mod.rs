@@ -14,7 +14,10 @@ pub use cutout::{decode_lsst_cutout, DecodedCutout, PSF_HDU, VARIANCE_HDU};
 pub use framing::{decode_framed, frame_header, is_framed};
 pub(crate) use record::to_json;
 pub use record::{looks_like_lsst, LsstRecordReader};
-pub use schemas::{schema_dir, writer_schema, SchemaError, WriterSchema, SCHEMAS_ENV};
+pub use schemas::{
+    schema_dir, versions_matching, writer_schema, ColumnShape, SchemaError, WriterSchema,
+    SCHEMAS_ENV,
+};
 pub use types::{
     CutoutWcs, DiaForcedSource, DiaSource, FieldMap, LsstAlert, LsstCutout, LsstCutouts,
     LsstObject, SchemaVersion,

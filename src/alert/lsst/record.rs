@@ -134,7 +134,10 @@ fn cutout(
         Value::Null => return None,
         Value::Bytes(b) | Value::Fixed(_, b) => b,
         other => {
-            report(errors, format!("cutout is {}, not bytes", value_kind(&other)));
+            report(
+                errors,
+                format!("cutout is {}, not bytes", value_kind(&other)),
+            );
             return None;
         }
     };
@@ -188,12 +191,9 @@ pub(crate) fn to_json(value: Value) -> serde_json::Value {
         Value::Bytes(b) | Value::Fixed(_, b) => J::String(format!("<{} bytes>", b.len())),
         Value::Array(items) => J::Array(items.into_iter().map(to_json).collect()),
         Value::Map(map) => J::Object(map.into_iter().map(|(k, v)| (k, to_json(v))).collect()),
-        Value::Record(fields) => J::Object(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k, to_json(v)))
-                .collect(),
-        ),
+        Value::Record(fields) => {
+            J::Object(fields.into_iter().map(|(k, v)| (k, to_json(v))).collect())
+        }
         other => J::String(format!("{other:?}")),
     }
 }

@@ -72,10 +72,10 @@ impl WriterSchema {
             .collect();
         files.sort();
         let alert_name = format!("{}.alert", version.namespace());
-        if !files
-            .iter()
-            .any(|p| p.file_stem().is_some_and(|s| s.to_string_lossy() == alert_name))
-        {
+        if !files.iter().any(|p| {
+            p.file_stem()
+                .is_some_and(|s| s.to_string_lossy() == alert_name)
+        }) {
             return Err(unknown());
         }
         let invalid = |problem: String| SchemaError::Invalid { id, problem };
@@ -94,8 +94,15 @@ impl WriterSchema {
             .iter()
             .find(|s| s.name().is_some_and(|n| n.fullname(None) == alert_name))
             .ok_or_else(|| invalid(format!("no record named {alert_name}")))?;
-        let resolved = ResolvedSchema::new_with_schemata(schemata.iter().collect())
-            .map_err(|e| invalid(e.to_string()))?;
+        // apache-avro resolves references in list order, and only to schemas before them:
+        // the alert, which names all the others, goes last.
+        let mut ordered: Vec<&Schema> = schemata
+            .iter()
+            .filter(|s| !std::ptr::eq(*s, alert))
+            .collect();
+        ordered.push(alert);
+        let resolved =
+            ResolvedSchema::new_with_schemata(ordered).map_err(|e| invalid(e.to_string()))?;
         let reader = GenericDatumReader::builder(alert)
             .resolved_writer_schemata(resolved)
             .build()
@@ -122,11 +129,7 @@ pub fn schema_dir(given: Option<&Path>) -> Option<PathBuf> {
 pub fn writer_schema(dir: Option<&Path>, id: u32) -> Result<Arc<WriterSchema>, SchemaError> {
     let dir = schema_dir(dir).ok_or(SchemaError::NoFolder { id })?;
     let key = (dir, id);
-    if let Some(s) = cache()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&key)
-    {
+    if let Some(s) = cache().lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(s.clone());
     }
     // Only versions that load are cached: a folder fixed by the user is seen on the next try.
@@ -136,4 +139,118 @@ pub fn writer_schema(dir: Option<&Path>, id: u32) -> Result<Arc<WriterSchema>, S
         .unwrap_or_else(|p| p.into_inner())
         .insert(key, loaded.clone());
     Ok(loaded)
+}
+
+/// The shape of a broker's table: each top-level column, with the field names of the
+/// records it holds (a struct, or a list of structs), or `None` for a plain column or one
+/// whose type the broker lost (a column of nulls).
+pub type ColumnShape =
+    std::collections::BTreeMap<String, Option<std::collections::BTreeSet<String>>>;
+
+/// One version's alert fields and, for those holding records, the records' field names.
+struct VersionShape {
+    version: SchemaVersion,
+    fields: Vec<(String, Option<std::collections::BTreeSet<String>>)>,
+}
+
+/// The schema versions in `dir` whose alert record a broker table matches: every alert
+/// field is a column, and every column holding records has exactly that record's fields.
+/// Fink's copies of 7.x alerts say no version; their columns tell it (7.0 and 7.1 differ in
+/// `diaForcedSource`, 7.1 and 7.2 in `diaSource`).
+pub fn versions_matching(dir: &Path, columns: &ColumnShape) -> Vec<SchemaVersion> {
+    type ShapeCache = Mutex<HashMap<PathBuf, Arc<Vec<VersionShape>>>>;
+    static SHAPES: OnceLock<ShapeCache> = OnceLock::new();
+    let shapes = {
+        let mut cache = SHAPES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        cache
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| Arc::new(version_shapes(dir)))
+            .clone()
+    };
+    shapes
+        .iter()
+        .filter(|shape| {
+            shape
+                .fields
+                .iter()
+                .all(|(name, records)| match columns.get(name) {
+                    None => false,
+                    Some(Some(have)) => records.as_ref().is_none_or(|want| want == have),
+                    Some(None) => true,
+                })
+        })
+        .map(|shape| shape.version)
+        .collect()
+}
+
+fn version_shapes(dir: &Path) -> Vec<VersionShape> {
+    let mut out = Vec::new();
+    let numbered = |p: &Path| -> Vec<(u32, PathBuf)> {
+        let Ok(entries) = std::fs::read_dir(p) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter_map(|p| {
+                let n = p.file_name()?.to_str()?.parse().ok()?;
+                Some((n, p))
+            })
+            .collect()
+    };
+    for (major, major_dir) in numbered(dir) {
+        for (minor, folder) in numbered(&major_dir) {
+            let version = SchemaVersion { major, minor };
+            if let Some(fields) = alert_shape(&folder, version) {
+                out.push(VersionShape { version, fields });
+            }
+        }
+    }
+    out.sort_by_key(|s| s.version);
+    out
+}
+
+type RecordFields = Option<std::collections::BTreeSet<String>>;
+
+fn alert_shape(folder: &Path, version: SchemaVersion) -> Option<Vec<(String, RecordFields)>> {
+    let ns = version.namespace();
+    let read = |record: &str| -> Option<serde_json::Value> {
+        let text = std::fs::read_to_string(folder.join(format!("{ns}.{record}.avsc"))).ok()?;
+        serde_json::from_str(&text).ok()
+    };
+    let names = |schema: &serde_json::Value| -> Option<std::collections::BTreeSet<String>> {
+        schema["fields"]
+            .as_array()?
+            .iter()
+            .map(|f| f["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let alert = read("alert")?;
+    let mut fields = Vec::new();
+    for field in alert["fields"].as_array()? {
+        let name = field["name"].as_str()?.to_string();
+        let records = referenced_record(&field["type"], &ns)
+            .and_then(|record| read(&record))
+            .and_then(|schema| names(&schema));
+        fields.push((name, records));
+    }
+    Some(fields)
+}
+
+/// The record a field's type names (directly, in a union, or as array items), without its
+/// namespace.
+fn referenced_record(t: &serde_json::Value, ns: &str) -> Option<String> {
+    match t {
+        serde_json::Value::String(name) => name
+            .strip_prefix(ns)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .map(str::to_string),
+        serde_json::Value::Array(branches) => {
+            branches.iter().find_map(|b| referenced_record(b, ns))
+        }
+        serde_json::Value::Object(o) => o.get("items").and_then(|i| referenced_record(i, ns)),
+        _ => None,
+    }
 }
