@@ -193,7 +193,7 @@ pub fn for_each_record_with_schema(
             let value = schema
                 .read_value(&mut data)
                 .map_err(|p| ContainerError::Body { record, problem: p })?;
-            on_record(record, value, &*schema);
+            on_record(record, value, &schema);
             record += 1;
         }
     }

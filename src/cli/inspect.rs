@@ -65,8 +65,11 @@ struct Tally {
     surveys: BTreeMap<Survey, SurveyCount>,
     /// (survey, objectId) -> (alert id, jd) of each alert, to count objects and nights
     /// after the read.
-    objects: HashMap<(Survey, String), Vec<(Option<i64>, f64)>>,
+    objects: AlertsByObject,
 }
+
+/// (survey, objectId) -> (alert id, jd) of each alert.
+type AlertsByObject = HashMap<(Survey, String), Vec<(Option<i64>, f64)>>;
 
 impl Tally {
     fn add(&mut self, alert: &AnyAlert) {
