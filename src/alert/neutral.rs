@@ -394,4 +394,46 @@ mod tests {
         // 1% in flux is about 0.01086 mag.
         assert!((MAG_PER_RELATIVE_FLUX - 2.5 / 10f64.ln()).abs() < 1e-15);
     }
+
+    #[test]
+    fn ztf_flux_is_signed_by_isdiffpos_and_time_is_mjd() {
+        use crate::alert::{AlertOrigin, Candidate, Cutouts};
+        let alert = Alert {
+            object_id: "ZTF18aaaaaaa".into(),
+            candid: Some(42),
+            schema_version: Some("3.3".into()),
+            publisher: None,
+            candidate: Candidate {
+                jd: 2_458_000.5,
+                fid: 2,
+                ra: 10.0,
+                dec: -5.0,
+                magpsf: 19.0,
+                sigmapsf: 0.1,
+                isdiffpos: Some(DiffSign::Negative),
+                ..Default::default()
+            },
+            prv_candidates: Vec::new(),
+            fp_hists: Vec::new(),
+            cutouts: Cutouts::default(),
+            label: None,
+            broker_columns: Default::default(),
+            origin: AlertOrigin {
+                file: "a.avro".into(),
+                record: 0,
+            },
+        };
+        let s = alert.summary();
+        assert_eq!(s.mjd, 58_000.0);
+        assert_eq!(s.band, "r");
+        let flux = s.flux.expect("flux");
+        assert!(
+            (flux + 10f64.powf(12.4 / 2.5)).abs() < 1e-9 * flux.abs(),
+            "{flux}"
+        );
+        let err = s.flux_err.expect("flux_err");
+        assert!((err / flux.abs() - 0.1 / MAG_PER_RELATIVE_FLUX).abs() < 1e-12);
+        assert_eq!(s.mag, Some(19.0));
+        assert_eq!(s.stamps_label(), "");
+    }
 }

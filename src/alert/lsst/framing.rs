@@ -86,3 +86,41 @@ pub fn decode_framed(
         record += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_gives_the_big_endian_schema_id_or_says_what_is_wrong() {
+        assert_eq!(frame_header(&[0, 0, 0, 0x03, 0xe8, 1]), Ok(1000));
+        assert_eq!(frame_header(&[0, 0, 0, 0x04, 0x4d]), Ok(1101));
+        assert!(frame_header(&[0, 0, 0]).is_err_and(|e| e.contains("truncated")));
+        assert!(frame_header(b"Obj\x01\x02").is_err_and(|e| e.contains("0x4f")));
+    }
+
+    #[test]
+    fn a_message_whose_schema_is_not_in_the_folder_is_an_error_naming_file_and_id() {
+        let mut alerts = Vec::new();
+        let mut errors = Vec::new();
+        let missing = std::path::Path::new("/nonexistent/schemas");
+        decode_framed(
+            &[0, 0, 0, 0x03, 0xe8, 2, 4],
+            &Arc::from("message.avro"),
+            Some(missing),
+            LsstRecordReader {
+                decode_stamps: false,
+            },
+            &mut alerts,
+            &mut errors,
+        );
+        assert!(alerts.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].record, Some(0));
+        let text = errors[0].to_string();
+        assert!(
+            text.contains("message.avro") && text.contains("1000"),
+            "{text}"
+        );
+    }
+}

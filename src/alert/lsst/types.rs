@@ -214,3 +214,21 @@ impl LsstAlert {
         self.ss_source.is_some() || matches!(self.object(), Some(LsstObject::SolarSystem(_)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_versions_from_ids_and_names() {
+        let v = SchemaVersion::from_id(1101);
+        assert_eq!((v.major, v.minor, v.id()), (11, 1, 1101));
+        assert_eq!(v.to_string(), "lsst.v11_1");
+        assert_eq!(
+            SchemaVersion::from_namespace("lsst.v7_3.alert"),
+            Some(SchemaVersion::from_id(703))
+        );
+        assert_eq!(SchemaVersion::from_namespace("ztf.alert"), None);
+        assert_eq!(SchemaVersion::from_namespace("lsst.vX_1"), None);
+    }
+}
