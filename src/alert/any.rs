@@ -4,7 +4,9 @@
 
 use super::avro::AlertFileReader;
 use super::container::{for_each_record_with_schema, ContainerError};
-use super::lsst::{self, LsstAlert, LsstRecordReader, SchemaVersion};
+use super::lsst::{
+    self, LsstAlert, LsstRecordReader, SchemaRegistry, SchemaSources, SchemaVersion,
+};
 use super::parquet;
 use super::{Alert, AlertOrigin, ReadError, ReadErrorKind};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -44,6 +46,8 @@ pub struct AnyReader {
     /// The LSST schema folder for framed messages; `None` falls back to
     /// `$STAMPSEQ_LSST_SCHEMAS`.
     pub lsst_schemas: Option<PathBuf>,
+    /// A Confluent schema registry for ids the folder lacks.
+    pub schema_registry: Option<SchemaRegistry>,
 }
 
 impl Default for AnyReader {
@@ -51,6 +55,7 @@ impl Default for AnyReader {
         Self {
             decode_stamps: true,
             lsst_schemas: None,
+            schema_registry: None,
         }
     }
 }
@@ -92,10 +97,14 @@ impl AnyReader {
             parquet::decode_parquet(bytes, file, &readers, &mut out.alerts, &mut out.errors);
         } else if lsst::is_framed(&bytes) {
             let mut alerts = Vec::new();
+            let sources = SchemaSources {
+                dir: self.lsst_schemas.clone(),
+                registry: self.schema_registry.clone(),
+            };
             lsst::decode_framed(
                 &bytes,
                 file,
-                self.lsst_schemas.as_deref(),
+                &sources,
                 lsst_reader,
                 &mut alerts,
                 &mut out.errors,

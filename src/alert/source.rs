@@ -107,6 +107,8 @@ pub struct ReadOptions {
     /// The LSST alert schema folder (alert_packet's `schema/`) for Confluent-framed
     /// messages; `None` falls back to `$STAMPSEQ_LSST_SCHEMAS`.
     pub lsst_schemas: Option<PathBuf>,
+    /// A Confluent schema registry for schema ids the folder lacks (cached on disk).
+    pub schema_registry: Option<super::lsst::SchemaRegistry>,
 }
 
 impl Default for ReadOptions {
@@ -115,6 +117,7 @@ impl Default for ReadOptions {
             decode_stamps: true,
             cancel: Arc::new(AtomicBool::new(false)),
             lsst_schemas: None,
+            schema_registry: None,
         }
     }
 }
@@ -213,6 +216,7 @@ where
     let reader = AnyReader {
         decode_stamps: options.decode_stamps,
         lsst_schemas: options.lsst_schemas.clone(),
+        schema_registry: options.schema_registry.clone(),
     };
     let cancel = &options.cancel;
     let report = |delta: u64| {

@@ -16,10 +16,8 @@ pub struct InspectArgs {
     /// Alert files (ZTF or LSST Avro, Confluent-framed LSST messages, broker Parquet),
     /// folders (searched recursively) or .tar.gz archives.
     pub paths: Vec<PathBuf>,
-    /// LSST alert schema folder (alert_packet's `schema/`), for Confluent-framed messages.
-    /// Without it, `$STAMPSEQ_LSST_SCHEMAS`.
-    #[arg(long)]
-    pub lsst_schemas: Option<PathBuf>,
+    #[command(flatten)]
+    pub schemas: super::LsstSchemaArgs,
     /// Print one JSON object instead of the text summary.
     #[arg(long)]
     pub json: bool,
@@ -149,10 +147,7 @@ pub fn inspect(paths: &[PathBuf], options: &ReadOptions, show_progress: bool) ->
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
-    let options = ReadOptions {
-        lsst_schemas: args.lsst_schemas.clone(),
-        ..Default::default()
-    };
+    let options = args.schemas.read_options();
     let report = inspect(&args.paths, &options, true);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -72,6 +72,34 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Where LSST writer schemas come from, for commands that read LSST framed messages.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LsstSchemaArgs {
+    /// LSST alert schema folder (alert_packet's `schema/`), for Confluent-framed messages.
+    /// Without it, `$STAMPSEQ_LSST_SCHEMAS`.
+    #[arg(long)]
+    pub lsst_schemas: Option<PathBuf>,
+    /// A Confluent schema registry (http://) for schema ids the folder lacks.
+    #[arg(long, value_name = "URL")]
+    pub schema_registry: Option<String>,
+    /// Where registry schemas are cached (default: the user's cache folder).
+    #[arg(long, value_name = "DIR", requires = "schema_registry")]
+    pub schema_cache: Option<PathBuf>,
+}
+
+impl LsstSchemaArgs {
+    pub fn read_options(&self) -> crate::alert::ReadOptions {
+        crate::alert::ReadOptions {
+            lsst_schemas: self.lsst_schemas.clone(),
+            schema_registry: self
+                .schema_registry
+                .as_deref()
+                .map(|url| crate::alert::lsst::SchemaRegistry::new(url, self.schema_cache.clone())),
+            ..Default::default()
+        }
+    }
+}
+
 /// Paths given on the command line, checked for at least one.
 fn require_paths(paths: &[PathBuf]) -> anyhow::Result<()> {
     anyhow::ensure!(

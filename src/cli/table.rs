@@ -1,7 +1,6 @@
 //! `stampseq table`: one row per alert, either survey, in neutral units.
 
 use crate::alert::neutral::{read_table, write_table, TableFormat};
-use crate::alert::ReadOptions;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -23,18 +22,13 @@ pub struct TableArgs {
     /// Write here instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// LSST alert schema folder (alert_packet's `schema/`), for Confluent-framed messages.
-    /// Without it, `$STAMPSEQ_LSST_SCHEMAS`.
-    #[arg(long)]
-    pub lsst_schemas: Option<PathBuf>,
+    #[command(flatten)]
+    pub schemas: super::LsstSchemaArgs,
 }
 
 pub fn run(args: TableArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
-    let options = ReadOptions {
-        lsst_schemas: args.lsst_schemas.clone(),
-        ..Default::default()
-    };
+    let options = args.schemas.read_options();
     let (rows, summary) = read_table(&args.paths, &options);
     for e in &summary.errors {
         eprintln!("warning: {e}");

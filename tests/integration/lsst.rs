@@ -4,7 +4,7 @@
 //! rows; mutated copies made here give errors naming file and record.
 
 use crate::common::{data_dir, ztf};
-use stampseq::alert::neutral::{read_table, write_table, AlertSummary, TableFormat};
+use stampseq::alert::neutral::{read_table, write_table, AlertSummary, SurveyAlert, TableFormat};
 use stampseq::alert::{read_all, read_all_any, AnyAlert, CutoutKind, ReadErrorKind, ReadOptions};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -525,4 +525,103 @@ fn corrupt_lsst_and_parquet_inputs_give_named_errors_and_the_rest_reads() {
         let e = errors_of(p);
         assert!(matches!(e[0].kind, ReadErrorKind::Parquet(_)), "{e:#?}");
     }
+}
+
+/// Serves every request with the same registry reply, counting requests.
+fn serve_forever(reply: String) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let served = count.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0u8; 4096];
+            let n = stream.read(&mut request).unwrap_or(0);
+            let line = String::from_utf8_lossy(&request[..n]);
+            let reply = if line.starts_with("GET /schemas/ids/1000 ") {
+                format!("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{reply}")
+            } else {
+                "HTTP/1.0 404 Not Found\r\n\r\n{\"message\":\"Schema not found\"}".to_string()
+            };
+            served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    (port, count)
+}
+
+#[test]
+fn framed_messages_read_with_schemas_from_a_registry_cached_on_disk() {
+    use stampseq::alert::lsst::SchemaRegistry;
+    // A registry serves one self-contained schema, made here from the shared GPL folder.
+    let folder = schemas().join("10/0");
+    let texts: Vec<String> = std::fs::read_dir(&folder)
+        .expect("schema folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "avsc"))
+        .map(|p| std::fs::read_to_string(p).expect("avsc"))
+        .collect();
+    let list = apache_avro::Schema::parse_list(&texts).expect("schemas");
+    let alert = list
+        .iter()
+        .find(|s| s.name().is_some_and(|n| n.name() == "alert"))
+        .expect("alert schema");
+    let full = alert.independent_canonical_form(&list).expect("canonical");
+    let (port, requests) = serve_forever(serde_json::json!({ "schema": full }).to_string());
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let no_local = dir.path().join("no-schemas");
+    std::fs::create_dir(&no_local).expect("mkdir");
+    let cache = dir.path().join("cache");
+    let framed = lsst("derived-fink-v10-framed");
+    let read = |url: &str| {
+        read_all_any(
+            &[&framed],
+            &ReadOptions {
+                lsst_schemas: Some(no_local.clone()),
+                schema_registry: Some(SchemaRegistry::new(url, Some(cache.clone()))),
+                ..Default::default()
+            },
+        )
+    };
+    let (alerts, summary) = read(&format!("http://127.0.0.1:{port}"));
+    assert!(summary.errors.is_empty(), "{:#?}", summary.errors);
+    assert_eq!(alerts.len(), 20);
+    assert!(requests.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    assert!(cache.join("1000.avsc").is_file());
+    let (local, _) = read_all_any(&[&framed], &options());
+    let rows = |a: &[AnyAlert]| {
+        a.iter()
+            .map(|a| serde_json::to_value(a.summary()).expect("row"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        rows(&alerts),
+        rows(&local),
+        "registry and folder schemas agree"
+    );
+
+    // A registry that is down: the disk cache still answers; without it, a named error.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let dead_url = format!("http://127.0.0.1:{dead}");
+    let (alerts, summary) = read(&dead_url);
+    assert!(
+        summary.errors.is_empty() && alerts.len() == 20,
+        "{:#?}",
+        summary.errors
+    );
+    std::fs::remove_dir_all(&cache).expect("clear cache");
+    // Another spelling of the dead address, so that no schema is remembered in memory.
+    let (alerts, summary) = read(&format!("http://localhost:{dead}"));
+    assert!(alerts.is_empty());
+    assert_eq!(summary.errors.len(), 20);
+    let e = &summary.errors[0];
+    assert_eq!(e.record, Some(0));
+    assert!(e.file.ends_with(".v10_0.confluent.avro"), "{e}");
+    assert!(matches!(e.kind, ReadErrorKind::Schema(_)), "{e}");
+    assert!(e.to_string().contains("unreachable"), "{e}");
 }

@@ -3,10 +3,9 @@
 //! several written back to back (each datum's length follows from its schema).
 
 use super::record::LsstRecordReader;
-use super::schemas::writer_schema;
+use super::schemas::{writer_schema, SchemaSources};
 use super::types::LsstAlert;
 use crate::alert::{AlertOrigin, ReadError, ReadErrorKind};
-use std::path::Path;
 use std::sync::Arc;
 
 const MAGIC_BYTE: u8 = 0;
@@ -40,7 +39,7 @@ pub fn frame_header(bytes: &[u8]) -> Result<u32, String> {
 pub fn decode_framed(
     bytes: &[u8],
     file: &Arc<str>,
-    schemas: Option<&Path>,
+    schemas: &SchemaSources,
     reader: LsstRecordReader,
     alerts: &mut Vec<LsstAlert>,
     errors: &mut Vec<ReadError>,
@@ -103,11 +102,14 @@ mod tests {
     fn a_message_whose_schema_is_not_in_the_folder_is_an_error_naming_file_and_id() {
         let mut alerts = Vec::new();
         let mut errors = Vec::new();
-        let missing = std::path::Path::new("/nonexistent/schemas");
+        let missing = SchemaSources {
+            dir: Some("/nonexistent/schemas".into()),
+            registry: None,
+        };
         decode_framed(
             &[0, 0, 0, 0x03, 0xe8, 2, 4],
             &Arc::from("message.avro"),
-            Some(missing),
+            &missing,
             LsstRecordReader {
                 decode_stamps: false,
             },

@@ -6,6 +6,7 @@
 //! `.avsc` files of one version name each other (`lsst.v10_0.diaSource`), so they are parsed
 //! as one set. The schemas are GPL-3.0 and are never bundled; the user points at a copy.
 
+use super::registry::SchemaRegistry;
 use super::types::SchemaVersion;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::schema::ResolvedSchema;
@@ -35,6 +36,16 @@ pub enum SchemaError {
     },
     #[error("schema id {id}: {problem}")]
     Invalid { id: u32, problem: String },
+    #[error("schema id {id}: {problem}")]
+    Registry { id: u32, problem: String },
+}
+
+/// Where writer schemas come from: a local folder first, then a registry.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaSources {
+    /// alert_packet's `schema/` folder; `None` falls back to `$STAMPSEQ_LSST_SCHEMAS`.
+    pub dir: Option<PathBuf>,
+    pub registry: Option<SchemaRegistry>,
 }
 
 /// One version's schemas, parsed, ready to decode datums.
@@ -47,6 +58,21 @@ impl WriterSchema {
     /// Decodes one schemaless datum; `data` is advanced past it.
     pub fn read_value(&self, data: &mut &[u8]) -> Result<Value, String> {
         self.reader.read_value(data).map_err(|e| e.to_string())
+    }
+
+    /// One self-contained schema, as a registry serves it.
+    fn from_text(text: &str, id: u32) -> Result<Self, SchemaError> {
+        let invalid = |problem: String| SchemaError::Invalid { id, problem };
+        let schema = Schema::parse_str(text).map_err(|e| invalid(e.to_string()))?;
+        // Leaked as in `load`: one per version for the life of the process.
+        let schema: &'static Schema = Box::leak(Box::new(schema));
+        let reader = GenericDatumReader::builder(schema)
+            .build()
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(Self {
+            version: SchemaVersion::from_id(id),
+            reader,
+        })
     }
 
     fn load(dir: &Path, id: u32) -> Result<Self, SchemaError> {
@@ -111,7 +137,8 @@ impl WriterSchema {
     }
 }
 
-type Cache = Mutex<HashMap<(PathBuf, u32), Arc<WriterSchema>>>;
+/// Schemas by (folder or registry URL, id).
+type Cache = Mutex<HashMap<(String, u32), Arc<WriterSchema>>>;
 
 fn cache() -> &'static Cache {
     static CACHE: OnceLock<Cache> = OnceLock::new();
@@ -125,15 +152,42 @@ pub fn schema_dir(given: Option<&Path>) -> Option<PathBuf> {
         .or_else(|| std::env::var_os(SCHEMAS_ENV).map(PathBuf::from))
 }
 
-/// The writer schema for a Confluent schema id, loaded once per folder and id.
-pub fn writer_schema(dir: Option<&Path>, id: u32) -> Result<Arc<WriterSchema>, SchemaError> {
-    let dir = schema_dir(dir).ok_or(SchemaError::NoFolder { id })?;
-    let key = (dir, id);
+/// The writer schema for a Confluent schema id: from the local folder when it has the
+/// version, else from the registry; loaded once per source and id.
+pub fn writer_schema(sources: &SchemaSources, id: u32) -> Result<Arc<WriterSchema>, SchemaError> {
+    let dir = schema_dir(sources.dir.as_deref());
+    let local = match &dir {
+        Some(dir) => match cached_or(format!("dir:{}", dir.display()), id, || {
+            WriterSchema::load(dir, id)
+        }) {
+            Ok(schema) => return Ok(schema),
+            Err(e) => Some(e),
+        },
+        None => None,
+    };
+    match (&sources.registry, local) {
+        (Some(registry), _) => cached_or(format!("url:{}", registry.url), id, || {
+            let text = registry
+                .schema_text(id)
+                .map_err(|problem| SchemaError::Registry { id, problem })?;
+            WriterSchema::from_text(&text, id)
+        }),
+        (None, Some(local_error)) => Err(local_error),
+        (None, None) => Err(SchemaError::NoFolder { id }),
+    }
+}
+
+fn cached_or(
+    source: String,
+    id: u32,
+    load: impl FnOnce() -> Result<WriterSchema, SchemaError>,
+) -> Result<Arc<WriterSchema>, SchemaError> {
+    let key = (source, id);
     if let Some(s) = cache().lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(s.clone());
     }
-    // Only versions that load are cached: a folder fixed by the user is seen on the next try.
-    let loaded = Arc::new(WriterSchema::load(&key.0, id)?);
+    // Only schemas that load are cached: a source fixed by the user is seen on the next try.
+    let loaded = Arc::new(load()?);
     cache()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
