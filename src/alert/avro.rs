@@ -186,6 +186,7 @@ impl AlertFileReader {
             fp_hists,
             cutouts,
             label,
+            broker_columns: Default::default(),
             origin,
         })
     }
@@ -196,14 +197,14 @@ pub fn decode_avro_bytes(bytes: &[u8], file: &str) -> DecodedFile {
     AlertFileReader::default().decode(bytes, &Arc::from(file))
 }
 
-fn strip_union(v: Value) -> Value {
+pub(super) fn strip_union(v: Value) -> Value {
     match v {
         Value::Union(_, inner) => strip_union(*inner),
         other => other,
     }
 }
 
-fn value_kind(v: &Value) -> &'static str {
+pub(super) fn value_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Boolean(_) => "a boolean",
@@ -218,7 +219,7 @@ fn value_kind(v: &Value) -> &'static str {
     }
 }
 
-fn as_f64(v: &Value) -> Option<f64> {
+pub(super) fn as_f64(v: &Value) -> Option<f64> {
     match v {
         Value::Double(x) => Some(*x),
         Value::Float(x) => Some(*x as f64),
@@ -229,7 +230,7 @@ fn as_f64(v: &Value) -> Option<f64> {
     }
 }
 
-fn as_i64(v: &Value) -> Option<i64> {
+pub(super) fn as_i64(v: &Value) -> Option<i64> {
     match v {
         Value::Long(x) => Some(*x),
         Value::Int(x) => Some(*x as i64),
@@ -241,11 +242,11 @@ fn as_i64(v: &Value) -> Option<i64> {
     }
 }
 
-fn as_i32(v: &Value) -> Option<i32> {
+pub(super) fn as_i32(v: &Value) -> Option<i32> {
     as_i64(v).and_then(|x| i32::try_from(x).ok())
 }
 
-fn as_string(v: Value) -> Option<String> {
+pub(super) fn as_string(v: Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s),
         Value::Enum(_, s) => Some(s),
@@ -255,7 +256,7 @@ fn as_string(v: Value) -> Option<String> {
     }
 }
 
-fn as_str(v: &Value) -> Option<&str> {
+pub(super) fn as_str(v: &Value) -> Option<&str> {
     match v {
         Value::String(s) => Some(s),
         Value::Enum(_, s) => Some(s),

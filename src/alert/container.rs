@@ -22,6 +22,9 @@ const SCHEMA_CACHE_CAP: usize = 256;
 /// A parsed writer schema with its resolved names, ready to decode records.
 pub struct CachedSchema {
     reader: GenericDatumReader<'static>,
+    /// Full name of the top-level record (`ztf.alert`, `lsst.v10_0.alert`), which says
+    /// which survey and version wrote the file.
+    pub name: Option<String>,
 }
 
 impl CachedSchema {
@@ -29,11 +32,12 @@ impl CachedSchema {
         let schema = Schema::parse_str(json).map_err(|e| format!("writer schema: {e}"))?;
         // Leaked on purpose: the datum reader borrows the schema, and the cache keeps both
         // for the life of the process (at most SCHEMA_CACHE_CAP of them).
+        let name = schema.name().map(|n| n.fullname(None));
         let schema: &'static Schema = Box::leak(Box::new(schema));
         let reader = GenericDatumReader::builder(schema)
             .build()
             .map_err(|e| format!("writer schema: {e}"))?;
-        Ok(Self { reader })
+        Ok(Self { reader, name })
     }
 
     fn read_value(&self, data: &mut &[u8]) -> Result<Value, String> {
@@ -108,6 +112,14 @@ pub fn for_each_record(
     bytes: &[u8],
     mut on_record: impl FnMut(usize, Value),
 ) -> Result<usize, ContainerError> {
+    for_each_record_with_schema(bytes, |index, value, _| on_record(index, value))
+}
+
+/// [`for_each_record`], also handing over the file's writer schema.
+pub fn for_each_record_with_schema(
+    bytes: &[u8],
+    mut on_record: impl FnMut(usize, Value, &CachedSchema),
+) -> Result<usize, ContainerError> {
     let header = |p: String| ContainerError::Header(p);
     if bytes.len() < 4 || &bytes[..4] != MAGIC {
         return Err(header("no Avro magic bytes 'Obj\\x01' at the start".into()));
@@ -181,7 +193,7 @@ pub fn for_each_record(
             let value = schema
                 .read_value(&mut data)
                 .map_err(|p| ContainerError::Body { record, problem: p })?;
-            on_record(record, value);
+            on_record(record, value, &schema);
             record += 1;
         }
     }

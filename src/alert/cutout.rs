@@ -69,6 +69,15 @@ fn cfitsio_error(status: i32) -> String {
 
 /// Decodes the primary image of a FITS file held in memory.
 pub fn decode_fits_image(fits: &[u8]) -> Result<Stamp, String> {
+    with_fits_in_memory(fits, read_primary_image)
+}
+
+/// Opens a FITS file held in memory with cfitsio and hands it to `read`. The survey readers
+/// share this so that the unsafe opening lives in one place.
+pub(crate) fn with_fits_in_memory<T>(
+    fits: &[u8],
+    read: impl FnOnce(&mut FitsFile) -> Result<T, String>,
+) -> Result<T, String> {
     if fits.len() < 2880 || !fits.starts_with(b"SIMPLE") {
         return Err(format!(
             "FITS: not a FITS file ({} bytes, a FITS file is at least 2880)",
@@ -101,23 +110,32 @@ pub fn decode_fits_image(fits: &[u8]) -> Result<Stamp, String> {
     // SAFETY: fptr is an open cfitsio file; FitsFile takes ownership and closes it on drop.
     let mut file = unsafe { FitsFile::from_raw(fptr, FileOpenMode::READONLY) }
         .map_err(|e| format!("FITS: {e}"))?;
-    let result = read_primary_image(&mut file);
+    let result = read(&mut file);
     drop(file);
     result
 }
 
 fn read_primary_image(file: &mut FitsFile) -> Result<Stamp, String> {
     let hdu = file.primary_hdu().map_err(|e| format!("FITS: {e}"))?;
+    read_image_hdu(file, &hdu, "primary HDU")
+}
+
+/// Reads one 2-D image HDU as f32 pixels (float64 data, such as a PSF, is narrowed).
+pub(crate) fn read_image_hdu(
+    file: &mut FitsFile,
+    hdu: &fitsio::hdu::FitsHdu,
+    what: &str,
+) -> Result<Stamp, String> {
     let (height, width) = match &hdu.info {
         HduInfo::ImageInfo { shape, .. } if shape.len() == 2 => (shape[0], shape[1]),
         HduInfo::ImageInfo { shape, .. } => {
             return Err(format!(
-                "FITS: image has {} axes {:?}, a stamp needs 2",
+                "FITS: {what} has {} axes {:?}, a stamp needs 2",
                 shape.len(),
                 shape
             ))
         }
-        _ => return Err("FITS: primary HDU is not an image".into()),
+        _ => return Err(format!("FITS: {what} is not an image")),
     };
     if width == 0 || height == 0 || width > MAX_STAMP_SIDE || height > MAX_STAMP_SIDE {
         return Err(format!(

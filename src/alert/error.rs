@@ -36,6 +36,14 @@ pub enum ReadErrorKind {
         cutout: &'static str,
         problem: String,
     },
+    #[error("not a Confluent-framed message: {0}")]
+    Framing(String),
+    #[error("writer schema: {0}")]
+    Schema(String),
+    #[error("Parquet: {0}")]
+    Parquet(String),
+    #[error("{0}")]
+    OtherSurvey(String),
     #[error("archive: {0}")]
     Archive(String),
     #[error("internal error while decoding (please report): {0}")]

@@ -1,21 +1,29 @@
-//! ZTF alerts: the types, the Avro decoding, the cutout decoding and the input walker.
+//! Alerts: ZTF's types, Avro and cutout decoding; LSST's ([`lsst`]); broker Parquet copies
+//! of either ([`parquet`]); the survey-neutral view ([`neutral`]); and the input walker.
 //!
 //! Data flows one way: bytes (a file, a folder, a `.tar.gz` night archive) -> Avro records
-//! -> [`Alert`]s. Everything that can go wrong with one record is reported as a
-//! [`ReadError`] naming the file and the record, and the rest of the input is still read.
+//! (or Parquet rows) -> [`Alert`]s and [`lsst::LsstAlert`]s. Everything that can go wrong
+//! with one record is reported as a [`ReadError`] naming the file and the record, and the
+//! rest of the input is still read.
 
+mod any;
 mod avro;
 mod container;
 mod cutout;
 mod error;
+pub mod lsst;
+pub mod neutral;
+pub mod parquet;
 mod source;
 mod types;
 
+pub use any::{AnyAlert, AnyReader, DecodedAny};
 pub use avro::{decode_avro_bytes, AlertFileReader, DecodedFile};
 pub use cutout::{decode_cutout, decode_fits_image, gunzip};
 pub use error::{ReadError, ReadErrorKind};
 pub use source::{
-    collect_inputs, read_all, read_inputs, Input, ReadOptions, ReadProgress, ReadSummary,
+    collect_inputs, read_all, read_all_any, read_inputs, read_inputs_any, Input, ReadOptions,
+    ReadProgress, ReadSummary,
 };
 pub use types::{
     band_name, Alert, AlertOrigin, Candidate, CutoutKind, Cutouts, DiffSign, ForcedPhotometry,

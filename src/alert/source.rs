@@ -1,13 +1,16 @@
-//! Inputs: Avro files, folders (recursive) and nightly `.tar.gz` archives, read in parallel.
+//! Inputs: Avro files (ZTF, LSST container files, LSST Confluent-framed messages), broker
+//! Parquet files, folders (recursive) and nightly `.tar.gz` archives, read in parallel. Each
+//! file's format is told by its first bytes, not its name.
 //!
 //! A producer thread walks the inputs (and streams archive members, never unpacking them to
 //! disk); rayon workers decode. Alerts are handed to a callback as they are decoded, so a
 //! caller that only counts never holds a night of stamps in memory.
 
-use super::avro::AlertFileReader;
+use super::any::{AnyAlert, AnyReader};
 use super::error::{ReadError, ReadErrorKind};
 use super::types::Alert;
 use rayon::iter::{ParallelBridge, ParallelIterator};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -16,7 +19,7 @@ use std::sync::{Arc, Mutex};
 /// One thing to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    /// An Avro container file (one or many records).
+    /// One alert file: Avro container, Confluent-framed messages or broker Parquet.
     Avro(PathBuf),
     /// A tar archive of Avro files, gzipped or not (ZTF's nightly `ztf_public_*.tar.gz`).
     Archive(PathBuf),
@@ -45,13 +48,15 @@ impl Input {
 fn is_alert_file_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name.ends_with(".avro")
+        || name.ends_with(".parquet")
+        || name.ends_with(".parq")
         || name.ends_with(".tar.gz")
         || name.ends_with(".tgz")
         || name.ends_with(".tar")
 }
 
 /// Expands paths into inputs: files as given, folders walked recursively (keeping `.avro`,
-/// `.tar.gz`, `.tgz` and `.tar` files), in a stable sorted order.
+/// `.parquet`, `.parq`, `.tar.gz`, `.tgz` and `.tar` files), in a stable sorted order.
 pub fn collect_inputs<P: AsRef<Path>>(paths: &[P]) -> (Vec<Input>, Vec<ReadError>) {
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
@@ -99,6 +104,11 @@ pub struct ReadOptions {
     pub decode_stamps: bool,
     /// Set to stop reading early; what was read so far is kept.
     pub cancel: Arc<AtomicBool>,
+    /// The LSST alert schema folder (alert_packet's `schema/`) for Confluent-framed
+    /// messages; `None` falls back to `$STAMPSEQ_LSST_SCHEMAS`.
+    pub lsst_schemas: Option<PathBuf>,
+    /// A Confluent schema registry for schema ids the folder lacks (cached on disk).
+    pub schema_registry: Option<super::lsst::SchemaRegistry>,
 }
 
 impl Default for ReadOptions {
@@ -106,6 +116,8 @@ impl Default for ReadOptions {
         Self {
             decode_stamps: true,
             cancel: Arc::new(AtomicBool::new(false)),
+            lsst_schemas: None,
+            schema_registry: None,
         }
     }
 }
@@ -123,7 +135,7 @@ pub struct ReadProgress {
 /// What a read did, apart from the alerts themselves.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct ReadSummary {
-    /// Avro files read, archive members included.
+    /// Files read, archive members included.
     pub files: usize,
     pub alerts: usize,
     pub bytes: u64,
@@ -137,8 +149,10 @@ enum Job {
     Failed(ReadError),
 }
 
-/// Reads every input in parallel, calling `on_alert` for each alert as it is decoded (from
-/// worker threads, in no particular order) and `on_progress` now and then.
+/// Reads the ZTF alerts of every input in parallel, calling `on_alert` for each alert as it
+/// is decoded (from worker threads, in no particular order) and `on_progress` now and then.
+/// LSST alerts are left out, with one error per file saying so: the commands above the alert
+/// layer that call this read ZTF alerts only.
 pub fn read_inputs<F, P>(
     inputs: &[Input],
     options: &ReadOptions,
@@ -147,6 +161,47 @@ pub fn read_inputs<F, P>(
 ) -> ReadSummary
 where
     F: Fn(Alert) + Sync,
+    P: Fn(ReadProgress) + Sync,
+{
+    let skipped: Mutex<BTreeMap<Arc<str>, usize>> = Mutex::default();
+    let mut summary = read_inputs_any(inputs, options, on_progress, |alert| match alert {
+        AnyAlert::Ztf(a) => on_alert(a),
+        AnyAlert::Lsst(a) => {
+            *skipped
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(a.origin.file.clone())
+                .or_default() += 1;
+        }
+    });
+    let skipped = skipped.into_inner().unwrap_or_else(|p| p.into_inner());
+    for (file, n) in skipped {
+        summary.alerts -= n;
+        summary.errors.push(ReadError::new(
+            &*file,
+            None,
+            ReadErrorKind::OtherSurvey(format!(
+                "{n} LSST alert(s) left out: this command reads ZTF alerts only \
+                 (`inspect` and `table` read LSST alerts)"
+            )),
+        ));
+    }
+    summary
+        .errors
+        .sort_by(|a, b| (&a.file, a.record).cmp(&(&b.file, b.record)));
+    summary
+}
+
+/// Reads every input in parallel, alerts of any survey, calling `on_alert` for each as it
+/// is decoded (from worker threads, in no particular order) and `on_progress` now and then.
+pub fn read_inputs_any<F, P>(
+    inputs: &[Input],
+    options: &ReadOptions,
+    on_progress: P,
+    on_alert: F,
+) -> ReadSummary
+where
+    F: Fn(AnyAlert) + Sync,
     P: Fn(ReadProgress) + Sync,
 {
     let bytes_total: u64 = inputs
@@ -158,8 +213,10 @@ where
     let alerts = AtomicUsize::new(0);
     let files = AtomicUsize::new(0);
     let errors = Mutex::new(Vec::new());
-    let reader = AlertFileReader {
+    let reader = AnyReader {
         decode_stamps: options.decode_stamps,
+        lsst_schemas: options.lsst_schemas.clone(),
+        schema_registry: options.schema_registry.clone(),
     };
     let cancel = &options.cancel;
     let report = |delta: u64| {
@@ -216,8 +273,7 @@ where
                         }
                     }
                 };
-            let decoded = reader.decode(&bytes, &name);
-            drop(bytes);
+            let decoded = reader.decode(bytes, &name);
             files.fetch_add(1, Ordering::Relaxed);
             alerts.fetch_add(decoded.alerts.len(), Ordering::Relaxed);
             if !decoded.errors.is_empty() {
@@ -244,7 +300,29 @@ where
     }
 }
 
-/// Reads everything into memory: the simple call for tests and small inputs.
+/// Reads every alert of any survey into memory, in file and record order.
+pub fn read_all_any<P: AsRef<Path>>(
+    paths: &[P],
+    options: &ReadOptions,
+) -> (Vec<AnyAlert>, ReadSummary) {
+    let (inputs, walk_errors) = collect_inputs(paths);
+    let alerts = Mutex::new(Vec::new());
+    let mut summary = read_inputs_any(
+        &inputs,
+        options,
+        |_| {},
+        |a| alerts.lock().unwrap_or_else(|p| p.into_inner()).push(a),
+    );
+    summary.errors.splice(0..0, walk_errors);
+    let mut alerts = alerts.into_inner().unwrap_or_else(|p| p.into_inner());
+    alerts.sort_by(|a, b| {
+        let (a, b) = (a.origin(), b.origin());
+        (&a.file, a.record).cmp(&(&b.file, b.record))
+    });
+    (alerts, summary)
+}
+
+/// Reads the ZTF alerts into memory: the simple call for tests and small inputs.
 pub fn read_all<P: AsRef<Path>>(paths: &[P], options: &ReadOptions) -> (Vec<Alert>, ReadSummary) {
     let (inputs, walk_errors) = collect_inputs(paths);
     let alerts = Mutex::new(Vec::new());
@@ -328,7 +406,11 @@ fn stream_archive<F: Fn(u64)>(
             .path()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "?".into());
-        if !member.to_ascii_lowercase().ends_with(".avro") {
+        let lower = member.to_ascii_lowercase();
+        if ![".avro", ".parquet", ".parq"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+        {
             continue;
         }
         let full_name: Arc<str> = Arc::from(format!("{}!{}", path.display(), member));

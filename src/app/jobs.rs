@@ -160,6 +160,7 @@ impl Jobs {
             let options = ReadOptions {
                 decode_stamps: true,
                 cancel,
+                ..Default::default()
             };
             let last_report = Mutex::new(std::time::Instant::now());
             let mut summary = read_inputs(

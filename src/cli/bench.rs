@@ -274,6 +274,7 @@ fn synthetic_alerts(objects: usize) -> Vec<crate::alert::Alert> {
                 fp_hists: Vec::new(),
                 cutouts: Cutouts::default(),
                 label: None,
+                broker_columns: Default::default(),
                 origin: origin.clone(),
             });
         }

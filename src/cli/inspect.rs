@@ -1,7 +1,8 @@
 //! `stampseq inspect`: what is in these files.
 
 use super::progress;
-use crate::alert::{collect_inputs, read_inputs, Alert, CutoutKind, ReadError, ReadOptions};
+use crate::alert::neutral::{Survey, SurveyAlert};
+use crate::alert::{collect_inputs, read_inputs_any, AnyAlert, ReadError, ReadOptions};
 use crate::sequence::count_nights;
 use clap::Args;
 use serde::Serialize;
@@ -12,8 +13,11 @@ use std::sync::Mutex;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Avro files, folders (searched recursively) or .tar.gz archives.
+    /// Alert files (ZTF or LSST Avro, Confluent-framed LSST messages, broker Parquet),
+    /// folders (searched recursively) or .tar.gz archives.
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub schemas: super::LsstSchemaArgs,
     /// Print one JSON object instead of the text summary.
     #[arg(long)]
     pub json: bool,
@@ -28,6 +32,8 @@ pub struct InspectReport {
     pub files: usize,
     pub alerts: usize,
     pub objects: usize,
+    /// Alerts and objects of each survey.
+    pub surveys: BTreeMap<Survey, SurveyCount>,
     /// Objects whose alerts fall on two or more observing nights.
     pub objects_multi_night: usize,
     pub schema_versions: BTreeMap<String, usize>,
@@ -40,38 +46,54 @@ pub struct InspectReport {
     pub errors: Vec<ReadError>,
 }
 
+/// One survey's share of the input.
+#[derive(Debug, Default, Serialize)]
+pub struct SurveyCount {
+    pub alerts: usize,
+    pub objects: usize,
+    /// LSST alerts of solar-system objects; ZTF alerts near a known asteroid.
+    pub solar_system_alerts: usize,
+}
+
 #[derive(Default)]
 struct Tally {
     schema_versions: BTreeMap<String, usize>,
     stamp_shapes: BTreeMap<String, usize>,
     missing_cutouts: usize,
-    /// objectId -> (candid, jd) of each alert, to count objects and nights after the read.
-    objects: HashMap<String, Vec<(Option<i64>, f64)>>,
+    surveys: BTreeMap<Survey, SurveyCount>,
+    /// (survey, objectId) -> (alert id, jd) of each alert, to count objects and nights
+    /// after the read.
+    objects: AlertsByObject,
 }
 
+/// (survey, objectId) -> (alert id, jd) of each alert.
+type AlertsByObject = HashMap<(Survey, String), Vec<(Option<i64>, f64)>>;
+
 impl Tally {
-    fn add(&mut self, alert: &Alert) {
-        let version = alert
-            .schema_version
-            .clone()
-            .unwrap_or_else(|| "unknown".into());
+    fn add(&mut self, alert: &AnyAlert) {
+        let s = alert.summary();
+        let version = s.schema.clone().unwrap_or_else(|| "unknown".into());
         *self.schema_versions.entry(version).or_default() += 1;
-        for kind in CutoutKind::ALL {
-            if let Some(s) = alert.cutouts.get(kind) {
-                *self.stamp_shapes.entry(s.shape_label()).or_default() += 1;
-            }
+        for stamp in &s.stamps {
+            *self
+                .stamp_shapes
+                .entry(format!("{}x{}", stamp.width, stamp.height))
+                .or_default() += 1;
         }
-        if !alert.cutouts.is_complete() {
+        if s.stamps.len() < 3 {
             self.missing_cutouts += 1;
         }
+        let count = self.surveys.entry(s.survey).or_default();
+        count.alerts += 1;
+        count.solar_system_alerts += usize::from(s.solar_system);
         self.objects
-            .entry(alert.object_id.clone())
+            .entry((s.survey, s.object_id))
             .or_default()
-            .push((alert.candid, alert.candidate.jd));
+            .push((s.alert_id, s.mjd + 2_400_000.5));
     }
 }
 
-pub fn inspect(paths: &[PathBuf], show_progress: bool) -> InspectReport {
+pub fn inspect(paths: &[PathBuf], options: &ReadOptions, show_progress: bool) -> InspectReport {
     let start = std::time::Instant::now();
     let (inputs, walk_errors) = collect_inputs(paths);
     let tally = Mutex::new(Tally::default());
@@ -79,9 +101,9 @@ pub fn inspect(paths: &[PathBuf], show_progress: bool) -> InspectReport {
     if !show_progress {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let summary = read_inputs(
+    let summary = read_inputs_any(
         &inputs,
-        &ReadOptions::default(),
+        options,
         |p| {
             bar.set_length(p.bytes_total);
             progress::update(&bar, p);
@@ -89,7 +111,10 @@ pub fn inspect(paths: &[PathBuf], show_progress: bool) -> InspectReport {
         |alert| tally.lock().unwrap_or_else(|p| p.into_inner()).add(&alert),
     );
     bar.finish_and_clear();
-    let tally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut tally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
+    for (survey, _) in tally.objects.keys() {
+        tally.surveys.entry(*survey).or_default().objects += 1;
+    }
     let objects_multi_night = tally
         .objects
         .values()
@@ -109,6 +134,7 @@ pub fn inspect(paths: &[PathBuf], show_progress: bool) -> InspectReport {
         files: summary.files,
         alerts: summary.alerts,
         objects: tally.objects.len(),
+        surveys: tally.surveys,
         objects_multi_night,
         schema_versions: tally.schema_versions,
         stamp_shapes: tally.stamp_shapes,
@@ -121,7 +147,8 @@ pub fn inspect(paths: &[PathBuf], show_progress: bool) -> InspectReport {
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
-    let report = inspect(&args.paths, true);
+    let options = args.schemas.read_options();
+    let report = inspect(&args.paths, &options, true);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -139,6 +166,12 @@ fn print_text(r: &InspectReport) {
     println!("files                {}", r.files);
     println!("alerts               {}", r.alerts);
     println!("objects              {}", r.objects);
+    for (survey, c) in &r.surveys {
+        println!(
+            "  {survey:<4}               {} alerts, {} objects, {} solar-system alerts",
+            c.alerts, c.objects, c.solar_system_alerts
+        );
+    }
     println!("objects on >=2 nights {}", r.objects_multi_night);
     let versions: Vec<String> = r
         .schema_versions

@@ -10,6 +10,7 @@ mod inspect;
 mod progress;
 mod simulate;
 mod sweep;
+mod table;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,8 @@ pub enum Command {
     /// Read alert files, folders or .tar.gz archives and summarise them: alerts, objects,
     /// schema versions, stamp shapes, and every error with its file and record.
     Inspect(inspect::InspectArgs),
+    /// One row per alert (ZTF or LSST) in survey-neutral units, as CSV or JSON lines.
+    Table(table::TableArgs),
     /// Convert the ALeRCE stamp classifier's weights into a stampseq model file.
     ImportAlerce(import::ImportAlerceArgs),
     /// Class probabilities for each object's first detections, with a model file.
@@ -59,6 +62,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Inspect(args)) => inspect::run(args),
+        Some(Command::Table(args)) => table::run(args),
         Some(Command::Bench(cmd)) => bench::run(cmd),
         Some(Command::Simulate(args)) => simulate::run(args),
         Some(Command::Gui(args)) => gui::run_gui(args),
@@ -70,6 +74,34 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Benchmark(args)) => benchmark::run(args),
         // No command: the app on the bundled sample, as a desktop user expects.
         None => gui::run_gui(gui::GuiArgs::default()),
+    }
+}
+
+/// Where LSST writer schemas come from, for commands that read LSST framed messages.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LsstSchemaArgs {
+    /// LSST alert schema folder (alert_packet's `schema/`), for Confluent-framed messages.
+    /// Without it, `$STAMPSEQ_LSST_SCHEMAS`.
+    #[arg(long)]
+    pub lsst_schemas: Option<PathBuf>,
+    /// A Confluent schema registry (http://) for schema ids the folder lacks.
+    #[arg(long, value_name = "URL")]
+    pub schema_registry: Option<String>,
+    /// Where registry schemas are cached (default: the user's cache folder).
+    #[arg(long, value_name = "DIR", requires = "schema_registry")]
+    pub schema_cache: Option<PathBuf>,
+}
+
+impl LsstSchemaArgs {
+    pub fn read_options(&self) -> crate::alert::ReadOptions {
+        crate::alert::ReadOptions {
+            lsst_schemas: self.lsst_schemas.clone(),
+            schema_registry: self
+                .schema_registry
+                .as_deref()
+                .map(|url| crate::alert::lsst::SchemaRegistry::new(url, self.schema_cache.clone())),
+            ..Default::default()
+        }
     }
 }
 

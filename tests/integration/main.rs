@@ -10,6 +10,7 @@ mod corrupt;
 mod cpu_infer;
 mod crossmatch;
 mod display;
+mod lsst;
 mod model;
 mod reading;
 mod reference;

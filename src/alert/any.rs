@@ -1,0 +1,165 @@
+//! One input file, whatever survey and format it holds, told apart by its first bytes:
+//! `Obj\x01` an Avro container file (ZTF or LSST, by its records), `PAR1` a broker Parquet
+//! file, a zero byte a Confluent-framed LSST message.
+
+use super::avro::AlertFileReader;
+use super::container::{for_each_record_with_schema, ContainerError};
+use super::lsst::{
+    self, LsstAlert, LsstRecordReader, SchemaRegistry, SchemaSources, SchemaVersion,
+};
+use super::parquet;
+use super::{Alert, AlertOrigin, ReadError, ReadErrorKind};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// An alert of either survey, with its own record.
+// The ZTF variant stays unboxed: it is the common case on the hot path of a night's read,
+// and boxing it would cost an allocation per alert to save stack space no one lacks.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum AnyAlert {
+    Ztf(Alert),
+    Lsst(Box<LsstAlert>),
+}
+
+impl AnyAlert {
+    pub fn origin(&self) -> &AlertOrigin {
+        match self {
+            Self::Ztf(a) => &a.origin,
+            Self::Lsst(a) => &a.origin,
+        }
+    }
+}
+
+/// What one file gave.
+#[derive(Debug, Default)]
+pub struct DecodedAny {
+    pub alerts: Vec<AnyAlert>,
+    pub errors: Vec<ReadError>,
+}
+
+/// Reads files of any supported survey and format.
+#[derive(Debug, Clone)]
+pub struct AnyReader {
+    pub decode_stamps: bool,
+    /// The LSST schema folder for framed messages; `None` falls back to
+    /// `$STAMPSEQ_LSST_SCHEMAS`.
+    pub lsst_schemas: Option<PathBuf>,
+    /// A Confluent schema registry for ids the folder lacks.
+    pub schema_registry: Option<SchemaRegistry>,
+}
+
+impl Default for AnyReader {
+    fn default() -> Self {
+        Self {
+            decode_stamps: true,
+            lsst_schemas: None,
+            schema_registry: None,
+        }
+    }
+}
+
+impl AnyReader {
+    /// Decodes one file held in memory. Never panics: a panic inside a decoder becomes an
+    /// error for that file.
+    pub fn decode(&self, bytes: Vec<u8>, file: &Arc<str>) -> DecodedAny {
+        match catch_unwind(AssertUnwindSafe(|| self.decode_inner(bytes, file))) {
+            Ok(d) => d,
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                DecodedAny {
+                    alerts: Vec::new(),
+                    errors: vec![ReadError::new(&**file, None, ReadErrorKind::Panic(msg))],
+                }
+            }
+        }
+    }
+
+    fn decode_inner(&self, bytes: Vec<u8>, file: &Arc<str>) -> DecodedAny {
+        let mut out = DecodedAny::default();
+        let ztf = AlertFileReader {
+            decode_stamps: self.decode_stamps,
+        };
+        let lsst_reader = LsstRecordReader {
+            decode_stamps: self.decode_stamps,
+        };
+        if parquet::is_parquet(&bytes) {
+            let readers = parquet::ParquetReaders {
+                ztf: &ztf,
+                lsst: lsst_reader,
+                lsst_schemas: self.lsst_schemas.as_deref(),
+            };
+            parquet::decode_parquet(bytes, file, &readers, &mut out.alerts, &mut out.errors);
+        } else if lsst::is_framed(&bytes) {
+            let mut alerts = Vec::new();
+            let sources = SchemaSources {
+                dir: self.lsst_schemas.clone(),
+                registry: self.schema_registry.clone(),
+            };
+            lsst::decode_framed(
+                &bytes,
+                file,
+                &sources,
+                lsst_reader,
+                &mut alerts,
+                &mut out.errors,
+            );
+            out.alerts
+                .extend(alerts.into_iter().map(|a| AnyAlert::Lsst(Box::new(a))));
+        } else {
+            self.decode_container(&bytes, file, &ztf, lsst_reader, &mut out);
+        }
+        out
+    }
+
+    fn decode_container(
+        &self,
+        bytes: &[u8],
+        file: &Arc<str>,
+        ztf: &AlertFileReader,
+        lsst_reader: LsstRecordReader,
+        out: &mut DecodedAny,
+    ) {
+        let result = for_each_record_with_schema(bytes, |index, value, schema| {
+            let origin = AlertOrigin {
+                file: file.clone(),
+                record: index,
+            };
+            let decoded = if lsst::looks_like_lsst(&value) {
+                let version = schema
+                    .name
+                    .as_deref()
+                    .and_then(SchemaVersion::from_namespace);
+                lsst_reader
+                    .alert_from_value(value, version, origin, &mut out.errors)
+                    .map(|a| AnyAlert::Lsst(Box::new(a)))
+            } else {
+                ztf.alert_from_value(value, origin, &mut out.errors)
+                    .map(AnyAlert::Ztf)
+            };
+            match decoded {
+                Ok(alert) => out.alerts.push(alert),
+                Err(kind) => out.errors.push(ReadError::new(&**file, Some(index), kind)),
+            }
+        });
+        match result {
+            Ok(_) => {}
+            Err(ContainerError::Header(problem)) => out.errors.push(ReadError::new(
+                &**file,
+                None,
+                ReadErrorKind::NotAvro(problem),
+            )),
+            // The stream is out of step after a corrupt block: the rest of the file is lost.
+            Err(ContainerError::Body { record, problem }) => out.errors.push(ReadError::new(
+                &**file,
+                Some(record),
+                ReadErrorKind::CorruptAvro(problem),
+            )),
+        }
+    }
+}
