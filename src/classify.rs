@@ -76,6 +76,9 @@ pub struct ClassifyOptions {
     pub batch_size: usize,
     /// Apply ALeRCE's production rules after the network (see [`production_rule`]).
     pub production_rules: bool,
+    /// Let the stationary rule of the tree models see the object's later alerts too (see
+    /// [`rules::apply_knowing`]); off where answers after N detections are scored.
+    pub look_ahead_for_stationary: bool,
 }
 
 impl Default for ClassifyOptions {
@@ -84,6 +87,7 @@ impl Default for ClassifyOptions {
             max_detections: 5,
             batch_size: 256,
             production_rules: false,
+            look_ahead_for_stationary: true,
         }
     }
 }
@@ -462,7 +466,19 @@ impl LoadedModel {
                     std[slot] = answer.std[i];
                 }
                 let earlier: Vec<&Alert> = seq.detections[..k].iter().collect();
-                let rule = rules::apply(alert, &earlier, classes, &mut probs, Some(&mut std));
+                let later: Vec<&Alert> = if options.look_ahead_for_stationary {
+                    seq.detections[k + 1..].iter().collect()
+                } else {
+                    Vec::new()
+                };
+                let rule = rules::apply_knowing(
+                    alert,
+                    &earlier,
+                    &later,
+                    classes,
+                    &mut probs,
+                    Some(&mut std),
+                );
                 let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
                 out.rows.push(ClassRow {
                     object_id: seq.object_id.clone(),

@@ -162,6 +162,7 @@ fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
         max_detections: 1,
         batch_size: args.batch.max(1),
         production_rules: false,
+        ..ClassifyOptions::default()
     };
     let cancel = AtomicBool::new(false);
     let mut times = Vec::new();

@@ -89,6 +89,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         max_detections: args.max_detections,
         batch_size: args.batch,
         production_rules: args.production_rules,
+        ..ClassifyOptions::default()
     };
     let cancel = AtomicBool::new(false);
     let output = model.classify(

@@ -95,8 +95,10 @@ fn classify_all(
     sequences: &[Sequence],
     backend: &ResolvedBackend,
 ) -> Result<Answers, BenchmarkError> {
+    // Answers after N detections are scored: no rule may look at later alerts.
     let options = ClassifyOptions {
         max_detections: MAX_DETECTIONS,
+        look_ahead_for_stationary: false,
         ..Default::default()
     };
     let cancel = AtomicBool::new(false);

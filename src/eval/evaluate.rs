@@ -87,6 +87,8 @@ pub fn evaluate(
     }
     let options = ClassifyOptions {
         max_detections,
+        // Scores after N detections: no rule may look ahead.
+        look_ahead_for_stationary: false,
         ..ClassifyOptions::default()
     };
     let started = std::time::Instant::now();

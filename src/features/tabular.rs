@@ -143,13 +143,17 @@ fn history(alert: &Alert, earlier: &[&Alert]) -> (Vec<Point>, Option<f64>) {
 /// The nights on which the object was detected up to and including `alert`: its own
 /// history and the earlier alerts given. Two or more mean it stays put.
 pub fn nights_detected(alert: &Alert, earlier: &[&Alert]) -> usize {
+    detection_nights(alert, earlier).len()
+}
+
+/// The nights of [`nights_detected`], as night numbers (see [`night_of`]).
+pub fn detection_nights(alert: &Alert, earlier: &[&Alert]) -> BTreeSet<i64> {
     let (points, _) = history(alert, earlier);
     points
         .iter()
         .map(|p| night_of(p.jd))
         .chain(std::iter::once(night_of(alert.candidate.jd)))
-        .collect::<BTreeSet<_>>()
-        .len()
+        .collect()
 }
 
 /// Days from the first detection at this position (its history and `earlier` alerts) to
@@ -308,6 +312,7 @@ mod tests {
             fp_hists: Vec::new(),
             cutouts: Default::default(),
             label: None,
+            broker_columns: Default::default(),
             origin: AlertOrigin {
                 file: "test".into(),
                 record: 0,

@@ -26,7 +26,8 @@
 //!    only the coarser `rb`, and the model's own bogus answer stands.
 
 use crate::alert::Alert;
-use crate::features::tabular::{detection_span_days, nights_detected};
+use crate::features::tabular::{detection_nights, detection_span_days};
+use crate::sequence::night_of;
 
 /// Within this distance of a known solar-system object an alert is that object.
 pub const KNOWN_SSO_RADIUS_ARCSEC: f64 = 5.0;
@@ -73,12 +74,33 @@ pub fn apply(
     probs: &mut [f32],
     std: Option<&mut [f32]>,
 ) -> Option<RuleNote> {
+    apply_knowing(alert, earlier, &[], classes, probs, std)
+}
+
+/// [`apply`], where the stationary rule also counts the object's `later` alerts: the
+/// source of an object seen at one position on several nights never moved, at any of its
+/// detections. The app and `classify` know every loaded alert of an object; a benchmark
+/// scoring the answer after N detections must not look ahead, and passes none.
+pub fn apply_knowing(
+    alert: &Alert,
+    earlier: &[&Alert],
+    later: &[&Alert],
+    classes: &[String],
+    probs: &mut [f32],
+    std: Option<&mut [f32]>,
+) -> Option<RuleNote> {
     let idx = |name: &str| classes.iter().position(|c| c == name);
     let mut notes = Vec::new();
     let mut scale = vec![1.0f32; probs.len()];
     let mut one_hot = None;
-    let nights = nights_detected(alert, earlier);
-    let span_minutes = detection_span_days(alert, earlier) * 24.0 * 60.0;
+    let mut night_set = detection_nights(alert, earlier);
+    night_set.extend(later.iter().map(|a| night_of(a.candidate.jd)));
+    let nights = night_set.len();
+    let ahead = later
+        .iter()
+        .map(|a| a.candidate.jd - alert.candidate.jd)
+        .fold(0.0f64, f64::max);
+    let span_minutes = detection_span_days(alert, earlier).max(ahead) * 24.0 * 60.0;
     let ast = idx("asteroid");
     let known_sso = alert
         .candidate
@@ -212,6 +234,7 @@ mod tests {
             fp_hists: Vec::new(),
             cutouts: Default::default(),
             label: None,
+            broker_columns: Default::default(),
             origin: AlertOrigin {
                 file: "t".into(),
                 record: 0,
@@ -265,6 +288,19 @@ mod tests {
             None
         )
         .is_none());
+    }
+
+    #[test]
+    fn later_alerts_count_when_given() {
+        let first = alert(2_460_000.7, -999.0, Vec::new());
+        let second = alert(2_460_003.7, -999.0, Vec::new());
+        let mut p = vec![0.1, 0.1, 0.1, 0.6, 0.1];
+        apply(&first, &[], &classes(), &mut p, None);
+        assert!(p[3] > 0.0, "no look-ahead by default");
+        let mut p = vec![0.1, 0.1, 0.1, 0.6, 0.1];
+        let note = apply_knowing(&first, &[], &[&second], &classes(), &mut p, None).unwrap();
+        assert!(note.contains("2 nights"), "{note}");
+        assert_eq!(p[3], 0.0);
     }
 
     #[test]

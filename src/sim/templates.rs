@@ -115,7 +115,12 @@ impl TemplateBank {
                 display_paths(paths)
             ))
         })?;
-        let schema = writer_schema(Path::new(&file))?;
+        // Spark-written files (a broker's nightly dumps) carry a `topLevelRecord` schema; the
+        // writer schema (no image) is then taken from the bundled sample's alerts.
+        let schema = match writer_schema(Path::new(&file)) {
+            Ok(schema) => schema,
+            Err(first) => sample_schema().ok_or(first)?,
+        };
         Ok(Self {
             fields,
             schema,
@@ -163,6 +168,29 @@ fn template_of(alert: &Alert) -> Option<Template> {
         rcid: c.rcid.unwrap_or(30),
         star_at_centre: matches!((c.sgscore1, c.distpsnr1), (Some(s), Some(d)) if s > 0.5 && (0.0..1.5).contains(&d)),
     })
+}
+
+/// The `ztf.alert` writer schema of the bundled sample's first alert file.
+fn sample_schema() -> Option<Schema> {
+    let dir = crate::cli::gui::bundled_sample_dir()?;
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "avro") {
+                if let Ok(schema) = writer_schema(&p) {
+                    return Some(schema);
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The writer schema of an Avro container file. Archive members (`a.tar.gz!b.avro`) are

@@ -132,6 +132,7 @@ fn bundled_models_on_cpu_kernels_match_flex() {
         max_detections: 5,
         batch_size: 64,
         production_rules: false,
+        ..ClassifyOptions::default()
     };
     for name in ["tsc-gru-real", "tsc-gru-sim", "enhanced-real"] {
         let path = dir.join(format!("{name}.stampseq"));

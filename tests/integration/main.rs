@@ -9,6 +9,7 @@ mod common;
 mod corrupt;
 mod cpu_infer;
 mod crossmatch;
+mod default_answer;
 mod display;
 mod lsst;
 mod model;

@@ -314,3 +314,26 @@ fn simulate_command_writes_files() {
         .expect("run stampseq");
     assert!(!bad.status.success());
 }
+
+#[test]
+fn templates_of_excluded_objects_are_never_used() {
+    let all = TemplateBank::load(&[sample()]).expect("templates");
+    let sources = |bank: &TemplateBank| -> std::collections::BTreeSet<String> {
+        bank.fields
+            .iter()
+            .flat_map(|f| f.bands.values().map(|t| t.source.clone()))
+            .collect()
+    };
+    assert!(sources(&all).contains("ZTF18abslpjy"));
+    let excluded: std::collections::BTreeSet<String> =
+        ["ZTF18abslpjy".to_string()].into_iter().collect();
+    let bank = TemplateBank::load_excluding(&[sample()], &excluded).expect("templates");
+    assert!(!sources(&bank).contains("ZTF18abslpjy"));
+    assert_eq!(bank.fields.len() + 1, all.fields.len());
+    // Nothing left to draw from: a clear error, not a silent reuse.
+    let every = sources(&all);
+    match TemplateBank::load_excluding(&[sample()], &every) {
+        Err(e) => assert!(e.to_string().contains("excluded"), "{e}"),
+        Ok(_) => panic!("every template was excluded"),
+    }
+}

@@ -21,6 +21,7 @@ fn simulated() -> &'static Path {
             objects: 80,
             seed: 21,
             templates: vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample")],
+            exclude_objects: Default::default(),
             min_detections: 2,
             max_detections: 4,
         })

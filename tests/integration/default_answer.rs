@@ -1,0 +1,233 @@
+//! The default answer (bundled `default-trees`) and the real-data benchmark, end to end on
+//! the real alerts: what a new user gets from `classify` with no model, the physics it must
+//! respect, and the benchmark's outputs.
+
+use crate::common::{data_dir, ztf};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+fn stampseq() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stampseq"))
+}
+
+/// Rows of a `classify` CSV as maps from column to value.
+fn rows(csv_path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(csv_path).expect("classify csv");
+    let headers = reader.headers().expect("headers").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("row");
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn classify(paths: &[&Path], out: &Path) {
+    let output = stampseq()
+        .arg("classify")
+        .args(paths)
+        .args(["--max-detections", "0", "--out"])
+        .arg(out)
+        .output()
+        .expect("run classify");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn classify_without_a_model_gives_five_classes_with_uncertainty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("sample.csv");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
+    classify(&[&sample], &out);
+    let rows = rows(&out);
+    assert_eq!(rows.len(), 56, "every alert of the sample, one row each");
+    for r in &rows {
+        assert_eq!(r["model"], "default-trees");
+        let p: f32 = ["AGN", "SN", "VS", "asteroid", "bogus"]
+            .iter()
+            .map(|c| r[&format!("p_{c}")].parse::<f32>().expect("probability"))
+            .sum();
+        assert!((p - 1.0).abs() < 1e-4, "{r:?}");
+        let u: f32 = r["uncertainty"].parse().expect("uncertainty");
+        assert!((0.0..=0.5).contains(&u), "{r:?}");
+        let d: f32 = r["disagreement"].parse().expect("disagreement");
+        assert!((0.0..=1.0).contains(&d));
+    }
+    // The multi-night supernovae of the sample the simulation-only model called asteroids.
+    let last = |id: &str| {
+        rows.iter()
+            .filter(|r| r["objectId"] == id)
+            .max_by_key(|r| r["k"].parse::<usize>().expect("k"))
+            .map(|r| r["top_class"].clone())
+            .expect("object classified")
+    };
+    for sn in ["ZTF25abcydiy", "ZTF25abixhdc"] {
+        assert_eq!(last(sn), "SN", "{sn}");
+    }
+}
+
+#[test]
+fn no_object_seen_on_two_nights_is_an_asteroid_and_sn_2021rhu_is_a_supernova() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("sequences.csv");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
+    classify(&[&ztf("sequences"), &sample], &out);
+    let rows = rows(&out);
+    assert!(rows.len() >= 180, "{}", rows.len());
+    let asteroids: Vec<String> = rows
+        .iter()
+        .filter(|r| r["top_class"] == "asteroid")
+        .map(|r| format!("{} k={}", r["objectId"], r["k"]))
+        .collect();
+    assert!(asteroids.is_empty(), "asteroid answers: {asteroids:?}");
+    let rhu: Vec<&HashMap<String, String>> = rows
+        .iter()
+        .filter(|r| r["objectId"] == "ZTF21abiuvdk")
+        .collect();
+    assert_eq!(rhu.len(), 34);
+    let last = rhu
+        .iter()
+        .max_by_key(|r| r["k"].parse::<usize>().expect("k"))
+        .expect("rows");
+    assert_eq!(last["top_class"], "SN");
+    // Most of its steps, not just the last.
+    let sn_steps = rhu.iter().filter(|r| r["top_class"] == "SN").count();
+    assert!(sn_steps * 3 >= rhu.len() * 2, "{sn_steps} of {}", rhu.len());
+}
+
+#[test]
+fn known_asteroids_are_asteroids() {
+    // The extra folder's asteroids are labelled by their own ssdistnr: the rule must find
+    // every one of those readable from a plain Avro folder.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("extra.csv");
+    classify(&[&ztf("extra/fink-alert-simulator")], &out);
+    let labels: HashMap<String, String> = {
+        let mut reader = csv::Reader::from_path(ztf("extra/manifest.csv")).expect("extra manifest");
+        let h = reader.headers().expect("headers").clone();
+        let id = h.iter().position(|c| c == "objectId").expect("objectId");
+        let label = h.iter().position(|c| c == "label").expect("label");
+        reader
+            .records()
+            .map(|r| {
+                let r = r.expect("row");
+                (r[id].to_string(), r[label].to_string())
+            })
+            .collect()
+    };
+    let rows = rows(&out);
+    let asteroids: Vec<&HashMap<String, String>> = rows
+        .iter()
+        .filter(|r| labels.get(&r["objectId"]).is_some_and(|l| l == "asteroid"))
+        .collect();
+    assert!(asteroids.len() >= 100);
+    let found: Vec<_> = asteroids
+        .iter()
+        .filter(|r| r["top_class"] == "asteroid")
+        .collect();
+    // A few were detected on an earlier night at the same spot: a source stays there, and
+    // the stationary rule wins.
+    assert!(
+        found.len() * 100 >= asteroids.len() * 95,
+        "{} of {}",
+        found.len(),
+        asteroids.len()
+    );
+    assert!(found
+        .iter()
+        .all(|r| r["rule"].contains("known solar-system object")));
+}
+
+#[test]
+fn a_truncated_tree_model_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bytes = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq"),
+    )
+    .expect("bundled model");
+    let bad = dir.path().join("cut.stampseq");
+    std::fs::write(&bad, &bytes[..bytes.len() / 2]).expect("write");
+    let out = stampseq()
+        .arg("classify")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample"))
+        .arg("--model")
+        .arg(&bad)
+        .output()
+        .expect("run classify");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cut.stampseq"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn benchmark_writes_its_table_metrics_and_figures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("bench");
+    let model = dir.path().join("trees.stampseq");
+    let output = stampseq()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("benchmark")
+        .arg("--data")
+        .arg(data_dir())
+        .args(["--repeats", "2", "--members", "2", "--no-networks", "--out"])
+        .arg(&out)
+        .arg("--save-model")
+        .arg(&model)
+        .output()
+        .expect("run benchmark");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let table = std::fs::read_to_string(out.join("table.md")).expect("table.md");
+    assert!(table.contains("| default-trees |"), "{table}");
+    assert!(table.contains("| majority (VS) |"), "{table}");
+    assert!(table.contains("over 2 repeats"));
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).expect("metrics"))
+            .expect("json");
+    let models = metrics["models"].as_array().expect("models");
+    let trees = models
+        .iter()
+        .find(|m| m["model"] == "default-trees")
+        .expect("trees");
+    let ba = trees["five_classes"]["metrics"]["balanced_accuracy"]
+        .as_f64()
+        .expect("ba");
+    let majority = models[0]["five_classes"]["metrics"]["balanced_accuracy"]
+        .as_f64()
+        .expect("majority ba");
+    assert!(
+        ba > majority + 0.3,
+        "trees {ba} against majority {majority}"
+    );
+    assert_eq!(trees["repeated_five"]["repeats"], 2);
+    let ece = trees["five_classes"]["ece"].as_f64().expect("ece");
+    assert!((0.0..1.0).contains(&ece));
+    for f in [
+        "reliability.png",
+        "reliability.svg",
+        "confusion-default-trees.png",
+    ] {
+        let bytes = std::fs::read(out.join(f)).expect(f);
+        assert!(bytes.len() > 1000, "{f}");
+    }
+    let svg = std::fs::read_to_string(out.join("reliability.svg")).expect("svg");
+    roxmltree::Document::parse(&svg).expect("the SVG parses");
+    // The saved model answers like the bundled one is made to.
+    let header = stampseq::model::file::read_header(&model).expect("saved model");
+    assert_eq!(header.classes.len(), 5);
+    assert!(header.provenance.training.is_some());
+}
