@@ -324,12 +324,13 @@ pub fn run_benchmark(
 
     let mut models = Vec::new();
     for (i, s) in scored.iter().enumerate() {
+        let all = test_truth.len();
         let test_truth = unseen(&test_truth, &s.seen);
-        let skipped = test_truth.len();
+        let kept = test_truth.len();
         let test_truth = &test_truth;
-        if !s.seen.is_empty() {
+        if kept < all {
             notes.push(format!(
-                "{}: scored on {skipped} test objects; the split beside its file lists the others among its training or validation objects.",
+                "{}: scored on {kept} of the {all} test objects; the split beside its file lists the others among its training or validation objects.",
                 s.name
             ));
         }

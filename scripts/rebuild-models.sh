@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Rebuilds the bundled models and their reports from the shared data, in one command.
+#   scripts/rebuild-models.sh              # the default answer, the benchmark, the reports (~2 min)
+#   scripts/rebuild-models.sh --networks   # also retrains the three networks (~30 min each on 2 cores)
+# DATA defaults to ../shared/data (or $STAMPSEQ_DATA).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data="${STAMPSEQ_DATA:-../shared/data}"
+cargo build --release
+bin="${CARGO_TARGET_DIR:-target}/release/stampseq"
+
+if [ "${1:-}" = "--networks" ]; then
+    # The simulated part: templates from the shared night of alerts, never those of the
+    # sample or of the benchmark's validation and test objects.
+    sim=$(mktemp -d)
+    "$bin" simulate --out "$sim/mix" --objects 300 --seed 11
+    "$bin" simulate --out "$sim/simtrain" --objects 500 --seed 7
+    for m in tsc-gru-real enhanced-real tsc-gru-sim; do
+        # Beside the original, so that its relative paths still resolve; the simulated
+        # folders it names are this run's.
+        cfg="assets/models/.rebuild-$m.toml"
+        sed -e "s#/tmp/stampseq-sim-mix#$sim/mix#g" -e "s#/tmp/simtrain#$sim/simtrain#g" \
+            "assets/models/$m.toml" > "$cfg"
+        "$bin" train --config "$cfg" --out "$sim/run-$m"
+        rm -f "$cfg"
+        cp "$sim/run-$m/best.stampseq" "assets/models/$m.stampseq"
+        cp "$sim/run-$m/split.json" "assets/models/$m.split.json"
+    done
+fi
+
+"$bin" benchmark --data "$data" \
+    --alerce "$data/alerce/alerce_stamp_classifier.safetensors" \
+    --out assets/benchmark/results --save-model assets/models/default-trees.stampseq
+scripts/refresh-reports.sh
+echo "rebuilt: assets/models/default-trees.stampseq, assets/benchmark/results, the reports"
