@@ -41,6 +41,10 @@ pub struct BenchmarkArgs {
     /// (this is how the bundled default model is made).
     #[arg(long)]
     pub save_model: Option<PathBuf>,
+    /// A `stampseq simulate` folder: report the trees trained with and without its objects,
+    /// judged on the real validation objects (the simulated-data ablation).
+    #[arg(long)]
+    pub simulated: Option<PathBuf>,
     /// Draw a fresh split into --split from the shared data's manifests and stop.
     #[arg(long)]
     pub draw_split: bool,
@@ -138,6 +142,7 @@ pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
         },
         backend,
         forced_train: forced,
+        simulated: args.simulated,
     };
     let report = run_benchmark(&config, &|line| eprintln!("{line}"))?;
     println!("{}", render_markdown(&report));

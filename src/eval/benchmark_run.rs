@@ -27,6 +27,65 @@ pub struct BenchmarkConfig {
     pub backend: ResolvedBackend,
     /// Objects that must stay in training when the repeats draw fresh splits.
     pub forced_train: HashSet<String>,
+    /// A `stampseq simulate` folder (alerts and `labels.csv`) for the ablation: the trees
+    /// trained with it and without it, judged on the real validation objects.
+    pub simulated: Option<PathBuf>,
+}
+
+/// The simulated-data ablation: balanced accuracy on the real validation objects of trees
+/// trained on the real training objects alone and with the simulated ones added.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SimulationAblation {
+    pub simulated_objects: usize,
+    pub validation_objects: usize,
+    pub without_simulated: f64,
+    pub with_simulated: f64,
+    pub used_in_default: bool,
+}
+
+fn simulation_ablation(
+    dir: &Path,
+    train: &[&Sequence],
+    train_labels: &HashMap<String, String>,
+    val: &[Sequence],
+    val_truth: &[(String, String)],
+    config: &BenchmarkConfig,
+) -> Result<SimulationAblation, BenchmarkError> {
+    let labels = crate::labels::read_labels_csv(&dir.join("labels.csv"))
+        .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+    let (alerts, _) = read_all(&[dir], &ReadOptions::default());
+    let simulated: Vec<Sequence> = group_into_sequences(alerts)
+        .into_iter()
+        .filter(|s| {
+            labels
+                .get(&s.object_id)
+                .is_some_and(|l| REAL_CLASSES.contains(&l.as_str()))
+        })
+        .collect();
+    let mut with_labels = train_labels.clone();
+    with_labels.extend(
+        simulated
+            .iter()
+            .filter_map(|s| labels.get(&s.object_id).map(|l| (s.object_id.clone(), l.clone()))),
+    );
+    let mut with: Vec<&Sequence> = train.to_vec();
+    with.extend(simulated.iter());
+    let score_on_val = |trees: TreeEnsemble| -> Result<f64, BenchmarkError> {
+        let header = tree_model_header(&trees, DEFAULT_MODEL_NAME);
+        let model = LoadedModel::from_trees(trees, header, Path::new("ablation.stampseq"));
+        let answers = classify_all(&model, val, &config.backend)?;
+        Ok(score(&answers, val_truth, &FIVE_CLASSES, None, 3)
+            .map_or(f64::NAN, |t| t.metrics.balanced_accuracy))
+    };
+    let without = score_on_val(train_trees(train, train_labels, &config.trees)?)?;
+    let with_sim = score_on_val(train_trees(&with, &with_labels, &config.trees)?)?;
+    Ok(SimulationAblation {
+        simulated_objects: simulated.len(),
+        validation_objects: val_truth.len(),
+        without_simulated: without,
+        with_simulated: with_sim,
+        used_in_default: false,
+    })
 }
 
 /// The alert folders of the shared data that hold labelled objects.
@@ -273,6 +332,32 @@ pub fn run_benchmark(
     let test_truth = truth_of(&rows, "test", &loaded);
     let multi = test_sequences.iter().filter(|s| s.len() > 1).count();
 
+    let ablation = match &config.simulated {
+        Some(dir) => {
+            say(&format!("simulated-data ablation with {}", dir.display()));
+            let train_labels = labels_of(&rows, &["train"]);
+            let val_labels = labels_of(&rows, &["val"]);
+            let val: Vec<Sequence> = pick(&val_labels).into_iter().cloned().collect();
+            let a = simulation_ablation(
+                dir,
+                &pick(&train_labels),
+                &train_labels,
+                &val,
+                &truth_of(&rows, "val", &loaded),
+                config,
+            )?;
+            notes.push(format!(
+                "Simulated-data ablation (five classes, {} real validation objects): trees on the real training objects {:.1} %, with {} simulated objects added {:.1} %; the default answer uses no simulated data.",
+                a.validation_objects,
+                100.0 * a.without_simulated,
+                a.simulated_objects,
+                100.0 * a.with_simulated
+            ));
+            Some(a)
+        }
+        None => None,
+    };
+
     // Repeats: fresh stratified splits of the same objects (the forced ones kept in
     // training), the trees retrained on each; other models scored on each test part.
     let objects: Vec<LabelledObject> = rows
@@ -373,6 +458,7 @@ pub fn run_benchmark(
         multi_detection_test_objects: multi,
         repeats: config.repeats,
         models,
+        simulation_ablation: ablation,
         notes,
     };
     write_outputs(&report, &config.out)?;
