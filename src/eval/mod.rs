@@ -5,3 +5,4 @@ pub mod evaluate;
 pub mod metrics;
 pub mod plots;
 pub mod stats;
+pub mod typeset;

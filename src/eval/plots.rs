@@ -5,12 +5,12 @@
 //! is needed.
 
 use super::metrics::ConfusionMatrix;
+use super::typeset::{register_plotters_font, Typeset};
 use crate::sequence::{LightCurve, PointKind};
 use crate::train::Validation;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
-use std::sync::Once;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {problem}")]
@@ -24,18 +24,6 @@ fn fail(path: &Path, problem: impl ToString) -> PlotError {
         path: path.display().to_string(),
         problem: problem.to_string(),
     }
-}
-
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Registration only fails for bytes that are not a font; these are egui's own.
-        let _ = plotters::style::register_font(
-            "sans-serif",
-            FontStyle::Normal,
-            epaint_default_fonts::UBUNTU_LIGHT,
-        );
-    });
 }
 
 /// A figure that can be drawn on any plotters backend.
@@ -84,10 +72,10 @@ impl Format {
 }
 
 fn write_png<F: Figure>(path: &Path, size: (u32, u32), figure: &F) -> Result<(), PlotError> {
-    register_font();
+    register_plotters_font();
     let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+        let root = Typeset::raster(BitMapBackend::with_buffer(&mut rgb, size)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(path, e))?;
         figure.draw(&root).map_err(|e| fail(path, e))?;
         root.present().map_err(|e| fail(path, e))?;
@@ -105,10 +93,10 @@ fn write_png<F: Figure>(path: &Path, size: (u32, u32), figure: &F) -> Result<(),
 }
 
 fn write_svg<F: Figure>(path: &Path, size: (u32, u32), figure: &F) -> Result<(), PlotError> {
-    register_font();
+    register_plotters_font();
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        let root = Typeset::vector(SVGBackend::with_string(&mut text, size)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(path, e))?;
         figure.draw(&root).map_err(|e| fail(path, e))?;
         root.present().map_err(|e| fail(path, e))?;
