@@ -355,11 +355,12 @@ pub fn pair(a: String, b: String) -> String {
     format!("{a} / {b}")
 }
 
-/// The sign of the subtraction as written in papers: + or − (a minus sign, not a hyphen).
+/// The sign of the subtraction as written in papers, + or − (a minus sign, not a hyphen),
+/// named too: a lone minus in a table reads like the dash of a missing value.
 pub fn sign(s: Option<DiffSign>) -> &'static str {
     match s {
-        Some(DiffSign::Positive) => "+",
-        Some(DiffSign::Negative) => "−",
+        Some(DiffSign::Positive) => "+ (positive)",
+        Some(DiffSign::Negative) => "\u{2212} (negative)",
         None => MISSING,
     }
 }
@@ -498,8 +499,8 @@ mod tests {
 
     #[test]
     fn the_subtraction_sign_is_plus_or_minus() {
-        assert_eq!(sign(Some(DiffSign::Positive)), "+");
-        assert_eq!(sign(Some(DiffSign::Negative)), "\u{2212}");
+        assert_eq!(sign(Some(DiffSign::Positive)), "+ (positive)");
+        assert_eq!(sign(Some(DiffSign::Negative)), "\u{2212} (negative)");
         assert_eq!(sign(None), MISSING);
     }
 
