@@ -127,7 +127,7 @@ impl Line {
             .iter()
             .filter_map(|g| {
                 let mut g = g.clone();
-                g.position = g.position + origin;
+                g.position += origin;
                 font.outline_glyph(g)
             })
             .collect();
