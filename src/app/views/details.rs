@@ -90,12 +90,15 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                             row("MJD", modified_julian_date(c.jd), "JD − 2400000.5");
                             row("UTC", utc(c.jd), "");
                             row("filter", c.band().to_string(), "ZTF filter");
+                            // Degrees, then hours and degrees in sexagesimal: one row each
+                            // keeps the panel as narrow as a candid.
                             row(
-                                "position",
-                                format!("{:.6} {:+.6}", c.ra, c.dec),
-                                "RA, Dec (J2000), degrees",
+                                "RA, Dec (°)",
+                                format!("{:.5} {:+.5}", c.ra, c.dec),
+                                "J2000, degrees (the Links above copy 6 decimals)",
                             );
-                            row("", sexagesimal(c.ra, c.dec), "RA (h:m:s), Dec (d:m:s)");
+                            row("RA", ra_hms(c.ra), "J2000, h:m:s");
+                            row("Dec", dec_dms(c.dec), "J2000, d:m:s");
                             row(
                                 "magpsf",
                                 magnitude(Some(c.magpsf), Some(c.sigmapsf)),
@@ -129,9 +132,14 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                                  distance",
                             );
                             row(
-                                "distnr / magnr",
-                                pair(arcsec(c.distnr), magnitude(c.magnr, c.sigmagnr)),
-                                "nearest source in the reference image: distance and magnitude",
+                                "distnr",
+                                arcsec(c.distnr),
+                                "distance to the nearest source in the reference image",
+                            );
+                            row(
+                                "magnr",
+                                magnitude(c.magnr, c.sigmagnr),
+                                "magnitude of the nearest source in the reference image",
                             );
                             row(
                                 "ssdistnr / ssmagnr",
@@ -152,7 +160,10 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                             row(
                                 "jdstarthist",
                                 history_start(c.jdstarthist),
-                                "first detection of this position",
+                                &format!(
+                                    "first detection of this position, MJD {}",
+                                    c.jdstarthist.map_or(MISSING.into(), modified_julian_date)
+                                ),
                             );
                             row(
                                 "schema",
@@ -422,10 +433,10 @@ pub fn utc(jd: f64) -> String {
     )
 }
 
-/// "MJD 58299.21 (2018-06-30)" for the start of a position's history.
+/// The UTC date a position's history starts, as "2018-06-30".
 fn history_start(jd: Option<f64>) -> String {
     match jd.filter(|&jd| plausible(jd)) {
-        Some(jd) => format!("MJD {:.2} ({})", jd - 2_400_000.5, &utc(jd)[..10]),
+        Some(jd) => utc(jd)[..10].to_string(),
         None => MISSING.into(),
     }
 }
@@ -444,20 +455,30 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
-/// RA in hours and Dec in degrees, sexagesimal: "14:03:12.54 +54:20:55.6".
-pub fn sexagesimal(ra: f64, dec: f64) -> String {
-    if !ra.is_finite() || !dec.is_finite() {
+/// RA as h:m:s to 0.01 s.
+pub fn ra_hms(ra: f64) -> String {
+    if !ra.is_finite() {
         return MISSING.into();
     }
     // Rounded in the last shown digit first, so 59.999 s carries into the minute.
     let centiseconds = (ra.rem_euclid(360.0) / 15.0 * 360_000.0).round() as i64 % 8_640_000;
-    let tenths = (dec.abs() * 36_000.0).round() as i64;
     format!(
-        "{:02}:{:02}:{:02}.{:02} {}{:02}:{:02}:{:02}.{}",
+        "{:02}:{:02}:{:02}.{:02}",
         centiseconds / 360_000,
         centiseconds / 6000 % 60,
         centiseconds / 100 % 60,
-        centiseconds % 100,
+        centiseconds % 100
+    )
+}
+
+/// Dec as ±d:m:s to 0.1".
+pub fn dec_dms(dec: f64) -> String {
+    if !dec.is_finite() {
+        return MISSING.into();
+    }
+    let tenths = (dec.abs() * 36_000.0).round() as i64;
+    format!(
+        "{}{:02}:{:02}:{:02}.{}",
         if dec < 0.0 && tenths > 0 { '-' } else { '+' },
         tenths / 36_000,
         tenths / 600 % 60,
@@ -514,15 +535,16 @@ mod tests {
         assert_eq!(utc(2_459_394.5 - 0.4 / 86_400.0), "2021-06-29 00:00:00");
         // Leap day.
         assert_eq!(utc(2_460_370.25), "2024-02-29 18:00:00");
-        assert_eq!(
-            history_start(Some(2_458_299.71)),
-            "MJD 58299.21 (2018-06-30)"
-        );
+        assert_eq!(history_start(Some(2_458_299.71)), "2018-06-30");
         for bad in [0.0, -999.0, f64::NAN, 1e12] {
             assert_eq!(utc(bad), MISSING);
             assert_eq!(modified_julian_date(bad), MISSING);
         }
         assert_eq!(history_start(Some(-999.0)), MISSING);
+    }
+
+    fn sexagesimal(ra: f64, dec: f64) -> String {
+        format!("{} {}", ra_hms(ra), dec_dms(dec))
     }
 
     #[test]
@@ -538,6 +560,7 @@ mod tests {
             sexagesimal(15.0 * (59.999_999 / 3600.0), -12.999_999_99),
             "00:01:00.00 -13:00:00.0"
         );
-        assert_eq!(sexagesimal(f64::NAN, 0.0), MISSING);
+        assert_eq!(ra_hms(f64::NAN), MISSING);
+        assert_eq!(dec_dms(f64::INFINITY), MISSING);
     }
 }
