@@ -79,22 +79,38 @@ impl StampseqApp {
             }
             PlotKind::ClassEvolution => {
                 let sequence = object()?;
-                let models: Vec<ModelEvolution> = self
-                    .predictions
-                    .models
-                    .iter()
-                    .filter_map(|m| {
-                        m.by_object
-                            .get(&sequence.object_id)
-                            .map(|steps| ModelEvolution {
-                                model: m.model.clone(),
-                                classes: m.classes.clone(),
-                                steps: steps.clone(),
-                            })
-                    })
-                    .collect();
+                // What the plot shows: the shown models and classes, with their styles.
+                let models: Vec<ModelEvolution> = super::views::evolution::drawn(
+                    &self.predictions,
+                    &self.prefs,
+                    &sequence.object_id,
+                )
+                .into_iter()
+                .map(|d| ModelEvolution {
+                    model: d.model.model.clone(),
+                    style: d.style,
+                    classes: d
+                        .classes
+                        .iter()
+                        .map(|&c| d.model.classes[c].clone())
+                        .collect(),
+                    steps: d
+                        .steps
+                        .iter()
+                        .map(|p| {
+                            d.classes
+                                .iter()
+                                .map(|&c| p.get(c).copied().unwrap_or(0.0))
+                                .collect()
+                        })
+                        .collect(),
+                })
+                .collect();
                 if models.is_empty() {
-                    return Err(format!("no model has answered for {}", sequence.object_id));
+                    return Err(format!(
+                        "no shown model has answered for {}",
+                        sequence.object_id
+                    ));
                 }
                 Ok((
                     PlotData::ClassEvolution {

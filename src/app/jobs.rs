@@ -253,7 +253,7 @@ impl Jobs {
                 Ok(JobEvent::Classified {
                     job: id,
                     predictions: crate::app::predictions::ModelPredictions {
-                        model: model.name().to_string(),
+                        model: crate::app::predictions::display_name(&model_path, model.name()),
                         classes: model.classes().to_vec(),
                         by_object,
                         spread,

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 #[derive(Debug, Clone, Default)]
 pub struct ModelPredictions {
+    /// The model as the app names it: see [`display_name`].
     pub model: String,
     pub classes: Vec<String>,
     /// objectId -> probabilities after detection 1..N.
@@ -20,6 +21,16 @@ pub struct Spread {
     pub std: Vec<f32>,
     /// Fraction of members whose top class differs.
     pub disagreement: f32,
+}
+
+/// A model file's name without its extension: what the user chose and sees in the file
+/// dialog. The header's name says only the architecture (every GRU trained on N = 5 is
+/// "tsc-gru-n5"), so two files would look alike; it is the fallback for a path with no name.
+pub fn display_name(path: &std::path::Path, header_name: &str) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| header_name.to_string())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -64,5 +75,25 @@ impl Predictions {
         let last = m.by_object.get(object_id)?.last()?;
         let best = crate::eval::metrics::argmax(last)?;
         Some((m.classes.get(best)?.as_str(), last[best]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn models_are_named_by_their_files() {
+        let header = "tsc-gru-n5";
+        assert_eq!(
+            display_name(Path::new("runs/tsc-gru-real.stampseq"), header),
+            "tsc-gru-real"
+        );
+        assert_eq!(
+            display_name(Path::new("/m/tsc-gru-sim.stampseq"), header),
+            "tsc-gru-sim"
+        );
+        assert_eq!(display_name(Path::new(""), header), header);
     }
 }

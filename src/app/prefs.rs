@@ -5,6 +5,7 @@ use crate::app::commands::Keymap;
 use crate::app::state::BrowserFilter;
 use crate::stamp::display::DisplaySettings;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +22,12 @@ pub struct Preferences {
     pub show_evolution: bool,
     /// Class evolution as stacked bars instead of lines.
     pub evolution_bars: bool,
+    /// Models (by file name) and classes the class evolution leaves out. Kept as what is
+    /// hidden, so that a model or class met for the first time is drawn.
+    #[serde(default)]
+    pub evolution_hidden_models: BTreeSet<String>,
+    #[serde(default)]
+    pub evolution_hidden_classes: BTreeSet<String>,
     pub show_model_input: bool,
     /// 8 dihedral transforms in "what the model sees" instead of the 4 rotations.
     pub model_input_dihedral: bool,
@@ -43,6 +50,8 @@ impl Default for Preferences {
             show_light_curve: true,
             show_evolution: true,
             evolution_bars: false,
+            evolution_hidden_models: BTreeSet::new(),
+            evolution_hidden_classes: BTreeSet::new(),
             show_model_input: false,
             model_input_dihedral: false,
             filter: BrowserFilter::default(),
@@ -100,6 +109,8 @@ mod tests {
             .bind(Command::ResetZoom, None)
             .expect("unbind");
         prefs.allwise_radius_arcsec = 2.5;
+        prefs.evolution_hidden_models.insert("tsc-gru-sim".into());
+        prefs.evolution_hidden_classes.insert("bogus".into());
         let mut storage = MemoryStorage::default();
         eframe::set_value(&mut storage, eframe::APP_KEY, &prefs);
         let back = Preferences::load(Some(&storage));
@@ -109,6 +120,8 @@ mod tests {
             Some(ctrl_shift_k)
         );
         assert_eq!(back.shortcuts.shortcut(Command::ResetZoom), None);
+        assert!(back.evolution_hidden_classes.contains("bogus"));
+        assert!(back.evolution_hidden_models.contains("tsc-gru-sim"));
         assert_eq!(
             back.shortcuts.shortcut(Command::Undo),
             Command::Undo.default_shortcut()

@@ -7,3 +7,4 @@ pub mod evaluate;
 pub mod metrics;
 pub mod plots;
 pub mod stats;
+pub mod typeset;

@@ -5,12 +5,12 @@
 //! is needed.
 
 use super::metrics::ConfusionMatrix;
+use super::typeset::{register_plotters_font, Typeset};
 use crate::sequence::{LightCurve, PointKind};
 use crate::train::Validation;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
-use std::sync::Once;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {problem}")]
@@ -24,18 +24,6 @@ fn fail(path: &Path, problem: impl ToString) -> PlotError {
         path: path.display().to_string(),
         problem: problem.to_string(),
     }
-}
-
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Registration only fails for bytes that are not a font; these are egui's own.
-        let _ = plotters::style::register_font(
-            "sans-serif",
-            FontStyle::Normal,
-            epaint_default_fonts::UBUNTU_LIGHT,
-        );
-    });
 }
 
 /// A figure that can be drawn on any plotters backend.
@@ -84,10 +72,10 @@ impl Format {
 }
 
 fn write_png<F: Figure>(path: &Path, size: (u32, u32), figure: &F) -> Result<(), PlotError> {
-    register_font();
+    register_plotters_font();
     let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+        let root = Typeset::raster(BitMapBackend::with_buffer(&mut rgb, size)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(path, e))?;
         figure.draw(&root).map_err(|e| fail(path, e))?;
         root.present().map_err(|e| fail(path, e))?;
@@ -105,10 +93,10 @@ fn write_png<F: Figure>(path: &Path, size: (u32, u32), figure: &F) -> Result<(),
 }
 
 fn write_svg<F: Figure>(path: &Path, size: (u32, u32), figure: &F) -> Result<(), PlotError> {
-    register_font();
+    register_plotters_font();
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        let root = Typeset::vector(SVGBackend::with_string(&mut text, size)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(path, e))?;
         figure.draw(&root).map_err(|e| fail(path, e))?;
         root.present().map_err(|e| fail(path, e))?;
@@ -333,14 +321,18 @@ pub fn write_light_curve(
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelEvolution {
     pub model: String,
+    /// The model's line style, an index into [`LINE_DASHES`]: its place among the app's
+    /// loaded models, so a figure draws it as the app does.
+    pub style: usize,
     pub classes: Vec<String>,
     /// Class probabilities after detection 1, 2, ...
     pub steps: Vec<Vec<f32>>,
 }
 
-/// Each class's probability after each detection, per model, as lines (dashed for every
-/// second model) or stacked bars, with the selected detection (0-based) marked; to one
-/// file: PNG or SVG by its extension.
+/// Each class's probability after each detection, per model, as lines (colour for the
+/// class, dashes for the model) or stacked bars, with the selected detection (0-based)
+/// marked and a key of the models and classes beside the plot; to one file: PNG or SVG by
+/// its extension.
 pub fn write_class_evolution(
     title: &str,
     models: &[ModelEvolution],
@@ -575,6 +567,14 @@ struct EvolutionFigure<'a> {
     selected: Option<usize>,
 }
 
+/// Dash and gap lengths of each model style (solid, dashed, dotted, short dashes), the
+/// sequence of `app::views::evolution::line_style`.
+pub const LINE_DASHES: [Option<(u32, u32)>; 4] = [None, Some((8, 5)), Some((2, 4)), Some((4, 3))];
+
+fn dashes(style: usize) -> Option<(u32, u32)> {
+    LINE_DASHES[style % LINE_DASHES.len()]
+}
+
 impl Figure for EvolutionFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let n = self
@@ -584,8 +584,28 @@ impl Figure for EvolutionFigure<'_> {
             .max()
             .unwrap_or(0)
             .max(1);
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title, ("sans-serif", 22))
+        let root = root
+            .titled(self.title, ("sans-serif", 22))
+            .map_err(|e| e.to_string())?;
+        // The key goes beside the plot, never over the curves, however many models.
+        let key_font: TextStyle = ("sans-serif", 13).into_font().into();
+        let widest = self
+            .models
+            .iter()
+            .map(|m| m.model.as_str())
+            .chain(
+                self.models
+                    .iter()
+                    .flat_map(|m| m.classes.iter().map(String::as_str)),
+            )
+            .filter_map(|t| root.estimate_text_size(t, &key_font).ok())
+            .map(|(w, _)| w as i32)
+            .max()
+            .unwrap_or(0);
+        let width = root.dim_in_pixel().0 as i32;
+        let key_width = (widest + 56).clamp(110, width / 3);
+        let (plot_area, key_area) = root.split_horizontally(width - key_width);
+        let mut chart = ChartBuilder::on(&plot_area)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(55)
@@ -619,9 +639,8 @@ impl Figure for EvolutionFigure<'_> {
         for (mi, model) in self.models.iter().enumerate() {
             for (ci, class) in model.classes.iter().enumerate() {
                 let colour = rgb(class_rgb(class));
-                let name = format!("{} {class}", model.model);
                 let p = |probs: &Vec<f32>| probs.get(ci).copied().unwrap_or(0.0) as f64;
-                let annotation = if self.stacked {
+                if self.stacked {
                     // One stack per model, side by side at each detection, as in the app.
                     let width = 0.8 / count;
                     let offset = (mi as f64 - (count - 1.0) / 2.0) * width;
@@ -629,12 +648,15 @@ impl Figure for EvolutionFigure<'_> {
                         .draw_series(model.steps.iter().enumerate().map(|(k, probs)| {
                             let base: f64 = probs.iter().take(ci).map(|&v| v as f64).sum();
                             let x = k as f64 + 1.0 + offset;
+                            // A little narrower than the slot, so neighbouring models' stacks
+                            // stay apart.
+                            let half = 0.45 * width;
                             Rectangle::new(
-                                [(x - width / 2.0, base), (x + width / 2.0, base + p(probs))],
+                                [(x - half, base), (x + half, base + p(probs))],
                                 colour.filled(),
                             )
                         }))
-                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?;
                 } else {
                     let points: Vec<(f64, f64)> = model
                         .steps
@@ -645,31 +667,89 @@ impl Figure for EvolutionFigure<'_> {
                     chart
                         .draw_series(points.iter().map(|&xy| Circle::new(xy, 3, colour.filled())))
                         .map_err(|e| e.to_string())?;
-                    if mi % 2 == 0 {
-                        chart
+                    match dashes(model.style) {
+                        None => chart
                             .draw_series(LineSeries::new(points, colour.stroke_width(2)))
-                            .map_err(|e| e.to_string())?
-                    } else {
-                        chart
+                            .map(|_| ()),
+                        Some((dash, gap)) => chart
                             .draw_series(DashedLineSeries::new(
                                 points,
-                                8,
-                                5,
+                                dash,
+                                gap,
                                 colour.stroke_width(2),
                             ))
-                            .map_err(|e| e.to_string())?
+                            .map(|_| ()),
                     }
-                };
-                annotation.label(name).legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 4), (x + 14, y + 4)], colour.filled())
-                });
+                    .map_err(|e| e.to_string())?;
+                }
             }
         }
-        if !self.models.is_empty() {
-            draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-        }
-        Ok(())
+        draw_evolution_key(&key_area, self.models, self.stacked).map_err(|e| e.to_string())
     }
+}
+
+/// The key of the class evolution: each model once with its line (or its place in a group
+/// of bars), then each class once with its colour.
+fn draw_evolution_key<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    models: &[ModelEvolution],
+    stacked: bool,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let text = ("sans-serif", 13).into_font().color(&BLACK);
+    let heading = ("sans-serif", 13).into_font().color(&RGBColor(90, 90, 90));
+    let row = 20;
+    let (x0, x1, label_x) = (4, 30, 38);
+    let mut y = 24;
+    area.draw_text("models", &heading, (x0, y - 7))?;
+    y += row;
+    for (mi, m) in models.iter().enumerate() {
+        let black = BLACK.stroke_width(2);
+        if stacked {
+            let slot = (x1 - x0) / models.len().max(1) as i32;
+            for i in 0..models.len() as i32 {
+                let bar = [(x0 + i * slot + 1, y - 6), (x0 + (i + 1) * slot - 1, y + 6)];
+                let style = if i as usize == mi {
+                    BLACK.filled()
+                } else {
+                    RGBColor(160, 160, 160).stroke_width(1)
+                };
+                area.draw(&Rectangle::new(bar, style))?;
+            }
+        } else {
+            match dashes(m.style) {
+                None => area.draw(&PathElement::new([(x0, y), (x1, y)], black))?,
+                Some((dash, gap)) => {
+                    let mut x = x0;
+                    while x < x1 {
+                        let end = (x + dash as i32).min(x1);
+                        area.draw(&PathElement::new([(x, y), (end, y)], black))?;
+                        x = end + gap as i32;
+                    }
+                }
+            }
+        }
+        area.draw_text(&m.model, &text, (label_x, y - 7))?;
+        y += row;
+    }
+    y += row / 2;
+    area.draw_text("classes", &heading, (x0, y - 7))?;
+    y += row;
+    let mut classes: Vec<&str> = Vec::new();
+    for c in models.iter().flat_map(|m| &m.classes) {
+        if !classes.contains(&c.as_str()) {
+            classes.push(c);
+        }
+    }
+    for class in classes {
+        let colour = rgb(class_rgb(class));
+        area.draw(&Rectangle::new(
+            [(x0 + 6, y - 6), (x0 + 18, y + 6)],
+            colour.filled(),
+        ))?;
+        area.draw_text(class, &text, (label_x, y - 7))?;
+        y += row;
+    }
+    Ok(())
 }
 
 /// The legend every figure uses: white, framed, 13 px labels.
@@ -822,11 +902,13 @@ mod tests {
         let models = vec![
             ModelEvolution {
                 model: "alerce".into(),
+                style: 0,
                 classes: classes(),
                 steps: vec![vec![0.2, 0.5, 0.3], vec![0.1, 0.8, 0.1]],
             },
             ModelEvolution {
                 model: "tsc".into(),
+                style: 2,
                 classes: classes(),
                 steps: vec![
                     vec![0.6, 0.2, 0.2],
@@ -845,12 +927,30 @@ mod tests {
                 },
                 &[
                     "ZTF19abegmle",
-                    "alerce SN",
-                    "tsc VS",
+                    "alerce",
+                    "tsc",
+                    "SN",
+                    "VS",
+                    "models",
+                    "classes",
                     "detection",
                     "probability",
                 ],
             );
+        }
+        // The key names each model and each class once, not every pair of them.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let svg = dir.path().join("evolution.svg");
+        write_class_evolution("ZTF19abegmle", &models, false, None, &svg).expect("written");
+        let text = std::fs::read_to_string(&svg).expect("SVG read");
+        let doc = roxmltree::Document::parse(&text).expect("SVG parses");
+        let count = |label: &str| {
+            doc.descendants()
+                .filter(|n| n.is_text() && n.text().map(str::trim) == Some(label))
+                .count()
+        };
+        for label in ["alerce", "tsc", "AGN", "SN", "VS"] {
+            assert_eq!(count(label), 1, "{label:?} in the key");
         }
     }
 }

@@ -196,17 +196,10 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
         vec![model],
     );
     // The classification job starts when loading ends: let it finish too.
-    for _ in 0..3000 {
-        h.step();
-        if !h.state().jobs.is_busy() && !h.state().predictions.models.is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    h.run_steps(3);
+    wait_for_models(&mut h, 1);
     let app = h.state();
     let m = app.predictions.models.first().expect("predictions");
-    assert_eq!(m.model, "alerce");
+    assert_eq!(m.model, "alerce", "named by its file");
     let steps = m.by_object.get("ZTF19abegmle").expect("the object");
     assert_eq!(steps.len(), 7, "one answer per detection");
     assert!(steps
@@ -216,10 +209,10 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
         .model_device
         .as_deref()
         .is_some_and(|d| d.contains("CPU")));
-    assert!(
-        h.query_by_label("alerce SN").is_some(),
-        "legend of the evolution plot"
-    );
+    // The key above the plot: each model and each class once, as a checkbox.
+    for label in ["alerce", "AGN", "SN", "VS", "asteroid", "bogus"] {
+        assert_eq!(checkboxes(&h, label), 1, "{label:?} in the evolution key");
+    }
     h.snapshot("app_class_evolution");
 
     // Both plots of the bottom panel export, from their "Export…" buttons' code path.
@@ -232,12 +225,6 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
         &out,
         &["ZTF19abegmle", "magnitude", "detections"],
     );
-    export_both(
-        &mut h,
-        PlotKind::ClassEvolution,
-        &out,
-        &["ZTF19abegmle", "alerce SN", "probability"],
-    );
     h.state_mut()
         .export_plot_to(PlotKind::LightCurve, out.join("light.jpg"));
     assert!(
@@ -248,6 +235,70 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
         "{:?}",
         h.state().messages.last()
     );
+
+    // Two more models, both "tsc-gru-n5" inside: the app tells them apart by file. One at
+    // a time, so that their order (and so their line styles) is fixed.
+    let bundled = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models");
+    for (i, name) in ["tsc-gru-real", "tsc-gru-sim"].iter().enumerate() {
+        h.state_mut()
+            .load_model(bundled.join(format!("{name}.stampseq")));
+        wait_for_models(&mut h, i + 2);
+    }
+    let names: Vec<&str> = h
+        .state()
+        .predictions
+        .models
+        .iter()
+        .map(|m| m.model.as_str())
+        .collect();
+    assert_eq!(names, ["alerce", "tsc-gru-real", "tsc-gru-sim"]);
+    for label in ["alerce", "tsc-gru-real", "tsc-gru-sim", "SN", "bogus"] {
+        assert_eq!(checkboxes(&h, label), 1, "{label:?} in the evolution key");
+    }
+    h.snapshot("app_class_evolution_three_models");
+
+    // Leave out a model and a class; the choice is a preference, and the export draws
+    // what the plot shows.
+    for label in ["tsc-gru-real", "bogus"] {
+        h.query_all_by_role_and_label(egui::accesskit::Role::CheckBox, label)
+            .next()
+            .expect("checkbox")
+            .click();
+        h.run_steps(2);
+    }
+    let prefs = &h.state().prefs;
+    assert!(prefs.evolution_hidden_models.contains("tsc-gru-real"));
+    assert!(prefs.evolution_hidden_classes.contains("bogus"));
+    export_both(
+        &mut h,
+        PlotKind::ClassEvolution,
+        &out,
+        &["ZTF19abegmle", "alerce", "tsc-gru-sim", "SN", "probability"],
+    );
+    let svg = std::fs::read_to_string(out.join("ClassEvolution.svg")).expect("svg");
+    assert!(
+        !svg.contains("tsc-gru-real"),
+        "a hidden model is not exported"
+    );
+    assert!(!svg.contains(">bogus<"), "a hidden class is not exported");
+}
+
+/// Steps the app until `n` models have answered and no job runs.
+fn wait_for_models(h: &mut Harness<'_, StampseqApp>, n: usize) {
+    for _ in 0..3000 {
+        h.step();
+        if !h.state().jobs.is_busy() && h.state().predictions.models.len() >= n {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(h.state().predictions.models.len(), n, "models answered");
+    h.run_steps(3);
+}
+
+fn checkboxes(h: &Harness<'_, StampseqApp>, label: &str) -> usize {
+    h.query_all_by_role_and_label(egui::accesskit::Role::CheckBox, label)
+        .count()
 }
 
 #[test]
