@@ -63,11 +63,11 @@ fn simulation_ablation(
         })
         .collect();
     let mut with_labels = train_labels.clone();
-    with_labels.extend(
-        simulated
-            .iter()
-            .filter_map(|s| labels.get(&s.object_id).map(|l| (s.object_id.clone(), l.clone()))),
-    );
+    with_labels.extend(simulated.iter().filter_map(|s| {
+        labels
+            .get(&s.object_id)
+            .map(|l| (s.object_id.clone(), l.clone()))
+    }));
     let mut with: Vec<&Sequence> = train.to_vec();
     with.extend(simulated.iter());
     let score_on_val = |trees: TreeEnsemble| -> Result<f64, BenchmarkError> {

@@ -549,3 +549,74 @@ fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
         &["accuracy", "SN", "predicted"],
     );
 }
+
+/// The default answer in the app: its uncertainty in a sortable browser column, the
+/// "uncertain or unusual" filter, and the band around each class in the evolution.
+#[test]
+fn the_default_answer_shows_its_uncertainty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/models/default-trees.stampseq");
+    let mut h = harness_with_models(vec![ztf("sequences")], dir.path(), vec![model]);
+    wait_for_models(&mut h, 1);
+    let total = h.state().visible.len();
+    {
+        let app = h.state();
+        let m = &app.predictions.models[0];
+        assert_eq!(m.model, "default-trees");
+        assert_eq!(m.classes.len(), 5);
+        let spread = m.spread.get("ZTF21abiuvdk").expect("the ensemble's spread");
+        assert_eq!(spread.len(), 34, "one per detection");
+        assert!(spread.iter().any(|s| s.std.iter().any(|v| *v > 0.0)));
+        assert_eq!(
+            app.predictions.top_class("ZTF21abiuvdk").map(|t| t.0),
+            Some("SN")
+        );
+    }
+
+    // Sorting by the uncertainty column orders the rows by it.
+    h.get_by_label("±").click();
+    h.run_steps(3);
+    let app = h.state();
+    let values: Vec<f32> = app
+        .visible
+        .iter()
+        .map(|&i| {
+            let id = &app.catalog.rows[i].object_id;
+            app.predictions.uncertainty(id).map_or(-1.0, |u| u.0)
+        })
+        .collect();
+    assert!(values.windows(2).all(|w| w[0] <= w[1]), "{values:?}");
+
+    // The filter keeps exactly the uncertain or unusual answers.
+    h.get_by_label("Uncertain or unusual").click();
+    h.run_steps(3);
+    let app = h.state();
+    let kept = app.visible.len();
+    let expected = app
+        .catalog
+        .rows
+        .iter()
+        .filter(|r| {
+            app.predictions
+                .uncertainty(&r.object_id)
+                .is_some_and(|u| u.1)
+        })
+        .count();
+    assert_eq!(kept, expected);
+    assert!(kept > 0 && kept < total, "{kept} of {total}");
+
+    // SN 2021rhu's evolution with its bands.
+    h.get_by_label("Uncertain or unusual").click();
+    h.run_steps(2);
+    let index = h
+        .state()
+        .catalog
+        .rows
+        .iter()
+        .position(|r| r.object_id == "ZTF21abiuvdk")
+        .expect("SN 2021rhu");
+    h.state_mut().select_object(index);
+    h.run_steps(5);
+    h.snapshot("app_default_answer_uncertainty");
+}

@@ -148,6 +148,39 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                                 [k as f64 + 1.0, p.get(ci).copied().unwrap_or(0.0) as f64]
                             })
                             .collect();
+                        // The ensemble's spread as a band (mean ± one standard deviation),
+                        // for models that have one.
+                        if let Some(spread) = d.model.spread.get(&object_id) {
+                            let band: Vec<(f64, f64, f64)> = points
+                                .iter()
+                                .zip(spread)
+                                .map(|(pt, s)| {
+                                    let sd = s.std.get(ci).copied().unwrap_or(0.0) as f64;
+                                    (pt[0], (pt[1] - sd).max(0.0), (pt[1] + sd).min(1.0))
+                                })
+                                .collect();
+                            // One trapezoid per step: egui_plot fills only convex polygons.
+                            for w in band.windows(2) {
+                                let (a, b) = (w[0], w[1]);
+                                if (a.2 - a.1).max(b.2 - b.1) < 1e-3 {
+                                    continue;
+                                }
+                                plot.polygon(
+                                    egui_plot::Polygon::new(
+                                        format!("{name} ± 1σ"),
+                                        PlotPoints::from(vec![
+                                            [a.0, a.2],
+                                            [b.0, b.2],
+                                            [b.0, b.1],
+                                            [a.0, a.1],
+                                        ]),
+                                    )
+                                    .fill_color(class_colour(class).gamma_multiply(0.18))
+                                    .stroke(egui::Stroke::NONE)
+                                    .allow_hover(false),
+                                );
+                            }
+                        }
                         plot.line(
                             Line::new(name, PlotPoints::from(points))
                                 .color(class_colour(class))
