@@ -767,6 +767,87 @@ fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .map_err(|e| e.to_string())
 }
 
+/// One model's reliability curve: its name and its bins as (mean confidence, accuracy,
+/// answers).
+pub type ReliabilityCurve = (String, Vec<(f64, f64, u64)>);
+
+/// A reliability diagram: per model, the accuracy of its answers against their top
+/// probability in bins, the diagonal being perfect calibration.
+struct Reliability<'a> {
+    title: &'a str,
+    /// (model, bins as (mean confidence, accuracy, count)).
+    models: &'a [ReliabilityCurve],
+}
+
+/// Colours told apart in print, for one line per model.
+const MODEL_COLOURS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+impl Figure for Reliability<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("top probability (confidence)")
+            .y_desc("fraction right")
+            .label_style(("sans-serif", 13))
+            .light_line_style(LIGHT_GRID)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(0.0, 0.0), (1.0, 1.0)],
+                6,
+                4,
+                RGBColor(120, 120, 120).stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?;
+        for (i, (name, bins)) in self.models.iter().enumerate() {
+            let colour = MODEL_COLOURS[i % MODEL_COLOURS.len()];
+            let points: Vec<(f64, f64)> = bins
+                .iter()
+                .filter(|b| b.2 > 0)
+                .map(|b| (b.0, b.1))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour));
+            // Marker area grows with the number of answers in the bin.
+            chart
+                .draw_series(bins.iter().filter(|b| b.2 > 0).map(|b| {
+                    let r = (2.0 + (b.2 as f64).sqrt()).min(12.0) as i32;
+                    Circle::new((b.0, b.1), r, colour.filled())
+                }))
+                .map_err(|e| e.to_string())?;
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    }
+}
+
+/// The reliability diagram of several models, as PNG and SVG.
+pub fn reliability_diagram(
+    title: &str,
+    models: &[ReliabilityCurve],
+    png: &Path,
+    svg: &Path,
+) -> Result<(), PlotError> {
+    both(png, svg, (720, 640), &Reliability { title, models })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -953,81 +1034,4 @@ mod tests {
             assert_eq!(count(label), 1, "{label:?} in the key");
         }
     }
-}
-
-/// A reliability diagram: per model, the accuracy of its answers against their top
-/// probability in bins, the diagonal being perfect calibration.
-struct Reliability<'a> {
-    title: &'a str,
-    /// (model, bins as (mean confidence, accuracy, count)).
-    models: &'a [(String, Vec<(f64, f64, u64)>)],
-}
-
-/// Colours told apart in print, for one line per model.
-const MODEL_COLOURS: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
-
-impl Figure for Reliability<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0.0..1.0, 0.0..1.0)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("top probability (confidence)")
-            .y_desc("fraction right")
-            .label_style(("sans-serif", 13))
-            .light_line_style(LIGHT_GRID)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(0.0, 0.0), (1.0, 1.0)],
-                6,
-                4,
-                RGBColor(120, 120, 120).stroke_width(1),
-            ))
-            .map_err(|e| e.to_string())?;
-        for (i, (name, bins)) in self.models.iter().enumerate() {
-            let colour = MODEL_COLOURS[i % MODEL_COLOURS.len()];
-            let points: Vec<(f64, f64)> = bins
-                .iter()
-                .filter(|b| b.2 > 0)
-                .map(|b| (b.0, b.1))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour));
-            // Marker area grows with the number of answers in the bin.
-            chart
-                .draw_series(bins.iter().filter(|b| b.2 > 0).map(|b| {
-                    let r = (2.0 + (b.2 as f64).sqrt()).min(12.0) as i32;
-                    Circle::new((b.0, b.1), r, colour.filled())
-                }))
-                .map_err(|e| e.to_string())?;
-        }
-        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
-    }
-}
-
-/// The reliability diagram of several models, as PNG and SVG.
-pub fn reliability_diagram(
-    title: &str,
-    models: &[(String, Vec<(f64, f64, u64)>)],
-    png: &Path,
-    svg: &Path,
-) -> Result<(), PlotError> {
-    both(png, svg, (720, 640), &Reliability { title, models })
 }
