@@ -22,6 +22,39 @@ pub enum BenchCommand {
     /// synthetic objects in the browser: steady, while stepping through objects, on a
     /// filter change and on a sort change, with and without the cached row index.
     Browser(BrowserArgs),
+    /// Replay vetting on the real labelled alerts: labels added a step at a time in the
+    /// informative order or at random, the default model retrained after each step and
+    /// scored on the benchmark's real test part; writes table.md, curves.json and the
+    /// learning curves as PNG and SVG.
+    Active(ActiveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ActiveArgs {
+    /// The shared data folder (as for `stampseq benchmark`).
+    #[arg(long, default_value = "../shared/data")]
+    pub data: PathBuf,
+    #[arg(long, default_value = "assets/benchmark/split.csv")]
+    pub split: PathBuf,
+    /// Labels added per step.
+    #[arg(long, default_value_t = 25)]
+    pub step: usize,
+    /// Labelled objects to start from.
+    #[arg(long, default_value_t = 25)]
+    pub initial: usize,
+    /// Labels at which to stop (at most the split's training and validation objects).
+    #[arg(long, default_value_t = 250)]
+    pub budget: usize,
+    #[arg(long, default_value_t = 5)]
+    pub seeds: usize,
+    /// Share of each informative step drawn at random.
+    #[arg(long, default_value_t = 0.1)]
+    pub random_share: f64,
+    /// Tree ensemble members (fewer is faster).
+    #[arg(long, default_value_t = 3)]
+    pub members: usize,
+    #[arg(long, default_value = "out/active")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -78,7 +111,90 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Infer(args) => infer(args),
         BenchCommand::Train(args) => train_bench(args),
         BenchCommand::Browser(args) => browser(args),
+        BenchCommand::Active(args) => active(args),
     }
+}
+
+fn active(args: ActiveArgs) -> anyhow::Result<ExitCode> {
+    use crate::eval::active::{render_markdown, replay, ActiveConfig};
+    use crate::eval::benchmark::read_split;
+    use anyhow::Context;
+    let rows = read_split(&args.split)
+        .with_context(|| format!("the benchmark split {}", args.split.display()))?;
+    let folders = crate::eval::benchmark_run::labelled_alert_folders(&args.data);
+    anyhow::ensure!(
+        !folders.is_empty(),
+        "{}: no labelled alert folders (ztf/labeled, ztf/sequences, ztf/extra)",
+        args.data.display()
+    );
+    let wanted: std::collections::HashSet<&str> =
+        rows.iter().map(|r| r.object_id.as_str()).collect();
+    let started = Instant::now();
+    let (alerts, _) = crate::alert::read_all(&folders, &ReadOptions::default());
+    let sequences = crate::sequence::group_into_sequences(
+        alerts
+            .into_iter()
+            .filter(|a| wanted.contains(a.object_id.as_str())),
+    );
+    let part_of: std::collections::HashMap<&str, &str> = rows
+        .iter()
+        .map(|r| (r.object_id.as_str(), r.part.as_str()))
+        .collect();
+    let labels: std::collections::HashMap<String, String> = rows
+        .iter()
+        .map(|r| (r.object_id.clone(), r.label.clone()))
+        .collect();
+    let pool: Vec<&crate::sequence::Sequence> = sequences
+        .iter()
+        .filter(|s| part_of.get(s.object_id.as_str()) != Some(&"test"))
+        .collect();
+    let test: Vec<crate::sequence::Sequence> = sequences
+        .iter()
+        .filter(|s| part_of.get(s.object_id.as_str()) == Some(&"test"))
+        .cloned()
+        .collect();
+    let truth: Vec<(String, String)> = test
+        .iter()
+        .map(|s| (s.object_id.clone(), labels[&s.object_id].clone()))
+        .collect();
+    let config = ActiveConfig {
+        initial: args.initial,
+        step: args.step,
+        budget: args.budget,
+        seeds: args.seeds,
+        random_share: args.random_share.clamp(0.0, 1.0),
+        trees: crate::model::trees::TreeConfig {
+            members: args.members.max(1),
+            ..Default::default()
+        },
+    };
+    let backend = crate::backend::BackendChoice::Cpu.resolve();
+    let curves = replay(&pool, &labels, &test, &truth, &config, &backend, &|l| {
+        eprintln!("{l}")
+    })?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let table = render_markdown(&curves, config.seeds, truth.len());
+    crate::atomic::write_atomic(&args.out.join("table.md"), table.as_bytes())?;
+    crate::atomic::write_atomic(
+        &args.out.join("curves.json"),
+        &serde_json::to_vec_pretty(&curves)?,
+    )?;
+    crate::eval::plots::learning_curves(
+        "What each label buys: informative order against random",
+        &curves,
+        &args.out.join("learning-curves.png"),
+        &args.out.join("learning-curves.svg"),
+    )?;
+    println!("{table}");
+    eprintln!(
+        "active: {} steps x {} seeds x 2 orders in {:.1} s; wrote {}",
+        curves.first().map_or(0, |c| c.labels.len()),
+        config.seeds,
+        started.elapsed().as_secs_f64(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {

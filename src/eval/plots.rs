@@ -848,6 +848,86 @@ pub fn reliability_diagram(
     both(png, svg, (720, 640), &Reliability { title, models })
 }
 
+/// Score against labels used, one line per order with its ±1 std band.
+struct LearningCurves<'a> {
+    title: &'a str,
+    curves: &'a [crate::eval::active::ActiveCurve],
+}
+
+impl Figure for LearningCurves<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let max_x = self
+            .curves
+            .iter()
+            .flat_map(|c| c.labels.iter().copied())
+            .max()
+            .unwrap_or(1)
+            .max(1) as f64;
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0..max_x * 1.02, 0.0..1.0)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("labelled objects")
+            .y_desc("balanced accuracy on real test objects")
+            .label_style(("sans-serif", 13))
+            .light_line_style(LIGHT_GRID)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, c) in self.curves.iter().enumerate() {
+            let colour = MODEL_COLOURS[i % MODEL_COLOURS.len()];
+            let band: Vec<(f64, f64)> = c
+                .labels
+                .iter()
+                .zip(c.mean.iter().zip(&c.std))
+                .map(|(&n, (m, s))| (n as f64, (m + s).min(1.0)))
+                .chain(
+                    c.labels
+                        .iter()
+                        .zip(c.mean.iter().zip(&c.std))
+                        .rev()
+                        .map(|(&n, (m, s))| (n as f64, (m - s).max(0.0))),
+                )
+                .collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    band,
+                    colour.mix(0.15).filled(),
+                )))
+                .map_err(|e| e.to_string())?;
+            let points: Vec<(f64, f64)> = c
+                .labels
+                .iter()
+                .zip(&c.mean)
+                .map(|(&n, &m)| (n as f64, m))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(c.order.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour));
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                .map_err(|e| e.to_string())?;
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
+    }
+}
+
+/// `stampseq bench active`'s learning curves, as PNG and SVG.
+pub fn learning_curves(
+    title: &str,
+    curves: &[crate::eval::active::ActiveCurve],
+    png: &Path,
+    svg: &Path,
+) -> Result<(), PlotError> {
+    both(png, svg, (760, 560), &LearningCurves { title, curves })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,3 +231,61 @@ fn benchmark_writes_its_table_metrics_and_figures() {
     assert_eq!(header.classes.len(), 5);
     assert!(header.provenance.training.is_some());
 }
+
+#[test]
+fn bench_active_writes_a_well_formed_table_and_figure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("active");
+    let output = stampseq()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["bench", "active", "--data"])
+        .arg(data_dir())
+        .args([
+            "--step",
+            "10",
+            "--initial",
+            "10",
+            "--budget",
+            "30",
+            "--seeds",
+            "2",
+            "--members",
+            "1",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("run bench active");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let table = std::fs::read_to_string(out.join("table.md")).expect("table.md");
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| 1") || l.starts_with("| 2") || l.starts_with("| 3"))
+        .collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    for row in rows {
+        assert_eq!(row.matches('±').count(), 2, "{row}");
+    }
+    let curves: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("curves.json")).expect("json"))
+            .expect("parses");
+    let curves = curves.as_array().expect("curves");
+    assert_eq!(curves.len(), 2);
+    for c in curves {
+        assert_eq!(c["labels"], serde_json::json!([10, 20, 30]));
+        for v in c["mean"].as_array().expect("means") {
+            let v = v.as_f64().expect("number");
+            assert!((0.0..=1.0).contains(&v));
+        }
+    }
+    let svg = std::fs::read_to_string(out.join("learning-curves.svg")).expect("svg");
+    let doc = roxmltree::Document::parse(&svg).expect("SVG parses");
+    let texts: String = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(texts.contains("informative") && texts.contains("random"));
+    let png = image::open(out.join("learning-curves.png")).expect("PNG decodes");
+    assert!(png.width() > 300);
+}
