@@ -4,6 +4,7 @@ mod bench;
 mod benchmark;
 mod classify;
 mod evaluate;
+mod finetune;
 pub(crate) mod gui;
 mod import;
 mod inspect;
@@ -56,6 +57,9 @@ pub enum Command {
     /// The real-data benchmark: every model, the trees and the majority answer on the
     /// committed split of real labelled alerts, with repeats, calibration and figures.
     Benchmark(benchmark::BenchmarkArgs),
+    /// Retrain the default tree model on your vetting labels; the new model is written
+    /// beside the old one with a report of what it bought.
+    Finetune(finetune::FinetuneArgs),
 }
 
 /// Runs a parsed command line and returns the process exit status.
@@ -72,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Train(args)) => train::run(args),
         Some(Command::Evaluate(args)) => evaluate::run(args),
         Some(Command::Benchmark(args)) => benchmark::run(args),
+        Some(Command::Finetune(args)) => finetune::run(args),
         // No command: the app on the bundled sample, as a desktop user expects.
         None => gui::run_gui(gui::GuiArgs::default()),
     }

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod dataset;
 pub mod events;
+pub mod finetune;
 pub mod split;
 pub mod sweep;
 pub mod trainer;

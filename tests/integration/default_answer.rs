@@ -289,3 +289,123 @@ fn bench_active_writes_a_well_formed_table_and_figure() {
     let png = image::open(out.join("learning-curves.png")).expect("PNG decodes");
     assert!(png.width() > 300);
 }
+
+/// Labels of the extra folder's Spark-written alerts, as an astronomer's labels.csv.
+fn vetting_labels(dir: &Path) -> std::path::PathBuf {
+    let mut reader = csv::Reader::from_path(ztf("extra/manifest.csv")).expect("manifest");
+    let h = reader.headers().expect("headers").clone();
+    let col = |n: &str| h.iter().position(|c| c == n).expect("column");
+    let (file, id, label) = (col("file"), col("objectId"), col("label"));
+    let mut text = String::from("objectId,label\n");
+    let mut seen = std::collections::HashSet::new();
+    for r in reader.records() {
+        let r = r.expect("row");
+        if r[file].starts_with("fink-broker-history") && seen.insert(r[id].to_string()) {
+            text.push_str(&format!("{},{}\n", &r[id], &r[label]));
+        }
+    }
+    let path = dir.join("labels.csv");
+    std::fs::write(&path, text).expect("labels");
+    path
+}
+
+#[test]
+fn finetune_writes_a_new_model_beside_the_old_and_reports_what_it_bought() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("default-trees.stampseq");
+    let original = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq"),
+    )
+    .expect("bundled");
+    std::fs::write(&base, &original).expect("copy");
+    let labels = vetting_labels(dir.path());
+    let labels_before = std::fs::read(&labels).expect("labels");
+    let output = stampseq()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("finetune")
+        .arg(ztf("extra/fink-broker-history"))
+        .arg("--model")
+        .arg(&base)
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--data")
+        .arg(data_dir())
+        .output()
+        .expect("run finetune");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&base).expect("old"),
+        original,
+        "the old model is untouched"
+    );
+    assert_eq!(std::fs::read(&labels).expect("labels"), labels_before);
+    let new: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("default-trees.ft-"))
+                && p.extension().is_some_and(|x| x == "stampseq")
+        })
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    let header = stampseq::model::file::read_header(&new[0]).expect("new model reads");
+    assert!(header.provenance.source.contains("fine-tuned"));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(new[0].with_extension("json")).expect("report"))
+            .expect("json");
+    assert!(report["user_train_objects"].as_u64().expect("n") > 50);
+    let after = report["after"]["balanced_accuracy"]
+        .as_f64()
+        .expect("after");
+    assert!((0.0..=1.0).contains(&after));
+    assert!(std::fs::read_to_string(new[0].with_extension("md"))
+        .expect("md")
+        .contains("before:"));
+}
+
+#[test]
+fn a_killed_finetune_leaves_the_old_model_and_the_labels_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("default-trees.stampseq");
+    let original = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq"),
+    )
+    .expect("bundled");
+    std::fs::write(&base, &original).expect("copy");
+    let labels = vetting_labels(dir.path());
+    let labels_before = std::fs::read(&labels).expect("labels");
+    for wait_ms in [300u64, 900, 1500] {
+        let mut child = stampseq()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("finetune")
+            .arg(ztf("extra/fink-broker-history"))
+            .arg("--model")
+            .arg(&base)
+            .arg("--labels")
+            .arg(&labels)
+            .arg("--data")
+            .arg(data_dir())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start finetune");
+        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        // SIGKILL: no chance to clean up.
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(std::fs::read(&base).expect("old"), original);
+        assert_eq!(std::fs::read(&labels).expect("labels"), labels_before);
+        // Any new model that exists is whole.
+        for entry in std::fs::read_dir(dir.path()).expect("dir").flatten() {
+            let p = entry.path();
+            if p.extension().is_some_and(|x| x == "stampseq") && p != base {
+                stampseq::model::file::read_header(&p).expect("a complete model file");
+            }
+        }
+    }
+}

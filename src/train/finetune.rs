@@ -1,0 +1,314 @@
+//! Fine-tuning the default tree model on the astronomer's own labels: retrain it on the
+//! bundled training objects plus the vetted ones (weighted), keep a validation part of the
+//! user's labels, and write the new model beside the old one, never over it, with a report
+//! of what it bought (before and after on the held-out labels, answers that changed).
+
+use crate::classify::{ClassifyOptions, LoadedModel};
+use crate::eval::benchmark::{score, tree_rows, Answers, FIVE_CLASSES, REAL_CLASSES};
+use crate::features::tabular::TABULAR_FEATURES;
+use crate::model::file::ModelKind;
+use crate::model::trees::{tree_model_header, write_tree_model, TreeConfig, TreeEnsemble};
+use crate::sequence::Sequence;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FinetuneError {
+    #[error("{0}: only tree models (like the default answer) can be fine-tuned here; networks train with `stampseq train`")]
+    NotTrees(PathBuf),
+    #[error("no usable labels: {0}")]
+    NoLabels(String),
+    #[error("{0}")]
+    Model(String),
+}
+
+pub struct FinetuneConfig {
+    /// Each user-labelled object counts this many times against one bundled one.
+    pub user_weight: usize,
+    /// Share of the user's labels kept for validation (stratified by class).
+    pub val_fraction: f64,
+    pub seed: u64,
+    pub trees: TreeConfig,
+}
+
+impl Default for FinetuneConfig {
+    fn default() -> Self {
+        Self {
+            user_weight: 3,
+            val_fraction: 0.2,
+            seed: 1,
+            trees: TreeConfig::default(),
+        }
+    }
+}
+
+/// Before and after on the user's held-out labels.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub objects: usize,
+    pub accuracy: f64,
+    pub balanced_accuracy: f64,
+    pub confusion: Vec<Vec<u64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FinetuneReport {
+    pub base_model: PathBuf,
+    pub new_model: PathBuf,
+    pub user_labels_used: usize,
+    pub user_labels_skipped: BTreeMap<String, usize>,
+    pub user_train_objects: usize,
+    pub user_validation_objects: Vec<String>,
+    pub bundled_objects: usize,
+    pub before: Option<Comparison>,
+    pub after: Option<Comparison>,
+    /// Loaded objects whose answer after their last detection changed.
+    pub answers_changed: usize,
+    pub objects_answered: usize,
+    pub seconds: f64,
+}
+
+/// `DIR/NAME.ft-YYYYMMDD-HHMM.stampseq` beside `base`, with `-2`, `-3`... if taken: a new
+/// model never replaces a file.
+pub fn finetuned_path(base: &Path, unix_seconds: f64) -> PathBuf {
+    let jd = unix_seconds / 86_400.0 + 2_440_587.5;
+    let when = crate::app::state::jd_to_calendar(jd);
+    let stamp: String = when
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(12)
+        .collect();
+    let (date, time) = stamp.split_at(stamp.len().min(8));
+    let stem = base
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let dir = base.parent().unwrap_or(Path::new("."));
+    let mut path = dir.join(format!("{stem}.ft-{date}-{time}.stampseq"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("{stem}.ft-{date}-{time}-{n}.stampseq"));
+        n += 1;
+    }
+    path
+}
+
+fn compare(
+    model: &LoadedModel,
+    sequences: &[Sequence],
+    truth: &[(String, String)],
+) -> Result<(Option<Comparison>, Answers), FinetuneError> {
+    let device = burn::tensor::Device::flex();
+    let options = ClassifyOptions::default();
+    let out = model
+        .classify(
+            sequences,
+            &options,
+            &device,
+            &AtomicBool::new(false),
+            &|_, _| {},
+        )
+        .map_err(|e| FinetuneError::Model(e.to_string()))?;
+    let answers = Answers::from_rows(model.classes(), &out.rows);
+    let comparison = score(&answers, truth, &FIVE_CLASSES, None, 1).map(|s| Comparison {
+        objects: s.objects,
+        accuracy: s.metrics.accuracy,
+        balanced_accuracy: s.metrics.balanced_accuracy,
+        confusion: s.metrics.confusion.counts,
+    });
+    Ok((comparison, answers))
+}
+
+fn last_top(answers: &Answers, id: &str) -> Option<usize> {
+    answers
+        .by_object
+        .get(id)
+        .and_then(|steps| steps.last())
+        .and_then(|p| crate::eval::metrics::argmax(p))
+}
+
+/// Fine-tunes the tree model at `base` on `user_labels` of the `loaded` objects, with the
+/// `bundled` objects and their labels as the rest of the training data; writes the new model
+/// beside `base` and returns the report. `say` gets progress lines.
+pub fn finetune(
+    base: &Path,
+    loaded: &[Sequence],
+    user_labels: &BTreeMap<String, String>,
+    bundled: &[&Sequence],
+    bundled_labels: &HashMap<String, String>,
+    config: &FinetuneConfig,
+    say: &dyn Fn(&str),
+) -> Result<FinetuneReport, FinetuneError> {
+    let started = std::time::Instant::now();
+    let old = LoadedModel::load(base, &burn::tensor::Device::flex())
+        .map_err(|e| FinetuneError::Model(e.to_string()))?;
+    if old.header.kind != ModelKind::Trees {
+        return Err(FinetuneError::NotTrees(base.into()));
+    }
+    let by_id: HashMap<&str, &Sequence> =
+        loaded.iter().map(|s| (s.object_id.as_str(), s)).collect();
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    let mut usable: Vec<(&Sequence, &String)> = Vec::new();
+    for (id, label) in user_labels {
+        match by_id.get(id.as_str()) {
+            Some(s) if REAL_CLASSES.contains(&label.as_str()) => usable.push((s, label)),
+            Some(_) => *skipped.entry(format!("label {label}")).or_default() += 1,
+            None => *skipped.entry("object not loaded".into()).or_default() += 1,
+        }
+    }
+    if usable.is_empty() {
+        return Err(FinetuneError::NoLabels(format!(
+            "none of the {} labels is AGN, SN, VS or asteroid on a loaded object",
+            user_labels.len()
+        )));
+    }
+    // A stratified validation part of the user's labels.
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut train_part = Vec::new();
+    let mut val_part = Vec::new();
+    for class in REAL_CLASSES {
+        let mut members: Vec<&(&Sequence, &String)> =
+            usable.iter().filter(|(_, l)| l.as_str() == class).collect();
+        members.shuffle(&mut rng);
+        let n_val = (members.len() as f64 * config.val_fraction).floor() as usize;
+        for (i, m) in members.into_iter().enumerate() {
+            if i < n_val {
+                val_part.push(*m);
+            } else {
+                train_part.push(*m);
+            }
+        }
+    }
+    say(&format!(
+        "{} of your labels train, {} validate; {} bundled objects",
+        train_part.len(),
+        val_part.len(),
+        bundled.len()
+    ));
+    // Rows: the bundled objects (those the user did not relabel), then the user's, each
+    // repeated `user_weight` times.
+    let classes: Vec<String> = REAL_CLASSES.iter().map(|c| c.to_string()).collect();
+    let index = |l: &str| classes.iter().position(|c| c == l);
+    let keep_bundled: Vec<&Sequence> = bundled
+        .iter()
+        .copied()
+        .filter(|s| !user_labels.contains_key(&s.object_id))
+        .collect();
+    let bundled_index: HashMap<String, usize> = bundled_labels
+        .iter()
+        .filter_map(|(id, l)| index(l).map(|i| (id.clone(), i)))
+        .collect();
+    let (mut rows, mut ys) = tree_rows(&keep_bundled, &bundled_index);
+    let user_index: HashMap<String, usize> = train_part
+        .iter()
+        .filter_map(|(s, l)| index(l).map(|i| (s.object_id.clone(), i)))
+        .collect();
+    let user_seqs: Vec<&Sequence> = train_part.iter().map(|(s, _)| *s).collect();
+    let (user_rows, user_ys) = tree_rows(&user_seqs, &user_index);
+    for _ in 0..config.user_weight.max(1) {
+        rows.extend(user_rows.iter().cloned());
+        ys.extend(user_ys.iter().copied());
+    }
+    let features: Vec<String> = TABULAR_FEATURES.iter().map(|s| s.to_string()).collect();
+    let trees = TreeEnsemble::fit(&rows, &ys, &classes, &features, &config.trees, &|m, n| {
+        say(&format!("member {m} of {n}"))
+    })
+    .map_err(|e| FinetuneError::Model(e.to_string()))?;
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let new_path = finetuned_path(base, now);
+    let name = new_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut header = tree_model_header(&trees, &name);
+    header.provenance.source = format!(
+        "fine-tuned by stampseq from {} on {} of the user's labels",
+        base.display(),
+        train_part.len()
+    );
+    let new_model = LoadedModel::from_trees(trees.clone(), header.clone(), &new_path);
+    let val_truth: Vec<(String, String)> = val_part
+        .iter()
+        .map(|(s, l)| (s.object_id.clone(), l.to_string()))
+        .collect();
+    let val_seqs: Vec<Sequence> = val_part.iter().map(|(s, _)| (*s).clone()).collect();
+    let (before, _) = compare(&old, &val_seqs, &val_truth)?;
+    let (after, _) = compare(&new_model, &val_seqs, &val_truth)?;
+    let (_, old_all) = compare(&old, loaded, &[])?;
+    let (_, new_all) = compare(&new_model, loaded, &[])?;
+    let answers_changed = loaded
+        .iter()
+        .filter(|s| last_top(&old_all, &s.object_id) != last_top(&new_all, &s.object_id))
+        .count();
+    header.provenance.training = Some(serde_json::json!({
+        "base_model": base,
+        "user_labels_train": train_part.len(),
+        "user_labels_validation": val_part.len(),
+        "user_weight": config.user_weight,
+        "bundled_objects": keep_bundled.len(),
+    }));
+    header.provenance.metrics = Some(serde_json::json!({ "before": before, "after": after }));
+    write_tree_model(&trees, &header, &new_path)
+        .map_err(|e| FinetuneError::Model(e.to_string()))?;
+    Ok(FinetuneReport {
+        base_model: base.into(),
+        new_model: new_path,
+        user_labels_used: usable.len(),
+        user_labels_skipped: skipped,
+        user_train_objects: train_part.len(),
+        user_validation_objects: val_truth.into_iter().map(|(id, _)| id).collect(),
+        bundled_objects: keep_bundled.len(),
+        before,
+        after,
+        answers_changed,
+        objects_answered: loaded.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The report as Markdown, written beside the new model.
+pub fn render_report(r: &FinetuneReport) -> String {
+    let line = |c: &Option<Comparison>| match c {
+        Some(c) => format!(
+            "{:.1} % balanced accuracy, {:.1} % accuracy on {} objects",
+            100.0 * c.balanced_accuracy,
+            100.0 * c.accuracy,
+            c.objects
+        ),
+        None => "no validation labels".into(),
+    };
+    let mut s = format!(
+        "# {}\n\nFine-tuned from `{}` on {} of your labels ({} kept for validation), with {} bundled objects; {:.1} s.\n\n",
+        r.new_model.display(),
+        r.base_model.display(),
+        r.user_train_objects,
+        r.user_validation_objects.len(),
+        r.bundled_objects,
+        r.seconds
+    );
+    s.push_str(&format!("- before: {}\n", line(&r.before)));
+    s.push_str(&format!("- after: {}\n", line(&r.after)));
+    s.push_str(&format!(
+        "- answers that changed (last detection): {} of {} objects\n",
+        r.answers_changed, r.objects_answered
+    ));
+    for (why, n) in &r.user_labels_skipped {
+        s.push_str(&format!("- skipped {n} labels: {why}\n"));
+    }
+    if let Some(c) = &r.after {
+        s.push_str("\nConfusion after (rows true, columns AGN SN VS asteroid bogus):\n\n");
+        for (class, row) in FIVE_CLASSES.iter().zip(&c.confusion) {
+            s.push_str(&format!("    {class:<9} {row:?}\n"));
+        }
+    }
+    s
+}
