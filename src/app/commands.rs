@@ -42,10 +42,12 @@ pub enum Command {
     ExportTrainingConfusion,
     ExportEvaluationConfusion,
     LoadAllWise,
+    FineTune,
+    SwitchModel,
 }
 
 impl Command {
-    pub const ALL: [Command; 34] = [
+    pub const ALL: [Command; 36] = [
         Command::LabelAgn,
         Command::LabelSn,
         Command::LabelVs,
@@ -80,6 +82,8 @@ impl Command {
         Command::ExportTrainingConfusion,
         Command::ExportEvaluationConfusion,
         Command::LoadAllWise,
+        Command::FineTune,
+        Command::SwitchModel,
     ];
 
     /// The shortcut a fresh installation has; [`Keymap::shortcut`] is the one in effect.
@@ -123,7 +127,7 @@ impl Command {
             | Command::ExportTrainingCurves
             | Command::ExportTrainingConfusion
             | Command::ExportEvaluationConfusion => None,
-            Command::LoadAllWise => None,
+            Command::LoadAllWise | Command::FineTune | Command::SwitchModel => None,
         }
     }
 
@@ -167,6 +171,8 @@ impl Command {
                 "Export the evaluation's confusion matrix (PNG or SVG)..."
             }
             Command::LoadAllWise => "Load an AllWISE catalogue for cone searches...",
+            Command::FineTune => "Fine-tune the browser's model on my labels",
+            Command::SwitchModel => "Switch the browser back to the previous model",
         }
     }
 

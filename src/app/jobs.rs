@@ -45,6 +45,11 @@ pub enum JobEvent {
         path: PathBuf,
         catalogue: Arc<crate::features::allwise::AllWiseCatalogue>,
     },
+    /// A fine-tuned model was written beside its base.
+    FineTuned {
+        job: u64,
+        report: Box<crate::train::finetune::FinetuneReport>,
+    },
     Failed {
         job: u64,
         error: String,
@@ -61,6 +66,7 @@ impl JobEvent {
             | JobEvent::Trained { job, .. }
             | JobEvent::Exported { job, .. }
             | JobEvent::AllWiseLoaded { job, .. }
+            | JobEvent::FineTuned { job, .. }
             | JobEvent::Failed { job, .. } => *job,
         }
     }
@@ -274,6 +280,54 @@ impl Jobs {
 
     /// Trains a model in the background, reporting every step and validation; cancelling
     /// stops after the current step and keeps the best model in `out`.
+    /// Fine-tunes the tree model `base` on `labels` of the loaded objects, with the bundled
+    /// training objects (the benchmark split's, when the shared data is found), on a worker.
+    pub fn finetune(
+        &mut self,
+        base: PathBuf,
+        labels: std::collections::BTreeMap<String, String>,
+        sequences: Arc<Vec<crate::sequence::Sequence>>,
+        config: crate::train::finetune::FinetuneConfig,
+    ) -> u64 {
+        let title = format!("Fine-tuning {} on your labels", base.display());
+        let (id, _cancel, tx, ctx) = self.start(title);
+        self.spawn(id, "finetune", move || {
+            let wake = || wake_ui(&ctx);
+            let say = |message: &str| {
+                let _ = tx.send(JobEvent::Progress {
+                    job: id,
+                    fraction: 0.5,
+                    message: message.to_string(),
+                });
+                wake();
+            };
+            let event = (|| -> anyhow::Result<JobEvent> {
+                let (bundled, bundled_labels) = crate::train::finetune::bundled_training_data();
+                let refs: Vec<&crate::sequence::Sequence> = bundled.iter().collect();
+                let report = crate::train::finetune::finetune(
+                    &base,
+                    &sequences,
+                    &labels,
+                    &refs,
+                    &bundled_labels,
+                    &config,
+                    &say,
+                )?;
+                Ok(JobEvent::FineTuned {
+                    job: id,
+                    report: Box::new(report),
+                })
+            })()
+            .unwrap_or_else(|e| JobEvent::Failed {
+                job: id,
+                error: format!("{e:#}"),
+            });
+            let _ = tx.send(event);
+            wake();
+        });
+        id
+    }
+
     pub fn train(
         &mut self,
         config: crate::train::TrainConfig,
@@ -401,6 +455,7 @@ impl Jobs {
                 | JobEvent::Trained { job, .. }
                 | JobEvent::Exported { job, .. }
                 | JobEvent::AllWiseLoaded { job, .. }
+                | JobEvent::FineTuned { job, .. }
                 | JobEvent::Failed { job, .. } => {
                     self.running.retain(|r| r.id != *job);
                 }

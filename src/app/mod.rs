@@ -90,6 +90,12 @@ pub struct StampseqApp {
     pub model_device: Option<String>,
     pub training: views::training::TrainingPanel,
     pub evaluation: views::evaluation::EvaluationPanel,
+    /// How "Fine-tune on my labels" trains (tests shrink it).
+    pub finetune_config: crate::train::finetune::FinetuneConfig,
+    /// A fine-tuned model whose answers the browser shows as soon as they arrive.
+    pub promote_on_arrival: Option<String>,
+    /// The model the browser showed before the last switch, to switch back to.
+    pub previous_model: Option<String>,
 }
 
 struct Facts<'a> {
@@ -106,6 +112,9 @@ impl RowFacts for Facts<'_> {
     }
     fn uncertainty(&self, object_id: &str) -> Option<(f32, bool)> {
         self.predictions.uncertainty(object_id)
+    }
+    fn informativeness(&self, object_id: &str) -> Option<f32> {
+        self.predictions.informativeness(object_id)
     }
 }
 
@@ -175,6 +184,9 @@ impl StampseqApp {
             model_device: None,
             training: views::training::TrainingPanel::default(),
             evaluation: views::evaluation::EvaluationPanel::default(),
+            finetune_config: Default::default(),
+            promote_on_arrival: None,
+            previous_model: None,
         };
         if !options.inputs.is_empty() {
             app.jobs.load(options.inputs);
@@ -206,7 +218,7 @@ impl StampseqApp {
         }
     }
 
-    fn selected_object_id(&self) -> Option<String> {
+    pub fn selected_object_id(&self) -> Option<String> {
         self.selection
             .object
             .map(|o| self.catalog.sequences[o].object_id.clone())
@@ -242,6 +254,8 @@ impl StampseqApp {
             return;
         }
         match command {
+            Command::FineTune => self.start_finetune(),
+            Command::SwitchModel => self.switch_model(),
             Command::AcceptModelClass => {
                 let top = self
                     .selected_object_id()
@@ -401,6 +415,55 @@ impl StampseqApp {
         self.visible_key = None;
     }
 
+    /// Starts fine-tuning the browser's model (a tree model, the default answer) on the
+    /// vetting labels, on a worker; the new model loads beside the old when it is written.
+    pub fn start_finetune(&mut self) {
+        let Some(first) = self.predictions.models.first().map(|m| m.model.clone()) else {
+            self.messages
+                .push("Fine-tune: load a model first (the default answer).".into());
+            return;
+        };
+        let Some(base) = self
+            .model_paths
+            .iter()
+            .find(|p| crate::app::predictions::display_name(p, "") == first)
+            .cloned()
+        else {
+            self.messages
+                .push(format!("Fine-tune: the file of {first} is not known."));
+            return;
+        };
+        let labels = match &self.labels {
+            Some(store) if !store.is_empty() => store.all().clone(),
+            _ => {
+                self.messages
+                    .push("Fine-tune: vet some objects first (keys 1-5).".into());
+                return;
+            }
+        };
+        self.jobs.finetune(
+            base,
+            labels,
+            self.catalog.sequences.clone(),
+            self.finetune_config.clone(),
+        );
+    }
+
+    /// Shows the previous model's answers in the browser again (and back).
+    pub fn switch_model(&mut self) {
+        let Some(previous) = self.previous_model.clone() else {
+            self.messages.push("No previous model to switch to.".into());
+            return;
+        };
+        let current = self.predictions.models.first().map(|m| m.model.clone());
+        if self.predictions.promote(&previous) {
+            self.previous_model = current;
+            self.invalidate_visible();
+            self.messages
+                .push(format!("The browser shows {previous}'s answers."));
+        }
+    }
+
     /// Adds a model file and runs it on everything loaded.
     pub fn load_model(&mut self, path: PathBuf) {
         if !self.model_paths.contains(&path) {
@@ -540,7 +603,38 @@ impl StampseqApp {
                         predictions.by_object.len()
                     ));
                     self.model_device = Some(backend);
+                    let name = predictions.model.clone();
                     self.predictions.insert(predictions);
+                    if self.promote_on_arrival.as_deref() == Some(name.as_str()) {
+                        self.promote_on_arrival = None;
+                        self.previous_model =
+                            self.predictions.models.first().map(|m| m.model.clone());
+                        self.predictions.promote(&name);
+                        self.invalidate_visible();
+                    }
+                }
+                JobEvent::FineTuned { report, .. } => {
+                    let before = report.before.as_ref().map_or("—".into(), |c| {
+                        format!("{:.1} %", 100.0 * c.balanced_accuracy)
+                    });
+                    let after = report.after.as_ref().map_or("—".into(), |c| {
+                        format!("{:.1} %", 100.0 * c.balanced_accuracy)
+                    });
+                    self.messages.push(format!(
+                        "Fine-tuned on {} of your labels: balanced accuracy on {} held-out labels {before} -> {after}; {} answers changed. Wrote {} (the old model is kept; Model > switch back).",
+                        report.user_train_objects,
+                        report.user_validation_objects.len(),
+                        report.answers_changed,
+                        report.new_model.display()
+                    ));
+                    let report_md = report.new_model.with_extension("md");
+                    let _ = crate::atomic::write_atomic(
+                        &report_md,
+                        crate::train::finetune::render_report(&report).as_bytes(),
+                    );
+                    self.promote_on_arrival =
+                        Some(crate::app::predictions::display_name(&report.new_model, ""));
+                    self.load_model(report.new_model.clone());
                 }
                 JobEvent::AllWiseLoaded {
                     job,
@@ -627,6 +721,8 @@ impl StampseqApp {
                 item(ui, self, Command::OpenFiles);
                 item(ui, self, Command::OpenFolder);
                 item(ui, self, Command::LoadModel);
+                item(ui, self, Command::FineTune);
+                item(ui, self, Command::SwitchModel);
                 item(ui, self, Command::LoadAllWise);
                 item(ui, self, Command::ExportLabels);
                 item(ui, self, Command::ExportStamps);

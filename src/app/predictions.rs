@@ -69,6 +69,49 @@ impl Predictions {
         Some((u.unwrap_or(f32::NAN), uncertain))
     }
 
+    /// How much vetting this object would teach the first model: its top class's shortfall
+    /// from certainty plus the ensemble's spread on it (as `stampseq bench active` ranks).
+    pub fn informativeness(&self, object_id: &str) -> Option<f32> {
+        let m = self.models.first()?;
+        let p = m.by_object.get(object_id)?.last()?;
+        let top = crate::eval::metrics::argmax(p)?;
+        let spread = m
+            .spread
+            .get(object_id)
+            .and_then(|s| s.last())
+            .and_then(|s| s.std.get(top).copied())
+            .unwrap_or(0.0);
+        Some(1.0 - p[top] + spread)
+    }
+
+    /// Makes the model named `name` the first, whose answers the browser shows. Returns
+    /// whether it was loaded.
+    pub fn promote(&mut self, name: &str) -> bool {
+        match self.models.iter().position(|m| m.model == name) {
+            Some(i) => {
+                let m = self.models.remove(i);
+                self.models.insert(0, m);
+                self.revision += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The first model's two most probable classes after the object's last detection, with
+    /// their probabilities: why an answer is uncertain.
+    pub fn hesitation(&self, object_id: &str) -> Option<((&str, f32), (&str, f32))> {
+        let m = self.models.first()?;
+        let p = m.by_object.get(object_id)?.last()?;
+        let mut order: Vec<usize> = (0..p.len()).collect();
+        order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
+        let (a, b) = (*order.first()?, *order.get(1)?);
+        Some((
+            (m.classes.get(a)?.as_str(), p[a]),
+            (m.classes.get(b)?.as_str(), p[b]),
+        ))
+    }
+
     /// The first model's answer after the object's last detection.
     pub fn top_class(&self, object_id: &str) -> Option<(&str, f32)> {
         let m = self.models.first()?;

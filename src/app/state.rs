@@ -72,6 +72,9 @@ pub enum SortColumn {
     Probability,
     /// The first model's uncertainty on its top class (ensemble spread).
     Uncertainty,
+    /// Most informative to vet (see `Predictions::informativeness`), with one object in ten
+    /// placed at random so that what vetting buys is not judged on hard cases alone.
+    Informative,
 }
 
 /// The browser's filter, sort and search.
@@ -116,6 +119,21 @@ pub trait RowFacts {
     fn uncertainty(&self, _object_id: &str) -> Option<(f32, bool)> {
         None
     }
+    /// See `Predictions::informativeness`; None without an answer.
+    fn informativeness(&self, _object_id: &str) -> Option<f32> {
+        None
+    }
+}
+
+/// A stable pseudo-random number in [0, 1) per object (FNV-1a of its id): the random share
+/// of the informative order, the same at every frame.
+pub fn object_hash01(object_id: &str) -> f32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in object_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h >> 40) as f32 / (1u64 << 24) as f32
 }
 
 impl BrowserFilter {
@@ -181,6 +199,20 @@ impl BrowserFilter {
             SortColumn::Probability => sort_by_key(
                 &mut rows,
                 |i| facts.top_class(ids(i)).map_or(-1.0, |(_, p)| p),
+                f32::total_cmp,
+            ),
+            SortColumn::Informative => sort_by_key(
+                &mut rows,
+                |i| {
+                    let id = ids(i);
+                    let r = object_hash01(id);
+                    // One in ten: a random rank among the informative scores (0..2).
+                    if r < 0.1 {
+                        20.0 * r
+                    } else {
+                        facts.informativeness(id).unwrap_or(-1.0)
+                    }
+                },
                 f32::total_cmp,
             ),
             SortColumn::Uncertainty => sort_by_key(

@@ -27,6 +27,7 @@ pub enum FinetuneError {
     Model(String),
 }
 
+#[derive(Debug, Clone)]
 pub struct FinetuneConfig {
     /// Each user-labelled object counts this many times against one bundled one.
     pub user_weight: usize,
@@ -311,4 +312,41 @@ pub fn render_report(r: &FinetuneReport) -> String {
         }
     }
     s
+}
+
+/// The bundled training data for a fine-tune started from the app: the benchmark split's
+/// training and validation objects, read from the shared data folder (`$STAMPSEQ_DATA`,
+/// else `../shared/data` beside the checkout). Empty when either is missing: the fine-tune
+/// then learns from the user's labels alone.
+pub fn bundled_training_data() -> (Vec<Sequence>, HashMap<String, String>) {
+    let Some(models) = crate::cli::gui::bundled_models_dir() else {
+        return (Vec::new(), HashMap::new());
+    };
+    let Some(assets) = models.parent() else {
+        return (Vec::new(), HashMap::new());
+    };
+    let split = assets.join("benchmark/split.csv");
+    let data = std::env::var_os("STAMPSEQ_DATA")
+        .map(PathBuf::from)
+        .or_else(|| assets.parent().map(|root| root.join("../shared/data")))
+        .unwrap_or_default();
+    let Ok(rows) = crate::eval::benchmark::read_split(&split) else {
+        return (Vec::new(), HashMap::new());
+    };
+    let fit: HashMap<String, String> = rows
+        .into_iter()
+        .filter(|r| r.part != "test")
+        .map(|r| (r.object_id, r.label))
+        .collect();
+    let folders = crate::eval::benchmark_run::labelled_alert_folders(&data);
+    if folders.is_empty() {
+        return (Vec::new(), HashMap::new());
+    }
+    let (alerts, _) = crate::alert::read_all(&folders, &crate::alert::ReadOptions::default());
+    let sequences = crate::sequence::group_into_sequences(
+        alerts
+            .into_iter()
+            .filter(|a| fit.contains_key(&a.object_id)),
+    );
+    (sequences, fit)
 }

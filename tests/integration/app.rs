@@ -620,3 +620,167 @@ fn the_default_answer_shows_its_uncertainty() {
     h.run_steps(5);
     h.snapshot("app_default_answer_uncertainty");
 }
+
+/// The vetting loop: vet ten objects from the keyboard in the informative order,
+/// fine-tune from the app on a tiny budget, the new model loads beside the old and the
+/// browser answers come from it; switching back restores the old answers.
+#[test]
+fn vet_informative_first_finetune_and_switch_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).expect("dir");
+    let base = models.join("default-trees.stampseq");
+    let original = std::fs::read(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/models/default-trees.stampseq"),
+    )
+    .expect("bundled model");
+    std::fs::write(&base, &original).expect("copy");
+    let truth: std::collections::HashMap<String, String> = {
+        let mut reader = csv::Reader::from_path(ztf("extra/manifest.csv")).expect("manifest");
+        let h = reader.headers().expect("headers").clone();
+        let id = h.iter().position(|c| c == "objectId").expect("objectId");
+        let label = h.iter().position(|c| c == "label").expect("label");
+        reader
+            .records()
+            .map(|r| {
+                let r = r.expect("row");
+                (r[id].to_string(), r[label].to_string())
+            })
+            .collect()
+    };
+    let labels_dir = dir.path().join("labels");
+    let mut h = harness_with_models(
+        vec![ztf("extra/fink-broker-history")],
+        &labels_dir,
+        vec![base.clone()],
+    );
+    wait_for_models(&mut h, 1);
+    let old_answers: Vec<Option<String>> = h
+        .state()
+        .catalog
+        .rows
+        .iter()
+        .map(|r| {
+            h.state()
+                .predictions
+                .top_class(&r.object_id)
+                .map(|t| t.0.to_string())
+        })
+        .collect();
+
+    h.get_by_label("Most informative first").click();
+    h.run_steps(3);
+    {
+        let app = h.state();
+        assert_eq!(
+            app.prefs.filter.sort,
+            stampseq::app::state::SortColumn::Informative
+        );
+        // Leaving out the random tenth, the order is by falling informativeness.
+        let scores: Vec<f32> = app
+            .visible
+            .iter()
+            .map(|&i| &app.catalog.rows[i].object_id)
+            .filter(|id| stampseq::app::state::object_hash01(id) >= 0.1)
+            .map(|id| app.predictions.informativeness(id).expect("answer"))
+            .collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    }
+    let first = h.state().visible[0];
+    h.state_mut().select_object(first);
+    h.run_steps(2);
+    let mut vetted = Vec::new();
+    for _ in 0..10 {
+        let id = h.state().selected_object_id().expect("a selection");
+        let key = match truth.get(&id).map(String::as_str) {
+            Some("AGN") => Key::Num1,
+            Some("SN") => Key::Num2,
+            Some("asteroid") => Key::Num4,
+            _ => Key::Num3,
+        };
+        h.key_press(key);
+        h.run_steps(2);
+        vetted.push(id);
+    }
+    let store = h.state().labels.as_ref().expect("labels");
+    assert_eq!(store.len(), 10, "ten labels on disk");
+    for id in &vetted {
+        assert!(store.get(id).is_some(), "{id} vetted");
+    }
+
+    h.state_mut().finetune_config.trees = stampseq::model::trees::TreeConfig {
+        members: 1,
+        iterations: 10,
+        ..Default::default()
+    };
+    h.state_mut()
+        .run_command(stampseq::app::commands::Command::FineTune);
+    wait_for_models(&mut h, 2);
+    let names: Vec<String> = h
+        .state()
+        .predictions
+        .models
+        .iter()
+        .map(|m| m.model.clone())
+        .collect();
+    assert!(
+        names[0].starts_with("default-trees.ft-"),
+        "the browser shows the fine-tuned model: {names:?}"
+    );
+    assert_eq!(names[1], "default-trees");
+    assert_eq!(
+        std::fs::read(&base).expect("old"),
+        original,
+        "old model untouched"
+    );
+    let new_files = std::fs::read_dir(&models)
+        .expect("dir")
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("default-trees.ft-")
+        })
+        .count();
+    assert!(
+        new_files >= 2,
+        "the new model and its report beside the old"
+    );
+    let new_answers: Vec<Option<String>> = h
+        .state()
+        .catalog
+        .rows
+        .iter()
+        .map(|r| {
+            h.state()
+                .predictions
+                .top_class(&r.object_id)
+                .map(|t| t.0.to_string())
+        })
+        .collect();
+    let from_new = &h.state().predictions.models[0];
+    for (r, answer) in h.state().catalog.rows.iter().zip(&new_answers) {
+        let p = from_new.by_object[&r.object_id].last().expect("answer");
+        let top = stampseq::eval::metrics::argmax(p).expect("top");
+        assert_eq!(answer.as_deref(), Some(from_new.classes[top].as_str()));
+    }
+
+    h.state_mut()
+        .run_command(stampseq::app::commands::Command::SwitchModel);
+    h.run_steps(3);
+    assert_eq!(h.state().predictions.models[0].model, "default-trees");
+    let back: Vec<Option<String>> = h
+        .state()
+        .catalog
+        .rows
+        .iter()
+        .map(|r| {
+            h.state()
+                .predictions
+                .top_class(&r.object_id)
+                .map(|t| t.0.to_string())
+        })
+        .collect();
+    assert_eq!(back, old_answers, "switching back restores the old answers");
+}

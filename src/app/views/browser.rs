@@ -27,6 +27,21 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         ui.add(egui::DragValue::new(&mut app.prefs.filter.min_detections).range(1..=100))
             .labelled_by(l.id);
     });
+    ui.horizontal(|ui| {
+        let informative = app.prefs.filter.sort == SortColumn::Informative;
+        if ui
+            .selectable_label(informative, "Most informative first")
+            .on_hover_text(
+                "Vet these first: the answers the model is least sure of (weak top class, \
+                 wide ensemble spread), one object in ten at random so that what your labels \
+                 buy is measured fairly",
+            )
+            .clicked()
+        {
+            app.prefs.filter.sort = SortColumn::Informative;
+            app.prefs.filter.descending = true;
+        }
+    });
     ui.checkbox(&mut app.prefs.filter.only_uncertain, "Uncertain or unusual")
         .on_hover_text(
             "Only objects whose first model is unsure: top class below 0.6, its ensemble \
@@ -179,8 +194,18 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                         } else {
                             format!("{u:.2}")
                         };
-                        // A mark beside answers worth a second look.
-                        cell(ui, if uncertain { format!("{text} ?") } else { text });
+                        // A mark beside answers worth a second look; the hover says why.
+                        let why =
+                            app.predictions
+                                .hesitation(&r.object_id)
+                                .map(|((a, pa), (b, pb))| {
+                                    format!("{a} {pa:.2} against {b} {pb:.2}; spread of {a} {text}")
+                                });
+                        let shown = if uncertain { format!("{text} ?") } else { text };
+                        let response = ui.add(egui::Label::new(shown).selectable(false));
+                        if let Some(why) = why {
+                            response.on_hover_text(why);
+                        }
                     }
                 });
                 if row.response().clicked() {
