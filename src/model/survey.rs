@@ -93,17 +93,17 @@ impl ModelHeader {
         model_path: &Path,
         found: Survey,
         input: &str,
-    ) -> Result<(), SurveyMismatch> {
+    ) -> Result<(), Box<SurveyMismatch>> {
         if found == self.trained_on.survey {
             return Ok(());
         }
-        Err(SurveyMismatch {
+        Err(Box::new(SurveyMismatch {
             model: self.name.clone(),
             path: model_path.into(),
             trained_on: self.trained_on.clone(),
             input: input.into(),
             found,
-        })
+        }))
     }
 }
 
@@ -119,12 +119,12 @@ pub fn read_alerts_for_model<F, P>(
     options: &ReadOptions,
     on_progress: P,
     on_alert: F,
-) -> Result<ReadSummary, SurveyMismatch>
+) -> Result<ReadSummary, Box<SurveyMismatch>>
 where
     F: Fn(Alert) + Sync,
     P: Fn(ReadProgress) + Sync,
 {
-    let refused: Mutex<Option<SurveyMismatch>> = Mutex::default();
+    let refused: Mutex<Option<Box<SurveyMismatch>>> = Mutex::default();
     let unused: Mutex<BTreeMap<Arc<str>, usize>> = Mutex::default();
     let mut summary = read_inputs_any(inputs, options, on_progress, |alert| {
         if let Err(e) = header.check_survey(model_path, alert.survey(), &alert.origin().file) {

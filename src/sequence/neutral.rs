@@ -240,33 +240,30 @@ fn ztf_history(
 ) {
     for p in &a.prv_candidates {
         match (p.candid, p.magpsf, p.diffmaglim) {
-            (Some(id), Some(mag), _) => {
-                if sources.insert(id) {
-                    points.push(ztf_detection(
-                        p.jd,
-                        p.fid,
-                        mag,
-                        p.sigmapsf,
-                        p.isdiffpos,
-                        Some(id),
-                        false,
-                    ));
-                }
+            (Some(id), Some(mag), _) if sources.insert(id) => {
+                points.push(ztf_detection(
+                    p.jd,
+                    p.fid,
+                    mag,
+                    p.sigmapsf,
+                    p.isdiffpos,
+                    Some(id),
+                    false,
+                ));
             }
-            (None, _, Some(lim)) => {
-                if others.insert((0, band_name(p.fid).into(), p.jd.to_bits())) {
-                    points.push(Point {
-                        mjd: p.jd - 2_400_000.5,
-                        band: band_name(p.fid).into(),
-                        kind: PointKind::UpperLimit,
-                        flux: None,
-                        flux_err: None,
-                        mag: None,
-                        mag_err: None,
-                        mag_limit: Some(lim).filter(|l| l.is_finite()),
-                    });
-                }
+            (None, _, Some(lim)) if others.insert((0, band_name(p.fid).into(), p.jd.to_bits())) => {
+                points.push(Point {
+                    mjd: p.jd - 2_400_000.5,
+                    band: band_name(p.fid).into(),
+                    kind: PointKind::UpperLimit,
+                    flux: None,
+                    flux_err: None,
+                    mag: None,
+                    mag_err: None,
+                    mag_limit: Some(lim).filter(|l| l.is_finite()),
+                });
             }
+            // A detection already seen, a limit already seen, or neither.
             _ => {}
         }
     }
