@@ -1,6 +1,7 @@
 //! Classification of loaded sequences with a model file: preprocessing on all cores,
 //! batches to the model's device, one row per object and detection step.
 
+use crate::alert::neutral::Survey;
 use crate::alert::Alert;
 use crate::backend::ResolvedBackend;
 use crate::features::tabular::tabular_features;
@@ -276,6 +277,12 @@ impl LoadedModel {
         cancel: &AtomicBool,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<ClassifyOutput, crate::model::ModelError> {
+        // Sequences hold ZTF alerts: a model trained on another survey must not read them.
+        if let Some(first) = sequences.iter().find_map(|s| s.detections.first()) {
+            self.header
+                .check_survey(&self.path, Survey::Ztf, &first.origin.file)
+                .map_err(|e| crate::model::ModelError::Input(e.to_string()))?;
+        }
         if let Net::Trees(trees) = &self.net {
             return self.classify_tabular(trees, sequences, options, cancel, progress);
         }

@@ -1,5 +1,7 @@
 //! Objects: an object's alerts in time order, and its light curve merged from every alert's
-//! history.
+//! history. [`neutral`]: objects and light curves of either survey (LSST included).
+
+pub mod neutral;
 
 use crate::alert::{Alert, DiffSign};
 use serde::Serialize;

@@ -11,7 +11,7 @@ use super::any::AnyAlert;
 use super::lsst::LsstAlert;
 use super::{collect_inputs, read_inputs_any, ReadOptions, ReadSummary};
 use super::{Alert, CutoutKind, DiffSign};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
@@ -20,12 +20,22 @@ use std::sync::Mutex;
 /// AB magnitude zero point of a flux in nJy: m = 31.4 - 2.5 log10(f / nJy).
 pub const NJY_ZERO_POINT: f64 = 31.4;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Survey {
     #[serde(rename = "ZTF")]
     Ztf,
     #[serde(rename = "LSST")]
     Lsst,
+}
+
+impl Survey {
+    /// Arcseconds per stamp pixel: ZTF 1.0 (1.01 exactly), LSST 0.2.
+    pub fn pixel_scale_arcsec(self) -> f64 {
+        match self {
+            Self::Ztf => 1.0,
+            Self::Lsst => 0.2,
+        }
+    }
 }
 
 impl fmt::Display for Survey {
@@ -93,7 +103,7 @@ pub fn mag_to_njy(mag: f64) -> f64 {
 }
 
 /// d(mag) = 2.5 / ln(10) * d(flux) / flux, and back.
-const MAG_PER_RELATIVE_FLUX: f64 = 1.085_736_204_758_129_6;
+pub const MAG_PER_RELATIVE_FLUX: f64 = 1.085_736_204_758_129_6;
 
 impl SurveyAlert for Alert {
     fn survey(&self) -> Survey {

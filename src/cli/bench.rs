@@ -1,7 +1,7 @@
 //! `stampseq bench ...`: throughput measurements. Timings belong here and in BENCHMARKS.md,
 //! never in tests.
 
-use crate::alert::{collect_inputs, read_inputs, ReadOptions};
+use crate::alert::{collect_inputs, read_inputs_any, AnyAlert, ReadOptions};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,8 +95,11 @@ pub struct InferArgs {
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Avro files, folders or .tar.gz archives.
+    /// Alert files of either survey (ZTF or LSST Avro, Confluent-framed LSST messages,
+    /// broker Parquet), folders or .tar.gz archives.
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub schemas: super::LsstSchemaArgs,
     /// Timed passes; the median is reported (the first also warms the page cache).
     #[arg(long, default_value_t = 5)]
     pub repeat: usize,
@@ -205,18 +208,22 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     let options = ReadOptions {
         decode_stamps: !args.no_stamps,
-        ..Default::default()
+        ..args.schemas.read_options()
     };
     let mut runs = Vec::new();
     for pass in 0..args.repeat.max(1) {
         let stamps = AtomicUsize::new(0);
         let start = Instant::now();
-        let summary = read_inputs(
+        let summary = read_inputs_any(
             &inputs,
             &options,
             |_| {},
             |alert| {
-                stamps.fetch_add(alert.cutouts.count(), Ordering::Relaxed);
+                let n = match &alert {
+                    AnyAlert::Ztf(a) => a.cutouts.count(),
+                    AnyAlert::Lsst(a) => a.cutouts.count(),
+                };
+                stamps.fetch_add(n, Ordering::Relaxed);
             },
         );
         let secs = start.elapsed().as_secs_f64();
@@ -259,7 +266,19 @@ fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
         !paths.is_empty(),
         "no alerts given and no bundled sample found"
     );
-    let (alerts, _) = crate::alert::read_all(&paths, &ReadOptions::default());
+    let (inputs, _) = collect_inputs(&paths);
+    let alerts = std::sync::Mutex::new(Vec::new());
+    crate::model::read_alerts_for_model(
+        &model.header,
+        &args.model,
+        &inputs,
+        &ReadOptions::default(),
+        |_| {},
+        |a| alerts.lock().unwrap_or_else(|e| e.into_inner()).push(a),
+    )?;
+    let mut alerts = alerts.into_inner().unwrap_or_else(|e| e.into_inner());
+    alerts
+        .sort_by(|a, b| (&a.origin.file, a.origin.record).cmp(&(&b.origin.file, b.origin.record)));
     anyhow::ensure!(!alerts.is_empty(), "no alert could be read");
     // Repeat the real alerts until one batch is full, as one object each.
     let mut batch_alerts = Vec::with_capacity(args.batch);

@@ -1,9 +1,10 @@
 //! `stampseq classify`: class probabilities for every object's first detections.
 
 use super::progress;
-use crate::alert::{collect_inputs, read_inputs, ReadOptions};
+use crate::alert::{collect_inputs, ReadOptions};
 use crate::backend::BackendChoice;
 use crate::classify::{ClassifyOptions, ClassifyOutput, LoadedModel};
+use crate::model::read_alerts_for_model;
 use crate::sequence::group_into_sequences;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -68,7 +69,9 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let (inputs, walk_errors) = collect_inputs(&args.paths);
     let alerts = Mutex::new(Vec::new());
     let bar = progress::read_bar(0);
-    let summary = read_inputs(
+    let summary = read_alerts_for_model(
+        &model.header,
+        &model_path,
         &inputs,
         &ReadOptions::default(),
         |p| {
@@ -78,6 +81,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         |a| alerts.lock().unwrap_or_else(|e| e.into_inner()).push(a),
     );
     bar.finish_and_clear();
+    let summary = summary?;
     for e in walk_errors.iter().chain(&summary.errors) {
         eprintln!("warning: {e}");
     }

@@ -1,9 +1,10 @@
 //! `stampseq evaluate`: metrics of a model file on labelled alerts.
 
-use crate::alert::{read_all, ReadOptions};
+use crate::alert::{collect_inputs, ReadOptions};
 use crate::backend::BackendChoice;
 use crate::classify::LoadedModel;
 use crate::eval::evaluate::{evaluate, read_labels};
+use crate::model::read_alerts_for_model;
 use crate::sequence::group_into_sequences;
 use crate::train::Split;
 use anyhow::Context;
@@ -11,6 +12,7 @@ use clap::Args;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
@@ -60,8 +62,21 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    let (alerts, summary) = read_all(&args.data, &ReadOptions::default());
-    for e in &summary.errors {
+    let (inputs, walk_errors) = collect_inputs(&args.data);
+    let alerts = Mutex::new(Vec::new());
+    let summary = read_alerts_for_model(
+        &model.header,
+        &args.model,
+        &inputs,
+        &ReadOptions::default(),
+        |_| {},
+        |a| alerts.lock().unwrap_or_else(|e| e.into_inner()).push(a),
+    )?;
+    let mut alerts = alerts.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Decoding order depends on thread timing; the report should not.
+    alerts
+        .sort_by(|a, b| (&a.origin.file, a.origin.record).cmp(&(&b.origin.file, b.origin.record)));
+    for e in walk_errors.iter().chain(&summary.errors) {
         eprintln!("warning: {e}");
     }
     let sequences = group_into_sequences(alerts);

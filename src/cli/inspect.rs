@@ -3,10 +3,10 @@
 use super::progress;
 use crate::alert::neutral::{Survey, SurveyAlert};
 use crate::alert::{collect_inputs, read_inputs_any, AnyAlert, ReadError, ReadOptions};
-use crate::sequence::count_nights;
+use crate::sequence::neutral::{detection_nights_of, ObjectKey};
 use clap::Args;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -34,8 +34,13 @@ pub struct InspectReport {
     pub objects: usize,
     /// Alerts and objects of each survey.
     pub surveys: BTreeMap<Survey, SurveyCount>,
-    /// Objects whose alerts fall on two or more observing nights.
+    /// Objects whose alerts fall on two or more observing nights (each survey's nights:
+    /// ZTF from Palomar's noon, LSST by Rubin's `dayObs`).
     pub objects_multi_night: usize,
+    /// Objects whose detections fall on two or more nights, counting the previous
+    /// detections the alerts carry (ZTF `prv_candidates`, LSST `prvDiaSources`): an LSST
+    /// object seen once in these files may have a long history.
+    pub objects_multi_night_history: usize,
     pub schema_versions: BTreeMap<String, usize>,
     /// "WxH" -> number of stamps of that shape.
     pub stamp_shapes: BTreeMap<String, usize>,
@@ -53,6 +58,11 @@ pub struct SurveyCount {
     pub objects: usize,
     /// LSST alerts of solar-system objects; ZTF alerts near a known asteroid.
     pub solar_system_alerts: usize,
+    pub objects_multi_night: usize,
+    pub objects_multi_night_history: usize,
+    /// Alerts naming no object (LSST: `diaObjectId` and `ssObjectId` both 0, as in the
+    /// synthetic samples), not counted as objects.
+    pub alerts_without_object: usize,
 }
 
 #[derive(Default)]
@@ -61,13 +71,16 @@ struct Tally {
     stamp_shapes: BTreeMap<String, usize>,
     missing_cutouts: usize,
     surveys: BTreeMap<Survey, SurveyCount>,
-    /// (survey, objectId) -> (alert id, jd) of each alert, to count objects and nights
+    /// The nights of each object's alerts and detections, to count objects and nights
     /// after the read.
-    objects: AlertsByObject,
+    objects: HashMap<ObjectKey, ObjectNights>,
 }
 
-/// (survey, objectId) -> (alert id, jd) of each alert.
-type AlertsByObject = HashMap<(Survey, String), Vec<(Option<i64>, f64)>>;
+#[derive(Default)]
+struct ObjectNights {
+    alerts: HashSet<i64>,
+    detections: HashSet<i64>,
+}
 
 impl Tally {
     fn add(&mut self, alert: &AnyAlert) {
@@ -86,10 +99,15 @@ impl Tally {
         let count = self.surveys.entry(s.survey).or_default();
         count.alerts += 1;
         count.solar_system_alerts += usize::from(s.solar_system);
-        self.objects
-            .entry((s.survey, s.object_id))
-            .or_default()
-            .push((s.alert_id, s.mjd + 2_400_000.5));
+        let Some(key) = ObjectKey::of(alert) else {
+            count.alerts_without_object += 1;
+            return;
+        };
+        let (own, history) = detection_nights_of(alert);
+        let nights = self.objects.entry(key).or_default();
+        nights.alerts.insert(own);
+        nights.detections.insert(own);
+        nights.detections.extend(history);
     }
 }
 
@@ -112,22 +130,19 @@ pub fn inspect(paths: &[PathBuf], options: &ReadOptions, show_progress: bool) ->
     );
     bar.finish_and_clear();
     let mut tally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
-    for (survey, _) in tally.objects.keys() {
-        tally.surveys.entry(*survey).or_default().objects += 1;
+    let (mut objects_multi_night, mut objects_multi_night_history) = (0, 0);
+    for (key, nights) in &tally.objects {
+        let count = tally.surveys.entry(key.survey).or_default();
+        count.objects += 1;
+        if nights.alerts.len() >= 2 {
+            count.objects_multi_night += 1;
+            objects_multi_night += 1;
+        }
+        if nights.detections.len() >= 2 {
+            count.objects_multi_night_history += 1;
+            objects_multi_night_history += 1;
+        }
     }
-    let objects_multi_night = tally
-        .objects
-        .values()
-        .filter(|alerts| {
-            // The same alert read twice (a file and an archive) is one detection.
-            let mut seen = std::collections::HashSet::new();
-            let unique = alerts
-                .iter()
-                .filter(|(id, _)| id.is_none_or(|id| seen.insert(id)))
-                .map(|(_, jd)| *jd);
-            count_nights(unique) >= 2
-        })
-        .count();
     let mut errors = walk_errors;
     errors.extend(summary.errors);
     InspectReport {
@@ -136,6 +151,7 @@ pub fn inspect(paths: &[PathBuf], options: &ReadOptions, show_progress: bool) ->
         objects: tally.objects.len(),
         surveys: tally.surveys,
         objects_multi_night,
+        objects_multi_night_history,
         schema_versions: tally.schema_versions,
         stamp_shapes: tally.stamp_shapes,
         alerts_missing_cutouts: tally.missing_cutouts,
@@ -168,11 +184,21 @@ fn print_text(r: &InspectReport) {
     println!("objects              {}", r.objects);
     for (survey, c) in &r.surveys {
         println!(
-            "  {survey:<4}               {} alerts, {} objects, {} solar-system alerts",
-            c.alerts, c.objects, c.solar_system_alerts
+            "  {survey:<4}               {} alerts, {} objects ({} on >=2 nights, {} with history), \
+             {} solar-system alerts, {} alerts naming no object",
+            c.alerts,
+            c.objects,
+            c.objects_multi_night,
+            c.objects_multi_night_history,
+            c.solar_system_alerts,
+            c.alerts_without_object
         );
     }
     println!("objects on >=2 nights {}", r.objects_multi_night);
+    println!(
+        "  with history         {} (their alerts' previous detections counted)",
+        r.objects_multi_night_history
+    );
     let versions: Vec<String> = r
         .schema_versions
         .iter()

@@ -1,10 +1,11 @@
 //! The stampseq model file: one safetensors file that describes itself. Its metadata holds
 //! a JSON header under the key `stampseq` (format version, model kind and architecture,
-//! class names, crop size, the feature statistics the model was trained with, provenance:
+//! class names, crop size, the survey, stamps and feature set it was trained on, the feature statistics the model was trained with, provenance:
 //! where the weights came from and, for models trained here, the data, config and
 //! metrics); its tensors are the module's parameters by their module path, written and
 //! read by burn-store. Files are written atomically.
 
+use super::survey::TrainedOn;
 use crate::features::FeatureStats;
 use burn::module::Module;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
@@ -97,6 +98,10 @@ pub struct ModelHeader {
     /// Kind-specific architecture configuration.
     pub architecture: serde_json::Value,
     pub provenance: Provenance,
+    /// The survey, stamps and features the model was trained on; absent in files written
+    /// before stampseq read LSST alerts, which hold ZTF models.
+    #[serde(default)]
+    pub trained_on: TrainedOn,
 }
 
 impl ModelHeader {
@@ -124,6 +129,7 @@ impl ModelHeader {
                 stampseq_version: env!("CARGO_PKG_VERSION").into(),
                 ..Default::default()
             },
+            trained_on: TrainedOn::default(),
         }
     }
 }

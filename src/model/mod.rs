@@ -9,6 +9,7 @@ pub mod heads;
 pub mod import;
 pub mod loss;
 pub mod rules;
+pub mod survey;
 pub mod temporal;
 pub mod trees;
 
@@ -18,6 +19,7 @@ pub use encoder::{NetError, StampEncoder, StampEncoderConfig};
 pub use enhanced::{EnhancedStampClassifier, EnhancedStampClassifierConfig};
 pub use heads::{HeadConfig, Positions, TemporalHead};
 pub use loss::{confidence_penalty_loss, confidence_penalty_loss_single};
+pub use survey::{read_alerts_for_model, SurveyMismatch, TrainedOn};
 pub use temporal::{
     wise_row, TemporalStampClassifier, TemporalStampClassifierConfig, TimeModulation,
     DEFAULT_CLASSES,

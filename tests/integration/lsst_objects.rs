@@ -1,0 +1,245 @@
+//! LSST objects and light curves on the real samples in `../shared/data/lsst`, and models
+//! that know their survey: a ZTF model given LSST alerts is refused, naming both. Expected
+//! values were read from the files with fastavro and pyarrow, independently of stampseq.
+
+use crate::common::{data_dir, ztf};
+use stampseq::alert::neutral::Survey;
+use stampseq::alert::{collect_inputs, read_all, read_all_any, ReadOptions};
+use stampseq::classify::{ClassifyOptions, LoadedModel};
+use stampseq::model::file::read_header;
+use stampseq::model::{read_alerts_for_model, TrainedOn};
+use stampseq::sequence::group_into_sequences;
+use stampseq::sequence::neutral::{group_objects, PointKind};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+fn lsst(rel: &str) -> PathBuf {
+    data_dir().join("lsst").join(rel)
+}
+
+fn schemas() -> PathBuf {
+    lsst("lsst-alert-packet/schema")
+}
+
+fn options() -> ReadOptions {
+    ReadOptions {
+        lsst_schemas: Some(schemas()),
+        ..Default::default()
+    }
+}
+
+fn bundled_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq")
+}
+
+#[test]
+fn lsst_objects_merge_history_and_forced_photometry() {
+    let (alerts, summary) = read_all_any(&[lsst("")], &options());
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    assert_eq!(alerts.len(), 113);
+    let (objects, unassociated) = group_objects(alerts);
+    // The synthetic samples (pittgoogle-client, fakeAlert) name no object: ids of 0.
+    assert_eq!(unassociated.len(), 16);
+    assert_eq!(objects.len(), 77);
+    assert!(objects.iter().all(|o| o.key.survey == Survey::Lsst));
+    // Solar-system alerts are objects by ssObjectId.
+    let ss: Vec<&str> = objects
+        .iter()
+        .filter(|o| o.key.solar_system)
+        .map(|o| o.key.id.as_str())
+        .collect();
+    assert_eq!(
+        ss,
+        [
+            "20892066498361688",
+            "21163611661088578",
+            "21164736943044929"
+        ]
+    );
+    // Every object has one alert here (the framed copies are the Parquet rows again), but
+    // 52 have detections on two nights or more in the history they carry.
+    assert!(objects.iter().all(|o| o.alert_nights() == 1));
+    assert_eq!(
+        objects.iter().filter(|o| o.detection_nights() >= 2).count(),
+        52
+    );
+
+    // OR4 object 3068394296366334182: one alert, 7 prvDiaSources, 1 prvDiaForcedSource.
+    let o = objects
+        .iter()
+        .find(|o| o.key.id == "3068394296366334182" && !o.key.solar_system)
+        .expect("OR4 object");
+    assert_eq!(o.alerts.len(), 1);
+    let lc = &o.light_curve;
+    assert_eq!(lc.detections().count(), 8);
+    assert_eq!(lc.forced().count(), 1);
+    assert_eq!(lc.bands(), ["r", "i"]);
+    assert_eq!(o.detection_nights(), 2);
+    let first = &lc.points[0];
+    assert_eq!(first.mjd, 60487.178992812434);
+    assert_eq!(first.band, "r");
+    assert_eq!(first.flux, Some(11215.5517578125));
+    assert!((first.mag.expect("positive flux") - 21.27544839024958).abs() < 1e-9);
+    // The negative difference of 60487.18087 has a flux and no magnitude.
+    let negative = &lc.points[1];
+    assert_eq!(negative.flux, Some(-1763.61865234375));
+    assert_eq!(negative.mag, None);
+    // Only the alert's own detection has its stamps.
+    let with_alert: Vec<_> = lc
+        .points
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.kind,
+                PointKind::Detection {
+                    has_alert: true,
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(with_alert.len(), 1);
+    assert_eq!(
+        with_alert[0].kind,
+        PointKind::Detection {
+            source_id: Some(3068429600980730034),
+            has_alert: true
+        }
+    );
+    assert!((with_alert[0].mag.expect("mag") - 21.376017072012225).abs() < 1e-9);
+    // The forced point is a limit: 5 x psfFluxErr = 5 x 765.514 nJy.
+    let forced = lc.forced().next().expect("forced");
+    assert_eq!(forced.mag, None);
+    assert_eq!(forced.flux, Some(9503.5146484375));
+    assert!((forced.mag_limit.expect("limit") - 22.442691658200445).abs() < 1e-9);
+    // Time order.
+    assert!(lc.points.windows(2).all(|w| w[0].mjd <= w[1].mjd));
+}
+
+#[test]
+fn ztf_objects_fill_the_same_light_curve() {
+    let dir = ztf("fixture");
+    let (any, _) = read_all_any(&[&dir], &ReadOptions::default());
+    let (zs, _) = read_all(&[&dir], &ReadOptions::default());
+    let (objects, unassociated) = group_objects(any);
+    let sequences = group_into_sequences(zs);
+    assert!(unassociated.is_empty());
+    assert_eq!(objects.len(), sequences.len());
+    for (o, s) in objects.iter().zip(&sequences) {
+        assert_eq!(o.key.id, s.object_id);
+        assert_eq!(o.alerts.len(), s.len());
+        assert_eq!(o.alert_nights(), s.nights(), "{}", s.object_id);
+        // The same detections as the ZTF light curve, in nJy and MJD.
+        assert_eq!(
+            o.light_curve.detections().count(),
+            s.light_curve.detections().count()
+        );
+        for (p, q) in o.light_curve.detections().zip(s.light_curve.detections()) {
+            assert_eq!(p.mjd, q.jd - 2_400_000.5);
+            if let stampseq::sequence::PointKind::Detection { magpsf, .. } = q.kind {
+                assert_eq!(p.mag, Some(magpsf).filter(|m| m.is_finite()));
+            }
+        }
+    }
+}
+
+#[test]
+fn models_written_before_surveys_were_recorded_are_ztf_models() {
+    let header = read_header(&bundled_model()).expect("bundled model");
+    assert_eq!(header.trained_on, TrainedOn::survey_default(Survey::Ztf));
+    assert_eq!(header.trained_on.pixel_scale_arcsec, 1.0);
+    assert_eq!(header.trained_on.stamp_size, 63);
+}
+
+#[test]
+fn a_ztf_model_refuses_lsst_alerts_in_the_library() {
+    let path = bundled_model();
+    let header = read_header(&path).expect("bundled model");
+    let (inputs, _) = collect_inputs(&[lsst("fink-science/or4_lsst7.1.part-00000.snappy.parquet")]);
+    let err = read_alerts_for_model(&header, &path, &inputs, &options(), |_| {}, |_| {})
+        .expect_err("LSST alerts for a ZTF model");
+    assert_eq!(err.found, Survey::Lsst);
+    let text = err.to_string();
+    assert!(text.contains("default-trees"), "{text}");
+    assert!(
+        text.contains("or4_lsst7.1.part-00000.snappy.parquet"),
+        "{text}"
+    );
+    assert!(text.contains("trained on ZTF"), "{text}");
+
+    // The same model said to be an LSST one refuses ZTF alerts, when reading and when run.
+    let mut model = LoadedModel::load(&path, &burn::tensor::Device::flex()).expect("bundled model");
+    model.header.trained_on = TrainedOn::survey_default(Survey::Lsst);
+    let (inputs, _) = collect_inputs(&[ztf("fixture")]);
+    let err = read_alerts_for_model(
+        &model.header,
+        &path,
+        &inputs,
+        &ReadOptions::default(),
+        |_| {},
+        |_| {},
+    )
+    .expect_err("ZTF alerts for an LSST model");
+    assert_eq!(err.found, Survey::Ztf);
+    let (alerts, _) = read_all(&[ztf("fixture")], &ReadOptions::default());
+    let sequences = group_into_sequences(alerts);
+    let err = model
+        .classify(
+            &sequences,
+            &ClassifyOptions::default(),
+            &burn::tensor::Device::flex(),
+            &AtomicBool::new(false),
+            &|_, _| {},
+        )
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("trained on LSST"), "{err}");
+}
+
+#[test]
+fn classify_and_evaluate_refuse_lsst_alerts_naming_model_and_file() {
+    let framed = lsst("derived-fink-v10-framed/169813006395375676.v10_0.confluent.avro");
+    let labels_dir = tempfile::tempdir().expect("tempdir");
+    let labels = labels_dir.path().join("labels.csv");
+    std::fs::write(&labels, "objectId,label\nZTF18aaaaaaa,SN\n").expect("labels");
+    let runs = [
+        vec![
+            "classify".into(),
+            ztf("fixture").into_os_string(),
+            framed.clone().into_os_string(),
+            "--model".into(),
+            bundled_model().into_os_string(),
+        ],
+        vec![
+            "evaluate".into(),
+            "--model".into(),
+            bundled_model().into_os_string(),
+            "--data".into(),
+            framed.clone().into_os_string(),
+            "--labels".into(),
+            labels.clone().into_os_string(),
+            "--out".into(),
+            labels_dir.path().join("out").into_os_string(),
+        ],
+    ];
+    for args in runs {
+        let out = Command::new(env!("CARGO_BIN_EXE_stampseq"))
+            .args(&args)
+            .env("STAMPSEQ_LSST_SCHEMAS", schemas())
+            .output()
+            .expect("run stampseq");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(err.contains("default-trees"), "{err}");
+        assert!(
+            err.contains("169813006395375676.v10_0.confluent.avro"),
+            "{err}"
+        );
+        assert!(
+            err.contains("trained on ZTF") && err.contains("LSST alerts"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
