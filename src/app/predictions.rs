@@ -100,16 +100,16 @@ impl Predictions {
 
     /// The first model's two most probable classes after the object's last detection, with
     /// their probabilities: why an answer is uncertain.
-    pub fn hesitation(&self, object_id: &str) -> Option<((&str, f32), (&str, f32))> {
+    pub fn hesitation(&self, object_id: &str) -> Option<[(&str, f32); 2]> {
         let m = self.models.first()?;
         let p = m.by_object.get(object_id)?.last()?;
         let mut order: Vec<usize> = (0..p.len()).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
         let (a, b) = (*order.first()?, *order.get(1)?);
-        Some((
+        Some([
             (m.classes.get(a)?.as_str(), p[a]),
             (m.classes.get(b)?.as_str(), p[b]),
-        ))
+        ])
     }
 
     /// The first model's answer after the object's last detection.

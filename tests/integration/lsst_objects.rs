@@ -192,8 +192,7 @@ fn a_ztf_model_refuses_lsst_alerts_in_the_library() {
             &AtomicBool::new(false),
             &|_, _| {},
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(err.to_string().contains("trained on LSST"), "{err}");
 }
 

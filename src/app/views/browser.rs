@@ -198,7 +198,7 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                         let why =
                             app.predictions
                                 .hesitation(&r.object_id)
-                                .map(|((a, pa), (b, pb))| {
+                                .map(|[(a, pa), (b, pb)]| {
                                     format!("{a} {pa:.2} against {b} {pb:.2}; spread of {a} {text}")
                                 });
                         let shown = if uncertain { format!("{text} ?") } else { text };
