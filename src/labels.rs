@@ -30,10 +30,12 @@ pub enum LabelError {
     },
     #[error("nothing to undo")]
     NothingToUndo,
+    #[error("{0} has no label yet: label it first")]
+    NotLabelled(String),
 }
 
 /// One journal entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LabelEvent {
     /// Seconds since the Unix epoch.
     pub time: f64,
@@ -45,7 +47,34 @@ pub struct LabelEvent {
     /// True for an entry written by undo.
     #[serde(default)]
     pub undo: bool,
+    /// Who vetted (the name in the app's preferences).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vetter: Option<String>,
+    /// "sure" or "unsure".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// What the confidence and the note were before, so that undo restores them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_confidence: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_note: Option<String>,
 }
+
+/// What goes with a label besides the class: how sure the vetter was, a free note, who and
+/// when.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LabelDetails {
+    pub confidence: Option<String>,
+    pub note: Option<String>,
+    pub vetter: Option<String>,
+    /// Seconds since the Unix epoch of the last change.
+    pub time: f64,
+}
+
+/// The confidences a label can carry.
+pub const CONFIDENCES: [&str; 2] = ["sure", "unsure"];
 
 /// The labels of one folder, kept in step with its files.
 #[derive(Debug)]
@@ -56,6 +85,9 @@ pub struct LabelStore {
     undo_stack: Vec<LabelEvent>,
     /// Counts the changes, so that views derived from the labels know when to redo them.
     revision: u64,
+    details: BTreeMap<String, LabelDetails>,
+    /// Written into each new entry.
+    vetter: Option<String>,
 }
 
 fn now() -> f64 {
@@ -86,6 +118,8 @@ impl LabelStore {
             current: BTreeMap::new(),
             undo_stack: Vec::new(),
             revision: 0,
+            details: BTreeMap::new(),
+            vetter: None,
         };
         let log = store.log_path();
         match std::fs::File::open(&log) {
@@ -137,9 +171,129 @@ impl LabelStore {
     fn apply(&mut self, event: &LabelEvent) {
         self.revision += 1;
         match &event.label {
-            Some(l) => self.current.insert(event.object_id.clone(), l.clone()),
-            None => self.current.remove(&event.object_id),
+            Some(l) => {
+                self.current.insert(event.object_id.clone(), l.clone());
+                self.details.insert(
+                    event.object_id.clone(),
+                    LabelDetails {
+                        confidence: event.confidence.clone(),
+                        note: event.note.clone(),
+                        vetter: event.vetter.clone(),
+                        time: event.time,
+                    },
+                );
+            }
+            None => {
+                self.current.remove(&event.object_id);
+                self.details.remove(&event.object_id);
+            }
         };
+    }
+
+    /// The name written into new entries as the vetter.
+    pub fn set_vetter(&mut self, name: Option<&str>) {
+        self.vetter = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from);
+    }
+
+    pub fn details(&self, object_id: &str) -> Option<&LabelDetails> {
+        self.details.get(object_id)
+    }
+
+    /// Changes the confidence and the note of a labelled object (journalled, undoable).
+    pub fn set_details(
+        &mut self,
+        object_id: &str,
+        confidence: Option<&str>,
+        note: Option<&str>,
+    ) -> Result<(), LabelError> {
+        let Some(label) = self.current.get(object_id).cloned() else {
+            return Err(LabelError::NotLabelled(object_id.to_string()));
+        };
+        let old = self.details.get(object_id).cloned().unwrap_or_default();
+        let note = note
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(String::from);
+        let confidence = confidence.map(String::from);
+        if old.confidence == confidence && old.note == note {
+            return Ok(());
+        }
+        let event = LabelEvent {
+            time: now(),
+            object_id: object_id.to_string(),
+            label: Some(label.clone()),
+            previous: Some(label),
+            undo: false,
+            vetter: self.vetter.clone(),
+            confidence,
+            note,
+            previous_confidence: old.confidence,
+            previous_note: old.note,
+        };
+        self.record(&event)?;
+        self.undo_stack.push(event);
+        Ok(())
+    }
+
+    /// Labels many objects at once (an import): one journal entry each; returns how many
+    /// changed.
+    pub fn import(&mut self, labels: &[(String, String)], note: &str) -> Result<usize, LabelError> {
+        let mut changed = 0;
+        for (id, label) in labels {
+            if self.get(id) == Some(label.as_str()) {
+                continue;
+            }
+            let old = self.details.get(id).cloned().unwrap_or_default();
+            let event = LabelEvent {
+                time: now(),
+                object_id: id.clone(),
+                label: Some(label.clone()),
+                previous: self.current.get(id).cloned(),
+                undo: false,
+                vetter: self.vetter.clone(),
+                confidence: old.confidence.clone(),
+                note: Some(note.to_string()),
+                previous_confidence: old.confidence,
+                previous_note: old.note,
+            };
+            self.record(&event)?;
+            self.undo_stack.push(event);
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
+    /// Every label with its details, as CSV (objectId, label, confidence, note, vetter,
+    /// time as ISO date), written atomically.
+    pub fn export_csv(&self, path: &Path) -> Result<(), LabelError> {
+        let io = |e: &dyn std::fmt::Display| LabelError::Io {
+            path: path.display().to_string(),
+            source: std::io::Error::other(e.to_string()),
+        };
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["objectId", "label", "confidence", "note", "vetter", "time"])
+            .map_err(|e| io(&e))?;
+        for (id, label) in &self.current {
+            let d = self.details.get(id).cloned().unwrap_or_default();
+            let when = crate::app::state::jd_to_calendar(d.time / 86_400.0 + 2_440_587.5);
+            w.write_record([
+                id.as_str(),
+                label.as_str(),
+                d.confidence.as_deref().unwrap_or(""),
+                d.note.as_deref().unwrap_or(""),
+                d.vetter.as_deref().unwrap_or(""),
+                when.as_str(),
+            ])
+            .map_err(|e| io(&e))?;
+        }
+        let bytes = w.into_inner().map_err(|e| io(&e))?;
+        write_atomic(path, &bytes).map_err(|source| LabelError::Io {
+            path: path.display().to_string(),
+            source,
+        })
     }
 
     pub fn get(&self, object_id: &str) -> Option<&str> {
@@ -160,12 +314,18 @@ impl LabelStore {
 
     /// Labels an object (or clears its label with `None`); on disk before it returns.
     pub fn set(&mut self, object_id: &str, label: Option<&str>) -> Result<(), LabelError> {
+        let old = self.details.get(object_id).cloned().unwrap_or_default();
         let event = LabelEvent {
             time: now(),
             object_id: object_id.to_string(),
             label: label.map(str::to_string),
             previous: self.current.get(object_id).cloned(),
             undo: false,
+            vetter: self.vetter.clone(),
+            confidence: old.confidence.clone(),
+            note: old.note.clone(),
+            previous_confidence: old.confidence,
+            previous_note: old.note,
         };
         if event.label == event.previous {
             return Ok(());
@@ -184,6 +344,11 @@ impl LabelStore {
             label: last.previous.clone(),
             previous: last.label.clone(),
             undo: true,
+            vetter: self.vetter.clone(),
+            confidence: last.previous_confidence.clone(),
+            note: last.previous_note.clone(),
+            previous_confidence: last.confidence.clone(),
+            previous_note: last.note.clone(),
         };
         self.record(&event)?;
         Ok(last.object_id)
@@ -250,6 +415,120 @@ pub fn read_labels_csv(path: &Path) -> Result<BTreeMap<String, String>, LabelErr
     Ok(out)
 }
 
+/// Another tool's CSV export: its column names and rows, for choosing the object-id and
+/// class columns.
+#[derive(Debug, Clone)]
+pub struct ForeignCsv {
+    pub path: PathBuf,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl ForeignCsv {
+    pub fn read(path: &Path) -> Result<Self, LabelError> {
+        let corrupt = |line: usize, e: &dyn std::fmt::Display| LabelError::Corrupt {
+            path: path.display().to_string(),
+            line,
+            problem: e.to_string(),
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(path)
+            .map_err(|e| corrupt(1, &e))?;
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| corrupt(1, &e))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let mut rows = Vec::new();
+        for (i, r) in reader.records().enumerate() {
+            let r = r.map_err(|e| corrupt(i + 2, &e))?;
+            rows.push(r.iter().map(|v| v.trim().to_string()).collect());
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            headers,
+            rows,
+        })
+    }
+
+    /// The distinct values of a column, sorted: the class names to map.
+    pub fn values(&self, column: usize) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .rows
+            .iter()
+            .filter_map(|r| r.get(column).cloned())
+            .filter(|v| !v.is_empty())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// (objectId, stampseq class) for every row whose class `mapping` maps to one of
+    /// [`VETTING_CLASSES`]; rows with an unmapped class are left out and counted.
+    pub fn mapped(
+        &self,
+        id_column: usize,
+        class_column: usize,
+        mapping: &BTreeMap<String, String>,
+    ) -> (Vec<(String, String)>, usize) {
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        for r in &self.rows {
+            let (Some(id), Some(class)) = (r.get(id_column), r.get(class_column)) else {
+                skipped += 1;
+                continue;
+            };
+            match mapping.get(class) {
+                Some(to) if !id.is_empty() && VETTING_CLASSES.contains(&to.as_str()) => {
+                    out.push((id.clone(), to.clone()))
+                }
+                _ => skipped += 1,
+            }
+        }
+        (out, skipped)
+    }
+}
+
+/// A guess at the mapping of another tool's class names to stampseq's, for a dialog to
+/// start from: exact names, then the usual synonyms (QSO, blazar, SN Ia, RRLyr...).
+pub fn guess_mapping(values: &[String]) -> BTreeMap<String, String> {
+    values
+        .iter()
+        .filter_map(|v| {
+            let l = v.to_ascii_lowercase();
+            let to = if let Some(c) = VETTING_CLASSES.iter().find(|c| c.eq_ignore_ascii_case(v)) {
+                c
+            } else if [
+                "qso", "agn", "blazar", "bllac", "bl lac", "seyfert", "quasar", "liner",
+            ]
+            .iter()
+            .any(|k| l.contains(k))
+            {
+                &"AGN"
+            } else if l.starts_with("sn") || l.contains("supernova") || l.contains("tde") {
+                &"SN"
+            } else if [
+                "rrl", "ceph", "eb", "lpv", "mira", "var", "star", "dsct", "cv",
+            ]
+            .iter()
+            .any(|k| l.contains(k))
+            {
+                &"VS"
+            } else if l.contains("asteroid") || l.contains("sso") || l.contains("solar") {
+                &"asteroid"
+            } else if l.contains("bogus") || l.contains("artefact") || l.contains("artifact") {
+                &"bogus"
+            } else {
+                return None;
+            };
+            Some((v.clone(), to.to_string()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +551,87 @@ mod tests {
         assert_eq!(csv, "objectId,label\nZTF18abudwyj,AGN\nZTF21abiuvdk,SN\n");
         let log = std::fs::read_to_string(s.log_path()).expect("log");
         assert_eq!(log.lines().count(), 4, "append-only: the undo is an entry");
+    }
+
+    #[test]
+    fn details_are_journalled_undoable_and_exported() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let mut s = LabelStore::open(dir.path()).expect("open");
+            s.set_vetter(Some("Ada"));
+            assert!(
+                s.set_details("X", Some("sure"), None).is_err(),
+                "no label yet"
+            );
+            s.set("X", Some("SN")).expect("set");
+            s.set_details("X", Some("unsure"), Some("host is a smudge"))
+                .expect("details");
+            s.set_details("X", Some("sure"), Some("spectrum: Ia"))
+                .expect("details");
+            s.undo().expect("undo");
+            let d = s.details("X").expect("details");
+            assert_eq!(d.confidence.as_deref(), Some("unsure"));
+            assert_eq!(d.note.as_deref(), Some("host is a smudge"));
+            // A relabel keeps the note.
+            s.set("X", Some("AGN")).expect("relabel");
+        }
+        let s = LabelStore::open(dir.path()).expect("reopen");
+        let d = s.details("X").expect("details survive");
+        assert_eq!(d.vetter.as_deref(), Some("Ada"));
+        assert_eq!(d.note.as_deref(), Some("host is a smudge"));
+        assert_eq!(s.get("X"), Some("AGN"));
+        let out = dir.path().join("export.csv");
+        s.export_csv(&out).expect("export");
+        let text = std::fs::read_to_string(&out).expect("read");
+        assert!(text.starts_with("objectId,label,confidence,note,vetter,time\n"));
+        assert!(
+            text.contains("X,AGN,unsure,host is a smudge,Ada,"),
+            "{text}"
+        );
+        // The two-column labels.csv stays what training and evaluation read.
+        assert_eq!(
+            read_labels_csv(&s.csv_path()).expect("csv"),
+            BTreeMap::from([("X".to_string(), "AGN".to_string())])
+        );
+    }
+
+    #[test]
+    fn another_tools_csv_imports_through_a_mapping() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("fink.csv");
+        std::fs::write(
+            &path,
+            "oid,ra,class\nZTF1,1.0,QSO\nZTF2,2.0,RRLyr\nZTF3,3.0,Unknown\nZTF4,4.0,SN Ia\n",
+        )
+        .expect("write");
+        let foreign = ForeignCsv::read(&path).expect("read");
+        assert_eq!(foreign.headers, ["oid", "ra", "class"]);
+        let values = foreign.values(2);
+        assert_eq!(values, ["QSO", "RRLyr", "SN Ia", "Unknown"]);
+        let mapping = guess_mapping(&values);
+        assert_eq!(mapping.get("QSO").map(String::as_str), Some("AGN"));
+        assert_eq!(mapping.get("RRLyr").map(String::as_str), Some("VS"));
+        assert_eq!(mapping.get("SN Ia").map(String::as_str), Some("SN"));
+        assert!(!mapping.contains_key("Unknown"));
+        let (labels, skipped) = foreign.mapped(0, 2, &mapping);
+        assert_eq!(skipped, 1);
+        let mut store = LabelStore::open(&dir.path().join("labels")).expect("open");
+        assert_eq!(
+            store
+                .import(&labels, "imported from fink.csv")
+                .expect("import"),
+            3
+        );
+        assert_eq!(store.get("ZTF2"), Some("VS"));
+        assert_eq!(
+            store.details("ZTF4").and_then(|d| d.note.as_deref()),
+            Some("imported from fink.csv")
+        );
+        assert_eq!(
+            store.import(&labels, "again").expect("import"),
+            0,
+            "no change twice"
+        );
     }
 
     #[test]

@@ -44,10 +44,11 @@ pub enum Command {
     LoadAllWise,
     FineTune,
     SwitchModel,
+    ImportLabels,
 }
 
 impl Command {
-    pub const ALL: [Command; 36] = [
+    pub const ALL: [Command; 37] = [
         Command::LabelAgn,
         Command::LabelSn,
         Command::LabelVs,
@@ -84,6 +85,7 @@ impl Command {
         Command::LoadAllWise,
         Command::FineTune,
         Command::SwitchModel,
+        Command::ImportLabels,
     ];
 
     /// The shortcut a fresh installation has; [`Keymap::shortcut`] is the one in effect.
@@ -127,7 +129,10 @@ impl Command {
             | Command::ExportTrainingCurves
             | Command::ExportTrainingConfusion
             | Command::ExportEvaluationConfusion => None,
-            Command::LoadAllWise | Command::FineTune | Command::SwitchModel => None,
+            Command::LoadAllWise
+            | Command::FineTune
+            | Command::SwitchModel
+            | Command::ImportLabels => None,
         }
     }
 
@@ -173,6 +178,7 @@ impl Command {
             Command::LoadAllWise => "Load an AllWISE catalogue for cone searches...",
             Command::FineTune => "Fine-tune the browser's model on my labels",
             Command::SwitchModel => "Switch the browser back to the previous model",
+            Command::ImportLabels => "Import labels from another tool's CSV...",
         }
     }
 

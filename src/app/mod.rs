@@ -96,6 +96,10 @@ pub struct StampseqApp {
     pub promote_on_arrival: Option<String>,
     /// The model the browser showed before the last switch, to switch back to.
     pub previous_model: Option<String>,
+    /// The "Import labels" dialog, while open.
+    pub label_import: Option<views::label_import::LabelImport>,
+    /// The note being typed for the selected object: (object, text).
+    pub note_draft: Option<(String, String)>,
 }
 
 struct Facts<'a> {
@@ -187,7 +191,12 @@ impl StampseqApp {
             finetune_config: Default::default(),
             promote_on_arrival: None,
             previous_model: None,
+            label_import: None,
+            note_draft: None,
         };
+        if let Some(store) = app.labels.as_mut() {
+            store.set_vetter(Some(&app.prefs.vetter_name));
+        }
         if !options.inputs.is_empty() {
             app.jobs.load(options.inputs);
         }
@@ -255,6 +264,14 @@ impl StampseqApp {
         }
         match command {
             Command::FineTune => self.start_finetune(),
+            Command::ImportLabels => {
+                if let Some(path) = rfd::FileDialog::new()
+                    .add_filter("CSV", &["csv", "txt"])
+                    .pick_file()
+                {
+                    self.open_label_import(&path);
+                }
+            }
             Command::SwitchModel => self.switch_model(),
             Command::AcceptModelClass => {
                 let top = self
@@ -447,6 +464,14 @@ impl StampseqApp {
             self.catalog.sequences.clone(),
             self.finetune_config.clone(),
         );
+    }
+
+    /// Reads another tool's CSV and opens the dialog that maps its columns and classes.
+    pub fn open_label_import(&mut self, path: &std::path::Path) {
+        match crate::labels::ForeignCsv::read(path) {
+            Ok(foreign) => self.label_import = Some(views::label_import::LabelImport::new(foreign)),
+            Err(e) => self.messages.push(format!("Import labels: {e}")),
+        }
     }
 
     /// Shows the previous model's answers in the browser again (and back).
@@ -724,6 +749,7 @@ impl StampseqApp {
                 item(ui, self, Command::FineTune);
                 item(ui, self, Command::SwitchModel);
                 item(ui, self, Command::LoadAllWise);
+                item(ui, self, Command::ImportLabels);
                 item(ui, self, Command::ExportLabels);
                 item(ui, self, Command::ExportStamps);
                 ui.menu_button("Export a plot", |ui| {
@@ -948,6 +974,7 @@ impl eframe::App for StampseqApp {
         views::training::show(self, &ctx);
         views::evaluation::show(self, &ctx);
         views::shortcuts::show(self, &ctx);
+        views::label_import::show(self, &ctx);
         self.palette(&ctx);
         if self.jobs.is_busy() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));

@@ -37,6 +37,9 @@ pub struct Preferences {
     pub shortcuts: Keymap,
     /// Cone-search radius for the AllWISE catalogue, arcseconds.
     pub allwise_radius_arcsec: f64,
+    /// The vetter's name, written into the labels journal with every label.
+    #[serde(default)]
+    pub vetter_name: String,
 }
 
 impl Default for Preferences {
@@ -58,6 +61,7 @@ impl Default for Preferences {
             last_folder: None,
             shortcuts: Keymap::default(),
             allwise_radius_arcsec: crate::features::allwise::DEFAULT_RADIUS_ARCSEC,
+            vetter_name: String::new(),
         }
     }
 }

@@ -457,6 +457,7 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
             label: Some(classes[rng.random_range(0..classes.len())].to_string()),
             previous: None,
             undo: false,
+            ..Default::default()
         };
         journal.push_str(&serde_json::to_string(&event)?);
         journal.push('\n');

@@ -8,6 +8,7 @@ mod finetune;
 pub(crate) mod gui;
 mod import;
 mod inspect;
+mod labels;
 mod progress;
 mod simulate;
 mod sweep;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Retrain the default tree model on your vetting labels; the new model is written
     /// beside the old one with a report of what it bought.
     Finetune(finetune::FinetuneArgs),
+    /// Import labels from another tool's CSV, or export yours with their details.
+    #[command(subcommand)]
+    Labels(labels::LabelsCommand),
 }
 
 /// Runs a parsed command line and returns the process exit status.
@@ -77,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Evaluate(args)) => evaluate::run(args),
         Some(Command::Benchmark(args)) => benchmark::run(args),
         Some(Command::Finetune(args)) => finetune::run(args),
+        Some(Command::Labels(cmd)) => labels::run(cmd),
         // No command: the app on the bundled sample, as a desktop user expects.
         None => gui::run_gui(gui::GuiArgs::default()),
     }

@@ -784,3 +784,65 @@ fn vet_informative_first_finetune_and_switch_back() {
         .collect();
     assert_eq!(back, old_answers, "switching back restores the old answers");
 }
+
+/// Label hygiene: another tool's CSV imported through the mapping dialog, a label's
+/// confidence and the vetter's name, all journalled.
+#[test]
+fn labels_import_through_the_dialog_and_carry_confidence_and_vetter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
+    let csv = dir.path().join("alerce-export.csv");
+    std::fs::write(
+        &csv,
+        "oid,classALeRCE,prob\nZTF18abudwyj,QSO,0.9\nZTF25abcydiy,SNIa,0.8\nZTF25abeepjx,Periodic-Other,0.7\nZTF22aakyeps,,0.1\n",
+    )
+    .expect("csv");
+    let labels_dir = dir.path().join("labels");
+    let mut h = harness(vec![sample], &labels_dir);
+    h.state_mut().open_label_import(&csv);
+    h.run_steps(3);
+    {
+        let dialog = h.state().label_import.as_ref().expect("dialog open");
+        assert_eq!(dialog.id_column, 0, "oid found as the object id");
+        assert_eq!(dialog.class_column, 1, "classALeRCE found as the class");
+    }
+    // The class column was guessed from its name; map the unknown one by hand.
+    h.state_mut()
+        .label_import
+        .as_mut()
+        .expect("dialog")
+        .mapping
+        .insert("Periodic-Other".into(), "VS".into());
+    h.run_steps(2);
+    h.get_by_label("Import").click();
+    h.run_steps(3);
+    assert!(h.state().label_import.is_none(), "the dialog closes");
+    let store = h.state().labels.as_ref().expect("labels");
+    assert_eq!(store.get("ZTF18abudwyj"), Some("AGN"));
+    assert_eq!(store.get("ZTF25abcydiy"), Some("SN"));
+    assert_eq!(store.get("ZTF25abeepjx"), Some("VS"));
+    assert_eq!(store.get("ZTF22aakyeps"), None, "no class: left out");
+
+    // Vet one from the keyboard under a name, then mark it unsure.
+    h.state_mut().prefs.vetter_name = "Ada".into();
+    h.state_mut()
+        .labels
+        .as_mut()
+        .expect("labels")
+        .set_vetter(Some("Ada"));
+    assert!(h.state_mut().select_object_id("ZTF18abslpjy"));
+    h.run_steps(2);
+    h.key_press(Key::Num2);
+    h.run_steps(2);
+    assert!(h.state_mut().select_object_id("ZTF18abslpjy"));
+    h.run_steps(2);
+    h.get_by_label("unsure").click();
+    h.run_steps(3);
+    let store = h.state().labels.as_ref().expect("labels");
+    let d = store.details("ZTF18abslpjy").expect("details");
+    assert_eq!(d.confidence.as_deref(), Some("unsure"));
+    assert_eq!(d.vetter.as_deref(), Some("Ada"));
+    let journal = std::fs::read_to_string(labels_dir.join("labels.log")).expect("journal");
+    assert!(journal.contains("\"vetter\":\"Ada\""), "{journal}");
+    assert!(journal.contains("imported from alerce-export.csv"));
+}

@@ -409,3 +409,60 @@ fn a_killed_finetune_leaves_the_old_model_and_the_labels_intact() {
         }
     }
 }
+
+#[test]
+fn labels_import_and_export_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("theirs.csv");
+    std::fs::write(&csv, "objectId,type\nZTF1,RRLyr\nZTF2,weird\n").expect("csv");
+    let labels = dir.path().join("labels");
+    let out = stampseq()
+        .args(["labels", "import"])
+        .arg(&csv)
+        .arg("--labels")
+        .arg(&labels)
+        .args([
+            "--class-column",
+            "type",
+            "--map",
+            "weird=bogus",
+            "--vetter",
+            "Ada",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let export = dir.path().join("export.csv");
+    let out = stampseq()
+        .args(["labels", "export", "--labels"])
+        .arg(&labels)
+        .arg("--out")
+        .arg(&export)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&export).expect("export");
+    assert!(
+        text.contains("ZTF1,VS,,imported from theirs.csv,Ada,"),
+        "{text}"
+    );
+    assert!(text.contains("ZTF2,bogus,"), "{text}");
+    let bad = stampseq()
+        .args(["labels", "import"])
+        .arg(&csv)
+        .arg("--labels")
+        .arg(&labels)
+        .args(["--class-column", "nope"])
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no column \"nope\""));
+}

@@ -6,6 +6,7 @@ pub mod confusion;
 pub mod details;
 pub mod evaluation;
 pub mod evolution;
+pub mod label_import;
 pub mod lightcurve;
 pub mod model_input;
 pub mod shortcuts;
