@@ -120,6 +120,9 @@ impl RowFacts for Facts<'_> {
     fn informativeness(&self, object_id: &str) -> Option<f32> {
         self.predictions.informativeness(object_id)
     }
+    fn class_probability(&self, object_id: &str, class: &str) -> Option<f32> {
+        self.predictions.class_probability(object_id, class)
+    }
 }
 
 impl StampseqApp {

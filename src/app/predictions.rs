@@ -84,6 +84,13 @@ impl Predictions {
         Some(1.0 - p[top] + spread)
     }
 
+    /// The first model's probability of `class` after the object's last detection.
+    pub fn class_probability(&self, object_id: &str, class: &str) -> Option<f32> {
+        let m = self.models.first()?;
+        let c = m.classes.iter().position(|k| k == class)?;
+        m.by_object.get(object_id)?.last()?.get(c).copied()
+    }
+
     /// Makes the model named `name` the first, whose answers the browser shows. Returns
     /// whether it was loaded.
     pub fn promote(&mut self, name: &str) -> bool {

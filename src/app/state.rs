@@ -72,6 +72,8 @@ pub enum SortColumn {
     Probability,
     /// The first model's uncertainty on its top class (ensemble spread).
     Uncertainty,
+    /// The first model's probability of `BrowserFilter::sort_class` at the last detection.
+    ClassProbability,
     /// Most informative to vet (see `Predictions::informativeness`), with one object in ten
     /// placed at random so that what vetting buys is not judged on hard cases alone.
     Informative,
@@ -90,6 +92,8 @@ pub struct BrowserFilter {
     /// Show only objects whose first model's answer is uncertain or unusual (weak top
     /// class, members disagreeing, or a wide spread): the objects worth a vetter's eye.
     pub only_uncertain: bool,
+    /// The class whose probability `SortColumn::ClassProbability` orders by.
+    pub sort_class: String,
     pub sort: SortColumn,
     pub descending: bool,
 }
@@ -103,6 +107,7 @@ impl Default for BrowserFilter {
             class: None,
             min_probability: 0.0,
             only_uncertain: false,
+            sort_class: "SN".into(),
             sort: SortColumn::ObjectId,
             descending: false,
         }
@@ -121,6 +126,10 @@ pub trait RowFacts {
     }
     /// See `Predictions::informativeness`; None without an answer.
     fn informativeness(&self, _object_id: &str) -> Option<f32> {
+        None
+    }
+    /// The first model's probability of `class` after the last detection.
+    fn class_probability(&self, _object_id: &str, _class: &str) -> Option<f32> {
         None
     }
 }
@@ -199,6 +208,15 @@ impl BrowserFilter {
             SortColumn::Probability => sort_by_key(
                 &mut rows,
                 |i| facts.top_class(ids(i)).map_or(-1.0, |(_, p)| p),
+                f32::total_cmp,
+            ),
+            SortColumn::ClassProbability => sort_by_key(
+                &mut rows,
+                |i| {
+                    facts
+                        .class_probability(ids(i), &self.sort_class)
+                        .unwrap_or(-1.0)
+                },
                 f32::total_cmp,
             ),
             SortColumn::Informative => sort_by_key(

@@ -606,9 +606,34 @@ fn the_default_answer_shows_its_uncertainty() {
     assert_eq!(kept, expected);
     assert!(kept > 0 && kept < total, "{kept} of {total}");
 
-    // SN 2021rhu's evolution with its bands.
+    // The likeliest supernovae first, from the browser's "by class" order.
     h.get_by_label("Uncertain or unusual").click();
     h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "order by class")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("P(SN) first").click();
+    h.run_steps(3);
+    let app = h.state();
+    assert_eq!(app.visible.len(), total);
+    let p_sn: Vec<f32> = app
+        .visible
+        .iter()
+        .map(|&i| {
+            app.predictions
+                .class_probability(&app.catalog.rows[i].object_id, "SN")
+                .expect("answer")
+        })
+        .collect();
+    assert!(p_sn.windows(2).all(|w| w[0] >= w[1]), "{p_sn:?}");
+    assert_eq!(
+        app.predictions
+            .top_class(&app.catalog.rows[app.visible[0]].object_id)
+            .map(|t| t.0),
+        Some("SN")
+    );
+
+    // SN 2021rhu's evolution with its bands.
     let index = h
         .state()
         .catalog

@@ -41,6 +41,36 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
             app.prefs.filter.sort = SortColumn::Informative;
             app.prefs.filter.descending = true;
         }
+        // Most likely first, of the class asked for: the newest likely supernovae first
+        // with the "last seen" column as the tie-breaker of a second sort.
+        let classes: Vec<String> = app
+            .predictions
+            .models
+            .first()
+            .map(|m| m.classes.clone())
+            .unwrap_or_default();
+        let by_class = app.prefs.filter.sort == SortColumn::ClassProbability;
+        egui::ComboBox::from_label("order by class")
+            .selected_text(if by_class {
+                format!("P({})", app.prefs.filter.sort_class)
+            } else {
+                "—".into()
+            })
+            .show_ui(ui, |ui| {
+                for c in classes {
+                    if ui
+                        .selectable_label(
+                            by_class && app.prefs.filter.sort_class == c,
+                            format!("P({c}) first"),
+                        )
+                        .clicked()
+                    {
+                        app.prefs.filter.sort = SortColumn::ClassProbability;
+                        app.prefs.filter.sort_class = c;
+                        app.prefs.filter.descending = true;
+                    }
+                }
+            });
     });
     ui.checkbox(&mut app.prefs.filter.only_uncertain, "Uncertain or unusual")
         .on_hover_text(
