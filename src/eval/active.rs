@@ -46,7 +46,13 @@ pub struct ActiveCurve {
 /// How unsure the trees are of an object at its last detection: the top class's shortfall
 /// from certainty plus the members' spread on it.
 fn informativeness(trees: &TreeEnsemble, s: &Sequence) -> f64 {
-    let k = s.len().min(super::benchmark::MAX_DETECTIONS) - 1;
+    let k = s
+        .len()
+        .min(super::benchmark::MAX_DETECTIONS)
+        .saturating_sub(1);
+    if s.detections.is_empty() {
+        return 0.0;
+    }
     let earlier: Vec<&crate::alert::Alert> = s.detections[..k].iter().collect();
     let row = tabular_features(&s.detections[k], &earlier);
     match trees.predict(&[row]) {

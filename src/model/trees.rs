@@ -27,6 +27,8 @@ pub enum TreeError {
     },
     #[error("label index {0} is not a class")]
     BadLabel(usize),
+    #[error("{rows} rows but {labels} labels")]
+    Labels { rows: usize, labels: usize },
 }
 
 /// How the ensemble is trained. Defaults were chosen on the validation part of the
@@ -111,6 +113,12 @@ impl TreeEnsemble {
     ) -> Result<Self, TreeError> {
         if rows.is_empty() {
             return Err(TreeError::Empty);
+        }
+        if labels.len() != rows.len() {
+            return Err(TreeError::Labels {
+                rows: rows.len(),
+                labels: labels.len(),
+            });
         }
         for (row, r) in rows.iter().enumerate() {
             if r.len() != features.len() {
@@ -460,6 +468,17 @@ mod tests {
         assert!(matches!(
             TreeEnsemble::fit(&[vec![1.0, 2.0]], &[0], &classes, &features, &c, &none),
             Err(TreeError::Width { .. })
+        ));
+        assert!(matches!(
+            TreeEnsemble::fit(
+                &[vec![1.0], vec![2.0]],
+                &[0],
+                &classes,
+                &features,
+                &c,
+                &none
+            ),
+            Err(TreeError::Labels { .. })
         ));
     }
 }
