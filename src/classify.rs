@@ -80,6 +80,12 @@ pub struct ClassifyOptions {
     /// Let the stationary rule of the tree models see the object's later alerts too (see
     /// [`rules::apply_knowing`]); off where answers after N detections are scored.
     pub look_ahead_for_stationary: bool,
+    /// An AllWISE catalogue and cone radius (arcsec) for the tree models' mid-infrared
+    /// colour rule ([`rules::apply_wise`]).
+    pub allwise: Option<(
+        std::sync::Arc<crate::features::allwise::AllWiseCatalogue>,
+        f64,
+    )>,
 }
 
 impl Default for ClassifyOptions {
@@ -89,6 +95,7 @@ impl Default for ClassifyOptions {
             batch_size: 256,
             production_rules: false,
             look_ahead_for_stationary: true,
+            allwise: None,
         }
     }
 }
@@ -478,7 +485,7 @@ impl LoadedModel {
                 } else {
                     Vec::new()
                 };
-                let rule = rules::apply_knowing(
+                let mut rule = rules::apply_knowing(
                     alert,
                     &earlier,
                     &later,
@@ -486,6 +493,20 @@ impl LoadedModel {
                     &mut probs,
                     Some(&mut std),
                 );
+                if let Some((catalogue, radius)) = &options.allwise {
+                    let c = &alert.candidate;
+                    let colour = catalogue
+                        .nearest(c.ra, c.dec, *radius)
+                        .and_then(|(s, _)| Some(s.mags.w1? - s.mags.w2?));
+                    if let Some(note) = colour.and_then(|w1_w2| {
+                        rules::apply_wise(w1_w2, classes, &mut probs, Some(&mut std))
+                    }) {
+                        rule = Some(match rule {
+                            Some(r) => format!("{r}; {note}"),
+                            None => note,
+                        });
+                    }
+                }
                 let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
                 out.rows.push(ClassRow {
                     object_id: seq.object_id.clone(),

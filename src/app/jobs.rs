@@ -210,6 +210,7 @@ impl Jobs {
         model_path: PathBuf,
         backend: crate::backend::BackendChoice,
         sequences: Arc<Vec<crate::sequence::Sequence>>,
+        allwise: Option<(Arc<crate::features::allwise::AllWiseCatalogue>, f64)>,
     ) -> u64 {
         let title = format!("Classifying with {}", model_path.display());
         let (id, cancel, tx, ctx) = self.start(title);
@@ -220,6 +221,7 @@ impl Jobs {
                 let model = crate::classify::LoadedModel::load_for(&model_path, &resolved)?;
                 let options = crate::classify::ClassifyOptions {
                     max_detections: 0,
+                    allwise,
                     ..Default::default()
                 };
                 let output = model.classify(

@@ -492,13 +492,30 @@ impl StampseqApp {
         }
     }
 
+    /// The loaded AllWISE catalogue and radius, for the default answer's mid-infrared rule.
+    fn allwise_for_models(
+        &self,
+    ) -> Option<(
+        std::sync::Arc<crate::features::allwise::AllWiseCatalogue>,
+        f64,
+    )> {
+        self.allwise
+            .catalogue
+            .clone()
+            .map(|c| (c, self.prefs.allwise_radius_arcsec))
+    }
+
     /// Adds a model file and runs it on everything loaded.
     pub fn load_model(&mut self, path: PathBuf) {
         if !self.model_paths.contains(&path) {
             self.model_paths.push(path.clone());
         }
-        self.jobs
-            .classify(path, self.backend, self.catalog.sequences.clone());
+        self.jobs.classify(
+            path,
+            self.backend,
+            self.catalog.sequences.clone(),
+            self.allwise_for_models(),
+        );
     }
 
     /// Writes the selected detection's three cutouts as FITS (raw pixels) and as PNG (as
@@ -615,8 +632,12 @@ impl StampseqApp {
                         None => {}
                     }
                     for path in self.model_paths.clone() {
-                        self.jobs
-                            .classify(path, self.backend, self.catalog.sequences.clone());
+                        self.jobs.classify(
+                            path,
+                            self.backend,
+                            self.catalog.sequences.clone(),
+                            self.allwise_for_models(),
+                        );
                     }
                 }
                 JobEvent::Classified {
@@ -679,6 +700,21 @@ impl StampseqApp {
                     ));
                     self.allwise.catalogue = Some(catalogue);
                     self.allwise.path = Some(path);
+                    // The default answer reads the mid-infrared colour: answer again.
+                    if !self.catalog.sequences.is_empty() {
+                        for model in self.model_paths.clone() {
+                            let trees = crate::model::file::read_header(&model)
+                                .is_ok_and(|h| h.kind == crate::model::file::ModelKind::Trees);
+                            if trees {
+                                self.jobs.classify(
+                                    model,
+                                    self.backend,
+                                    self.catalog.sequences.clone(),
+                                    self.allwise_for_models(),
+                                );
+                            }
+                        }
+                    }
                 }
                 JobEvent::Training { event, .. } => self.training.on_event(event),
                 JobEvent::Trained { out, summary, .. } => {

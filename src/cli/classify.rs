@@ -46,6 +46,13 @@ pub struct ClassifyArgs {
     /// or a star under the source).
     #[arg(long)]
     pub production_rules: bool,
+    /// An AllWISE catalogue (CSV or Parquet, as for `gui --allwise`): the default answer
+    /// then also applies the mid-infrared colour rule (W1 - W2 >= 0.8: AGN-like).
+    #[arg(long, value_name = "CATALOGUE")]
+    pub allwise: Option<PathBuf>,
+    /// Cone-search radius for --allwise, arcseconds.
+    #[arg(long, default_value_t = crate::features::allwise::DEFAULT_RADIUS_ARCSEC)]
+    pub allwise_radius: f64,
 }
 
 pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
@@ -93,6 +100,17 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         max_detections: args.max_detections,
         batch_size: args.batch,
         production_rules: args.production_rules,
+        allwise: match &args.allwise {
+            Some(path) => Some((
+                std::sync::Arc::new(
+                    crate::features::allwise::AllWiseCatalogue::from_path(path).with_context(
+                        || format!("reading the AllWISE catalogue {}", path.display()),
+                    )?,
+                ),
+                args.allwise_radius,
+            )),
+            None => None,
+        },
         ..ClassifyOptions::default()
     };
     let cancel = AtomicBool::new(false);

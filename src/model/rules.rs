@@ -20,7 +20,11 @@
 //!    one (3 of the 229 training variable stars, against 28 of the 40 supernovae), so its
 //!    variable-star probability is scaled by [`NEW_SOURCE_VS_FACTOR`]. AGN are left alone:
 //!    a faint nucleus is often first seen in a flare.
-//! 5. **Real/bogus**: where the alert carries ZTF's deep real/bogus score `drb` (schema 3.3
+//! 5. **Mid-infrared colour** (only when an AllWISE catalogue is given): W1 - W2 of at least
+//!    [`AGN_W1_W2`] Vega mag marks an AGN (Stern et al. 2012: hot dust around an accreting
+//!    black hole; stars and normal galaxies sit near 0), so P(AGN) is scaled up by
+//!    [`AGN_WISE_FACTOR`] and the rest renormalised.
+//! 6. **Real/bogus**: where the alert carries ZTF's deep real/bogus score `drb` (schema 3.3
 //!    and later; Duev et al. 2019), the bogus probability is `1 - drb` and the
 //!    astrophysical classes share `drb` in the model's proportions. Older alerts carry
 //!    only the coarser `rb`, and the model's own bogus answer stands.
@@ -39,6 +43,47 @@ pub const UNKNOWN_BRIGHT_SSO_FACTOR: f32 = 0.1;
 pub const NEW_SOURCE_DAYS: f64 = 90.0;
 pub const NEW_SOURCE_MISSES: i32 = 100;
 pub const NEW_SOURCE_VS_FACTOR: f32 = 0.2;
+/// Stern et al. (2012)'s AGN criterion, W1 - W2 >= 0.8 (Vega).
+pub const AGN_W1_W2: f64 = 0.8;
+pub const AGN_WISE_FACTOR: f32 = 5.0;
+
+/// Applies the mid-infrared colour rule (rule 5) to an answer; `w1_w2` is the AllWISE
+/// colour of the nearest source within the search radius. Returns the note if it fired.
+pub fn apply_wise(
+    w1_w2: f64,
+    classes: &[String],
+    probs: &mut [f32],
+    std: Option<&mut [f32]>,
+) -> Option<RuleNote> {
+    let agn = classes.iter().position(|c| c == "AGN")?;
+    if !(w1_w2.is_finite() && w1_w2 >= AGN_W1_W2) || probs[agn] >= 1.0 {
+        return None;
+    }
+    let mut scale = vec![1.0f32; probs.len()];
+    let before = probs[agn];
+    // Scaling up is shrinking the rest: P(AGN) / (1 - P(AGN)) grows by the factor.
+    let odds = before / (1.0 - before).max(1e-6) * AGN_WISE_FACTOR;
+    let after = odds / (1.0 + odds);
+    let rest = 1.0 - before;
+    if rest > 1e-6 {
+        let f = (1.0 - after) / rest;
+        for (k, p) in probs.iter_mut().enumerate() {
+            if k != agn {
+                *p *= f;
+                scale[k] = f;
+            }
+        }
+    }
+    probs[agn] = after;
+    if let Some(std) = std {
+        for (s, f) in std.iter_mut().zip(&scale) {
+            *s *= f;
+        }
+    }
+    Some(format!(
+        "AGN-like: AllWISE W1-W2 = {w1_w2:.2} (>= {AGN_W1_W2}, Stern et al. 2012)"
+    ))
+}
 
 /// Scales class `k` of `probs` by `factor` and renormalises the others so that the sum
 /// stays one; `scale` follows each class's factor (for the ensemble spread).
@@ -354,6 +399,20 @@ mod tests {
         let mut p = vec![0.1, 0.3, 0.6, 0.0, 0.0];
         apply(&a, &[], &classes(), &mut p, None);
         assert_eq!(p[2], 0.6);
+    }
+
+    #[test]
+    fn a_red_mid_infrared_colour_raises_agn() {
+        let mut p = vec![0.2, 0.2, 0.6, 0.0, 0.0];
+        let note = apply_wise(1.1, &classes(), &mut p, None).unwrap();
+        assert!(note.contains("1.10"), "{note}");
+        // Odds 0.25 x 5 = 1.25: P(AGN) = 5/9.
+        assert!((p[0] - 5.0 / 9.0).abs() < 1e-5, "{p:?}");
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        let mut p = vec![0.2, 0.2, 0.6, 0.0, 0.0];
+        assert!(apply_wise(0.1, &classes(), &mut p, None).is_none());
+        assert!(apply_wise(f64::NAN, &classes(), &mut p, None).is_none());
+        assert_eq!(p[0], 0.2);
     }
 
     #[test]

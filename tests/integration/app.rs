@@ -871,3 +871,53 @@ fn labels_import_through_the_dialog_and_carry_confidence_and_vetter() {
     assert!(journal.contains("\"vetter\":\"Ada\""), "{journal}");
     assert!(journal.contains("imported from alerce-export.csv"));
 }
+
+/// An AllWISE catalogue loaded in the app makes the default answer read the mid-infrared
+/// colour: an object with W1 - W2 = 1.1 under it becomes more AGN-like.
+#[test]
+fn loading_an_allwise_catalogue_reanswers_with_the_colour_rule() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
+    let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/models/default-trees.stampseq");
+    let mut h = harness_with_models(vec![sample], dir.path(), vec![model]);
+    wait_for_models(&mut h, 1);
+    let before = h
+        .state()
+        .predictions
+        .class_probability("ZTF18abslpjy", "AGN")
+        .expect("answer");
+    let (ra, dec) = {
+        let app = h.state();
+        let s = app
+            .catalog
+            .sequences
+            .iter()
+            .find(|s| s.object_id == "ZTF18abslpjy")
+            .expect("object");
+        (s.detections[0].candidate.ra, s.detections[0].candidate.dec)
+    };
+    let catalogue = dir.path().join("allwise.csv");
+    std::fs::write(
+        &catalogue,
+        format!("ra,dec,w1mpro,w2mpro,w3mpro\n{ra:.7},{dec:.7},14.0,12.9,10.0\n"),
+    )
+    .expect("catalogue");
+    h.state_mut().prefs.allwise_radius_arcsec = 3.0;
+    h.state_mut().load_allwise(catalogue);
+    for _ in 0..3000 {
+        h.step();
+        let app = h.state();
+        if app.allwise.catalogue.is_some() && !app.jobs.is_busy() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run_steps(3);
+    let after = h
+        .state()
+        .predictions
+        .class_probability("ZTF18abslpjy", "AGN")
+        .expect("answer");
+    assert!(after > before, "P(AGN) {before} -> {after}");
+}

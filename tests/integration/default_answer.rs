@@ -466,3 +466,69 @@ fn labels_import_and_export_from_the_command_line() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no column \"nope\""));
 }
+
+#[test]
+fn an_allwise_catalogue_adds_the_mid_infrared_agn_rule() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
+    let (alerts, _) = stampseq::alert::read_all(
+        std::slice::from_ref(&sample),
+        &stampseq::alert::ReadOptions::default(),
+    );
+    let at = |id: &str| {
+        let a = alerts
+            .iter()
+            .find(|a| a.object_id == id)
+            .expect("sample object");
+        (a.candidate.ra, a.candidate.dec)
+    };
+    let (ra1, dec1) = at("ZTF18abudwyj");
+    let (ra2, dec2) = at("ZTF25abcydiy");
+    let catalogue = dir.path().join("allwise.csv");
+    std::fs::write(
+        &catalogue,
+        format!(
+            "ra,dec,w1mpro,w2mpro,w3mpro\n{ra1:.7},{dec1:.7},14.00,12.90,10.0\n{ra2:.7},{dec2:.7},15.00,14.90,12.0\n"
+        ),
+    )
+    .expect("catalogue");
+    let out = dir.path().join("with-wise.csv");
+    let output = stampseq()
+        .arg("classify")
+        .arg(&sample)
+        .arg("--allwise")
+        .arg(&catalogue)
+        .args(["--allwise-radius", "3", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run classify");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows = rows(&out);
+    let agn: Vec<_> = rows
+        .iter()
+        .filter(|r| r["objectId"] == "ZTF18abudwyj")
+        .collect();
+    assert!(!agn.is_empty());
+    assert!(
+        agn.iter().any(|r| r["rule"].contains("W1-W2 = 1.10")),
+        "{:?}",
+        agn.iter().map(|r| &r["rule"]).collect::<Vec<_>>()
+    );
+    assert!(rows
+        .iter()
+        .filter(|r| r["objectId"] == "ZTF25abcydiy")
+        .all(|r| !r["rule"].contains("W1-W2")));
+    let bad = stampseq()
+        .arg("classify")
+        .arg(&sample)
+        .arg("--allwise")
+        .arg(dir.path().join("missing.csv"))
+        .output()
+        .expect("run classify");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("missing.csv"));
+}
