@@ -309,8 +309,16 @@ fn vetting_labels(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-#[test]
-fn finetune_writes_a_new_model_beside_the_old_and_reports_what_it_bought() {
+/// A copy of the bundled default model and a labels.csv, in a folder of their own.
+struct Fixture {
+    dir: tempfile::TempDir,
+    base: std::path::PathBuf,
+    original: Vec<u8>,
+    labels: std::path::PathBuf,
+    labels_before: Vec<u8>,
+}
+
+fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let base = dir.path().join("default-trees.stampseq");
     let original = std::fs::read(
@@ -320,16 +328,39 @@ fn finetune_writes_a_new_model_beside_the_old_and_reports_what_it_bought() {
     std::fs::write(&base, &original).expect("copy");
     let labels = vetting_labels(dir.path());
     let labels_before = std::fs::read(&labels).expect("labels");
-    let output = stampseq()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    Fixture {
+        dir,
+        base,
+        original,
+        labels,
+        labels_before,
+    }
+}
+
+fn finetune_command(base: &Path, labels: &Path) -> Command {
+    let mut cmd = stampseq();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .arg("finetune")
         .arg(ztf("extra/fink-broker-history"))
         .arg("--model")
-        .arg(&base)
+        .arg(base)
         .arg("--labels")
-        .arg(&labels)
+        .arg(labels)
         .arg("--data")
-        .arg(data_dir())
+        .arg(data_dir());
+    cmd
+}
+
+#[test]
+fn finetune_writes_a_new_model_beside_the_old_and_reports_what_it_bought() {
+    let Fixture {
+        dir,
+        base,
+        original,
+        labels,
+        labels_before,
+    } = fixture();
+    let output = finetune_command(&base, &labels)
         .output()
         .expect("run finetune");
     assert!(
@@ -370,26 +401,15 @@ fn finetune_writes_a_new_model_beside_the_old_and_reports_what_it_bought() {
 
 #[test]
 fn a_killed_finetune_leaves_the_old_model_and_the_labels_intact() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = dir.path().join("default-trees.stampseq");
-    let original = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq"),
-    )
-    .expect("bundled");
-    std::fs::write(&base, &original).expect("copy");
-    let labels = vetting_labels(dir.path());
-    let labels_before = std::fs::read(&labels).expect("labels");
+    let Fixture {
+        dir,
+        base,
+        original,
+        labels,
+        labels_before,
+    } = fixture();
     for wait_ms in [300u64, 900, 1500] {
-        let mut child = stampseq()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .arg("finetune")
-            .arg(ztf("extra/fink-broker-history"))
-            .arg("--model")
-            .arg(&base)
-            .arg("--labels")
-            .arg(&labels)
-            .arg("--data")
-            .arg(data_dir())
+        let mut child = finetune_command(&base, &labels)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
