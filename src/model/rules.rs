@@ -25,8 +25,9 @@
 //!    black hole; stars and normal galaxies sit near 0), so P(AGN) is scaled up by
 //!    [`AGN_WISE_FACTOR`] and the rest renormalised.
 //! 6. **Real/bogus**: where the alert carries ZTF's deep real/bogus score `drb` (schema 3.3
-//!    and later; Duev et al. 2019), the bogus probability is `1 - drb` and the
-//!    astrophysical classes share `drb` in the model's proportions. Older alerts carry
+//!    and later; Duev et al. 2019), the bogus probability is 0 above ZTF's threshold of 0.5
+//!    and rises to 1 at `drb` = 0 (`2 (0.5 - drb)`); the astrophysical classes share the
+//!    rest in the model's proportions. Older alerts carry
 //!    only the coarser `rb`, and the model's own bogus answer stands.
 
 use crate::alert::Alert;
@@ -46,6 +47,8 @@ pub const NEW_SOURCE_VS_FACTOR: f32 = 0.2;
 /// Stern et al. (2012)'s AGN criterion, W1 - W2 >= 0.8 (Vega).
 pub const AGN_W1_W2: f64 = 0.8;
 pub const AGN_WISE_FACTOR: f32 = 5.0;
+/// ZTF's deep real/bogus threshold (Duev et al. 2019).
+pub const DRB_THRESHOLD: f64 = 0.5;
 
 /// Applies the mid-infrared colour rule (rule 5) to an answer; `w1_w2` is the AllWISE
 /// colour of the nearest source within the search radius. Returns the note if it fired.
@@ -173,7 +176,14 @@ pub fn apply_knowing(
             }
         } else if let Some(d) = known_sso {
             one_hot = Some(a);
-            let name = alert.candidate.ssnamenr.as_deref().unwrap_or("unnamed");
+            // Broker copies write a missing name as the text "null".
+            let name = alert
+                .candidate
+                .ssnamenr
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty() && !n.eq_ignore_ascii_case("null"))
+                .unwrap_or("unnamed");
             notes.push(format!(
                 "asteroid: known solar-system object {name} {d:.1}\" away"
             ));
@@ -225,18 +235,21 @@ pub fn apply_knowing(
         idx("bogus"),
         alert.candidate.drb.filter(|v| (0.0..=1.0).contains(v)),
     ) {
+        // drb is a score with ZTF's threshold at 0.5, not a calibrated probability: above
+        // it the pipeline calls the detection real, below it the bogus share grows to 1.
+        let bogus = (2.0 * (DRB_THRESHOLD - drb)).clamp(0.0, 1.0) as f32;
         let real = 1.0 - probs[b];
         if real > 1e-6 {
-            let f = drb as f32 / real;
+            let f = (1.0 - bogus) / real;
             for (k, p) in probs.iter_mut().enumerate() {
                 if k != b {
                     *p *= f;
                     scale[k] *= f;
                 }
             }
-            probs[b] = 1.0 - drb as f32;
+            probs[b] = bogus;
             scale[b] = 0.0;
-            if drb < 0.5 {
+            if drb < DRB_THRESHOLD {
                 notes.push(format!("bogus: ZTF real/bogus score drb {drb:.2}"));
             }
         }
@@ -422,8 +435,14 @@ mod tests {
         let mut p = vec![0.6, 0.2, 0.2, 0.0, 0.0];
         let note = apply(&a, &[], &classes(), &mut p, None).unwrap();
         assert!(note.contains("drb 0.20"));
-        assert!((p[4] - 0.8).abs() < 1e-6);
-        assert!((p[0] - 0.12).abs() < 1e-6);
+        assert!((p[4] - 0.6).abs() < 1e-6, "{p:?}");
+        assert!((p[0] - 0.24).abs() < 1e-6);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        // Above ZTF's threshold the detection is real: no bogus share.
+        a.candidate.drb = Some(0.57);
+        let mut p = vec![0.3, 0.2, 0.2, 0.0, 0.3];
+        assert!(apply(&a, &[], &classes(), &mut p, None).is_none());
+        assert_eq!(p[4], 0.0);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
     }
 }

@@ -293,7 +293,7 @@ pub fn tree_model_header(ensemble: &TreeEnsemble, name: &str) -> ModelHeader {
         "rules": [
             "stationary: detected on two or more nights -> P(asteroid) = 0",
             "known solar-system object: ssdistnr < 5 arcsec -> asteroid",
-            "real/bogus: P(bogus) = 1 - drb where drb exists",
+            "real/bogus: P(bogus) = 2 (0.5 - drb), clamped, where drb exists",
         ],
     });
     header
