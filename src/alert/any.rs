@@ -3,7 +3,7 @@
 //! file, a zero byte a Confluent-framed LSST message.
 
 use super::avro::AlertFileReader;
-use super::container::{for_each_record_with_schema, ContainerError};
+use super::container::for_each_record_with_schema;
 use super::lsst::{
     self, LsstAlert, LsstRecordReader, SchemaRegistry, SchemaSources, SchemaVersion,
 };
@@ -147,19 +147,8 @@ impl AnyReader {
                 Err(kind) => out.errors.push(ReadError::new(&**file, Some(index), kind)),
             }
         });
-        match result {
-            Ok(_) => {}
-            Err(ContainerError::Header(problem)) => out.errors.push(ReadError::new(
-                &**file,
-                None,
-                ReadErrorKind::NotAvro(problem),
-            )),
-            // The stream is out of step after a corrupt block: the rest of the file is lost.
-            Err(ContainerError::Body { record, problem }) => out.errors.push(ReadError::new(
-                &**file,
-                Some(record),
-                ReadErrorKind::CorruptAvro(problem),
-            )),
+        if let Err(e) = result {
+            out.errors.push(e.into_read_error(file));
         }
     }
 }

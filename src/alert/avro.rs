@@ -3,7 +3,7 @@
 //! optional fields stay `None`. Flat records without a `candidate` sub-record (labelled
 //! stamp sets) take their candidate fields from the top level.
 
-use super::container::{for_each_record, ContainerError};
+use super::container::for_each_record;
 use super::cutout::decode_cutout;
 use super::error::{ReadError, ReadErrorKind};
 use super::types::*;
@@ -63,19 +63,8 @@ impl AlertFileReader {
                 Err(kind) => out.errors.push(ReadError::new(&**file, Some(index), kind)),
             }
         });
-        match result {
-            Ok(_) => {}
-            Err(ContainerError::Header(problem)) => out.errors.push(ReadError::new(
-                &**file,
-                None,
-                ReadErrorKind::NotAvro(problem),
-            )),
-            // The stream is out of step after a corrupt block: the rest of the file is lost.
-            Err(ContainerError::Body { record, problem }) => out.errors.push(ReadError::new(
-                &**file,
-                Some(record),
-                ReadErrorKind::CorruptAvro(problem),
-            )),
+        if let Err(e) = result {
+            out.errors.push(e.into_read_error(file));
         }
         out
     }

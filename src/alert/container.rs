@@ -73,6 +73,22 @@ pub enum ContainerError {
     Body { record: usize, problem: String },
 }
 
+impl ContainerError {
+    /// The read error of `file` this stands for: a bad header is not Avro at all; a bad
+    /// block puts the stream out of step, so the rest of the file is lost from `record` on.
+    pub fn into_read_error(self, file: &str) -> super::ReadError {
+        use super::ReadErrorKind;
+        match self {
+            ContainerError::Header(problem) => {
+                super::ReadError::new(file, None, ReadErrorKind::NotAvro(problem))
+            }
+            ContainerError::Body { record, problem } => {
+                super::ReadError::new(file, Some(record), ReadErrorKind::CorruptAvro(problem))
+            }
+        }
+    }
+}
+
 fn read_long(buf: &mut &[u8]) -> Result<i64, String> {
     let mut value: u64 = 0;
     for shift in (0..64).step_by(7) {

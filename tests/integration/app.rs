@@ -646,6 +646,19 @@ fn the_default_answer_shows_its_uncertainty() {
     h.snapshot("app_default_answer_uncertainty");
 }
 
+/// The browser's answer (the first model's top class) for every loaded object.
+fn browser_answers(app: &StampseqApp) -> Vec<Option<String>> {
+    app.catalog
+        .rows
+        .iter()
+        .map(|r| {
+            app.predictions
+                .top_class(&r.object_id)
+                .map(|t| t.0.to_string())
+        })
+        .collect()
+}
+
 /// The vetting loop: vet ten objects from the keyboard in the informative order,
 /// fine-tune from the app on a tiny budget, the new model loads beside the old and the
 /// browser answers come from it; switching back restores the old answers.
@@ -681,18 +694,7 @@ fn vet_informative_first_finetune_and_switch_back() {
         vec![base.clone()],
     );
     wait_for_models(&mut h, 1);
-    let old_answers: Vec<Option<String>> = h
-        .state()
-        .catalog
-        .rows
-        .iter()
-        .map(|r| {
-            h.state()
-                .predictions
-                .top_class(&r.object_id)
-                .map(|t| t.0.to_string())
-        })
-        .collect();
+    let old_answers = browser_answers(h.state());
 
     h.get_by_label("Most informative first").click();
     h.run_steps(3);
@@ -772,18 +774,7 @@ fn vet_informative_first_finetune_and_switch_back() {
         new_files >= 2,
         "the new model and its report beside the old"
     );
-    let new_answers: Vec<Option<String>> = h
-        .state()
-        .catalog
-        .rows
-        .iter()
-        .map(|r| {
-            h.state()
-                .predictions
-                .top_class(&r.object_id)
-                .map(|t| t.0.to_string())
-        })
-        .collect();
+    let new_answers = browser_answers(h.state());
     let from_new = &h.state().predictions.models[0];
     for (r, answer) in h.state().catalog.rows.iter().zip(&new_answers) {
         let p = from_new.by_object[&r.object_id].last().expect("answer");
@@ -795,18 +786,7 @@ fn vet_informative_first_finetune_and_switch_back() {
         .run_command(stampseq::app::commands::Command::SwitchModel);
     h.run_steps(3);
     assert_eq!(h.state().predictions.models[0].model, "default-trees");
-    let back: Vec<Option<String>> = h
-        .state()
-        .catalog
-        .rows
-        .iter()
-        .map(|r| {
-            h.state()
-                .predictions
-                .top_class(&r.object_id)
-                .map(|t| t.0.to_string())
-        })
-        .collect();
+    let back = browser_answers(h.state());
     assert_eq!(back, old_answers, "switching back restores the old answers");
 }
 
