@@ -80,6 +80,9 @@ pub struct ClassifyOptions {
     /// Let the stationary rule of the tree models see the object's later alerts too (see
     /// [`rules::apply_knowing`]); off where answers after N detections are scored.
     pub look_ahead_for_stationary: bool,
+    /// Answer only each sequence's last detection (a stream, answering the alert that just
+    /// arrived, passes each object's alerts up to it).
+    pub only_last: bool,
     /// An AllWISE catalogue and cone radius (arcsec) for the tree models' mid-infrared
     /// colour rule ([`rules::apply_wise`]).
     pub allwise: Option<(
@@ -95,6 +98,7 @@ impl Default for ClassifyOptions {
             batch_size: 256,
             production_rules: false,
             look_ahead_for_stationary: true,
+            only_last: false,
             allwise: None,
         }
     }
@@ -415,7 +419,23 @@ impl LoadedModel {
             done += chunk.len();
             progress(done, total);
         }
+        if options.only_last {
+            let last: std::collections::HashMap<&str, usize> = sequences
+                .iter()
+                .map(|s| (s.object_id.as_str(), s.len().min(n_max(options, s.len()))))
+                .collect();
+            out.rows
+                .retain(|r| last.get(r.object_id.as_str()) == Some(&r.k));
+        }
         Ok(out)
+    }
+}
+
+/// How many of a sequence's detections are answered.
+fn n_max(options: &ClassifyOptions, len: usize) -> usize {
+    match options.max_detections {
+        0 => len,
+        n => n,
     }
 }
 
@@ -434,9 +454,10 @@ impl LoadedModel {
         let mut out = ClassifyOutput::default();
         let total: usize = sequences
             .iter()
-            .map(|s| match options.max_detections {
-                0 => s.len(),
-                n => s.len().min(n),
+            .map(|s| match (options.only_last, options.max_detections) {
+                (true, _) => usize::from(!s.is_empty()),
+                (false, 0) => s.len(),
+                (false, n) => s.len().min(n),
             })
             .sum();
         let classes = &self.header.classes;
@@ -458,7 +479,12 @@ impl LoadedModel {
                         0 => s.len(),
                         n => s.len().min(n),
                     };
-                    (0..n).map(move |k| (s, k))
+                    let first = if options.only_last {
+                        n.saturating_sub(1)
+                    } else {
+                        0
+                    };
+                    (first..n).map(move |k| (s, k))
                 })
                 .collect();
             let rows: Vec<Vec<f32>> = items

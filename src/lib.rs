@@ -17,4 +17,5 @@ pub mod model;
 pub mod sequence;
 pub mod sim;
 pub mod stamp;
+pub mod stream;
 pub mod train;

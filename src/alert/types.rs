@@ -1,9 +1,9 @@
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Sign of the image subtraction: a positive subtraction means the source got brighter than
 /// in the reference image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DiffSign {
     Positive,
     Negative,
@@ -28,7 +28,7 @@ impl DiffSign {
 /// The detection an alert was issued for (`candidate` in the ZTF schema). Numbers that the
 /// schema allows to be null are `Option`s; ZTF's own -999 sentinels are kept as they are,
 /// as the models were trained with them.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Candidate {
     pub jd: f64,
     /// 1 = g, 2 = r, 3 = i.
@@ -114,7 +114,7 @@ pub fn band_name(fid: i32) -> &'static str {
 
 /// An entry of `prv_candidates`: a detection of the last 30 days (it has a `candid`) or an
 /// upper limit (no `candid`, only `diffmaglim`). These carry no images.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PrvCandidate {
     pub jd: f64,
     pub fid: i32,
@@ -136,7 +136,7 @@ impl PrvCandidate {
 }
 
 /// An entry of `fp_hists` (schema 4.x): forced photometry at the alert position.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ForcedPhotometry {
     pub jd: f64,
     pub fid: i32,
@@ -244,7 +244,7 @@ impl Cutouts {
 }
 
 /// Where an alert was read from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlertOrigin {
     /// File path, or `archive.tar.gz!member.avro` for an archive member.
     pub file: Arc<str>,
@@ -253,7 +253,7 @@ pub struct AlertOrigin {
 }
 
 /// One ZTF alert.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Alert {
     pub object_id: String,
     /// The alert's candidate id; absent only in flat labelled stamp sets.

@@ -50,6 +50,10 @@ pub struct ClassifyArgs {
     /// then also applies the mid-infrared colour rule (W1 - W2 >= 0.8: AGN-like).
     #[arg(long, value_name = "CATALOGUE")]
     pub allwise: Option<PathBuf>,
+    /// Answer each detection from it and the object's earlier alerts only, as a stream
+    /// does (by default the stationary rule of the tree models also looks at later alerts).
+    #[arg(long)]
+    pub causal: bool,
     /// Cone-search radius for --allwise, arcseconds.
     #[arg(long, default_value_t = crate::features::allwise::DEFAULT_RADIUS_ARCSEC)]
     pub allwise_radius: f64,
@@ -100,6 +104,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         max_detections: args.max_detections,
         batch_size: args.batch,
         production_rules: args.production_rules,
+        look_ahead_for_stationary: !args.causal,
         allwise: match &args.allwise {
             Some(path) => Some((
                 std::sync::Arc::new(

@@ -11,6 +11,7 @@ mod inspect;
 mod labels;
 mod progress;
 mod simulate;
+mod stream;
 mod sweep;
 mod table;
 mod train;
@@ -61,6 +62,13 @@ pub enum Command {
     /// Retrain the default tree model on your vetting labels; the new model is written
     /// beside the old one with a report of what it bought.
     Finetune(finetune::FinetuneArgs),
+    /// Consume alerts from Kafka and answer each as it arrives (consumer groups, at least
+    /// once: offsets committed after the answers are written; unreadable messages to a
+    /// dead-letter topic or folder).
+    Stream(stream::StreamArgs),
+    /// Replay alert files into a Kafka topic, one message per file, keyed by object, in
+    /// time order.
+    Produce(stream::ProduceArgs),
     /// Import labels from another tool's CSV, or export yours with their details.
     #[command(subcommand)]
     Labels(labels::LabelsCommand),
@@ -82,6 +90,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Benchmark(args)) => benchmark::run(args),
         Some(Command::Finetune(args)) => finetune::run(args),
         Some(Command::Labels(cmd)) => labels::run(cmd),
+        Some(Command::Stream(args)) => stream::run_stream(args),
+        Some(Command::Produce(args)) => stream::run_produce(args),
         // No command: the app on the bundled sample, as a desktop user expects.
         None => gui::run_gui(gui::GuiArgs::default()),
     }
