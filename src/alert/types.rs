@@ -269,7 +269,7 @@ pub struct Alert {
     /// A class label carried by the record itself (labelled stamp sets), if any.
     pub label: Option<String>,
     /// Columns a broker added to its copy (Fink Parquet: `cdsxmatch`, `timestamp`, ...).
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub broker_columns: std::collections::BTreeMap<String, serde_json::Value>,
     pub origin: AlertOrigin,
 }

@@ -65,7 +65,7 @@ pub enum Command {
     /// Consume alerts from Kafka and answer each as it arrives (consumer groups, at least
     /// once: offsets committed after the answers are written; unreadable messages to a
     /// dead-letter topic or folder).
-    Stream(stream::StreamArgs),
+    Stream(Box<stream::StreamArgs>),
     /// Replay alert files into a Kafka topic, one message per file, keyed by object, in
     /// time order.
     Produce(stream::ProduceArgs),
@@ -90,7 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Benchmark(args)) => benchmark::run(args),
         Some(Command::Finetune(args)) => finetune::run(args),
         Some(Command::Labels(cmd)) => labels::run(cmd),
-        Some(Command::Stream(args)) => stream::run_stream(args),
+        Some(Command::Stream(args)) => stream::run_stream(*args),
         Some(Command::Produce(args)) => stream::run_produce(args),
         // No command: the app on the bundled sample, as a desktop user expects.
         None => gui::run_gui(gui::GuiArgs::default()),

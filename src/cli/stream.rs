@@ -125,12 +125,20 @@ pub struct ProduceArgs {
 }
 
 pub fn load_answerer(model: Option<&PathBuf>, backend: BackendChoice) -> anyhow::Result<Answerer> {
-    let backend = backend.resolve();
     let path = match model {
         Some(p) => p.clone(),
         None => super::gui::default_model().context(
             "no --model given and the bundled default model (assets/models/default-trees.stampseq) is not beside this stampseq",
         )?,
+    };
+    // A tree model runs on the CPU whatever is asked: probing for a GPU would only cost
+    // the start-up (and print the windowing system's complaints on a server).
+    let trees = crate::model::file::read_header(&path)
+        .is_ok_and(|h| matches!(h.kind, crate::model::file::ModelKind::Trees));
+    let backend = if trees {
+        BackendChoice::Cpu.resolve()
+    } else {
+        backend.resolve()
     };
     let model = LoadedModel::load_for(&path, &backend)?;
     Ok(Answerer::new(model, path, backend.device))

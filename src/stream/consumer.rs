@@ -151,7 +151,13 @@ fn partitions(list: &TopicPartitionList) -> Vec<(String, i32)> {
         .collect()
 }
 
-impl ClientContext for GroupEvents {}
+impl ClientContext for GroupEvents {
+    /// librdkafka's own lines (at the `log_level` asked for, errors by default; `-X
+    /// debug=cgrp -X log_level=7` traces the group protocol) go to standard error.
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        eprintln!("kafka {level:?} {fac}: {log_message}");
+    }
+}
 
 impl ConsumerContext for GroupEvents {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -193,6 +199,8 @@ struct Loop<'a> {
     results: ResultSink,
     dead: DeadLetterSink,
     states: States,
+    /// Partitions revoked while a batch was being gathered.
+    leaving: HashSet<(String, i32)>,
     next_offsets: BTreeMap<(String, i32), i64>,
     watermarks: BTreeMap<(String, i32), i64>,
     at_end: HashSet<i32>,
@@ -299,6 +307,7 @@ pub fn run(
         results,
         dead,
         states: States::new(),
+        leaving: HashSet::new(),
         next_offsets: BTreeMap::new(),
         watermarks: BTreeMap::new(),
         at_end: HashSet::new(),
@@ -353,7 +362,7 @@ impl Loop<'_> {
                     Some(Err(KafkaError::PartitionEOF(p))) => Polling::End(p),
                     Some(Err(e)) => Polling::Error(e.to_string()),
                 };
-                ever_assigned |= self.handle_group_events(&mut batch, on_event);
+                ever_assigned |= self.handle_group_events(on_event);
                 match polled {
                     Polling::Nothing => {}
                     Polling::Message(m) => {
@@ -372,7 +381,9 @@ impl Loop<'_> {
                         on_event(StreamEvent::Warning(text));
                     }
                 }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                // A rebalance under way: answer what is in hand now, so that the revoked
+                // partitions' states can go.
+                if deadline.is_some_and(|d| Instant::now() >= d) || !self.leaving.is_empty() {
                     break;
                 }
                 if batch.is_empty() {
@@ -385,6 +396,11 @@ impl Loop<'_> {
             if !batch.is_empty() {
                 self.process(batch, on_event)?;
                 self.throttle(stop);
+            }
+            for key in std::mem::take(&mut self.leaving) {
+                self.states.remove(&key);
+                self.next_offsets.remove(&key);
+                self.watermarks.remove(&key);
             }
             self.publish_status(on_event, false);
             if self.caught_up(ever_assigned) {
@@ -403,11 +419,7 @@ impl Loop<'_> {
     }
 
     /// Acts on the rebalances `poll` reported; true when partitions were assigned.
-    fn handle_group_events(
-        &mut self,
-        batch: &mut Vec<Polled>,
-        on_event: &mut dyn FnMut(StreamEvent),
-    ) -> bool {
+    fn handle_group_events(&mut self, on_event: &mut dyn FnMut(StreamEvent)) -> bool {
         let mut assigned = false;
         for event in self.consumer.context().take() {
             match event {
@@ -415,7 +427,8 @@ impl Loop<'_> {
                     self.status.rebalances += 1;
                     for (topic, partition) in &list {
                         self.at_end.remove(partition);
-                        if self.states.contains_key(&(topic.clone(), *partition)) {
+                        let key = (topic.clone(), *partition);
+                        if self.leaving.remove(&key) || self.states.contains_key(&key) {
                             continue;
                         }
                         let dir = self
@@ -455,18 +468,32 @@ impl Loop<'_> {
                         };
                         self.states.insert((topic.clone(), *partition), state);
                     }
+                    // Where each partition resumes, for the lag until its first batch.
+                    let mut tpl = TopicPartitionList::new();
+                    for (topic, partition) in &list {
+                        tpl.add_partition(topic, *partition);
+                    }
+                    if let Ok(committed) =
+                        self.consumer.committed_offsets(tpl, Duration::from_secs(5))
+                    {
+                        for e in committed.elements() {
+                            if let Offset::Offset(o) = e.offset() {
+                                self.next_offsets
+                                    .insert((e.topic().to_string(), e.partition()), o);
+                            }
+                        }
+                    }
                     assigned = !list.is_empty();
                     on_event(StreamEvent::Assigned(list));
                 }
                 GroupEvent::Revoke(list) => {
                     self.status.rebalances += 1;
-                    let gone: HashSet<(String, i32)> = list.iter().cloned().collect();
-                    batch.retain(|m| !gone.contains(&(m.topic.clone(), m.partition)));
-                    for key in &gone {
-                        self.states.remove(key);
-                        self.next_offsets.remove(key);
-                        self.watermarks.remove(key);
-                    }
+                    // Messages already taken from these partitions are answered and their
+                    // offsets committed with the batch: dropping them could lose them, as
+                    // librdkafka resumes a partition given straight back from where the
+                    // application left it. Their states go once the batch is done, unless
+                    // the partition comes back in this rebalance.
+                    self.leaving.extend(list.iter().cloned());
                     on_event(StreamEvent::Revoked(list));
                 }
                 GroupEvent::Error(e) => {
@@ -492,13 +519,13 @@ impl Loop<'_> {
                 if m.payload.is_empty() {
                     return (
                         Vec::new(),
-                        Some("an empty message (no payload)".to_string()),
+                        Some(format!("{label}: an empty message (no payload)")),
                     );
                 }
                 let d = reader.decode(m.payload.clone(), &label);
                 let error = (!d.errors.is_empty() || d.alerts.is_empty()).then(|| {
                     if d.errors.is_empty() {
-                        "no alert in the message".to_string()
+                        format!("{label}: no alert in the message")
                     } else {
                         d.errors
                             .iter()
@@ -612,11 +639,16 @@ impl Loop<'_> {
         {
             self.last_watermarks = Some(now);
             for (topic, partition) in self.states.keys() {
-                if let Ok((_, high)) =
-                    self.consumer
-                        .fetch_watermarks(topic, *partition, Duration::from_millis(500))
+                match self
+                    .consumer
+                    .fetch_watermarks(topic, *partition, Duration::from_secs(2))
                 {
-                    self.watermarks.insert((topic.clone(), *partition), high);
+                    Ok((_, high)) => {
+                        self.watermarks.insert((topic.clone(), *partition), high);
+                    }
+                    Err(e) => {
+                        self.status.last_error = Some(format!("end of {topic}[{partition}]: {e}"));
+                    }
                 }
             }
         }

@@ -76,7 +76,7 @@ impl TopicWriter {
     }
 
     /// Sends messages and waits until every one is acknowledged.
-    pub fn send_all<'a>(
+    pub fn send_all(
         &self,
         messages: impl IntoIterator<Item = (String, Vec<u8>, Option<OwnedHeaders>)>,
     ) -> Result<(), SinkError> {

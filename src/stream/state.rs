@@ -377,6 +377,44 @@ mod tests {
     }
 
     #[test]
+    fn a_ztf_alert_survives_the_log() {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/ztf/sequences/ZTF25aatmfzy");
+        let file = std::fs::read_dir(&path)
+            .expect("shared data")
+            .next()
+            .expect("a file")
+            .expect("entry")
+            .path();
+        let bytes = std::fs::read(&file).expect("read");
+        let alert = crate::alert::decode_avro_bytes(&bytes, &file.display().to_string())
+            .alerts
+            .remove(0);
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let (mut s, _) = PartitionState::open(Some(dir.path()), "t", 0, 10).expect("open");
+            s.insert(StoredAlert {
+                survey: Survey::Ztf,
+                object: alert.object_id.clone(),
+                alert_id: alert.candid,
+                time: alert.candidate.jd,
+                offset: 0,
+                ztf: Some(Box::new(alert.clone())),
+            });
+            s.flush().expect("flush");
+        }
+        let (s, report) = PartitionState::open(Some(dir.path()), "t", 0, 10).expect("reopen");
+        assert_eq!((report.alerts, report.bad_lines), (1, 0));
+        let (k, seq) = s
+            .ztf_sequence_through(&alert.object_id, alert.candid)
+            .expect("held");
+        assert_eq!(k, 1);
+        let back = &seq.detections[0];
+        assert_eq!(back.candidate.magpsf, alert.candidate.magpsf);
+        assert_eq!(back.prv_candidates.len(), alert.prv_candidates.len());
+    }
+
+    #[test]
     fn memory_is_bounded_by_the_least_recently_seen() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (mut s, _) = PartitionState::open(Some(dir.path()), "t", 0, 10).expect("open");

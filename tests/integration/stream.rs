@@ -1,0 +1,434 @@
+//! `stampseq stream` against a real broker (tansu): two consumers in a group, one killed
+//! with SIGKILL mid-way, and every alert still answered, as `classify` answers it, with
+//! the unreadable messages in the dead-letter topic.
+
+use crate::common::{data_dir, ztf};
+use crate::kafka::{read_topic, Broker};
+use stampseq::stream::sink::TopicWriter;
+use stampseq::stream::{KafkaOptions, StreamResult};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn stampseq() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stampseq"))
+}
+
+fn schemas() -> PathBuf {
+    data_dir().join("lsst/lsst-alert-packet/schema")
+}
+
+fn lsst_framed() -> PathBuf {
+    data_dir().join("lsst/derived-fink-v10-framed")
+}
+
+fn produce(broker: &Broker, topic: &str, paths: &[&Path]) {
+    let out = stampseq()
+        .args(["produce", "--brokers", &broker.address(), "--topic", topic])
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .args(paths)
+        .output()
+        .expect("stampseq produce");
+    assert!(
+        out.status.success(),
+        "produce: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Messages no reader can take, each for a reason of its own.
+fn corrupt_messages() -> Vec<(String, Vec<u8>)> {
+    let alert = std::fs::read(ztf(
+        "sequences/ZTF18aabjhro/ZTF18aabjhro_2481496065415010006.avro",
+    ))
+    .expect("alert");
+    let framed = std::fs::read(lsst_framed().join("169813006111211588.v10_0.confluent.avro"))
+        .expect("framed");
+    let mut unknown_schema = framed.clone();
+    unknown_schema[1..5].copy_from_slice(&0x7fff_fff0u32.to_be_bytes());
+    vec![
+        ("truncated-avro".into(), alert[..alert.len() / 3].to_vec()),
+        (
+            "random-bytes".into(),
+            (0..4000u32).map(|i| (i * 7919 % 251) as u8).collect(),
+        ),
+        ("unknown-schema-id".into(), unknown_schema),
+        ("truncated-framed".into(), framed[..200].to_vec()),
+        ("empty".into(), Vec::new()),
+    ]
+}
+
+fn start_consumer(broker: &Broker, dir: &Path, name: &str) -> Child {
+    stampseq()
+        .args([
+            "stream",
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            "alerts",
+            "--group",
+            "vetting",
+            "--from-beginning",
+            "--out-topic",
+            "answers",
+            "--dead-letter-topic",
+            "dead",
+            "--batch",
+            "8",
+            "--linger-ms",
+            "20",
+            // Slow enough that the kill lands mid-way through the topic.
+            "--max-rate",
+            "30",
+            "-X",
+            "session.timeout.ms=6000",
+            "-X",
+            "heartbeat.interval.ms=500",
+        ])
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .arg("--status-file")
+        .arg(dir.join(format!("{name}.json")))
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).expect("log"))
+        .spawn()
+        .expect("stampseq stream")
+}
+
+fn status(dir: &Path, name: &str) -> Option<serde_json::Value> {
+    let text = std::fs::read(dir.join(format!("{name}.json"))).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    wait_in(None, what, limit, &mut done)
+}
+
+/// Waits; on a timeout, says what the consumers in `dir` said (status files and logs).
+fn wait_in(dir: Option<&Path>, what: &str, limit: Duration, done: &mut dyn FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !done() {
+        if t0.elapsed() > limit {
+            let mut said = String::new();
+            if let Some(dir) = dir {
+                for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    let p = e.path();
+                    if p.extension().is_some_and(|x| x == "json" || x == "log") {
+                        let text = std::fs::read_to_string(&p).unwrap_or_default();
+                        let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                        said.push_str(&format!("--- {}\n", p.display()));
+                        for l in tail.into_iter().rev() {
+                            said.push_str(l);
+                            said.push('\n');
+                        }
+                    }
+                }
+            }
+            panic!("timed out waiting for {what}\n{said}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn log(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default()
+}
+
+#[test]
+fn two_consumers_one_killed_answer_every_alert_as_classify_does() {
+    let broker = Broker::start();
+    broker.create_topic("alerts", 4);
+    broker.create_topic("answers", 4);
+    broker.create_topic("dead", 1);
+    let sequences = ztf("sequences");
+    let framed = lsst_framed();
+    produce(&broker, "alerts", &[&sequences, &framed]);
+    let corrupt = corrupt_messages();
+    let writer = TopicWriter::new(
+        &KafkaOptions::new(&broker.address())
+            .client_config()
+            .expect("config"),
+        "alerts",
+    )
+    .expect("producer");
+    writer
+        .send_all(corrupt.iter().map(|(k, p)| (k.clone(), p.clone(), None)))
+        .expect("corrupt messages sent");
+
+    let out = stampseq()
+        .args([
+            "classify",
+            "--causal",
+            "--max-detections",
+            "0",
+            "--format",
+            "json",
+        ])
+        .arg(&sequences)
+        .output()
+        .expect("classify");
+    assert!(out.status.success());
+    let expected: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let expected = expected["rows"].as_array().expect("rows");
+    assert_eq!(expected.len(), 184);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut b = start_consumer(&broker, dir.path(), "b");
+    let mut a = start_consumer(&broker, dir.path(), "a");
+    // Kill A once it has answered part of its share, whatever it has in hand.
+    wait_for(
+        "consumer a to answer some alerts",
+        Duration::from_secs(90),
+        || status(dir.path(), "a").is_some_and(|s| s["alerts"].as_u64().unwrap_or(0) >= 12),
+    );
+    a.kill().expect("SIGKILL a");
+    a.wait().expect("a reaped");
+    let a_alerts = status(dir.path(), "a").expect("a status")["alerts"]
+        .as_u64()
+        .unwrap_or(0);
+    // A supervisor restarts it once the broker has given up on the dead member (tansu
+    // 0.6.0 keeps a SIGKILLed member's partitions assigned to it until then, and after:
+    // the group only rebalances them when a member joins or leaves).
+    std::thread::sleep(Duration::from_secs(8));
+    let mut a2 = start_consumer(&broker, dir.path(), "a2");
+
+    let messages = 184 + 20 + corrupt.len() as i64;
+    // Every alert answered: 184 ZTF alerts (classify's) and 20 LSST ones.
+    let want: BTreeSet<i64> = expected
+        .iter()
+        .map(|r| r["candid"].as_i64().expect("candid"))
+        .collect();
+    let all_answered = || {
+        let got: BTreeSet<i64> = read_topic(&broker.address(), "answers")
+            .iter()
+            .filter_map(|m| serde_json::from_slice::<StreamResult>(&m.payload).ok())
+            .filter_map(|r| r.alert_id)
+            .collect();
+        let missing: Vec<&i64> = want.difference(&got).collect();
+        eprintln!(
+            "answers so far: {} alerts; ZTF ones missing: {:?}",
+            got.len(),
+            missing
+        );
+        missing.is_empty() && got.len() >= want.len() + 20
+    };
+    let mut last_check = Instant::now() - Duration::from_secs(10);
+    wait_in(
+        Some(dir.path()),
+        "the restarted a and b to answer every alert",
+        Duration::from_secs(120),
+        &mut || {
+            // Reading the topic back takes a second: not at every tick.
+            if last_check.elapsed() < Duration::from_secs(3) {
+                return false;
+            }
+            last_check = Instant::now();
+            all_answered()
+        },
+    );
+    // A member that leaves (SIGTERM: finish, commit, leave, exit 0) hands its partitions
+    // to the others.
+    let term = |child: &Child| {
+        let ok = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+    };
+    term(&a2);
+    let exit = a2.wait().expect("a2 exit");
+    assert!(exit.success(), "a2: {exit:?}\n{}", log(dir.path(), "a2"));
+    wait_in(
+        Some(dir.path()),
+        "b to take every partition after a2 left",
+        Duration::from_secs(60),
+        &mut || {
+            status(dir.path(), "b")
+                .is_some_and(|s| s["partitions"].as_array().is_some_and(|p| p.len() == 4))
+        },
+    );
+    term(&b);
+    let exit = b.wait().expect("b exit");
+    assert!(exit.success(), "b: {exit:?}\n{}", log(dir.path(), "b"));
+    assert!(
+        a_alerts < messages as u64,
+        "a answered everything before it was killed ({a_alerts})"
+    );
+
+    // Every alert answered at least once, with classify's answer for it.
+    let answers: Vec<StreamResult> = read_topic(&broker.address(), "answers")
+        .iter()
+        .map(|m| serde_json::from_slice(&m.payload).expect("an answer is JSON"))
+        .collect();
+    let mut by_alert: BTreeMap<i64, Vec<&StreamResult>> = BTreeMap::new();
+    for r in &answers {
+        if let Some(id) = r.alert_id {
+            by_alert.entry(id).or_default().push(r);
+        }
+    }
+    for row in expected {
+        let candid = row["candid"].as_i64().expect("candid");
+        let got = by_alert
+            .get(&candid)
+            .unwrap_or_else(|| panic!("alert {candid} never answered"));
+        for r in got {
+            assert_eq!(
+                r.k as u64,
+                row["k"].as_u64().expect("k"),
+                "step of {candid}"
+            );
+            let want: Vec<f64> = row["probabilities"]
+                .as_array()
+                .expect("p")
+                .iter()
+                .map(|v| v.as_f64().expect("f"))
+                .collect();
+            assert_eq!(r.probabilities.len(), want.len());
+            for (p, w) in r.probabilities.iter().zip(&want) {
+                assert!(
+                    (*p as f64 - w).abs() < 1e-6,
+                    "{candid}: {:?} vs {want:?}",
+                    r.probabilities
+                );
+            }
+        }
+    }
+    // The LSST alerts are read and kept, refused by the ZTF model by name.
+    let lsst: BTreeSet<i64> = answers
+        .iter()
+        .filter(|r| r.survey == stampseq::alert::neutral::Survey::Lsst)
+        .filter_map(|r| r.alert_id)
+        .collect();
+    assert_eq!(lsst.len(), 20);
+    assert!(answers
+        .iter()
+        .filter(|r| r.survey == stampseq::alert::neutral::Survey::Lsst)
+        .all(|r| r.skipped.as_deref().is_some_and(|s| s.contains("ZTF"))));
+
+    // Every unreadable message in the dead-letter topic, whole, with its error.
+    let dead = read_topic(&broker.address(), "dead");
+    let dead_keys: BTreeSet<String> = dead.iter().filter_map(|m| m.key.clone()).collect();
+    let want_keys: BTreeSet<String> = corrupt.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(dead_keys, want_keys);
+    for m in &dead {
+        let key = m.key.clone().unwrap_or_default();
+        let original = &corrupt.iter().find(|(k, _)| *k == key).expect("known").1;
+        assert_eq!(&m.payload, original, "{key} kept whole");
+        let error = m
+            .headers
+            .iter()
+            .find(|(k, _)| k == "stampseq-error")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        assert!(
+            error.contains("alerts["),
+            "{key}: the error names the message: {error}"
+        );
+        assert!(!error.is_empty());
+    }
+    let unknown = dead
+        .iter()
+        .find(|m| m.key.as_deref() == Some("unknown-schema-id"))
+        .expect("unknown schema id");
+    assert!(
+        unknown
+            .headers
+            .iter()
+            .any(|(k, v)| k == "stampseq-error" && v.contains("2147483632")),
+        "{:?}",
+        unknown.headers
+    );
+}
+
+#[test]
+fn a_restart_continues_the_sequences_from_the_committed_offsets() {
+    let broker = Broker::start();
+    broker.create_topic("alerts", 2);
+    let object = ztf("sequences/ZTF25aatmfzy");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&object)
+        .expect("object")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |files: &[PathBuf]| {
+        let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        produce(&broker, "alerts", &refs);
+        let out = stampseq()
+            .args([
+                "stream",
+                "--brokers",
+                &broker.address(),
+                "--topic",
+                "alerts",
+                "--group",
+                "g",
+                "--from-beginning",
+                "--until-caught-up",
+            ])
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .output()
+            .expect("stream");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // The first alert, then the rest in a second process.
+    let (first, rest) = files.split_at(1);
+    run(first);
+    run(rest);
+    let mut steps = BTreeMap::new();
+    for f in std::fs::read_dir(dir.path().join("out")).expect("out") {
+        let mut reader = csv::Reader::from_path(f.expect("csv").path()).expect("csv");
+        for r in reader.deserialize::<BTreeMap<String, String>>() {
+            let r = r.expect("row");
+            steps.insert(r["alertId"].clone(), r["k"].parse::<usize>().expect("k"));
+        }
+    }
+    // Each alert answered once, and the second process knew the first alert.
+    assert_eq!(steps.len(), files.len());
+    let mut ks: Vec<usize> = steps.values().copied().collect();
+    ks.sort();
+    assert_eq!(ks, (1..=files.len()).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_stream_without_outputs_or_credentials_is_refused_with_the_reason() {
+    let out = stampseq()
+        .args(["stream", "--brokers", "127.0.0.1:1", "--topic", "t"])
+        .output()
+        .expect("stream");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("somewhere to write the answers"), "{err}");
+
+    let out = stampseq()
+        .args([
+            "stream",
+            "--brokers",
+            "127.0.0.1:1",
+            "--topic",
+            "t",
+            "--out",
+            "x",
+            "--security-protocol",
+            "sasl-ssl",
+            "--username",
+            "astro",
+        ])
+        .env_remove("STAMPSEQ_KAFKA_PASSWORD")
+        .output()
+        .expect("stream");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("STAMPSEQ_KAFKA_PASSWORD"), "{err}");
+}
