@@ -12,6 +12,7 @@ mod crossmatch;
 mod default_answer;
 mod display;
 mod lsst;
+mod lsst_app;
 mod lsst_objects;
 mod model;
 mod reading;
