@@ -55,11 +55,12 @@ impl StampseqApp {
     /// What `kind` shows now, with a file name to suggest; an error says why there is
     /// nothing to export.
     pub fn plot_data(&self, kind: PlotKind) -> Result<(PlotData, String), String> {
-        let object = || {
-            self.selection
-                .object
-                .and_then(|o| self.catalog.sequences.get(o))
-                .ok_or_else(|| "no object selected".to_string())
+        let object = || match self.selection.object {
+            None => Err("no object selected".to_string()),
+            Some(o) => self
+                .catalog
+                .ztf(o)
+                .ok_or_else(|| "plot export draws ZTF objects only for now".to_string()),
         };
         match kind {
             PlotKind::LightCurve => {

@@ -2,7 +2,8 @@
 //! own thread, reports [`JobEvent`]s over a channel and asks for a repaint; the UI drains
 //! the channel once a frame. Every job can be cancelled.
 
-use crate::alert::{collect_inputs, read_inputs, Alert, ReadOptions, ReadSummary};
+use crate::alert::lsst::SchemaSources;
+use crate::alert::{collect_inputs, read_inputs_any, AnyAlert, ReadOptions, ReadSummary};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -17,7 +18,8 @@ pub enum JobEvent {
     },
     Loaded {
         job: u64,
-        alerts: Vec<Alert>,
+        /// ZTF and LSST alerts, as the files held them.
+        alerts: Vec<AnyAlert>,
         summary: ReadSummary,
     },
     Classified {
@@ -96,6 +98,8 @@ pub struct Jobs {
     pub running: Vec<RunningJob>,
     /// Wakes the UI when a job reports; set once the egui context exists.
     repaint: Option<egui::Context>,
+    /// Where the writer schemas of LSST Kafka messages (Confluent-framed files) come from.
+    pub lsst_schemas: SchemaSources,
 }
 
 impl Default for Jobs {
@@ -107,6 +111,7 @@ impl Default for Jobs {
             next_id: 1,
             running: Vec::new(),
             repaint: None,
+            lsst_schemas: SchemaSources::default(),
         }
     }
 }
@@ -152,13 +157,15 @@ impl Jobs {
         }
     }
 
-    /// Reads alert files, folders or archives in the background.
+    /// Reads alert files, folders or archives of either survey in the background; a file
+    /// that does not read is an error naming it, and the rest still loads.
     pub fn load(&mut self, paths: Vec<PathBuf>) -> u64 {
         let title = match paths.as_slice() {
             [one] => format!("Loading {}", one.display()),
             many => format!("Loading {} inputs", many.len()),
         };
         let (id, cancel, tx, ctx) = self.start(title);
+        let schemas = self.lsst_schemas.clone();
         self.spawn(id, "load", move || {
             let wake = || wake_ui(&ctx);
             let (inputs, walk_errors) = collect_inputs(&paths);
@@ -166,10 +173,11 @@ impl Jobs {
             let options = ReadOptions {
                 decode_stamps: true,
                 cancel,
-                ..Default::default()
+                lsst_schemas: schemas.dir,
+                schema_registry: schemas.registry,
             };
             let last_report = Mutex::new(std::time::Instant::now());
-            let mut summary = read_inputs(
+            let mut summary = read_inputs_any(
                 &inputs,
                 &options,
                 |p| {

@@ -41,6 +41,11 @@ pub struct AppOptions {
     pub allwise: Option<PathBuf>,
     /// Cone-search radius in arcseconds; the saved preference when not given.
     pub allwise_radius_arcsec: Option<f64>,
+    /// The LSST alert schema folder (alert_packet's `schema/`) for Kafka messages saved as
+    /// files; `None` falls back to `$STAMPSEQ_LSST_SCHEMAS`.
+    pub lsst_schemas: Option<PathBuf>,
+    /// A Confluent schema registry for schema ids the folder lacks.
+    pub schema_registry: Option<crate::alert::lsst::SchemaRegistry>,
 }
 
 /// The labels folder when none is given: `$XDG_DATA_HOME/stampseq/labels`, else
@@ -71,6 +76,8 @@ pub struct StampseqApp {
     pub jobs: Jobs,
     pub view: ViewTransform,
     pub hover: Option<views::stamps::HoverPixel>,
+    /// LSST panels turned North up, by stamp: resampled once, not at every frame.
+    pub lsst_panels: views::stamps::PanelCache,
     pub blink: bool,
     pub gpu: bool,
     pub device_name: String,
@@ -153,6 +160,10 @@ impl StampseqApp {
         };
         let mut jobs = Jobs::default();
         jobs.set_context(cc.egui_ctx.clone());
+        jobs.lsst_schemas = crate::alert::lsst::SchemaSources {
+            dir: options.lsst_schemas.clone(),
+            registry: options.schema_registry.clone(),
+        };
         let mut messages = Vec::new();
         let wise = options.wise.as_deref().and_then(|path| {
             CrossmatchTable::from_csv(path)
@@ -174,6 +185,7 @@ impl StampseqApp {
             jobs,
             view: ViewTransform::default(),
             hover: None,
+            lsst_panels: Default::default(),
             blink: false,
             gpu,
             device_name,
@@ -233,7 +245,8 @@ impl StampseqApp {
     pub fn selected_object_id(&self) -> Option<String> {
         self.selection
             .object
-            .map(|o| self.catalog.sequences[o].object_id.clone())
+            .and_then(|o| self.catalog.rows.get(o))
+            .map(|r| r.object_id.clone())
     }
 
     fn set_label(&mut self, label: Option<&str>) {
@@ -312,8 +325,10 @@ impl StampseqApp {
             Command::ToggleBlink => self.blink = !self.blink,
             Command::ResetZoom => self.view = ViewTransform::default(),
             Command::OpenFiles => {
-                let mut dialog =
-                    rfd::FileDialog::new().add_filter("ZTF alerts", &["avro", "gz", "tgz", "tar"]);
+                let mut dialog = rfd::FileDialog::new().add_filter(
+                    "Alerts (ZTF, LSST)",
+                    &["avro", "gz", "tgz", "tar", "parquet", "parq"],
+                );
                 if let Some(dir) = &self.prefs.last_folder {
                     dialog = dialog.set_directory(dir);
                 }
@@ -527,7 +542,11 @@ impl StampseqApp {
             .selection
             .object
             .ok_or_else(|| anyhow::anyhow!("no object selected"))?;
-        let sequence = &self.catalog.sequences[object];
+        let sequence = self.catalog.ztf(object).ok_or_else(|| {
+            anyhow::anyhow!(
+                "stamp export writes ZTF cutouts only; LSST cutouts are not exported yet"
+            )
+        })?;
         let alert = sequence
             .detections
             .get(self.selection.detection)
@@ -617,9 +636,17 @@ impl StampseqApp {
                 } => {
                     let keep = self.selected_object_id();
                     let n = alerts.len();
-                    self.catalog.add_alerts(alerts);
+                    let unassociated = self.catalog.add_alerts(alerts);
+                    let unlisted = if unassociated > 0 {
+                        format!(
+                            " {unassociated} LSST alerts name no object (diaObjectId and \
+                             ssObjectId 0) and are not listed."
+                        )
+                    } else {
+                        String::new()
+                    };
                     self.messages.push(format!(
-                        "Loaded {n} alerts from {} files ({} errors).",
+                        "Loaded {n} alerts from {} files ({} errors).{unlisted}",
                         summary.files,
                         summary.errors.len()
                     ));
@@ -846,8 +873,8 @@ impl StampseqApp {
             if let Some(h) = &self.hover {
                 ui.separator();
                 ui.monospace(format!(
-                    "{:?} x {} y {} = {:.3}",
-                    h.kind,
+                    "{} x {} y {} = {:.3}",
+                    h.panel_name(),
                     h.col + 1,
                     h.row + 1,
                     h.value

@@ -40,6 +40,14 @@ pub struct Preferences {
     /// The vetter's name, written into the labels journal with every label.
     #[serde(default)]
     pub vetter_name: String,
+    /// LSST cutouts turned North up, East left through their WCS (else as the detector
+    /// wrote them, with the compass showing where North is).
+    pub lsst_north_up: bool,
+    /// Which LSST cutout's σ (square root of its variance) and PSF are shown beside the
+    /// three images: 0 science, 1 reference, 2 difference.
+    pub lsst_layers_of: usize,
+    /// LSST light curves in flux (nJy) instead of AB magnitude.
+    pub lsst_flux: bool,
 }
 
 impl Default for Preferences {
@@ -62,6 +70,9 @@ impl Default for Preferences {
             shortcuts: Keymap::default(),
             allwise_radius_arcsec: crate::features::allwise::DEFAULT_RADIUS_ARCSEC,
             vetter_name: String::new(),
+            lsst_north_up: true,
+            lsst_layers_of: 2,
+            lsst_flux: false,
         }
     }
 }

@@ -1,17 +1,28 @@
 //! What the app knows, apart from how it is drawn: the loaded objects, the browser's
 //! filter and sort, the selection. Plain data, so it is tested without a window.
 
-use crate::alert::Alert;
+use crate::alert::neutral::Survey;
+use crate::alert::{Alert, AnyAlert};
+use crate::sequence::neutral::{group_objects, ObjectSequence};
 use crate::sequence::{group_into_sequences, Sequence};
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One line of the object browser.
 #[derive(Debug, Clone)]
 pub struct ObjectRow {
+    /// The object's key: ZTF `objectId`; LSST `diaObjectId`, or `SSO <ssObjectId>` for a
+    /// solar-system object (the two id sequences are separate, so the prefix keeps them
+    /// apart in the labels too).
     pub object_id: String,
+    pub survey: Survey,
+    /// An LSST solar-system object (alerts with `ssObjectId` and no diaObject).
+    pub solar_system: bool,
     pub detections: usize,
     pub nights: usize,
+    /// Julian dates; for LSST `midpointMjdTai` + 2400000.5, TAI (37 s from UTC: nothing for
+    /// a date in a list).
     pub first_jd: f64,
     pub last_jd: f64,
 }
@@ -20,43 +31,155 @@ impl ObjectRow {
     fn of(s: &Sequence) -> Self {
         Self {
             object_id: s.object_id.clone(),
+            survey: Survey::Ztf,
+            solar_system: false,
             detections: s.len(),
             nights: s.nights(),
             first_jd: s.first_jd().unwrap_or(f64::NAN),
             last_jd: s.last_jd().unwrap_or(f64::NAN),
         }
     }
+
+    fn of_lsst(o: &ObjectSequence) -> Self {
+        // As for ZTF: the alerts' own detections, not the history they carry.
+        let mjds = || o.alerts.iter().map(alert_mjd);
+        Self {
+            object_id: lsst_key(o),
+            survey: o.key.survey,
+            solar_system: o.key.solar_system,
+            detections: o.alerts.len(),
+            nights: o.alert_nights(),
+            first_jd: mjds().fold(f64::NAN, f64::min) + 2_400_000.5,
+            last_jd: mjds().fold(f64::NAN, f64::max) + 2_400_000.5,
+        }
+    }
 }
 
-/// Every loaded object, in object-id order (the browser relies on it for ties). The
-/// sequences are shared (not copied) with the jobs that classify them.
+/// An alert's own time as MJD (ZTF: exposure start, UTC; LSST: mid-exposure, TAI).
+pub fn alert_mjd(alert: &AnyAlert) -> f64 {
+    match alert {
+        AnyAlert::Ztf(a) => a.candidate.jd - 2_400_000.5,
+        AnyAlert::Lsst(a) => a.dia_source.midpoint_mjd_tai,
+    }
+}
+
+/// The browser's key of an LSST object (see [`ObjectRow::object_id`]).
+pub fn lsst_key(o: &ObjectSequence) -> String {
+    if o.key.solar_system {
+        format!("SSO {}", o.key.id)
+    } else {
+        o.key.id.clone()
+    }
+}
+
+/// One loaded object, of either survey.
+#[derive(Debug, Clone, Copy)]
+pub enum CatalogObject<'a> {
+    Ztf(&'a Sequence),
+    Lsst(&'a ObjectSequence),
+}
+
+/// Every loaded object: the ZTF sequences first, in object-id order (the browser relies on
+/// it for ties), then the LSST objects in id order. A row index is an index into `rows`;
+/// the first `sequences.len()` rows are the ZTF sequences. ZTF sequences stay what the
+/// models, fine-tuning and exports read; LSST objects are kept in the survey-neutral form,
+/// which no model of the app reads. Both are shared (not copied) with the jobs.
 #[derive(Debug, Default)]
 pub struct Catalog {
     pub sequences: Arc<Vec<Sequence>>,
+    pub lsst: Arc<Vec<ObjectSequence>>,
     pub rows: Vec<ObjectRow>,
     pub alerts: usize,
+    /// LSST alerts naming no object (ids of 0, as synthetic samples have): not listed.
+    pub unassociated: usize,
     /// Counts the changes, so that what is derived from the rows knows when to redo it.
     pub revision: u64,
+    lsst_index: HashMap<String, usize>,
 }
 
 impl Catalog {
     /// Adds alerts (a new file, a drop, a second folder): objects seen before gain the new
-    /// detections, repeated alerts are dropped.
-    pub fn add_alerts(&mut self, alerts: Vec<Alert>) {
-        let old = std::mem::take(&mut self.sequences);
-        let old = Arc::try_unwrap(old).unwrap_or_else(|shared| (*shared).clone());
-        let mut all: Vec<Alert> = old.into_iter().flat_map(|s| s.detections).collect();
-        all.extend(alerts);
-        self.sequences = Arc::new(group_into_sequences(all));
-        self.rows = self.sequences.iter().map(ObjectRow::of).collect();
-        self.alerts = self.sequences.iter().map(Sequence::len).sum();
+    /// detections, repeated alerts are dropped. Returns how many of the new LSST alerts name
+    /// no object.
+    pub fn add_alerts(&mut self, alerts: Vec<AnyAlert>) -> usize {
+        let mut ztf: Vec<Alert> = Vec::new();
+        let mut lsst: Vec<AnyAlert> = Vec::new();
+        for a in alerts {
+            match a {
+                AnyAlert::Ztf(a) => ztf.push(a),
+                other => lsst.push(other),
+            }
+        }
+        if !ztf.is_empty() {
+            let old = std::mem::take(&mut self.sequences);
+            let old = Arc::try_unwrap(old).unwrap_or_else(|shared| (*shared).clone());
+            let mut all: Vec<Alert> = old.into_iter().flat_map(|s| s.detections).collect();
+            all.extend(ztf);
+            self.sequences = Arc::new(group_into_sequences(all));
+        }
+        let mut unassociated = 0;
+        if !lsst.is_empty() {
+            let old = std::mem::take(&mut self.lsst);
+            let old = Arc::try_unwrap(old).unwrap_or_else(|shared| (*shared).clone());
+            let all = old.into_iter().flat_map(|o| o.alerts).chain(lsst);
+            let (objects, none) = group_objects(all);
+            unassociated = none.len();
+            self.unassociated += unassociated;
+            self.lsst = Arc::new(objects);
+            self.lsst_index = self
+                .lsst
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (lsst_key(o), i))
+                .collect();
+        }
+        self.rows = self
+            .sequences
+            .iter()
+            .map(ObjectRow::of)
+            .chain(self.lsst.iter().map(ObjectRow::of_lsst))
+            .collect();
+        self.alerts = self.sequences.iter().map(Sequence::len).sum::<usize>()
+            + self.lsst.iter().map(|o| o.alerts.len()).sum::<usize>();
         self.revision += 1;
+        unassociated
     }
 
+    /// The row of an object key.
     pub fn index_of(&self, object_id: &str) -> Option<usize> {
         self.sequences
             .binary_search_by(|s| s.object_id.as_str().cmp(object_id))
             .ok()
+            .or_else(|| {
+                self.lsst_index
+                    .get(object_id)
+                    .map(|i| i + self.sequences.len())
+            })
+    }
+
+    pub fn object(&self, row: usize) -> Option<CatalogObject<'_>> {
+        let n = self.sequences.len();
+        if row < n {
+            Some(CatalogObject::Ztf(&self.sequences[row]))
+        } else {
+            self.lsst.get(row - n).map(CatalogObject::Lsst)
+        }
+    }
+
+    /// The ZTF sequence of a row, if it is one.
+    pub fn ztf(&self, row: usize) -> Option<&Sequence> {
+        self.sequences.get(row)
+    }
+
+    /// The LSST object of a row, if it is one.
+    pub fn lsst_object(&self, row: usize) -> Option<&ObjectSequence> {
+        row.checked_sub(self.sequences.len())
+            .and_then(|i| self.lsst.get(i))
+    }
+
+    /// Alerts (detections with stamps) of a row's object.
+    pub fn detections(&self, row: usize) -> usize {
+        self.rows.get(row).map_or(0, |r| r.detections)
     }
 }
 
@@ -274,7 +397,7 @@ fn sort_by_key<K>(
 /// The object and detection in view.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Selection {
-    /// Index into `Catalog::sequences`.
+    /// Index into `Catalog::rows` (see [`Catalog::object`]).
     pub object: Option<usize>,
     /// Index of the detection within the object.
     pub detection: usize,
@@ -302,7 +425,7 @@ impl Selection {
 
     pub fn step_detection(&mut self, catalog: &Catalog, step: isize) {
         if let Some(o) = self.object {
-            let n = catalog.sequences[o].len();
+            let n = catalog.detections(o);
             if n > 0 {
                 self.detection = (self.detection as isize + step).clamp(0, n as isize - 1) as usize;
             }
@@ -361,16 +484,18 @@ mod tests {
     fn catalog() -> Catalog {
         let row = |id: &str, n: usize, jd: f64| ObjectRow {
             object_id: id.into(),
+            survey: Survey::Ztf,
+            solar_system: false,
             detections: n,
             nights: n,
             first_jd: jd,
             last_jd: jd + 1.0,
         };
         Catalog {
-            sequences: Arc::new(Vec::new()),
             rows: vec![row("A", 1, 3.0), row("B", 3, 1.0), row("C", 2, 2.0)],
             alerts: 6,
             revision: 1,
+            ..Default::default()
         }
     }
 

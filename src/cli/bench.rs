@@ -474,7 +474,8 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
     );
-    app.catalog.add_alerts(alerts);
+    app.catalog
+        .add_alerts(alerts.into_iter().map(AnyAlert::Ztf).collect());
     let mut by_object = std::collections::HashMap::new();
     for id in &ids {
         let mut p: Vec<f32> = (0..classes.len())

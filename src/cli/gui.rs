@@ -28,6 +28,9 @@ pub struct GuiArgs {
     /// Cone-search radius in arcseconds (default: the last one used, at first 1).
     #[arg(long, value_name = "ARCSEC", value_parser = parse_radius)]
     pub allwise_radius: Option<f64>,
+    /// LSST Kafka messages saved as files need their writer schemas.
+    #[command(flatten)]
+    pub lsst: super::LsstSchemaArgs,
 }
 
 fn parse_radius(text: &str) -> Result<f64, String> {
@@ -86,6 +89,7 @@ pub fn run_gui(args: GuiArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.models
     };
+    let read = args.lsst.read_options();
     run(AppOptions {
         inputs,
         labels_dir: args.labels,
@@ -95,6 +99,8 @@ pub fn run_gui(args: GuiArgs) -> anyhow::Result<ExitCode> {
         wise: args.wise,
         allwise: args.allwise,
         allwise_radius_arcsec: args.allwise_radius,
+        lsst_schemas: read.lsst_schemas,
+        schema_registry: read.schema_registry,
     })?;
     Ok(ExitCode::SUCCESS)
 }

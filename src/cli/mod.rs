@@ -98,7 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Where LSST writer schemas come from, for commands that read LSST framed messages.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct LsstSchemaArgs {
     /// LSST alert schema folder (alert_packet's `schema/`), for Confluent-framed messages.
     /// Without it, `$STAMPSEQ_LSST_SCHEMAS`.

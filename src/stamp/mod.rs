@@ -2,6 +2,7 @@
 
 pub mod display;
 pub mod export;
+pub mod orient;
 mod preprocess;
 
 pub use preprocess::*;

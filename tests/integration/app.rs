@@ -35,6 +35,8 @@ fn harness_with_models<'a>(
                     wise: Some(ztf("aux/allwise_xmatch_5_ztf_objects.csv")),
                     allwise: None,
                     allwise_radius_arcsec: None,
+                    lsst_schemas: None,
+                    schema_registry: None,
                 },
             )
         });

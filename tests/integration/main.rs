@@ -13,6 +13,7 @@ mod default_answer;
 mod display;
 mod kafka;
 mod lsst;
+mod lsst_app;
 mod lsst_objects;
 mod model;
 mod reading;

@@ -2,6 +2,7 @@
 //! `stampseq bench browser`), with search, filters and sortable columns. Rows are filtered
 //! and sorted in `StampseqApp::refresh_visible`, only when something they depend on changed.
 
+use crate::alert::neutral::Survey;
 use crate::app::state::{jd_to_calendar, SortColumn};
 use crate::app::StampseqApp;
 use egui_extras::{Column, TableBuilder};
@@ -108,15 +109,26 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         }
     };
     let (current, desc) = (app.prefs.filter.sort, app.prefs.filter.descending);
+    // LSST ids run to 19 digits: a wider object column once any is loaded (a table of its
+    // own, as a column's initial width only applies at its first layout).
+    let lsst = app
+        .catalog
+        .rows
+        .last()
+        .is_some_and(|r| r.survey != Survey::Ztf);
     let mut table = TableBuilder::new(ui)
-        .id_salt("object browser")
+        .id_salt(if lsst {
+            "object browser lsst"
+        } else {
+            "object browser"
+        })
         .striped(true)
         .sense(egui::Sense::click())
-        .column(Column::initial(110.0).at_least(90.0))
+        .column(Column::initial(if lsst { 160.0 } else { 110.0 }).at_least(90.0))
         .column(Column::initial(60.0))
         .column(Column::initial(80.0))
         .column(Column::initial(50.0))
-        .column(Column::initial(80.0).at_least(60.0))
+        .column(Column::initial(if lsst { 100.0 } else { 80.0 }).at_least(60.0))
         .column(Column::remainder().at_least(40.0));
     // Finding the row is a scan of every visible row: only when the selection moved.
     if app.scroll_to_selection {
@@ -197,7 +209,19 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                 let cell = |ui: &mut egui::Ui, text: String| {
                     ui.add(egui::Label::new(text).selectable(false));
                 };
-                row.col(|ui| cell(ui, r.object_id.clone()));
+                row.col(|ui| {
+                    if r.solar_system {
+                        ui.add(
+                            egui::Label::new(
+                                egui::RichText::new(&r.object_id).color(egui::Color32::YELLOW),
+                            )
+                            .selectable(false),
+                        )
+                        .on_hover_text("LSST solar-system object (ssObjectId)");
+                    } else {
+                        cell(ui, r.object_id.clone())
+                    }
+                });
                 row.col(|ui| cell(ui, format!("{} / {}n", r.detections, r.nights)));
                 row.col(|ui| {
                     cell(
@@ -213,7 +237,14 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                     cell(ui, label.unwrap_or("").to_string())
                 });
                 row.col(|ui| {
-                    if let Some((class, p)) = app.predictions.top_class(&r.object_id) {
+                    if r.survey != Survey::Ztf {
+                        // The app's models read ZTF alerts: an LSST object is never fed
+                        // to one, and says why it has no answer.
+                        if !app.model_paths.is_empty() || !app.predictions.models.is_empty() {
+                            ui.add(egui::Label::new("no LSST model").selectable(false))
+                                .on_hover_text(super::lsst_details::NO_LSST_MODEL);
+                        }
+                    } else if let Some((class, p)) = app.predictions.top_class(&r.object_id) {
                         cell(ui, format!("{class} {p:.2}"));
                     }
                 });

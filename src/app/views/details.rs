@@ -32,7 +32,13 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         ui.label("No object selected.");
         return;
     };
-    let object_id = app.catalog.sequences[object].object_id.clone();
+    if app.catalog.lsst_object(object).is_some() {
+        super::lsst_details::show(app, ui, object);
+        return;
+    }
+    let Some(object_id) = app.catalog.ztf(object).map(|s| s.object_id.clone()) else {
+        return;
+    };
     ui.heading(&object_id);
     vetting(app, ui, &object_id);
     ui.separator();
@@ -285,7 +291,7 @@ fn allwise(
     }
 }
 
-fn vetting(app: &mut StampseqApp, ui: &mut egui::Ui, object_id: &str) {
+pub(super) fn vetting(app: &mut StampseqApp, ui: &mut egui::Ui, object_id: &str) {
     let current = app
         .labels
         .as_ref()
@@ -429,7 +435,7 @@ pub fn arcsec(v: Option<f64>) -> String {
     with_unit(number(v, 2), "\"")
 }
 
-fn with_unit(value: String, unit: &str) -> String {
+pub(super) fn with_unit(value: String, unit: &str) -> String {
     if value == MISSING {
         value
     } else {

@@ -77,11 +77,17 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     let Some(object) = app.selection.object else {
         return;
     };
+    let Some(object_id) = app.catalog.ztf(object).map(|s| s.object_id.clone()) else {
+        ui.label(format!(
+            "{}: the app's models read ZTF alerts only, and are not run on LSST objects.",
+            super::lsst_details::NO_LSST_MODEL
+        ));
+        return;
+    };
     if app.predictions.models.is_empty() {
         ui.label("No model loaded: Model > Load model file... (Ctrl+M).");
         return;
     }
-    let object_id = app.catalog.sequences[object].object_id.clone();
     key(app, ui);
     let models = drawn(&app.predictions, &app.prefs, &object_id);
     if models.is_empty() {

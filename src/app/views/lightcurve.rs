@@ -1,20 +1,57 @@
 //! The light curve: difference magnitude against time per filter, with error bars, upper
-//! limits as open down-triangles, and the detections that carry stamps marked.
+//! limits as open down-triangles, and the detections that carry stamps marked. LSST: bands
+//! u g r i z y in Rubin's colours, flux (nJy) or AB magnitude, forced photometry as limits
+//! in magnitude (as measured in flux), time as MJD (TAI).
 
+use crate::app::state::{alert_mjd, CatalogObject};
 use crate::app::StampseqApp;
-use crate::sequence::PointKind;
-use egui_plot::{Line, MarkerShape, Plot, PlotPoints, Points};
+use crate::sequence::neutral::{ObjectSequence, PointKind as NeutralKind, LIMIT_SIGMA};
+use crate::sequence::{PointKind, Sequence};
+use egui_plot::{Line, MarkerShape, Plot, PlotPoints, PlotUi, Points};
 
 pub fn band_colour(fid: i32) -> egui::Color32 {
     let (r, g, b) = crate::eval::plots::band_rgb(fid);
     egui::Color32::from_rgb(r, g, b)
 }
 
-pub fn show(app: &StampseqApp, ui: &mut egui::Ui) {
+/// Rubin's band colours (RTN-045, as `lsst.utils.plotting` draws them), for a dark or a
+/// light background.
+pub fn lsst_band_colour(band: &str, dark: bool) -> egui::Color32 {
+    let hex: u32 = match (band, dark) {
+        ("u", true) => 0x3eb7ff,
+        ("g", true) => 0x30c39f,
+        ("r", true) => 0xff7e00,
+        ("i", true) => 0x2af5ff,
+        ("z", true) => 0xa7f9c1,
+        ("y", true) => 0xfdc900,
+        ("u", false) => 0x0c71ff,
+        ("g", false) => 0x49be61,
+        ("r", false) => 0xc61c00,
+        ("i", false) => 0xffc200,
+        ("z", false) => 0xf341a2,
+        ("y", false) => 0x5d0000,
+        _ => 0x808080,
+    };
+    egui::Color32::from_rgb((hex >> 16) as u8, (hex >> 8) as u8, hex as u8)
+}
+
+pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     let Some(object) = app.selection.object else {
         return;
     };
-    let sequence = &app.catalog.sequences[object];
+    match app.catalog.object(object) {
+        Some(CatalogObject::Ztf(sequence)) => show_ztf(app, sequence, ui),
+        Some(CatalogObject::Lsst(o)) => {
+            let selected = o.alerts.get(app.selection.detection).map(alert_mjd);
+            let mut flux = app.prefs.lsst_flux;
+            show_lsst(o, selected, &mut flux, ui);
+            app.prefs.lsst_flux = flux;
+        }
+        None => {}
+    }
+}
+
+fn show_ztf(app: &StampseqApp, sequence: &Sequence, ui: &mut egui::Ui) {
     let Some(t0) = sequence.light_curve.points.first().map(|p| p.jd) else {
         ui.label("No photometry.");
         return;
@@ -102,4 +139,164 @@ pub fn show(app: &StampseqApp, ui: &mut egui::Ui) {
                 plot.vline(egui_plot::VLine::new("", x).color(egui::Color32::GRAY));
             }
         });
+}
+
+/// One band's points of an LSST light curve, as plotted.
+#[derive(Default)]
+struct BandPoints {
+    detections: Vec<[f64; 2]>,
+    stamped: Vec<[f64; 2]>,
+    /// Forced photometry: fluxes in flux mode, 5σ limits in magnitude mode.
+    forced: Vec<[f64; 2]>,
+    /// (x, low, high) error bars.
+    bars: Vec<(f64, f64, f64)>,
+}
+
+fn lsst_band(o: &ObjectSequence, band: &str, flux_mode: bool) -> BandPoints {
+    let mut out = BandPoints::default();
+    for p in o.light_curve.points.iter().filter(|p| p.band == band) {
+        let x = p.mjd;
+        match (&p.kind, flux_mode) {
+            (NeutralKind::Detection { has_alert, .. }, true) => {
+                let Some(f) = p.flux else { continue };
+                out.detections.push([x, f]);
+                if *has_alert {
+                    out.stamped.push([x, f]);
+                }
+                if let Some(e) = p.flux_err {
+                    out.bars.push((x, f - e, f + e));
+                }
+            }
+            (NeutralKind::Detection { has_alert, .. }, false) => {
+                // Only positive flux has a magnitude.
+                let Some(m) = p.mag else { continue };
+                out.detections.push([x, m]);
+                if *has_alert {
+                    out.stamped.push([x, m]);
+                }
+                if let Some(e) = p.mag_err {
+                    out.bars.push((x, m - e, m + e));
+                }
+            }
+            (NeutralKind::Forced | NeutralKind::UpperLimit, true) => {
+                if let Some(f) = p.flux {
+                    out.forced.push([x, f]);
+                    if let Some(e) = p.flux_err {
+                        out.bars.push((x, f - e, f + e));
+                    }
+                }
+            }
+            (NeutralKind::Forced | NeutralKind::UpperLimit, false) => {
+                if let Some(l) = p.mag_limit {
+                    out.forced.push([x, l]);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn show_lsst(
+    o: &ObjectSequence,
+    selected_mjd: Option<f64>,
+    flux_mode: &mut bool,
+    ui: &mut egui::Ui,
+) {
+    ui.horizontal(|ui| {
+        ui.selectable_value(flux_mode, false, "AB magnitude");
+        ui.selectable_value(flux_mode, true, "flux (nJy)");
+    });
+    if o.light_curve.points.is_empty() {
+        ui.label("No photometry.");
+        return;
+    }
+    let flux = *flux_mode;
+    let dark = ui.visuals().dark_mode;
+    let bands = o.light_curve.bands();
+    let per_band: Vec<(&str, BandPoints)> =
+        bands.iter().map(|b| (*b, lsst_band(o, b, flux))).collect();
+    if per_band
+        .iter()
+        .all(|(_, p)| p.detections.is_empty() && p.forced.is_empty())
+    {
+        ui.label("No point with a positive flux: switch to flux to see them.");
+    }
+    Plot::new("lsst light curve")
+        .height(ui.available_height().max(120.0))
+        .invert_y(!flux)
+        .x_axis_label("MJD (TAI)")
+        .y_axis_label(if flux {
+            "difference flux (nJy)"
+        } else {
+            "AB magnitude"
+        })
+        .legend(
+            egui_plot::Legend::default()
+                .position(egui_plot::Corner::RightBottom)
+                .text_style(egui::TextStyle::Small)
+                .background_alpha(0.5),
+        )
+        .show(ui, |plot| {
+            for (band, points) in per_band {
+                draw_lsst_band(plot, band, lsst_band_colour(band, dark), points, flux);
+            }
+            if flux {
+                plot.hline(egui_plot::HLine::new("", 0.0).color(egui::Color32::DARK_GRAY));
+            }
+            if let Some(x) = selected_mjd {
+                plot.vline(egui_plot::VLine::new("", x).color(egui::Color32::GRAY));
+            }
+        });
+}
+
+fn draw_lsst_band(
+    plot: &mut PlotUi<'_>,
+    band: &str,
+    colour: egui::Color32,
+    points: BandPoints,
+    flux: bool,
+) {
+    for (x, lo, hi) in points.bars {
+        plot.line(
+            Line::new("", PlotPoints::from(vec![[x, lo], [x, hi]]))
+                .color(colour)
+                .allow_hover(false),
+        );
+    }
+    if !points.detections.is_empty() {
+        plot.points(
+            Points::new(format!("{band} detections"), points.detections)
+                .color(colour)
+                .radius(3.0)
+                .shape(MarkerShape::Circle)
+                .filled(true),
+        );
+    }
+    if !points.stamped.is_empty() {
+        plot.points(
+            Points::new("", points.stamped)
+                .color(colour)
+                .radius(6.0)
+                .shape(MarkerShape::Circle)
+                .filled(false),
+        );
+    }
+    if !points.forced.is_empty() {
+        // In flux a forced point is a measurement; in magnitude only its depth is shown.
+        let (name, shape) = if flux {
+            (format!("{band} forced"), MarkerShape::Square)
+        } else {
+            (
+                format!("{band} forced, {LIMIT_SIGMA}σ limits"),
+                MarkerShape::Down,
+            )
+        };
+        plot.points(
+            Points::new(name, points.forced)
+                .color(colour.linear_multiply(0.6))
+                .radius(4.0)
+                .shape(shape)
+                .filled(false),
+        );
+    }
 }

@@ -8,6 +8,7 @@ pub mod evaluation;
 pub mod evolution;
 pub mod label_import;
 pub mod lightcurve;
+pub mod lsst_details;
 pub mod model_input;
 pub mod shortcuts;
 pub mod stamps;

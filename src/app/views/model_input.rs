@@ -11,10 +11,14 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     let Some(object) = app.selection.object else {
         return;
     };
-    let Some(alert) = app.catalog.sequences[object]
-        .detections
-        .get(app.selection.detection)
-    else {
+    let Some(sequence) = app.catalog.ztf(object) else {
+        ui.label(format!(
+            "{}: no model reads LSST stamps.",
+            super::lsst_details::NO_LSST_MODEL
+        ));
+        return;
+    };
+    let Some(alert) = sequence.detections.get(app.selection.detection) else {
         return;
     };
     ui.horizontal(|ui| {

@@ -1,0 +1,234 @@
+//! Details of the selected LSST detection: its `diaSource` (the main fields, then every field
+//! the schema has), the columns a broker added, the object or solar-system records, links
+//! by position, and the vetting buttons. A solar-system object says so at the top.
+
+use super::details::{dec_dms, links, pair, ra_hms, utc, vetting, MISSING};
+use crate::alert::lsst::{FieldMap, LsstAlert};
+use crate::alert::neutral::{njy_to_mag, MAG_PER_RELATIVE_FLUX};
+use crate::alert::AnyAlert;
+use crate::app::StampseqApp;
+
+/// Shown when an LSST object is selected: no model of the app reads LSST alerts.
+pub const NO_LSST_MODEL: &str = "No model trained on LSST";
+
+pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
+    let Some(key) = app.catalog.rows.get(row).map(|r| r.object_id.clone()) else {
+        return;
+    };
+    let Some(object) = app.catalog.lsst_object(row) else {
+        return;
+    };
+    let (id, solar_system) = (object.key.id.clone(), object.key.solar_system);
+    ui.heading(&key);
+    if solar_system {
+        ui.colored_label(egui::Color32::YELLOW, "Solar-system object")
+            .on_hover_text(format!(
+                "ssObjectId {id}: matched to a known solar-system object; its alerts carry \
+                 no diaObject (diaObjectId 0)"
+            ));
+    } else {
+        ui.label(format!("LSST diaObjectId {id}"));
+    }
+    vetting(app, ui, &key);
+    ui.separator();
+    let Some(object) = app.catalog.lsst_object(row) else {
+        return;
+    };
+    let Some(AnyAlert::Lsst(alert)) = object.alerts.get(app.selection.detection) else {
+        return;
+    };
+    let s = &alert.dia_source;
+    egui::ScrollArea::vertical()
+        .id_salt("details")
+        .show(ui, |ui| {
+            egui::CollapsingHeader::new("Links")
+                .default_open(true)
+                .show(ui, |ui| {
+                    // By position: ALeRCE's and Fink's ZTF pages do not know LSST ids.
+                    for (name, url) in links(&key, s.ra, s.dec)
+                        .into_iter()
+                        .filter(|(name, _)| matches!(*name, "TNS" | "SIMBAD"))
+                    {
+                        ui.horizontal(|ui| {
+                            ui.hyperlink_to(name, &url);
+                            if ui.small_button("copy").clicked() {
+                                ui.ctx().copy_text(url.clone());
+                            }
+                        });
+                    }
+                    ui.horizontal(|ui| {
+                        let pos = format!("{:.6} {:+.6}", s.ra, s.dec);
+                        ui.monospace(&pos);
+                        if ui.small_button("copy").clicked() {
+                            ui.ctx().copy_text(pos);
+                        }
+                    });
+                });
+            egui::CollapsingHeader::new("diaSource")
+                .default_open(true)
+                .show(ui, |ui| main_fields(ui, alert));
+            if !alert.extra.is_empty() {
+                egui::CollapsingHeader::new("Broker and alert columns")
+                    .default_open(true)
+                    .show(ui, |ui| fields_grid(ui, "extra grid", &alert.extra));
+            }
+            egui::CollapsingHeader::new(format!("All diaSource fields ({})", s.fields.len()))
+                .default_open(false)
+                .show(ui, |ui| fields_grid(ui, "diaSource grid", &s.fields));
+            for (title, record) in [
+                ("diaObject", &alert.dia_object),
+                ("ssSource", &alert.ss_source),
+                ("ssObject", &alert.ss_object),
+                ("MPC orbit", &alert.mpc_orbits),
+            ] {
+                if let Some(fields) = record {
+                    egui::CollapsingHeader::new(format!("{title} ({})", fields.len()))
+                        .default_open(false)
+                        .show(ui, |ui| fields_grid(ui, title, fields));
+                }
+            }
+            egui::CollapsingHeader::new("Model")
+                .default_open(true)
+                .show(ui, |ui| {
+                    ui.label(format!(
+                        "{NO_LSST_MODEL}: the app's models read ZTF alerts only, so LSST \
+                         objects are not classified."
+                    ));
+                });
+        });
+}
+
+fn main_fields(ui: &mut egui::Ui, alert: &LsstAlert) {
+    let s = &alert.dia_source;
+    let flux = s.psf_flux.filter(|f| f.is_finite());
+    let flux_err = s.psf_flux_err.filter(|e| e.is_finite());
+    let mag = flux.and_then(njy_to_mag);
+    let opt = |v: Option<f64>, decimals: usize| {
+        v.filter(|v| v.is_finite())
+            .map_or(MISSING.into(), |v| format!("{v:.decimals$}"))
+    };
+    let id = |v: Option<i64>| v.map_or(MISSING.into(), |v| v.to_string());
+    egui::Grid::new("diaSource main grid")
+        .striped(true)
+        .show(ui, |ui| {
+            let mut row = |k: &str, v: String, why: &str| {
+                let l = ui.label(k);
+                if !why.is_empty() {
+                    l.on_hover_text(why);
+                }
+                ui.monospace(v);
+                ui.end_row();
+            };
+            row("diaSourceId", s.dia_source_id.to_string(), "");
+            row(
+                "diaObjectId",
+                id(s.dia_object_id),
+                "none (0) for a solar-system source",
+            );
+            row(
+                "ssObjectId",
+                id(s.ss_object_id),
+                "none (0) unless matched to a known solar-system object",
+            );
+            row(
+                "visit / detector",
+                pair(id(s.visit), id(s.detector.map(i64::from))),
+                "",
+            );
+            row(
+                "MJD (TAI)",
+                format!("{:.6}", s.midpoint_mjd_tai),
+                "midpointMjdTai: the middle of the exposure, TAI",
+            );
+            row(
+                "UTC",
+                utc(s.midpoint_mjd_tai + 2_400_000.5 - 37.0 / 86_400.0),
+                "mid-exposure, UTC = TAI - 37 s",
+            );
+            row("band", s.band.clone(), "LSST filter, u g r i z y");
+            row(
+                "RA, Dec (°)",
+                format!("{:.5} {:+.5}", s.ra, s.dec),
+                "ICRS, degrees (the Links above copy 6 decimals)",
+            );
+            row("RA", ra_hms(s.ra), "h:m:s");
+            row("Dec", dec_dms(s.dec), "d:m:s");
+            row(
+                "psfFlux (nJy)",
+                match (flux, flux_err) {
+                    (Some(f), Some(e)) => format!("{f:.1} ± {e:.1}"),
+                    (Some(f), None) => format!("{f:.1}"),
+                    _ => MISSING.into(),
+                },
+                "PSF flux on the difference image, signed, with its 1σ error",
+            );
+            row(
+                "AB magnitude",
+                match (mag, flux.zip(flux_err)) {
+                    (Some(m), Some((f, e))) => {
+                        format!("{m:.3} ± {:.3}", MAG_PER_RELATIVE_FLUX * e / f)
+                    }
+                    (Some(m), None) => format!("{m:.3}"),
+                    _ => MISSING.into(),
+                },
+                "31.4 - 2.5 log10(psfFlux / nJy), for a positive flux only",
+            );
+            row(
+                "SNR",
+                opt(s.snr, 1),
+                "signal-to-noise ratio of the detection",
+            );
+            row(
+                "reliability",
+                opt(s.reliability, 3),
+                "Rubin's real/bogus score, 0 (bogus) to 1 (real)",
+            );
+            row(
+                "isNegative",
+                s.is_negative.map_or(MISSING.into(), |n| n.to_string()),
+                "schema 8.0 and later: negative on the difference image",
+            );
+            row(
+                "previous",
+                format!(
+                    "{} detections, {} forced",
+                    alert.prv_dia_sources.len(),
+                    alert.prv_dia_forced_sources.len()
+                ),
+                "prvDiaSources and prvDiaForcedSources carried by this alert",
+            );
+            row(
+                "schema",
+                alert.schema.map_or(MISSING.into(), |v| v.to_string()),
+                "",
+            );
+            ui.label("file");
+            // The name only, so the view does not depend on where the data lives; the full
+            // path is on hover.
+            let full = format!("{} #{}", alert.origin.file, alert.origin.record);
+            let name = alert.origin.file.rsplit(['/', '\\']).next().unwrap_or("");
+            let short = format!("{name} #{}", alert.origin.record);
+            ui.add(egui::Label::new(egui::RichText::new(short).monospace()).truncate())
+                .on_hover_text(full);
+            ui.end_row();
+        });
+}
+
+/// A record's fields by schema name, in name order; null (or NaN, read as null) shows as
+/// a dash.
+fn fields_grid(ui: &mut egui::Ui, id: &str, fields: &FieldMap) {
+    let mut names: Vec<&String> = fields.keys().collect();
+    names.sort();
+    egui::Grid::new(id).striped(true).show(ui, |ui| {
+        for name in names {
+            ui.label(name.as_str());
+            let text = match &fields[name] {
+                serde_json::Value::Null => MISSING.to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            ui.add(egui::Label::new(egui::RichText::new(text).monospace()).truncate());
+            ui.end_row();
+        }
+    });
+}

@@ -1,0 +1,391 @@
+//! LSST in the desktop app, on the real samples of `../shared/data/lsst`: cutouts turned
+//! North up through their WCS (checked against an independent TAN projection), the folder
+//! opened in the app (objects, solar-system marks, oriented stamps with their compass, the
+//! multi-band light curve, no model fed LSST alerts), and ZTF and LSST side by side.
+
+use crate::common::{data_dir, ztf};
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+use stampseq::alert::lsst::{decode_lsst_cutout, CutoutWcs, LsstCutout};
+use stampseq::alert::neutral::Survey;
+use stampseq::alert::Stamp;
+use stampseq::app::{AppOptions, StampseqApp};
+use stampseq::stamp::orient::{arcsec_per_pixel, lsst_frame, FrameSource, Orientation};
+use std::path::{Path, PathBuf};
+
+fn lsst(rel: &str) -> PathBuf {
+    data_dir().join("lsst").join(rel)
+}
+
+fn cutout(name: &str) -> LsstCutout {
+    let bytes = std::fs::read(lsst("cutouts").join(name)).expect("cutout file");
+    decode_lsst_cutout(&bytes).expect("cutout decodes").cutout
+}
+
+// A gnomonic (TAN) projection written out in full, independent of the app's linear
+// resampling: FITS pixel (1-based) <-> sky, degrees.
+fn pixel_to_sky(w: &CutoutWcs, x: f64, y: f64) -> (f64, f64) {
+    let dx = x - w.crpix[0];
+    let dy = y - w.crpix[1];
+    let xi = (w.cd[0][0] * dx + w.cd[0][1] * dy).to_radians();
+    let eta = (w.cd[1][0] * dx + w.cd[1][1] * dy).to_radians();
+    let (a0, d0) = (w.crval[0].to_radians(), w.crval[1].to_radians());
+    let denominator = d0.cos() - eta * d0.sin();
+    let ra = a0 + xi.atan2(denominator);
+    let dec = (d0.sin() + eta * d0.cos()).atan2(xi.hypot(denominator));
+    (ra.to_degrees(), dec.to_degrees())
+}
+
+fn sky_to_pixel(w: &CutoutWcs, ra: f64, dec: f64) -> (f64, f64) {
+    let (a, d) = (ra.to_radians(), dec.to_radians());
+    let (a0, d0) = (w.crval[0].to_radians(), w.crval[1].to_radians());
+    let cos_c = d.sin() * d0.sin() + d.cos() * d0.cos() * (a - a0).cos();
+    let xi = (d.cos() * (a - a0).sin() / cos_c).to_degrees();
+    let eta = ((d.sin() * d0.cos() - d.cos() * d0.sin() * (a - a0).cos()) / cos_c).to_degrees();
+    let m = w.cd;
+    let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    let dx = (m[1][1] * xi - m[0][1] * eta) / det;
+    let dy = (-m[1][0] * xi + m[0][0] * eta) / det;
+    (w.crpix[0] + dx, w.crpix[1] + dy)
+}
+
+fn argmax(s: &Stamp) -> (f64, f64) {
+    let i = s
+        .pixels
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+        .expect("a finite pixel");
+    ((i % s.width) as f64, (i / s.width) as f64)
+}
+
+/// The real image with a bright point added at a sky position: where it lands, 0-based
+/// (x right, y up), before and after turning North up with the cutout's own frame.
+fn land(c: &LsstCutout, ra: f64, dec: f64) -> ((f64, f64), (f64, f64)) {
+    let wcs = c.wcs.expect("the cutout has a WCS");
+    let (x, y) = sky_to_pixel(&wcs, ra, dec);
+    let (col, row) = ((x - 1.0).round() as usize, (y - 1.0).round() as usize);
+    let mut image = c.image.clone();
+    let peak = image
+        .pixels
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0f32, |m, v| m.max(v.abs()));
+    image.pixels[row * image.width + col] += 1000.0 * peak.max(1.0);
+    let (cd, _) = lsst_frame(c).expect("a frame");
+    let oriented = Orientation::north_up(&cd)
+        .expect("orientation")
+        .apply(&image);
+    (argmax(&image), argmax(&oriented.stamp))
+}
+
+/// Points 2" North and 2" East of a real cutout's centre land above and left of the centre
+/// of the oriented image, by 2" in its pixels; in the raw image they do not.
+fn check_orientation(name: &str, rotated_by: f64) {
+    let c = cutout(name);
+    let wcs = c.wcs.expect("wcs");
+    let (cx, cy) = (
+        (c.image.width as f64 - 1.0) / 2.0,
+        (c.image.height as f64 - 1.0) / 2.0,
+    );
+    let (ra0, dec0) = pixel_to_sky(&wcs, cx + 1.0, cy + 1.0);
+    let step = 2.0 / 3600.0;
+    let pixels = 2.0 / arcsec_per_pixel(&wcs.cd);
+    let near =
+        |(x, y): (f64, f64), (ex, ey): (f64, f64)| (x - ex).abs() <= 1.0 && (y - ey).abs() <= 1.0;
+
+    let (raw, shown) = land(&c, ra0, dec0 + step);
+    assert!(
+        near(shown, (cx, cy + pixels)),
+        "{name}: 2\" North landed at {shown:?}, not above the centre ({cx}, {cy}) by {pixels:.1} px"
+    );
+    // The raw cutout is turned: North is elsewhere there (this is what the test guards).
+    let raw_angle = (raw.0 - cx).atan2(raw.1 - cy).to_degrees();
+    // A whole-pixel spike 10 px out: a few degrees of rounding.
+    assert!(
+        (raw_angle.abs() - rotated_by).abs() < 6.0,
+        "{name}: North at {raw_angle:.1}° in the raw cutout"
+    );
+
+    let (_, shown) = land(&c, ra0 + step / dec0.to_radians().cos(), dec0);
+    assert!(
+        near(shown, (cx - pixels, cy)),
+        "{name}: 2\" East landed at {shown:?}, not left of the centre ({cx}, {cy}) by {pixels:.1} px"
+    );
+}
+
+#[test]
+fn a_position_north_or_east_of_a_real_cutout_lands_up_or_left_once_oriented() {
+    // LSSTCam (ROTPA 188.8°: North 171° from up in the raw cutout, East to the right) and
+    // HSC through the Rubin pipeline (North to the right, 0.168"/px).
+    check_orientation(
+        "fink-v10_0-LSSTCam_169813006395375676_cutoutScience.fits",
+        171.2,
+    );
+    check_orientation("boom-v7_1-HSC_25409136044802067_cutoutScience.fits", 89.9);
+}
+
+#[test]
+fn without_a_wcs_rotpa_orients_the_cutout_the_same_way() {
+    let with_wcs = cutout("fink-v10_0-LSSTCam_169813006395375676_cutoutDifference.fits");
+    let mut without = with_wcs.clone();
+    without.wcs = None;
+    let (cd_wcs, source) = lsst_frame(&with_wcs).expect("frame");
+    assert_eq!(source, FrameSource::Wcs);
+    let (cd_rotpa, source) = lsst_frame(&without).expect("frame from ROTPA");
+    assert_eq!(source, FrameSource::Rotpa);
+    let a = Orientation::north_up(&cd_wcs)
+        .expect("wcs")
+        .apply(&with_wcs.image);
+    let b = Orientation::north_up(&cd_rotpa)
+        .expect("rotpa")
+        .apply(&without.image);
+    // Differences of a fraction of a pixel in the resampling only: the two frames agree
+    // to 0.03°, which moves a corner pixel by 0.01 px.
+    let worst = a
+        .stamp
+        .pixels
+        .iter()
+        .zip(&b.stamp.pixels)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    let range = with_wcs
+        .image
+        .pixels
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0f32, |m, v| m.max(v.abs()));
+    assert!(worst < 0.02 * range, "{worst} of {range}");
+    // Neither frame: nothing to orient with.
+    let mut neither = without;
+    neither.rotpa = None;
+    assert!(lsst_frame(&neither).is_none());
+}
+
+fn options(inputs: Vec<PathBuf>, labels: &Path, schemas: bool) -> AppOptions {
+    AppOptions {
+        inputs,
+        labels_dir: Some(labels.to_path_buf()),
+        fresh_preferences: true,
+        models: vec![
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq")
+        ],
+        backend: stampseq::backend::BackendChoice::Cpu,
+        lsst_schemas: schemas.then(|| lsst("lsst-alert-packet/schema")),
+        ..Default::default()
+    }
+}
+
+fn harness<'a>(options: AppOptions) -> Harness<'a, StampseqApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .wgpu()
+        .build_eframe(move |cc| StampseqApp::new(cc, options));
+    // Loading, then classifying, run on workers: step until both have reported.
+    for _ in 0..3000 {
+        h.step();
+        if !h.state().jobs.is_busy() && !h.state().catalog.rows.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run_steps(3);
+    h
+}
+
+fn search(h: &mut Harness<'_, StampseqApp>, text: &str) {
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.key_press(egui::Key::Backspace);
+    h.event(egui::Event::Text(text.into()));
+    h.run_steps(2);
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+}
+
+#[test]
+fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
+    let labels = tempfile::tempdir().expect("tempdir");
+    let mut h = harness(options(vec![lsst("")], labels.path(), true));
+    let app = h.state();
+    assert!(app.load_errors.is_empty(), "{:?}", app.load_errors);
+    // inspect: 113 alerts, 77 objects, 16 synthetic alerts naming no object; the framed and
+    // Parquet copies of the same 20 alerts are one alert each.
+    assert_eq!(app.catalog.rows.len(), 77);
+    assert_eq!(app.catalog.unassociated, 16);
+    assert!(app.catalog.rows.iter().all(|r| r.survey == Survey::Lsst));
+    assert_eq!(
+        app.catalog.rows.iter().filter(|r| r.solar_system).count(),
+        3
+    );
+    assert!(
+        app.messages
+            .iter()
+            .any(|m| m.contains("16 LSST alerts name no object")),
+        "{:?}",
+        app.messages
+    );
+
+    // An Operations Rehearsal 4 object with 55 earlier detections in g, r and i.
+    let id = "3068394238384275525";
+    search(&mut h, id);
+    h.get_by_label(id).click();
+    h.run_steps(3);
+    let app = h.state();
+    let row = app.selection.object.expect("selected");
+    let object = app.catalog.lsst_object(row).expect("an LSST object");
+    assert_eq!(object.key.id, id);
+    assert_eq!(object.light_curve.bands(), ["g", "r", "i"]);
+    assert_eq!(object.light_curve.detections().count(), 56);
+    assert_eq!(object.light_curve.forced().count(), 1);
+
+    // Five panels (science, reference, difference, σ and PSF of the difference), each
+    // North up, East left from the cutout's WCS, as its compass says.
+    let oriented: Vec<String> = h
+        .query_all_by_label_contains("North up, East left (WCS)")
+        .filter_map(|n| n.accesskit_node().label())
+        .collect();
+    assert_eq!(oriented.len(), 5, "{oriented:?}");
+    assert!(
+        oriented
+            .iter()
+            .any(|l| l.starts_with("science 30x30, 0.20\"/px")),
+        "{oriented:?}"
+    );
+    assert!(oriented.iter().any(|l| l.starts_with("difference σ")));
+    assert!(oriented.iter().any(|l| l.starts_with("difference PSF")));
+    // No model reads LSST alerts: said in the browser and the class evolution, and the
+    // default model was given no LSST object.
+    assert!(h.query_by_label("no LSST model").is_some());
+    // The class evolution and the details' "Model" section.
+    assert_eq!(
+        h.query_all_by_label_contains("No model trained on LSST")
+            .count(),
+        2
+    );
+    let app = h.state();
+    assert!(app
+        .predictions
+        .models
+        .iter()
+        .all(|m| !m.by_object.contains_key(id)));
+    h.snapshot("app_lsst_or4_object");
+
+    // The raw cutout is turned about 25° (North up again needs the WCS): the compass of
+    // the science panel says where North is.
+    h.get_by_label("North up").click();
+    h.run_steps(3);
+    assert!(!h.state().prefs.lsst_north_up);
+    let science = h
+        .get_by_label_contains("science 30x30")
+        .accesskit_node()
+        .label()
+        .expect("label");
+    assert!(
+        science.contains("from up") && !science.contains("North up"),
+        "{science}"
+    );
+
+    // The light curve in flux, and back.
+    h.get_by_label("flux (nJy)").click();
+    h.run_steps(2);
+    assert!(h.state().prefs.lsst_flux);
+}
+
+#[test]
+fn a_solar_system_alert_is_marked_in_the_browser_and_the_details() {
+    let labels = tempfile::tempdir().expect("tempdir");
+    let mut h = harness(options(
+        vec![lsst("fink-science/rubin_sample_data_10_0.parquet")],
+        labels.path(),
+        false,
+    ));
+    let key = "SSO 21164736943044929";
+    let app = h.state();
+    let row = app.catalog.index_of(key).expect("the solar-system object");
+    assert!(app.catalog.rows[row].solar_system);
+    search(&mut h, "21164736943044929");
+    h.get_by_label(key).click();
+    h.run_steps(3);
+    assert_eq!(h.state().selection.object, Some(row));
+    // The browser row, the heading, the detail line and the stamp header all say it.
+    assert_eq!(h.query_all_by_label(key).count(), 2, "row and heading");
+    assert!(h.query_by_label("Solar-system object").is_some());
+    assert!(h.query_by_label("solar-system object").is_some());
+    // Its diaSource has no diaObject; the broker's columns are listed.
+    assert!(h.query_by_label("diaObjectId").is_some());
+    assert!(h.query_by_label("brokerIngestMjd").is_some());
+    assert!(h.query_by_label("lsst_schema_version").is_some());
+}
+
+#[test]
+fn ztf_and_lsst_load_together_and_only_ztf_is_classified() {
+    let labels = tempfile::tempdir().expect("tempdir");
+    let mut h = harness(options(
+        vec![ztf("fixture/sequence_ZTF19abegmle"), lsst("boom")],
+        labels.path(),
+        true,
+    ));
+    for _ in 0..3000 {
+        h.step();
+        if !h.state().jobs.is_busy() && !h.state().predictions.models.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run_steps(3);
+    let app = h.state();
+    assert!(app.load_errors.is_empty(), "{:?}", app.load_errors);
+    let surveys: Vec<Survey> = app.catalog.rows.iter().map(|r| r.survey).collect();
+    assert_eq!(surveys, [Survey::Ztf, Survey::Lsst, Survey::Lsst]);
+    let m = app
+        .predictions
+        .models
+        .first()
+        .expect("the default model answered");
+    let answered: Vec<&String> = m.by_object.keys().collect();
+    assert_eq!(
+        answered,
+        ["ZTF19abegmle"],
+        "LSST objects are never fed to it"
+    );
+    assert_eq!(h.query_all_by_label("no LSST model").count(), 2);
+
+    // The ZTF stamps keep North up, East left at 1.01"/px; the LSST ones (HSC pixels
+    // through the Rubin pipeline here) are turned and show their own scale.
+    // The first row, selected at start.
+    assert_eq!(h.state().selection.object, Some(0));
+    // One science panel per detection.
+    assert_eq!(
+        h.query_all_by_label_contains("science 63x63, 1.01\"/px, North up, East left")
+            .count(),
+        7
+    );
+    h.get_by_label("25401295582003262").click();
+    h.run_steps(3);
+    assert_eq!(
+        h.query_all_by_label_contains("science 30x30, 0.17\"/px, North up, East left (WCS)")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn framed_messages_without_their_schemas_are_reported_by_name_and_the_rest_loads() {
+    let labels = tempfile::tempdir().expect("tempdir");
+    let h = harness(options(vec![lsst("")], labels.path(), false));
+    let app = h.state();
+    // 20 derived Fink messages, 2 from boom, 10 from pittgoogle-client.
+    assert_eq!(app.load_errors.len(), 32, "{:?}", app.load_errors);
+    assert!(app
+        .load_errors
+        .iter()
+        .all(|e| e.file.ends_with(".avro") && e.to_string().contains("--lsst-schemas")));
+    // The Parquet and container files still load: the Fink copies of the same objects.
+    assert!(app.catalog.index_of("SSO 21164736943044929").is_some());
+    assert!(app.catalog.index_of("3068394238384275525").is_some());
+}
