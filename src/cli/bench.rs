@@ -27,6 +27,10 @@ pub enum BenchCommand {
     /// scored on the benchmark's real test part; writes table.md, curves.json and the
     /// learning curves as PNG and SVG.
     Active(ActiveArgs),
+    /// End to end over Kafka: replay alerts into a topic (a tansu broker started here
+    /// unless --brokers), then time `stampseq stream` with 1 and with 2 consumers in a
+    /// group reading it to the end; last lines: `stream: N consumer(s): ... alerts/s`.
+    Stream(super::bench_stream::StreamBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +119,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Train(args) => train_bench(args),
         BenchCommand::Browser(args) => browser(args),
         BenchCommand::Active(args) => active(args),
+        BenchCommand::Stream(args) => super::bench_stream::run(args),
     }
 }
 
