@@ -74,7 +74,9 @@ fn find_tansu(given: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
 
 impl Tansu {
     fn start(binary: PathBuf) -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(&binary)
             .args([
@@ -92,7 +94,10 @@ impl Tansu {
             .with_context(|| format!("starting {}", binary.display()))?;
         let t0 = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            anyhow::ensure!(t0.elapsed() < Duration::from_secs(30), "tansu did not start");
+            anyhow::ensure!(
+                t0.elapsed() < Duration::from_secs(30),
+                "tansu did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(Self {
@@ -150,12 +155,8 @@ pub fn run(args: StreamBenchArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(!prepared.messages.is_empty(), "no alert to send");
     let bytes: usize = prepared.messages.iter().map(|m| m.payload.len()).sum();
     let t0 = Instant::now();
-    let sent = crate::stream::produce::send(
-        &kafka.options()?,
-        &topic,
-        &prepared.messages,
-        args.repeat,
-    )?;
+    let sent =
+        crate::stream::produce::send(&kafka.options()?, &topic, &prepared.messages, args.repeat)?;
     let produce_s = t0.elapsed().as_secs_f64();
     println!(
         "produced {sent} messages ({:.1} MB) in {produce_s:.1} s = {:.0} messages/s",
@@ -194,8 +195,8 @@ pub fn run(args: StreamBenchArgs) -> anyhow::Result<ExitCode> {
         let mut alerts = 0u64;
         for i in 0..n.max(1) {
             let path = work.path().join(format!("status-{run}-{i}.json"));
-            let text = std::fs::read(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let text =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             let s: crate::stream::status::StreamStatus = serde_json::from_slice(&text)?;
             alerts += s.alerts;
         }
