@@ -312,9 +312,9 @@ impl StampseqApp {
             }
             Command::SwitchModel => self.switch_model(),
             Command::ConnectStream => {
-                if self.connect_form.is_none() {
-                    self.connect_form = Some(live::ConnectForm::default());
-                }
+                // Opened again, the dialog keeps what was typed.
+                self.connect_form
+                    .get_or_insert_with(live::ConnectForm::default);
             }
             Command::DisconnectStream => self.disconnect_stream(),
             Command::AcceptModelClass => {
