@@ -45,10 +45,12 @@ pub enum Command {
     FineTune,
     SwitchModel,
     ImportLabels,
+    ConnectStream,
+    DisconnectStream,
 }
 
 impl Command {
-    pub const ALL: [Command; 37] = [
+    pub const ALL: [Command; 39] = [
         Command::LabelAgn,
         Command::LabelSn,
         Command::LabelVs,
@@ -86,6 +88,8 @@ impl Command {
         Command::FineTune,
         Command::SwitchModel,
         Command::ImportLabels,
+        Command::ConnectStream,
+        Command::DisconnectStream,
     ];
 
     /// The shortcut a fresh installation has; [`Keymap::shortcut`] is the one in effect.
@@ -132,7 +136,9 @@ impl Command {
             Command::LoadAllWise
             | Command::FineTune
             | Command::SwitchModel
-            | Command::ImportLabels => None,
+            | Command::ImportLabels
+            | Command::ConnectStream
+            | Command::DisconnectStream => None,
         }
     }
 
@@ -179,6 +185,8 @@ impl Command {
             Command::FineTune => "Fine-tune the browser's model on my labels",
             Command::SwitchModel => "Switch the browser back to the previous model",
             Command::ImportLabels => "Import labels from another tool's CSV...",
+            Command::ConnectStream => "Connect to a stream...",
+            Command::DisconnectStream => "Disconnect from the stream",
         }
     }
 

@@ -121,6 +121,11 @@ impl Jobs {
         self.repaint = Some(ctx);
     }
 
+    /// The egui context, for other workers (the stream) to wake the UI with.
+    pub fn context(&self) -> Option<egui::Context> {
+        self.repaint.clone()
+    }
+
     fn start(
         &mut self,
         title: String,

@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod export;
 pub mod jobs;
+pub mod live;
 pub mod predictions;
 pub mod prefs;
 pub mod stamp_gpu;
@@ -46,6 +47,18 @@ pub struct AppOptions {
     pub lsst_schemas: Option<PathBuf>,
     /// A Confluent schema registry for schema ids the folder lacks.
     pub schema_registry: Option<crate::alert::lsst::SchemaRegistry>,
+}
+
+/// The app's data folder: `$XDG_DATA_HOME/stampseq`, else `~/.local/share/stampseq`, else
+/// `./stampseq-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("stampseq");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        return PathBuf::from(h).join(".local/share/stampseq");
+    }
+    PathBuf::from("stampseq-data")
 }
 
 /// The labels folder when none is given: `$XDG_DATA_HOME/stampseq/labels`, else
@@ -107,6 +120,12 @@ pub struct StampseqApp {
     pub label_import: Option<views::label_import::LabelImport>,
     /// The note being typed for the selected object: (object, text).
     pub note_draft: Option<(String, String)>,
+    /// The "Connect to a stream" dialog, while open.
+    pub connect_form: Option<live::ConnectForm>,
+    /// The stream connection, running or finished (its last status stays in view).
+    pub live: Option<live::LiveStream>,
+    /// Where a stream's answers, dead letters and partition states go, a folder per group.
+    pub stream_dir: PathBuf,
 }
 
 struct Facts<'a> {
@@ -208,6 +227,9 @@ impl StampseqApp {
             previous_model: None,
             label_import: None,
             note_draft: None,
+            connect_form: None,
+            live: None,
+            stream_dir: default_data_dir().join("stream"),
         };
         if let Some(store) = app.labels.as_mut() {
             store.set_vetter(Some(&app.prefs.vetter_name));
@@ -289,6 +311,12 @@ impl StampseqApp {
                 }
             }
             Command::SwitchModel => self.switch_model(),
+            Command::ConnectStream => {
+                // Opened again, the dialog keeps what was typed.
+                self.connect_form
+                    .get_or_insert_with(live::ConnectForm::default);
+            }
+            Command::DisconnectStream => self.disconnect_stream(),
             Command::AcceptModelClass => {
                 let top = self
                     .selected_object_id()
@@ -815,6 +843,8 @@ impl StampseqApp {
                 item(ui, self, Command::FineTune);
                 item(ui, self, Command::SwitchModel);
                 item(ui, self, Command::LoadAllWise);
+                item(ui, self, Command::ConnectStream);
+                item(ui, self, Command::DisconnectStream);
                 item(ui, self, Command::ImportLabels);
                 item(ui, self, Command::ExportLabels);
                 item(ui, self, Command::ExportStamps);
@@ -909,6 +939,10 @@ impl StampseqApp {
             if cancel {
                 self.jobs.cancel_all();
             }
+            if let Some(live) = &self.live {
+                ui.separator();
+                ui.label(live.status_line());
+            }
             if let Some(m) = self.messages.last() {
                 ui.separator();
                 ui.label(m);
@@ -966,9 +1000,13 @@ impl eframe::App for StampseqApp {
         self.frame += 1;
         if CLOSE_REQUESTED.load(std::sync::atomic::Ordering::SeqCst) {
             self.jobs.cancel_all();
+            if let Some(live) = &self.live {
+                live.disconnect();
+            }
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         self.poll_jobs();
+        self.poll_stream();
         let rebinding = views::shortcuts::capture(self, &ctx);
         if !self.show_palette && !rebinding {
             self.handle_shortcuts(&ctx);
@@ -1041,9 +1079,14 @@ impl eframe::App for StampseqApp {
         views::evaluation::show(self, &ctx);
         views::shortcuts::show(self, &ctx);
         views::label_import::show(self, &ctx);
+        views::connect::show(self, &ctx);
         self.palette(&ctx);
         if self.jobs.is_busy() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        // The status line's rate and lag change without a batch arriving.
+        if self.live.as_ref().is_some_and(live::LiveStream::is_running) {
+            ctx.request_repaint_after(std::time::Duration::from_millis(500));
         }
     }
 

@@ -25,6 +25,8 @@ pub struct ObjectRow {
     /// a date in a list).
     pub first_jd: f64,
     pub last_jd: f64,
+    /// When an alert of the object last arrived (a load, a stream batch): larger is newer.
+    pub arrival: u64,
 }
 
 impl ObjectRow {
@@ -37,6 +39,7 @@ impl ObjectRow {
             nights: s.nights(),
             first_jd: s.first_jd().unwrap_or(f64::NAN),
             last_jd: s.last_jd().unwrap_or(f64::NAN),
+            arrival: 0,
         }
     }
 
@@ -51,6 +54,7 @@ impl ObjectRow {
             nights: o.alert_nights(),
             first_jd: mjds().fold(f64::NAN, f64::min) + 2_400_000.5,
             last_jd: mjds().fold(f64::NAN, f64::max) + 2_400_000.5,
+            arrival: 0,
         }
     }
 }
@@ -95,6 +99,9 @@ pub struct Catalog {
     /// Counts the changes, so that what is derived from the rows knows when to redo it.
     pub revision: u64,
     lsst_index: HashMap<String, usize>,
+    /// Object key -> the arrival count of its newest alert (see [`ObjectRow::arrival`]).
+    arrivals: HashMap<String, u64>,
+    arrived: u64,
 }
 
 impl Catalog {
@@ -102,6 +109,19 @@ impl Catalog {
     /// detections, repeated alerts are dropped. Returns how many of the new LSST alerts name
     /// no object.
     pub fn add_alerts(&mut self, alerts: Vec<AnyAlert>) -> usize {
+        // Counted per alert, in the order given, so that within one stream batch the last
+        // alert read is the newest.
+        for a in &alerts {
+            if let Some(key) = crate::sequence::neutral::ObjectKey::of(a) {
+                self.arrived += 1;
+                let key = if key.solar_system {
+                    format!("SSO {}", key.id)
+                } else {
+                    key.id
+                };
+                self.arrivals.insert(key, self.arrived);
+            }
+        }
         let mut ztf: Vec<Alert> = Vec::new();
         let mut lsst: Vec<AnyAlert> = Vec::new();
         for a in alerts {
@@ -138,6 +158,10 @@ impl Catalog {
             .iter()
             .map(ObjectRow::of)
             .chain(self.lsst.iter().map(ObjectRow::of_lsst))
+            .map(|mut r| {
+                r.arrival = self.arrivals.get(&r.object_id).copied().unwrap_or(0);
+                r
+            })
             .collect();
         self.alerts = self.sequences.iter().map(Sequence::len).sum::<usize>()
             + self.lsst.iter().map(|o| o.alerts.len()).sum::<usize>();
@@ -197,6 +221,8 @@ pub enum SortColumn {
     Uncertainty,
     /// The first model's probability of `BrowserFilter::sort_class` at the last detection.
     ClassProbability,
+    /// When an alert of the object last arrived; descending is newest first.
+    Arrival,
     /// Most informative to vet (see `Predictions::informativeness`), with one object in ten
     /// placed at random so that what vetting buys is not judged on hard cases alone.
     Informative,
@@ -327,6 +353,7 @@ impl BrowserFilter {
             SortColumn::LastSeen => {
                 sort_by_key(&mut rows, |i| catalog.rows[i].last_jd, f64::total_cmp)
             }
+            SortColumn::Arrival => sort_by_key(&mut rows, |i| catalog.rows[i].arrival, Ord::cmp),
             SortColumn::Label => sort_by_key(&mut rows, |i| facts.label(ids(i)), Ord::cmp),
             SortColumn::Probability => sort_by_key(
                 &mut rows,
@@ -490,6 +517,7 @@ mod tests {
             nights: n,
             first_jd: jd,
             last_jd: jd + 1.0,
+            arrival: n as u64,
         };
         Catalog {
             rows: vec![row("A", 1, 3.0), row("B", 3, 1.0), row("C", 2, 2.0)],
@@ -526,6 +554,8 @@ mod tests {
         assert_eq!(f.visible_rows(&c, &NoFacts), vec![1, 2, 0]);
         f.sort = SortColumn::LastSeen;
         assert_eq!(f.visible_rows(&c, &NoFacts), vec![0, 2, 1]);
+        f.sort = SortColumn::Arrival;
+        assert_eq!(f.visible_rows(&c, &NoFacts), vec![1, 2, 0]);
     }
 
     #[test]

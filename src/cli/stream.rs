@@ -4,7 +4,6 @@
 use super::LsstSchemaArgs;
 use crate::alert::AnyReader;
 use crate::backend::BackendChoice;
-use crate::classify::LoadedModel;
 use crate::stream::answer::Answerer;
 use crate::stream::{KafkaOptions, SecurityProtocol, StreamConfig, StreamEvent};
 use anyhow::Context;
@@ -131,17 +130,7 @@ pub fn load_answerer(model: Option<&PathBuf>, backend: BackendChoice) -> anyhow:
             "no --model given and the bundled default model (assets/models/default-trees.stampseq) is not beside this stampseq",
         )?,
     };
-    // A tree model runs on the CPU whatever is asked: probing for a GPU would only cost
-    // the start-up (and print the windowing system's complaints on a server).
-    let trees = crate::model::file::read_header(&path)
-        .is_ok_and(|h| matches!(h.kind, crate::model::file::ModelKind::Trees));
-    let backend = if trees {
-        BackendChoice::Cpu.resolve()
-    } else {
-        backend.resolve()
-    };
-    let model = LoadedModel::load_for(&path, &backend)?;
-    Ok(Answerer::new(model, path, backend.device))
+    Answerer::load(&path, backend)
 }
 
 pub fn config_from(args: &StreamArgs) -> anyhow::Result<StreamConfig> {

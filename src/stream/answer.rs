@@ -61,6 +61,24 @@ impl Answerer {
         }
     }
 
+    /// Loads a model file for a stream (the CLI's and the app's). A tree model runs on the
+    /// CPU whatever is asked: probing for a GPU would only cost the start-up (and print the
+    /// windowing system's complaints on a server).
+    pub fn load(
+        path: &std::path::Path,
+        backend: crate::backend::BackendChoice,
+    ) -> anyhow::Result<Self> {
+        let trees = crate::model::file::read_header(path)
+            .is_ok_and(|h| matches!(h.kind, crate::model::file::ModelKind::Trees));
+        let backend = if trees {
+            crate::backend::BackendChoice::Cpu.resolve()
+        } else {
+            backend.resolve()
+        };
+        let model = LoadedModel::load_for(path, &backend)?;
+        Ok(Self::new(model, path.to_path_buf(), backend.device))
+    }
+
     /// Whether the model reads stamps (tree models do not: the stream then skips decoding
     /// them, which is most of the cost of reading an alert).
     pub fn reads_stamps(&self) -> bool {

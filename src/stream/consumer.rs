@@ -60,6 +60,8 @@ pub struct StreamConfig {
     pub until_caught_up: bool,
     pub lsst_schemas: Option<PathBuf>,
     pub schema_registry: Option<SchemaRegistry>,
+    /// Decode the cutouts even for a model that does not read them: the app shows them.
+    pub decode_stamps: bool,
 }
 
 impl StreamConfig {
@@ -83,6 +85,7 @@ impl StreamConfig {
             until_caught_up: false,
             lsst_schemas: None,
             schema_registry: None,
+            decode_stamps: false,
         }
     }
 }
@@ -305,7 +308,7 @@ pub fn run(
         answerer,
         consumer,
         reader: AnyReader {
-            decode_stamps: answerer.reads_stamps(),
+            decode_stamps: config.decode_stamps || answerer.reads_stamps(),
             lsst_schemas: config.lsst_schemas.clone(),
             schema_registry: config.schema_registry.clone(),
         },

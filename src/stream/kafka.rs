@@ -16,7 +16,15 @@ pub enum SecurityProtocol {
 }
 
 impl SecurityProtocol {
-    fn as_kafka(self) -> &'static str {
+    pub const ALL: [Self; 4] = [
+        Self::Plaintext,
+        Self::Ssl,
+        Self::SaslPlaintext,
+        Self::SaslSsl,
+    ];
+
+    /// librdkafka's name, which the app's dialog shows too.
+    pub fn as_kafka(self) -> &'static str {
         match self {
             Self::Plaintext => "plaintext",
             Self::Ssl => "ssl",
@@ -25,7 +33,7 @@ impl SecurityProtocol {
         }
     }
 
-    fn uses_sasl(self) -> bool {
+    pub fn uses_sasl(self) -> bool {
         matches!(self, Self::SaslPlaintext | Self::SaslSsl)
     }
 }

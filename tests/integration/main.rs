@@ -3,6 +3,7 @@
 
 mod app;
 mod app_keys_wise;
+mod app_stream;
 mod classify;
 mod cli;
 mod common;

@@ -42,6 +42,15 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
             app.prefs.filter.sort = SortColumn::Informative;
             app.prefs.filter.descending = true;
         }
+        let newest = app.prefs.filter.sort == SortColumn::Arrival && app.prefs.filter.descending;
+        if ui
+            .selectable_label(newest, "Newest first")
+            .on_hover_text("The objects whose alerts arrived last (from a stream, a load) first")
+            .clicked()
+        {
+            app.prefs.filter.sort = SortColumn::Arrival;
+            app.prefs.filter.descending = true;
+        }
         // Most likely first, of the class asked for: the newest likely supernovae first
         // with the "last seen" column as the tie-breaker of a second sort.
         let classes: Vec<String> = app

@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod confusion;
+pub mod connect;
 pub mod details;
 pub mod evaluation;
 pub mod evolution;

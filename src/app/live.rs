@@ -1,0 +1,459 @@
+//! The app's live connection to a Kafka alert stream: [`crate::stream::run`] on a worker
+//! thread, answering every alert with the browser's model, its [`StreamEvent`]s sent over a
+//! channel and applied once a frame, so that new objects appear in the browser classified
+//! while the window stays live. Answers, dead letters and the partition states go to
+//! folders under the app's data folder, as `stampseq stream --out` writes them.
+
+use super::predictions::{display_name, ModelPredictions, Spread};
+use super::StampseqApp;
+use crate::backend::BackendChoice;
+use crate::stream::answer::Answerer;
+use crate::stream::status::StreamStatus;
+use crate::stream::{KafkaOptions, SecurityProtocol, StreamConfig, StreamEvent, StreamSummary};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+
+/// The "Connect to a stream" dialog's fields.
+#[derive(Debug, Clone)]
+pub struct ConnectForm {
+    pub brokers: String,
+    /// One topic, or several separated by commas.
+    pub topic: String,
+    pub group: String,
+    pub from_beginning: bool,
+    pub security: SecurityProtocol,
+    pub username: String,
+    /// Why the last Connect was refused.
+    pub error: Option<String>,
+}
+
+impl Default for ConnectForm {
+    fn default() -> Self {
+        Self {
+            brokers: String::new(),
+            topic: String::new(),
+            group: "stampseq-app".into(),
+            from_beginning: false,
+            security: SecurityProtocol::Plaintext,
+            username: String::new(),
+            error: None,
+        }
+    }
+}
+
+/// A group name as a folder name: what a user types is not always a safe path.
+fn folder_name(group: &str) -> String {
+    group
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+impl ConnectForm {
+    /// The stream's settings, with its folders under `dir`; or why the form cannot connect.
+    pub fn config(&self, dir: &Path) -> Result<StreamConfig, String> {
+        let brokers = self.brokers.trim();
+        if brokers.is_empty() {
+            return Err("Give the brokers (host:port).".into());
+        }
+        let topics: Vec<String> = self
+            .topic
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect();
+        if topics.is_empty() {
+            return Err("Give a topic.".into());
+        }
+        let group = self.group.trim();
+        let folder = folder_name(group);
+        if group.is_empty() {
+            return Err("Give a consumer group.".into());
+        }
+        let mut kafka = KafkaOptions::new(brokers);
+        kafka.security = self.security;
+        kafka.username = Some(self.username.trim().to_string()).filter(|u| !u.is_empty());
+        let kafka = kafka.with_password_from_env();
+        // Missing credentials are said in the dialog, not after the worker has started.
+        kafka.client_config().map_err(|e| e.to_string())?;
+        let base = dir.join(folder);
+        let mut c = StreamConfig::new(kafka, topics, group);
+        c.from_beginning = self.from_beginning;
+        c.out_dir = Some(base.join("answers"));
+        c.dead_letter_dir = Some(base.join("dead-letters"));
+        c.state_dir = Some(base.join("state"));
+        c.decode_stamps = true;
+        // Small batches: each reaches the browser as soon as it is answered.
+        c.batch_size = 100;
+        Ok(c)
+    }
+}
+
+/// What the worker reports.
+#[derive(Debug)]
+pub enum LiveEvent {
+    /// The model is loaded (named as the app names models); the worker is connecting.
+    Ready {
+        model: String,
+        classes: Vec<String>,
+    },
+    Stream(StreamEvent),
+    /// The worker ended: after a disconnect, or on an error the stream cannot survive.
+    Finished(Result<StreamSummary, String>),
+}
+
+/// A running (or finished) stream connection and what it said last.
+pub struct LiveStream {
+    pub brokers: String,
+    pub topics: Vec<String>,
+    pub group: String,
+    pub model: Option<String>,
+    pub classes: Vec<String>,
+    pub status: Option<StreamStatus>,
+    /// Alerts that reached the app.
+    pub alerts: u64,
+    pub dead_letters: u64,
+    pub last_warning: Option<String>,
+    pub finished: Option<Result<StreamSummary, String>>,
+    stop: Arc<AtomicBool>,
+    rx: Receiver<LiveEvent>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LiveStream {
+    /// Loads the model and runs the stream on a worker thread.
+    pub fn start(
+        config: StreamConfig,
+        model_path: PathBuf,
+        backend: BackendChoice,
+        ctx: Option<egui::Context>,
+    ) -> std::io::Result<Self> {
+        let (tx, rx) = channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker_stop = stop.clone();
+        let (brokers, topics, group) = (
+            config.kafka.brokers.clone(),
+            config.topics.clone(),
+            config.group.clone(),
+        );
+        let thread = std::thread::Builder::new()
+            .name("stampseq-stream".into())
+            .spawn(move || {
+                let send = |e: LiveEvent| {
+                    let _ = tx.send(e);
+                    if let Some(c) = &ctx {
+                        c.request_repaint();
+                    }
+                };
+                let answerer = match Answerer::load(&model_path, backend) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        send(LiveEvent::Finished(Err(format!(
+                            "model {}: {e:#}",
+                            model_path.display()
+                        ))));
+                        return;
+                    }
+                };
+                send(LiveEvent::Ready {
+                    model: display_name(&model_path, answerer.model.name()),
+                    classes: answerer.model.classes().to_vec(),
+                });
+                let result =
+                    crate::stream::run(&config, &answerer, &worker_stop, &mut |e: StreamEvent| {
+                        send(LiveEvent::Stream(e))
+                    });
+                send(LiveEvent::Finished(result.map_err(|e| e.to_string())));
+            })?;
+        Ok(Self {
+            brokers,
+            topics,
+            group,
+            model: None,
+            classes: Vec::new(),
+            status: None,
+            alerts: 0,
+            dead_letters: 0,
+            last_warning: None,
+            finished: None,
+            stop,
+            rx,
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks the worker to finish the batch in hand, commit it and leave the group.
+    pub fn disconnect(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// True until the worker has reported its end.
+    pub fn is_running(&self) -> bool {
+        self.finished.is_none()
+    }
+
+    /// Whether the worker thread has exited (after its last report).
+    pub fn thread_exited(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// What arrived since the last call; the connection's own counters are updated, the
+    /// answered alerts are left to the caller.
+    fn poll(&mut self) -> Vec<LiveEvent> {
+        let events: Vec<LiveEvent> = self.rx.try_iter().collect();
+        for e in &events {
+            match e {
+                LiveEvent::Ready { model, classes } => {
+                    self.model = Some(model.clone());
+                    self.classes = classes.clone();
+                }
+                LiveEvent::Stream(StreamEvent::Status(s)) => self.status = Some(s.clone()),
+                LiveEvent::Stream(StreamEvent::Warning(w)) => self.last_warning = Some(w.clone()),
+                LiveEvent::Stream(StreamEvent::DeadLetters(d)) => {
+                    self.dead_letters += d.len() as u64;
+                    if let Some(last) = d.last() {
+                        self.last_warning = Some(format!(
+                            "dead letter {}[{}]@{}: {}",
+                            last.topic, last.partition, last.offset, last.error
+                        ));
+                    }
+                }
+                LiveEvent::Stream(StreamEvent::Answered { alerts, .. }) => {
+                    self.alerts += alerts.len() as u64
+                }
+                LiveEvent::Stream(_) => {}
+                LiveEvent::Finished(r) => {
+                    self.finished = Some(r.clone());
+                    if let Some(t) = self.thread.take() {
+                        // It has sent its last event: the join returns at once.
+                        let _ = t.join();
+                    }
+                }
+            }
+        }
+        events
+    }
+
+    /// The status bar's line.
+    pub fn status_line(&self) -> String {
+        let topics = self.topics.join(",");
+        let warning = self
+            .last_warning
+            .as_deref()
+            .map(|w| format!(", last warning: {w}"))
+            .unwrap_or_default();
+        match &self.finished {
+            Some(Ok(s)) => format!(
+                "Stream {topics}: disconnected after {} alerts, {} dead letters",
+                s.alerts, s.dead_letters
+            ),
+            Some(Err(e)) => format!("Stream {topics}: stopped: {e}"),
+            None if self.model.is_none() => format!("Stream {topics}: loading the model"),
+            None => {
+                let (state, rate, lag) = match &self.status {
+                    Some(s) => (
+                        s.state.as_str(),
+                        s.alerts_per_s,
+                        s.total_lag().map_or("?".into(), |l| l.to_string()),
+                    ),
+                    None => ("connecting", 0.0, "?".into()),
+                };
+                let state = if self.is_stopping() {
+                    "disconnecting"
+                } else {
+                    state
+                };
+                format!(
+                    "Stream {topics} at {}: {state}, {} alerts ({rate:.0}/s), lag {lag}, {} dead letters{warning}",
+                    self.brokers, self.alerts, self.dead_letters
+                )
+            }
+        }
+    }
+}
+
+impl Drop for LiveStream {
+    /// A window closed while connected: the worker still commits its batch and leaves.
+    fn drop(&mut self) {
+        self.disconnect();
+    }
+}
+
+impl StampseqApp {
+    /// The model the stream answers with: the browser's (the first model's file), else the
+    /// first loaded file, else the bundled default answer.
+    fn stream_model(&self) -> Option<PathBuf> {
+        let first = self.predictions.models.first().map(|m| m.model.as_str());
+        first
+            .and_then(|name| {
+                self.model_paths
+                    .iter()
+                    .find(|p| display_name(p, "") == name)
+                    .cloned()
+            })
+            .or_else(|| self.model_paths.first().cloned())
+            .or_else(crate::cli::gui::default_model)
+    }
+
+    /// Connect pressed in the dialog: starts the worker, or says in the dialog why not.
+    pub fn connect_stream(&mut self) {
+        let Some(form) = &self.connect_form else {
+            return;
+        };
+        let started = if self.live.as_ref().is_some_and(LiveStream::is_running) {
+            Err("Disconnect from the current stream first.".to_string())
+        } else {
+            form.config(&self.stream_dir).and_then(|config| {
+                let model = self
+                    .stream_model()
+                    .ok_or_else(|| "No model to answer with: load one first.".to_string())?;
+                LiveStream::start(config, model, self.backend, self.jobs.context())
+                    .map_err(|e| format!("cannot start the stream's thread: {e}"))
+            })
+        };
+        match started {
+            Ok(live) => {
+                self.messages.push(format!(
+                    "Connecting to {} at {} as group {}.",
+                    live.topics.join(", "),
+                    live.brokers,
+                    live.group
+                ));
+                self.live = Some(live);
+                self.connect_form = None;
+            }
+            Err(e) => {
+                if let Some(form) = self.connect_form.as_mut() {
+                    form.error = Some(e);
+                }
+            }
+        }
+    }
+
+    pub fn disconnect_stream(&mut self) {
+        match &self.live {
+            Some(live) if live.is_running() => live.disconnect(),
+            _ => self.messages.push("Not connected to a stream.".into()),
+        }
+    }
+
+    /// Applies what the stream reported: new alerts join the catalogue with their answers.
+    pub fn poll_stream(&mut self) {
+        let Some(live) = self.live.as_mut() else {
+            return;
+        };
+        let events = live.poll();
+        let (model, classes) = (live.model.clone(), live.classes.clone());
+        for e in events {
+            match e {
+                LiveEvent::Stream(StreamEvent::Answered { alerts, results }) => {
+                    let keep = self.selected_object_id();
+                    self.catalog.add_alerts(alerts);
+                    if let Some(id) = keep {
+                        self.selection.object = self.catalog.index_of(&id);
+                    }
+                    if let Some(model) = &model {
+                        self.add_stream_answers(model, &classes, &results);
+                    }
+                }
+                LiveEvent::Finished(r) => self.messages.push(match r {
+                    Ok(s) => format!(
+                        "Disconnected from the stream: {} alerts, {} answered, {} dead letters.",
+                        s.alerts, s.answered, s.dead_letters
+                    ),
+                    Err(e) => format!("The stream stopped: {e}"),
+                }),
+                _ => {}
+            }
+        }
+    }
+
+    /// Each answer is the model's after that detection, as the class evolution keeps them;
+    /// a model the app already runs gains them, else it is added.
+    fn add_stream_answers(
+        &mut self,
+        model: &str,
+        classes: &[String],
+        results: &[crate::stream::StreamResult],
+    ) {
+        let answered: Vec<_> = results
+            .iter()
+            .filter(|r| r.skipped.is_none() && !r.probabilities.is_empty())
+            .collect();
+        if answered.is_empty() {
+            return;
+        }
+        let models = &mut self.predictions.models;
+        let m = match models.iter().position(|m| m.model == model) {
+            Some(i) => &mut models[i],
+            None => {
+                models.push(ModelPredictions {
+                    model: model.to_string(),
+                    classes: classes.to_vec(),
+                    ..Default::default()
+                });
+                models.last_mut().expect("just pushed")
+            }
+        };
+        for r in answered {
+            let steps = m.by_object.entry(r.object_id.clone()).or_default();
+            place(steps, r.k, r.probabilities.clone());
+            if let Some(d) = r.disagreement {
+                let spread = m.spread.entry(r.object_id.clone()).or_default();
+                let s = Spread {
+                    std: r.std.clone(),
+                    disagreement: d,
+                };
+                place(spread, r.k, s);
+            }
+        }
+        self.predictions.revision += 1;
+    }
+}
+
+/// Puts the answer to an object's `k`-th alert (1-based, counted as the stream saw them) in
+/// its place: an alert answered again (after a restart) replaces its answer, a new one
+/// follows the last.
+fn place<T>(steps: &mut Vec<T>, k: usize, value: T) {
+    match k.checked_sub(1) {
+        Some(i) if i < steps.len() => steps[i] = value,
+        _ => steps.push(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_says_what_is_missing_and_keeps_folders_inside() {
+        let dir = Path::new("/data/stream");
+        let mut f = ConnectForm::default();
+        assert!(f.config(dir).unwrap_err().contains("brokers"));
+        f.brokers = " localhost:9092 ".into();
+        assert!(f.config(dir).unwrap_err().contains("topic"));
+        f.topic = "ztf, lsst ,".into();
+        f.group = "../../etc".into();
+        let c = f.config(dir).expect("config");
+        assert_eq!(c.topics, vec!["ztf", "lsst"]);
+        assert_eq!(c.kafka.brokers, "localhost:9092");
+        let out = c.out_dir.expect("answers folder");
+        assert!(out.starts_with(dir) && !out.to_string_lossy().contains(".."));
+        assert!(c.dead_letter_dir.is_some() && c.state_dir.is_some());
+        f.security = SecurityProtocol::SaslSsl;
+        assert!(f.config(dir).is_err(), "SASL without a user name");
+    }
+}

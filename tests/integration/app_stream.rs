@@ -1,0 +1,242 @@
+//! The app's live stream connection against a real broker (tansu): the real ZTF alerts
+//! produced into a topic, the app opened empty, File > Connect to a stream driven through
+//! the dialog, the objects appearing in the browser answered by the default model, the
+//! object that arrived last first in "Newest first", then File > Disconnect and the worker
+//! gone.
+
+use crate::common::ztf;
+use crate::kafka::Broker;
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use stampseq::app::{AppOptions, StampseqApp};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn produce(broker: &Broker, paths: &[PathBuf]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"))
+        .args([
+            "produce",
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            "alerts",
+        ])
+        .args(paths)
+        .output()
+        .expect("stampseq produce");
+    assert!(
+        out.status.success(),
+        "produce: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Steps frames until `done`, at most `limit`; a timeout says what the app's stream said.
+fn step_until(
+    h: &mut Harness<'_, StampseqApp>,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&StampseqApp) -> bool,
+) {
+    let t0 = Instant::now();
+    loop {
+        h.step();
+        if done(h.state()) {
+            return;
+        }
+        if t0.elapsed() > limit {
+            let app = h.state();
+            panic!(
+                "timed out after {limit:?} waiting for {what}: {} objects listed; stream: {}; \
+                 messages: {:?}",
+                app.catalog.rows.len(),
+                app.live
+                    .as_ref()
+                    .map_or("not started".into(), |l| l.status_line()),
+                app.messages.iter().rev().take(5).collect::<Vec<_>>()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn type_into(h: &mut Harness<'_, StampseqApp>, field: &str, text: &str) {
+    h.get_by_role_and_label(Role::TextInput, field).focus();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, field)
+        .type_text(text);
+    h.run_steps(2);
+}
+
+fn menu(h: &mut Harness<'_, StampseqApp>, item: &str) {
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_label_contains(item).click();
+    h.run_steps(2);
+}
+
+#[test]
+fn stream_objects_appear_answered_newest_first_then_disconnect() {
+    let broker = Broker::start();
+    broker.create_topic("alerts", 4);
+    // Every object but one first; the last object after the others are listed, so that
+    // "Newest first" has a known first row (ZTF18aabjhro sorts 4th by id).
+    let late = "ZTF18aabjhro";
+    let mut early: Vec<PathBuf> = std::fs::read_dir(ztf("sequences"))
+        .expect("sequences")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir() && !p.ends_with(late))
+        .collect();
+    early.sort();
+    assert_eq!(early.len(), 49);
+    let files = |dir: &Path| std::fs::read_dir(dir).expect("object folder").count();
+    let early_alerts: usize = early.iter().map(|d| files(d)).sum();
+    let total = early_alerts + files(&ztf("sequences").join(late));
+    assert_eq!(total, 184);
+    produce(&broker, &early);
+
+    let data = tempfile::tempdir().expect("tempdir");
+    let labels = data.path().join("labels");
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .wgpu()
+        .build_eframe(move |cc| {
+            StampseqApp::new(
+                cc,
+                AppOptions {
+                    labels_dir: Some(labels),
+                    fresh_preferences: true,
+                    backend: stampseq::backend::BackendChoice::Cpu,
+                    ..Default::default()
+                },
+            )
+        });
+    h.state_mut().stream_dir = data.path().join("stream");
+    h.run_steps(2);
+    assert!(h.state().catalog.rows.is_empty());
+
+    menu(&mut h, "Connect to a stream");
+    assert!(h.state().connect_form.is_some(), "the dialog opened");
+    // Connect refuses an empty form and says why, in the dialog.
+    h.get_by_role_and_label(Role::Button, "Connect").click();
+    h.run_steps(2);
+    assert!(h.state().live.is_none());
+    h.get_by_label_contains("Give the brokers");
+    h.get_by_label_contains("STAMPSEQ_KAFKA_PASSWORD");
+
+    type_into(&mut h, "Brokers", &broker.address());
+    type_into(&mut h, "Topic", "alerts");
+    h.get_by_label("From the beginning").click();
+    h.run_steps(2);
+    {
+        let form = h.state().connect_form.as_ref().expect("dialog");
+        assert_eq!(form.brokers, broker.address());
+        assert_eq!(form.topic, "alerts");
+        assert_eq!(form.group, "stampseq-app");
+        assert!(form.from_beginning);
+    }
+    h.get_by_role_and_label(Role::Button, "Connect").click();
+    h.run_steps(2);
+    assert!(h.state().connect_form.is_none(), "the dialog closed");
+    assert!(h.state().live.is_some(), "the worker started");
+
+    let limit = Duration::from_secs(60);
+    step_until(&mut h, "the 49 objects produced first", limit, |app| {
+        app.catalog.alerts == early_alerts
+            && app.catalog.rows.len() == 49
+            && app
+                .catalog
+                .rows
+                .iter()
+                .all(|r| app.predictions.top_class(&r.object_id).is_some())
+    });
+    produce(&broker, &[ztf("sequences").join(late)]);
+    step_until(&mut h, "ZTF18aabjhro from the stream", limit, |app| {
+        app.catalog.index_of(late).is_some() && app.predictions.top_class(late).is_some()
+    });
+    step_until(&mut h, "all 184 alerts", limit, |app| {
+        app.catalog.alerts == 184
+    });
+
+    let app = h.state();
+    assert_eq!(app.catalog.rows.len(), 50);
+    let live = app.live.as_ref().expect("connected");
+    assert!(live.is_running());
+    assert_eq!(live.alerts, 184);
+    assert_eq!(live.dead_letters, 0);
+    assert_eq!(live.model.as_deref(), Some("default-trees"));
+    // The answer is the one after the object's last alert, one per alert.
+    let m = app.predictions.models.first().expect("the stream's model");
+    assert_eq!(m.model, "default-trees");
+    let seq = &app.catalog.sequences[app.catalog.index_of(late).expect("row")];
+    assert_eq!(m.by_object[late].len(), seq.len());
+    let (class, p) = app.predictions.top_class(late).expect("answer");
+    assert!(m.classes.iter().any(|c| c == class) && p > 0.0 && p <= 1.0);
+    // The browser draws the answers, and the status line the stream.
+    let answer = format!("{class} {p:.2}");
+    assert!(
+        h.query_all_by_label(&answer).next().is_some(),
+        "no {answer:?} in the browser"
+    );
+    h.get_by_label_contains(&format!("Stream alerts at {}: running", broker.address()));
+
+    // Newest first: the object produced last leads, the rest follow by arrival.
+    h.get_by_label("Newest first").click();
+    h.run_steps(3);
+    let app = h.state();
+    let first = &app.catalog.rows[app.visible[0]];
+    assert_eq!(first.object_id, late, "newest first");
+    assert!(h.query_all_by_label(late).next().is_some(), "{late} drawn");
+    let arrivals: Vec<u64> = app
+        .visible
+        .iter()
+        .map(|&i| app.catalog.rows[i].arrival)
+        .collect();
+    assert!(arrivals.windows(2).all(|w| w[0] > w[1]), "{arrivals:?}");
+    // By id it is not first: the order above is the arrival's, not the id's.
+    assert_ne!(app.catalog.rows[0].object_id, late);
+
+    // Answers on disk under the app's data folder.
+    let answers = data.path().join("stream/stampseq-app/answers");
+    let written = std::fs::read_dir(&answers)
+        .unwrap_or_else(|e| panic!("{}: {e}", answers.display()))
+        .count();
+    assert!(written > 0, "no answer file in {}", answers.display());
+
+    menu(&mut h, "Disconnect from the stream");
+    step_until(
+        &mut h,
+        "the worker to stop",
+        Duration::from_secs(30),
+        |app| {
+            app.live
+                .as_ref()
+                .is_some_and(|l| !l.is_running() && l.thread_exited())
+        },
+    );
+    let live = h.state().live.as_ref().expect("stream");
+    match &live.finished {
+        Some(Ok(s)) => assert_eq!(s.alerts, 184),
+        other => panic!("the stream ended badly: {other:?}"),
+    }
+    h.run_steps(2);
+    h.get_by_label_contains("disconnected after 184 alerts");
+}
+
+/// The folders stay inside the app's stream folder whatever the group is called.
+#[test]
+fn stream_folders_follow_the_group() {
+    let form = stampseq::app::live::ConnectForm {
+        brokers: "localhost:9092".into(),
+        topic: "alerts".into(),
+        group: "my group/1".into(),
+        ..Default::default()
+    };
+    let c = form.config(Path::new("/d")).expect("config");
+    assert_eq!(
+        c.out_dir.as_deref(),
+        Some(Path::new("/d/my_group_1/answers"))
+    );
+    assert_eq!(c.group, "my group/1");
+}
