@@ -159,6 +159,14 @@ pub fn config_from(args: &StreamArgs) -> anyhow::Result<StreamConfig> {
 }
 
 pub fn run_stream(args: StreamArgs) -> anyhow::Result<ExitCode> {
+    // Ctrl-C and SIGTERM finish the batch in hand, commit it and leave the group; first
+    // thing, so that one arriving while the model loads stops the stream cleanly too.
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
+            .context("installing the Ctrl-C / SIGTERM handler")?;
+    }
     let config = config_from(&args)?;
     let answerer = load_answerer(args.model.as_ref(), args.backend)?;
     eprintln!(
@@ -169,13 +177,6 @@ pub fn run_stream(args: StreamArgs) -> anyhow::Result<ExitCode> {
         config.group,
         config.kafka.brokers
     );
-    // Ctrl-C and SIGTERM finish the batch in hand, commit it and leave the group.
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
-            .context("installing the Ctrl-C / SIGTERM handler")?;
-    }
     let live = std::io::stderr().is_terminal();
     let mut last_log = std::time::Instant::now();
     let mut on_event = |event: StreamEvent| match event {

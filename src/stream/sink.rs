@@ -64,8 +64,13 @@ pub struct TopicWriter {
 impl TopicWriter {
     pub fn new(config: &ClientConfig, topic: &str) -> Result<Self, SinkError> {
         let mut config = config.clone();
-        // Nothing is lost to a broker's hiccup, nor written twice by a retry.
-        config.set("acks", "all").set("enable.idempotence", "true");
+        // Nothing is lost to a broker's hiccup, nor written twice by a retry; unless the
+        // user said otherwise (`-X`).
+        for (key, value) in [("acks", "all"), ("enable.idempotence", "true")] {
+            if config.get(key).is_none() {
+                config.set(key, value);
+            }
+        }
         let producer = config
             .create_with_context(DeliveryReport::default())
             .map_err(SinkError::Producer)?;

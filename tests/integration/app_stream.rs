@@ -22,6 +22,8 @@ fn produce(broker: &Broker, paths: &[PathBuf]) {
             "--topic",
             "alerts",
         ])
+        // One record per produce request: tansu 0.6.0 misnumbers multi-record batches.
+        .args(["-X", "batch.num.messages=1"])
         .args(paths)
         .output()
         .expect("stampseq produce");
