@@ -6,11 +6,12 @@
 //! their exit (process start and model load included).
 
 use super::stream::KafkaArgs;
+use crate::stream::tansu::{self, Tansu};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct StreamBenchArgs {
@@ -37,102 +38,14 @@ pub struct StreamBenchArgs {
     pub lsst: super::LsstSchemaArgs,
 }
 
-struct Tansu {
-    child: Child,
-    binary: PathBuf,
-    port: u16,
-}
-
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find_tansu(given: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = given {
-        return Ok(p.clone());
-    }
-    if let Some(p) = std::env::var_os("STAMPSEQ_TANSU") {
-        return Ok(PathBuf::from(p));
-    }
-    let cached = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cache/stampseq-tools/bin/tansu"))
-        .filter(|p| p.is_file());
-    let on_path = || {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("tansu"))
-                .find(|p| p.is_file())
-        })
-    };
-    cached.or_else(on_path).context(
-        "no broker: give --brokers, or install tansu (cargo install tansu --version 0.6.0 --locked --features dynostore)",
-    )
-}
-
-impl Tansu {
-    fn start(binary: PathBuf) -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(&binary)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-                "--storage-engine",
-                "memory://tansu/",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let t0 = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            anyhow::ensure!(
-                t0.elapsed() < Duration::from_secs(30),
-                "tansu did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(Self {
-            child,
-            binary,
-            port,
-        })
-    }
-
-    fn create_topic(&self, name: &str, partitions: u32) -> anyhow::Result<()> {
-        let status = Command::new(&self.binary)
-            .args([
-                "topic",
-                "create",
-                "--broker",
-                &format!("tcp://127.0.0.1:{}", self.port),
-                "--partitions",
-                &partitions.to_string(),
-                name,
-            ])
-            .stdout(Stdio::null())
-            .status()?;
-        anyhow::ensure!(status.success(), "creating topic {name}");
-        Ok(())
-    }
-}
-
 pub fn run(args: StreamBenchArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
     let exe = std::env::current_exe().context("finding this stampseq")?;
     let (broker, brokers, topic) = match &args.brokers {
         Some(b) => (None, b.clone(), args.topic.clone().unwrap_or_default()),
         None => {
-            let t = Tansu::start(find_tansu(args.tansu.as_ref())?)?;
-            let brokers = format!("127.0.0.1:{}", t.port);
+            let t = Tansu::start(tansu::find(args.tansu.as_ref())?)?;
+            let brokers = t.address();
             t.create_topic("bench-alerts", args.partitions)?;
             t.create_topic("bench-alerts-answers", args.partitions)?;
             (Some(t), brokers, "bench-alerts".to_string())

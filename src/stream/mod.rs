@@ -15,6 +15,7 @@ pub mod produce;
 pub mod sink;
 pub mod state;
 pub mod status;
+pub mod tansu;
 
 pub use consumer::{run, StreamConfig, StreamError, StreamSummary};
 pub use kafka::{KafkaOptions, SecurityProtocol};

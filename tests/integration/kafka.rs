@@ -7,107 +7,27 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::ClientConfig;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use stampseq::stream::tansu::{self, Tansu};
 use std::time::{Duration, Instant};
 
-pub struct Broker {
-    child: Child,
-    pub port: u16,
-    tansu: PathBuf,
-}
-
-/// The tansu binary: `$STAMPSEQ_TANSU`, the cache `.ci/run` installs into, or `PATH`.
-/// Missing, it is a failure that says how to install it, not a skipped test.
-pub fn tansu() -> PathBuf {
-    if let Some(p) = std::env::var_os("STAMPSEQ_TANSU") {
-        return PathBuf::from(p);
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        let cached = PathBuf::from(home).join(".cache/stampseq-tools/bin/tansu");
-        if cached.is_file() {
-            return cached;
-        }
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("tansu"))
-            .find(|p| p.is_file())
-    });
-    on_path.unwrap_or_else(|| {
-        panic!(
-            "the Kafka tests need the tansu broker: `cargo install tansu --version 0.6.0 --locked \
-             --features dynostore --root ~/.cache/stampseq-tools` (what .ci/run does), or set \
-             STAMPSEQ_TANSU"
-        )
-    })
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
+/// A tansu broker for one test; missing tansu is a failure that says how to install it,
+/// not a skipped test.
+pub struct Broker(Tansu);
 
 impl Broker {
     pub fn start() -> Self {
-        let tansu = tansu();
-        let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(&tansu)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-                "--storage-engine",
-                "memory://tansu/",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", tansu.display()));
-        let broker = Self { child, port, tansu };
-        let t0 = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "tansu did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        broker
+        let binary = tansu::find(None).unwrap_or_else(|e| panic!("the Kafka tests: {e}"));
+        Self(Tansu::start(binary).unwrap_or_else(|e| panic!("{e}")))
     }
 
     pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.0.address()
     }
 
     pub fn create_topic(&self, name: &str, partitions: u32) {
-        let status = Command::new(&self.tansu)
-            .args([
-                "topic",
-                "create",
-                "--broker",
-                &format!("tcp://127.0.0.1:{}", self.port),
-                "--partitions",
-                &partitions.to_string(),
-                name,
-            ])
-            .stdout(Stdio::null())
-            .status()
-            .expect("tansu topic create");
-        assert!(status.success(), "creating topic {name}");
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0
+            .create_topic(name, partitions)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }
 

@@ -1,0 +1,133 @@
+//! A tansu broker (a Kafka-compatible broker in one binary, Apache-2.0) started on a free
+//! loopback port with in-memory storage: what `bench stream` and the tests run against.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TansuError {
+    #[error("no tansu broker found: give its path, set STAMPSEQ_TANSU, or install it with `cargo install tansu --version 0.6.0 --locked --features dynostore --root ~/.cache/stampseq-tools` (what .ci/run does)")]
+    NotFound,
+    #[error("tansu ({binary}): {what}: {source}")]
+    Io {
+        binary: PathBuf,
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("tansu ({0}) did not listen within 30 s")]
+    NoListener(PathBuf),
+    #[error("tansu could not create topic {0}")]
+    Topic(String),
+}
+
+/// The tansu binary: `given`, `$STAMPSEQ_TANSU`, the cache `.ci/run` installs into, or `PATH`.
+pub fn find(given: Option<&PathBuf>) -> Result<PathBuf, TansuError> {
+    if let Some(p) = given {
+        return Ok(p.clone());
+    }
+    if let Some(p) = std::env::var_os("STAMPSEQ_TANSU") {
+        return Ok(PathBuf::from(p));
+    }
+    let cached = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache/stampseq-tools/bin/tansu"))
+        .filter(|p| p.is_file());
+    let on_path = || {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("tansu"))
+                .find(|p| p.is_file())
+        })
+    };
+    cached.or_else(on_path).ok_or(TansuError::NotFound)
+}
+
+/// A running broker; dropping it stops it.
+pub struct Tansu {
+    child: Child,
+    binary: PathBuf,
+    pub port: u16,
+}
+
+impl Tansu {
+    pub fn start(binary: PathBuf) -> Result<Self, TansuError> {
+        let io = |what: &str| {
+            let binary = binary.clone();
+            let what = what.to_string();
+            move |source| TansuError::Io {
+                binary,
+                what,
+                source,
+            }
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(io("finding a free port"))?
+            .port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(&binary)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "memory://tansu/",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(io("starting"))?;
+        let broker = Self {
+            child,
+            binary,
+            port,
+        };
+        let t0 = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if t0.elapsed() > Duration::from_secs(30) {
+                return Err(TansuError::NoListener(broker.binary.clone()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(broker)
+    }
+
+    /// `host:port` for Kafka clients.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn create_topic(&self, name: &str, partitions: u32) -> Result<(), TansuError> {
+        let status = Command::new(&self.binary)
+            .args([
+                "topic",
+                "create",
+                "--broker",
+                &format!("tcp://127.0.0.1:{}", self.port),
+                "--partitions",
+                &partitions.to_string(),
+                name,
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|source| TansuError::Io {
+                binary: self.binary.clone(),
+                what: format!("creating topic {name}"),
+                source,
+            })?;
+        if !status.success() {
+            return Err(TansuError::Topic(name.to_string()));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
