@@ -198,6 +198,18 @@ fn two_consumers_one_killed_answer_every_alert_as_classify_does() {
     // the group only rebalances them when a member joins or leaves).
     std::thread::sleep(Duration::from_secs(8));
     let mut a2 = start_consumer(&broker, dir.path(), "a2");
+    // The restarted member must have joined before it can leave: a SIGTERM that lands
+    // while the process is still starting kills it before its handler exists (seen in CI
+    // when b had already answered everything: tansu had handed it the dead member's share).
+    wait_in(
+        Some(dir.path()),
+        "the restarted a to join the group",
+        Duration::from_secs(60),
+        &mut || {
+            status(dir.path(), "a2")
+                .is_some_and(|s| s["partitions"].as_array().is_some_and(|p| !p.is_empty()))
+        },
+    );
 
     let messages = 184 + 20 + corrupt.len() as i64;
     // Every alert answered: 184 ZTF alerts (classify's) and 20 LSST ones.
