@@ -443,6 +443,79 @@ impl LoadedModel {
     /// A tree model's answers: features from each alert and the object's alerts before it
     /// (no stamps), the ensemble's mean and spread, then the physics rules
     /// ([`crate::model::rules`]), which are part of this model.
+    /// Answers Rubin/LSST alerts with a tree model trained on LSST alerts (the others are
+    /// refused, by name): each alert on its own features and the history it carries, so
+    /// `k` is the object's detection count at that alert (its `prvDiaSources` plus one),
+    /// whatever other alerts were loaded; then the LSST rules
+    /// ([`rules::apply_lsst`]). Rows come in time order per object.
+    pub fn classify_lsst(
+        &self,
+        alerts: &[crate::alert::lsst::LsstAlert],
+        cancel: &AtomicBool,
+    ) -> Result<ClassifyOutput, crate::model::ModelError> {
+        let mut out = ClassifyOutput::default();
+        let Some(first) = alerts.first() else {
+            return Ok(out);
+        };
+        self.header
+            .check_survey(&self.path, Survey::Lsst, &first.origin.file)
+            .map_err(|e| crate::model::ModelError::Input(e.to_string()))?;
+        let Net::Trees(trees) = &self.net else {
+            return Err(crate::model::ModelError::Input(format!(
+                "model {} is a {} network: LSST alerts are answered by tree models only",
+                self.display_name, self.header.kind
+            )));
+        };
+        let mut order: Vec<&crate::alert::lsst::LsstAlert> = alerts.iter().collect();
+        order.sort_by(|a, b| {
+            (a.object_name(), a.dia_source.midpoint_mjd_tai, a.alert_id)
+                .partial_cmp(&(b.object_name(), b.dia_source.midpoint_mjd_tai, b.alert_id))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let classes = &self.header.classes;
+        let slots: Vec<usize> = trees
+            .classes
+            .iter()
+            .map(|c| classes.iter().position(|h| h == c).unwrap_or(0))
+            .collect();
+        for chunk in order.chunks(256) {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let rows: Vec<Vec<f32>> = chunk
+                .par_iter()
+                .map(|a| crate::features::lsst::lsst_features(a))
+                .collect();
+            let answers = trees
+                .predict(&rows)
+                .map_err(|e| crate::model::ModelError::Input(e.to_string()))?;
+            for (alert, answer) in chunk.iter().zip(answers) {
+                let mut probs = vec![0f32; classes.len()];
+                let mut std = vec![0f32; classes.len()];
+                for (i, &slot) in slots.iter().enumerate() {
+                    probs[slot] = answer.mean[i];
+                    std[slot] = answer.std[i];
+                }
+                let rule = rules::apply_lsst(alert, classes, &mut probs, Some(&mut std));
+                let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
+                out.rows.push(ClassRow {
+                    object_id: alert.object_name(),
+                    k: alert.prv_dia_sources.len() + 1,
+                    candid: Some(alert.alert_id),
+                    jd: alert.dia_source.midpoint_mjd_tai + 2_400_000.5,
+                    model: self.display_name.clone(),
+                    top_class: classes.get(top).cloned().unwrap_or_default(),
+                    probabilities: probs,
+                    std,
+                    disagreement: Some(answer.disagreement),
+                    rule,
+                    source: format!("{}#{}", alert.origin.file, alert.origin.record),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     fn classify_tabular(
         &self,
         trees: &TreeEnsemble,

@@ -402,14 +402,24 @@ pub fn read_labels_csv(path: &Path) -> Result<BTreeMap<String, String>, LabelErr
     let mut out = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
-        if line.is_empty() || (i == 0 && line.eq_ignore_ascii_case("objectId,label")) {
+        let header = i == 0
+            && line
+                .get(..14)
+                .is_some_and(|h| h.eq_ignore_ascii_case("objectId,label"))
+            && line[14..].chars().next().is_none_or(|c| c == ',');
+        if line.is_empty() || header {
             continue;
         }
-        let (id, label) = line.split_once(',').ok_or_else(|| LabelError::Corrupt {
-            path: path.display().to_string(),
-            line: i + 1,
-            problem: "expected objectId,label".into(),
-        })?;
+        // Further columns (a split's part, a source) are allowed and ignored: the label is
+        // the second field, never the rest of the line.
+        let mut fields = line.split(',');
+        let (Some(id), Some(label)) = (fields.next(), fields.next()) else {
+            return Err(LabelError::Corrupt {
+                path: path.display().to_string(),
+                line: i + 1,
+                problem: "expected objectId,label".into(),
+            });
+        };
         out.insert(id.trim().to_string(), label.trim().to_string());
     }
     Ok(out)
@@ -532,6 +542,24 @@ pub fn guess_mapping(values: &[String]) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_labels_csv_with_more_columns_keeps_only_the_label() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("split.csv");
+        std::fs::write(
+            &path,
+            "objectId,label,part,source\nZTF1,VS,test,skyportal\nZTF2,AGN,train,fink\nZTF3,SN\n",
+        )
+        .expect("write");
+        let labels = read_labels_csv(&path).expect("read");
+        assert_eq!(labels.len(), 3);
+        assert_eq!(labels["ZTF1"], "VS");
+        assert_eq!(labels["ZTF2"], "AGN");
+        assert_eq!(labels["ZTF3"], "SN");
+        std::fs::write(&path, "ZTF1\n").expect("write");
+        assert!(read_labels_csv(&path).is_err(), "a row with no label");
+    }
 
     #[test]
     fn labels_survive_reopening_and_undo_is_journalled() {

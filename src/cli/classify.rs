@@ -1,10 +1,12 @@
 //! `stampseq classify`: class probabilities for every object's first detections.
 
 use super::progress;
-use crate::alert::{collect_inputs, ReadOptions};
+use crate::alert::collect_inputs;
+use crate::alert::neutral::Survey;
 use crate::backend::BackendChoice;
 use crate::classify::{ClassifyOptions, ClassifyOutput, LoadedModel};
 use crate::model::read_alerts_for_model;
+use crate::model::survey::read_lsst_alerts_for_model;
 use crate::sequence::group_into_sequences;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -54,6 +56,8 @@ pub struct ClassifyArgs {
     /// does (by default the stationary rule of the tree models also looks at later alerts).
     #[arg(long)]
     pub causal: bool,
+    #[command(flatten)]
+    pub lsst: super::LsstSchemaArgs,
     /// Cone-search radius for --allwise, arcseconds.
     #[arg(long, default_value_t = crate::features::allwise::DEFAULT_RADIUS_ARCSEC)]
     pub allwise_radius: f64,
@@ -78,13 +82,16 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     );
 
     let (inputs, walk_errors) = collect_inputs(&args.paths);
+    if model.header.trained_on.survey == Survey::Lsst {
+        return classify_lsst(&args, &model, &model_path, &inputs, &walk_errors);
+    }
     let alerts = Mutex::new(Vec::new());
     let bar = progress::read_bar(0);
     let summary = read_alerts_for_model(
         &model.header,
         &model_path,
         &inputs,
-        &ReadOptions::default(),
+        &args.lsst.read_options(),
         |p| {
             bar.set_length(p.bytes_total);
             progress::update(&bar, p);
@@ -136,13 +143,75 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             s.object_id, s.k, s.source, s.reason
         );
     }
+    write_output(&args, &model, &backend.description, &output)?;
+    eprintln!(
+        "classified {} detections of {} objects ({} skipped)",
+        output.rows.len(),
+        sequences.len(),
+        output.skipped.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// LSST alerts with a model trained on them: each alert answered on its own record and the
+/// history it carries (so `--max-detections` and `--causal` do not apply: an alert never
+/// sees later ones), the object's detection count as `k`.
+fn classify_lsst(
+    args: &ClassifyArgs,
+    model: &LoadedModel,
+    model_path: &std::path::Path,
+    inputs: &[crate::alert::Input],
+    walk_errors: &[crate::alert::ReadError],
+) -> anyhow::Result<ExitCode> {
+    if args.allwise.is_some() || args.production_rules {
+        anyhow::bail!(
+            "--allwise and --production-rules are for ZTF models; {} reads LSST alerts",
+            model.name()
+        );
+    }
+    let bar = progress::read_bar(0);
+    let read = read_lsst_alerts_for_model(
+        &model.header,
+        model_path,
+        inputs,
+        &args.lsst.read_options(),
+        |p| {
+            bar.set_length(p.bytes_total);
+            progress::update(&bar, p);
+        },
+    );
+    bar.finish_and_clear();
+    let (alerts, summary) = read?;
+    for e in walk_errors.iter().chain(&summary.errors) {
+        eprintln!("warning: {e}");
+    }
+    anyhow::ensure!(!alerts.is_empty(), "no LSST alert could be read");
+    let output = model.classify_lsst(&alerts, &AtomicBool::new(false))?;
+    write_output(args, model, "CPU (trees)", &output)?;
+    let objects: std::collections::HashSet<&str> =
+        output.rows.iter().map(|r| r.object_id.as_str()).collect();
+    eprintln!(
+        "classified {} LSST alerts of {} objects",
+        output.rows.len(),
+        objects.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_output(
+    args: &ClassifyArgs,
+    model: &LoadedModel,
+    backend: &str,
+    output: &ClassifyOutput,
+) -> anyhow::Result<()> {
     let text = match args.format {
-        Format::Csv => to_csv(&model, &output),
+        Format::Csv => to_csv(model, output),
         Format::Json => serde_json::to_string_pretty(&serde_json::json!({
             "model": model.name(),
             "kind": model.header.kind,
             "classes": model.classes(),
-            "backend": backend.description,
+            "backend": backend,
+            "survey": model.header.trained_on.survey,
             "rows": output.rows,
             "skipped": output.skipped,
         }))?,
@@ -156,13 +225,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             let _ = stdout.write_all(text.as_bytes());
         }
     }
-    eprintln!(
-        "classified {} detections of {} objects ({} skipped)",
-        output.rows.len(),
-        sequences.len(),
-        output.skipped.len()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn to_csv(model: &LoadedModel, output: &ClassifyOutput) -> String {

@@ -1,10 +1,12 @@
 //! `stampseq evaluate`: metrics of a model file on labelled alerts.
 
-use crate::alert::{collect_inputs, ReadOptions};
+use crate::alert::collect_inputs;
+use crate::alert::neutral::Survey;
 use crate::backend::BackendChoice;
 use crate::classify::LoadedModel;
-use crate::eval::evaluate::{evaluate, read_labels};
+use crate::eval::evaluate::{evaluate, evaluate_lsst, read_labels};
 use crate::model::read_alerts_for_model;
+use crate::model::survey::read_lsst_alerts_for_model;
 use crate::sequence::group_into_sequences;
 use crate::train::Split;
 use anyhow::Context;
@@ -35,6 +37,8 @@ pub struct EvaluateArgs {
     /// model is not judged on objects it was trained or selected on.
     #[arg(long)]
     pub split: Option<PathBuf>,
+    #[command(flatten)]
+    pub lsst: super::LsstSchemaArgs,
     /// Which part of `--split` to score.
     #[arg(long, default_value = "test", requires = "split", value_parser = ["train", "val", "test"])]
     pub split_part: String,
@@ -63,12 +67,26 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let (inputs, walk_errors) = collect_inputs(&args.data);
+    if model.header.trained_on.survey == Survey::Lsst {
+        let (alerts, summary) = read_lsst_alerts_for_model(
+            &model.header,
+            &args.model,
+            &inputs,
+            &args.lsst.read_options(),
+            |_| {},
+        )?;
+        for e in walk_errors.iter().chain(&summary.errors) {
+            eprintln!("warning: {e}");
+        }
+        let report = evaluate_lsst(&model, &alerts, &labels, args.max_detections, &args.out)?;
+        return report_done(&args, &report);
+    }
     let alerts = Mutex::new(Vec::new());
     let summary = read_alerts_for_model(
         &model.header,
         &args.model,
         &inputs,
-        &ReadOptions::default(),
+        &args.lsst.read_options(),
         |_| {},
         |a| alerts.lock().unwrap_or_else(|e| e.into_inner()).push(a),
     )?;
@@ -88,11 +106,18 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         &backend.device,
         &args.out,
     )?;
+    report_done(&args, &report)
+}
+
+fn report_done(
+    args: &EvaluateArgs,
+    report: &crate::eval::evaluate::EvalReport,
+) -> anyhow::Result<ExitCode> {
     eprintln!(
         "{} objects: accuracy {:.3}, macro F1 {:.3}, {:.1} ms per sequence",
         report.objects, report.accuracy, report.macro_f1, report.mean_inference_ms_per_sequence
     );
-    for p in &report.per_n {
+    for p in report.per_n.iter().filter(|p| p.objects > 0) {
         eprintln!(
             "  after {} detections: accuracy {:.3} ({} objects)",
             p.n, p.accuracy, p.objects

@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -17,13 +18,31 @@ pub struct SweepArgs {
     pub config: PathBuf,
     #[arg(long)]
     pub out: PathBuf,
+    /// Only these heads of the configuration (names as in the table, comma-separated): to
+    /// run parts of one sweep in parallel processes into the same --out; running the whole
+    /// configuration afterwards takes the finished runs as they are and prints the table.
+    #[arg(long, value_delimiter = ',')]
+    pub heads: Vec<String>,
     /// Where inference is timed.
     #[arg(long, default_value = "cpu")]
     pub backend: BackendChoice,
 }
 
 pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
-    let config = SweepConfig::from_toml_file(&args.config)?;
+    let mut config = SweepConfig::from_toml_file(&args.config)?;
+    if !args.heads.is_empty() {
+        let known: Vec<&str> = config.heads.iter().map(|h| h.name()).collect();
+        if let Some(unknown) = args.heads.iter().find(|h| !known.contains(&h.as_str())) {
+            anyhow::bail!(
+                "--heads {unknown}: {} has the heads {}",
+                args.config.display(),
+                known.join(", ")
+            );
+        }
+        config
+            .heads
+            .retain(|h| args.heads.iter().any(|w| w == h.name()));
+    }
     let (alerts, summary) = read_all(&config.train.data, &ReadOptions::default());
     for e in &summary.errors {
         eprintln!("warning: {e}");
@@ -32,8 +51,18 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let infer = args.backend.resolve();
     let device = burn::tensor::Device::flex().autodiff();
     let total = config.heads.len() * config.detections.len() * config.repeats;
-    let cancel = AtomicBool::new(false);
-    let mut done = 0;
+    // Ctrl-C stops the run in hand at its next step (saved, so that running the same sweep
+    // again resumes it) and writes the table of the runs finished so far.
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = cancel.clone();
+        ctrlc::set_handler(move || cancel.store(true, Ordering::Relaxed))
+            .context("installing the Ctrl-C handler")?;
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let runs_path = args.out.join("runs.json");
+    let mut done = Vec::new();
     let (runs, rows) = sweep(
         &config,
         &args.out,
@@ -42,15 +71,26 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         &infer,
         &cancel,
         &mut |r| {
-            done += 1;
+            done.push(r.clone());
             eprintln!(
-                "[{done}/{total}] {} N={} repeat {}: test accuracy {:.4}, {:.2} ms/sequence",
-                r.head, r.n, r.repeat, r.test_accuracy, r.ms_per_sequence
+                "[{}/{total}] {} N={} repeat {}: test balanced accuracy {:.4}, accuracy {:.4} ({} objects), {:.2} ms/sequence",
+                done.len(),
+                r.head,
+                r.n,
+                r.repeat,
+                r.test_balanced_accuracy,
+                r.test_accuracy,
+                r.test_objects,
+                r.ms_per_sequence
             );
+            // Every finished run on disk at once: hours of training survive a crash.
+            if let Ok(json) = serde_json::to_string_pretty(&done) {
+                if let Err(e) = crate::atomic::write_atomic(&runs_path, json.as_bytes()) {
+                    eprintln!("warning: {}: {e}", runs_path.display());
+                }
+            }
         },
     )?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
     let md = markdown(&rows);
     crate::atomic::write_atomic(&args.out.join("sweep.md"), md.as_bytes())?;
     crate::atomic::write_atomic(&args.out.join("sweep.csv"), csv(&rows).as_bytes())?;

@@ -94,7 +94,86 @@ pub fn evaluate(
     let started = std::time::Instant::now();
     let output = model.classify(&kept, &options, device, &AtomicBool::new(false), &|_, _| {})?;
     let elapsed = started.elapsed().as_secs_f64();
+    score(
+        model,
+        &truth,
+        &output,
+        elapsed,
+        kept.len(),
+        skipped_labels,
+        out,
+    )
+}
 
+/// [`evaluate`] for a model trained on LSST alerts: the labelled objects' alerts (the
+/// first `max_detections` of each in time, 0 for all), each answered on the history it
+/// carries; the per-N table goes by the object's detection count at the alert.
+pub fn evaluate_lsst(
+    model: &LoadedModel,
+    alerts: &[crate::alert::lsst::LsstAlert],
+    labels: &HashMap<String, String>,
+    max_detections: usize,
+    out: &Path,
+) -> Result<EvalReport, EvalError> {
+    let classes = model.classes().to_vec();
+    let mut skipped_labels = BTreeMap::new();
+    let mut truth = HashMap::new();
+    let mut by_object: BTreeMap<String, Vec<&crate::alert::lsst::LsstAlert>> = BTreeMap::new();
+    for a in alerts {
+        by_object.entry(a.object_name()).or_default().push(a);
+    }
+    let mut kept = Vec::new();
+    for (id, mut object_alerts) in by_object {
+        let Some(label) = labels.get(&id) else {
+            continue;
+        };
+        match classes.iter().position(|c| c == label) {
+            Some(c) => {
+                truth.insert(id, c);
+                object_alerts.sort_by(|a, b| {
+                    a.dia_source
+                        .midpoint_mjd_tai
+                        .total_cmp(&b.dia_source.midpoint_mjd_tai)
+                });
+                if max_detections > 0 {
+                    object_alerts.truncate(max_detections);
+                }
+                kept.extend(object_alerts.into_iter().cloned());
+            }
+            None => *skipped_labels.entry(label.clone()).or_insert(0) += 1,
+        }
+    }
+    if kept.is_empty() {
+        return Err(EvalError::Data(
+            "no labelled LSST object with one of the model's classes".into(),
+        ));
+    }
+    let started = std::time::Instant::now();
+    let output = model.classify_lsst(&kept, &AtomicBool::new(false))?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let objects = truth.len();
+    score(
+        model,
+        &truth,
+        &output,
+        elapsed,
+        objects,
+        skipped_labels,
+        out,
+    )
+}
+
+/// Metrics at each object's last answered alert, per detection count, and the files.
+fn score(
+    model: &LoadedModel,
+    truth: &HashMap<String, usize>,
+    output: &crate::classify::ClassifyOutput,
+    elapsed: f64,
+    objects: usize,
+    skipped_labels: BTreeMap<String, usize>,
+    out: &Path,
+) -> Result<EvalReport, EvalError> {
+    let classes = model.classes().to_vec();
     let n_max = output.rows.iter().map(|r| r.k).max().unwrap_or(0);
     let mut per_k: Vec<ConfusionMatrix> =
         (0..n_max).map(|_| ConfusionMatrix::new(&classes)).collect();
@@ -139,7 +218,7 @@ pub fn evaluate(
         confusion_row_normalised: overall.row_normalised(),
         metrics,
         per_n,
-        mean_inference_ms_per_sequence: 1e3 * elapsed / kept.len() as f64,
+        mean_inference_ms_per_sequence: 1e3 * elapsed / objects.max(1) as f64,
     };
     write_outputs(&report, &overall, out)?;
     Ok(report)

@@ -3,6 +3,7 @@
 
 pub mod allwise;
 pub mod coords;
+pub mod lsst;
 pub mod tabular;
 
 use crate::alert::{Candidate, DiffSign};

@@ -262,6 +262,83 @@ pub fn apply_knowing(
     (!notes.is_empty()).then(|| notes.join("; "))
 }
 
+/// The rules for a Rubin/LSST alert: rule 1 (stationary: detected on two or more nights,
+/// or twice [`STATIONARY_MINUTES`] apart, as one `diaObject`, from the history the alert
+/// carries) and rule 2 (known solar-system object: the alert comes with an `ssSource` or
+/// belongs to an `ssObjectId` and no `diaObject`). The others need ZTF fields (`ssdistnr`
+/// against a magnitude-complete catalogue, `ncovhist`, `drb`) that LSST alerts do not carry
+/// in the same sense, so the model's own answer stands there.
+pub fn apply_lsst(
+    alert: &crate::alert::lsst::LsstAlert,
+    classes: &[String],
+    probs: &mut [f32],
+    std: Option<&mut [f32]>,
+) -> Option<RuleNote> {
+    let a = classes.iter().position(|c| c == "asteroid")?;
+    let s = &alert.dia_source;
+    let times: Vec<f64> = alert
+        .prv_dia_sources
+        .iter()
+        .map(|p| p.midpoint_mjd_tai)
+        .chain(std::iter::once(s.midpoint_mjd_tai))
+        .collect();
+    let nights: std::collections::BTreeSet<i64> = times
+        .iter()
+        .map(|t| (t - 16.0 / 24.0).floor() as i64)
+        .collect();
+    let span_minutes = (times.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        - times.iter().copied().fold(f64::INFINITY, f64::min))
+        * 24.0
+        * 60.0;
+    let stationary = s.dia_object_id.is_some()
+        && !alert.is_solar_system()
+        && (nights.len() >= 2 || span_minutes >= STATIONARY_MINUTES);
+    if stationary {
+        if probs[a] <= 0.0 {
+            return None;
+        }
+        let rest = 1.0 - probs[a];
+        let mut scale = vec![1.0f32; probs.len()];
+        if rest > 1e-6 {
+            for (k, p) in probs.iter_mut().enumerate() {
+                if k != a {
+                    *p /= rest;
+                    scale[k] = 1.0 / rest;
+                }
+            }
+        }
+        probs[a] = 0.0;
+        scale[a] = 0.0;
+        if let Some(std) = std {
+            for (s, f) in std.iter_mut().zip(&scale) {
+                *s *= f;
+            }
+        }
+        return Some(if nights.len() >= 2 {
+            format!(
+                "not asteroid: detected on {} nights as one diaObject",
+                nights.len()
+            )
+        } else {
+            format!("not asteroid: detected {span_minutes:.0} min apart as one diaObject")
+        });
+    }
+    if alert.is_solar_system() {
+        probs.iter_mut().for_each(|p| *p = 0.0);
+        probs[a] = 1.0;
+        if let Some(std) = std {
+            std.iter_mut().for_each(|s| *s = 0.0);
+        }
+        let id = s
+            .ss_object_id
+            .map_or_else(|| "unnamed".to_string(), |i| i.to_string());
+        return Some(format!(
+            "asteroid: known solar-system object {id} (ssSource)"
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

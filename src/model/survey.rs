@@ -162,6 +162,44 @@ where
     Ok(summary)
 }
 
+/// [`read_alerts_for_model`] for a model trained on LSST alerts: its LSST alerts, with a
+/// ZTF alert refusing the whole input (read cancelled, the error naming model and file).
+pub fn read_lsst_alerts_for_model<P>(
+    header: &ModelHeader,
+    model_path: &Path,
+    inputs: &[Input],
+    options: &ReadOptions,
+    on_progress: P,
+) -> Result<(Vec<crate::alert::lsst::LsstAlert>, ReadSummary), Box<SurveyMismatch>>
+where
+    P: Fn(ReadProgress) + Sync,
+{
+    let refused: Mutex<Option<Box<SurveyMismatch>>> = Mutex::default();
+    let alerts = Mutex::new(Vec::new());
+    let summary = read_inputs_any(inputs, options, on_progress, |alert| {
+        if let Err(e) = header.check_survey(model_path, alert.survey(), &alert.origin().file) {
+            options.cancel.store(true, Ordering::Relaxed);
+            refused
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e);
+            return;
+        }
+        if let AnyAlert::Lsst(a) = alert {
+            alerts.lock().unwrap_or_else(|p| p.into_inner()).push(*a);
+        }
+    });
+    if let Some(e) = refused.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let mut alerts = alerts.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Decoding order depends on thread timing.
+    alerts.sort_by(|a, b| {
+        (&*a.origin.file, a.origin.record).cmp(&(&*b.origin.file, b.origin.record))
+    });
+    Ok((alerts, summary))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -270,6 +270,57 @@ impl TreeEnsemble {
 /// know the real classes; bogus comes from the real/bogus rule), no stamps, no
 /// normalisation statistics (trees need none), the features and rules in the architecture.
 pub fn tree_model_header(ensemble: &TreeEnsemble, name: &str) -> ModelHeader {
+    tree_model_header_for(ensemble, name, crate::alert::neutral::Survey::Ztf)
+}
+
+/// The features a tree model of a feature set reads, in order.
+pub fn features_of_set(feature_set: &str) -> &'static [&'static str] {
+    if feature_set == crate::model::survey::LSST_FEATURES {
+        &crate::features::lsst::LSST_TABULAR_FEATURES
+    } else {
+        &TABULAR_FEATURES
+    }
+}
+
+/// [`tree_model_header`] for a survey. An LSST tree model answers its trained classes only
+/// (no real/bogus rule: `reliability` is a feature there) and records the LSST feature set,
+/// so that ZTF alerts are refused by it and LSST alerts by ZTF models.
+pub fn tree_model_header_for(
+    ensemble: &TreeEnsemble,
+    name: &str,
+    survey: crate::alert::neutral::Survey,
+) -> ModelHeader {
+    use crate::alert::neutral::Survey;
+    if survey == Survey::Lsst {
+        let stats = crate::features::FeatureStats {
+            names: Vec::new(),
+            mean: Vec::new(),
+            std: Vec::new(),
+            clip_lo: Vec::new(),
+            clip_hi: Vec::new(),
+        };
+        let classes: Vec<&str> = ensemble.classes.iter().map(String::as_str).collect();
+        let mut header = ModelHeader::new(
+            crate::model::file::ModelKind::Trees,
+            name,
+            &classes,
+            0,
+            stats,
+        );
+        header.trained_on = crate::model::survey::TrainedOn::survey_default(Survey::Lsst);
+        header.architecture = serde_json::json!({
+            "kind": "trees",
+            "trained_classes": ensemble.classes,
+            "features": ensemble.features,
+            "config": ensemble.config,
+            "members": ensemble.members(),
+            "rules": [
+                "stationary: detected on two or more nights as one diaObject -> P(asteroid) = 0",
+                "known solar-system object: ssSource or ssObjectId without diaObject -> asteroid",
+            ],
+        });
+        return header;
+    }
     let stats = crate::features::FeatureStats {
         names: Vec::new(),
         mean: Vec::new(),
@@ -356,13 +407,15 @@ pub fn read_tree_model(
         .map_err(|e| err(format!("{TREES_TENSOR}: {e}")))?;
     let ensemble: TreeEnsemble =
         serde_json::from_slice(&json).map_err(|e| err(format!("{TREES_TENSOR}: {e}")))?;
-    if ensemble.features != TABULAR_FEATURES {
+    let expected = features_of_set(&header.trained_on.feature_set);
+    if ensemble.features != expected {
         return Err(err(format!(
-            "it reads {} features ({}...), this stampseq computes {} ({}...): retrain it",
+            "it reads {} features ({}...), this stampseq computes {} ({}...) for {}: retrain it",
             ensemble.features.len(),
             ensemble.features.first().map_or("", |s| s.as_str()),
-            TABULAR_FEATURES.len(),
-            TABULAR_FEATURES[0]
+            expected.len(),
+            expected[0],
+            header.trained_on.feature_set
         )));
     }
     if ensemble.members.is_empty()

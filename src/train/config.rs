@@ -15,6 +15,10 @@ pub enum ModelChoice {
     Temporal(TemporalStampClassifierConfig),
     /// The single-alert enhanced classifier, trained on every detection of the first N.
     Enhanced(EnhancedStampClassifierConfig),
+    /// Gradient-boosted trees on each alert's metadata and the history it carries, no
+    /// stamps: the kind that trains on either survey (ZTF `candidate` or LSST `diaSource`
+    /// features, chosen by the alerts given). See [`crate::train::trees`].
+    Trees(crate::model::trees::TreeConfig),
 }
 
 impl Default for ModelChoice {
@@ -31,6 +35,8 @@ impl ModelChoice {
         match self {
             ModelChoice::Temporal(c) => c.encoder.crop,
             ModelChoice::Enhanced(c) => c.encoder.crop,
+            // Trees read no stamps.
+            ModelChoice::Trees(_) => 0,
         }
     }
 
@@ -39,6 +45,7 @@ impl ModelChoice {
         match self {
             ModelChoice::Temporal(c) => format!("tsc-{}-n{n}", c.head.name()),
             ModelChoice::Enhanced(_) => format!("enhanced-n{n}"),
+            ModelChoice::Trees(_) => "trees".into(),
         }
     }
 
@@ -58,6 +65,7 @@ impl ModelChoice {
                 c.n_features = n_features;
                 ModelChoice::Enhanced(c)
             }
+            ModelChoice::Trees(c) => ModelChoice::Trees(c.clone()),
         }
     }
 }
@@ -101,8 +109,17 @@ pub struct TrainConfig {
     /// the real alerts here so that the test metrics are about real data. A class with too
     /// few of these objects is drawn from all its objects, and the split says so.
     pub holdout_labels: Option<PathBuf>,
-    /// Feature names (default: the 26 of the ALeRCE checkpoint).
+    /// A CSV with `objectId` and `part` (train, val, test) columns that fixes the split
+    /// instead of drawing it, e.g. the benchmark's `assets/benchmark/split.csv`; objects it
+    /// does not list train. `val_per_class`, `test_per_class` and `holdout_labels` are then
+    /// unused.
+    pub split: Option<PathBuf>,
+    /// Feature names (default: the 26 of the ALeRCE checkpoint). Tree models compute their
+    /// own survey's features and ignore this.
     pub features: Vec<String>,
+    /// The LSST schema folder for Confluent-framed messages among `data` (else
+    /// `$STAMPSEQ_LSST_SCHEMAS`).
+    pub lsst_schemas: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -129,10 +146,12 @@ impl Default for TrainConfig {
             data: Vec::new(),
             labels: PathBuf::new(),
             holdout_labels: None,
+            split: None,
             features: crate::features::ALERCE_FEATURES
                 .iter()
                 .map(|f| f.to_string())
                 .collect(),
+            lsst_schemas: None,
         }
     }
 }
@@ -165,6 +184,12 @@ impl TrainConfig {
         if let Some(h) = self.holdout_labels.as_mut().filter(|h| h.is_relative()) {
             *h = base.join(&*h);
         }
+        if let Some(s) = self.split.as_mut().filter(|s| s.is_relative()) {
+            *s = base.join(&*s);
+        }
+        if let Some(s) = self.lsst_schemas.as_mut().filter(|s| s.is_relative()) {
+            *s = base.join(&*s);
+        }
     }
 
     pub fn check(&self) -> Result<(), TrainError> {
@@ -189,6 +214,9 @@ impl TrainConfig {
         }
         if self.labels.as_os_str().is_empty() {
             return bad("no labels CSV".into());
+        }
+        if let (Some(_), ModelChoice::Trees(_)) = (self.random_window_min, &self.model) {
+            return bad("random_window_min is for stamps: tree models read none".into());
         }
         if let Some(w) = self.random_window_min {
             if w == 0 || w > self.model.crop() {

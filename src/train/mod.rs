@@ -8,6 +8,7 @@ pub mod finetune;
 pub mod split;
 pub mod sweep;
 pub mod trainer;
+pub mod trees;
 
 pub use config::{ModelChoice, TrainConfig};
 pub use dataset::{DataSummary, Dataset};

@@ -91,6 +91,59 @@ impl Split {
         Ok(split)
     }
 
+    /// The split a CSV fixes (a header with `objectId` and `part` columns, parts `train`,
+    /// `val` and `test`: the benchmark's `assets/benchmark/split.csv`), so that networks are
+    /// judged on the very test objects the trees and ALeRCE are. Objects of `objects` that
+    /// the CSV does not list (simulated ones, say) train; listed objects absent from the data
+    /// are left out. The seed still varies the initialisation and the batches.
+    pub fn from_parts_csv(
+        path: &Path,
+        objects: &[(String, usize)],
+        seed: u64,
+    ) -> Result<Self, TrainError> {
+        let bad = |reason: String| TrainError::Data(format!("split {}: {reason}", path.display()));
+        let mut reader = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
+        let headers = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
+        let column = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(name))
+                .ok_or_else(|| bad(format!("no {name} column")))
+        };
+        let (id_col, part_col) = (column("objectId")?, column("part")?);
+        let mut parts: std::collections::HashMap<String, String> = Default::default();
+        for (i, row) in reader.records().enumerate() {
+            let row = row.map_err(|e| bad(format!("row {}: {e}", i + 2)))?;
+            let (Some(id), Some(part)) = (row.get(id_col), row.get(part_col)) else {
+                return Err(bad(format!("row {}: missing objectId or part", i + 2)));
+            };
+            if !matches!(part, "train" | "val" | "test") {
+                return Err(bad(format!(
+                    "row {}: part {part:?} is not train, val or test",
+                    i + 2
+                )));
+            }
+            parts.insert(id.to_string(), part.to_string());
+        }
+        let mut split = Split {
+            seed,
+            train: Vec::new(),
+            val: Vec::new(),
+            test: Vec::new(),
+            notes: vec![format!("parts fixed by {}", path.display())],
+        };
+        let mut sorted: Vec<&str> = objects.iter().map(|(id, _)| id.as_str()).collect();
+        sorted.sort_unstable();
+        for id in sorted {
+            match parts.get(id).map(String::as_str) {
+                Some("val") => split.val.push(id.to_string()),
+                Some("test") => split.test.push(id.to_string()),
+                _ => split.train.push(id.to_string()),
+            }
+        }
+        Ok(split)
+    }
+
     pub fn load(path: &Path) -> Result<Self, TrainError> {
         let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
             path: path.into(),

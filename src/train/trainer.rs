@@ -38,7 +38,10 @@ pub struct TrainOutcome {
     pub state: TrainState,
     pub cancelled: bool,
     pub test_accuracy: Option<f64>,
+    /// Mean recall over the test classes: what a skewed test set's accuracy hides.
+    pub test_balanced_accuracy: Option<f64>,
     pub test_loss: Option<f64>,
+    pub test_objects: usize,
 }
 
 // One per loaded model: boxing would buy nothing.
@@ -53,6 +56,11 @@ fn init_net(model: &ModelChoice, device: &Device) -> Result<Net, TrainError> {
     Ok(match model {
         ModelChoice::Temporal(c) => Net::Temporal(c.init(device)?),
         ModelChoice::Enhanced(c) => Net::Enhanced(c.init(device)?),
+        ModelChoice::Trees(_) => {
+            return Err(TrainError::Config {
+                reason: "tree models are trained by train::trees, not as networks".into(),
+            })
+        }
     })
 }
 
@@ -207,6 +215,7 @@ pub fn micro_batch_size(model: &ModelChoice, batch: usize, steps: usize, device:
     let encoder = match model {
         ModelChoice::Temporal(c) => &c.encoder,
         ModelChoice::Enhanced(c) => &c.encoder,
+        ModelChoice::Trees(_) => return batch.max(1),
     };
     // The zero-padded input is the largest map a convolution sums over (the first conv's
     // output is a few pixels smaller; later ones are pooled).
@@ -406,6 +415,9 @@ pub fn train(
     on_event: &mut dyn FnMut(TrainEvent),
 ) -> Result<TrainOutcome, TrainError> {
     config.check()?;
+    if let ModelChoice::Trees(trees) = &config.model {
+        return super::trees::train_trees(config, trees, out, cancel, on_event);
+    }
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     let crop = config.model.crop();
     let (data, from_cache) = Dataset::load(config, crop, Some(&out.join("data.cache")))?;
@@ -417,6 +429,10 @@ pub fn train(
     let split_path = out.join("split.json");
     let split = if split_path.is_file() {
         Split::load(&split_path)?
+    } else if let Some(fixed) = &config.split {
+        let s = Split::from_parts_csv(fixed, &pairs, config.seed)?;
+        s.save(&split_path)?;
+        s
     } else {
         let holdout = match &config.holdout_labels {
             Some(path) => Some(
@@ -497,6 +513,7 @@ pub fn train(
     let kind = match arch {
         ModelChoice::Temporal(_) => ModelKind::Temporal,
         ModelChoice::Enhanced(_) => ModelKind::Enhanced,
+        ModelChoice::Trees(_) => ModelKind::Trees,
     };
     let make_header = |metrics: Option<serde_json::Value>| {
         let mut h = ModelHeader::new(
@@ -632,11 +649,13 @@ pub fn train(
         None if best_path.is_file() => Some(read_net(&best_path, &plain)?.0),
         None => None,
     };
-    let (mut test_loss, mut test_accuracy) = (None, None);
+    let (mut test_loss, mut test_accuracy, mut test_balanced_accuracy) = (None, None, None);
     if let (Some(best), false) = (best, test_set.is_empty()) {
-        let (l, a, _) = evaluate(&best, &test_set, config, crop, &stats, &plain)?;
+        let (l, a, confusion) = evaluate(&best, &test_set, config, crop, &stats, &plain)?;
+        let balanced = confusion.metrics().balanced_accuracy;
         test_loss = Some(l);
         test_accuracy = Some(a);
+        test_balanced_accuracy = Some(balanced);
         let best_val = state
             .history
             .iter()
@@ -647,6 +666,7 @@ pub fn train(
             "val_accuracy": best_val.map(|h| h.val_accuracy),
             "test_loss": l,
             "test_accuracy": a,
+            "test_balanced_accuracy": balanced,
             "test_objects": test_set.len(),
         });
         write_net(&best, &make_header(Some(metrics)), &best_path)?;
@@ -662,7 +682,9 @@ pub fn train(
         state,
         cancelled,
         test_accuracy,
+        test_balanced_accuracy,
         test_loss,
+        test_objects: test_set.len(),
     })
 }
 

@@ -16,6 +16,7 @@ mod kafka;
 mod lsst;
 mod lsst_app;
 mod lsst_objects;
+mod lsst_trees;
 mod model;
 mod reading;
 mod reference;

@@ -209,6 +209,16 @@ impl LsstAlert {
             .or(self.dia_source.ss_object_id.map(LsstObject::SolarSystem))
     }
 
+    /// The object's id in labels and answers, as `stampseq table` writes it: the
+    /// `diaObjectId`, else the `ssObjectId`, else `alert <diaSourceId>` for one that names
+    /// neither.
+    pub fn object_name(&self) -> String {
+        match self.object() {
+            Some(o) => o.id().to_string(),
+            None => format!("alert {}", self.alert_id),
+        }
+    }
+
     /// A solar-system alert: no diaObject, a solar-system source or object instead.
     pub fn is_solar_system(&self) -> bool {
         self.ss_source.is_some() || matches!(self.object(), Some(LsstObject::SolarSystem(_)))

@@ -1,0 +1,449 @@
+//! Training a tree model (`[model] kind = "trees"`) with `stampseq train`, on the alerts of
+//! either survey: ZTF alerts give the `candidate` features with the object's earlier
+//! alerts ([`crate::features::tabular`]), LSST alerts the `diaSource` features with the
+//! history each alert carries ([`crate::features::lsst`]). The model file records the
+//! survey, so each survey's alerts are refused by the other's models.
+//!
+//! Every alert of the first `max_detections` of a training object is a training row;
+//! validation and test objects are judged at their last such alert, through the same
+//! inference path (`LoadedModel`, rules included) that `classify` uses. The events are the
+//! networks' (one step per ensemble member, one validation), so the app's training view
+//! and the CLI's progress show a tree run as they show a network's.
+
+use super::config::TrainConfig;
+use super::events::{TrainEvent, Validation};
+use super::split::Split;
+use super::trainer::{TrainOutcome, TrainState};
+use super::TrainError;
+use crate::alert::lsst::LsstAlert;
+use crate::alert::neutral::Survey;
+use crate::alert::{read_all_any, Alert, AnyAlert, ReadOptions};
+use crate::classify::{ClassRow, ClassifyOptions, LoadedModel};
+use crate::eval::metrics::ConfusionMatrix;
+use crate::model::trees::{tree_model_header_for, TreeConfig, TreeEnsemble};
+use crate::sequence::{group_into_sequences, Sequence};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The labelled objects of one survey, each with its alerts (first N, time order).
+enum Objects {
+    Ztf(Vec<Sequence>),
+    Lsst(BTreeMap<String, Vec<LsstAlert>>),
+}
+
+impl Objects {
+    fn survey(&self) -> Survey {
+        match self {
+            Objects::Ztf(_) => Survey::Ztf,
+            Objects::Lsst(_) => Survey::Lsst,
+        }
+    }
+
+    fn ids(&self) -> Vec<String> {
+        match self {
+            Objects::Ztf(s) => s.iter().map(|s| s.object_id.clone()).collect(),
+            Objects::Lsst(m) => m.keys().cloned().collect(),
+        }
+    }
+
+    /// Feature rows of the objects in `ids`, one per alert, with the object's id.
+    fn rows(&self, ids: &HashSet<&str>) -> Vec<(String, Vec<f32>)> {
+        match self {
+            Objects::Ztf(sequences) => sequences
+                .iter()
+                .filter(|s| ids.contains(s.object_id.as_str()))
+                .flat_map(|s| {
+                    (0..s.detections.len()).map(move |k| {
+                        let earlier: Vec<&Alert> = s.detections[..k].iter().collect();
+                        (
+                            s.object_id.clone(),
+                            crate::features::tabular::tabular_features(&s.detections[k], &earlier),
+                        )
+                    })
+                })
+                .collect(),
+            Objects::Lsst(objects) => objects
+                .iter()
+                .filter(|(id, _)| ids.contains(id.as_str()))
+                .flat_map(|(id, alerts)| {
+                    alerts
+                        .iter()
+                        .map(move |a| (id.clone(), crate::features::lsst::lsst_features(a)))
+                })
+                .collect(),
+        }
+    }
+
+    /// The model's answer at each object's last alert, by object id.
+    fn last_answers(
+        &self,
+        model: &LoadedModel,
+        ids: &HashSet<&str>,
+        cancel: &AtomicBool,
+    ) -> Result<HashMap<String, ClassRow>, TrainError> {
+        let err = |e: crate::model::ModelError| TrainError::Data(format!("evaluating: {e}"));
+        let rows = match self {
+            Objects::Ztf(sequences) => {
+                let chosen: Vec<Sequence> = sequences
+                    .iter()
+                    .filter(|s| ids.contains(s.object_id.as_str()))
+                    .cloned()
+                    .collect();
+                let options = ClassifyOptions {
+                    max_detections: 0,
+                    only_last: true,
+                    look_ahead_for_stationary: false,
+                    ..Default::default()
+                };
+                model
+                    .classify(
+                        &chosen,
+                        &options,
+                        &burn::tensor::Device::flex(),
+                        cancel,
+                        &|_, _| {},
+                    )
+                    .map_err(err)?
+                    .rows
+            }
+            Objects::Lsst(objects) => {
+                let last: Vec<LsstAlert> = objects
+                    .iter()
+                    .filter(|(id, _)| ids.contains(id.as_str()))
+                    .filter_map(|(_, alerts)| alerts.last().cloned())
+                    .collect();
+                model.classify_lsst(&last, cancel).map_err(err)?.rows
+            }
+        };
+        Ok(rows.into_iter().map(|r| (r.object_id.clone(), r)).collect())
+    }
+}
+
+/// Reads the data and keeps the labelled objects of the configured classes, first N alerts
+/// each; one survey per model.
+fn load_objects(
+    config: &TrainConfig,
+    labels: &BTreeMap<String, String>,
+) -> Result<(Objects, usize), TrainError> {
+    let options = ReadOptions {
+        lsst_schemas: config.lsst_schemas.clone(),
+        ..Default::default()
+    };
+    let (alerts, summary) = read_all_any(&config.data, &options);
+    let (mut ztf, mut lsst) = (Vec::new(), Vec::new());
+    for a in alerts {
+        match a {
+            AnyAlert::Ztf(a) => ztf.push(a),
+            AnyAlert::Lsst(a) => lsst.push(a),
+        }
+    }
+    let labelled = |id: &str| {
+        labels
+            .get(id)
+            .is_some_and(|l| config.classes.iter().any(|c| c == l))
+    };
+    let n = config.max_detections;
+    let objects = match (ztf.is_empty(), lsst.is_empty()) {
+        (true, true) => {
+            return Err(TrainError::Data(format!(
+                "no alerts read from {} ({} read errors{})",
+                config
+                    .data
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                summary.errors.len(),
+                summary
+                    .errors
+                    .first()
+                    .map_or(String::new(), |e| format!(", the first: {e}"))
+            )))
+        }
+        (false, false) => {
+            return Err(TrainError::Data(format!(
+                "the data holds {} ZTF and {} LSST alerts: a tree model is trained on one survey's alerts (their features differ); give one survey's folders",
+                ztf.len(),
+                lsst.len()
+            )))
+        }
+        (false, true) => {
+            let mut sequences: Vec<Sequence> = group_into_sequences(ztf)
+                .into_iter()
+                .filter(|s| labelled(&s.object_id))
+                .collect();
+            for s in &mut sequences {
+                s.detections.truncate(n);
+            }
+            Objects::Ztf(sequences)
+        }
+        (true, false) => {
+            let mut by_object: BTreeMap<String, Vec<LsstAlert>> = BTreeMap::new();
+            for a in lsst {
+                let id = a.object_name();
+                if labelled(&id) {
+                    by_object.entry(id).or_default().push(*a);
+                }
+            }
+            for alerts in by_object.values_mut() {
+                alerts.sort_by(|a, b| {
+                    a.dia_source
+                        .midpoint_mjd_tai
+                        .total_cmp(&b.dia_source.midpoint_mjd_tai)
+                        .then(a.alert_id.cmp(&b.alert_id))
+                });
+                alerts.dedup_by_key(|a| a.alert_id);
+                alerts.truncate(n);
+            }
+            Objects::Lsst(by_object)
+        }
+    };
+    Ok((objects, summary.errors.len()))
+}
+
+/// Trains, validates and tests a tree model into `out` (`best.stampseq`, `split.json`,
+/// `metrics.json`). A tree run takes seconds: it is not resumed, a second run redoes it.
+pub fn train_trees(
+    config: &TrainConfig,
+    trees: &TreeConfig,
+    out: &Path,
+    cancel: &AtomicBool,
+    on_event: &mut dyn FnMut(TrainEvent),
+) -> Result<TrainOutcome, TrainError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TrainError::Io {
+            path: path.clone(),
+            source,
+        }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let started = std::time::Instant::now();
+    let mut labels = super::dataset::read_labels(&config.labels)?;
+    if let Some(path) = &config.holdout_labels {
+        labels.extend(super::dataset::read_labels(path)?);
+    }
+    let (objects, _read_errors) = load_objects(config, &labels)?;
+    let survey = objects.survey();
+    if survey == Survey::Ztf {
+        if let Some(c) = config
+            .classes
+            .iter()
+            .find(|c| !crate::model::ALERCE_CLASSES.contains(&c.as_str()))
+        {
+            return Err(TrainError::Config {
+                reason: format!(
+                    "class {c:?}: a ZTF tree model answers the classes {} (bogus from the real/bogus rule)",
+                    crate::model::ALERCE_CLASSES.join(", ")
+                ),
+            });
+        }
+    }
+    let class_of = |id: &str| {
+        labels
+            .get(id)
+            .and_then(|l| config.classes.iter().position(|c| c == l))
+    };
+    let pairs: Vec<(String, usize)> = objects
+        .ids()
+        .into_iter()
+        .filter_map(|id| class_of(&id).map(|c| (id, c)))
+        .collect();
+    let split = match &config.split {
+        Some(fixed) => Split::from_parts_csv(fixed, &pairs, config.seed)?,
+        None => {
+            let holdout = match &config.holdout_labels {
+                Some(path) => Some(
+                    super::dataset::read_labels(path)?
+                        .into_keys()
+                        .collect::<HashSet<String>>(),
+                ),
+                None => None,
+            };
+            Split::draw_from(
+                &pairs,
+                &config.classes,
+                config.val_per_class,
+                config.test_per_class,
+                config.seed,
+                holdout.as_ref(),
+            )?
+        }
+    };
+    split.save(&out.join("split.json"))?;
+    let set = |ids: &[String]| -> HashSet<String> { ids.iter().cloned().collect() };
+    let (train_ids, val_ids, test_ids) = (set(&split.train), set(&split.val), set(&split.test));
+    if val_ids.is_empty() {
+        return Err(TrainError::Data(
+            "the split leaves no validation object in this data".into(),
+        ));
+    }
+    on_event(TrainEvent::Loaded {
+        train: train_ids.len(),
+        val: val_ids.len(),
+        test: test_ids.len(),
+        from_cache: false,
+    });
+    let train_refs: HashSet<&str> = train_ids.iter().map(String::as_str).collect();
+    let (row_ids, rows): (Vec<String>, Vec<Vec<f32>>) =
+        objects.rows(&train_refs).into_iter().unzip();
+    let row_labels: Vec<usize> = row_ids.iter().map(|id| class_of(id).unwrap_or(0)).collect();
+    let features: Vec<String> = match survey {
+        Survey::Ztf => crate::features::tabular::TABULAR_FEATURES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        Survey::Lsst => crate::features::lsst::LSST_TABULAR_FEATURES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let config_seeded = TreeConfig {
+        seed: config.seed,
+        ..trees.clone()
+    };
+    let members = config_seeded.members.max(1);
+    // Members train in parallel inside `fit`; their count is the progress.
+    let steps = std::sync::Mutex::new(Vec::new());
+    let ensemble = TreeEnsemble::fit(
+        &rows,
+        &row_labels,
+        &config.classes,
+        &features,
+        &config_seeded,
+        &|done, total| {
+            steps
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((done, total))
+        },
+    )
+    .map_err(|e| TrainError::Data(format!("fitting the trees: {e}")))?;
+    for (done, total) in steps.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        on_event(TrainEvent::Step {
+            iteration: done,
+            max_iterations: total,
+            train_loss: f32::NAN,
+        });
+    }
+    let cancelled = cancel.load(Ordering::Relaxed);
+    let name = match survey {
+        Survey::Ztf => "trees-ztf",
+        Survey::Lsst => "trees-lsst",
+    };
+    let mut header = tree_model_header_for(&ensemble, name, survey);
+    let best_path = out.join("best.stampseq");
+    let model = LoadedModel::from_trees(ensemble.clone(), header.clone(), &best_path);
+
+    // Judged at each object's last alert, by the path classify takes.
+    let judge = |ids: &HashSet<String>| -> Result<(f64, f64, ConfusionMatrix), TrainError> {
+        let refs: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let answers = objects.last_answers(&model, &refs, &AtomicBool::new(false))?;
+        let mut confusion = ConfusionMatrix::new(&config.classes);
+        let (mut loss, mut n) = (0.0, 0usize);
+        for id in ids {
+            let (Some(truth), Some(row)) = (class_of(id), answers.get(id)) else {
+                continue;
+            };
+            let header_slot = |class: usize| {
+                model
+                    .classes()
+                    .iter()
+                    .position(|c| *c == config.classes[class])
+            };
+            let p_true = header_slot(truth)
+                .and_then(|s| row.probabilities.get(s).copied())
+                .unwrap_or(0.0);
+            loss -= f64::from(p_true.max(1e-7)).ln();
+            n += 1;
+            // The answer among the trained classes (a rule's bogus answer counts as none).
+            let predicted = (0..config.classes.len()).max_by(|&a, &b| {
+                let p = |c: usize| {
+                    header_slot(c)
+                        .and_then(|s| row.probabilities.get(s).copied())
+                        .unwrap_or(0.0)
+                };
+                p(a).total_cmp(&p(b))
+            });
+            if let Some(p) = predicted {
+                confusion.add(truth, p);
+            }
+        }
+        let accuracy = confusion.metrics().accuracy;
+        Ok((loss / n.max(1) as f64, accuracy, confusion))
+    };
+    let (val_loss, val_accuracy, val_confusion) = judge(&val_ids)?;
+    let validation = Validation {
+        iteration: members,
+        max_iterations: members,
+        train_loss: f64::NAN,
+        train_accuracy: f64::NAN,
+        val_loss,
+        val_accuracy,
+        best_val_loss: val_loss,
+        improved: true,
+        elapsed_s: started.elapsed().as_secs_f64(),
+        eta_s: 0.0,
+        confusion: Some(val_confusion),
+    };
+    on_event(TrainEvent::Validation(validation.clone()));
+    let (test_loss, test_accuracy, test_balanced_accuracy) = if test_ids.is_empty() {
+        (None, None, None)
+    } else {
+        let (l, a, confusion) = judge(&test_ids)?;
+        (
+            Some(l),
+            Some(a),
+            Some(confusion.metrics().balanced_accuracy),
+        )
+    };
+    let metrics = serde_json::json!({
+        "survey": survey,
+        "val_loss": val_loss,
+        "val_accuracy": val_accuracy,
+        "test_loss": test_loss,
+        "test_accuracy": test_accuracy,
+        "test_balanced_accuracy": test_balanced_accuracy,
+        "test_objects": test_ids.len(),
+        "train_objects": train_ids.len(),
+        "train_rows": rows.len(),
+        "labels": "as given in the labels CSV: say where they come from when reporting",
+    });
+    header.provenance.source = "trained by stampseq (trees)".into();
+    header.provenance.training = Some(serde_json::json!({
+        "config": config,
+        "split": {"train": train_ids.len(), "val": val_ids.len(), "test": test_ids.len(), "notes": split.notes},
+    }));
+    header.provenance.metrics = Some(metrics.clone());
+    crate::model::trees::write_tree_model(&ensemble, &header, &best_path)?;
+    crate::atomic::write_atomic(
+        &out.join("metrics.json"),
+        serde_json::to_string_pretty(&metrics)
+            .map_err(|e| TrainError::Data(e.to_string()))?
+            .as_bytes(),
+    )
+    .map_err(io(&out.join("metrics.json")))?;
+    on_event(TrainEvent::Finished {
+        iteration: members,
+        cancelled,
+        best_val_loss: val_loss,
+        best_iteration: members,
+        test_accuracy,
+    });
+    Ok(TrainOutcome {
+        state: TrainState {
+            iteration: members,
+            max_iterations: members,
+            best_val_loss: Some(val_loss),
+            best_iteration: members,
+            seed: config.seed,
+            history: vec![validation],
+        },
+        cancelled,
+        test_accuracy,
+        test_balanced_accuracy,
+        test_loss,
+        test_objects: test_ids.len(),
+    })
+}
