@@ -94,6 +94,7 @@ impl Answerer {
         // object's r-th alert, so that one classify call sees each object once.
         let mut rounds: Vec<Vec<usize>> = Vec::new();
         let mut seen_in_batch: HashMap<(Survey, String), usize> = HashMap::new();
+        let mut lsst: Vec<usize> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let summary = item.alert.summary();
             let mut result = StreamResult {
@@ -154,9 +155,14 @@ impl Answerer {
                 rounds[*round].push(i);
                 *round += 1;
             } else {
-                result.skipped = Some("stampseq answers LSST alerts with no model yet".into());
+                // An LSST model: the alert carries its object's history, so it is answered
+                // on its own, as `classify` answers it.
+                lsst.push(i);
             }
             results.push(result);
+        }
+        if !lsst.is_empty() {
+            self.answer_lsst(items, &lsst, &mut results);
         }
 
         let cancel = AtomicBool::new(false);
@@ -222,5 +228,47 @@ impl Answerer {
             }
         }
         results
+    }
+
+    /// The LSST alerts `indices` of `items`, answered by an LSST model.
+    fn answer_lsst(&self, items: &[Incoming], indices: &[usize], results: &mut [StreamResult]) {
+        let alerts: Vec<crate::alert::lsst::LsstAlert> = indices
+            .iter()
+            .filter_map(|&i| match &items[i].alert {
+                AnyAlert::Lsst(a) => Some((**a).clone()),
+                AnyAlert::Ztf(_) => None,
+            })
+            .collect();
+        match self.model.classify_lsst(&alerts, &AtomicBool::new(false)) {
+            Ok(output) => {
+                let by_alert: HashMap<i64, crate::classify::ClassRow> = output
+                    .rows
+                    .into_iter()
+                    .filter_map(|r| Some((r.candid?, r)))
+                    .collect();
+                for &i in indices {
+                    let r = &mut results[i];
+                    let Some(row) = r.alert_id.and_then(|id| by_alert.get(&id)) else {
+                        r.skipped = Some("the model gave no answer".into());
+                        continue;
+                    };
+                    let (uncertainty, uncertain) =
+                        answer_uncertainty(&row.probabilities, &row.std, row.disagreement);
+                    r.k = row.k;
+                    r.uncertainty = uncertainty;
+                    r.uncertain = uncertain;
+                    r.top_class = Some(row.top_class.clone());
+                    r.probabilities = row.probabilities.clone();
+                    r.std = row.std.clone();
+                    r.disagreement = row.disagreement;
+                    r.rule = row.rule.clone();
+                }
+            }
+            Err(e) => {
+                for &i in indices {
+                    results[i].skipped = Some(e.to_string());
+                }
+            }
+        }
     }
 }

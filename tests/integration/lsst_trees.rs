@@ -79,20 +79,25 @@ min_leaf_size = 1
     path
 }
 
-#[test]
-fn an_lsst_tree_model_trains_answers_and_evaluates_on_lsst_alerts_only() {
-    let rows = table();
-    assert_eq!(rows.len(), 20);
-    let dir = tempfile::tempdir().expect("tempdir");
+/// Labels (known solar-system object or not) and the training configuration in `dir`.
+fn prepare(dir: &Path, rows: &[(String, usize, bool)]) -> PathBuf {
     let mut labels = String::from("objectId,label\n");
-    for (id, _, sso) in &rows {
+    for (id, _, sso) in rows {
         labels.push_str(&format!(
             "{id},{}\n",
             if *sso { "asteroid" } else { "other" }
         ));
     }
-    std::fs::write(dir.path().join("labels.csv"), &labels).expect("labels");
-    let config = write_config(dir.path(), &[framed()]);
+    std::fs::write(dir.join("labels.csv"), &labels).expect("labels");
+    write_config(dir, &[framed()])
+}
+
+#[test]
+fn an_lsst_tree_model_trains_answers_and_evaluates_on_lsst_alerts_only() {
+    let rows = table();
+    assert_eq!(rows.len(), 20);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = prepare(dir.path(), &rows);
 
     let run = dir.path().join("run");
     let out = stampseq()
@@ -220,4 +225,107 @@ fn an_lsst_tree_model_trains_answers_and_evaluates_on_lsst_alerts_only() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("one survey"), "{err}");
+}
+
+/// A stream of LSST alerts answered by an LSST model, each answer `classify`'s.
+#[test]
+fn a_stream_answers_lsst_alerts_with_an_lsst_model_as_classify_does() {
+    let rows = table();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = prepare(dir.path(), &rows);
+    let run = dir.path().join("run");
+    let out = stampseq()
+        .args(["train", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&run)
+        .output()
+        .expect("train");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let model = run.join("best.stampseq");
+    let out = stampseq()
+        .args(["classify", "--format", "json", "--model"])
+        .arg(&model)
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .arg(framed())
+        .output()
+        .expect("classify");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+
+    let broker = crate::kafka::Broker::start();
+    broker.create_topic("lsst", 2);
+    let out = stampseq()
+        .args(["produce", "--brokers", &broker.address(), "--topic", "lsst"])
+        .args(["-X", "batch.num.messages=1"])
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .arg(framed())
+        .output()
+        .expect("produce");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answers = dir.path().join("answers");
+    let out = stampseq()
+        .args([
+            "stream",
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            "lsst",
+            "--group",
+            "rubin",
+            "--from-beginning",
+            "--until-caught-up",
+        ])
+        .arg("--model")
+        .arg(&model)
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .arg("--out")
+        .arg(&answers)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .output()
+        .expect("stream");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut got = std::collections::HashMap::new();
+    for f in std::fs::read_dir(&answers).expect("answers") {
+        let mut reader = csv::Reader::from_path(f.expect("file").path()).expect("csv");
+        for r in reader.deserialize::<std::collections::HashMap<String, String>>() {
+            let r = r.expect("row");
+            got.insert(r["alertId"].clone(), r);
+        }
+    }
+    let want = expected["rows"].as_array().expect("rows");
+    assert_eq!(got.len(), want.len(), "every LSST alert answered once");
+    for w in want {
+        let id = w["candid"].as_i64().expect("alert id").to_string();
+        let g = &got[&id];
+        assert_eq!(g["k"], w["k"].to_string(), "{id}");
+        assert!(g.get("skipped").is_none_or(|s| s.is_empty()), "{id}: {g:?}");
+        for (c, p) in ["asteroid", "other"]
+            .iter()
+            .zip(w["probabilities"].as_array().expect("p"))
+        {
+            let p_got: f64 = g[&format!("p_{c}")].parse().expect("p");
+            assert!((p_got - p.as_f64().expect("f")).abs() < 1e-5, "{id} {c}");
+        }
+    }
 }
