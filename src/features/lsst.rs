@@ -80,10 +80,9 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     (b != 0.0).then(|| a / b).filter(|r| r.is_finite())
 }
 
-/// The observing night at Cerro Pachón: local noon is about 16:00 UT, so a night's
-/// detections never straddle two dates.
+/// The observing night, as Rubin's `dayObs` counts it (the library's one convention).
 fn night(mjd: f64) -> i64 {
-    (mjd - 16.0 / 24.0).floor() as i64
+    crate::sequence::neutral::night_of_mjd(crate::alert::neutral::Survey::Lsst, mjd)
 }
 
 fn mag(flux: Option<f64>) -> Option<f64> {

@@ -284,7 +284,7 @@ pub fn apply_lsst(
         .collect();
     let nights: std::collections::BTreeSet<i64> = times
         .iter()
-        .map(|t| (t - 16.0 / 24.0).floor() as i64)
+        .map(|t| crate::sequence::neutral::night_of_mjd(crate::alert::neutral::Survey::Lsst, *t))
         .collect();
     let span_minutes = (times.iter().copied().fold(f64::NEG_INFINITY, f64::max)
         - times.iter().copied().fold(f64::INFINITY, f64::min))
