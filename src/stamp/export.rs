@@ -21,12 +21,44 @@ fn err(path: &Path, problem: impl ToString) -> ExportError {
     }
 }
 
+/// A header card's value: numbers stay numbers, so that other tools read a WCS from them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Card {
+    Text(String),
+    Real(f64),
+    Int(i64),
+}
+
+impl From<String> for Card {
+    fn from(v: String) -> Self {
+        Card::Text(v)
+    }
+}
+
+impl From<&str> for Card {
+    fn from(v: &str) -> Self {
+        Card::Text(v.to_string())
+    }
+}
+
+impl From<f64> for Card {
+    fn from(v: f64) -> Self {
+        Card::Real(v)
+    }
+}
+
+impl From<i64> for Card {
+    fn from(v: i64) -> Self {
+        Card::Int(v)
+    }
+}
+
 /// Writes the stamp's pixels as a FITS image (FITS row order, as the alert had them), with
 /// the given header cards (key, value, comment). Written beside the target, then renamed.
 pub fn write_fits(
     stamp: &Stamp,
     path: &Path,
-    cards: &[(&str, String, &str)],
+    cards: &[(&str, Card, &str)],
 ) -> Result<(), ExportError> {
     use fitsio::images::{ImageDescription, ImageType};
     let dir = path
@@ -58,7 +90,11 @@ pub fn write_fits(
         let hdu = file.primary_hdu()?;
         hdu.write_image(&mut file, &stamp.pixels)?;
         for (key, value, comment) in cards {
-            hdu.write_key(&mut file, key, (value.as_str(), *comment))?;
+            match value {
+                Card::Text(v) => hdu.write_key(&mut file, key, (v.as_str(), *comment))?,
+                Card::Real(v) => hdu.write_key(&mut file, key, (*v, *comment))?,
+                Card::Int(v) => hdu.write_key(&mut file, key, (*v, *comment))?,
+            }
         }
         Ok(())
     })();
@@ -77,6 +113,18 @@ pub fn write_png(
     scale: u32,
     path: &Path,
 ) -> Result<(), ExportError> {
+    write_png_at(stamp, settings, scale, ARCSEC_PER_PIXEL, path)
+}
+
+/// [`write_png`] for a stamp of `arcsec_per_pixel` (LSST: 0.2), whose scale bar is the
+/// longest of 10, 5, 2 or 1 arcsec that fits in half the stamp.
+pub fn write_png_at(
+    stamp: &Stamp,
+    settings: &DisplaySettings,
+    scale: u32,
+    arcsec_per_pixel: f64,
+    path: &Path,
+) -> Result<(), ExportError> {
     let scale = scale.clamp(1, 32);
     let rgba = render_rgba(stamp, settings);
     let (w, h) = (stamp.width as u32, stamp.height as u32);
@@ -85,7 +133,11 @@ pub fn write_png(
         let i = (((y / scale) * w + x / scale) * 4) as usize;
         *px = image::Rgba([rgba[i], rgba[i + 1], rgba[i + 2], rgba[i + 3]]);
     }
-    let bar = ((10.0 / ARCSEC_PER_PIXEL) * scale as f64).round() as u32;
+    let arcsec = [10.0, 5.0, 2.0, 1.0]
+        .into_iter()
+        .find(|a| a / arcsec_per_pixel <= stamp.width as f64 / 2.0)
+        .unwrap_or(1.0);
+    let bar = ((arcsec / arcsec_per_pixel) * scale as f64).round() as u32;
     let margin = 2 * scale;
     let thickness = scale.max(2);
     let y0 = (h * scale).saturating_sub(margin + thickness);

@@ -389,3 +389,59 @@ fn framed_messages_without_their_schemas_are_reported_by_name_and_the_rest_loads
     assert!(app.catalog.index_of("SSO 21164736943044929").is_some());
     assert!(app.catalog.index_of("3068394238384275525").is_some());
 }
+
+/// The selected LSST alert's cutouts export as FITS (image, variance and PSF, with the
+/// producer's pixels and a WCS other tools read as numbers) and as PNG turned North up.
+#[test]
+fn the_selected_lsst_alert_exports_its_cutouts_with_their_wcs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut h = harness(options(
+        vec![lsst("fink-science/rubin_sample_data_10_0.parquet")],
+        dir.path(),
+        false,
+    ));
+    let id = "169747015154532428";
+    search(&mut h, id);
+    h.get_by_label(id).click();
+    h.run_steps(3);
+    let out = dir.path().join("export");
+    std::fs::create_dir_all(&out).expect("dir");
+    let app = h.state();
+    // Three cutouts, each: image, variance, PSF (FITS) and the image as PNG.
+    assert_eq!(app.export_stamps(&out).expect("export"), 12);
+    let row = app.selection.object.expect("selected");
+    let object = app.catalog.lsst_object(row).expect("LSST");
+    let stampseq::alert::AnyAlert::Lsst(alert) = &object.alerts[app.selection.detection] else {
+        panic!("an LSST alert");
+    };
+    let stem = format!("{id}_{}", alert.alert_id);
+    let science = alert.cutouts.science.as_ref().expect("science");
+    let bits = |s: &Stamp| s.pixels.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let read = |name: &str| {
+        stampseq::alert::decode_fits_image(
+            &std::fs::read(out.join(format!("{stem}_{name}.fits"))).expect("fits"),
+        )
+        .expect("decodes")
+    };
+    assert_eq!(bits(&read("science")), bits(&science.image), "raw pixels");
+    assert_eq!(
+        bits(&read("science_variance")),
+        bits(science.variance.as_ref().expect("variance"))
+    );
+    assert_eq!(
+        bits(&read("science_psf")),
+        bits(science.psf.as_ref().expect("psf"))
+    );
+    // The WCS as numbers: cfitsio reads CRVAL1 back as a double equal to the cutout's.
+    let wcs = science.wcs.expect("wcs");
+    let mut fits = fitsio::FitsFile::open(out.join(format!("{stem}_science.fits"))).expect("open");
+    let hdu = fits.primary_hdu().expect("hdu");
+    let crval1: f64 = hdu.read_key(&mut fits, "CRVAL1").expect("CRVAL1");
+    let cd22: f64 = hdu.read_key(&mut fits, "CD2_2").expect("CD2_2");
+    assert_eq!((crval1, cd22), (wcs.crval[0], wcs.cd[1][1]));
+    let png = image::open(out.join(format!("{stem}_difference.png"))).expect("png");
+    assert_eq!(
+        (png.width(), png.height()),
+        (8 * science.image.width as u32, 8 * science.image.height as u32)
+    );
+}
