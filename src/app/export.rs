@@ -63,6 +63,31 @@ impl StampseqApp {
                 .ok_or_else(|| "plot export draws ZTF objects only for now".to_string()),
         };
         match kind {
+            PlotKind::LightCurve
+                if self
+                    .selection
+                    .object
+                    .is_some_and(|o| self.catalog.lsst_object(o).is_some()) =>
+            {
+                let lsst = self
+                    .selection
+                    .object
+                    .and_then(|o| self.catalog.lsst_object(o))
+                    .ok_or_else(|| "no object selected".to_string())?;
+                let name = super::state::lsst_key(lsst);
+                let selected_mjd = lsst
+                    .alerts
+                    .get(self.selection.detection)
+                    .map(super::state::alert_mjd);
+                Ok((
+                    PlotData::FluxCurve {
+                        title: format!("{name} (LSST)"),
+                        curve: lsst.light_curve.clone(),
+                        selected_mjd,
+                    },
+                    format!("{}_light_curve", name.replace(' ', "_")),
+                ))
+            }
             PlotKind::LightCurve => {
                 let sequence = object()?;
                 let selected_jd = sequence

@@ -362,6 +362,12 @@ pub enum PlotData {
         curve: LightCurve,
         selected_jd: Option<f64>,
     },
+    /// An LSST object's light curve: difference flux (nJy) per band u g r i z y.
+    FluxCurve {
+        title: String,
+        curve: crate::sequence::neutral::NeutralLightCurve,
+        selected_mjd: Option<f64>,
+    },
     ClassEvolution {
         title: String,
         models: Vec<ModelEvolution>,
@@ -381,6 +387,19 @@ impl PlotData {
                 curve,
                 selected_jd,
             } => write_light_curve(title, curve, *selected_jd, path),
+            PlotData::FluxCurve {
+                title,
+                curve,
+                selected_mjd,
+            } => write_one(
+                path,
+                (900, 560),
+                &FluxCurveFigure {
+                    title,
+                    curve,
+                    selected_mjd: *selected_mjd,
+                },
+            ),
             PlotData::ClassEvolution {
                 title,
                 models,
@@ -413,6 +432,21 @@ pub fn band_rgb(fid: i32) -> (u8, u8, u8) {
     }
 }
 
+/// Rubin's band colours for a light background (RTN-045, as `lsst.utils.plotting` and the
+/// app draw them).
+pub fn lsst_band_rgb(band: &str) -> (u8, u8, u8) {
+    let hex: u32 = match band {
+        "u" => 0x0c71ff,
+        "g" => 0x49be61,
+        "r" => 0xc61c00,
+        "i" => 0xffc200,
+        "z" => 0xf341a2,
+        "y" => 0x5d0000,
+        _ => 0x808080,
+    };
+    ((hex >> 16) as u8, (hex >> 8) as u8, hex as u8)
+}
+
 /// The fine grid, faint enough that the marker of the selected detection stands out.
 const LIGHT_GRID: RGBColor = RGBColor(242, 242, 242);
 
@@ -439,6 +473,125 @@ fn padded(values: impl Iterator<Item = f64>, pad: f64, fallback: (f64, f64)) -> 
     }
     let span = (hi - lo).max(fallback.1 - fallback.0);
     (lo - pad * span, hi + pad * span)
+}
+
+/// Difference flux against days since the first point, per band, with error bars:
+/// detections filled (ringed where their alert is loaded), forced photometry open.
+struct FluxCurveFigure<'a> {
+    title: &'a str,
+    curve: &'a crate::sequence::neutral::NeutralLightCurve,
+    selected_mjd: Option<f64>,
+}
+
+impl Figure for FluxCurveFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        use crate::sequence::neutral::PointKind as Kind;
+        let points: Vec<_> = self
+            .curve
+            .points
+            .iter()
+            .filter(|p| p.mjd.is_finite() && p.flux.is_some_and(f64::is_finite))
+            .collect();
+        let t0 = points.iter().map(|p| p.mjd).fold(f64::INFINITY, f64::min);
+        let t0 = if t0.is_finite() { t0 } else { 0.0 };
+        let fluxes = points.iter().flat_map(|p| {
+            let f = p.flux.unwrap_or(0.0);
+            let e = p.flux_err.filter(|e| e.is_finite()).unwrap_or(0.0);
+            [f - e, f + e]
+        });
+        let (x0, x1) = padded(points.iter().map(|p| p.mjd - t0), 0.04, (0.0, 1.0));
+        let (f0, f1) = padded(fluxes.chain([0.0]), 0.06, (-1.0, 1.0));
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, f0..f1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("days since MJD {t0:.3} (TAI)"))
+            .y_desc("difference flux (nJy)")
+            .light_line_style(LIGHT_GRID)
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x0, 0.0), (x1, 0.0)],
+                RGBColor(160, 160, 160),
+            )))
+            .map_err(|e| e.to_string())?;
+        if let Some(mjd) = self.selected_mjd {
+            let x = mjd - t0;
+            chart
+                .draw_series(selected_line([(x, f0), (x, f1)]))
+                .map_err(|e| e.to_string())?;
+        }
+        let mut labelled = false;
+        for band in self.curve.bands() {
+            let colour = rgb(lsst_band_rgb(band));
+            let of_band: Vec<_> = points.iter().filter(|p| p.band == band).collect();
+            chart
+                .draw_series(of_band.iter().filter_map(|p| {
+                    let (f, e) = (p.flux?, p.flux_err.filter(|e| e.is_finite())?);
+                    let x = p.mjd - t0;
+                    Some(PathElement::new(
+                        vec![(x, f - e), (x, f + e)],
+                        colour.mix(0.7),
+                    ))
+                }))
+                .map_err(|e| e.to_string())?;
+            let detections: Vec<(f64, f64, bool)> = of_band
+                .iter()
+                .filter_map(|p| match p.kind {
+                    Kind::Detection { has_alert, .. } => Some((p.mjd - t0, p.flux?, has_alert)),
+                    _ => None,
+                })
+                .collect();
+            let forced: Vec<(f64, f64)> = of_band
+                .iter()
+                .filter(|p| matches!(p.kind, Kind::Forced))
+                .filter_map(|p| Some((p.mjd - t0, p.flux?)))
+                .collect();
+            if !detections.is_empty() {
+                labelled = true;
+                chart
+                    .draw_series(
+                        detections
+                            .iter()
+                            .map(|&(x, f, _)| Circle::new((x, f), 3, colour.filled())),
+                    )
+                    .map_err(|e| e.to_string())?
+                    .label(format!("{band} detections"))
+                    .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.filled()));
+                chart
+                    .draw_series(
+                        detections
+                            .iter()
+                            .filter(|d| d.2)
+                            .map(|&(x, f, _)| Circle::new((x, f), 6, colour.stroke_width(1))),
+                    )
+                    .map_err(|e| e.to_string())?;
+            }
+            if !forced.is_empty() {
+                labelled = true;
+                chart
+                    .draw_series(
+                        forced
+                            .iter()
+                            .map(|&(x, f)| Circle::new((x, f), 3, colour.stroke_width(1))),
+                    )
+                    .map_err(|e| e.to_string())?
+                    .label(format!("{band} forced"))
+                    .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.stroke_width(1)));
+            }
+        }
+        if labelled {
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        }
+        Ok(())
+    }
 }
 
 struct LightCurveFigure<'a> {

@@ -55,7 +55,12 @@ fn harness_with_models<'a>(
 /// Exports `kind` through the app as PNG and SVG, as its "Export…" button does once the
 /// save dialog has a name, and checks that the PNG decodes and the SVG parses and holds
 /// `labels`.
-fn export_both(h: &mut Harness<'_, StampseqApp>, kind: PlotKind, dir: &Path, labels: &[&str]) {
+pub(crate) fn export_both(
+    h: &mut Harness<'_, StampseqApp>,
+    kind: PlotKind,
+    dir: &Path,
+    labels: &[&str],
+) {
     for ext in ["png", "svg"] {
         let path = dir.join(format!("{kind:?}.{ext}"));
         h.state_mut().export_plot_to(kind, path.clone());

@@ -442,6 +442,21 @@ fn the_selected_lsst_alert_exports_its_cutouts_with_their_wcs() {
     let png = image::open(out.join(format!("{stem}_difference.png"))).expect("png");
     assert_eq!(
         (png.width(), png.height()),
-        (8 * science.image.width as u32, 8 * science.image.height as u32)
+        (
+            8 * science.image.width as u32,
+            8 * science.image.height as u32
+        )
+    );
+    // Its light curve as a figure: difference flux per LSST band (this object's history
+    // holds detections only).
+    crate::app::export_both(
+        &mut h,
+        stampseq::app::export::PlotKind::LightCurve,
+        &out,
+        &[
+            &format!("{id} (LSST)"),
+            "difference flux (nJy)",
+            "i detections",
+        ],
     );
 }
