@@ -223,6 +223,7 @@ impl Jobs {
         model_path: PathBuf,
         backend: crate::backend::BackendChoice,
         sequences: Arc<Vec<crate::sequence::Sequence>>,
+        lsst: Arc<Vec<crate::sequence::neutral::ObjectSequence>>,
         allwise: Option<(Arc<crate::features::allwise::AllWiseCatalogue>, f64)>,
     ) -> u64 {
         let title = format!("Classifying with {}", model_path.display());
@@ -232,25 +233,48 @@ impl Jobs {
             let event = (|| -> anyhow::Result<JobEvent> {
                 let resolved = backend.resolve();
                 let model = crate::classify::LoadedModel::load_for(&model_path, &resolved)?;
-                let options = crate::classify::ClassifyOptions {
-                    max_detections: 0,
-                    allwise,
-                    ..Default::default()
-                };
-                let output = model.classify(
-                    &sequences,
-                    &options,
-                    &resolved.device,
-                    &cancel,
-                    &|done, total| {
-                        let _ = tx.send(JobEvent::Progress {
-                            job: id,
-                            fraction: done as f32 / total.max(1) as f32,
-                            message: format!("{done}/{total} detections"),
-                        });
-                        wake();
-                    },
-                )?;
+                // Each model answers its own survey's objects only.
+                let output =
+                    if model.header.trained_on.survey == crate::alert::neutral::Survey::Lsst {
+                        let mut alerts = Vec::new();
+                        // The browser's key of each alert's object, by alert id.
+                        let mut keys = std::collections::HashMap::new();
+                        for o in lsst.iter() {
+                            for a in &o.alerts {
+                                if let crate::alert::AnyAlert::Lsst(a) = a {
+                                    keys.insert(a.alert_id, crate::app::state::lsst_key(o));
+                                    alerts.push((**a).clone());
+                                }
+                            }
+                        }
+                        let mut output = model.classify_lsst(&alerts, &cancel)?;
+                        for row in &mut output.rows {
+                            if let Some(key) = row.candid.and_then(|c| keys.get(&c)) {
+                                row.object_id = key.clone();
+                            }
+                        }
+                        output
+                    } else {
+                        let options = crate::classify::ClassifyOptions {
+                            max_detections: 0,
+                            allwise,
+                            ..Default::default()
+                        };
+                        model.classify(
+                            &sequences,
+                            &options,
+                            &resolved.device,
+                            &cancel,
+                            &|done, total| {
+                                let _ = tx.send(JobEvent::Progress {
+                                    job: id,
+                                    fraction: done as f32 / total.max(1) as f32,
+                                    message: format!("{done}/{total} detections"),
+                                });
+                                wake();
+                            },
+                        )?
+                    };
                 let mut by_object: std::collections::HashMap<String, Vec<Vec<f32>>> =
                     Default::default();
                 let mut spread: std::collections::HashMap<

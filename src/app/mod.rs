@@ -557,6 +557,7 @@ impl StampseqApp {
             path,
             self.backend,
             self.catalog.sequences.clone(),
+            self.catalog.lsst.clone(),
             self.allwise_for_models(),
         );
     }
@@ -789,6 +790,7 @@ impl StampseqApp {
                             path,
                             self.backend,
                             self.catalog.sequences.clone(),
+                            self.catalog.lsst.clone(),
                             self.allwise_for_models(),
                         );
                     }
@@ -863,6 +865,7 @@ impl StampseqApp {
                                     model,
                                     self.backend,
                                     self.catalog.sequences.clone(),
+                                    self.catalog.lsst.clone(),
                                     self.allwise_for_models(),
                                 );
                             }

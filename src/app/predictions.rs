@@ -121,8 +121,12 @@ impl Predictions {
 
     /// The first model's answer after the object's last detection.
     pub fn top_class(&self, object_id: &str) -> Option<(&str, f32)> {
-        let m = self.models.first()?;
-        let last = m.by_object.get(object_id)?.last()?;
+        // The first model that answered this object: a ZTF and an LSST model answer
+        // different objects.
+        let (m, last) = self
+            .models
+            .iter()
+            .find_map(|m| Some((m, m.by_object.get(object_id)?.last()?)))?;
         let best = crate::eval::metrics::argmax(last)?;
         Some((m.classes.get(best)?.as_str(), last[best]))
     }

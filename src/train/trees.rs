@@ -125,7 +125,7 @@ impl Objects {
 fn load_objects(
     config: &TrainConfig,
     labels: &BTreeMap<String, String>,
-) -> Result<(Objects, usize), TrainError> {
+) -> Result<(Objects, Vec<String>), TrainError> {
     let options = ReadOptions {
         lsst_schemas: config.lsst_schemas.clone(),
         ..Default::default()
@@ -199,7 +199,10 @@ fn load_objects(
             Objects::Lsst(by_object)
         }
     };
-    Ok((objects, summary.errors.len()))
+    Ok((
+        objects,
+        summary.errors.iter().map(|e| e.to_string()).collect(),
+    ))
 }
 
 /// Trains, validates and tests a tree model into `out` (`best.stampseq`, `split.json`,
@@ -224,7 +227,8 @@ pub fn train_trees(
     if let Some(path) = &config.holdout_labels {
         labels.extend(super::dataset::read_labels(path)?);
     }
-    let (objects, _read_errors) = load_objects(config, &labels)?;
+    // Unreadable files are left out and named in the model's report, as for networks.
+    let (objects, read_errors) = load_objects(config, &labels)?;
     let survey = objects.survey();
     if survey == Survey::Ztf {
         if let Some(c) = config
@@ -408,6 +412,8 @@ pub fn train_trees(
         "test_objects": test_ids.len(),
         "train_objects": train_ids.len(),
         "train_rows": rows.len(),
+        "read_errors": read_errors.len(),
+        "first_read_errors": read_errors.iter().take(5).collect::<Vec<_>>(),
         "labels": "as given in the labels CSV: say where they come from when reporting",
     });
     header.provenance.source = "trained by stampseq (trees)".into();

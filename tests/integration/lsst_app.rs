@@ -460,3 +460,42 @@ fn the_selected_lsst_alert_exports_its_cutouts_with_their_wcs() {
         ],
     );
 }
+
+/// With a model trained on LSST alerts loaded beside the ZTF default, the LSST objects are
+/// answered by it (the default never reads them) and the browser shows its answer.
+#[test]
+fn an_lsst_model_answers_the_lsst_objects_in_the_browser() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = crate::lsst_trees::trained_model(dir.path());
+    let mut o = options(vec![lsst("derived-fink-v10-framed")], dir.path(), true);
+    o.models.push(model);
+    let mut h = harness(o);
+    let app = h.state();
+    assert!(app.load_errors.is_empty(), "{:?}", app.load_errors);
+    let answered = app
+        .predictions
+        .models
+        .iter()
+        .find(|m| m.classes == ["asteroid", "other"])
+        .expect("the LSST model answered");
+    assert_eq!(app.catalog.rows.len(), answered.by_object.len());
+    for r in &app.catalog.rows {
+        assert!(
+            answered.by_object.contains_key(&r.object_id),
+            "{}",
+            r.object_id
+        );
+    }
+    let default = app
+        .predictions
+        .models
+        .iter()
+        .find(|m| m.model == "default-trees")
+        .expect("the default ran");
+    assert!(default.by_object.is_empty(), "a ZTF model fed LSST alerts");
+    let sso = "SSO 21164736943044929";
+    assert_eq!(app.predictions.top_class(sso), Some(("asteroid", 1.0)));
+    search(&mut h, "21164736943044929");
+    assert!(h.query_by_label("asteroid 1.00").is_some());
+    assert!(h.query_by_label("no LSST model").is_none());
+}

@@ -329,3 +329,22 @@ fn a_stream_answers_lsst_alerts_with_an_lsst_model_as_classify_does() {
         }
     }
 }
+
+/// A tree model trained on the framed LSST alerts in `dir` (for the app's tests).
+pub(crate) fn trained_model(dir: &Path) -> PathBuf {
+    let config = prepare(dir, &table());
+    let run = dir.join("run");
+    let out = stampseq()
+        .args(["train", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&run)
+        .output()
+        .expect("train");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run.join("best.stampseq")
+}

@@ -246,15 +246,15 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                     cell(ui, label.unwrap_or("").to_string())
                 });
                 row.col(|ui| {
-                    if r.survey != Survey::Ztf {
-                        // The app's models read ZTF alerts: an LSST object is never fed
-                        // to one, and says why it has no answer.
-                        if !app.model_paths.is_empty() || !app.predictions.models.is_empty() {
-                            ui.add(egui::Label::new("no LSST model").selectable(false))
-                                .on_hover_text(super::lsst_details::NO_LSST_MODEL);
-                        }
-                    } else if let Some((class, p)) = app.predictions.top_class(&r.object_id) {
+                    if let Some((class, p)) = app.predictions.top_class(&r.object_id) {
                         cell(ui, format!("{class} {p:.2}"));
+                    } else if r.survey != Survey::Ztf
+                        && (!app.model_paths.is_empty() || !app.predictions.models.is_empty())
+                    {
+                        // Only a model trained on LSST alerts answers an LSST object: say
+                        // why there is no answer.
+                        ui.add(egui::Label::new("no LSST model").selectable(false))
+                            .on_hover_text(super::lsst_details::NO_LSST_MODEL);
                     }
                 });
                 row.col(|ui| {

@@ -77,13 +77,23 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     let Some(object) = app.selection.object else {
         return;
     };
-    let Some(object_id) = app.catalog.ztf(object).map(|s| s.object_id.clone()) else {
+    let Some(object_id) = app.catalog.rows.get(object).map(|r| r.object_id.clone()) else {
+        return;
+    };
+    let answered = |id: &str| {
+        app.predictions
+            .models
+            .iter()
+            .any(|m| m.by_object.contains_key(id))
+    };
+    if app.catalog.ztf(object).is_none() && !answered(&object_id) {
         ui.label(format!(
-            "{}: the app's models read ZTF alerts only, and are not run on LSST objects.",
+            "{}: ZTF models never read LSST alerts; load a model trained on LSST alerts \
+             (File > Load a model file).",
             super::lsst_details::NO_LSST_MODEL
         ));
         return;
-    };
+    }
     if app.predictions.models.is_empty() {
         ui.label("No model loaded: Model > Load model file... (Ctrl+M).");
         return;

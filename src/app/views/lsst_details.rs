@@ -90,10 +90,32 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
             egui::CollapsingHeader::new("Model")
                 .default_open(true)
                 .show(ui, |ui| {
-                    ui.label(format!(
-                        "{NO_LSST_MODEL}: the app's models read ZTF alerts only, so LSST \
-                         objects are not classified."
-                    ));
+                    let answers: Vec<String> = app
+                        .predictions
+                        .models
+                        .iter()
+                        .filter_map(|m| {
+                            let steps = m.by_object.get(&key)?;
+                            let p = steps.get(app.selection.detection).or(steps.last())?;
+                            let best = crate::eval::metrics::argmax(p)?;
+                            Some(format!(
+                                "{}: {} {:.2}",
+                                m.model,
+                                m.classes.get(best)?,
+                                p[best]
+                            ))
+                        })
+                        .collect();
+                    if answers.is_empty() {
+                        ui.label(format!(
+                            "{NO_LSST_MODEL}: load one with File > Load a model file (trained by \
+                             `stampseq train` with [model] kind = \"trees\" on LSST alerts); \
+                             the ZTF models never read LSST alerts."
+                        ));
+                    }
+                    for a in answers {
+                        ui.label(a);
+                    }
                 });
         });
 }
