@@ -64,6 +64,10 @@ fn corrupt_messages() -> Vec<(String, Vec<u8>)> {
 }
 
 fn start_consumer(broker: &Broker, dir: &Path, name: &str) -> Child {
+    start_consumer_with(broker, dir, name, &[])
+}
+
+fn start_consumer_with(broker: &Broker, dir: &Path, name: &str, extra: &[&str]) -> Child {
     stampseq()
         .args([
             "stream",
@@ -100,6 +104,7 @@ fn start_consumer(broker: &Broker, dir: &Path, name: &str) -> Child {
         .arg(dir.join(format!("{name}.json")))
         .arg("--lsst-schemas")
         .arg(schemas())
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).expect("log"))
         .spawn()
@@ -471,4 +476,122 @@ fn a_stream_without_outputs_or_credentials_is_refused_with_the_reason() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("STAMPSEQ_KAFKA_PASSWORD"), "{err}");
+}
+
+/// A member that dies (SIGKILL, never restarted) hands its partitions to the survivor, which
+/// answers every alert. With the cooperative protocol: tansu 0.6.0 never rebalances a dead
+/// member's partitions under the eager one, and under either only when the survivor leads
+/// the group (it does here: it joins first), as the README says.
+#[test]
+fn a_dying_member_hands_its_partitions_to_the_survivor() {
+    let broker = Broker::start();
+    broker.create_topic("alerts", 4);
+    broker.create_topic("answers", 4);
+    broker.create_topic("dead", 1);
+    let sequences = ztf("sequences");
+    produce(&broker, "alerts", &[&sequences]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cooperative = ["-X", "partition.assignment.strategy=cooperative-sticky"];
+    let holds = |name: &str, n: usize| {
+        status(dir.path(), name)
+            .is_some_and(|s| s["partitions"].as_array().is_some_and(|p| p.len() == n))
+    };
+    let mut b = start_consumer_with(&broker, dir.path(), "b", &cooperative);
+    wait_in(
+        Some(dir.path()),
+        "b to join (and lead) the group",
+        Duration::from_secs(60),
+        &mut || holds("b", 4),
+    );
+    let mut a = start_consumer_with(&broker, dir.path(), "a", &cooperative);
+    wait_in(
+        Some(dir.path()),
+        "a to take a share",
+        Duration::from_secs(60),
+        &mut || status(dir.path(), "a").is_some_and(|s| s["alerts"].as_u64().unwrap_or(0) >= 5),
+    );
+    a.kill().expect("SIGKILL a");
+    a.wait().expect("a reaped");
+    let a_status = status(dir.path(), "a").expect("a status");
+    let a_alerts = a_status["alerts"].as_u64().unwrap_or(0);
+    assert!(
+        a_alerts < 184,
+        "a answered everything before it died ({a_alerts})"
+    );
+    let a_partitions: BTreeSet<String> = a_status["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .map(|p| p["partition"].to_string())
+        .collect();
+    assert!(!a_partitions.is_empty(), "a held no partition");
+    // No restart: the survivor takes the dead member's partitions after its session times
+    // out (6 s here) and answers the rest.
+    wait_in(
+        Some(dir.path()),
+        "b to take the dead member's partitions",
+        Duration::from_secs(60),
+        &mut || holds("b", 4),
+    );
+    let want: BTreeSet<String> = std::fs::read_dir(&sequences)
+        .expect("sequences")
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+        .filter_map(|f| {
+            let name = f.file_name().to_string_lossy().into_owned();
+            let candid = name.strip_suffix(".avro")?.rsplit('_').next()?.to_string();
+            Some(candid)
+        })
+        .collect();
+    assert_eq!(want.len(), 184);
+    let answered = || -> BTreeSet<String> {
+        let mut got = BTreeSet::new();
+        for d in ["answers-a", "answers-b"] {
+            for f in std::fs::read_dir(dir.path().join(d))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let Ok(mut reader) = csv::Reader::from_path(f.path()) else {
+                    continue;
+                };
+                for r in reader.deserialize::<BTreeMap<String, String>>().flatten() {
+                    if let Some(id) = r.get("alertId") {
+                        got.insert(id.clone());
+                    }
+                }
+            }
+        }
+        got
+    };
+    wait_in(
+        Some(dir.path()),
+        "b to answer every alert",
+        Duration::from_secs(90),
+        &mut || want.is_subset(&answered()),
+    );
+    // b answered messages of the dead member's partitions: it took them over.
+    let mut taken_over = 0;
+    for f in std::fs::read_dir(dir.path().join("answers-b"))
+        .expect("answers-b")
+        .flatten()
+    {
+        let mut reader = csv::Reader::from_path(f.path()).expect("csv");
+        for r in reader.deserialize::<BTreeMap<String, String>>().flatten() {
+            if r.get("partition").is_some_and(|p| a_partitions.contains(p)) {
+                taken_over += 1;
+            }
+        }
+    }
+    assert!(
+        taken_over > 0,
+        "b answered nothing of a's partitions {a_partitions:?}"
+    );
+    let ok = Command::new("kill")
+        .args(["-TERM", &b.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    let exit = b.wait().expect("b exit");
+    assert!(exit.success(), "b: {exit:?}\n{}", log(dir.path(), "b"));
 }
