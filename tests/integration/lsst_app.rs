@@ -467,7 +467,9 @@ fn the_selected_lsst_alert_exports_its_cutouts_with_their_wcs() {
 fn an_lsst_model_answers_the_lsst_objects_in_the_browser() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = crate::lsst_trees::trained_model(dir.path());
-    let mut o = options(vec![lsst("derived-fink-v10-framed")], dir.path(), true);
+    let vetting = dir.path().join("vetting");
+    std::fs::create_dir_all(&vetting).expect("dir");
+    let mut o = options(vec![lsst("derived-fink-v10-framed")], &vetting, true);
     o.models.push(model);
     let mut h = harness(o);
     let app = h.state();
@@ -498,4 +500,51 @@ fn an_lsst_model_answers_the_lsst_objects_in_the_browser() {
     search(&mut h, "21164736943044929");
     assert!(h.query_by_label("asteroid 1.00").is_some());
     assert!(h.query_by_label("no LSST model").is_none());
+}
+
+/// The training view trains a tree model on LSST alerts (the app's schema folder reads the
+/// framed messages) and hands the finished model over, which then answers the LSST objects.
+#[test]
+fn the_training_view_trains_trees_on_lsst_alerts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The labels of the LSST machinery test: known solar-system object or not.
+    crate::lsst_trees::trained_model(dir.path());
+    let vetting = dir.path().join("vetting");
+    std::fs::create_dir_all(&vetting).expect("dir");
+    let mut h = harness(options(
+        vec![lsst("derived-fink-v10-framed")],
+        &vetting,
+        true,
+    ));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::T);
+    h.run_steps(2);
+    {
+        let t = &mut h.state_mut().training;
+        assert!(t.open);
+        t.data = lsst("derived-fink-v10-framed").display().to_string();
+        t.labels = dir.path().join("labels.csv").display().to_string();
+        t.out = dir.path().join("app-run").display().to_string();
+        t.head = stampseq::app::views::training::HEADS.len() - 1;
+        t.tree_classes = "asteroid, other".into();
+        t.val_per_class = 1;
+    }
+    h.run_steps(2);
+    assert!(h.query_by_label("classes (comma-separated)").is_some());
+    h.get_by_label("Start").click();
+    for _ in 0..3000 {
+        h.step();
+        if h.state().training.finished_model.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let t = &h.state().training;
+    let model = t
+        .finished_model
+        .clone()
+        .unwrap_or_else(|| panic!("{}", t.status));
+    assert_eq!(t.validations.len(), 1, "one validation for a tree run");
+    let header = stampseq::model::file::read_header(&model).expect("header");
+    assert_eq!(header.trained_on.survey, Survey::Lsst);
+    assert_eq!(header.classes, ["asteroid", "other"]);
 }

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub const HEADS: [&str; 7] = [
+/// The temporal heads, then the tree model (no stamps; the survey is the data's).
+pub const HEADS: [&str; 8] = [
     "LSTM",
     "GRU",
     "SimpleRNN",
@@ -20,7 +21,11 @@ pub const HEADS: [&str; 7] = [
     "Conv1D",
     "TDNN",
     "Transformer",
+    "Trees (no stamps; ZTF or LSST alerts)",
 ];
+
+/// Where the trees sit in [`HEADS`].
+const TREES: usize = 7;
 
 /// The form and the run's live state.
 pub struct TrainingPanel {
@@ -35,6 +40,9 @@ pub struct TrainingPanel {
     pub lr: f64,
     pub validate_every: usize,
     pub five_classes: bool,
+    /// The tree model's classes, comma-separated (any names the labels use: LSST labels
+    /// need not be the ZTF classes).
+    pub tree_classes: String,
     pub seed: u64,
     pub val_per_class: usize,
     pub smoothing: f64,
@@ -64,6 +72,7 @@ impl Default for TrainingPanel {
             lr: 1e-3,
             validate_every: 25,
             five_classes: true,
+            tree_classes: "AGN, SN, VS, asteroid".into(),
             seed: 0,
             val_per_class: 10,
             smoothing: 0.6,
@@ -97,13 +106,23 @@ impl TrainingPanel {
 
     /// The form as a training configuration (a small network suited to a CPU).
     pub fn config(&self) -> TrainConfig {
-        let classes: &[&str] = if self.five_classes {
+        let tree_classes: Vec<&str> = self
+            .tree_classes
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        let classes: &[&str] = if self.head == TREES {
+            &tree_classes
+        } else if self.five_classes {
             &["AGN", "SN", "VS", "asteroid", "bogus"]
         } else {
             &["AGN", "SN", "VS"]
         };
-        TrainConfig {
-            model: ModelChoice::Temporal(TemporalStampClassifierConfig {
+        let model = if self.head == TREES {
+            ModelChoice::Trees(crate::model::trees::TreeConfig::default())
+        } else {
+            ModelChoice::Temporal(TemporalStampClassifierConfig {
                 encoder: StampEncoderConfig {
                     blocks: vec![vec![16], vec![32]],
                     dense: 32,
@@ -114,7 +133,10 @@ impl TrainingPanel {
                 head: self.head_config(),
                 hidden: 32,
                 ..TemporalStampClassifierConfig::default()
-            }),
+            })
+        };
+        TrainConfig {
+            model,
             max_detections: self.max_detections,
             classes: classes.iter().map(|c| c.to_string()).collect(),
             lr: self.lr,
@@ -214,7 +236,7 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
                         field(ui, "alert folders (;-separated)", &mut t.data);
                         field(ui, "labels CSV", &mut t.labels);
                         field(ui, "run folder", &mut t.out);
-                        ui.label("temporal head");
+                        ui.label("model");
                         egui::ComboBox::new("training head", "head")
                             .selected_text(HEADS[t.head])
                             .show_ui(ui, |ui| {
@@ -251,12 +273,16 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
                         )
                         .labelled_by(l.id);
                         ui.end_row();
-                        ui.label("classes");
-                        ui.checkbox(
-                            &mut t.five_classes,
-                            "AGN, SN, VS, asteroid, bogus (else AGN, SN, VS)",
-                        );
-                        ui.end_row();
+                        if t.head == TREES {
+                            field(ui, "classes (comma-separated)", &mut t.tree_classes);
+                        } else {
+                            ui.label("classes");
+                            ui.checkbox(
+                                &mut t.five_classes,
+                                "AGN, SN, VS, asteroid, bogus (else AGN, SN, VS)",
+                            );
+                            ui.end_row();
+                        }
                     });
             });
             ui.horizontal(|ui| {
@@ -311,7 +337,9 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
         });
     app.training.open = open;
     if start {
-        let config = app.training.config();
+        let mut config = app.training.config();
+        // Framed LSST messages among the data read with the app's schema folder.
+        config.lsst_schemas = app.jobs.lsst_schemas.dir.clone();
         let out = PathBuf::from(app.training.out.trim());
         app.training.steps.clear();
         app.training.validations.clear();
