@@ -4,8 +4,8 @@
 #   scripts/protocol.sh [OUT]     # OUT defaults to /tmp/stampseq-protocol
 # About 85 s per run on one core of a 2-core machine: the two halves of the heads run in
 # parallel, then the ablation; 80 runs in all, about an hour. Interrupted, it resumes.
-# Writes OUT/heads/sweep.md and OUT/gru-sim/sweep.md (and .csv, runs.json); copy the
-# tables into assets/protocol/ to publish them.
+# Writes OUT/heads and OUT/gru-sim (every run, sweep.md/.csv, runs.json) and copies the
+# tables into assets/protocol/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-/tmp/stampseq-protocol}"
@@ -28,4 +28,10 @@ rm -f "$cfg"
 wait "$first"
 # Every run is finished: this only reads them back and writes the whole table.
 "$bin" sweep --config assets/protocol/real-heads.toml --out "$out/heads" 2> "$out/heads.log"
-echo "tables: $out/heads/sweep.md $out/gru-sim/sweep.md"
+# The published tables (runs.json stays in OUT: it names the run folders).
+mkdir -p assets/protocol/results
+cp "$out/heads/sweep.md" assets/protocol/results/heads.md
+cp "$out/heads/sweep.csv" assets/protocol/results/heads.csv
+cp "$out/gru-sim/sweep.md" assets/protocol/results/gru-sim.md
+cp "$out/gru-sim/sweep.csv" assets/protocol/results/gru-sim.csv
+echo "tables: assets/protocol/results/ (runs in $out)"
