@@ -34,4 +34,21 @@ cp "$out/heads/sweep.md" assets/protocol/results/heads.md
 cp "$out/heads/sweep.csv" assets/protocol/results/heads.csv
 cp "$out/gru-sim/sweep.md" assets/protocol/results/gru-sim.md
 cp "$out/gru-sim/sweep.csv" assets/protocol/results/gru-sim.csv
+# Every run with its seed, validation loss and test scores (what chose the bundled
+# tsc-transformer-real: the lowest validation loss).
+{
+    echo "training_data,head,repeat,seed,best_val_loss,best_iteration,test_balanced_accuracy,test_accuracy,test_objects"
+    for part in heads:real gru-sim:real+simulated; do
+        dir="$out/${part%%:*}"
+        python3 - "$dir" "${part#*:}" <<'PY'
+import json, os, sys
+base, name = sys.argv[1], sys.argv[2]
+for r in sorted(json.load(open(os.path.join(base, "runs.json"))), key=lambda r: (r["head"], r["repeat"])):
+    s = json.load(open(os.path.join(base, "%s-n%d-r%d" % (r["head"], r["n"], r["repeat"]), "state.json")))
+    print("%s,%s,%d,%d,%.4f,%d,%.4f,%.4f,%d" % (name, r["head"], r["repeat"], 21 + r["repeat"],
+          s["best_val_loss"], s["best_iteration"], r["test_balanced_accuracy"],
+          r["test_accuracy"], r["test_objects"]))
+PY
+    done
+} > assets/protocol/results/runs.csv
 echo "tables: assets/protocol/results/ (runs in $out)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds the bundled models and their reports from the shared data, in one command.
 #   scripts/rebuild-models.sh              # the default answer, the benchmark, the reports (~2 min)
-#   scripts/rebuild-models.sh --networks   # also retrains the three networks (~30 min each on 2 cores)
+#   scripts/rebuild-models.sh --networks   # also retrains the four networks (~2 to 30 min each on 2 cores)
 # DATA defaults to ../shared/data (or $STAMPSEQ_DATA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ if [ "${1:-}" = "--networks" ]; then
     sim=$(mktemp -d)
     "$bin" simulate --out "$sim/mix" --objects 300 --seed 11
     "$bin" simulate --out "$sim/simtrain" --objects 500 --seed 7
-    for m in tsc-gru-real enhanced-real tsc-gru-sim; do
+    for m in tsc-transformer-real tsc-gru-real enhanced-real tsc-gru-sim; do
         # Beside the original, so that its relative paths still resolve; the simulated
         # folders it names are this run's.
         cfg="assets/models/.rebuild-$m.toml"

@@ -78,11 +78,16 @@ fn forced_train_objects() -> HashSet<String> {
 }
 
 fn bundled_networks() -> Vec<PathBuf> {
-    ["tsc-gru-real", "enhanced-real", "tsc-gru-sim"]
-        .iter()
-        .map(|n| PathBuf::from(format!("assets/models/{n}.stampseq")))
-        .filter(|p| p.exists())
-        .collect()
+    [
+        "tsc-transformer-real",
+        "tsc-gru-real",
+        "enhanced-real",
+        "tsc-gru-sim",
+    ]
+    .iter()
+    .map(|n| PathBuf::from(format!("assets/models/{n}.stampseq")))
+    .filter(|p| p.exists())
+    .collect()
 }
 
 pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
