@@ -466,18 +466,22 @@ impl LoadedModel {
                 self.display_name, self.header.kind
             )));
         };
-        let mut order: Vec<&crate::alert::lsst::LsstAlert> = alerts.iter().collect();
-        order.sort_by(|a, b| {
-            (a.object_name(), a.dia_source.midpoint_mjd_tai, a.alert_id)
-                .partial_cmp(&(b.object_name(), b.dia_source.midpoint_mjd_tai, b.alert_id))
-                .unwrap_or(std::cmp::Ordering::Equal)
+        // Each object's name made once, not at every comparison.
+        let mut named: Vec<(String, &crate::alert::lsst::LsstAlert)> =
+            alerts.iter().map(|a| (a.object_name(), a)).collect();
+        named.sort_by(|(na, a), (nb, b)| {
+            na.cmp(nb)
+                .then(
+                    a.dia_source
+                        .midpoint_mjd_tai
+                        .total_cmp(&b.dia_source.midpoint_mjd_tai),
+                )
+                .then(a.alert_id.cmp(&b.alert_id))
         });
+        let order: Vec<&crate::alert::lsst::LsstAlert> =
+            named.into_iter().map(|(_, a)| a).collect();
         let classes = &self.header.classes;
-        let slots: Vec<usize> = trees
-            .classes
-            .iter()
-            .map(|c| classes.iter().position(|h| h == c).unwrap_or(0))
-            .collect();
+        let slots = self.trained_slots(trees);
         for chunk in order.chunks(256) {
             if cancel.load(Ordering::Relaxed) {
                 break;
@@ -516,6 +520,15 @@ impl LoadedModel {
         Ok(out)
     }
 
+    /// Where each class a tree ensemble was trained on sits among the model's classes.
+    fn trained_slots(&self, trees: &TreeEnsemble) -> Vec<usize> {
+        trees
+            .classes
+            .iter()
+            .map(|c| self.header.classes.iter().position(|h| h == c).unwrap_or(0))
+            .collect()
+    }
+
     fn classify_tabular(
         &self,
         trees: &TreeEnsemble,
@@ -534,12 +547,7 @@ impl LoadedModel {
             })
             .sum();
         let classes = &self.header.classes;
-        // Where each trained class sits among the model's output classes.
-        let slots: Vec<usize> = trees
-            .classes
-            .iter()
-            .map(|c| classes.iter().position(|h| h == c).unwrap_or(0))
-            .collect();
+        let slots = self.trained_slots(trees);
         let mut done = 0;
         for chunk in sequences.chunks(options.batch_size.max(1)) {
             if cancel.load(Ordering::Relaxed) {

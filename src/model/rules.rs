@@ -282,17 +282,17 @@ pub fn apply_lsst(
         .map(|p| p.midpoint_mjd_tai)
         .chain(std::iter::once(s.midpoint_mjd_tai))
         .collect();
-    let nights: std::collections::BTreeSet<i64> = times
-        .iter()
-        .map(|t| crate::sequence::neutral::night_of_mjd(crate::alert::neutral::Survey::Lsst, *t))
-        .collect();
+    let nights = crate::sequence::neutral::count_nights_mjd(
+        crate::alert::neutral::Survey::Lsst,
+        times.iter().copied(),
+    );
     let span_minutes = (times.iter().copied().fold(f64::NEG_INFINITY, f64::max)
         - times.iter().copied().fold(f64::INFINITY, f64::min))
         * 24.0
         * 60.0;
     let stationary = s.dia_object_id.is_some()
         && !alert.is_solar_system()
-        && (nights.len() >= 2 || span_minutes >= STATIONARY_MINUTES);
+        && (nights >= 2 || span_minutes >= STATIONARY_MINUTES);
     if stationary {
         if probs[a] <= 0.0 {
             return None;
@@ -314,11 +314,8 @@ pub fn apply_lsst(
                 *s *= f;
             }
         }
-        return Some(if nights.len() >= 2 {
-            format!(
-                "not asteroid: detected on {} nights as one diaObject",
-                nights.len()
-            )
+        return Some(if nights >= 2 {
+            format!("not asteroid: detected on {nights} nights as one diaObject")
         } else {
             format!("not asteroid: detected {span_minutes:.0} min apart as one diaObject")
         });

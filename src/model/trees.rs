@@ -291,36 +291,24 @@ pub fn tree_model_header_for(
     survey: crate::alert::neutral::Survey,
 ) -> ModelHeader {
     use crate::alert::neutral::Survey;
-    if survey == Survey::Lsst {
-        let stats = crate::features::FeatureStats {
-            names: Vec::new(),
-            mean: Vec::new(),
-            std: Vec::new(),
-            clip_lo: Vec::new(),
-            clip_hi: Vec::new(),
-        };
-        let classes: Vec<&str> = ensemble.classes.iter().map(String::as_str).collect();
-        let mut header = ModelHeader::new(
-            crate::model::file::ModelKind::Trees,
-            name,
-            &classes,
-            0,
-            stats,
-        );
-        header.trained_on = crate::model::survey::TrainedOn::survey_default(Survey::Lsst);
-        header.architecture = serde_json::json!({
-            "kind": "trees",
-            "trained_classes": ensemble.classes,
-            "features": ensemble.features,
-            "config": ensemble.config,
-            "members": ensemble.members(),
-            "rules": [
+    let trained: Vec<&str> = ensemble.classes.iter().map(String::as_str).collect();
+    let (classes, rules): (&[&str], &[&str]) = match survey {
+        Survey::Ztf => (
+            &crate::model::ALERCE_CLASSES,
+            &[
+                "stationary: detected on two or more nights -> P(asteroid) = 0",
+                "known solar-system object: ssdistnr < 5 arcsec -> asteroid",
+                "real/bogus: P(bogus) = 2 (0.5 - drb), clamped, where drb exists",
+            ],
+        ),
+        Survey::Lsst => (
+            &trained,
+            &[
                 "stationary: detected on two or more nights as one diaObject -> P(asteroid) = 0",
                 "known solar-system object: ssSource or ssObjectId without diaObject -> asteroid",
             ],
-        });
-        return header;
-    }
+        ),
+    };
     let stats = crate::features::FeatureStats {
         names: Vec::new(),
         mean: Vec::new(),
@@ -331,21 +319,18 @@ pub fn tree_model_header_for(
     let mut header = ModelHeader::new(
         crate::model::file::ModelKind::Trees,
         name,
-        &crate::model::ALERCE_CLASSES,
+        classes,
         0,
         stats,
     );
+    header.trained_on = crate::model::survey::TrainedOn::survey_default(survey);
     header.architecture = serde_json::json!({
         "kind": "trees",
         "trained_classes": ensemble.classes,
         "features": ensemble.features,
         "config": ensemble.config,
         "members": ensemble.members(),
-        "rules": [
-            "stationary: detected on two or more nights -> P(asteroid) = 0",
-            "known solar-system object: ssdistnr < 5 arcsec -> asteroid",
-            "real/bogus: P(bogus) = 2 (0.5 - drb), clamped, where drb exists",
-        ],
+        "rules": rules,
     });
     header
 }

@@ -144,6 +144,33 @@ impl Split {
         Ok(split)
     }
 
+    /// The split a training configuration asks for: the parts its `split` CSV fixes, else
+    /// drawn from its seed (validation and test from `holdout_labels` when given).
+    pub fn for_config(
+        config: &super::TrainConfig,
+        objects: &[(String, usize)],
+    ) -> Result<Self, TrainError> {
+        if let Some(fixed) = &config.split {
+            return Self::from_parts_csv(fixed, objects, config.seed);
+        }
+        let holdout = match &config.holdout_labels {
+            Some(path) => Some(
+                super::dataset::read_labels(path)?
+                    .into_keys()
+                    .collect::<std::collections::HashSet<String>>(),
+            ),
+            None => None,
+        };
+        Self::draw_from(
+            objects,
+            &config.classes,
+            config.val_per_class,
+            config.test_per_class,
+            config.seed,
+            holdout.as_ref(),
+        )
+    }
+
     pub fn load(path: &Path) -> Result<Self, TrainError> {
         let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
             path: path.into(),

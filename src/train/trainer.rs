@@ -429,27 +429,8 @@ pub fn train(
     let split_path = out.join("split.json");
     let split = if split_path.is_file() {
         Split::load(&split_path)?
-    } else if let Some(fixed) = &config.split {
-        let s = Split::from_parts_csv(fixed, &pairs, config.seed)?;
-        s.save(&split_path)?;
-        s
     } else {
-        let holdout = match &config.holdout_labels {
-            Some(path) => Some(
-                super::dataset::read_labels(path)?
-                    .into_keys()
-                    .collect::<std::collections::HashSet<String>>(),
-            ),
-            None => None,
-        };
-        let s = Split::draw_from(
-            &pairs,
-            &config.classes,
-            config.val_per_class,
-            config.test_per_class,
-            config.seed,
-            holdout.as_ref(),
-        )?;
+        let s = Split::for_config(config, &pairs)?;
         s.save(&split_path)?;
         s
     };

@@ -254,27 +254,7 @@ pub fn train_trees(
         .into_iter()
         .filter_map(|id| class_of(&id).map(|c| (id, c)))
         .collect();
-    let split = match &config.split {
-        Some(fixed) => Split::from_parts_csv(fixed, &pairs, config.seed)?,
-        None => {
-            let holdout = match &config.holdout_labels {
-                Some(path) => Some(
-                    super::dataset::read_labels(path)?
-                        .into_keys()
-                        .collect::<HashSet<String>>(),
-                ),
-                None => None,
-            };
-            Split::draw_from(
-                &pairs,
-                &config.classes,
-                config.val_per_class,
-                config.test_per_class,
-                config.seed,
-                holdout.as_ref(),
-            )?
-        }
-    };
+    let split = Split::for_config(config, &pairs)?;
     split.save(&out.join("split.json"))?;
     let set = |ids: &[String]| -> HashSet<String> { ids.iter().cloned().collect() };
     let (train_ids, val_ids, test_ids) = (set(&split.train), set(&split.val), set(&split.test));

@@ -97,22 +97,8 @@ fn an_lsst_tree_model_trains_answers_and_evaluates_on_lsst_alerts_only() {
     let rows = table();
     assert_eq!(rows.len(), 20);
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = prepare(dir.path(), &rows);
-
-    let run = dir.path().join("run");
-    let out = stampseq()
-        .args(["train", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&run)
-        .output()
-        .expect("train");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let model = run.join("best.stampseq");
+    let model = trained_model(dir.path());
+    let run = model.parent().expect("run folder").to_path_buf();
     let metrics: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("metrics.json")).expect("metrics"))
             .expect("json");
@@ -230,23 +216,8 @@ fn an_lsst_tree_model_trains_answers_and_evaluates_on_lsst_alerts_only() {
 /// A stream of LSST alerts answered by an LSST model, each answer `classify`'s.
 #[test]
 fn a_stream_answers_lsst_alerts_with_an_lsst_model_as_classify_does() {
-    let rows = table();
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = prepare(dir.path(), &rows);
-    let run = dir.path().join("run");
-    let out = stampseq()
-        .args(["train", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&run)
-        .output()
-        .expect("train");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let model = run.join("best.stampseq");
+    let model = trained_model(dir.path());
     let out = stampseq()
         .args(["classify", "--format", "json", "--model"])
         .arg(&model)
@@ -330,7 +301,7 @@ fn a_stream_answers_lsst_alerts_with_an_lsst_model_as_classify_does() {
     }
 }
 
-/// A tree model trained on the framed LSST alerts in `dir` (for the app's tests).
+/// A tree model trained on the framed LSST alerts in `dir` (labels in `dir/labels.csv`).
 pub(crate) fn trained_model(dir: &Path) -> PathBuf {
     let config = prepare(dir, &table());
     let run = dir.join("run");
