@@ -45,6 +45,9 @@ pub struct BenchmarkArgs {
     /// judged on the real validation objects (the simulated-data ablation).
     #[arg(long)]
     pub simulated: Option<PathBuf>,
+    /// Objects every drawn split (--draw-split and the repeats) keeps in training.
+    #[arg(long, default_value = "assets/benchmark/forced-train.txt")]
+    pub forced_train: PathBuf,
     /// Draw a fresh split into --split from the shared data's manifests and stop.
     #[arg(long)]
     pub draw_split: bool,
@@ -58,23 +61,17 @@ pub struct BenchmarkArgs {
     pub backend: BackendChoice,
 }
 
-/// The objects the bundled temporal network trained or was selected on, and those of the
-/// bundled sample (the simulator's old templates): kept in training in every split so that
-/// no network is scored on an object it has seen or whose sky it saw. (enhanced-real's
-/// training objects cover almost every real SN; it is scored only on the test objects it
-/// has not seen instead, from the split beside its file.)
-fn forced_train_objects() -> HashSet<String> {
-    let mut ids = HashSet::new();
-    for split in ["assets/models/tsc-gru-real.split.json"] {
-        if let Ok(s) = crate::train::Split::load(Path::new(split)) {
-            ids.extend(s.train);
-            ids.extend(s.val);
-        }
-    }
-    if let Ok(labels) = crate::labels::read_labels_csv(Path::new("assets/sample/labels.csv")) {
-        ids.extend(labels.into_keys());
-    }
-    ids
+/// The objects every drawn split keeps in training (one object id per line, `#` comments):
+/// see the file's own header for why each is there.
+fn forced_train_objects(path: &Path) -> anyhow::Result<HashSet<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("the objects kept in training, {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
 }
 
 fn bundled_networks() -> Vec<PathBuf> {
@@ -91,7 +88,7 @@ fn bundled_networks() -> Vec<PathBuf> {
 }
 
 pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
-    let forced = forced_train_objects();
+    let forced = forced_train_objects(&args.forced_train)?;
     if args.draw_split {
         let objects = real_labelled_objects(&args.data)?;
         let rows = draw_split(&objects, &forced, args.seed);
