@@ -6,6 +6,7 @@
 
 use super::predictions::{display_name, ModelPredictions, Spread};
 use super::StampseqApp;
+use crate::alert::neutral::Survey;
 use crate::backend::BackendChoice;
 use crate::stream::answer::Answerer;
 use crate::stream::status::StreamStatus;
@@ -98,14 +99,19 @@ impl ConnectForm {
     }
 }
 
+/// A model a stream answers with, named as the app names models.
+#[derive(Debug, Clone)]
+pub struct LiveModel {
+    pub survey: Survey,
+    pub name: String,
+    pub classes: Vec<String>,
+}
+
 /// What the worker reports.
 #[derive(Debug)]
 pub enum LiveEvent {
-    /// The model is loaded (named as the app names models); the worker is connecting.
-    Ready {
-        model: String,
-        classes: Vec<String>,
-    },
+    /// The models are loaded (one per survey); the worker is connecting.
+    Ready(Vec<LiveModel>),
     Stream(StreamEvent),
     /// The worker ended: after a disconnect, or on an error the stream cannot survive.
     Finished(Result<StreamSummary, String>),
@@ -116,8 +122,9 @@ pub struct LiveStream {
     pub brokers: String,
     pub topics: Vec<String>,
     pub group: String,
+    /// The models' names, once loaded.
     pub model: Option<String>,
-    pub classes: Vec<String>,
+    pub models: Vec<LiveModel>,
     pub status: Option<StreamStatus>,
     /// Alerts that reached the app.
     pub alerts: u64,
@@ -130,10 +137,10 @@ pub struct LiveStream {
 }
 
 impl LiveStream {
-    /// Loads the model and runs the stream on a worker thread.
+    /// Loads the models (at most one per survey) and runs the stream on a worker thread.
     pub fn start(
         config: StreamConfig,
-        model_path: PathBuf,
+        model_paths: Vec<PathBuf>,
         backend: BackendChoice,
         ctx: Option<egui::Context>,
     ) -> std::io::Result<Self> {
@@ -154,20 +161,24 @@ impl LiveStream {
                         c.request_repaint();
                     }
                 };
-                let answerer = match Answerer::load(&model_path, backend) {
+                let answerer = match Answerer::load(&model_paths, backend) {
                     Ok(a) => a,
                     Err(e) => {
-                        send(LiveEvent::Finished(Err(format!(
-                            "model {}: {e:#}",
-                            model_path.display()
-                        ))));
+                        send(LiveEvent::Finished(Err(format!("model: {e:#}"))));
                         return;
                     }
                 };
-                send(LiveEvent::Ready {
-                    model: display_name(&model_path, answerer.model.name()),
-                    classes: answerer.model.classes().to_vec(),
-                });
+                send(LiveEvent::Ready(
+                    answerer
+                        .models
+                        .iter()
+                        .map(|m| LiveModel {
+                            survey: m.survey(),
+                            name: display_name(&m.path, m.model.name()),
+                            classes: m.model.classes().to_vec(),
+                        })
+                        .collect(),
+                ));
                 let result =
                     crate::stream::run(&config, &answerer, &worker_stop, &mut |e: StreamEvent| {
                         send(LiveEvent::Stream(e))
@@ -179,7 +190,7 @@ impl LiveStream {
             topics,
             group,
             model: None,
-            classes: Vec::new(),
+            models: Vec::new(),
             status: None,
             alerts: 0,
             dead_letters: 0,
@@ -216,9 +227,10 @@ impl LiveStream {
         let events: Vec<LiveEvent> = self.rx.try_iter().collect();
         for e in &events {
             match e {
-                LiveEvent::Ready { model, classes } => {
-                    self.model = Some(model.clone());
-                    self.classes = classes.clone();
+                LiveEvent::Ready(models) => {
+                    let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+                    self.model = Some(names.join(", "));
+                    self.models = models.clone();
                 }
                 LiveEvent::Stream(StreamEvent::Status(s)) => self.status = Some(s.clone()),
                 LiveEvent::Stream(StreamEvent::Warning(w)) => self.last_warning = Some(w.clone()),
@@ -293,19 +305,34 @@ impl Drop for LiveStream {
 }
 
 impl StampseqApp {
-    /// The model the stream answers with: the browser's (the first model's file), else the
-    /// first loaded file, else the bundled default answer.
-    fn stream_model(&self) -> Option<PathBuf> {
+    /// The models the stream answers with, one per survey: the browser's (the first model's
+    /// file) first, then the other loaded files, then the bundled default answer (ZTF); a
+    /// file whose header cannot be read is kept, so that the stream says why.
+    fn stream_models(&self) -> Vec<PathBuf> {
         let first = self.predictions.models.first().map(|m| m.model.as_str());
-        first
-            .and_then(|name| {
-                self.model_paths
-                    .iter()
-                    .find(|p| display_name(p, "") == name)
-                    .cloned()
-            })
-            .or_else(|| self.model_paths.first().cloned())
-            .or_else(crate::cli::gui::default_model)
+        let browsers = first.and_then(|name| {
+            self.model_paths
+                .iter()
+                .find(|p| display_name(p, "") == name)
+                .cloned()
+        });
+        let candidates = browsers
+            .into_iter()
+            .chain(self.model_paths.iter().cloned())
+            .chain(crate::cli::gui::default_model());
+        let mut chosen: Vec<(Option<Survey>, PathBuf)> = Vec::new();
+        for path in candidates {
+            let survey = crate::model::file::read_header(&path)
+                .ok()
+                .map(|h| h.trained_on.survey);
+            let taken = chosen
+                .iter()
+                .any(|(s, p)| *p == path || (survey.is_some() && *s == survey));
+            if !taken {
+                chosen.push((survey, path));
+            }
+        }
+        chosen.into_iter().map(|(_, p)| p).collect()
     }
 
     /// Connect pressed in the dialog: starts the worker, or says in the dialog why not.
@@ -316,11 +343,15 @@ impl StampseqApp {
         let started = if self.live.as_ref().is_some_and(LiveStream::is_running) {
             Err("Disconnect from the current stream first.".to_string())
         } else {
-            form.config(&self.stream_dir).and_then(|config| {
-                let model = self
-                    .stream_model()
-                    .ok_or_else(|| "No model to answer with: load one first.".to_string())?;
-                LiveStream::start(config, model, self.backend, self.jobs.context())
+            form.config(&self.stream_dir).and_then(|mut config| {
+                // The schemas the app reads LSST files with decode the topic's messages.
+                config.lsst_schemas = self.jobs.lsst_schemas.dir.clone();
+                config.schema_registry = self.jobs.lsst_schemas.registry.clone();
+                let models = self.stream_models();
+                if models.is_empty() {
+                    return Err("No model to answer with: load one first.".to_string());
+                }
+                LiveStream::start(config, models, self.backend, self.jobs.context())
                     .map_err(|e| format!("cannot start the stream's thread: {e}"))
             })
         };
@@ -356,17 +387,33 @@ impl StampseqApp {
             return;
         };
         let events = live.poll();
-        let (model, classes) = (live.model.clone(), live.classes.clone());
+        let models = live.models.clone();
         for e in events {
             match e {
-                LiveEvent::Stream(StreamEvent::Answered { alerts, results }) => {
+                LiveEvent::Stream(StreamEvent::Answered {
+                    alerts,
+                    mut results,
+                }) => {
+                    // Answers are filed under the browser's keys (a solar-system object's
+                    // is not its bare ssObjectId).
+                    for (r, a) in results.iter_mut().zip(&alerts) {
+                        if let Some(key) = crate::sequence::neutral::ObjectKey::of(a) {
+                            r.object_id = super::state::browser_key(key);
+                        }
+                    }
                     let keep = self.selected_object_id();
                     self.catalog.add_alerts(alerts);
                     if let Some(id) = keep {
                         self.selection.object = self.catalog.index_of(&id);
                     }
-                    if let Some(model) = &model {
-                        self.add_stream_answers(model, &classes, &results);
+                    // Each survey's alerts are answered by that survey's model.
+                    for m in &models {
+                        let of_survey: Vec<_> = results
+                            .iter()
+                            .filter(|r| r.survey == m.survey)
+                            .cloned()
+                            .collect();
+                        self.add_stream_answers(&m.name, &m.classes, &of_survey);
                     }
                 }
                 LiveEvent::Finished(r) => self.messages.push(match r {

@@ -69,10 +69,16 @@ pub fn alert_mjd(alert: &AnyAlert) -> f64 {
 
 /// The browser's key of an LSST object (see [`ObjectRow::object_id`]).
 pub fn lsst_key(o: &ObjectSequence) -> String {
-    if o.key.solar_system {
-        format!("SSO {}", o.key.id)
+    browser_key(o.key.clone())
+}
+
+/// The browser's key of an object: solar-system objects apart, as their ids are numbered
+/// apart from diaObjectIds.
+pub fn browser_key(key: crate::sequence::neutral::ObjectKey) -> String {
+    if key.solar_system {
+        format!("SSO {}", key.id)
     } else {
-        o.key.id.clone()
+        key.id
     }
 }
 
@@ -114,12 +120,7 @@ impl Catalog {
         for a in &alerts {
             if let Some(key) = crate::sequence::neutral::ObjectKey::of(a) {
                 self.arrived += 1;
-                let key = if key.solar_system {
-                    format!("SSO {}", key.id)
-                } else {
-                    key.id
-                };
-                self.arrivals.insert(key, self.arrived);
+                self.arrivals.insert(browser_key(key), self.arrived);
             }
         }
         let mut ztf: Vec<Alert> = Vec::new();

@@ -59,9 +59,11 @@ pub struct StreamArgs {
     /// their end). Committed offsets always win: a restart continues where it stopped.
     #[arg(long)]
     pub from_beginning: bool,
-    /// The model (default: the bundled default answer, default-trees).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    /// The model; repeat it to give one per survey (a ZTF model and an LSST model): each
+    /// alert is answered by the model of its survey. Default: the bundled default answer,
+    /// default-trees (ZTF).
+    #[arg(long = "model")]
+    pub models: Vec<PathBuf>,
     #[arg(long, default_value = "auto")]
     pub backend: BackendChoice,
     /// Write one JSON message per alert here (key: the object id).
@@ -123,14 +125,15 @@ pub struct ProduceArgs {
     pub lsst: LsstSchemaArgs,
 }
 
-pub fn load_answerer(model: Option<&PathBuf>, backend: BackendChoice) -> anyhow::Result<Answerer> {
-    let path = match model {
-        Some(p) => p.clone(),
-        None => super::gui::default_model().context(
+pub fn load_answerer(models: &[PathBuf], backend: BackendChoice) -> anyhow::Result<Answerer> {
+    let paths = if models.is_empty() {
+        vec![super::gui::default_model().context(
             "no --model given and the bundled default model (assets/models/default-trees.stampseq) is not beside this stampseq",
-        )?,
+        )?]
+    } else {
+        models.to_vec()
     };
-    Answerer::load(&path, backend)
+    Answerer::load(&paths, backend)
 }
 
 pub fn config_from(args: &StreamArgs) -> anyhow::Result<StreamConfig> {
@@ -168,11 +171,22 @@ pub fn run_stream(args: StreamArgs) -> anyhow::Result<ExitCode> {
             .context("installing the Ctrl-C / SIGTERM handler")?;
     }
     let config = config_from(&args)?;
-    let answerer = load_answerer(args.model.as_ref(), args.backend)?;
+    let answerer = load_answerer(&args.models, args.backend)?;
+    let models: Vec<String> = answerer
+        .models
+        .iter()
+        .map(|m| {
+            format!(
+                "{} ({}, {})",
+                m.model.name(),
+                m.model.header.kind,
+                m.survey()
+            )
+        })
+        .collect();
     eprintln!(
-        "model: {} ({}); consuming {} as group {} from {}",
-        answerer.model.name(),
-        answerer.model.header.kind,
+        "model: {}; consuming {} as group {} from {}",
+        models.join(", "),
         config.topics.join(", "),
         config.group,
         config.kafka.brokers

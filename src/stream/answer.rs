@@ -22,12 +22,61 @@ pub struct Incoming {
     pub offset: i64,
 }
 
-/// The model a stream answers with.
-pub struct Answerer {
+/// One model of a stream, and the device it runs on.
+pub struct StreamModel {
     pub model: LoadedModel,
-    pub model_path: PathBuf,
+    pub path: PathBuf,
     pub device: Device,
+}
+
+impl StreamModel {
+    /// Loads a model file for a stream. A tree model runs on the CPU whatever is asked:
+    /// probing for a GPU would only cost the start-up (and print the windowing system's
+    /// complaints on a server).
+    pub fn load(
+        path: &std::path::Path,
+        backend: crate::backend::BackendChoice,
+    ) -> anyhow::Result<Self> {
+        let trees = crate::model::file::read_header(path)
+            .is_ok_and(|h| matches!(h.kind, crate::model::file::ModelKind::Trees));
+        let backend = if trees {
+            crate::backend::BackendChoice::Cpu.resolve()
+        } else {
+            backend.resolve()
+        };
+        let model = LoadedModel::load_for(path, &backend)?;
+        Ok(Self {
+            model,
+            path: path.to_path_buf(),
+            device: backend.device,
+        })
+    }
+
+    pub fn survey(&self) -> Survey {
+        self.model.header.trained_on.survey
+    }
+}
+
+/// The models a stream answers with, at most one per survey: each alert is answered by the
+/// model of its survey (a topic may carry both surveys' alerts; Rubin's and ZTF's own
+/// streams carry one).
+pub struct Answerer {
+    pub models: Vec<StreamModel>,
     pub options: ClassifyOptions,
+}
+
+/// Two models given for one survey: which of them should answer its alerts is not said.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "models {first} and {second} were both trained on {survey} alerts: a stream answers each \
+     alert with the one model of its survey; give at most one model per survey",
+    first = first.display(),
+    second = second.display()
+)]
+pub struct TwoModelsForOneSurvey {
+    pub survey: Survey,
+    pub first: PathBuf,
+    pub second: PathBuf,
 }
 
 /// The partitions this consumer holds, by (topic, partition).
@@ -45,11 +94,18 @@ fn object_of(alert: &AnyAlert) -> Option<(Survey, String)> {
 }
 
 impl Answerer {
-    pub fn new(model: LoadedModel, model_path: PathBuf, device: Device) -> Self {
-        Self {
-            model,
-            model_path,
-            device,
+    pub fn new(models: Vec<StreamModel>) -> Result<Self, TwoModelsForOneSurvey> {
+        for (i, a) in models.iter().enumerate() {
+            if let Some(b) = models[..i].iter().find(|b| b.survey() == a.survey()) {
+                return Err(TwoModelsForOneSurvey {
+                    survey: a.survey(),
+                    first: b.path.clone(),
+                    second: a.path.clone(),
+                });
+            }
+        }
+        Ok(Self {
+            models,
             options: ClassifyOptions {
                 max_detections: 0,
                 batch_size: 4096,
@@ -58,37 +114,65 @@ impl Answerer {
                 only_last: true,
                 allwise: None,
             },
-        }
+        })
     }
 
-    /// Loads a model file for a stream (the CLI's and the app's). A tree model runs on the
-    /// CPU whatever is asked: probing for a GPU would only cost the start-up (and print the
-    /// windowing system's complaints on a server).
-    pub fn load(
-        path: &std::path::Path,
-        backend: crate::backend::BackendChoice,
-    ) -> anyhow::Result<Self> {
-        let trees = crate::model::file::read_header(path)
-            .is_ok_and(|h| matches!(h.kind, crate::model::file::ModelKind::Trees));
-        let backend = if trees {
-            crate::backend::BackendChoice::Cpu.resolve()
-        } else {
-            backend.resolve()
-        };
-        let model = LoadedModel::load_for(path, &backend)?;
-        Ok(Self::new(model, path.to_path_buf(), backend.device))
+    /// Loads the model files of a stream (the CLI's and the app's).
+    pub fn load(paths: &[PathBuf], backend: crate::backend::BackendChoice) -> anyhow::Result<Self> {
+        let models = paths
+            .iter()
+            .map(|p| StreamModel::load(p, backend))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self::new(models)?)
     }
 
-    /// Whether the model reads stamps (tree models do not: the stream then skips decoding
+    /// Whether any model reads stamps (tree models do not: the stream then skips decoding
     /// them, which is most of the cost of reading an alert).
     pub fn reads_stamps(&self) -> bool {
-        !matches!(self.model.header.kind, crate::model::file::ModelKind::Trees)
+        self.models
+            .iter()
+            .any(|m| !matches!(m.model.header.kind, crate::model::file::ModelKind::Trees))
+    }
+
+    /// Every class any model answers, in the models' order: the columns of the answers.
+    pub fn classes(&self) -> Vec<String> {
+        let mut classes: Vec<String> = Vec::new();
+        for c in self.models.iter().flat_map(|m| m.model.classes()) {
+            if !classes.contains(c) {
+                classes.push(c.clone());
+            }
+        }
+        classes
+    }
+
+    fn for_survey(&self, survey: Survey) -> Option<&StreamModel> {
+        self.models.iter().find(|m| m.survey() == survey)
+    }
+
+    /// Why an alert of `survey` is not answered: no model of its survey was given.
+    fn no_model_for(&self, survey: Survey, message: &str) -> String {
+        match self.models.first() {
+            Some(m) if self.models.len() == 1 => m
+                .model
+                .header
+                .check_survey(&m.path, survey, message)
+                .err()
+                .map_or_else(String::new, |e| e.to_string()),
+            _ => format!(
+                "{message}: no model trained on {survey} alerts was given (--model); the \
+                 stream's models were trained on {}",
+                self.models
+                    .iter()
+                    .map(|m| format!("{} alerts ({})", m.survey(), m.path.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
     }
 
     /// Places every alert in its partition's state and answers it. Alerts of partitions
     /// this consumer does not hold are not expected (the caller drops them at a revoke).
     pub fn answer(&self, states: &mut States, items: &[Incoming]) -> Vec<StreamResult> {
-        let classes = self.model.classes().to_vec();
         let mut results: Vec<StreamResult> = Vec::with_capacity(items.len());
         // Per object, the alerts of this batch in arrival order: round r answers each
         // object's r-th alert, so that one classify call sees each object once.
@@ -97,14 +181,15 @@ impl Answerer {
         let mut lsst: Vec<usize> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let summary = item.alert.summary();
+            let model = self.for_survey(summary.survey);
             let mut result = StreamResult {
                 survey: summary.survey,
                 object_id: summary.object_id.clone(),
                 alert_id: summary.alert_id,
                 k: 0,
                 mjd: summary.mjd,
-                model: Some(self.model.name().to_string()),
-                classes: classes.clone(),
+                model: model.map(|m| m.model.name().to_string()),
+                classes: model.map_or_else(Vec::new, |m| m.model.classes().to_vec()),
                 probabilities: Vec::new(),
                 std: Vec::new(),
                 uncertainty: None,
@@ -141,12 +226,11 @@ impl Answerer {
                 results.push(result);
                 continue;
             }
-            if let Err(e) = self.model.header.check_survey(
-                &self.model_path,
-                object.0,
-                &format!("{}[{}]@{}", item.topic, item.partition, item.offset),
-            ) {
-                result.skipped = Some(e.to_string());
+            if model.is_none() {
+                result.skipped = Some(self.no_model_for(
+                    object.0,
+                    &format!("{}[{}]@{}", item.topic, item.partition, item.offset),
+                ));
             } else if matches!(item.alert, AnyAlert::Ztf(_)) {
                 let round = seen_in_batch.entry(object).or_insert(0);
                 if rounds.len() <= *round {
@@ -155,8 +239,8 @@ impl Answerer {
                 rounds[*round].push(i);
                 *round += 1;
             } else {
-                // An LSST model: the alert carries its object's history, so it is answered
-                // on its own, as `classify` answers it.
+                // The LSST model: the alert carries its object's history, so it is
+                // answered on its own, as `classify` answers it.
                 lsst.push(i);
             }
             results.push(result);
@@ -166,7 +250,12 @@ impl Answerer {
         }
 
         let cancel = AtomicBool::new(false);
+        let ztf_model = self.for_survey(Survey::Ztf);
         for round in rounds {
+            // Rounds only hold alerts of a survey with a model.
+            let Some(m) = ztf_model else {
+                break;
+            };
             let mut sequences = Vec::with_capacity(round.len());
             let mut wanted: HashMap<(String, Option<i64>), usize> = HashMap::new();
             for &i in &round {
@@ -185,9 +274,9 @@ impl Answerer {
                     sequences.push(seq);
                 }
             }
-            match self
+            match m
                 .model
-                .classify(&sequences, &self.options, &self.device, &cancel, &|_, _| {})
+                .classify(&sequences, &self.options, &m.device, &cancel, &|_, _| {})
             {
                 Ok(output) => {
                     for row in output.rows {
@@ -239,7 +328,10 @@ impl Answerer {
                 AnyAlert::Ztf(_) => None,
             })
             .collect();
-        match self.model.classify_lsst(&alerts, &AtomicBool::new(false)) {
+        let Some(m) = self.for_survey(Survey::Lsst) else {
+            return;
+        };
+        match m.model.classify_lsst(&alerts, &AtomicBool::new(false)) {
             Ok(output) => {
                 let by_alert: HashMap<i64, crate::classify::ClassRow> = output
                     .rows

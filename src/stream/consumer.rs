@@ -282,7 +282,7 @@ pub fn run(
             Some(d) => Some(CsvWriter::new(
                 d,
                 config.rows_per_file,
-                answerer.model.classes(),
+                &answerer.classes(),
             )?),
             None => None,
         },

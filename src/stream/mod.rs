@@ -72,8 +72,9 @@ impl StreamResult {
         s
     }
 
-    /// One CSV line with `n_classes` probability and spread cells (empty where missing).
-    pub fn csv_line(&self, n_classes: usize) -> String {
+    /// One CSV line with a probability and a spread cell per class of `classes` (the
+    /// header's: the stream's models' classes), empty where this answer has none.
+    pub fn csv_line(&self, classes: &[String]) -> String {
         let quote = |t: &str| {
             if t.contains([',', '"', '\n']) {
                 format!("\"{}\"", t.replace('"', "\"\""))
@@ -94,15 +95,16 @@ impl StreamResult {
             self.mjd,
             quote(self.model.as_deref().unwrap_or(""))
         );
-        for i in 0..n_classes {
+        let slot = |c: &String| self.classes.iter().position(|own| own == c);
+        for c in classes {
             s.push(',');
-            if let Some(p) = self.probabilities.get(i) {
+            if let Some(p) = slot(c).and_then(|i| self.probabilities.get(i)) {
                 s.push_str(&format!("{p:.8}"));
             }
         }
-        for i in 0..n_classes {
+        for c in classes {
             s.push(',');
-            if let Some(p) = self.std.get(i) {
+            if let Some(p) = slot(c).and_then(|i| self.std.get(i)) {
                 s.push_str(&format!("{p:.6}"));
             }
         }

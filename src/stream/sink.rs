@@ -199,7 +199,7 @@ impl CsvWriter {
         };
         let mut text = String::new();
         for r in rows {
-            text.push_str(&r.csv_line(self.classes.len()));
+            text.push_str(&r.csv_line(&self.classes));
         }
         // One write per batch, then to disk: a kill leaves whole lines or a partial last one.
         file.write_all(text.as_bytes()).map_err(io_err(path))?;

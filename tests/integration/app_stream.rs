@@ -242,3 +242,133 @@ fn stream_folders_follow_the_group() {
     );
     assert_eq!(c.group, "my group/1");
 }
+
+/// A topic carrying both surveys' alerts: with an LSST model loaded, the app's stream
+/// answers the ZTF alerts with the default answer and the LSST alerts with the LSST model,
+/// each object in the browser under its own survey's model.
+#[test]
+fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
+    let broker = Broker::start();
+    broker.create_topic("alerts", 2);
+    let schemas = crate::common::data_dir().join("lsst/lsst-alert-packet/schema");
+    let framed = crate::common::data_dir().join("lsst/derived-fink-v10-framed");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"))
+        .args([
+            "produce",
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            "alerts",
+        ])
+        .args(["-X", "batch.num.messages=1"])
+        .arg("--lsst-schemas")
+        .arg(&schemas)
+        .arg(ztf("sequences/ZTF18aabjhro"))
+        .arg(&framed)
+        .output()
+        .expect("stampseq produce");
+    assert!(
+        out.status.success(),
+        "produce: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = tempfile::tempdir().expect("tempdir");
+    let model_dir = data.path().join("lsst-model");
+    std::fs::create_dir_all(&model_dir).expect("model dir");
+    let lsst_model = crate::lsst_trees::trained_model(&model_dir);
+
+    let labels = data.path().join("labels");
+    let app_schemas = schemas.clone();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .wgpu()
+        .build_eframe(move |cc| {
+            StampseqApp::new(
+                cc,
+                AppOptions {
+                    labels_dir: Some(labels),
+                    fresh_preferences: true,
+                    backend: stampseq::backend::BackendChoice::Cpu,
+                    lsst_schemas: Some(app_schemas),
+                    ..Default::default()
+                },
+            )
+        });
+    h.state_mut().stream_dir = data.path().join("stream");
+    h.state_mut().load_model(lsst_model);
+    h.run_steps(2);
+    menu(&mut h, "Connect to a stream");
+    type_into(&mut h, "Brokers", &broker.address());
+    type_into(&mut h, "Topic", "alerts");
+    h.get_by_label("From the beginning").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Connect").click();
+    h.run_steps(2);
+    assert!(h.state().live.is_some(), "the worker started");
+
+    let ztf_alerts = std::fs::read_dir(ztf("sequences/ZTF18aabjhro"))
+        .expect("object")
+        .count();
+    let answered_by = |app: &StampseqApp, model: &str| {
+        app.predictions
+            .models
+            .iter()
+            .find(|m| m.model == model)
+            .map_or(0, |m| m.by_object.len())
+    };
+    step_until(
+        &mut h,
+        "both surveys' alerts answered",
+        Duration::from_secs(60),
+        |app| {
+            app.live
+                .as_ref()
+                .is_some_and(|l| l.alerts as usize == ztf_alerts + 20)
+                && answered_by(app, "default-trees") == 1
+                && answered_by(app, "best") > 0
+        },
+    );
+    let app = h.state();
+    let live = app.live.as_ref().expect("connected");
+    assert_eq!(live.model.as_deref(), Some("best, default-trees"));
+    assert_eq!(live.dead_letters, 0);
+    // Every LSST object the browser lists is answered by the LSST model, none by the ZTF
+    // one; the ZTF object by the default answer only.
+    let lsst_model = app
+        .predictions
+        .models
+        .iter()
+        .find(|m| m.model == "best")
+        .expect("the LSST model's answers");
+    assert_eq!(lsst_model.classes, ["asteroid", "other"]);
+    let ztf_model = app
+        .predictions
+        .models
+        .iter()
+        .find(|m| m.model == "default-trees")
+        .expect("the default answer's answers");
+    assert!(ztf_model.by_object.contains_key("ZTF18aabjhro"));
+    assert!(!lsst_model.by_object.contains_key("ZTF18aabjhro"));
+    let lsst_objects = app.catalog.lsst.len();
+    assert!(lsst_objects > 0);
+    assert_eq!(lsst_model.by_object.len(), lsst_objects);
+    for o in app.catalog.lsst.iter() {
+        let key = stampseq::app::state::lsst_key(o);
+        assert!(lsst_model.by_object.contains_key(&key), "{key} answered");
+    }
+    assert!(lsst_model
+        .by_object
+        .keys()
+        .all(|id| !ztf_model.by_object.contains_key(id)));
+    menu(&mut h, "Disconnect from the stream");
+    step_until(
+        &mut h,
+        "the worker to stop",
+        Duration::from_secs(30),
+        |app| {
+            app.live
+                .as_ref()
+                .is_some_and(|l| !l.is_running() && l.thread_exited())
+        },
+    );
+}

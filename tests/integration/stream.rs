@@ -1,6 +1,6 @@
 //! `stampseq stream` against a real broker (tansu): two consumers in a group, one killed
-//! with SIGKILL mid-way, and every alert still answered, as `classify` answers it, with
-//! the unreadable messages in the dead-letter topic.
+//! with SIGKILL mid-way, and every alert of both surveys still answered, as `classify`
+//! answers it, with the unreadable messages in the dead-letter topic.
 
 use crate::common::{data_dir, ztf};
 use crate::kafka::{read_topic, Broker};
@@ -61,10 +61,6 @@ fn corrupt_messages() -> Vec<(String, Vec<u8>)> {
         ("truncated-framed".into(), framed[..200].to_vec()),
         ("empty".into(), Vec::new()),
     ]
-}
-
-fn start_consumer(broker: &Broker, dir: &Path, name: &str) -> Child {
-    start_consumer_with(broker, dir, name, &[])
 }
 
 fn start_consumer_with(broker: &Broker, dir: &Path, name: &str, extra: &[&str]) -> Child {
@@ -185,8 +181,33 @@ fn two_consumers_one_killed_answer_every_alert_as_classify_does() {
     let expected = expected["rows"].as_array().expect("rows");
     assert_eq!(expected.len(), 184);
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut b = start_consumer(&broker, dir.path(), "b");
-    let mut a = start_consumer(&broker, dir.path(), "a");
+    // The stream answers each alert with the model of its survey: the default answer for
+    // ZTF, a tree model trained on the framed LSST alerts for LSST.
+    let lsst_dir = dir.path().join("lsst-model");
+    std::fs::create_dir_all(&lsst_dir).expect("lsst-model");
+    let lsst_model = crate::lsst_trees::trained_model(&lsst_dir);
+    let out = stampseq()
+        .args(["classify", "--format", "json", "--model"])
+        .arg(&lsst_model)
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .arg(&framed)
+        .output()
+        .expect("classify LSST");
+    assert!(out.status.success());
+    let expected_lsst: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let expected_lsst = expected_lsst["rows"].as_array().expect("rows").clone();
+    assert_eq!(expected_lsst.len(), 20);
+    let default_model =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq");
+    let models = [
+        "--model",
+        default_model.to_str().expect("utf-8 path"),
+        "--model",
+        lsst_model.to_str().expect("utf-8 path"),
+    ];
+    let mut b = start_consumer_with(&broker, dir.path(), "b", &models);
+    let mut a = start_consumer_with(&broker, dir.path(), "a", &models);
     // Kill A once it has answered part of its share, whatever it has in hand.
     wait_for(
         "consumer a to answer some alerts",
@@ -202,7 +223,7 @@ fn two_consumers_one_killed_answer_every_alert_as_classify_does() {
     // 0.6.0 keeps a SIGKILLed member's partitions assigned to it until then, and after:
     // the group only rebalances them when a member joins or leaves).
     std::thread::sleep(Duration::from_secs(8));
-    let mut a2 = start_consumer(&broker, dir.path(), "a2");
+    let mut a2 = start_consumer_with(&broker, dir.path(), "a2", &models);
     // The restarted member must have joined before it can leave: a SIGTERM that lands
     // while the process is still starting kills it before its handler exists (seen in CI
     // when b had already answered everything: tansu had handed it the dead member's share).
@@ -346,12 +367,46 @@ fn two_consumers_one_killed_answer_every_alert_as_classify_does() {
             assert!((*p as f64 - w.as_f64().expect("f")).abs() < 1e-6, "{id}");
         }
     }
-    // The LSST alerts are read and kept, refused by the ZTF model by name.
+    // Every LSST alert answered by the LSST model, as `classify` answers it with that model,
+    // in the files and on the topic.
     let lsst: Vec<&BTreeMap<String, String>> =
         rows.iter().filter(|r| r["survey"] == "LSST").collect();
     let lsst_ids: BTreeSet<&String> = lsst.iter().map(|r| &r["alertId"]).collect();
     assert_eq!(lsst_ids.len(), 20);
-    assert!(lsst.iter().all(|r| r["skipped"].contains("ZTF")));
+    for row in &expected_lsst {
+        let id = row["candid"].as_i64().expect("alert id");
+        let want: Vec<f64> = row["probabilities"]
+            .as_array()
+            .expect("p")
+            .iter()
+            .map(|v| v.as_f64().expect("f"))
+            .collect();
+        let got = by_alert
+            .get(&id)
+            .unwrap_or_else(|| panic!("LSST alert {id} never answered"));
+        for r in got {
+            assert_eq!(r["skipped"], "", "{id}");
+            assert_eq!(r["k"], row["k"].to_string(), "step of {id}");
+            for (c, w) in ["asteroid", "other"].iter().zip(&want) {
+                let p: f64 = r[&format!("p_{c}")].parse().expect("p");
+                assert!((p - w).abs() < 1e-6, "{id} {c}: {p} vs {w}");
+            }
+        }
+        let on_topic = answers
+            .iter()
+            .filter(|r| r.alert_id == Some(id))
+            .collect::<Vec<_>>();
+        assert!(
+            !on_topic.is_empty(),
+            "LSST alert {id} not on the output topic"
+        );
+        for r in on_topic {
+            assert_eq!(r.classes, ["asteroid", "other"]);
+            for (p, w) in r.probabilities.iter().zip(&want) {
+                assert!((*p as f64 - w).abs() < 1e-6, "{id}");
+            }
+        }
+    }
 
     // Every unreadable message in the dead-letter topic, whole, with its error.
     let dead = read_topic(&broker.address(), "dead");
@@ -476,6 +531,33 @@ fn a_stream_without_outputs_or_credentials_is_refused_with_the_reason() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("STAMPSEQ_KAFKA_PASSWORD"), "{err}");
+
+    // Two models of one survey: which answers its alerts is not said.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let default_model =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq");
+    let out = stampseq()
+        .args([
+            "stream",
+            "--brokers",
+            "127.0.0.1:1",
+            "--topic",
+            "t",
+            "--out",
+        ])
+        .arg(dir.path().join("out"))
+        .arg("--model")
+        .arg(&default_model)
+        .arg("--model")
+        .arg(&default_model)
+        .output()
+        .expect("stream");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("both trained on ZTF alerts") && err.contains("default-trees.stampseq"),
+        "{err}"
+    );
 }
 
 /// A member that dies (SIGKILL, never restarted) hands its partitions to the survivor, which
