@@ -35,6 +35,8 @@ pub struct LoadedModel {
     net: Net,
     /// The stamp encoder on the CPU inference path, when the backend asks for it.
     cpu: Option<CpuEncoder>,
+    /// Where the network's weights live (LSST alerts are answered on it).
+    device: Device,
 }
 
 // One per loaded model: boxing would buy nothing.
@@ -216,6 +218,7 @@ impl LoadedModel {
             display_name,
             net,
             cpu: None,
+            device: device.clone(),
         })
     }
 
@@ -252,6 +255,7 @@ impl LoadedModel {
             display_name,
             net: Net::Trees(ensemble),
             cpu: None,
+            device: Device::default(),
         }
     }
 
@@ -357,44 +361,11 @@ impl LoadedModel {
                     }),
                 }
             }
-            let probabilities: Vec<Vec<f32>> = match &self.net {
-                Net::Alerce(net) => net
-                    .predict_with(&stamps, &features, device, self.cpu.as_ref())?
-                    .probabilities
-                    .into_iter()
-                    .map(|p| p.to_vec())
-                    .collect(),
-                Net::Enhanced(net) => {
-                    let b = kept.len();
-                    let f = stats.len();
-                    let embedding = match &self.cpu {
-                        Some(cpu) => host_embedding(cpu, &stamps, device)?,
-                        None => net.encoder().forward(Tensor::<4>::from_data(
-                            TensorData::new(stamps, [b, crop, crop, 3]),
-                            device,
-                        )),
-                    };
-                    let features =
-                        Tensor::<2>::from_data(TensorData::new(features, [b, f]), device);
-                    let probs = softmax(net.forward_embedded(embedding, features), 1);
-                    let c = self.header.classes.len();
-                    readback(probs)?.chunks(c).map(|p| p.to_vec()).collect()
-                }
-                Net::Trees(_) => {
-                    return Err(crate::model::ModelError::Input(
-                        "a tree model reads no stamps".into(),
-                    ))
-                }
-                Net::Temporal(net) => {
-                    let input = TemporalInput {
-                        stamps,
-                        features,
-                        crop,
-                        n_features: stats.len(),
-                    };
-                    temporal_probabilities(net, self.cpu.as_ref(), &kept, input, device)?
-                }
-            };
+            let steps: Vec<(&str, f64)> = kept
+                .iter()
+                .map(|(seq, _, alert)| (seq.object_id.as_str(), alert.candidate.jd))
+                .collect();
+            let probabilities = self.network_probabilities(stamps, features, &steps, device)?;
             for ((seq, k, alert), mut probs) in kept.into_iter().zip(probabilities) {
                 let rule = if options.production_rules {
                     production_rule(alert, &self.header.classes, &mut probs)
@@ -431,6 +402,60 @@ impl LoadedModel {
     }
 }
 
+impl LoadedModel {
+    /// A network's probabilities for prepared detections, whatever the survey: `stamps`
+    /// `[n][crop][crop][3]`, normalised `features` `[n][F]`, and each detection's object and
+    /// time (days); a temporal model reads each run of one object's detections as its
+    /// sequence and answers after each.
+    fn network_probabilities(
+        &self,
+        stamps: Vec<f32>,
+        features: Vec<f32>,
+        steps: &[(&str, f64)],
+        device: &Device,
+    ) -> Result<Vec<Vec<f32>>, crate::model::ModelError> {
+        let crop = self.header.crop;
+        let stats = &self.header.feature_stats;
+        Ok(match &self.net {
+            Net::Alerce(net) => net
+                .predict_with(&stamps, &features, device, self.cpu.as_ref())?
+                .probabilities
+                .into_iter()
+                .map(|p| p.to_vec())
+                .collect(),
+            Net::Enhanced(net) => {
+                let b = steps.len();
+                let f = stats.len();
+                let embedding = match &self.cpu {
+                    Some(cpu) => host_embedding(cpu, &stamps, device)?,
+                    None => net.encoder().forward(Tensor::<4>::from_data(
+                        TensorData::new(stamps, [b, crop, crop, 3]),
+                        device,
+                    )),
+                };
+                let features = Tensor::<2>::from_data(TensorData::new(features, [b, f]), device);
+                let probs = softmax(net.forward_embedded(embedding, features), 1);
+                let c = self.header.classes.len();
+                readback(probs)?.chunks(c).map(|p| p.to_vec()).collect()
+            }
+            Net::Trees(_) => {
+                return Err(crate::model::ModelError::Input(
+                    "a tree model reads no stamps".into(),
+                ))
+            }
+            Net::Temporal(net) => {
+                let input = TemporalInput {
+                    stamps,
+                    features,
+                    crop,
+                    n_features: stats.len(),
+                };
+                temporal_probabilities(net, self.cpu.as_ref(), steps, input, device)?
+            }
+        })
+    }
+}
+
 /// How many of a sequence's detections are answered.
 fn n_max(options: &ClassifyOptions, len: usize) -> usize {
     match options.max_detections {
@@ -461,10 +486,7 @@ impl LoadedModel {
             .check_survey(&self.path, Survey::Lsst, &first.origin.file)
             .map_err(|e| crate::model::ModelError::Input(e.to_string()))?;
         let Net::Trees(trees) = &self.net else {
-            return Err(crate::model::ModelError::Input(format!(
-                "model {} is a {} network: LSST alerts are answered by tree models only",
-                self.display_name, self.header.kind
-            )));
+            return self.classify_lsst_network(alerts, cancel);
         };
         // Each object's name made once, not at every comparison.
         let mut named: Vec<(String, &crate::alert::lsst::LsstAlert)> =
@@ -514,6 +536,106 @@ impl LoadedModel {
                     disagreement: Some(answer.disagreement),
                     rule,
                     source: format!("{}#{}", alert.origin.file, alert.origin.record),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A network's answers to LSST alerts: each object's alerts given, in time order, are
+    /// its sequence (stamps from each alert's own cutouts, features from its `diaSource`);
+    /// `k` is, as for the tree models, the object's detection count at the alert (its
+    /// `prvDiaSources` plus one). Alerts whose cutouts cannot be read are skipped with the
+    /// reason.
+    fn classify_lsst_network(
+        &self,
+        alerts: &[crate::alert::lsst::LsstAlert],
+        cancel: &AtomicBool,
+    ) -> Result<ClassifyOutput, crate::model::ModelError> {
+        use crate::alert::lsst::LsstAlert;
+        let mut out = ClassifyOutput::default();
+        let mut by_object: std::collections::BTreeMap<String, Vec<&LsstAlert>> =
+            std::collections::BTreeMap::new();
+        for a in alerts {
+            by_object.entry(a.object_name()).or_default().push(a);
+        }
+        let mut items: Vec<(String, &LsstAlert)> = Vec::with_capacity(alerts.len());
+        for (id, mut list) in by_object {
+            list.sort_by(|a, b| {
+                a.dia_source
+                    .midpoint_mjd_tai
+                    .total_cmp(&b.dia_source.midpoint_mjd_tai)
+                    .then(a.alert_id.cmp(&b.alert_id))
+            });
+            list.dedup_by_key(|a| a.alert_id);
+            items.extend(list.into_iter().map(|a| (id.clone(), a)));
+        }
+        let crop = self.header.crop;
+        let stats = &self.header.feature_stats;
+        let source = |a: &LsstAlert| format!("{}#{}", a.origin.file, a.origin.record);
+        // Chunks end between objects, so that a temporal model sees each object whole.
+        let mut bounds = Vec::new();
+        let mut start = 0;
+        for i in 1..=items.len() {
+            let boundary = i == items.len() || items[i].0 != items[i - 1].0;
+            if boundary && (i - start >= 256 || i == items.len()) {
+                bounds.push((start, i));
+                start = i;
+            }
+        }
+        for chunk in bounds.iter().map(|&(a, b)| &items[a..b]) {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let prepared: Vec<Prepared> = chunk
+                .par_iter()
+                .map(|(_, a)| {
+                    let stamps = crate::stamp::lsst_model_stamps(&a.cutouts, crop)
+                        .map_err(|e| e.to_string())?;
+                    let raw: Vec<f64> = crate::features::lsst::lsst_features(a)
+                        .into_iter()
+                        .map(f64::from)
+                        .collect();
+                    let norm = stats.normalize(&raw);
+                    Ok((stamps.pixels, norm.into_iter().map(|v| v as f32).collect()))
+                })
+                .collect();
+            let (mut stamps, mut features, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+            for ((id, a), p) in chunk.iter().zip(prepared) {
+                match p {
+                    Ok((s, f)) => {
+                        stamps.extend(s);
+                        features.extend(f);
+                        kept.push((id.as_str(), *a));
+                    }
+                    Err(reason) => out.skipped.push(SkippedAlert {
+                        object_id: id.clone(),
+                        k: a.prv_dia_sources.len() + 1,
+                        source: source(a),
+                        reason,
+                    }),
+                }
+            }
+            let steps: Vec<(&str, f64)> = kept
+                .iter()
+                .map(|(id, a)| (*id, a.dia_source.midpoint_mjd_tai))
+                .collect();
+            let probabilities =
+                self.network_probabilities(stamps, features, &steps, &self.device)?;
+            for ((id, a), probs) in kept.into_iter().zip(probabilities) {
+                let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
+                out.rows.push(ClassRow {
+                    object_id: id.to_string(),
+                    k: a.prv_dia_sources.len() + 1,
+                    candid: Some(a.alert_id),
+                    jd: a.dia_source.midpoint_mjd_tai + 2_400_000.5,
+                    model: self.display_name.clone(),
+                    top_class: self.header.classes.get(top).cloned().unwrap_or_default(),
+                    probabilities: probs,
+                    std: Vec::new(),
+                    disagreement: None,
+                    rule: None,
+                    source: source(a),
                 });
             }
         }
@@ -666,7 +788,7 @@ fn host_embedding(
 fn temporal_probabilities(
     net: &TemporalStampClassifier,
     cpu: Option<&CpuEncoder>,
-    kept: &[(&Sequence, usize, &Alert)],
+    steps: &[(&str, f64)],
     input: TemporalInput,
     device: &Device,
 ) -> Result<Vec<Vec<f32>>, crate::model::ModelError> {
@@ -679,9 +801,9 @@ fn temporal_probabilities(
     let per = crop * crop * 3;
     // Runs of consecutive items of the same object, in order.
     let mut groups: Vec<(usize, usize)> = Vec::new();
-    for (i, (seq, _, _)) in kept.iter().enumerate() {
+    for (i, (object, _)) in steps.iter().enumerate() {
         match groups.last_mut() {
-            Some((start, len)) if kept[*start].0.object_id == seq.object_id => *len += 1,
+            Some((start, len)) if steps[*start].0 == *object => *len += 1,
             _ => groups.push((i, 1)),
         }
     }
@@ -693,10 +815,10 @@ fn temporal_probabilities(
     let mut f = vec![0f32; b * t * n_features];
     let mut days = vec![0f32; b * t];
     for (g, &(start, len)) in groups.iter().enumerate() {
-        let t0 = kept[start].2.candidate.jd;
+        let t0 = steps[start].1;
         for k in 0..t {
             let src = start + k.min(len - 1);
-            days[g * t + k] = (kept[src].2.candidate.jd - t0) as f32;
+            days[g * t + k] = (steps[src].1 - t0) as f32;
             if k < len {
                 let slot = g * t + k;
                 s[slot * per..(slot + 1) * per]
@@ -723,7 +845,7 @@ fn temporal_probabilities(
     };
     let host = readback(probs)?;
     let c = host.len() / (b * t);
-    let mut out = Vec::with_capacity(kept.len());
+    let mut out = Vec::with_capacity(steps.len());
     for (g, &(_, len)) in groups.iter().enumerate() {
         for k in 0..len {
             let o = (g * t + k) * c;

@@ -191,7 +191,14 @@ impl FeatureStats {
         }
     }
 
+    /// [`Self::validate_for`] ZTF `candidate` features.
     pub fn validate(&self) -> Result<(), FeatureStatsError> {
+        self.validate_for(crate::model::survey::ZTF_FEATURES)
+    }
+
+    /// Checks the statistics are whole and name features of `feature_set`
+    /// (`ztf-candidate` or `lsst-diasource`).
+    pub fn validate_for(&self, feature_set: &str) -> Result<(), FeatureStatsError> {
         let n = self.names.len();
         for (what, len) in [
             ("mean", self.mean.len()),
@@ -211,11 +218,14 @@ impl FeatureStats {
                 self.names[i], self.std[i]
             )));
         }
-        if let Some(name) = self
-            .names
-            .iter()
-            .find(|n| raw_feature(&Candidate::default(), n).is_none())
-        {
+        let known = |n: &str| {
+            if feature_set == crate::model::survey::LSST_FEATURES {
+                lsst::LSST_TABULAR_FEATURES.contains(&n)
+            } else {
+                raw_feature(&Candidate::default(), n).is_some()
+            }
+        };
+        if let Some(name) = self.names.iter().find(|n| !known(n)) {
             return Err(FeatureStatsError::Invalid(format!(
                 "unknown feature {name:?}"
             )));

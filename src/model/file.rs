@@ -175,7 +175,7 @@ pub fn header_from_bytes(bytes: &[u8], path: &Path) -> Result<ModelHeader, Model
     }
     header
         .feature_stats
-        .validate()
+        .validate_for(&header.trained_on.feature_set)
         .map_err(|e| ModelFileError::BadHeader {
             path: path.into(),
             reason: e.to_string(),

@@ -32,6 +32,12 @@ pub enum StampError {
     },
     #[error("crop of {crop} px does not fit a {full} px stamp")]
     BadCrop { crop: usize, full: usize },
+    #[error("{cutout} cutout is {width}x{height}, not square")]
+    NotSquare {
+        cutout: &'static str,
+        width: usize,
+        height: usize,
+    },
 }
 
 /// Where NaN rows or columns were added to bring an edge stamp to full size. "Start" is
@@ -184,6 +190,47 @@ pub fn model_stamps(
         size: crop,
         pixels,
         padding,
+    })
+}
+
+/// An LSST alert's cutouts for the models: the image planes (nJy) of science, template
+/// and difference stacked as channels, the centre `crop` of each, per-channel min-max,
+/// NaN -> 0, as for ZTF. The cutouts are read as the producer wrote them (Rubin's are not
+/// North up; the encoder pools over rotations and training draws flips), at Rubin's
+/// 0.2"/px: a model trained on them reads LSST stamps only (its header says so).
+pub fn lsst_model_stamps(
+    cutouts: &crate::alert::lsst::LsstCutouts,
+    crop: usize,
+) -> Result<ModelStamps, StampError> {
+    let mut pixels = vec![0f32; crop * crop * CHANNELS];
+    for (ch, kind) in CutoutKind::ALL.into_iter().enumerate() {
+        let image = &cutouts
+            .get(kind)
+            .ok_or(StampError::Missing(kind.field()))?
+            .image;
+        if image.width != image.height || image.pixels.len() != image.width * image.height {
+            return Err(StampError::NotSquare {
+                cutout: kind.field(),
+                width: image.width,
+                height: image.height,
+            });
+        }
+        if crop == 0 || crop > image.width {
+            return Err(StampError::BadCrop {
+                crop,
+                full: image.width,
+            });
+        }
+        let mut channel = crop_center(&image.pixels, image.width, crop);
+        minmax_normalize(&mut channel);
+        for (i, v) in channel.into_iter().enumerate() {
+            pixels[i * CHANNELS + ch] = v;
+        }
+    }
+    Ok(ModelStamps {
+        size: crop,
+        pixels,
+        padding: EdgePadding::default(),
     })
 }
 

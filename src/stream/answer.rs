@@ -65,18 +65,30 @@ pub struct Answerer {
     pub options: ClassifyOptions,
 }
 
-/// Two models given for one survey: which of them should answer its alerts is not said.
+/// Models a stream cannot answer with.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "models {first} and {second} were both trained on {survey} alerts: a stream answers each \
-     alert with the one model of its survey; give at most one model per survey",
-    first = first.display(),
-    second = second.display()
-)]
-pub struct TwoModelsForOneSurvey {
-    pub survey: Survey,
-    pub first: PathBuf,
-    pub second: PathBuf,
+pub enum StreamModelError {
+    /// Which of the two should answer the survey's alerts is not said.
+    #[error(
+        "models {} and {} were both trained on {survey} alerts: a stream answers each alert \
+         with the one model of its survey; give at most one model per survey",
+        first.display(),
+        second.display()
+    )]
+    TwoForOneSurvey {
+        survey: Survey,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    /// An LSST alert carries its object's earlier detections but not their stamps, and the
+    /// stream's state keeps LSST alerts without them.
+    #[error(
+        "model {} is a temporal network trained on LSST alerts: a stream answers LSST \
+         alerts one at a time, without the object's earlier stamps such a network reads; \
+         use a tree model or a single-alert (enhanced) network, or `classify` on the files",
+        .0.display()
+    )]
+    TemporalOnLsst(PathBuf),
 }
 
 /// The partitions this consumer holds, by (topic, partition).
@@ -94,10 +106,17 @@ fn object_of(alert: &AnyAlert) -> Option<(Survey, String)> {
 }
 
 impl Answerer {
-    pub fn new(models: Vec<StreamModel>) -> Result<Self, TwoModelsForOneSurvey> {
+    pub fn new(models: Vec<StreamModel>) -> Result<Self, StreamModelError> {
+        for m in &models {
+            if m.survey() == Survey::Lsst
+                && matches!(m.model.header.kind, crate::model::file::ModelKind::Temporal)
+            {
+                return Err(StreamModelError::TemporalOnLsst(m.path.clone()));
+            }
+        }
         for (i, a) in models.iter().enumerate() {
             if let Some(b) = models[..i].iter().find(|b| b.survey() == a.survey()) {
-                return Err(TwoModelsForOneSurvey {
+                return Err(StreamModelError::TwoForOneSurvey {
                     survey: a.survey(),
                     first: b.path.clone(),
                     second: a.path.clone(),

@@ -1,10 +1,12 @@
 //! Training data in memory: every labelled object's first N detections preprocessed once
 //! (stamp crop, raw features, days since the first detection), with an on-disk cache.
 
-use crate::alert::{read_all, ReadOptions};
+use crate::alert::lsst::LsstAlert;
+use crate::alert::neutral::Survey;
+use crate::alert::{read_all_any, Alert, AnyAlert, ReadOptions};
 use crate::features::{raw_features, FeatureStats};
 use crate::sequence::group_into_sequences;
-use crate::stamp::model_stamps;
+use crate::stamp::{lsst_model_stamps, model_stamps, StampError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +55,17 @@ pub struct Dataset {
     pub crop: usize,
     pub n_features: usize,
     pub summary: DataSummary,
+    /// The survey of every alert (one per dataset: stamps and features differ).
+    pub survey: Survey,
+    /// The raw features' names, in order: the configured ones for ZTF, the `diaSource`
+    /// ones ([`crate::features::lsst::LSST_TABULAR_FEATURES`]) for LSST.
+    pub feature_names: Vec<String>,
+    /// The side of the stamps read (the most common one).
+    pub stamp_size: usize,
+}
+
+fn ztf_survey() -> Survey {
+    Survey::Ztf
 }
 
 /// `objectId,label` rows (see [`crate::labels::read_labels_csv`]).
@@ -108,7 +121,7 @@ fn cache_key(config: &TrainConfig, crop: usize) -> String {
         "features": config.features,
         "n": config.max_detections,
         "crop": crop,
-        "version": 1,
+        "version": 2,
     });
     format!("{:016x}", fnv1a(described.to_string().as_bytes()))
 }
@@ -122,6 +135,12 @@ struct CacheHead {
     n_features: usize,
     summary: DataSummary,
     objects: Vec<Object>,
+    #[serde(default = "ztf_survey")]
+    survey: Survey,
+    #[serde(default)]
+    feature_names: Vec<String>,
+    #[serde(default)]
+    stamp_size: usize,
 }
 
 fn write_cache(path: &Path, data: &Dataset) -> Result<(), TrainError> {
@@ -131,6 +150,9 @@ fn write_cache(path: &Path, data: &Dataset) -> Result<(), TrainError> {
         n_features: data.n_features,
         summary: data.summary.clone(),
         objects: data.objects.clone(),
+        survey: data.survey,
+        feature_names: data.feature_names.clone(),
+        stamp_size: data.stamp_size,
     };
     let json = serde_json::to_vec(&head).map_err(|e| TrainError::Data(e.to_string()))?;
     let stamps: usize = data.objects.iter().map(|o| o.stamps.len()).sum();
@@ -177,6 +199,9 @@ fn read_cache(path: &Path, key: &str) -> Option<Dataset> {
         crop: head.crop,
         n_features: head.n_features,
         summary: head.summary,
+        survey: head.survey,
+        feature_names: head.feature_names,
+        stamp_size: head.stamp_size,
     })
 }
 
@@ -196,65 +221,176 @@ impl Dataset {
         if let Some(path) = &config.holdout_labels {
             labels.extend(read_labels(path)?);
         }
-        let (alerts, read) = read_all(&config.data, &ReadOptions::default());
+        let options = ReadOptions {
+            lsst_schemas: config.lsst_schemas.clone(),
+            ..Default::default()
+        };
+        let (alerts, read) = read_all_any(&config.data, &options);
+        let (mut ztf, mut lsst): (Vec<Alert>, Vec<LsstAlert>) = (Vec::new(), Vec::new());
+        for a in alerts {
+            match a {
+                AnyAlert::Ztf(a) => ztf.push(a),
+                AnyAlert::Lsst(a) => lsst.push(*a),
+            }
+        }
+        if !ztf.is_empty() && !lsst.is_empty() {
+            return Err(TrainError::Data(format!(
+                "the data holds {} ZTF and {} LSST alerts: a network is trained on one survey's alerts (their stamps and features differ); give one survey's folders",
+                ztf.len(),
+                lsst.len()
+            )));
+        }
         let mut summary = DataSummary {
-            alerts: alerts.len(),
+            alerts: ztf.len() + lsst.len(),
             read_errors: read.errors.len(),
             cache_key: key,
             ..Default::default()
         };
-        let sequences = group_into_sequences(alerts);
-        summary.objects = sequences.len();
-        let mut objects = Vec::new();
-        for seq in &sequences {
-            let Some(label) = labels.get(&seq.object_id) else {
-                summary.unlabelled_objects += 1;
-                continue;
-            };
-            let Some(class) = config.classes.iter().position(|c| c == label) else {
-                *summary.other_labels.entry(label.clone()).or_default() += 1;
-                continue;
-            };
-            let mut object = Object {
-                object_id: seq.object_id.clone(),
-                class,
-                days: Vec::new(),
-                raw: Vec::new(),
-                stamps: Vec::new(),
-            };
-            let mut first = None;
-            for alert in &seq.detections {
-                if object.steps() == config.max_detections {
-                    break;
-                }
-                match model_stamps(&alert.cutouts, Some(&alert.candidate), crop) {
-                    Ok(s) => {
-                        let jd = alert.candidate.jd;
-                        let t0 = *first.get_or_insert(jd);
-                        object.days.push((jd - t0) as f32);
-                        object
-                            .raw
-                            .extend(raw_features(&alert.candidate, &config.features));
-                        object.stamps.extend(s.pixels);
-                    }
-                    Err(_) => summary.bad_detections += 1,
-                }
+        let mut builder = Builder {
+            labels: &labels,
+            config,
+            summary: &mut summary,
+            objects: Vec::new(),
+            sides: BTreeMap::new(),
+        };
+        let (survey, feature_names) = if lsst.is_empty() {
+            let sequences = group_into_sequences(ztf);
+            builder.summary.objects = sequences.len();
+            for seq in &sequences {
+                builder.add(
+                    &seq.object_id,
+                    seq.detections.iter().map(|alert| {
+                        let s = model_stamps(&alert.cutouts, Some(&alert.candidate), crop)?;
+                        let side = alert.cutouts.science.as_ref().map_or(0, |c| c.width);
+                        Ok(Step {
+                            time: alert.candidate.jd,
+                            raw: raw_features(&alert.candidate, &config.features),
+                            stamps: s.pixels,
+                            side,
+                        })
+                    }),
+                );
             }
-            if object.steps() > 0 {
-                *summary.per_class.entry(label.clone()).or_default() += 1;
-                objects.push(object);
+            (Survey::Ztf, config.features.clone())
+        } else {
+            let mut by_object: BTreeMap<String, Vec<LsstAlert>> = BTreeMap::new();
+            for a in lsst {
+                by_object.entry(a.object_name()).or_default().push(a);
             }
-        }
+            builder.summary.objects = by_object.len();
+            for (id, mut alerts) in by_object {
+                alerts.sort_by(|a, b| {
+                    a.dia_source
+                        .midpoint_mjd_tai
+                        .total_cmp(&b.dia_source.midpoint_mjd_tai)
+                        .then(a.alert_id.cmp(&b.alert_id))
+                });
+                alerts.dedup_by_key(|a| a.alert_id);
+                builder.add(
+                    &id,
+                    alerts.iter().map(|alert| {
+                        let s = lsst_model_stamps(&alert.cutouts, crop)?;
+                        let side = alert.cutouts.science.as_ref().map_or(0, |c| c.image.width);
+                        Ok(Step {
+                            time: alert.dia_source.midpoint_mjd_tai,
+                            raw: crate::features::lsst::lsst_features(alert)
+                                .into_iter()
+                                .map(f64::from)
+                                .collect(),
+                            stamps: s.pixels,
+                            side,
+                        })
+                    }),
+                );
+            }
+            let names = crate::features::lsst::LSST_TABULAR_FEATURES
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
+            (Survey::Lsst, names)
+        };
+        let Builder { objects, sides, .. } = builder;
+        // The most common side (the smallest of equals).
+        let stamp_size = sides
+            .iter()
+            .max_by_key(|(side, n)| (**n, std::cmp::Reverse(**side)))
+            .map_or(0, |(side, _)| *side);
         let data = Dataset {
             objects,
             crop,
-            n_features: config.features.len(),
+            n_features: feature_names.len(),
             summary,
+            survey,
+            feature_names,
+            stamp_size,
         };
         if let Some(path) = cache {
             write_cache(path, &data)?;
         }
         Ok((data, false))
+    }
+}
+
+/// One detection, preprocessed.
+struct Step {
+    /// Days on the survey's own clock (ZTF jd, LSST midpointMjdTai): only differences
+    /// are used.
+    time: f64,
+    raw: Vec<f64>,
+    stamps: Vec<f32>,
+    /// The science cutout's side, pixels.
+    side: usize,
+}
+
+/// Gathers the labelled objects of the configured classes, first N detections each.
+struct Builder<'a> {
+    labels: &'a BTreeMap<String, String>,
+    config: &'a TrainConfig,
+    summary: &'a mut DataSummary,
+    objects: Vec<Object>,
+    /// Stamps read, by science cutout side.
+    sides: BTreeMap<usize, usize>,
+}
+
+impl Builder<'_> {
+    /// One object's detections, oldest first; stamps that cannot be preprocessed are
+    /// counted and left out.
+    fn add(&mut self, object_id: &str, steps: impl Iterator<Item = Result<Step, StampError>>) {
+        let Some(label) = self.labels.get(object_id) else {
+            self.summary.unlabelled_objects += 1;
+            return;
+        };
+        let Some(class) = self.config.classes.iter().position(|c| c == label) else {
+            *self.summary.other_labels.entry(label.clone()).or_default() += 1;
+            return;
+        };
+        let mut object = Object {
+            object_id: object_id.to_string(),
+            class,
+            days: Vec::new(),
+            raw: Vec::new(),
+            stamps: Vec::new(),
+        };
+        let mut first = None;
+        for step in steps {
+            if object.steps() == self.config.max_detections {
+                break;
+            }
+            match step {
+                Ok(s) => {
+                    let t0 = *first.get_or_insert(s.time);
+                    object.days.push((s.time - t0) as f32);
+                    object.raw.extend(s.raw);
+                    object.stamps.extend(s.stamps);
+                    *self.sides.entry(s.side).or_default() += 1;
+                }
+                Err(_) => self.summary.bad_detections += 1,
+            }
+        }
+        if object.steps() > 0 {
+            *self.summary.per_class.entry(label.clone()).or_default() += 1;
+            self.objects.push(object);
+        }
     }
 }
 

@@ -469,7 +469,7 @@ pub fn train(
         (net, state, header.feature_stats)
     } else {
         let train_objects: Vec<&Object> = train_set.clone();
-        let stats = feature_stats(&config.features, &train_objects);
+        let stats = feature_stats(&data.feature_names, &train_objects);
         device.seed(config.seed);
         let arch = config
             .model
@@ -496,6 +496,13 @@ pub fn train(
         ModelChoice::Enhanced(_) => ModelKind::Enhanced,
         ModelChoice::Trees(_) => ModelKind::Trees,
     };
+    let trained_on = {
+        let mut t = crate::model::survey::TrainedOn::survey_default(data.survey);
+        if data.stamp_size > 0 {
+            t.stamp_size = data.stamp_size;
+        }
+        t
+    };
     let make_header = |metrics: Option<serde_json::Value>| {
         let mut h = ModelHeader::new(
             kind,
@@ -505,6 +512,7 @@ pub fn train(
             stats.clone(),
         );
         h.architecture = architecture.clone();
+        h.trained_on = trained_on.clone();
         h.provenance.source = "trained by stampseq".into();
         h.provenance.training = Some(training_json.clone());
         h.provenance.metrics = metrics;

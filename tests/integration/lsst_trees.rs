@@ -1,6 +1,7 @@
-//! A tree model trained, applied and evaluated on real Rubin/LSST alerts (the LSSTCam
-//! alerts of Fink's sample, as Confluent-framed messages) with the `diaSource` features,
-//! by the same commands as for ZTF; and each survey's models refusing the other's alerts.
+//! Tree models and networks trained, applied and evaluated on real Rubin/LSST alerts (the
+//! LSSTCam alerts of Fink's sample, as Confluent-framed messages) with the `diaSource`
+//! features and, for the networks, the alerts' own cutouts, by the same commands as for
+//! ZTF; and each survey's models refusing the other's alerts.
 //!
 //! No labelled LSST set exists in the shared data: the labels here are "asteroid" for the
 //! alerts Rubin associated with a known solar-system object and "other" for the rest. They
@@ -232,58 +233,7 @@ fn a_stream_answers_lsst_alerts_with_an_lsst_model_as_classify_does() {
         String::from_utf8_lossy(&out.stderr)
     );
     let expected: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-
-    let broker = crate::kafka::Broker::start();
-    broker.create_topic("lsst", 2);
-    let out = stampseq()
-        .args(["produce", "--brokers", &broker.address(), "--topic", "lsst"])
-        .args(["-X", "batch.num.messages=1"])
-        .arg("--lsst-schemas")
-        .arg(schemas())
-        .arg(framed())
-        .output()
-        .expect("produce");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answers = dir.path().join("answers");
-    let out = stampseq()
-        .args([
-            "stream",
-            "--brokers",
-            &broker.address(),
-            "--topic",
-            "lsst",
-            "--group",
-            "rubin",
-            "--from-beginning",
-            "--until-caught-up",
-        ])
-        .arg("--model")
-        .arg(&model)
-        .arg("--lsst-schemas")
-        .arg(schemas())
-        .arg("--out")
-        .arg(&answers)
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .output()
-        .expect("stream");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut got = std::collections::HashMap::new();
-    for f in std::fs::read_dir(&answers).expect("answers") {
-        let mut reader = csv::Reader::from_path(f.expect("file").path()).expect("csv");
-        for r in reader.deserialize::<std::collections::HashMap<String, String>>() {
-            let r = r.expect("row");
-            got.insert(r["alertId"].clone(), r);
-        }
-    }
+    let got = stream_answers(dir.path(), &model);
     let want = expected["rows"].as_array().expect("rows");
     assert_eq!(got.len(), want.len(), "every LSST alert answered once");
     for w in want {
@@ -318,4 +268,267 @@ pub(crate) fn trained_model(dir: &Path) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     run.join("best.stampseq")
+}
+
+/// A network's configuration for the framed LSST alerts (labels already in `dir`): a small
+/// encoder on the centre 21 px of the 0.2"/px cutouts, a few iterations.
+fn write_network_config(dir: &Path, kind: &str) -> PathBuf {
+    let head = if kind == "temporal" {
+        "kind = \"temporal\"\nwise = false\nhidden = 8\ntime = \"Log1p\"\n\n[model.head]\nkind = \"Gru\""
+    } else {
+        "kind = \"enhanced\"\ndense = [16]\ndropout = 0.0"
+    };
+    let text = format!(
+        r#"classes = ["asteroid", "other"]
+max_detections = 5
+seed = 3
+val_per_class = 1
+test_per_class = 1
+lr = 0.001
+batch = 8
+max_iterations = 20
+validate_every = 10
+augment = true
+balance_classes = true
+data = [{:?}]
+labels = "labels.csv"
+lsst_schemas = {:?}
+
+[model]
+{head}
+
+[model.encoder]
+blocks = [[8]]
+dense = 16
+dropout = 0.0
+"#,
+        framed().display().to_string(),
+        schemas().display().to_string()
+    );
+    let path = dir.join(format!("{kind}.toml"));
+    std::fs::write(&path, text).expect("config");
+    path
+}
+
+/// Networks on LSST stamps: a single-alert and a temporal network train on the framed
+/// alerts' cutouts and `diaSource` features; the model file records the survey, the
+/// stamps' side and the feature set; `classify` answers every LSST alert (the CPU kernels
+/// as Burn does), `evaluate` scores them, and ZTF alerts are refused by name.
+#[test]
+fn lsst_networks_train_on_lsst_stamps_and_answer_lsst_alerts_only() {
+    let rows = table();
+    let dir = tempfile::tempdir().expect("tempdir");
+    prepare(dir.path(), &rows);
+    for kind in ["enhanced", "temporal"] {
+        let config = write_network_config(dir.path(), kind);
+        let run = dir.path().join(format!("run-{kind}"));
+        let out = stampseq()
+            .args(["train", "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(&run)
+            .output()
+            .expect("train");
+        assert!(
+            out.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let model = run.join("best.stampseq");
+        let header = stampseq::model::file::read_header(&model).expect("header");
+        assert_eq!(
+            header.trained_on.survey,
+            stampseq::alert::neutral::Survey::Lsst
+        );
+        assert_eq!(header.trained_on.feature_set, "lsst-diasource");
+        assert!(
+            header.trained_on.stamp_size >= 30,
+            "{:?}",
+            header.trained_on
+        );
+        assert_eq!(
+            header.feature_stats.names,
+            stampseq::features::lsst::LSST_TABULAR_FEATURES
+        );
+
+        // Every alert answered, with the same probabilities on the CPU kernels and on Burn.
+        let answers = |backend: &str| -> serde_json::Value {
+            let out = stampseq()
+                .args([
+                    "classify",
+                    "--format",
+                    "json",
+                    "--backend",
+                    backend,
+                    "--model",
+                ])
+                .arg(&model)
+                .arg("--lsst-schemas")
+                .arg(schemas())
+                .arg(framed())
+                .output()
+                .expect("classify");
+            assert!(
+                out.status.success(),
+                "{kind} {backend}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice(&out.stdout).expect("json")
+        };
+        let (cpu, flex) = (answers("cpu"), answers("flex"));
+        let rows_cpu = cpu["rows"].as_array().expect("rows");
+        let rows_flex = flex["rows"].as_array().expect("rows");
+        assert_eq!(rows_cpu.len(), 20, "{kind}: every alert answered");
+        assert_eq!(rows_flex.len(), 20);
+        for (a, b) in rows_cpu.iter().zip(rows_flex) {
+            let id = a["object_id"].as_str().expect("id");
+            assert_eq!(a["candid"], b["candid"]);
+            let (_, previous, _) = rows.iter().find(|(o, _, _)| o == id).expect("object");
+            assert_eq!(a["k"].as_u64(), Some(*previous as u64 + 1), "{id}");
+            let p: Vec<f64> = a["probabilities"]
+                .as_array()
+                .expect("p")
+                .iter()
+                .map(|v| v.as_f64().expect("f"))
+                .collect();
+            assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{id}: {p:?}");
+            for (x, y) in p.iter().zip(b["probabilities"].as_array().expect("p")) {
+                assert!((x - y.as_f64().expect("f")).abs() < 1e-5, "{kind} {id}");
+            }
+        }
+
+        let eval = dir.path().join(format!("eval-{kind}"));
+        let out = stampseq()
+            .args(["evaluate", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(framed())
+            .arg("--lsst-schemas")
+            .arg(schemas())
+            .arg("--labels")
+            .arg(dir.path().join("labels.csv"))
+            .arg("--out")
+            .arg(&eval)
+            .output()
+            .expect("evaluate");
+        assert!(
+            out.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(eval.join("metrics.json")).expect("metrics"))
+                .expect("json");
+        assert_eq!(report["objects"], 20);
+
+        // ZTF alerts are not this model's.
+        let out = stampseq()
+            .args(["classify", "--model"])
+            .arg(&model)
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample"))
+            .output()
+            .expect("classify ZTF");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("trained on LSST alerts"), "{kind}: {err}");
+
+        // A stream answers LSST alerts one at a time: a single-alert network as `classify`
+        // does; a temporal one, which would need the object's earlier stamps, is refused.
+        if kind == "temporal" {
+            let out = stampseq()
+                .args([
+                    "stream",
+                    "--brokers",
+                    "127.0.0.1:1",
+                    "--topic",
+                    "t",
+                    "--out",
+                ])
+                .arg(dir.path().join("never"))
+                .arg("--model")
+                .arg(&model)
+                .output()
+                .expect("stream");
+            assert!(!out.status.success());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("temporal network trained on LSST"), "{err}");
+        } else {
+            let got = stream_answers(dir.path(), &model);
+            assert_eq!(got.len(), 20, "every LSST alert answered once");
+            for w in rows_cpu {
+                let id = w["candid"].as_i64().expect("alert id").to_string();
+                let g = &got[&id];
+                assert_eq!(g["k"], w["k"].to_string(), "{id}");
+                for (c, p) in ["asteroid", "other"]
+                    .iter()
+                    .zip(w["probabilities"].as_array().expect("p"))
+                {
+                    let p_got: f64 = g[&format!("p_{c}")].parse().expect("p");
+                    assert!((p_got - p.as_f64().expect("f")).abs() < 1e-5, "{id} {c}");
+                }
+            }
+        }
+    }
+}
+
+/// The framed LSST alerts through a real broker and `stampseq stream --model MODEL`: the
+/// answers written, by alert id.
+fn stream_answers(
+    dir: &Path,
+    model: &Path,
+) -> std::collections::HashMap<String, std::collections::HashMap<String, String>> {
+    let broker = crate::kafka::Broker::start();
+    broker.create_topic("lsst", 2);
+    let out = stampseq()
+        .args(["produce", "--brokers", &broker.address(), "--topic", "lsst"])
+        .args(["-X", "batch.num.messages=1"])
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .arg(framed())
+        .output()
+        .expect("produce");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answers = dir.join("stream-answers");
+    let out = stampseq()
+        .args([
+            "stream",
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            "lsst",
+            "--group",
+            "rubin",
+            "--from-beginning",
+            "--until-caught-up",
+            "--backend",
+            "cpu",
+        ])
+        .arg("--model")
+        .arg(model)
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .arg("--out")
+        .arg(&answers)
+        .arg("--state-dir")
+        .arg(dir.join("stream-state"))
+        .output()
+        .expect("stream");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut got = std::collections::HashMap::new();
+    for f in std::fs::read_dir(&answers).expect("answers") {
+        let mut reader = csv::Reader::from_path(f.expect("file").path()).expect("csv");
+        for r in reader.deserialize::<std::collections::HashMap<String, String>>() {
+            let r = r.expect("row");
+            got.insert(r["alertId"].clone(), r);
+        }
+    }
+    got
 }
