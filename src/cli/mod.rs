@@ -53,7 +53,7 @@ pub enum Command {
     /// Write labelled synthetic ZTF alerts (AGN, SN, VS, asteroid, bogus) made on real
     /// template stamps.
     Simulate(simulate::SimulateArgs),
-    /// Train a temporal or enhanced classifier, or trees on ZTF or LSST alerts ([model] kind = "trees"), from a TOML configuration.
+    /// Train a temporal or enhanced classifier, or trees ([model] kind = "trees"), on ZTF or LSST alerts (one survey per model), from a TOML configuration.
     Train(train::TrainArgs),
     /// Metrics of a model file on labelled alerts (accuracy, F1, per number of detections).
     Evaluate(evaluate::EvaluateArgs),

@@ -355,6 +355,8 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
         t.validate_every = 5;
         t.val_per_class = 1;
         t.max_detections = 3;
+        // The simulator's five classes, typed in as the labels name them.
+        t.classes = "AGN, SN, VS, asteroid, bogus".into();
     }
     h.get_by_label("Start").click();
     h.run_steps(2);

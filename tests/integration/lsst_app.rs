@@ -525,7 +525,7 @@ fn the_training_view_trains_trees_on_lsst_alerts() {
         t.labels = dir.path().join("labels.csv").display().to_string();
         t.out = dir.path().join("app-run").display().to_string();
         t.head = stampseq::app::views::training::HEADS.len() - 1;
-        t.tree_classes = "asteroid, other".into();
+        t.classes = "asteroid, other".into();
         t.val_per_class = 1;
     }
     h.run_steps(2);

@@ -21,7 +21,7 @@ pub const HEADS: [&str; 8] = [
     "Conv1D",
     "TDNN",
     "Transformer",
-    "Trees (no stamps; ZTF or LSST alerts)",
+    "Trees (no stamps)",
 ];
 
 /// Where the trees sit in [`HEADS`].
@@ -39,10 +39,9 @@ pub struct TrainingPanel {
     pub batch: usize,
     pub lr: f64,
     pub validate_every: usize,
-    pub five_classes: bool,
-    /// The tree model's classes, comma-separated (any names the labels use: LSST labels
-    /// need not be the ZTF classes).
-    pub tree_classes: String,
+    /// The model's classes, comma-separated (any names the labels use: LSST labels need
+    /// not be the ZTF classes).
+    pub classes: String,
     pub seed: u64,
     pub val_per_class: usize,
     pub smoothing: f64,
@@ -71,8 +70,8 @@ impl Default for TrainingPanel {
             batch: 32,
             lr: 1e-3,
             validate_every: 25,
-            five_classes: true,
-            tree_classes: "AGN, SN, VS, asteroid".into(),
+            // The classes real labels have (no real bogus labels are bundled).
+            classes: "AGN, SN, VS, asteroid".into(),
             seed: 0,
             val_per_class: 10,
             smoothing: 0.6,
@@ -106,19 +105,12 @@ impl TrainingPanel {
 
     /// The form as a training configuration (a small network suited to a CPU).
     pub fn config(&self) -> TrainConfig {
-        let tree_classes: Vec<&str> = self
-            .tree_classes
+        let classes: Vec<&str> = self
+            .classes
             .split(',')
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .collect();
-        let classes: &[&str] = if self.head == TREES {
-            &tree_classes
-        } else if self.five_classes {
-            &["AGN", "SN", "VS", "asteroid", "bogus"]
-        } else {
-            &["AGN", "SN", "VS"]
-        };
         let model = if self.head == TREES {
             ModelChoice::Trees(crate::model::trees::TreeConfig::default())
         } else {
@@ -273,16 +265,7 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
                         )
                         .labelled_by(l.id);
                         ui.end_row();
-                        if t.head == TREES {
-                            field(ui, "classes (comma-separated)", &mut t.tree_classes);
-                        } else {
-                            ui.label("classes");
-                            ui.checkbox(
-                                &mut t.five_classes,
-                                "AGN, SN, VS, asteroid, bogus (else AGN, SN, VS)",
-                            );
-                            ui.end_row();
-                        }
+                        field(ui, "classes (comma-separated)", &mut t.classes);
                     });
             });
             ui.horizontal(|ui| {
