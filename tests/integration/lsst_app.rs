@@ -548,3 +548,78 @@ fn the_training_view_trains_trees_on_lsst_alerts() {
     assert_eq!(header.trained_on.survey, Survey::Lsst);
     assert_eq!(header.classes, ["asteroid", "other"]);
 }
+
+/// The training view trains a stamp network (GRU head) on LSST alerts with the classes typed
+/// in; the finished model, loaded into the viewer, answers every LSST object.
+#[test]
+fn the_training_view_trains_a_network_on_lsst_stamps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The labels of the LSST machinery test: known solar-system object or not.
+    crate::lsst_trees::trained_model(dir.path());
+    let vetting = dir.path().join("vetting");
+    std::fs::create_dir_all(&vetting).expect("dir");
+    let mut h = harness(options(
+        vec![lsst("derived-fink-v10-framed")],
+        &vetting,
+        true,
+    ));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::T);
+    h.run_steps(2);
+    {
+        let t = &mut h.state_mut().training;
+        t.data = lsst("derived-fink-v10-framed").display().to_string();
+        t.labels = dir.path().join("labels.csv").display().to_string();
+        t.out = dir.path().join("app-run").display().to_string();
+        t.head = stampseq::app::views::training::HEADS
+            .iter()
+            .position(|h| *h == "GRU")
+            .expect("a GRU head");
+        t.classes = "asteroid, other".into();
+        t.val_per_class = 1;
+        t.iterations = 10;
+        t.validate_every = 5;
+        t.batch = 8;
+    }
+    h.run_steps(2);
+    h.get_by_label("Start").click();
+    for _ in 0..3000 {
+        h.step();
+        if h.state().training.finished_model.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let t = &h.state().training;
+    let model = t
+        .finished_model
+        .clone()
+        .unwrap_or_else(|| panic!("{}", t.status));
+    let header = stampseq::model::file::read_header(&model).expect("header");
+    assert_eq!(header.kind, stampseq::model::file::ModelKind::Temporal);
+    assert_eq!(header.trained_on.survey, Survey::Lsst);
+    assert_eq!(header.classes, ["asteroid", "other"]);
+
+    h.state_mut().load_model(model);
+    for _ in 0..3000 {
+        h.step();
+        let app = h.state();
+        if !app.jobs.is_busy()
+            && app
+                .predictions
+                .models
+                .iter()
+                .any(|m| m.classes == ["asteroid", "other"])
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let app = h.state();
+    let answered = app
+        .predictions
+        .models
+        .iter()
+        .find(|m| m.classes == ["asteroid", "other"])
+        .unwrap_or_else(|| panic!("the network answered nothing: {:?}", app.messages));
+    assert_eq!(answered.by_object.len(), app.catalog.rows.len());
+}
