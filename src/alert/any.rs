@@ -2,12 +2,12 @@
 //! `Obj\x01` an Avro container file (ZTF or LSST, by its records), `PAR1` a broker Parquet
 //! file, a zero byte a Confluent-framed LSST message.
 
-use super::avro::AlertFileReader;
 use super::container::for_each_record_with_schema;
 use super::lsst::{
     self, LsstAlert, LsstRecordReader, SchemaRegistry, SchemaSources, SchemaVersion,
 };
 use super::parquet;
+use super::ztf::AlertFileReader;
 use super::{Alert, AlertOrigin, ReadError, ReadErrorKind};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
-//! Alerts: ZTF's types, Avro and cutout decoding; LSST's ([`lsst`]); broker Parquet copies
-//! of either ([`parquet`]); the survey-neutral view ([`neutral`]); and the input walker.
+//! Alerts: each survey's record and decoding in its own module ([`ztf`], [`lsst`]); what
+//! they share (cutout images, FITS and Avro container decoding); broker Parquet copies of
+//! either ([`parquet`]); the survey-neutral view ([`neutral`]); and the input walker.
 //!
 //! Data flows one way: bytes (a file, a folder, a `.tar.gz` night archive) -> Avro records
 //! (or Parquet rows) -> [`Alert`]s and [`lsst::LsstAlert`]s. Everything that can go wrong
@@ -7,7 +8,7 @@
 //! rest of the input is still read.
 
 mod any;
-mod avro;
+mod avro_value;
 mod container;
 mod cutout;
 mod error;
@@ -16,16 +17,15 @@ pub mod neutral;
 pub mod parquet;
 mod source;
 mod types;
+pub mod ztf;
 
 pub use any::{AnyAlert, AnyReader, DecodedAny};
-pub use avro::{decode_avro_bytes, AlertFileReader, DecodedFile};
 pub use cutout::{decode_cutout, decode_fits_image, gunzip};
 pub use error::{ReadError, ReadErrorKind};
 pub use source::{
     collect_inputs, read_all, read_all_any, read_inputs, read_inputs_any, Input, ReadOptions,
     ReadProgress, ReadSummary,
 };
-pub use types::{
-    band_name, Alert, AlertOrigin, Candidate, CutoutKind, Cutouts, DiffSign, ForcedPhotometry,
-    PrvCandidate, Stamp,
-};
+pub use types::{AlertOrigin, CutoutKind, Stamp};
+pub use ztf::{band_name, Alert, Candidate, Cutouts, DiffSign, ForcedPhotometry, PrvCandidate};
+pub use ztf::{decode_avro_bytes, AlertFileReader, DecodedFile};

@@ -6,11 +6,11 @@
 //! broker added (`cdsxmatch`, `brokerIngestMjd`, ...) are kept by name.
 
 use super::any::AnyAlert;
-use super::avro::AlertFileReader;
 use super::lsst::{
     looks_like_lsst, schema_dir, to_json, versions_matching, ColumnShape, LsstRecordReader,
     SchemaVersion,
 };
+use super::ztf::AlertFileReader;
 use super::{AlertOrigin, ReadError, ReadErrorKind};
 use apache_avro::types::Value;
 use parquet::file::reader::{FileReader, SerializedFileReader};

@@ -8,7 +8,7 @@
 
 use super::any::{AnyAlert, AnyReader};
 use super::error::{ReadError, ReadErrorKind};
-use super::types::Alert;
+use super::ztf::Alert;
 use rayon::iter::{ParallelBridge, ParallelIterator};
 use std::collections::BTreeMap;
 use std::io::Read;

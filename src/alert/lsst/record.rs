@@ -4,7 +4,7 @@
 
 use super::cutout::decode_lsst_cutout;
 use super::types::*;
-use crate::alert::avro::{as_f64, as_i64, as_string, strip_union, value_kind};
+use crate::alert::avro_value::{as_f64, as_i64, as_string, strip_union, value_kind};
 use crate::alert::{AlertOrigin, CutoutKind, ReadError, ReadErrorKind};
 use apache_avro::types::Value;
 

@@ -3,10 +3,12 @@
 //! optional fields stay `None`. Flat records without a `candidate` sub-record (labelled
 //! stamp sets) take their candidate fields from the top level.
 
-use super::container::for_each_record;
-use super::cutout::decode_cutout;
-use super::error::{ReadError, ReadErrorKind};
 use super::types::*;
+use crate::alert::avro_value::*;
+use crate::alert::container::for_each_record;
+use crate::alert::cutout::decode_cutout;
+use crate::alert::error::{ReadError, ReadErrorKind};
+use crate::alert::{AlertOrigin, CutoutKind, Stamp};
 use apache_avro::types::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -184,74 +186,6 @@ impl AlertFileReader {
 /// Decodes alerts from Avro bytes with stamps, the common case.
 pub fn decode_avro_bytes(bytes: &[u8], file: &str) -> DecodedFile {
     AlertFileReader::default().decode(bytes, &Arc::from(file))
-}
-
-pub(super) fn strip_union(v: Value) -> Value {
-    match v {
-        Value::Union(_, inner) => strip_union(*inner),
-        other => other,
-    }
-}
-
-pub(super) fn value_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Boolean(_) => "a boolean",
-        Value::Int(_) | Value::Long(_) => "an integer",
-        Value::Float(_) | Value::Double(_) => "a float",
-        Value::Bytes(_) | Value::Fixed(..) => "bytes",
-        Value::String(_) | Value::Enum(..) => "a string",
-        Value::Array(_) => "an array",
-        Value::Map(_) => "a map",
-        Value::Record(_) => "a record",
-        _ => "another type",
-    }
-}
-
-pub(super) fn as_f64(v: &Value) -> Option<f64> {
-    match v {
-        Value::Double(x) => Some(*x),
-        Value::Float(x) => Some(*x as f64),
-        Value::Long(x) => Some(*x as f64),
-        Value::Int(x) => Some(*x as f64),
-        Value::Union(_, inner) => as_f64(inner),
-        _ => None,
-    }
-}
-
-pub(super) fn as_i64(v: &Value) -> Option<i64> {
-    match v {
-        Value::Long(x) => Some(*x),
-        Value::Int(x) => Some(*x as i64),
-        // Some writers store integer columns as doubles (e.g. ndethist in labelled tables).
-        Value::Double(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Some(*x as i64),
-        Value::Float(x) if x.fract() == 0.0 => Some(*x as i64),
-        Value::Union(_, inner) => as_i64(inner),
-        _ => None,
-    }
-}
-
-pub(super) fn as_i32(v: &Value) -> Option<i32> {
-    as_i64(v).and_then(|x| i32::try_from(x).ok())
-}
-
-pub(super) fn as_string(v: Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s),
-        Value::Enum(_, s) => Some(s),
-        Value::Bytes(b) => String::from_utf8(b).ok(),
-        Value::Union(_, inner) => as_string(*inner),
-        _ => None,
-    }
-}
-
-pub(super) fn as_str(v: &Value) -> Option<&str> {
-    match v {
-        Value::String(s) => Some(s),
-        Value::Enum(_, s) => Some(s),
-        Value::Union(_, inner) => as_str(inner),
-        _ => None,
-    }
 }
 
 fn diff_sign(v: &Value) -> Option<DiffSign> {
