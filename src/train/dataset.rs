@@ -252,6 +252,7 @@ impl Dataset {
             summary: &mut summary,
             objects: Vec::new(),
             sides: BTreeMap::new(),
+            first_bad: None,
         };
         let (survey, feature_names) = if lsst.is_empty() {
             let sequences = group_into_sequences(ztf);
@@ -309,7 +310,20 @@ impl Dataset {
                 .collect();
             (Survey::Lsst, names)
         };
-        let Builder { objects, sides, .. } = builder;
+        let Builder {
+            objects,
+            sides,
+            first_bad,
+            ..
+        } = builder;
+        if objects.is_empty() {
+            if let Some(first) = first_bad {
+                return Err(TrainError::Data(format!(
+                    "no labelled detection could be preprocessed for the model ({} left out; the first, {first})",
+                    summary.bad_detections
+                )));
+            }
+        }
         // The most common side (the smallest of equals).
         let stamp_size = sides
             .iter()
@@ -350,6 +364,8 @@ struct Builder<'a> {
     objects: Vec<Object>,
     /// Stamps read, by science cutout side.
     sides: BTreeMap<usize, usize>,
+    /// Why the first detection left out could not be preprocessed.
+    first_bad: Option<String>,
 }
 
 impl Builder<'_> {
@@ -384,7 +400,11 @@ impl Builder<'_> {
                     object.stamps.extend(s.stamps);
                     *self.sides.entry(s.side).or_default() += 1;
                 }
-                Err(_) => self.summary.bad_detections += 1,
+                Err(e) => {
+                    self.summary.bad_detections += 1;
+                    self.first_bad
+                        .get_or_insert_with(|| format!("{object_id}: {e}"));
+                }
             }
         }
         if object.steps() > 0 {

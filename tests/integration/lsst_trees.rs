@@ -471,6 +471,35 @@ fn lsst_networks_train_on_lsst_stamps_and_answer_lsst_alerts_only() {
     }
 }
 
+/// An encoder crop larger than Rubin's smallest cutouts: training says which stamp and why
+/// rather than "no objects".
+#[test]
+fn an_lsst_network_whose_crop_exceeds_the_cutouts_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    prepare(dir.path(), &table());
+    let config = write_network_config(dir.path(), "enhanced");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        text.replace("blocks = [[8]]", "blocks = [[8]]\ncrop = 41"),
+    )
+    .expect("config");
+    let out = stampseq()
+        .args(["train", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .output()
+        .expect("train");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no labelled detection could be preprocessed")
+            && err.contains("crop of 41 px does not fit a 30 px stamp"),
+        "{err}"
+    );
+}
+
 /// The framed LSST alerts through a real broker and `stampseq stream --model MODEL`: the
 /// answers written, by alert id.
 fn stream_answers(
