@@ -468,11 +468,12 @@ impl LoadedModel {
     /// A tree model's answers: features from each alert and the object's alerts before it
     /// (no stamps), the ensemble's mean and spread, then the physics rules
     /// ([`crate::model::rules`]), which are part of this model.
-    /// Answers Rubin/LSST alerts with a tree model trained on LSST alerts (the others are
-    /// refused, by name): each alert on its own features and the history it carries, so
-    /// `k` is the object's detection count at that alert (its `prvDiaSources` plus one),
-    /// whatever other alerts were loaded; then the LSST rules
-    /// ([`rules::apply_lsst`]). Rows come in time order per object.
+    /// Answers Rubin/LSST alerts with a model trained on LSST alerts (a ZTF model refuses
+    /// them, by name). A tree model answers each alert on its own features and the history
+    /// it carries, then the LSST rules ([`rules::apply_lsst`]); a network reads the stamps
+    /// of the object's alerts given (see `classify_lsst_network`). Either way `k` is the
+    /// object's detection count at that alert (its `prvDiaSources` plus one), whatever
+    /// other alerts were loaded. Rows come in time order per object.
     pub fn classify_lsst(
         &self,
         alerts: &[crate::alert::lsst::LsstAlert],

@@ -83,7 +83,14 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
 
     let (inputs, walk_errors) = collect_inputs(&args.paths);
     if model.header.trained_on.survey == Survey::Lsst {
-        return classify_lsst(&args, &model, &model_path, &inputs, &walk_errors);
+        return classify_lsst(
+            &args,
+            &model,
+            &model_path,
+            &backend.description,
+            &inputs,
+            &walk_errors,
+        );
     }
     let alerts = Mutex::new(Vec::new());
     let bar = progress::read_bar(0);
@@ -153,13 +160,15 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// LSST alerts with a model trained on them: each alert answered on its own record and the
-/// history it carries (so `--max-detections` and `--causal` do not apply: an alert never
-/// sees later ones), the object's detection count as `k`.
+/// LSST alerts with a model trained on them: a tree model answers each alert on its own
+/// record and the history it carries, a network on the stamps of the object's alerts
+/// given (so `--max-detections` and `--causal` do not apply); `k` is the object's
+/// detection count at the alert.
 fn classify_lsst(
     args: &ClassifyArgs,
     model: &LoadedModel,
     model_path: &std::path::Path,
+    backend: &str,
     inputs: &[crate::alert::Input],
     walk_errors: &[crate::alert::ReadError],
 ) -> anyhow::Result<ExitCode> {
@@ -187,7 +196,12 @@ fn classify_lsst(
     }
     anyhow::ensure!(!alerts.is_empty(), "no LSST alert could be read");
     let output = model.classify_lsst(&alerts, &AtomicBool::new(false))?;
-    write_output(args, model, "CPU (trees)", &output)?;
+    let backend = if model.header.kind == crate::model::file::ModelKind::Trees {
+        "CPU (trees)"
+    } else {
+        backend
+    };
+    write_output(args, model, backend, &output)?;
     let objects: std::collections::HashSet<&str> =
         output.rows.iter().map(|r| r.object_id.as_str()).collect();
     eprintln!(

@@ -106,8 +106,9 @@ pub fn evaluate(
 }
 
 /// [`evaluate`] for a model trained on LSST alerts: the labelled objects' alerts (the
-/// first `max_detections` of each in time, 0 for all), each answered on the history it
-/// carries; the per-N table goes by the object's detection count at the alert.
+/// first `max_detections` of each in time, 0 for all), answered as
+/// [`LoadedModel::classify_lsst`] answers them; the per-N table goes by the object's
+/// detection count at the alert.
 pub fn evaluate_lsst(
     model: &LoadedModel,
     alerts: &[crate::alert::lsst::LsstAlert],
