@@ -376,6 +376,9 @@ fn lsst_networks_train_on_lsst_stamps_and_answer_lsst_alerts_only() {
             serde_json::from_slice(&out.stdout).expect("json")
         };
         let (cpu, flex) = (answers("cpu"), answers("flex"));
+        let ran_on = |v: &serde_json::Value| v["backend"].as_str().unwrap_or("").to_string();
+        assert!(ran_on(&cpu).contains("conv kernels"), "{}", ran_on(&cpu));
+        assert!(!ran_on(&flex).contains("conv kernels"), "{}", ran_on(&flex));
         let rows_cpu = cpu["rows"].as_array().expect("rows");
         let rows_flex = flex["rows"].as_array().expect("rows");
         assert_eq!(rows_cpu.len(), 20, "{kind}: every alert answered");
