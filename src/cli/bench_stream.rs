@@ -1,7 +1,7 @@
 //! `stampseq bench stream`: end to end, broker to answers. Real alerts are replayed into a
 //! topic of a real broker (a tansu started here, in memory, unless `--brokers` names one),
 //! then `stampseq stream` processes read the topic from the beginning to its end with the
-//! default model, writing every answer to an output topic and committing, once with one
+//! default model (or `--model`s), writing every answer to an output topic and committing, once with one
 //! consumer and once with two in a group. Each run is timed from the consumers' start to
 //! their exit (process start and model load included).
 
@@ -34,6 +34,10 @@ pub struct StreamBenchArgs {
     /// The tansu binary (default: $STAMPSEQ_TANSU, ~/.cache/stampseq-tools/bin/tansu, PATH).
     #[arg(long)]
     pub tansu: Option<PathBuf>,
+    /// The consumers' models, one per survey, as `stream --model` (default: the bundled
+    /// default answer).
+    #[arg(long = "model")]
+    pub models: Vec<PathBuf>,
     #[command(flatten)]
     pub lsst: super::LsstSchemaArgs,
 }
@@ -93,6 +97,9 @@ pub fn run(args: StreamBenchArgs) -> anyhow::Result<ExitCode> {
                     .arg(work.path().join(format!("status-{run}-{i}.json")));
                 if let Some(dir) = &read.lsst_schemas {
                     c.arg("--lsst-schemas").arg(dir);
+                }
+                for m in &args.models {
+                    c.arg("--model").arg(m);
                 }
                 c.stdout(Stdio::null())
                     .stderr(Stdio::null())
