@@ -46,8 +46,10 @@ pub struct Preferences {
     /// Which LSST cutout's σ (square root of its variance) and PSF are shown beside the
     /// three images: 0 science, 1 reference, 2 difference.
     pub lsst_layers_of: usize,
-    /// LSST light curves in flux (nJy) instead of AB magnitude.
-    pub lsst_flux: bool,
+    /// Light curves in flux (nJy) instead of AB magnitude (the name the first versions,
+    /// where only LSST had it, saved it under is still read).
+    #[serde(alias = "lsst_flux")]
+    pub light_curve_flux: bool,
 }
 
 impl Default for Preferences {
@@ -72,7 +74,7 @@ impl Default for Preferences {
             vetter_name: String::new(),
             lsst_north_up: true,
             lsst_layers_of: 2,
-            lsst_flux: false,
+            light_curve_flux: false,
         }
     }
 }

@@ -190,13 +190,30 @@ impl NeutralLightCurve {
     /// Merges the alerts' own detections, then their histories. A detection is known by its
     /// source id, so one carried in a later alert's history keeps the alert that has it; a
     /// forced point by its id (else visit, band and time); a ZTF limit by time and band.
-    pub fn from_alerts<'a>(alerts: impl IntoIterator<Item = &'a AnyAlert> + Clone) -> Self {
+    pub fn from_alerts<'a>(alerts: impl IntoIterator<Item = &'a AnyAlert>) -> Self {
+        let alerts: Vec<AlertRef> = alerts
+            .into_iter()
+            .map(|a| match a {
+                AnyAlert::Ztf(z) => AlertRef::Ztf(z),
+                AnyAlert::Lsst(l) => AlertRef::Lsst(l),
+            })
+            .collect();
+        Self::merge(&alerts)
+    }
+
+    /// [`Self::from_alerts`] for ZTF alerts held as themselves (a ZTF `Sequence`'s).
+    pub fn from_ztf(alerts: &[Alert]) -> Self {
+        let alerts: Vec<AlertRef> = alerts.iter().map(AlertRef::Ztf).collect();
+        Self::merge(&alerts)
+    }
+
+    fn merge(alerts: &[AlertRef]) -> Self {
         let mut sources = HashSet::new();
         let mut others = HashSet::new();
         let mut points = Vec::new();
-        for alert in alerts.clone() {
+        for alert in alerts {
             match alert {
-                AnyAlert::Ztf(a) => {
+                AlertRef::Ztf(a) => {
                     let c = &a.candidate;
                     if a.candid.is_none_or(|id| sources.insert(id)) {
                         points.push(ztf_detection(
@@ -210,7 +227,7 @@ impl NeutralLightCurve {
                         ));
                     }
                 }
-                AnyAlert::Lsst(a) => {
+                AlertRef::Lsst(a) => {
                     if sources.insert(a.dia_source.dia_source_id) {
                         points.push(lsst_detection(&a.dia_source, true));
                     }
@@ -219,13 +236,20 @@ impl NeutralLightCurve {
         }
         for alert in alerts {
             match alert {
-                AnyAlert::Ztf(a) => ztf_history(a, &mut sources, &mut others, &mut points),
-                AnyAlert::Lsst(a) => lsst_history(a, &mut sources, &mut others, &mut points),
+                AlertRef::Ztf(a) => ztf_history(a, &mut sources, &mut others, &mut points),
+                AlertRef::Lsst(a) => lsst_history(a, &mut sources, &mut others, &mut points),
             }
         }
         points.sort_by(|a, b| a.mjd.total_cmp(&b.mjd).then_with(|| a.band.cmp(&b.band)));
         Self { points }
     }
+}
+
+/// An alert of either survey, borrowed.
+#[derive(Clone, Copy)]
+enum AlertRef<'a> {
+    Ztf(&'a Alert),
+    Lsst(&'a LsstAlert),
 }
 
 /// Keys of points other than detections: the kind, the band and the time's bits (or the

@@ -293,7 +293,7 @@ fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
     // The light curve in flux, and back.
     h.get_by_label("flux (nJy)").click();
     h.run_steps(2);
-    assert!(h.state().prefs.lsst_flux);
+    assert!(h.state().prefs.light_curve_flux);
 }
 
 #[test]

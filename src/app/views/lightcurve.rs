@@ -1,13 +1,16 @@
-//! The light curve: difference magnitude against time per filter, with error bars, upper
-//! limits as open down-triangles, and the detections that carry stamps marked. LSST: bands
-//! u g r i z y in Rubin's colours, flux (nJy) or AB magnitude, forced photometry as limits
-//! in magnitude (as measured in flux), time as MJD (TAI).
+//! The light curve of either survey, drawn from the survey-neutral light curve
+//! ([`NeutralLightCurve`]): per band, the difference photometry as AB magnitude (detections
+//! with error bars; upper limits and forced photometry as open down-triangles at their 5σ
+//! depth) or as flux in nJy (forced points as measurements), the detections that carry
+//! stamps ringed, time as MJD (ZTF: UTC; LSST: TAI). Colours: ZTF's g r i as ALeRCE draws
+//! them, Rubin's u g r i z y as Rubin does.
 
+use crate::alert::neutral::Survey;
 use crate::app::state::{alert_mjd, CatalogObject};
 use crate::app::StampseqApp;
-use crate::sequence::neutral::{ObjectSequence, PointKind as NeutralKind, LIMIT_SIGMA};
-use crate::sequence::{PointKind, Sequence};
+use crate::sequence::neutral::{NeutralLightCurve, PointKind as NeutralKind, LIMIT_SIGMA};
 use egui_plot::{Line, MarkerShape, Plot, PlotPoints, PlotUi, Points};
+use std::borrow::Cow;
 
 pub fn band_colour(fid: i32) -> egui::Color32 {
     let (r, g, b) = crate::eval::plots::band_rgb(fid);
@@ -35,126 +38,61 @@ pub fn lsst_band_colour(band: &str, dark: bool) -> egui::Color32 {
     egui::Color32::from_rgb((hex >> 16) as u8, (hex >> 8) as u8, hex as u8)
 }
 
+/// A band's colour in a survey's convention.
+fn colour_of(survey: Survey, band: &str, dark: bool) -> egui::Color32 {
+    match survey {
+        Survey::Ztf => band_colour(match band {
+            "g" => 1,
+            "r" => 2,
+            "i" => 3,
+            _ => 0,
+        }),
+        Survey::Lsst => lsst_band_colour(band, dark),
+    }
+}
+
 pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     let Some(object) = app.selection.object else {
         return;
     };
-    match app.catalog.object(object) {
-        Some(CatalogObject::Ztf(sequence)) => show_ztf(app, sequence, ui),
-        Some(CatalogObject::Lsst(o)) => {
-            let selected = o.alerts.get(app.selection.detection).map(alert_mjd);
-            let mut flux = app.prefs.lsst_flux;
-            show_lsst(o, selected, &mut flux, ui);
-            app.prefs.lsst_flux = flux;
-        }
-        None => {}
-    }
-}
-
-fn show_ztf(app: &StampseqApp, sequence: &Sequence, ui: &mut egui::Ui) {
-    let Some(t0) = sequence.light_curve.points.first().map(|p| p.jd) else {
-        ui.label("No photometry.");
-        return;
+    let detection = app.selection.detection;
+    let (curve, survey, selected) = match app.catalog.object(object) {
+        Some(CatalogObject::Ztf(sequence)) => (
+            Cow::Owned(NeutralLightCurve::from_ztf(&sequence.detections)),
+            Survey::Ztf,
+            sequence
+                .detections
+                .get(detection)
+                .map(|a| a.candidate.jd - 2_400_000.5),
+        ),
+        Some(CatalogObject::Lsst(o)) => (
+            Cow::Borrowed(&o.light_curve),
+            Survey::Lsst,
+            o.alerts.get(detection).map(alert_mjd),
+        ),
+        None => return,
     };
-    let selected_jd = sequence
-        .detections
-        .get(app.selection.detection)
-        .map(|a| a.candidate.jd - t0);
-    Plot::new("light curve")
-        .height(ui.available_height().max(120.0))
-        .invert_y(true)
-        .x_axis_label(format!("days since JD {t0:.3}"))
-        .y_axis_label("magnitude")
-        .legend(
-            egui_plot::Legend::default()
-                .position(egui_plot::Corner::RightBottom)
-                .text_style(egui::TextStyle::Small)
-                .background_alpha(0.5),
-        )
-        .show(ui, |plot| {
-            for fid in [1, 2, 3] {
-                let band = crate::alert::band_name(fid);
-                let mut detections = Vec::new();
-                let mut stamped = Vec::new();
-                let mut limits = Vec::new();
-                for p in sequence.light_curve.points.iter().filter(|p| p.fid == fid) {
-                    let x = p.jd - t0;
-                    match &p.kind {
-                        PointKind::Detection {
-                            magpsf,
-                            sigmapsf,
-                            has_alert,
-                            ..
-                        } => {
-                            detections.push([x, *magpsf]);
-                            if *has_alert {
-                                stamped.push([x, *magpsf]);
-                            }
-                            if sigmapsf.is_finite() {
-                                plot.line(
-                                    Line::new(
-                                        "",
-                                        PlotPoints::from(vec![
-                                            [x, magpsf - sigmapsf],
-                                            [x, magpsf + sigmapsf],
-                                        ]),
-                                    )
-                                    .color(band_colour(fid))
-                                    .allow_hover(false),
-                                );
-                            }
-                        }
-                        PointKind::UpperLimit { diffmaglim } => limits.push([x, *diffmaglim]),
-                    }
-                }
-                if !detections.is_empty() {
-                    plot.points(
-                        Points::new(format!("{band} detections"), detections)
-                            .color(band_colour(fid))
-                            .radius(3.0)
-                            .shape(MarkerShape::Circle)
-                            .filled(true),
-                    );
-                }
-                if !stamped.is_empty() {
-                    plot.points(
-                        Points::new("", stamped)
-                            .color(band_colour(fid))
-                            .radius(6.0)
-                            .shape(MarkerShape::Circle)
-                            .filled(false),
-                    );
-                }
-                if !limits.is_empty() {
-                    plot.points(
-                        Points::new(format!("{band} upper limits"), limits)
-                            .color(band_colour(fid).linear_multiply(0.6))
-                            .radius(4.0)
-                            .shape(MarkerShape::Down)
-                            .filled(false),
-                    );
-                }
-            }
-            if let Some(x) = selected_jd {
-                plot.vline(egui_plot::VLine::new("", x).color(egui::Color32::GRAY));
-            }
-        });
+    let mut flux = app.prefs.light_curve_flux;
+    show_curve(&curve, survey, selected, &mut flux, ui);
+    app.prefs.light_curve_flux = flux;
 }
 
-/// One band's points of an LSST light curve, as plotted.
+/// One band's points of a light curve, as plotted.
 #[derive(Default)]
 struct BandPoints {
     detections: Vec<[f64; 2]>,
     stamped: Vec<[f64; 2]>,
     /// Forced photometry: fluxes in flux mode, 5σ limits in magnitude mode.
     forced: Vec<[f64; 2]>,
+    /// Upper limits (ZTF's non-detections): their depth, in magnitude mode only.
+    limits: Vec<[f64; 2]>,
     /// (x, low, high) error bars.
     bars: Vec<(f64, f64, f64)>,
 }
 
-fn lsst_band(o: &ObjectSequence, band: &str, flux_mode: bool) -> BandPoints {
+fn band_points(curve: &NeutralLightCurve, band: &str, flux_mode: bool) -> BandPoints {
     let mut out = BandPoints::default();
-    for p in o.light_curve.points.iter().filter(|p| p.band == band) {
+    for p in curve.points.iter().filter(|p| p.band == band) {
         let x = p.mjd;
         match (&p.kind, flux_mode) {
             (NeutralKind::Detection { has_alert, .. }, true) => {
@@ -178,7 +116,7 @@ fn lsst_band(o: &ObjectSequence, band: &str, flux_mode: bool) -> BandPoints {
                     out.bars.push((x, m - e, m + e));
                 }
             }
-            (NeutralKind::Forced | NeutralKind::UpperLimit, true) => {
+            (NeutralKind::Forced, true) => {
                 if let Some(f) = p.flux {
                     out.forced.push([x, f]);
                     if let Some(e) = p.flux_err {
@@ -186,9 +124,16 @@ fn lsst_band(o: &ObjectSequence, band: &str, flux_mode: bool) -> BandPoints {
                     }
                 }
             }
-            (NeutralKind::Forced | NeutralKind::UpperLimit, false) => {
+            (NeutralKind::Forced, false) => {
                 if let Some(l) = p.mag_limit {
                     out.forced.push([x, l]);
+                }
+            }
+            // A limit has no flux.
+            (NeutralKind::UpperLimit, true) => {}
+            (NeutralKind::UpperLimit, false) => {
+                if let Some(l) = p.mag_limit {
+                    out.limits.push([x, l]);
                 }
             }
         }
@@ -196,8 +141,9 @@ fn lsst_band(o: &ObjectSequence, band: &str, flux_mode: bool) -> BandPoints {
     out
 }
 
-fn show_lsst(
-    o: &ObjectSequence,
+fn show_curve(
+    curve: &NeutralLightCurve,
+    survey: Survey,
     selected_mjd: Option<f64>,
     flux_mode: &mut bool,
     ui: &mut egui::Ui,
@@ -206,25 +152,30 @@ fn show_lsst(
         ui.selectable_value(flux_mode, false, "AB magnitude");
         ui.selectable_value(flux_mode, true, "flux (nJy)");
     });
-    if o.light_curve.points.is_empty() {
+    if curve.points.is_empty() {
         ui.label("No photometry.");
         return;
     }
     let flux = *flux_mode;
     let dark = ui.visuals().dark_mode;
-    let bands = o.light_curve.bands();
-    let per_band: Vec<(&str, BandPoints)> =
-        bands.iter().map(|b| (*b, lsst_band(o, b, flux))).collect();
+    let bands = curve.bands();
+    let per_band: Vec<(&str, BandPoints)> = bands
+        .iter()
+        .map(|b| (*b, band_points(curve, b, flux)))
+        .collect();
     if per_band
         .iter()
-        .all(|(_, p)| p.detections.is_empty() && p.forced.is_empty())
+        .all(|(_, p)| p.detections.is_empty() && p.forced.is_empty() && p.limits.is_empty())
     {
         ui.label("No point with a positive flux: switch to flux to see them.");
     }
-    Plot::new("lsst light curve")
+    Plot::new("light curve")
         .height(ui.available_height().max(120.0))
         .invert_y(!flux)
-        .x_axis_label("MJD (TAI)")
+        .x_axis_label(match survey {
+            Survey::Ztf => "MJD (UTC)",
+            Survey::Lsst => "MJD (TAI)",
+        })
         .y_axis_label(if flux {
             "difference flux (nJy)"
         } else {
@@ -238,7 +189,7 @@ fn show_lsst(
         )
         .show(ui, |plot| {
             for (band, points) in per_band {
-                draw_lsst_band(plot, band, lsst_band_colour(band, dark), points, flux);
+                draw_band(plot, band, colour_of(survey, band, dark), points, flux);
             }
             if flux {
                 plot.hline(egui_plot::HLine::new("", 0.0).color(egui::Color32::DARK_GRAY));
@@ -249,7 +200,7 @@ fn show_lsst(
         });
 }
 
-fn draw_lsst_band(
+fn draw_band(
     plot: &mut PlotUi<'_>,
     band: &str,
     colour: egui::Color32,
@@ -296,6 +247,15 @@ fn draw_lsst_band(
                 .color(colour.linear_multiply(0.6))
                 .radius(4.0)
                 .shape(shape)
+                .filled(false),
+        );
+    }
+    if !points.limits.is_empty() {
+        plot.points(
+            Points::new(format!("{band} upper limits"), points.limits)
+                .color(colour.linear_multiply(0.6))
+                .radius(4.0)
+                .shape(MarkerShape::Down)
                 .filled(false),
         );
     }
