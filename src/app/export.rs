@@ -104,48 +104,49 @@ impl StampseqApp {
                 ))
             }
             PlotKind::ClassEvolution => {
-                let sequence = object()?;
+                // Either survey's object, by the browser's key (what the answers are
+                // filed under).
+                let id = self
+                    .selection
+                    .object
+                    .and_then(|o| self.catalog.rows.get(o))
+                    .map(|r| r.object_id.clone())
+                    .ok_or_else(|| "no object selected".to_string())?;
                 // What the plot shows: the shown models and classes, with their styles.
-                let models: Vec<ModelEvolution> = super::views::evolution::drawn(
-                    &self.predictions,
-                    &self.prefs,
-                    &sequence.object_id,
-                )
-                .into_iter()
-                .map(|d| ModelEvolution {
-                    model: d.model.model.clone(),
-                    style: d.style,
-                    classes: d
-                        .classes
-                        .iter()
-                        .map(|&c| d.model.classes[c].clone())
-                        .collect(),
-                    steps: d
-                        .steps
-                        .iter()
-                        .map(|p| {
-                            d.classes
+                let models: Vec<ModelEvolution> =
+                    super::views::evolution::drawn(&self.predictions, &self.prefs, &id)
+                        .into_iter()
+                        .map(|d| ModelEvolution {
+                            model: d.model.model.clone(),
+                            style: d.style,
+                            classes: d
+                                .classes
                                 .iter()
-                                .map(|&c| p.get(c).copied().unwrap_or(0.0))
-                                .collect()
+                                .map(|&c| d.model.classes[c].clone())
+                                .collect(),
+                            steps: d
+                                .steps
+                                .iter()
+                                .map(|p| {
+                                    d.classes
+                                        .iter()
+                                        .map(|&c| p.get(c).copied().unwrap_or(0.0))
+                                        .collect()
+                                })
+                                .collect(),
                         })
-                        .collect(),
-                })
-                .collect();
+                        .collect();
                 if models.is_empty() {
-                    return Err(format!(
-                        "no shown model has answered for {}",
-                        sequence.object_id
-                    ));
+                    return Err(format!("no shown model has answered for {id}"));
                 }
                 Ok((
                     PlotData::ClassEvolution {
-                        title: sequence.object_id.clone(),
+                        title: id.clone(),
                         models,
                         stacked: self.prefs.evolution_bars,
                         selected: Some(self.selection.detection),
                     },
-                    format!("{}_class_evolution", sequence.object_id),
+                    format!("{}_class_evolution", id.replace(' ', "_")),
                 ))
             }
             PlotKind::TrainingCurves => {

@@ -500,6 +500,27 @@ fn an_lsst_model_answers_the_lsst_objects_in_the_browser() {
     search(&mut h, "21164736943044929");
     assert!(h.query_by_label("asteroid 1.00").is_some());
     assert!(h.query_by_label("no LSST model").is_none());
+
+    // Its class evolution exports like a ZTF object's, titled by the browser's key.
+    let row = h.state().catalog.index_of(sso).expect("the SSO row");
+    h.state_mut().selection.object = Some(row);
+    h.state_mut().selection.detection = 0;
+    let svg_path = dir.path().join("evolution.svg");
+    h.state_mut().export_plot_to(
+        stampseq::app::export::PlotKind::ClassEvolution,
+        svg_path.clone(),
+    );
+    let done = format!("plot written to {}", svg_path.display());
+    for _ in 0..500 {
+        h.step();
+        if h.state().messages.last() == Some(&done) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(h.state().messages.last(), Some(&done));
+    let svg = std::fs::read_to_string(&svg_path).expect("svg");
+    assert!(svg.contains(sso) && svg.contains("asteroid"), "{svg}");
 }
 
 /// The training view trains a tree model on LSST alerts (the app's schema folder reads the
