@@ -84,8 +84,27 @@ impl StampseqApp {
                         title: format!("{name} (LSST)"),
                         curve: lsst.light_curve.clone(),
                         selected_mjd,
+                        survey: crate::alert::neutral::Survey::Lsst,
                     },
                     format!("{}_light_curve", name.replace(' ', "_")),
+                ))
+            }
+            // The view's flux mode: the same figure as an LSST object's.
+            PlotKind::LightCurve if self.prefs.light_curve_flux => {
+                let sequence = object()?;
+                Ok((
+                    PlotData::FluxCurve {
+                        title: format!("{} (ZTF)", sequence.object_id),
+                        curve: crate::sequence::neutral::NeutralLightCurve::from_ztf(
+                            &sequence.detections,
+                        ),
+                        selected_mjd: sequence
+                            .detections
+                            .get(self.selection.detection)
+                            .map(|a| a.candidate.jd - 2_400_000.5),
+                        survey: crate::alert::neutral::Survey::Ztf,
+                    },
+                    format!("{}_light_curve_flux", sequence.object_id),
                 ))
             }
             PlotKind::LightCurve => {

@@ -362,11 +362,13 @@ pub enum PlotData {
         curve: LightCurve,
         selected_jd: Option<f64>,
     },
-    /// An LSST object's light curve: difference flux (nJy) per band u g r i z y.
+    /// An object's light curve as difference flux (nJy) per band, either survey (time
+    /// and colours in the survey's conventions).
     FluxCurve {
         title: String,
         curve: crate::sequence::neutral::NeutralLightCurve,
         selected_mjd: Option<f64>,
+        survey: crate::alert::neutral::Survey,
     },
     ClassEvolution {
         title: String,
@@ -391,6 +393,7 @@ impl PlotData {
                 title,
                 curve,
                 selected_mjd,
+                survey,
             } => write_one(
                 path,
                 (900, 560),
@@ -398,6 +401,7 @@ impl PlotData {
                     title,
                     curve,
                     selected_mjd: *selected_mjd,
+                    survey: *survey,
                 },
             ),
             PlotData::ClassEvolution {
@@ -481,6 +485,7 @@ struct FluxCurveFigure<'a> {
     title: &'a str,
     curve: &'a crate::sequence::neutral::NeutralLightCurve,
     selected_mjd: Option<f64>,
+    survey: crate::alert::neutral::Survey,
 }
 
 impl Figure for FluxCurveFigure<'_> {
@@ -510,7 +515,13 @@ impl Figure for FluxCurveFigure<'_> {
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
-            .x_desc(format!("days since MJD {t0:.3} (TAI)"))
+            .x_desc(format!(
+                "days since MJD {t0:.3} ({})",
+                match self.survey {
+                    crate::alert::neutral::Survey::Ztf => "UTC",
+                    crate::alert::neutral::Survey::Lsst => "TAI",
+                }
+            ))
             .y_desc("difference flux (nJy)")
             .light_line_style(LIGHT_GRID)
             .label_style(("sans-serif", 13))
@@ -530,7 +541,15 @@ impl Figure for FluxCurveFigure<'_> {
         }
         let mut labelled = false;
         for band in self.curve.bands() {
-            let colour = rgb(lsst_band_rgb(band));
+            let colour = rgb(match self.survey {
+                crate::alert::neutral::Survey::Ztf => band_rgb(match band {
+                    "g" => 1,
+                    "r" => 2,
+                    "i" => 3,
+                    _ => 0,
+                }),
+                crate::alert::neutral::Survey::Lsst => lsst_band_rgb(band),
+            });
             let of_band: Vec<_> = points.iter().filter(|p| p.band == band).collect();
             chart
                 .draw_series(of_band.iter().filter_map(|p| {

@@ -288,6 +288,19 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
         "a hidden model is not exported"
     );
     assert!(!svg.contains(">bogus<"), "a hidden class is not exported");
+
+    // In the view's flux mode the export draws flux, as the view does.
+    h.get_by_label("flux (nJy)").click();
+    h.run_steps(2);
+    assert!(h.state().prefs.light_curve_flux);
+    let flux_dir = out.join("flux");
+    std::fs::create_dir_all(&flux_dir).expect("dir");
+    export_both(
+        &mut h,
+        PlotKind::LightCurve,
+        &flux_dir,
+        &["ZTF19abegmle (ZTF)", "difference flux (nJy)", "UTC"],
+    );
 }
 
 /// Steps the app until `n` models have answered and no job runs.
