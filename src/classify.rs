@@ -301,7 +301,7 @@ impl LoadedModel {
         if let Net::Trees(trees) = &self.net {
             return self.classify_tabular(trees, sequences, options, cancel, progress);
         }
-        let items: Vec<(&Sequence, usize, &Alert)> = sequences
+        let items: Vec<NetItem> = sequences
             .iter()
             .flat_map(|s| {
                 let n = if options.max_detections == 0 {
@@ -312,84 +312,28 @@ impl LoadedModel {
                 s.detections[..n]
                     .iter()
                     .enumerate()
-                    .map(move |(k, a)| (s, k, a))
+                    .map(move |(k, a)| NetItem {
+                        object: s.object_id.as_str(),
+                        k: k + 1,
+                        alert: StepAlert::Ztf(a),
+                    })
             })
             .collect();
-        let total = items.len();
         let mut out = ClassifyOutput::default();
-        let crop = self.header.crop;
-        let stats = &self.header.feature_stats;
-        let mut done = 0;
-        // Chunks end between objects, so that a temporal model sees each object whole.
-        let mut bounds = Vec::new();
-        let mut start = 0;
-        for i in 1..=items.len() {
-            let boundary = i == items.len() || items[i].0.object_id != items[i - 1].0.object_id;
-            if boundary && (i - start >= options.batch_size.max(1) || i == items.len()) {
-                bounds.push((start, i));
-                start = i;
-            }
-        }
-        for chunk in bounds.iter().map(|&(a, b)| &items[a..b]) {
-            if cancel.load(Ordering::Relaxed) {
-                break;
-            }
-            let prepared: Vec<Prepared> = chunk
-                .par_iter()
-                .map(|(_, _, alert)| {
-                    let stamps = model_stamps(&alert.cutouts, Some(&alert.candidate), crop)
-                        .map_err(|e| e.to_string())?;
-                    let (_, norm) = stats.features(&alert.candidate);
-                    Ok((stamps.pixels, norm.into_iter().map(|v| v as f32).collect()))
-                })
-                .collect();
-            let mut stamps = Vec::new();
-            let mut features = Vec::new();
-            let mut kept = Vec::new();
-            for ((seq, k, alert), p) in chunk.iter().zip(prepared) {
-                match p {
-                    Ok((s, f)) => {
-                        stamps.extend(s);
-                        features.extend(f);
-                        kept.push((*seq, *k, *alert));
-                    }
-                    Err(reason) => out.skipped.push(SkippedAlert {
-                        object_id: seq.object_id.clone(),
-                        k: k + 1,
-                        source: source_of(alert),
-                        reason,
-                    }),
+        self.run_network(
+            &items,
+            options.batch_size,
+            device,
+            cancel,
+            progress,
+            &mut out,
+            |item, probs| match item.alert {
+                StepAlert::Ztf(alert) if options.production_rules => {
+                    production_rule(alert, &self.header.classes, probs)
                 }
-            }
-            let steps: Vec<(&str, f64)> = kept
-                .iter()
-                .map(|(seq, _, alert)| (seq.object_id.as_str(), alert.candidate.jd))
-                .collect();
-            let probabilities = self.network_probabilities(stamps, features, &steps, device)?;
-            for ((seq, k, alert), mut probs) in kept.into_iter().zip(probabilities) {
-                let rule = if options.production_rules {
-                    production_rule(alert, &self.header.classes, &mut probs)
-                } else {
-                    None
-                };
-                let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
-                out.rows.push(ClassRow {
-                    object_id: seq.object_id.clone(),
-                    k: k + 1,
-                    candid: alert.candid,
-                    jd: alert.candidate.jd,
-                    model: self.display_name.clone(),
-                    top_class: self.header.classes.get(top).cloned().unwrap_or_default(),
-                    probabilities: probs,
-                    std: Vec::new(),
-                    disagreement: None,
-                    rule,
-                    source: source_of(alert),
-                });
-            }
-            done += chunk.len();
-            progress(done, total);
-        }
+                _ => None,
+            },
+        )?;
         if options.only_last {
             let last: std::collections::HashMap<&str, usize> = sequences
                 .iter()
@@ -560,7 +504,7 @@ impl LoadedModel {
         for a in alerts {
             by_object.entry(a.object_name()).or_default().push(a);
         }
-        let mut items: Vec<(String, &LsstAlert)> = Vec::with_capacity(alerts.len());
+        let mut ordered: Vec<(String, &LsstAlert)> = Vec::with_capacity(alerts.len());
         for (id, mut list) in by_object {
             list.sort_by(|a, b| {
                 a.dia_source
@@ -569,78 +513,107 @@ impl LoadedModel {
                     .then(a.alert_id.cmp(&b.alert_id))
             });
             list.dedup_by_key(|a| a.alert_id);
-            items.extend(list.into_iter().map(|a| (id.clone(), a)));
+            ordered.extend(list.into_iter().map(|a| (id.clone(), a)));
         }
+        let items: Vec<NetItem> = ordered
+            .iter()
+            .map(|(id, a)| NetItem {
+                object: id.as_str(),
+                k: a.prv_dia_sources.len() + 1,
+                alert: StepAlert::Lsst(a),
+            })
+            .collect();
+        self.run_network(
+            &items,
+            256,
+            &self.device,
+            cancel,
+            &|_, _| {},
+            &mut out,
+            |_, _| None,
+        )?;
+        Ok(out)
+    }
+
+    /// Runs the network over `items` (each object's detections consecutive, oldest first)
+    /// in chunks of about `batch_size` that end between objects, so that a temporal model
+    /// sees each object whole: the stamps and features of each detection prepared as its
+    /// survey asks ([`StepAlert::prepare`]), one row per answered detection into `out`
+    /// (`rule` may adjust the probabilities and name a rule), one skipped entry per
+    /// detection that could not be prepared.
+    #[allow(clippy::too_many_arguments)]
+    fn run_network(
+        &self,
+        items: &[NetItem],
+        batch_size: usize,
+        device: &Device,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+        out: &mut ClassifyOutput,
+        rule: impl Fn(&NetItem, &mut [f32]) -> Option<String>,
+    ) -> Result<(), crate::model::ModelError> {
         let crop = self.header.crop;
         let stats = &self.header.feature_stats;
-        let source = |a: &LsstAlert| format!("{}#{}", a.origin.file, a.origin.record);
-        // Chunks end between objects, so that a temporal model sees each object whole.
         let mut bounds = Vec::new();
         let mut start = 0;
         for i in 1..=items.len() {
-            let boundary = i == items.len() || items[i].0 != items[i - 1].0;
-            if boundary && (i - start >= 256 || i == items.len()) {
+            let boundary = i == items.len() || items[i].object != items[i - 1].object;
+            if boundary && (i - start >= batch_size.max(1) || i == items.len()) {
                 bounds.push((start, i));
                 start = i;
             }
         }
+        let mut done = 0;
         for chunk in bounds.iter().map(|&(a, b)| &items[a..b]) {
             if cancel.load(Ordering::Relaxed) {
                 break;
             }
             let prepared: Vec<Prepared> = chunk
                 .par_iter()
-                .map(|(_, a)| {
-                    let stamps = crate::stamp::lsst_model_stamps(&a.cutouts, crop)
-                        .map_err(|e| e.to_string())?;
-                    let raw: Vec<f64> = crate::features::lsst::lsst_features(a)
-                        .into_iter()
-                        .map(f64::from)
-                        .collect();
-                    let norm = stats.normalize(&raw);
-                    Ok((stamps.pixels, norm.into_iter().map(|v| v as f32).collect()))
-                })
+                .map(|item| item.alert.prepare(crop, stats))
                 .collect();
             let (mut stamps, mut features, mut kept) = (Vec::new(), Vec::new(), Vec::new());
-            for ((id, a), p) in chunk.iter().zip(prepared) {
+            for (item, p) in chunk.iter().zip(prepared) {
                 match p {
                     Ok((s, f)) => {
                         stamps.extend(s);
                         features.extend(f);
-                        kept.push((id.as_str(), *a));
+                        kept.push(item);
                     }
                     Err(reason) => out.skipped.push(SkippedAlert {
-                        object_id: id.clone(),
-                        k: a.prv_dia_sources.len() + 1,
-                        source: source(a),
+                        object_id: item.object.to_string(),
+                        k: item.k,
+                        source: item.alert.source(),
                         reason,
                     }),
                 }
             }
             let steps: Vec<(&str, f64)> = kept
                 .iter()
-                .map(|(id, a)| (*id, a.dia_source.midpoint_mjd_tai))
+                .map(|item| (item.object, item.alert.time()))
                 .collect();
-            let probabilities =
-                self.network_probabilities(stamps, features, &steps, &self.device)?;
-            for ((id, a), probs) in kept.into_iter().zip(probabilities) {
+            let probabilities = self.network_probabilities(stamps, features, &steps, device)?;
+            for (item, mut probs) in kept.into_iter().zip(probabilities) {
+                let rule = rule(item, &mut probs);
                 let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
                 out.rows.push(ClassRow {
-                    object_id: id.to_string(),
-                    k: a.prv_dia_sources.len() + 1,
-                    candid: Some(a.alert_id),
-                    jd: a.dia_source.midpoint_mjd_tai + 2_400_000.5,
+                    object_id: item.object.to_string(),
+                    k: item.k,
+                    candid: item.alert.candid(),
+                    jd: item.alert.jd(),
                     model: self.display_name.clone(),
                     top_class: self.header.classes.get(top).cloned().unwrap_or_default(),
                     probabilities: probs,
                     std: Vec::new(),
                     disagreement: None,
-                    rule: None,
-                    source: source(a),
+                    rule,
+                    source: item.alert.source(),
                 });
             }
+            done += chunk.len();
+            progress(done, items.len());
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Where each class a tree ensemble was trained on sits among the model's classes.
@@ -854,6 +827,76 @@ fn temporal_probabilities(
         }
     }
     Ok(out)
+}
+
+/// One detection a network answers: its object, the detection number reported, and the
+/// alert it comes from.
+struct NetItem<'a> {
+    object: &'a str,
+    /// 1-based.
+    k: usize,
+    alert: StepAlert<'a>,
+}
+
+/// An alert of either survey as a network reads it: the only place the surveys differ for
+/// the networks (their stamps and features).
+#[derive(Clone, Copy)]
+enum StepAlert<'a> {
+    Ztf(&'a Alert),
+    Lsst(&'a crate::alert::lsst::LsstAlert),
+}
+
+impl StepAlert<'_> {
+    /// The stamps (crop x crop x 3) and normalised features of the model's input.
+    fn prepare(&self, crop: usize, stats: &FeatureStats) -> Prepared {
+        match self {
+            Self::Ztf(a) => {
+                let stamps = model_stamps(&a.cutouts, Some(&a.candidate), crop)
+                    .map_err(|e| e.to_string())?;
+                let (_, norm) = stats.features(&a.candidate);
+                Ok((stamps.pixels, norm.into_iter().map(|v| v as f32).collect()))
+            }
+            Self::Lsst(a) => {
+                let stamps =
+                    crate::stamp::lsst_model_stamps(&a.cutouts, crop).map_err(|e| e.to_string())?;
+                let raw: Vec<f64> = crate::features::lsst::lsst_features(a)
+                    .into_iter()
+                    .map(f64::from)
+                    .collect();
+                let norm = stats.normalize(&raw);
+                Ok((stamps.pixels, norm.into_iter().map(|v| v as f32).collect()))
+            }
+        }
+    }
+
+    /// Days on the survey's own clock (ZTF jd, LSST MJD TAI): only differences are used.
+    fn time(&self) -> f64 {
+        match self {
+            Self::Ztf(a) => a.candidate.jd,
+            Self::Lsst(a) => a.dia_source.midpoint_mjd_tai,
+        }
+    }
+
+    fn jd(&self) -> f64 {
+        match self {
+            Self::Ztf(a) => a.candidate.jd,
+            Self::Lsst(a) => a.dia_source.midpoint_mjd_tai + 2_400_000.5,
+        }
+    }
+
+    fn candid(&self) -> Option<i64> {
+        match self {
+            Self::Ztf(a) => a.candid,
+            Self::Lsst(a) => Some(a.alert_id),
+        }
+    }
+
+    fn source(&self) -> String {
+        match self {
+            Self::Ztf(a) => source_of(a),
+            Self::Lsst(a) => format!("{}#{}", a.origin.file, a.origin.record),
+        }
+    }
 }
 
 fn source_of(alert: &Alert) -> String {
