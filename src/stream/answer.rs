@@ -80,15 +80,6 @@ pub enum StreamModelError {
         first: PathBuf,
         second: PathBuf,
     },
-    /// An LSST alert carries its object's earlier detections but not their stamps, and the
-    /// stream's state keeps LSST alerts without them.
-    #[error(
-        "model {} is a temporal network trained on LSST alerts: a stream answers LSST \
-         alerts one at a time, without the object's earlier stamps such a network reads; \
-         use a tree model or a single-alert (enhanced) network, or `classify` on the files",
-        .0.display()
-    )]
-    TemporalOnLsst(PathBuf),
 }
 
 /// The partitions this consumer holds, by (topic, partition).
@@ -107,13 +98,6 @@ fn object_of(alert: &AnyAlert) -> Option<(Survey, String)> {
 
 impl Answerer {
     pub fn new(models: Vec<StreamModel>) -> Result<Self, StreamModelError> {
-        for m in &models {
-            if m.survey() == Survey::Lsst
-                && matches!(m.model.header.kind, crate::model::file::ModelKind::Temporal)
-            {
-                return Err(StreamModelError::TemporalOnLsst(m.path.clone()));
-            }
-        }
         for (i, a) in models.iter().enumerate() {
             if let Some(b) = models[..i].iter().find(|b| b.survey() == a.survey()) {
                 return Err(StreamModelError::TwoForOneSurvey {
@@ -237,6 +221,10 @@ impl Answerer {
                     AnyAlert::Ztf(a) => Some(Box::new(a.clone())),
                     AnyAlert::Lsst(_) => None,
                 },
+                lsst: match &item.alert {
+                    AnyAlert::Lsst(a) if self.reads_lsst_history() => Some(a.clone()),
+                    _ => None,
+                },
             };
             if let Some(state) = state {
                 result.k = state.insert(stored).k;
@@ -258,14 +246,15 @@ impl Answerer {
                 rounds[*round].push(i);
                 *round += 1;
             } else {
-                // The LSST model: the alert carries its object's history, so it is
-                // answered on its own, as `classify` answers it.
+                // The LSST model: a tree model or a single-alert network answers the
+                // alert on its own (it carries its object's history); a temporal network
+                // with the object's alerts held, as `classify` answers it.
                 lsst.push(i);
             }
             results.push(result);
         }
         if !lsst.is_empty() {
-            self.answer_lsst(items, &lsst, &mut results);
+            self.answer_lsst(states, items, &lsst, &mut results);
         }
 
         let cancel = AtomicBool::new(false);
@@ -338,8 +327,53 @@ impl Answerer {
         results
     }
 
-    /// The LSST alerts `indices` of `items`, answered by an LSST model.
-    fn answer_lsst(&self, items: &[Incoming], indices: &[usize], results: &mut [StreamResult]) {
+    /// Whether the LSST model reads an object's earlier alerts (a temporal network), so
+    /// that the state keeps LSST alerts whole in memory.
+    fn reads_lsst_history(&self) -> bool {
+        self.for_survey(Survey::Lsst)
+            .is_some_and(|m| matches!(m.model.header.kind, crate::model::file::ModelKind::Temporal))
+    }
+
+    /// The LSST alerts `indices` of `items`, answered by the LSST model.
+    fn answer_lsst(
+        &self,
+        states: &States,
+        items: &[Incoming],
+        indices: &[usize],
+        results: &mut [StreamResult],
+    ) {
+        let Some(m) = self.for_survey(Survey::Lsst) else {
+            return;
+        };
+        let cancel = AtomicBool::new(false);
+        if self.reads_lsst_history() {
+            // Each alert with its object's alerts held up to it: the causal answer after
+            // that detection, as `classify` gives it on the same alerts.
+            for &i in indices {
+                let item = &items[i];
+                let AnyAlert::Lsst(alert) = &item.alert else {
+                    continue;
+                };
+                let alerts = object_of(&item.alert)
+                    .and_then(|(_, key)| {
+                        states
+                            .get(&(item.topic.clone(), item.partition))?
+                            .lsst_alerts_through(&key, alert.alert_id)
+                    })
+                    .unwrap_or_else(|| vec![(**alert).clone()]);
+                match m.model.classify_lsst(&alerts, &cancel) {
+                    Ok(output) => {
+                        let row = output
+                            .rows
+                            .iter()
+                            .find(|r| r.candid == Some(alert.alert_id));
+                        fill(&mut results[i], row);
+                    }
+                    Err(e) => results[i].skipped = Some(e.to_string()),
+                }
+            }
+            return;
+        }
         let alerts: Vec<crate::alert::lsst::LsstAlert> = indices
             .iter()
             .filter_map(|&i| match &items[i].alert {
@@ -347,10 +381,7 @@ impl Answerer {
                 AnyAlert::Ztf(_) => None,
             })
             .collect();
-        let Some(m) = self.for_survey(Survey::Lsst) else {
-            return;
-        };
-        match m.model.classify_lsst(&alerts, &AtomicBool::new(false)) {
+        match m.model.classify_lsst(&alerts, &cancel) {
             Ok(output) => {
                 let by_alert: HashMap<i64, crate::classify::ClassRow> = output
                     .rows
@@ -358,21 +389,8 @@ impl Answerer {
                     .filter_map(|r| Some((r.candid?, r)))
                     .collect();
                 for &i in indices {
-                    let r = &mut results[i];
-                    let Some(row) = r.alert_id.and_then(|id| by_alert.get(&id)) else {
-                        r.skipped = Some("the model gave no answer".into());
-                        continue;
-                    };
-                    let (uncertainty, uncertain) =
-                        answer_uncertainty(&row.probabilities, &row.std, row.disagreement);
-                    r.k = row.k;
-                    r.uncertainty = uncertainty;
-                    r.uncertain = uncertain;
-                    r.top_class = Some(row.top_class.clone());
-                    r.probabilities = row.probabilities.clone();
-                    r.std = row.std.clone();
-                    r.disagreement = row.disagreement;
-                    r.rule = row.rule.clone();
+                    let row = results[i].alert_id.and_then(|id| by_alert.get(&id));
+                    fill(&mut results[i], row);
                 }
             }
             Err(e) => {
@@ -382,4 +400,22 @@ impl Answerer {
             }
         }
     }
+}
+
+/// An answer's row into its result, or why there is none.
+fn fill(r: &mut StreamResult, row: Option<&crate::classify::ClassRow>) {
+    let Some(row) = row else {
+        r.skipped = Some("the model gave no answer".into());
+        return;
+    };
+    let (uncertainty, uncertain) =
+        answer_uncertainty(&row.probabilities, &row.std, row.disagreement);
+    r.k = row.k;
+    r.uncertainty = uncertainty;
+    r.uncertain = uncertain;
+    r.top_class = Some(row.top_class.clone());
+    r.probabilities = row.probabilities.clone();
+    r.std = row.std.clone();
+    r.disagreement = row.disagreement;
+    r.rule = row.rule.clone();
 }

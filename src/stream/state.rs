@@ -9,6 +9,7 @@
 //! their id and kept once. The log is rewritten (atomically) when it has grown to twice what
 //! is still held.
 
+use crate::alert::lsst::LsstAlert;
 use crate::alert::neutral::Survey;
 use crate::alert::Alert;
 use crate::sequence::{group_into_sequences, Sequence};
@@ -35,9 +36,11 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
-/// One alert as the state keeps it. ZTF alerts are kept whole but for their stamps (the
-/// tree models read none; a network model sees the stamps of the alerts still in memory).
-/// For LSST, whose alerts no bundled model answers yet, only what numbers the steps.
+/// One alert as the state keeps it. ZTF alerts are kept whole but for their stamps on disk
+/// (the tree models read none; a network model sees the stamps of the alerts still in
+/// memory). LSST alerts carry their own history, so only what numbers the steps is kept,
+/// and the whole alert in memory where a temporal network reads the object's earlier
+/// stamps.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredAlert {
     pub survey: Survey,
@@ -48,6 +51,8 @@ pub struct StoredAlert {
     pub offset: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ztf: Option<Box<Alert>>,
+    #[serde(skip)]
+    pub lsst: Option<Box<LsstAlert>>,
 }
 
 impl StoredAlert {
@@ -241,6 +246,22 @@ impl PartitionState {
         Some((k, sequence))
     }
 
+    /// An LSST object's alerts held in memory up to and including `alert_id`, oldest first.
+    pub fn lsst_alerts_through(&self, object: &str, alert_id: i64) -> Option<Vec<LsstAlert>> {
+        let held = self.objects.get(&(Survey::Lsst, object.to_string()))?;
+        let k = held
+            .alerts
+            .iter()
+            .position(|a| a.alert_id == Some(alert_id))?
+            + 1;
+        Some(
+            held.alerts[..k]
+                .iter()
+                .filter_map(|a| a.lsst.as_deref().cloned())
+                .collect(),
+        )
+    }
+
     /// Writes what was inserted since the last call to the log and to disk; after this
     /// returns, those alerts survive a crash. Then evicts the least recently seen objects
     /// past the bound, and rewrites the log when it has grown to twice what is held.
@@ -330,6 +351,7 @@ mod tests {
             time,
             offset,
             ztf: None,
+            lsst: None,
         }
     }
 
@@ -376,6 +398,58 @@ mod tests {
             .all(|l| serde_json::from_str::<StoredAlert>(l).is_ok()));
     }
 
+    /// A temporal network on LSST reads an object's alerts held so far, oldest first, up to
+    /// the one it answers.
+    #[test]
+    fn an_lsst_objects_alerts_are_held_through_each_one() {
+        let data = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/lsst");
+        let options = crate::alert::ReadOptions {
+            lsst_schemas: Some(data.join("lsst-alert-packet/schema")),
+            ..Default::default()
+        };
+        let (alerts, _) =
+            crate::alert::read_all_any(&[data.join("derived-fink-v10-framed")], &options);
+        let Some(crate::alert::AnyAlert::Lsst(first)) = alerts.into_iter().next() else {
+            panic!("an LSST alert");
+        };
+        // The same object seen again a day later, then a third time in between.
+        let mut later = first.clone();
+        later.alert_id += 1;
+        later.dia_source.midpoint_mjd_tai += 1.0;
+        let mut between = first.clone();
+        between.alert_id += 2;
+        between.dia_source.midpoint_mjd_tai += 0.5;
+        let (mut s, _) = PartitionState::open(None, "t", 0, 10).expect("open");
+        for a in [&first, &later, &between] {
+            s.insert(StoredAlert {
+                survey: Survey::Lsst,
+                object: "o".into(),
+                alert_id: Some(a.alert_id),
+                time: a.dia_source.midpoint_mjd_tai,
+                offset: 0,
+                ztf: None,
+                lsst: Some(a.clone()),
+            });
+        }
+        let ids = |id: i64| -> Vec<i64> {
+            s.lsst_alerts_through("o", id)
+                .expect("held")
+                .iter()
+                .map(|a| a.alert_id)
+                .collect()
+        };
+        assert_eq!(ids(first.alert_id), [first.alert_id]);
+        assert_eq!(ids(between.alert_id), [first.alert_id, between.alert_id]);
+        assert_eq!(
+            ids(later.alert_id),
+            [first.alert_id, between.alert_id, later.alert_id]
+        );
+        assert!(
+            s.lsst_alerts_through("o", 7).is_none(),
+            "an alert never seen"
+        );
+    }
+
     #[test]
     fn a_ztf_alert_survives_the_log() {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -400,6 +474,7 @@ mod tests {
                 time: alert.candidate.jd,
                 offset: 0,
                 ztf: Some(Box::new(alert.clone())),
+                lsst: None,
             });
             s.flush().expect("flush");
         }
