@@ -499,20 +499,8 @@ impl LoadedModel {
     ) -> Result<ClassifyOutput, crate::model::ModelError> {
         use crate::alert::lsst::LsstAlert;
         let mut out = ClassifyOutput::default();
-        let mut by_object: std::collections::BTreeMap<String, Vec<&LsstAlert>> =
-            std::collections::BTreeMap::new();
-        for a in alerts {
-            by_object.entry(a.object_name()).or_default().push(a);
-        }
         let mut ordered: Vec<(String, &LsstAlert)> = Vec::with_capacity(alerts.len());
-        for (id, mut list) in by_object {
-            list.sort_by(|a, b| {
-                a.dia_source
-                    .midpoint_mjd_tai
-                    .total_cmp(&b.dia_source.midpoint_mjd_tai)
-                    .then(a.alert_id.cmp(&b.alert_id))
-            });
-            list.dedup_by_key(|a| a.alert_id);
+        for (id, list) in crate::alert::lsst::by_object_in_time(alerts) {
             ordered.extend(list.into_iter().map(|a| (id.clone(), a)));
         }
         let items: Vec<NetItem> = ordered

@@ -53,7 +53,6 @@ pub struct DataSummary {
 pub struct Dataset {
     pub objects: Vec<Object>,
     pub crop: usize,
-    pub n_features: usize,
     pub summary: DataSummary,
     /// The survey of every alert (one per dataset: stamps and features differ).
     pub survey: Survey,
@@ -132,7 +131,6 @@ const CACHE_MAGIC: &[u8; 8] = b"SSQDATA1";
 struct CacheHead {
     key: String,
     crop: usize,
-    n_features: usize,
     summary: DataSummary,
     objects: Vec<Object>,
     #[serde(default = "ztf_survey")]
@@ -147,7 +145,6 @@ fn write_cache(path: &Path, data: &Dataset) -> Result<(), TrainError> {
     let head = CacheHead {
         key: data.summary.cache_key.clone(),
         crop: data.crop,
-        n_features: data.n_features,
         summary: data.summary.clone(),
         objects: data.objects.clone(),
         survey: data.survey,
@@ -197,7 +194,6 @@ fn read_cache(path: &Path, key: &str) -> Option<Dataset> {
     Some(Dataset {
         objects,
         crop: head.crop,
-        n_features: head.n_features,
         summary: head.summary,
         survey: head.survey,
         feature_names: head.feature_names,
@@ -274,19 +270,9 @@ impl Dataset {
             }
             (Survey::Ztf, config.features.clone())
         } else {
-            let mut by_object: BTreeMap<String, Vec<LsstAlert>> = BTreeMap::new();
-            for a in lsst {
-                by_object.entry(a.object_name()).or_default().push(a);
-            }
+            let by_object = crate::alert::lsst::by_object_in_time(lsst);
             builder.summary.objects = by_object.len();
-            for (id, mut alerts) in by_object {
-                alerts.sort_by(|a, b| {
-                    a.dia_source
-                        .midpoint_mjd_tai
-                        .total_cmp(&b.dia_source.midpoint_mjd_tai)
-                        .then(a.alert_id.cmp(&b.alert_id))
-                });
-                alerts.dedup_by_key(|a| a.alert_id);
+            for (id, alerts) in by_object {
                 builder.add(
                     &id,
                     alerts.iter().map(|alert| {
@@ -332,7 +318,6 @@ impl Dataset {
         let data = Dataset {
             objects,
             crop,
-            n_features: feature_names.len(),
             summary,
             survey,
             feature_names,

@@ -15,7 +15,7 @@ use super::events::{TrainEvent, Validation};
 use super::split::Split;
 use super::trainer::{TrainOutcome, TrainState};
 use super::TrainError;
-use crate::alert::lsst::LsstAlert;
+use crate::alert::lsst::{by_object_in_time, LsstAlert};
 use crate::alert::neutral::Survey;
 use crate::alert::{read_all_any, Alert, AnyAlert, ReadOptions};
 use crate::classify::{ClassRow, ClassifyOptions, LoadedModel};
@@ -179,21 +179,12 @@ fn load_objects(
             Objects::Ztf(sequences)
         }
         (true, false) => {
-            let mut by_object: BTreeMap<String, Vec<LsstAlert>> = BTreeMap::new();
-            for a in lsst {
-                let id = a.object_name();
-                if labelled(&id) {
-                    by_object.entry(id).or_default().push(*a);
-                }
-            }
+            let mut by_object: BTreeMap<String, Vec<LsstAlert>> = by_object_in_time(
+                lsst.into_iter()
+                    .map(|a| *a)
+                    .filter(|a| labelled(&a.object_name())),
+            );
             for alerts in by_object.values_mut() {
-                alerts.sort_by(|a, b| {
-                    a.dia_source
-                        .midpoint_mjd_tai
-                        .total_cmp(&b.dia_source.midpoint_mjd_tai)
-                        .then(a.alert_id.cmp(&b.alert_id))
-                });
-                alerts.dedup_by_key(|a| a.alert_id);
                 alerts.truncate(n);
             }
             Objects::Lsst(by_object)

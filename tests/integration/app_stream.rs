@@ -14,7 +14,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn produce(broker: &Broker, paths: &[PathBuf]) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"))
+    produce_with(broker, paths, None);
+}
+
+/// [`produce`], with the LSST schema folder that framed messages need.
+fn produce_with(broker: &Broker, paths: &[PathBuf], lsst_schemas: Option<&Path>) {
+    let mut produce = std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"));
+    produce
         .args([
             "produce",
             "--brokers",
@@ -23,10 +29,11 @@ fn produce(broker: &Broker, paths: &[PathBuf]) {
             "alerts",
         ])
         // One record per produce request: tansu 0.6.0 misnumbers multi-record batches.
-        .args(["-X", "batch.num.messages=1"])
-        .args(paths)
-        .output()
-        .expect("stampseq produce");
+        .args(["-X", "batch.num.messages=1"]);
+    if let Some(dir) = lsst_schemas {
+        produce.arg("--lsst-schemas").arg(dir);
+    }
+    let out = produce.args(paths).output().expect("stampseq produce");
     assert!(
         out.status.success(),
         "produce: {}",
@@ -61,6 +68,29 @@ fn step_until(
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The app opened empty (its labels and stream folders under `data`), the models on the
+/// CPU, with `lsst_schemas` for framed LSST messages.
+fn empty_app<'a>(data: &Path, lsst_schemas: Option<PathBuf>) -> Harness<'a, StampseqApp> {
+    let labels = data.join("labels");
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .wgpu()
+        .build_eframe(move |cc| {
+            StampseqApp::new(
+                cc,
+                AppOptions {
+                    labels_dir: Some(labels),
+                    fresh_preferences: true,
+                    backend: stampseq::backend::BackendChoice::Cpu,
+                    lsst_schemas,
+                    ..Default::default()
+                },
+            )
+        });
+    h.state_mut().stream_dir = data.join("stream");
+    h
 }
 
 fn type_into(h: &mut Harness<'_, StampseqApp>, field: &str, text: &str) {
@@ -99,22 +129,7 @@ fn stream_objects_appear_answered_newest_first_then_disconnect() {
     produce(&broker, &early);
 
     let data = tempfile::tempdir().expect("tempdir");
-    let labels = data.path().join("labels");
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1500.0, 950.0))
-        .wgpu()
-        .build_eframe(move |cc| {
-            StampseqApp::new(
-                cc,
-                AppOptions {
-                    labels_dir: Some(labels),
-                    fresh_preferences: true,
-                    backend: stampseq::backend::BackendChoice::Cpu,
-                    ..Default::default()
-                },
-            )
-        });
-    h.state_mut().stream_dir = data.path().join("stream");
+    let mut h = empty_app(data.path(), None);
     h.run_steps(2);
     assert!(h.state().catalog.rows.is_empty());
 
@@ -252,49 +267,17 @@ fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
     broker.create_topic("alerts", 2);
     let schemas = crate::common::data_dir().join("lsst/lsst-alert-packet/schema");
     let framed = crate::common::data_dir().join("lsst/derived-fink-v10-framed");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"))
-        .args([
-            "produce",
-            "--brokers",
-            &broker.address(),
-            "--topic",
-            "alerts",
-        ])
-        .args(["-X", "batch.num.messages=1"])
-        .arg("--lsst-schemas")
-        .arg(&schemas)
-        .arg(ztf("sequences/ZTF18aabjhro"))
-        .arg(&framed)
-        .output()
-        .expect("stampseq produce");
-    assert!(
-        out.status.success(),
-        "produce: {}",
-        String::from_utf8_lossy(&out.stderr)
+    produce_with(
+        &broker,
+        &[ztf("sequences/ZTF18aabjhro"), framed],
+        Some(&schemas),
     );
     let data = tempfile::tempdir().expect("tempdir");
     let model_dir = data.path().join("lsst-model");
     std::fs::create_dir_all(&model_dir).expect("model dir");
     let lsst_model = crate::lsst_trees::trained_model(&model_dir);
 
-    let labels = data.path().join("labels");
-    let app_schemas = schemas.clone();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1500.0, 950.0))
-        .wgpu()
-        .build_eframe(move |cc| {
-            StampseqApp::new(
-                cc,
-                AppOptions {
-                    labels_dir: Some(labels),
-                    fresh_preferences: true,
-                    backend: stampseq::backend::BackendChoice::Cpu,
-                    lsst_schemas: Some(app_schemas),
-                    ..Default::default()
-                },
-            )
-        });
-    h.state_mut().stream_dir = data.path().join("stream");
+    let mut h = empty_app(data.path(), Some(schemas));
     h.state_mut().load_model(lsst_model);
     h.run_steps(2);
     menu(&mut h, "Connect to a stream");

@@ -523,14 +523,16 @@ fn an_lsst_model_answers_the_lsst_objects_in_the_browser() {
     assert!(svg.contains(sso) && svg.contains("asteroid"), "{svg}");
 }
 
-/// The training view trains a tree model on LSST alerts (the app's schema folder reads the
-/// framed messages) and hands the finished model over, which then answers the LSST objects.
-#[test]
-fn the_training_view_trains_trees_on_lsst_alerts() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    // The labels of the LSST machinery test: known solar-system object or not.
-    crate::lsst_trees::trained_model(dir.path());
-    let vetting = dir.path().join("vetting");
+/// The app on the framed LSST alerts with the training view filled in for them (the labels
+/// of the LSST machinery test, known solar-system object or not; the `head` named; `tweak`
+/// for the rest), Start pressed and the run waited for: the harness and the finished model.
+fn train_in_view<'a>(
+    dir: &Path,
+    head: &str,
+    tweak: impl FnOnce(&mut stampseq::app::views::training::TrainingPanel),
+) -> (Harness<'a, StampseqApp>, PathBuf) {
+    crate::lsst_trees::trained_model(dir);
+    let vetting = dir.join("vetting");
     std::fs::create_dir_all(&vetting).expect("dir");
     let mut h = harness(options(
         vec![lsst("derived-fink-v10-framed")],
@@ -543,11 +545,15 @@ fn the_training_view_trains_trees_on_lsst_alerts() {
         let t = &mut h.state_mut().training;
         assert!(t.open);
         t.data = lsst("derived-fink-v10-framed").display().to_string();
-        t.labels = dir.path().join("labels.csv").display().to_string();
-        t.out = dir.path().join("app-run").display().to_string();
-        t.head = stampseq::app::views::training::HEADS.len() - 1;
+        t.labels = dir.join("labels.csv").display().to_string();
+        t.out = dir.join("app-run").display().to_string();
+        t.head = stampseq::app::views::training::HEADS
+            .iter()
+            .position(|h| h.starts_with(head))
+            .unwrap_or_else(|| panic!("no head {head:?}"));
         t.classes = "asteroid, other".into();
         t.val_per_class = 1;
+        tweak(t);
     }
     h.run_steps(2);
     assert!(h.query_by_label("classes (comma-separated)").is_some());
@@ -564,10 +570,23 @@ fn the_training_view_trains_trees_on_lsst_alerts() {
         .finished_model
         .clone()
         .unwrap_or_else(|| panic!("{}", t.status));
-    assert_eq!(t.validations.len(), 1, "one validation for a tree run");
     let header = stampseq::model::file::read_header(&model).expect("header");
     assert_eq!(header.trained_on.survey, Survey::Lsst);
     assert_eq!(header.classes, ["asteroid", "other"]);
+    (h, model)
+}
+
+/// The training view trains a tree model on LSST alerts (the app's schema folder reads the
+/// framed messages) and hands the finished model over.
+#[test]
+fn the_training_view_trains_trees_on_lsst_alerts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (h, _) = train_in_view(dir.path(), "Trees", |_| {});
+    assert_eq!(
+        h.state().training.validations.len(),
+        1,
+        "one validation for a tree run"
+    );
 }
 
 /// The training view trains a stamp network (GRU head) on LSST alerts with the classes typed
@@ -575,50 +594,13 @@ fn the_training_view_trains_trees_on_lsst_alerts() {
 #[test]
 fn the_training_view_trains_a_network_on_lsst_stamps() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // The labels of the LSST machinery test: known solar-system object or not.
-    crate::lsst_trees::trained_model(dir.path());
-    let vetting = dir.path().join("vetting");
-    std::fs::create_dir_all(&vetting).expect("dir");
-    let mut h = harness(options(
-        vec![lsst("derived-fink-v10-framed")],
-        &vetting,
-        true,
-    ));
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::T);
-    h.run_steps(2);
-    {
-        let t = &mut h.state_mut().training;
-        t.data = lsst("derived-fink-v10-framed").display().to_string();
-        t.labels = dir.path().join("labels.csv").display().to_string();
-        t.out = dir.path().join("app-run").display().to_string();
-        t.head = stampseq::app::views::training::HEADS
-            .iter()
-            .position(|h| *h == "GRU")
-            .expect("a GRU head");
-        t.classes = "asteroid, other".into();
-        t.val_per_class = 1;
+    let (mut h, model) = train_in_view(dir.path(), "GRU", |t| {
         t.iterations = 10;
         t.validate_every = 5;
         t.batch = 8;
-    }
-    h.run_steps(2);
-    h.get_by_label("Start").click();
-    for _ in 0..3000 {
-        h.step();
-        if h.state().training.finished_model.is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let t = &h.state().training;
-    let model = t
-        .finished_model
-        .clone()
-        .unwrap_or_else(|| panic!("{}", t.status));
+    });
     let header = stampseq::model::file::read_header(&model).expect("header");
     assert_eq!(header.kind, stampseq::model::file::ModelKind::Temporal);
-    assert_eq!(header.trained_on.survey, Survey::Lsst);
-    assert_eq!(header.classes, ["asteroid", "other"]);
 
     h.state_mut().load_model(model);
     for _ in 0..3000 {

@@ -152,28 +152,11 @@ fn an_lsst_tree_model_trains_answers_and_evaluates_on_lsst_alerts_only() {
     assert!(stationary >= 1, "the stationary rule never fired");
 
     // Evaluation on the labelled objects, as for ZTF.
-    let eval = dir.path().join("eval");
-    let out = stampseq()
-        .args(["evaluate", "--model"])
-        .arg(&model)
-        .arg("--data")
-        .arg(framed())
-        .arg("--lsst-schemas")
-        .arg(schemas())
-        .arg("--labels")
-        .arg(dir.path().join("labels.csv"))
-        .arg("--out")
-        .arg(&eval)
-        .output()
-        .expect("evaluate");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = evaluate(
+        &model,
+        &dir.path().join("labels.csv"),
+        &dir.path().join("eval"),
     );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(eval.join("metrics.json")).expect("metrics"))
-            .expect("json");
     assert_eq!(report["objects"], 20);
     let asteroid = &report["metrics"]["per_class"][0];
     assert_eq!(asteroid["class"], "asteroid");
@@ -249,6 +232,31 @@ fn a_stream_answers_lsst_alerts_with_an_lsst_model_as_classify_does() {
             assert!((p_got - p.as_f64().expect("f")).abs() < 1e-5, "{id} {c}");
         }
     }
+}
+
+/// `stampseq evaluate` of `model` on the framed LSST alerts with `labels`: its metrics.json.
+fn evaluate(model: &Path, labels: &Path, out: &Path) -> serde_json::Value {
+    let run = stampseq()
+        .args(["evaluate", "--model"])
+        .arg(model)
+        .arg("--data")
+        .arg(framed())
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .arg("--labels")
+        .arg(labels)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("evaluate");
+    assert!(
+        run.status.success(),
+        "{}: {}",
+        model.display(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(out.join("metrics.json")).expect("metrics"))
+        .expect("json")
 }
 
 /// A tree model trained on the framed LSST alerts in `dir` (labels in `dir/labels.csv`).
@@ -401,29 +409,12 @@ fn lsst_networks_train_on_lsst_stamps_and_answer_lsst_alerts_only() {
             }
         }
 
-        let eval = dir.path().join(format!("eval-{kind}"));
-        let out = stampseq()
-            .args(["evaluate", "--model"])
-            .arg(&model)
-            .arg("--data")
-            .arg(framed())
-            .arg("--lsst-schemas")
-            .arg(schemas())
-            .arg("--labels")
-            .arg(dir.path().join("labels.csv"))
-            .arg("--out")
-            .arg(&eval)
-            .output()
-            .expect("evaluate");
-        assert!(
-            out.status.success(),
-            "{kind}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let report = evaluate(
+            &model,
+            &dir.path().join("labels.csv"),
+            &dir.path().join(format!("eval-{kind}")),
         );
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(eval.join("metrics.json")).expect("metrics"))
-                .expect("json");
-        assert_eq!(report["objects"], 20);
+        assert_eq!(report["objects"], 20, "{kind}");
 
         // ZTF alerts are not this model's.
         let out = stampseq()

@@ -22,6 +22,6 @@ pub use schemas::{
     WriterSchema, SCHEMAS_ENV,
 };
 pub use types::{
-    CutoutWcs, DiaForcedSource, DiaSource, FieldMap, LsstAlert, LsstCutout, LsstCutouts,
-    LsstObject, SchemaVersion,
+    by_object_in_time, CutoutWcs, DiaForcedSource, DiaSource, FieldMap, LsstAlert, LsstCutout,
+    LsstCutouts, LsstObject, SchemaVersion,
 };

@@ -225,6 +225,31 @@ impl LsstAlert {
     }
 }
 
+/// Alerts by object ([`LsstAlert::object_name`]), each object's oldest first (then by alert
+/// id), an alert delivered twice kept once: the sequences models train on and answer.
+pub fn by_object_in_time<A: std::borrow::Borrow<LsstAlert>>(
+    alerts: impl IntoIterator<Item = A>,
+) -> std::collections::BTreeMap<String, Vec<A>> {
+    let mut by_object: std::collections::BTreeMap<String, Vec<A>> = Default::default();
+    for a in alerts {
+        by_object
+            .entry(a.borrow().object_name())
+            .or_default()
+            .push(a);
+    }
+    for list in by_object.values_mut() {
+        list.sort_by(|a, b| {
+            let (a, b) = (a.borrow(), b.borrow());
+            a.dia_source
+                .midpoint_mjd_tai
+                .total_cmp(&b.dia_source.midpoint_mjd_tai)
+                .then(a.alert_id.cmp(&b.alert_id))
+        });
+        list.dedup_by_key(|a| a.borrow().alert_id);
+    }
+    by_object
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
