@@ -346,6 +346,13 @@ fn train_bench(args: TrainBenchArgs) -> anyhow::Result<ExitCode> {
     config.validate_every = config.max_iterations;
     let backend = args.backend.resolve();
     let device = backend.device.clone().autodiff();
+    if backend.is_gpu {
+        let limit = crate::train::trainer::exact_reduction_limit(&backend.device);
+        eprintln!(
+            "{}: reductions exact up to {limit} elements (batches split past that)",
+            backend.description
+        );
+    }
     let run = tempfile::tempdir()?;
     let mut started: Option<Instant> = None;
     let mut timed = 0usize;

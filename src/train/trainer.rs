@@ -189,10 +189,72 @@ impl Batch {
     }
 }
 
-/// Longest reduction that wgpu computes correctly here: on Mesa's lavapipe, sums along an
-/// axis longer than 65,536 elements come out wrong (STACK.md), and a convolution's weight and
-/// bias gradients sum over objects x steps x transforms x height x width.
+/// Longest reduction that wgpu is known to compute correctly everywhere: on Mesa's lavapipe,
+/// sums along an axis longer than 65,536 elements come out wrong (STACK.md), and a
+/// convolution's weight and bias gradients sum over objects x steps x transforms x height x
+/// width. A device that passes [`exact_reduction_limit`]'s probe is trusted further.
 pub const WGPU_MAX_REDUCTION: usize = 65_536;
+
+/// The longest reduction [`exact_reduction_limit`] tries: a full-size batch (32 objects x 5
+/// steps x 4 rotations x 27 x 27) needs 466,560.
+pub const PROBED_MAX_REDUCTION: usize = WGPU_MAX_REDUCTION << 6;
+
+/// The longest reduction `device` computes exactly: unbounded on the CPU backends; on a GPU
+/// backend the longest of 65,536 x 2^k (k = 1..6) along which a sum and a matrix product of
+/// small integers come out exact, every shorter one too, else [`WGPU_MAX_REDUCTION`]. A real
+/// GPU passes where lavapipe fails, and then trains in whole batches instead of slices
+/// (fewer, larger kernels). Probed once per device and process, in well under a second.
+pub fn exact_reduction_limit(device: &Device) -> usize {
+    use std::sync::Mutex;
+    static PROBED: Mutex<Vec<(Device, usize)>> = Mutex::new(Vec::new());
+    if is_cpu_device(device) {
+        return usize::MAX;
+    }
+    let plain = device.clone().inner();
+    let mut probed = PROBED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, limit)) = probed.iter().find(|(d, _)| *d == plain) {
+        return *limit;
+    }
+    let mut limit = WGPU_MAX_REDUCTION;
+    let mut length = WGPU_MAX_REDUCTION * 2;
+    while length <= PROBED_MAX_REDUCTION && reductions_are_exact(length, &plain) {
+        limit = length;
+        length *= 2;
+    }
+    probed.push((plain, limit));
+    limit
+}
+
+/// A sum along an axis of `length` and a matrix product with an inner dimension of `length`,
+/// of integers small enough that every partial sum is exact in f32, against the host's.
+fn reductions_are_exact(length: usize, device: &Device) -> bool {
+    let value = |row: usize, i: usize| ((i * 7 + row) % 3) as f32;
+    let rows: Vec<f32> = (0..2)
+        .flat_map(|r| (0..length).map(move |i| value(r, i)))
+        .collect();
+    let exact = |row: usize, power: i32| -> f64 {
+        (0..length)
+            .map(|i| f64::from(value(row, i)).powi(power))
+            .sum()
+    };
+    let lhs = Tensor::<2>::from_data(TensorData::new(rows.clone(), [2, length]), device);
+    let sums = host(lhs.clone().sum_dim(1));
+    let rhs = Tensor::<2>::from_data(TensorData::new(rows, [2, length]), device).transpose();
+    // The product's diagonal is each row's sum of squares.
+    let products = host(lhs.matmul(rhs));
+    let (Ok(sums), Ok(products)) = (sums, products) else {
+        return false;
+    };
+    let close = |got: f32, want: f64| (f64::from(got) - want).abs() <= 1e-6 * want.max(1.0);
+    sums.len() == 2
+        && products.len() == 4
+        && close(sums[0], exact(0, 1))
+        && close(sums[1], exact(1, 1))
+        && close(products[0], exact(0, 2))
+        && close(products[3], exact(1, 2))
+}
 
 /// Whether `device` is one of burn's CPU backends, whose reductions are exact at any length.
 pub fn is_cpu_device(device: &Device) -> bool {
@@ -206,7 +268,7 @@ pub fn is_cpu_device(device: &Device) -> bool {
 
 /// Objects per backward pass for batches of `steps` detections: the whole batch on the CPU;
 /// on a GPU backend as many as keep the first convolution's gradient reductions within
-/// [`WGPU_MAX_REDUCTION`] (at least one object, which a single very large object can still
+/// [`exact_reduction_limit`] (at least one object, which a single very large object can still
 /// exceed: the steps of one object feed one temporal head and cannot be split).
 pub fn micro_batch_size(model: &ModelChoice, batch: usize, steps: usize, device: &Device) -> usize {
     if is_cpu_device(device) {
@@ -222,7 +284,7 @@ pub fn micro_batch_size(model: &ModelChoice, batch: usize, steps: usize, device:
     let side = encoder.crop + 2 * encoder.first_padding;
     let per_object = (steps * encoder.n_transforms() * side * side).max(1);
     let batch = batch.max(1);
-    let most = (WGPU_MAX_REDUCTION / per_object).clamp(1, batch);
+    let most = (exact_reduction_limit(device) / per_object).clamp(1, batch);
     // Equal parts (24 objects at most 7 a pass: 4 x 6, not 7+7+7+3): each new tensor shape
     // costs a kernel autotune on a GPU backend.
     batch.div_ceil(batch.div_ceil(most))
@@ -731,6 +793,19 @@ pub fn batch_gradient_vector(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reduction_probe_passes_an_exact_backend_at_every_length_it_tries() {
+        // The probe's own arithmetic, on burn's CPU backend (exact at any length): were it
+        // wrong, every GPU would be held to lavapipe's limit.
+        let cpu = Device::flex();
+        let mut length = WGPU_MAX_REDUCTION * 2;
+        while length <= PROBED_MAX_REDUCTION {
+            assert!(reductions_are_exact(length, &cpu), "length {length}");
+            length *= 2;
+        }
+        assert_eq!(exact_reduction_limit(&cpu), usize::MAX);
+    }
 
     #[test]
     fn keep_window_zeroes_outside_the_centred_window() {
