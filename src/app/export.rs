@@ -55,71 +55,34 @@ impl StampseqApp {
     /// What `kind` shows now, with a file name to suggest; an error says why there is
     /// nothing to export.
     pub fn plot_data(&self, kind: PlotKind) -> Result<(PlotData, String), String> {
-        let object = || match self.selection.object {
-            None => Err("no object selected".to_string()),
-            Some(o) => self
-                .catalog
-                .ztf(o)
-                .ok_or_else(|| "plot export draws ZTF objects only for now".to_string()),
-        };
         match kind {
-            PlotKind::LightCurve
-                if self
-                    .selection
-                    .object
-                    .is_some_and(|o| self.catalog.lsst_object(o).is_some()) =>
-            {
-                let lsst = self
-                    .selection
-                    .object
-                    .and_then(|o| self.catalog.lsst_object(o))
-                    .ok_or_else(|| "no object selected".to_string())?;
-                let name = super::state::lsst_key(lsst);
-                let selected_mjd = lsst
-                    .alerts
-                    .get(self.selection.detection)
-                    .map(super::state::alert_mjd);
-                Ok((
-                    PlotData::FluxCurve {
-                        title: format!("{name} (LSST)"),
-                        curve: lsst.light_curve.clone(),
-                        selected_mjd,
-                        survey: crate::alert::neutral::Survey::Lsst,
-                    },
-                    format!("{}_light_curve", name.replace(' ', "_")),
-                ))
-            }
-            // The view's flux mode: the same figure as an LSST object's.
-            PlotKind::LightCurve if self.prefs.light_curve_flux => {
-                let sequence = object()?;
-                Ok((
-                    PlotData::FluxCurve {
-                        title: format!("{} (ZTF)", sequence.object_id),
-                        curve: crate::sequence::neutral::NeutralLightCurve::from_ztf(
-                            &sequence.detections,
-                        ),
-                        selected_mjd: sequence
-                            .detections
-                            .get(self.selection.detection)
-                            .map(|a| a.candidate.jd - 2_400_000.5),
-                        survey: crate::alert::neutral::Survey::Ztf,
-                    },
-                    format!("{}_light_curve_flux", sequence.object_id),
-                ))
-            }
+            // What the view shows, either survey: flux or magnitude as the view is set.
             PlotKind::LightCurve => {
-                let sequence = object()?;
-                let selected_jd = sequence
-                    .detections
-                    .get(self.selection.detection)
-                    .map(|a| a.candidate.jd);
+                let row = self
+                    .selection
+                    .object
+                    .ok_or_else(|| "no object selected".to_string())?;
+                let (Some(curve), Some(survey), Some(name)) = (
+                    self.catalog.light_curve(row),
+                    self.catalog.survey(row),
+                    self.catalog.rows.get(row).map(|r| r.object_id.clone()),
+                ) else {
+                    return Err("no object selected".to_string());
+                };
+                let magnitudes = !self.prefs.light_curve_flux;
                 Ok((
-                    PlotData::LightCurve {
-                        title: sequence.object_id.clone(),
-                        curve: sequence.light_curve.clone(),
-                        selected_jd,
+                    PlotData::FluxCurve {
+                        title: format!("{name} ({survey})"),
+                        curve: curve.clone(),
+                        selected_mjd: self.catalog.alert_mjd(row, self.selection.detection),
+                        survey,
+                        magnitudes,
                     },
-                    format!("{}_light_curve", sequence.object_id),
+                    format!(
+                        "{}_light_curve_{}",
+                        name.replace(' ', "_"),
+                        if magnitudes { "mag" } else { "flux" }
+                    ),
                 ))
             }
             PlotKind::ClassEvolution => {

@@ -3,7 +3,7 @@
 
 use crate::alert::neutral::Survey;
 use crate::alert::{Alert, AnyAlert};
-use crate::sequence::neutral::{group_objects, ObjectSequence};
+use crate::sequence::neutral::{group_objects, NeutralLightCurve, ObjectSequence};
 use crate::sequence::{group_into_sequences, Sequence};
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -105,6 +105,10 @@ pub struct Catalog {
     /// Counts the changes, so that what is derived from the rows knows when to redo it.
     pub revision: u64,
     lsst_index: HashMap<String, usize>,
+    /// Each ZTF sequence's light curve in survey-neutral units, made when first drawn (LSST
+    /// objects carry theirs): what the light-curve view and its export read for both
+    /// surveys, without a survey branch and without rebuilding it every frame.
+    ztf_curves: Vec<std::sync::OnceLock<NeutralLightCurve>>,
     /// Object key -> the arrival count of its newest alert (see [`ObjectRow::arrival`]).
     arrivals: HashMap<String, u64>,
     arrived: u64,
@@ -138,6 +142,10 @@ impl Catalog {
             all.extend(ztf);
             self.sequences = Arc::new(group_into_sequences(all));
         }
+        // Rows move when objects are added: every curve is made again when next drawn.
+        self.ztf_curves = (0..self.sequences.len())
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
         let mut unassociated = 0;
         if !lsst.is_empty() {
             let old = std::mem::take(&mut self.lsst);
@@ -200,6 +208,34 @@ impl Catalog {
     pub fn lsst_object(&self, row: usize) -> Option<&ObjectSequence> {
         row.checked_sub(self.sequences.len())
             .and_then(|i| self.lsst.get(i))
+    }
+
+    /// The survey of a row's object.
+    pub fn survey(&self, row: usize) -> Option<Survey> {
+        self.rows.get(row).map(|r| r.survey)
+    }
+
+    /// A row's light curve in survey-neutral units (MJD, nJy, AB magnitude), either survey.
+    pub fn light_curve(&self, row: usize) -> Option<&NeutralLightCurve> {
+        match self.object(row)? {
+            CatalogObject::Ztf(sequence) => Some(
+                self.ztf_curves
+                    .get(row)?
+                    .get_or_init(|| NeutralLightCurve::from_ztf(&sequence.detections)),
+            ),
+            CatalogObject::Lsst(o) => Some(&o.light_curve),
+        }
+    }
+
+    /// The time (MJD) of a row's `detection`-th alert.
+    pub fn alert_mjd(&self, row: usize, detection: usize) -> Option<f64> {
+        match self.object(row)? {
+            CatalogObject::Ztf(sequence) => sequence
+                .detections
+                .get(detection)
+                .map(|a| a.candidate.jd - 2_400_000.5),
+            CatalogObject::Lsst(o) => o.alerts.get(detection).map(alert_mjd),
+        }
     }
 
     /// Alerts (detections with stamps) of a row's object.

@@ -6,7 +6,6 @@
 
 use super::metrics::ConfusionMatrix;
 use super::typeset::{register_plotters_font, Typeset};
-use crate::sequence::{LightCurve, PointKind};
 use crate::train::Validation;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -300,23 +299,6 @@ pub fn write_training_curves(history: &[Validation], path: &Path) -> Result<(), 
     write_one(path, (800, 640), &Curves { history })
 }
 
-/// An object's light curve (difference magnitude against days since its first point, per
-/// filter, with error bars, upper limits as open down-triangles, detections with stamps
-/// ringed and the selected time marked), to one file: PNG or SVG by its extension.
-pub fn write_light_curve(
-    title: &str,
-    curve: &LightCurve,
-    selected_jd: Option<f64>,
-    path: &Path,
-) -> Result<(), PlotError> {
-    let figure = LightCurveFigure {
-        title,
-        curve,
-        selected_jd,
-    };
-    write_one(path, (900, 560), &figure)
-}
-
 /// One model's answers for one object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelEvolution {
@@ -357,18 +339,15 @@ pub enum PlotData {
         title: String,
     },
     TrainingCurves(Vec<Validation>),
-    LightCurve {
-        title: String,
-        curve: LightCurve,
-        selected_jd: Option<f64>,
-    },
-    /// An object's light curve as difference flux (nJy) per band, either survey (time
-    /// and colours in the survey's conventions).
+    /// An object's light curve per band, either survey (time and colours in the survey's
+    /// conventions), as the app's view draws it: difference flux (nJy), or with
+    /// `magnitudes` AB magnitude with forced photometry and upper limits as 5-sigma limits.
     FluxCurve {
         title: String,
         curve: crate::sequence::neutral::NeutralLightCurve,
         selected_mjd: Option<f64>,
         survey: crate::alert::neutral::Survey,
+        magnitudes: bool,
     },
     ClassEvolution {
         title: String,
@@ -384,16 +363,12 @@ impl PlotData {
         match self {
             PlotData::Confusion { cm, title } => write_confusion_matrix(cm, title, path),
             PlotData::TrainingCurves(history) => write_training_curves(history, path),
-            PlotData::LightCurve {
-                title,
-                curve,
-                selected_jd,
-            } => write_light_curve(title, curve, *selected_jd, path),
             PlotData::FluxCurve {
                 title,
                 curve,
                 selected_mjd,
                 survey,
+                magnitudes,
             } => write_one(
                 path,
                 (900, 560),
@@ -402,6 +377,7 @@ impl PlotData {
                     curve,
                     selected_mjd: *selected_mjd,
                     survey: *survey,
+                    magnitudes: *magnitudes,
                 },
             ),
             PlotData::ClassEvolution {
@@ -479,13 +455,42 @@ fn padded(values: impl Iterator<Item = f64>, pad: f64, fallback: (f64, f64)) -> 
     (lo - pad * span, hi + pad * span)
 }
 
-/// Difference flux against days since the first point, per band, with error bars:
-/// detections filled (ringed where their alert is loaded), forced photometry open.
+/// Difference flux (or AB magnitude) against days since the first point, per band, with
+/// error bars: detections filled (ringed where their alert is loaded); forced photometry open
+/// circles in flux, and with upper limits open triangles at their 5-sigma limit in magnitude.
 struct FluxCurveFigure<'a> {
     title: &'a str,
     curve: &'a crate::sequence::neutral::NeutralLightCurve,
     selected_mjd: Option<f64>,
     survey: crate::alert::neutral::Survey,
+    magnitudes: bool,
+}
+
+/// Where a light-curve point is drawn: its y (flux, or minus the magnitude so that brighter
+/// is up) with its error, or a limit.
+enum Mark {
+    Value { y: f64, err: Option<f64> },
+    Limit { y: f64 },
+}
+
+impl FluxCurveFigure<'_> {
+    fn mark(&self, p: &crate::sequence::neutral::Point) -> Option<Mark> {
+        let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
+        if !self.magnitudes {
+            return finite(p.flux).map(|y| Mark::Value {
+                y,
+                err: finite(p.flux_err),
+            });
+        }
+        if p.is_detection() {
+            finite(p.mag).map(|m| Mark::Value {
+                y: -m,
+                err: finite(p.mag_err),
+            })
+        } else {
+            finite(p.mag_limit).map(|m| Mark::Limit { y: -m })
+        }
+    }
 }
 
 impl Figure for FluxCurveFigure<'_> {
@@ -495,24 +500,41 @@ impl Figure for FluxCurveFigure<'_> {
             .curve
             .points
             .iter()
-            .filter(|p| p.mjd.is_finite() && p.flux.is_some_and(f64::is_finite))
+            .filter(|p| p.mjd.is_finite())
+            .filter_map(|p| Some((p, self.mark(p)?)))
             .collect();
-        let t0 = points.iter().map(|p| p.mjd).fold(f64::INFINITY, f64::min);
+        let t0 = points
+            .iter()
+            .map(|(p, _)| p.mjd)
+            .fold(f64::INFINITY, f64::min);
         let t0 = if t0.is_finite() { t0 } else { 0.0 };
-        let fluxes = points.iter().flat_map(|p| {
-            let f = p.flux.unwrap_or(0.0);
-            let e = p.flux_err.filter(|e| e.is_finite()).unwrap_or(0.0);
-            [f - e, f + e]
+        let ys = points.iter().flat_map(|(_, m)| match *m {
+            Mark::Value { y, err } => {
+                let e = err.unwrap_or(0.0);
+                vec![y - e, y + e]
+            }
+            Mark::Limit { y } => vec![y],
         });
-        let (x0, x1) = padded(points.iter().map(|p| p.mjd - t0), 0.04, (0.0, 1.0));
-        let (f0, f1) = padded(fluxes.chain([0.0]), 0.06, (-1.0, 1.0));
+        let (x0, x1) = padded(points.iter().map(|(p, _)| p.mjd - t0), 0.04, (0.0, 1.0));
+        let (y0, y1) = if self.magnitudes {
+            padded(ys, 0.06, (-19.0, -18.0))
+        } else {
+            padded(ys.chain([0.0]), 0.06, (-1.0, 1.0))
+        };
         let mut chart = ChartBuilder::on(root)
             .caption(self.title, ("sans-serif", 22))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, f0..f1)
+            .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(|e| e.to_string())?;
+        let magnitude_label = |v: &f64| format!("{:.1}", -v);
+        let flux_label = |v: &f64| format!("{v}");
+        let y_label: &dyn Fn(&f64) -> String = if self.magnitudes {
+            &magnitude_label
+        } else {
+            &flux_label
+        };
         chart
             .configure_mesh()
             .x_desc(format!(
@@ -522,21 +544,28 @@ impl Figure for FluxCurveFigure<'_> {
                     crate::alert::neutral::Survey::Lsst => "TAI",
                 }
             ))
-            .y_desc("difference flux (nJy)")
+            .y_desc(if self.magnitudes {
+                "AB magnitude"
+            } else {
+                "difference flux (nJy)"
+            })
+            .y_label_formatter(&y_label)
             .light_line_style(LIGHT_GRID)
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(x0, 0.0), (x1, 0.0)],
-                RGBColor(160, 160, 160),
-            )))
-            .map_err(|e| e.to_string())?;
+        if !self.magnitudes {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x0, 0.0), (x1, 0.0)],
+                    RGBColor(160, 160, 160),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
         if let Some(mjd) = self.selected_mjd {
             let x = mjd - t0;
             chart
-                .draw_series(selected_line([(x, f0), (x, f1)]))
+                .draw_series(selected_line([(x, y0), (x, y1)]))
                 .map_err(|e| e.to_string())?;
         }
         let mut labelled = false;
@@ -550,28 +579,41 @@ impl Figure for FluxCurveFigure<'_> {
                 }),
                 crate::alert::neutral::Survey::Lsst => lsst_band_rgb(band),
             });
-            let of_band: Vec<_> = points.iter().filter(|p| p.band == band).collect();
+            let of_band: Vec<_> = points.iter().filter(|(p, _)| p.band == band).collect();
             chart
-                .draw_series(of_band.iter().filter_map(|p| {
-                    let (f, e) = (p.flux?, p.flux_err.filter(|e| e.is_finite())?);
+                .draw_series(of_band.iter().filter_map(|(p, m)| {
+                    let Mark::Value { y, err: Some(e) } = *m else {
+                        return None;
+                    };
                     let x = p.mjd - t0;
                     Some(PathElement::new(
-                        vec![(x, f - e), (x, f + e)],
+                        vec![(x, y - e), (x, y + e)],
                         colour.mix(0.7),
                     ))
                 }))
                 .map_err(|e| e.to_string())?;
             let detections: Vec<(f64, f64, bool)> = of_band
                 .iter()
-                .filter_map(|p| match p.kind {
-                    Kind::Detection { has_alert, .. } => Some((p.mjd - t0, p.flux?, has_alert)),
+                .filter_map(|(p, m)| match (&p.kind, m) {
+                    (Kind::Detection { has_alert, .. }, Mark::Value { y, .. }) => {
+                        Some((p.mjd - t0, *y, *has_alert))
+                    }
                     _ => None,
                 })
                 .collect();
             let forced: Vec<(f64, f64)> = of_band
                 .iter()
-                .filter(|p| matches!(p.kind, Kind::Forced))
-                .filter_map(|p| Some((p.mjd - t0, p.flux?)))
+                .filter_map(|(p, m)| match (&p.kind, m) {
+                    (Kind::Forced, Mark::Value { y, .. }) => Some((p.mjd - t0, *y)),
+                    _ => None,
+                })
+                .collect();
+            let limits: Vec<(f64, f64)> = of_band
+                .iter()
+                .filter_map(|(p, m)| match m {
+                    Mark::Limit { y } => Some((p.mjd - t0, *y)),
+                    Mark::Value { .. } => None,
+                })
                 .collect();
             if !detections.is_empty() {
                 labelled = true;
@@ -579,7 +621,7 @@ impl Figure for FluxCurveFigure<'_> {
                     .draw_series(
                         detections
                             .iter()
-                            .map(|&(x, f, _)| Circle::new((x, f), 3, colour.filled())),
+                            .map(|&(x, y, _)| Circle::new((x, y), 3, colour.filled())),
                     )
                     .map_err(|e| e.to_string())?
                     .label(format!("{band} detections"))
@@ -589,7 +631,7 @@ impl Figure for FluxCurveFigure<'_> {
                         detections
                             .iter()
                             .filter(|d| d.2)
-                            .map(|&(x, f, _)| Circle::new((x, f), 6, colour.stroke_width(1))),
+                            .map(|&(x, y, _)| Circle::new((x, y), 6, colour.stroke_width(1))),
                     )
                     .map_err(|e| e.to_string())?;
             }
@@ -599,118 +641,15 @@ impl Figure for FluxCurveFigure<'_> {
                     .draw_series(
                         forced
                             .iter()
-                            .map(|&(x, f)| Circle::new((x, f), 3, colour.stroke_width(1))),
+                            .map(|&(x, y)| Circle::new((x, y), 3, colour.stroke_width(1))),
                     )
                     .map_err(|e| e.to_string())?
                     .label(format!("{band} forced"))
                     .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.stroke_width(1)));
             }
-        }
-        if labelled {
-            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-        }
-        Ok(())
-    }
-}
-
-struct LightCurveFigure<'a> {
-    title: &'a str,
-    curve: &'a LightCurve,
-    selected_jd: Option<f64>,
-}
-
-impl Figure for LightCurveFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let points = &self.curve.points;
-        let t0 = points
-            .iter()
-            .map(|p| p.jd)
-            .filter(|v| v.is_finite())
-            .fold(f64::INFINITY, f64::min);
-        let t0 = if t0.is_finite() { t0 } else { 0.0 };
-        let magnitudes = points.iter().flat_map(|p| match p.kind {
-            PointKind::Detection {
-                magpsf, sigmapsf, ..
-            } if sigmapsf.is_finite() => vec![magpsf - sigmapsf, magpsf + sigmapsf],
-            PointKind::Detection { magpsf, .. } => vec![magpsf],
-            PointKind::UpperLimit { diffmaglim } => vec![diffmaglim],
-        });
-        let (x0, x1) = padded(points.iter().map(|p| p.jd - t0), 0.04, (0.0, 1.0));
-        let (m0, m1) = padded(magnitudes, 0.06, (18.0, 19.0));
-        // Brighter is up: the chart's y is minus the magnitude, labelled as the magnitude.
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(55)
-            .build_cartesian_2d(x0..x1, -m1..-m0)
-            .map_err(|e| e.to_string())?;
-        let y_label = |v: &f64| format!("{:.1}", -v);
-        chart
-            .configure_mesh()
-            .x_desc(format!("days since JD {t0:.3}"))
-            .y_desc("magnitude")
-            .y_label_formatter(&y_label)
-            .light_line_style(LIGHT_GRID)
-            .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        if let Some(jd) = self.selected_jd {
-            let x = jd - t0;
-            chart
-                .draw_series(selected_line([(x, -m1), (x, -m0)]))
-                .map_err(|e| e.to_string())?;
-        }
-        let mut labelled = false;
-        for fid in [1, 2, 3] {
-            let band = crate::alert::band_name(fid);
-            let colour = rgb(band_rgb(fid));
-            let mut detections = Vec::new();
-            let mut limits = Vec::new();
-            for p in points.iter().filter(|p| p.fid == fid) {
-                let x = p.jd - t0;
-                match p.kind {
-                    PointKind::Detection {
-                        magpsf,
-                        sigmapsf,
-                        has_alert,
-                        ..
-                    } => detections.push((x, magpsf, sigmapsf, has_alert)),
-                    PointKind::UpperLimit { diffmaglim } => limits.push((x, diffmaglim)),
-                }
-            }
-            chart
-                .draw_series(
-                    detections
-                        .iter()
-                        .filter(|d| d.2.is_finite())
-                        .map(|&(x, m, s, _)| {
-                            PathElement::new(vec![(x, -(m - s)), (x, -(m + s))], colour)
-                        }),
-                )
-                .map_err(|e| e.to_string())?;
-            if !detections.is_empty() {
-                labelled = true;
-                chart
-                    .draw_series(
-                        detections
-                            .iter()
-                            .map(|&(x, m, _, _)| Circle::new((x, -m), 3, colour.filled())),
-                    )
-                    .map_err(|e| e.to_string())?
-                    .label(format!("{band} detections"))
-                    .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.filled()));
-                chart
-                    .draw_series(
-                        detections
-                            .iter()
-                            .filter(|d| d.3)
-                            .map(|&(x, m, _, _)| Circle::new((x, -m), 6, colour.stroke_width(1))),
-                    )
-                    .map_err(|e| e.to_string())?;
-            }
             if !limits.is_empty() {
                 labelled = true;
+                // Open and pointing down: the source is fainter than this.
                 let faded = colour.mix(0.6);
                 let triangle =
                     move || PathElement::new(vec![(-4, -3), (4, -3), (0, 4), (-4, -3)], faded);
@@ -718,15 +657,22 @@ impl Figure for LightCurveFigure<'_> {
                     .draw_series(
                         limits
                             .iter()
-                            .map(|&(x, m)| EmptyElement::at((x, -m)) + triangle()),
+                            .map(|&(x, y)| EmptyElement::at((x, y)) + triangle()),
                     )
                     .map_err(|e| e.to_string())?
-                    .label(format!("{band} upper limits"))
+                    .label(format!("{band} limits (5 sigma)"))
                     .legend(move |(x, y)| EmptyElement::at((x + 8, y)) + triangle());
             }
         }
         if labelled {
-            draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+            // Away from the rise: a transient brightens up and to the right in magnitude,
+            // and its flux climbs from the zero line.
+            let corner = if self.magnitudes {
+                SeriesLabelPosition::LowerRight
+            } else {
+                SeriesLabelPosition::UpperLeft
+            };
+            draw_legend(&mut chart, corner)?;
         }
         Ok(())
     }
@@ -1103,7 +1049,6 @@ pub fn learning_curves(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sequence::LightCurvePoint;
 
     /// Writes `data` as PNG and SVG; the PNG must decode and the SVG parse and hold `labels`.
     fn check(data: &PlotData, labels: &[&str]) {
@@ -1180,53 +1125,66 @@ mod tests {
     }
 
     #[test]
-    fn the_light_curve_exports() {
-        let detection = |jd: f64, fid: i32, mag: f64, has_alert: bool| LightCurvePoint {
-            jd,
-            fid,
-            kind: PointKind::Detection {
-                magpsf: mag,
-                sigmapsf: 0.1,
-                isdiffpos: None,
-                candid: None,
-                has_alert,
-            },
+    fn the_light_curve_exports_in_flux_and_in_magnitude() {
+        use crate::alert::neutral::Survey;
+        use crate::sequence::neutral::{NeutralLightCurve, Point, PointKind as Kind};
+        let point = |mjd: f64, band: &str, kind: Kind, flux: Option<f64>, mag: Option<f64>| Point {
+            mjd,
+            band: band.into(),
+            kind,
+            flux,
+            flux_err: flux.map(|_| 300.0),
+            mag,
+            mag_err: mag.map(|_| 0.1),
+            mag_limit: None,
         };
-        let curve = LightCurve {
+        let detection = |has_alert| Kind::Detection {
+            source_id: None,
+            has_alert,
+        };
+        let mut limit = point(59000.0, "g", Kind::UpperLimit, None, None);
+        limit.mag_limit = Some(20.5);
+        let curve = NeutralLightCurve {
             points: vec![
-                LightCurvePoint {
-                    jd: 2459000.5,
-                    fid: 1,
-                    kind: PointKind::UpperLimit { diffmaglim: 20.5 },
-                },
-                detection(2459001.5, 1, 19.2, true),
-                detection(2459002.5, 2, 18.9, false),
-                detection(2459004.5, 2, 18.7, true),
+                limit,
+                point(59001.0, "g", detection(true), Some(75_900.0), Some(19.2)),
+                point(59002.0, "r", detection(false), Some(100_000.0), Some(18.9)),
+                point(59004.0, "r", detection(true), Some(120_200.0), Some(18.7)),
             ],
+        };
+        let figure = |magnitudes| PlotData::FluxCurve {
+            title: "ZTF21abiuvdk (ZTF)".into(),
+            curve: curve.clone(),
+            selected_mjd: Some(59002.0),
+            survey: Survey::Ztf,
+            magnitudes,
         };
         check(
-            &PlotData::LightCurve {
-                title: "ZTF21abiuvdk".into(),
-                curve,
-                selected_jd: Some(2459002.5),
-            },
+            &figure(true),
             &[
-                "ZTF21abiuvdk",
+                "ZTF21abiuvdk (ZTF)",
                 "g detections",
                 "r detections",
-                "g upper limits",
-                "magnitude",
-                "days since JD 2459000.500",
+                "g limits (5 sigma)",
+                "AB magnitude",
+                "days since MJD 59000.000 (UTC)",
             ],
+        );
+        // The upper limit has no flux: the flux figure starts at the first detection.
+        check(
+            &figure(false),
+            &["difference flux (nJy)", "days since MJD 59001.000 (UTC)"],
         );
         // An object without photometry still gives a (blank) figure, not an error.
         check(
-            &PlotData::LightCurve {
+            &PlotData::FluxCurve {
                 title: "empty".into(),
-                curve: LightCurve::default(),
-                selected_jd: None,
+                curve: NeutralLightCurve::default(),
+                selected_mjd: None,
+                survey: Survey::Lsst,
+                magnitudes: true,
             },
-            &["empty", "magnitude"],
+            &["empty", "AB magnitude", "TAI"],
         );
     }
 

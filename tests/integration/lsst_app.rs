@@ -294,6 +294,15 @@ fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
     h.get_by_label("flux (nJy)").click();
     h.run_steps(2);
     assert!(h.state().prefs.light_curve_flux);
+
+    // What a network trained on LSST stamps reads of this alert: the centre 21x21 pixels
+    // (4.2" at 0.2"/px) of its three image planes, in each rotation.
+    h.state_mut().prefs.show_model_input = true;
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("crop 21x21 (4.2\")").is_some());
+    assert!(h.query_by_label_contains("not classifiable").is_none());
+    // The grid's header names the three channels.
+    assert!(h.query_all_by_label("reference").count() >= 1);
 }
 
 #[test]
@@ -447,12 +456,27 @@ fn the_selected_lsst_alert_exports_its_cutouts_with_their_wcs() {
             8 * science.image.height as u32
         )
     );
-    // Its light curve as a figure: difference flux per LSST band (this object's history
-    // holds detections only).
+    // Its light curve as a figure, as the view draws it: AB magnitude per LSST band (this
+    // object's history holds detections only), then difference flux.
+    assert!(!h.state().prefs.light_curve_flux);
     crate::app::export_both(
         &mut h,
         stampseq::app::export::PlotKind::LightCurve,
         &out,
+        &[
+            &format!("{id} (LSST)"),
+            "AB magnitude",
+            "i detections",
+            "TAI",
+        ],
+    );
+    h.state_mut().prefs.light_curve_flux = true;
+    let flux = out.join("flux");
+    std::fs::create_dir_all(&flux).expect("dir");
+    crate::app::export_both(
+        &mut h,
+        stampseq::app::export::PlotKind::LightCurve,
+        &flux,
         &[
             &format!("{id} (LSST)"),
             "difference flux (nJy)",

@@ -6,11 +6,9 @@
 //! them, Rubin's u g r i z y as Rubin does.
 
 use crate::alert::neutral::Survey;
-use crate::app::state::{alert_mjd, CatalogObject};
 use crate::app::StampseqApp;
 use crate::sequence::neutral::{NeutralLightCurve, PointKind as NeutralKind, LIMIT_SIGMA};
 use egui_plot::{Line, MarkerShape, Plot, PlotPoints, PlotUi, Points};
-use std::borrow::Cow;
 
 pub fn band_colour(fid: i32) -> egui::Color32 {
     let (r, g, b) = crate::eval::plots::band_rgb(fid);
@@ -55,25 +53,13 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     let Some(object) = app.selection.object else {
         return;
     };
-    let detection = app.selection.detection;
-    let (curve, survey, selected) = match app.catalog.object(object) {
-        Some(CatalogObject::Ztf(sequence)) => (
-            Cow::Owned(NeutralLightCurve::from_ztf(&sequence.detections)),
-            Survey::Ztf,
-            sequence
-                .detections
-                .get(detection)
-                .map(|a| a.candidate.jd - 2_400_000.5),
-        ),
-        Some(CatalogObject::Lsst(o)) => (
-            Cow::Borrowed(&o.light_curve),
-            Survey::Lsst,
-            o.alerts.get(detection).map(alert_mjd),
-        ),
-        None => return,
+    let (Some(curve), Some(survey)) = (app.catalog.light_curve(object), app.catalog.survey(object))
+    else {
+        return;
     };
+    let selected = app.catalog.alert_mjd(object, app.selection.detection);
     let mut flux = app.prefs.light_curve_flux;
-    show_curve(&curve, survey, selected, &mut flux, ui);
+    show_curve(curve, survey, selected, &mut flux, ui);
     app.prefs.light_curve_flux = flux;
 }
 

@@ -109,8 +109,9 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
                     if answers.is_empty() {
                         ui.label(format!(
                             "{NO_LSST_MODEL}: load one with File > Load a model file (trained by \
-                             `stampseq train` with [model] kind = \"trees\" on LSST alerts); \
-                             the ZTF models never read LSST alerts."
+                             `stampseq train` on LSST alerts: [model] kind = \"trees\", \
+                             \"enhanced\" or \"temporal\"); the ZTF models never read LSST \
+                             alerts."
                         ));
                     }
                     for a in answers {

@@ -2,24 +2,40 @@
 //! its rotations (or all 8 dihedral transforms), drawn exactly as the tensors fed to the
 //! network, channel by channel.
 
-use crate::alert::Stamp;
+use crate::alert::{AnyAlert, Stamp};
+use crate::app::state::CatalogObject;
 use crate::app::StampseqApp;
 use crate::stamp::display::{render_rgba, Colormap, DisplaySettings, Interval, Stretch};
-use crate::stamp::{model_stamps, Dihedral, ALERCE_CROP, CHANNELS};
+use crate::stamp::{lsst_model_stamps, model_stamps, Dihedral, ALERCE_CROP, CHANNELS};
 
 pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     let Some(object) = app.selection.object else {
         return;
     };
-    let Some(sequence) = app.catalog.ztf(object) else {
-        ui.label(format!(
-            "{}: no model reads LSST stamps.",
-            super::lsst_details::NO_LSST_MODEL
-        ));
-        return;
-    };
-    let Some(alert) = sequence.detections.get(app.selection.detection) else {
-        return;
+    let detection = app.selection.detection;
+    // Each survey's stamps are prepared as its networks read them (the science differs:
+    // ZTF's gzipped FITS at 1"/px, LSST's image planes in nJy at 0.2"/px); the crop is the
+    // bundled networks' for both.
+    let (input, scale) = match app.catalog.object(object) {
+        Some(CatalogObject::Ztf(sequence)) => {
+            let Some(alert) = sequence.detections.get(detection) else {
+                return;
+            };
+            (
+                model_stamps(&alert.cutouts, Some(&alert.candidate), ALERCE_CROP),
+                crate::alert::neutral::Survey::Ztf.pixel_scale_arcsec(),
+            )
+        }
+        Some(CatalogObject::Lsst(o)) => {
+            let Some(AnyAlert::Lsst(alert)) = o.alerts.get(detection) else {
+                return;
+            };
+            (
+                lsst_model_stamps(&alert.cutouts, ALERCE_CROP),
+                crate::alert::neutral::Survey::Lsst.pixel_scale_arcsec(),
+            )
+        }
+        None => return,
     };
     ui.horizontal(|ui| {
         ui.checkbox(
@@ -27,10 +43,11 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
             "all 8 dihedral transforms",
         );
         ui.label(format!(
-            "crop {ALERCE_CROP}x{ALERCE_CROP}, min-max per channel, NaN -> 0"
+            "crop {ALERCE_CROP}x{ALERCE_CROP} ({:.1}\"), min-max per channel, NaN -> 0",
+            ALERCE_CROP as f64 * scale
         ));
     });
-    let input = match model_stamps(&alert.cutouts, Some(&alert.candidate), ALERCE_CROP) {
+    let input = match input {
         Ok(m) => m,
         Err(e) => {
             ui.colored_label(

@@ -182,7 +182,7 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         });
         return;
     };
-    let lsst = matches!(app.catalog.object(object), Some(CatalogObject::Lsst(_)));
+    let lsst = app.catalog.survey(object) == Some(crate::alert::neutral::Survey::Lsst);
     settings_bar(app, ui, lsst);
     ui.separator();
     let blink_template = app.blink && (ui.input(|i| i.time) * 2.0) as u64 % 2 == 1;
