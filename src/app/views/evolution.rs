@@ -86,7 +86,9 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
             .iter()
             .any(|m| m.by_object.contains_key(id))
     };
-    if app.catalog.ztf(object).is_none() && !answered(&object_id) {
+    if app.catalog.survey(object) == Some(crate::alert::neutral::Survey::Lsst)
+        && !answered(&object_id)
+    {
         ui.label(format!(
             "{}: ZTF models never read LSST alerts; load a model trained on LSST alerts \
              (File > Load a model file).",
