@@ -1,6 +1,7 @@
 //! One input file, whatever survey and format it holds, told apart by its first bytes:
 //! `Obj\x01` an Avro container file (ZTF or LSST, by its records), `PAR1` a broker Parquet
-//! file, a zero byte a Confluent-framed LSST message.
+//! file, a zero byte a Confluent-framed LSST message; any of them gzipped (`.avro.gz`, as
+//! archives and brokers often keep single alerts) is unzipped first.
 
 use super::container::for_each_record_with_schema;
 use super::lsst::{
@@ -82,6 +83,25 @@ impl AnyReader {
 
     fn decode_inner(&self, bytes: Vec<u8>, file: &Arc<str>) -> DecodedAny {
         let mut out = DecodedAny::default();
+        let bytes = if is_gzip(&bytes) {
+            match gunzip(&bytes) {
+                Ok(inner) if is_gzip(&inner) => {
+                    out.errors.push(ReadError::new(
+                        &**file,
+                        None,
+                        ReadErrorKind::Gzip("gzipped twice: unzip it once first".into()),
+                    ));
+                    return out;
+                }
+                Ok(inner) => inner,
+                Err(kind) => {
+                    out.errors.push(ReadError::new(&**file, None, kind));
+                    return out;
+                }
+            }
+        } else {
+            bytes
+        };
         let ztf = AlertFileReader {
             decode_stamps: self.decode_stamps,
         };
@@ -151,4 +171,30 @@ impl AnyReader {
             out.errors.push(e.into_read_error(file));
         }
     }
+}
+
+fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// The largest single alert file unzipped: far above any real alert or broker file (a
+/// night of ZTF alerts comes as a tar archive, read as a stream), low enough that a
+/// corrupt or hostile file cannot take the machine's memory.
+pub const MAX_GUNZIPPED_BYTES: u64 = 4 << 30;
+
+/// Unzips a whole gzip file (all members, as `gunzip` does).
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ReadErrorKind> {
+    use std::io::Read;
+    let mut inner = Vec::with_capacity(bytes.len().saturating_mul(2));
+    let mut decoder = flate2::read::MultiGzDecoder::new(bytes).take(MAX_GUNZIPPED_BYTES + 1);
+    decoder
+        .read_to_end(&mut inner)
+        .map_err(|e| ReadErrorKind::Gzip(format!("cannot unzip (truncated or corrupt?): {e}")))?;
+    if inner.len() as u64 > MAX_GUNZIPPED_BYTES {
+        return Err(ReadErrorKind::Gzip(format!(
+            "unzips to more than {} GiB: not one alert file",
+            MAX_GUNZIPPED_BYTES >> 30
+        )));
+    }
+    Ok(inner)
 }

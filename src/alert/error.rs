@@ -46,6 +46,8 @@ pub enum ReadErrorKind {
     OtherSurvey(String),
     #[error("archive: {0}")]
     Archive(String),
+    #[error("gzip: {0}")]
+    Gzip(String),
     #[error("internal error while decoding (please report): {0}")]
     Panic(String),
 }

@@ -48,6 +48,7 @@ impl Input {
 fn is_alert_file_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name.ends_with(".avro")
+        || name.ends_with(".avro.gz")
         || name.ends_with(".parquet")
         || name.ends_with(".parq")
         || name.ends_with(".tar.gz")
@@ -56,7 +57,8 @@ fn is_alert_file_name(name: &str) -> bool {
 }
 
 /// Expands paths into inputs: files as given, folders walked recursively (keeping `.avro`,
-/// `.parquet`, `.parq`, `.tar.gz`, `.tgz` and `.tar` files), in a stable sorted order.
+/// `.avro.gz`, `.parquet`, `.parq`, `.tar.gz`, `.tgz` and `.tar` files), in a stable sorted
+/// order.
 pub fn collect_inputs<P: AsRef<Path>>(paths: &[P]) -> (Vec<Input>, Vec<ReadError>) {
     let mut inputs = Vec::new();
     let mut errors = Vec::new();

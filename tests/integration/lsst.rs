@@ -631,3 +631,81 @@ fn framed_messages_read_with_schemas_from_a_registry_cached_on_disk() {
     assert!(matches!(e.kind, ReadErrorKind::Schema(_)), "{e}");
     assert!(e.to_string().contains("unreachable"), "{e}");
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+/// What a table row says, to compare copies of the same alerts.
+fn table_key(rows: Vec<AlertSummary>) -> BTreeSet<String> {
+    rows.into_iter()
+        .map(|r| {
+            format!(
+                "{} {} {:?} {} {:?} {} {}",
+                r.survey,
+                r.object_id,
+                r.alert_id,
+                r.mjd,
+                r.flux,
+                r.stamps_label(),
+                r.record
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn gzipped_alert_files_read_as_their_originals_and_a_broken_one_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let originals = [
+        ztf("fixture/v4.02_2695378462115010012.avro"),
+        ztf("fixture/fink_multi_record_container.avro"),
+        lsst("boom/25409136044802067.v7_1.avro"),
+        lsst("derived-fink-v10-framed/169813006111211588.v10_0.confluent.avro"),
+        lsst("fink-science/rubin_sample_data_10_0.parquet"),
+        ztf("extra/fink-science-history/data/alerts/alerts.parquet"),
+    ];
+    // Folders keep `.avro.gz`; a file given by name is read whatever its name.
+    let folder = dir.path().join("gz");
+    std::fs::create_dir_all(&folder).expect("dir");
+    let mut given = vec![folder.clone()];
+    for (i, path) in originals.iter().enumerate() {
+        let bytes = gzip(&std::fs::read(path).expect("original"));
+        if path.extension().is_some_and(|e| e == "parquet") {
+            given.push(write(dir.path(), &format!("{i}.parquet.gz"), &bytes));
+        } else {
+            write(&folder, &format!("{i}.avro.gz"), &bytes);
+        }
+    }
+    let (want, s1) = read_table(&originals, &options());
+    let (got, s2) = read_table(&given, &options());
+    assert!(s1.errors.is_empty(), "{:?}", s1.errors);
+    assert!(s2.errors.is_empty(), "{:?}", s2.errors);
+    assert!(want.len() > 50, "{} alerts", want.len());
+    assert!(want.iter().any(|r| r.survey.to_string() == "ZTF"));
+    assert!(want.iter().any(|r| r.survey.to_string() == "LSST"));
+    assert_eq!(table_key(got), table_key(want));
+
+    // A truncated gzip and one gzipped twice: each an error naming the file; the rest reads.
+    let whole = gzip(&std::fs::read(&originals[2]).expect("boom"));
+    let truncated = write(&folder, "truncated.avro.gz", &whole[..whole.len() / 2]);
+    let twice = write(&folder, "twice.avro.gz", &gzip(&whole));
+    let (rows, summary) = read_table(&given, &options());
+    assert_eq!(rows.len(), s2.alerts);
+    for (path, says) in [
+        (&truncated, "truncated or corrupt"),
+        (&twice, "gzipped twice"),
+    ] {
+        let name = path.display().to_string();
+        let e = summary
+            .errors
+            .iter()
+            .find(|e| e.file == name)
+            .unwrap_or_else(|| panic!("no error for {name}: {:?}", summary.errors));
+        assert!(matches!(e.kind, ReadErrorKind::Gzip(_)), "{e}");
+        assert!(e.to_string().contains(says), "{e}");
+    }
+}
