@@ -105,7 +105,7 @@ pub struct LsstSchemaArgs {
     /// Without it, `$STAMPSEQ_LSST_SCHEMAS`.
     #[arg(long)]
     pub lsst_schemas: Option<PathBuf>,
-    /// A Confluent schema registry (http://) for schema ids the folder lacks.
+    /// A Confluent schema registry (http:// or https://) for schema ids the folder lacks.
     #[arg(long, value_name = "URL")]
     pub schema_registry: Option<String>,
     /// Where registry schemas are cached (default: the user's cache folder).

@@ -1,21 +1,17 @@
 //! Writer schemas fetched from a Confluent schema registry (`GET <url>/schemas/ids/<id>`),
 //! kept on disk so that each id is fetched once per machine.
 //!
-//! The client is a few lines of plain HTTP/1.0 over `std::net` (1.0, so that the body is
-//! never chunked): an HTTP stack with TLS would double the dependency tree for one GET per
-//! schema version. An `https://` registry is therefore refused with what to do instead
-//! (fetch the schema once with curl into the cache folder, or point `--lsst-schemas` at a
-//! copy of alert_packet's folder).
+//! The client is libcurl (already linked for librdkafka), so `https://` registries such as
+//! Rubin's work as `http://` ones do, through the proxy the environment names
+//! (`https_proxy`), with the system's certificate authorities.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 /// The 11.x alert schema is about 60 kB; a reply far larger is not a schema.
-const MAX_REPLY: u64 = 16 << 20;
+const MAX_REPLY: usize = 16 << 20;
 
 /// A registry and the folder its schemas are cached in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -64,67 +60,54 @@ impl SchemaRegistry {
 
     fn fetch(&self, id: u32) -> Result<String, String> {
         let target = format!("{}/schemas/ids/{id}", self.url);
-        let Some(rest) = self.url.strip_prefix("http://") else {
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
             return Err(format!(
-                "registry {}: only http:// is supported (no TLS client is built in); fetch \
-                 {target} once (e.g. with curl), save its \"schema\" value as {}, or use \
-                 --lsst-schemas",
-                self.url,
-                self.cache_file(id).display()
+                "registry {}: the URL must start with http:// or https://",
+                self.url
             ));
+        }
+        let down = |e: curl::Error| format!("registry {} unreachable: {e}", self.url);
+        let mut easy = curl::easy::Easy::new();
+        easy.url(&target).map_err(down)?;
+        easy.connect_timeout(CONNECT_TIMEOUT).map_err(down)?;
+        easy.timeout(IO_TIMEOUT).map_err(down)?;
+        easy.follow_location(true).map_err(down)?;
+        let mut headers = curl::easy::List::new();
+        headers
+            .append("Accept: application/vnd.schemaregistry.v1+json, application/json")
+            .map_err(down)?;
+        easy.http_headers(headers).map_err(down)?;
+        let mut body = Vec::new();
+        let mut too_long = false;
+        let performed = {
+            let mut transfer = easy.transfer();
+            transfer
+                .write_function(|data| {
+                    if body.len() + data.len() > MAX_REPLY {
+                        too_long = true;
+                        // Fewer bytes taken than given: libcurl stops the transfer.
+                        return Ok(0);
+                    }
+                    body.extend_from_slice(data);
+                    Ok(data.len())
+                })
+                .map_err(down)?;
+            transfer.perform()
         };
-        let (authority, base_path) = rest.split_once('/').unwrap_or((rest, ""));
-        let host_port = if authority.contains(':') {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
-        };
-        let down = |e: &dyn std::fmt::Display| format!("registry {} unreachable: {e}", self.url);
-        let addr = host_port
-            .to_socket_addrs()
-            .map_err(|e| down(&e))?
-            .next()
-            .ok_or_else(|| down(&"no address"))?;
-        let mut stream =
-            TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map_err(|e| down(&e))?;
-        stream
-            .set_read_timeout(Some(IO_TIMEOUT))
-            .map_err(|e| down(&e))?;
-        stream
-            .set_write_timeout(Some(IO_TIMEOUT))
-            .map_err(|e| down(&e))?;
-        let path = if base_path.is_empty() {
-            format!("/schemas/ids/{id}")
-        } else {
-            format!("/{base_path}/schemas/ids/{id}")
-        };
-        let request = format!(
-            "GET {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: application/vnd.schemaregistry.v1+json, application/json\r\nConnection: close\r\n\r\n"
-        );
-        stream.write_all(request.as_bytes()).map_err(|e| down(&e))?;
-        let mut reply = Vec::new();
-        stream
-            .take(MAX_REPLY)
-            .read_to_end(&mut reply)
-            .map_err(|e| down(&e))?;
-        parse_reply(&reply).map_err(|e| format!("registry {target}: {e}"))
+        if too_long {
+            return Err(format!(
+                "registry {target}: reply longer than {} MiB: not a schema",
+                MAX_REPLY >> 20
+            ));
+        }
+        performed.map_err(down)?;
+        let status = easy.response_code().map_err(down)?;
+        parse_reply(status, &body).map_err(|e| format!("registry {target}: {e}"))
     }
 }
 
 /// The `schema` string of a registry reply, or why there is none.
-fn parse_reply(reply: &[u8]) -> Result<String, String> {
-    let split = reply
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("reply has no HTTP header end")?;
-    let head = String::from_utf8_lossy(&reply[..split]);
-    let body = &reply[split + 4..];
-    let status = head
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or("reply has no HTTP status")?;
+fn parse_reply(status: u32, body: &[u8]) -> Result<String, String> {
     if status != 200 {
         let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
         return Err(format!("HTTP {status}: {}", text.trim()));
@@ -152,23 +135,44 @@ mod tests {
 
     #[test]
     fn replies_give_the_schema_or_the_status() {
-        let ok = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"schema\":\"{\\\"type\\\":\\\"int\\\"}\"}";
-        assert_eq!(parse_reply(ok).as_deref(), Ok("{\"type\":\"int\"}"));
-        let missing = b"HTTP/1.1 404 Not Found\r\n\r\n{\"error_code\":40403,\"message\":\"Schema not found\"}";
-        assert!(parse_reply(missing).is_err_and(|e| e.contains("404") && e.contains("not found")));
-        assert!(parse_reply(b"garbage").is_err());
+        let ok = b"{\"schema\":\"{\\\"type\\\":\\\"int\\\"}\"}";
+        assert_eq!(parse_reply(200, ok).as_deref(), Ok("{\"type\":\"int\"}"));
+        let missing = b"{\"error_code\":40403,\"message\":\"Schema not found\"}";
+        assert!(
+            parse_reply(404, missing).is_err_and(|e| e.contains("404") && e.contains("not found"))
+        );
+        assert!(parse_reply(200, b"garbage").is_err());
+        assert!(parse_reply(200, b"{}").is_err_and(|e| e.contains("no \"schema\"")));
     }
 
     #[test]
-    fn https_is_refused_with_what_to_do() {
+    fn https_is_spoken_and_a_cached_schema_needs_no_registry() {
+        // A listener that answers a TLS handshake with plain text: the client tried TLS.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            if let Ok((mut stream, _)) = listener.accept() {
+                let _ = stream.write_all(b"HTTP/1.0 200 OK\r\n\r\nnot TLS");
+            }
+        });
         let dir = tempfile::tempdir().expect("tempdir");
-        let registry = SchemaRegistry::new("https://example.org", Some(dir.path().into()));
-        let e = registry.schema_text(1000).expect_err("no TLS");
-        assert!(e.contains("only http://") && e.contains("1000.avsc"), "{e}");
+        let url = format!("https://127.0.0.1:{port}");
+        let registry = SchemaRegistry::new(&url, Some(dir.path().into()));
+        let e = registry.schema_text(1000).expect_err("not a TLS server");
+        assert!(e.contains(&url) && e.contains("unreachable"), "{e}");
+        assert!(
+            e.to_ascii_lowercase().contains("ssl") || e.contains("TLS"),
+            "{e}"
+        );
         std::fs::write(dir.path().join("1000.avsc"), "{\"type\":\"int\"}").expect("write");
         assert_eq!(
             registry.schema_text(1000).as_deref(),
             Ok("{\"type\":\"int\"}")
         );
+        let ftp = SchemaRegistry::new("ftp://example.org", Some(dir.path().join("ftp")));
+        assert!(ftp
+            .schema_text(1000)
+            .is_err_and(|e| e.contains("http:// or https://")));
     }
 }
