@@ -165,23 +165,38 @@ pub fn group_into_sequences(alerts: impl IntoIterator<Item = Alert>) -> Vec<Sequ
     }
     by_object
         .into_iter()
-        .map(|(object_id, mut alerts)| {
-            alerts.sort_by(|a, b| {
-                a.candidate
-                    .jd
-                    .total_cmp(&b.candidate.jd)
-                    .then(a.candid.cmp(&b.candid))
-            });
-            let mut seen = HashSet::new();
-            alerts.retain(|a| a.candid.is_none_or(|id| seen.insert(id)));
-            let light_curve = LightCurve::from_alerts(&alerts);
-            Sequence {
-                object_id,
-                detections: alerts,
-                light_curve,
-            }
-        })
+        .map(|(object_id, alerts)| Sequence::of_alerts(object_id, alerts))
         .collect()
+}
+
+impl Sequence {
+    /// One object's alerts ordered by `jd` (then `candid`), an alert read twice kept once
+    /// (the first given), with the light curve merged from them.
+    fn of_alerts(object_id: String, mut alerts: Vec<Alert>) -> Self {
+        // Stable: of two copies of one alert, the one given first stays.
+        alerts.sort_by(|a, b| {
+            a.candidate
+                .jd
+                .total_cmp(&b.candidate.jd)
+                .then(a.candid.cmp(&b.candid))
+        });
+        let mut seen = HashSet::new();
+        alerts.retain(|a| a.candid.is_none_or(|id| seen.insert(id)));
+        let light_curve = LightCurve::from_alerts(&alerts);
+        Sequence {
+            object_id,
+            detections: alerts,
+            light_curve,
+        }
+    }
+
+    /// Adds another sequence of the same object (later alerts, a second file): the result
+    /// is what grouping all the alerts together gives.
+    pub fn absorb(&mut self, other: Sequence) {
+        let mut alerts = std::mem::take(&mut self.detections);
+        alerts.extend(other.detections);
+        *self = Sequence::of_alerts(std::mem::take(&mut self.object_id), alerts);
+    }
 }
 
 #[cfg(test)]

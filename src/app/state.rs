@@ -9,6 +9,41 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Adds `new` objects (sorted by key, as the grouping functions give them) to `objects`
+/// (sorted by key): one already there absorbs the new one's alerts, the others are merged
+/// in at their place. Costs the new objects plus one pass of moves when any is new.
+fn merge_objects<T, K: Ord + ?Sized>(
+    objects: &mut Vec<T>,
+    new: Vec<T>,
+    key: impl Fn(&T) -> &K,
+    absorb: impl Fn(&mut T, T),
+) {
+    let mut fresh = Vec::new();
+    for object in new {
+        match objects.binary_search_by(|o| key(o).cmp(key(&object))) {
+            Ok(i) => absorb(&mut objects[i], object),
+            Err(_) => fresh.push(object),
+        }
+    }
+    if fresh.is_empty() {
+        return;
+    }
+    let old = std::mem::take(objects);
+    objects.reserve(old.len() + fresh.len());
+    let mut old = old.into_iter().peekable();
+    let mut fresh = fresh.into_iter().peekable();
+    loop {
+        let take_old = match (old.peek(), fresh.peek()) {
+            (Some(a), Some(b)) => key(a) < key(b),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if take_old { old.next() } else { fresh.next() };
+        objects.extend(next);
+    }
+}
+
 /// One line of the object browser.
 #[derive(Debug, Clone)]
 pub struct ObjectRow {
@@ -136,11 +171,15 @@ impl Catalog {
             }
         }
         if !ztf.is_empty() {
-            let old = std::mem::take(&mut self.sequences);
-            let old = Arc::try_unwrap(old).unwrap_or_else(|shared| (*shared).clone());
-            let mut all: Vec<Alert> = old.into_iter().flat_map(|s| s.detections).collect();
-            all.extend(ztf);
-            self.sequences = Arc::new(group_into_sequences(all));
+            // Only the objects the new alerts name are regrouped: a stream batch costs its
+            // own size, not the catalogue's (a copy only while a job still reads the old).
+            let sequences = Arc::make_mut(&mut self.sequences);
+            merge_objects(
+                sequences,
+                group_into_sequences(ztf),
+                |s| &s.object_id,
+                Sequence::absorb,
+            );
         }
         // Rows move when objects are added: every curve is made again when next drawn.
         self.ztf_curves = (0..self.sequences.len())
@@ -148,13 +187,11 @@ impl Catalog {
             .collect();
         let mut unassociated = 0;
         if !lsst.is_empty() {
-            let old = std::mem::take(&mut self.lsst);
-            let old = Arc::try_unwrap(old).unwrap_or_else(|shared| (*shared).clone());
-            let all = old.into_iter().flat_map(|o| o.alerts).chain(lsst);
-            let (objects, none) = group_objects(all);
+            let (objects, none) = group_objects(lsst);
             unassociated = none.len();
             self.unassociated += unassociated;
-            self.lsst = Arc::new(objects);
+            let known = Arc::make_mut(&mut self.lsst);
+            merge_objects(known, objects, |o| &o.key, ObjectSequence::absorb);
             self.lsst_index = self
                 .lsst
                 .iter()

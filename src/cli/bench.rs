@@ -605,6 +605,42 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
             .collect();
         report.push((name, frame_stats(name, &uncached)));
     }
+    // A stream batch arriving: 50 alerts, half of objects already listed, half new, added
+    // to the catalog as the app's stream adds them, then a frame.
+    let batches = n.min(20);
+    let extra = synthetic_alerts(args.objects + batches * 25);
+    let mut arrivals = Vec::new();
+    let mut adds = Vec::new();
+    for b in 0..batches {
+        let mut batch: Vec<AnyAlert> = Vec::new();
+        for k in 0..25 {
+            let mut again = extra[(b * 7919 + k * 104_729) % n_alerts].clone();
+            again.candid = again.candid.map(|c| c + 1_000_000_000);
+            again.candidate.jd += 30.0;
+            batch.push(AnyAlert::Ztf(again));
+        }
+        batch.extend(
+            extra[n_alerts + b * 25..]
+                .iter()
+                .take(25)
+                .cloned()
+                .map(AnyAlert::Ztf),
+        );
+        let start = Instant::now();
+        app.catalog.add_alerts(batch);
+        adds.push(start.elapsed().as_secs_f64());
+        app.invalidate_visible();
+        let framed = frame(&mut app, Vec::new());
+        arrivals.push(adds[adds.len() - 1] + framed);
+    }
+    report.push((
+        "stream batch added (catalog only)",
+        frame_stats("stream batch of 50 added (catalog only)", &adds),
+    ));
+    report.push((
+        "stream batch added + frame",
+        frame_stats("stream batch of 50 added + frame", &arrivals),
+    ));
     let summary: Vec<String> = report
         .iter()
         .map(|(name, (mean, worst))| format!("{name} {mean:.2}/{worst:.2}"))

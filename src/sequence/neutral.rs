@@ -418,23 +418,38 @@ pub fn group_objects(
     }
     let objects = by_object
         .into_iter()
-        .map(|(key, mut alerts)| {
-            alerts.sort_by(|a, b| {
-                let (ta, ia) = alert_time_and_id(a);
-                let (tb, ib) = alert_time_and_id(b);
-                ta.total_cmp(&tb).then(ia.cmp(&ib))
-            });
-            let mut seen = HashSet::new();
-            alerts.retain(|a| alert_time_and_id(a).1.is_none_or(|id| seen.insert(id)));
-            let light_curve = NeutralLightCurve::from_alerts(&alerts);
-            ObjectSequence {
-                key,
-                alerts,
-                light_curve,
-            }
-        })
+        .map(|(key, alerts)| ObjectSequence::of_alerts(key, alerts))
         .collect();
     (objects, unassociated)
+}
+
+impl ObjectSequence {
+    /// One object's alerts by time (then id), an alert read twice kept once (the first
+    /// given), with the light curve merged from them.
+    fn of_alerts(key: ObjectKey, mut alerts: Vec<AnyAlert>) -> Self {
+        // Stable: of two copies of one alert, the one given first stays.
+        alerts.sort_by(|a, b| {
+            let (ta, ia) = alert_time_and_id(a);
+            let (tb, ib) = alert_time_and_id(b);
+            ta.total_cmp(&tb).then(ia.cmp(&ib))
+        });
+        let mut seen = HashSet::new();
+        alerts.retain(|a| alert_time_and_id(a).1.is_none_or(|id| seen.insert(id)));
+        let light_curve = NeutralLightCurve::from_alerts(&alerts);
+        ObjectSequence {
+            key,
+            alerts,
+            light_curve,
+        }
+    }
+
+    /// Adds another sequence of the same object: the result is what grouping all the
+    /// alerts together gives.
+    pub fn absorb(&mut self, other: ObjectSequence) {
+        let mut alerts = std::mem::take(&mut self.alerts);
+        alerts.extend(other.alerts);
+        *self = ObjectSequence::of_alerts(self.key.clone(), alerts);
+    }
 }
 
 /// The nights of an alert's own detection and of the detections its history carries: what

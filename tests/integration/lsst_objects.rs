@@ -242,3 +242,78 @@ fn classify_and_evaluate_refuse_lsst_alerts_naming_model_and_file() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// What a catalogue holds, to compare two ways of filling it.
+fn catalog_contents(c: &stampseq::app::state::Catalog) -> Vec<String> {
+    use stampseq::alert::neutral::SurveyAlert;
+    let mut out: Vec<String> = c
+        .rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} {} {}",
+                r.object_id, r.survey, r.detections, r.nights, r.first_jd, r.last_jd
+            )
+        })
+        .collect();
+    for s in c.sequences.iter() {
+        let candids: Vec<_> = s.detections.iter().map(|a| a.candid).collect();
+        out.push(format!(
+            "{} {candids:?} {}",
+            s.object_id,
+            s.light_curve.points.len()
+        ));
+    }
+    for o in c.lsst.iter() {
+        let ids: Vec<_> = o.alerts.iter().map(|a| a.summary().alert_id).collect();
+        out.push(format!(
+            "{:?} {ids:?} {}",
+            o.key,
+            o.light_curve.points.len()
+        ));
+    }
+    out.push(format!(
+        "{} alerts, {} unassociated",
+        c.alerts, c.unassociated
+    ));
+    out
+}
+
+/// A stream adds alerts a few at a time, in arrival order, some twice: the catalogue ends
+/// as if every alert had been loaded at once.
+#[test]
+fn a_catalogue_filled_in_batches_equals_one_filled_at_once() {
+    use stampseq::app::state::Catalog;
+    let (mut alerts, summary) = read_all_any(&[ztf("sequences"), lsst("")], &options());
+    assert!(alerts.len() > 250, "{} alerts", alerts.len());
+    assert!(summary.alerts > 0);
+    let mut whole = Catalog::default();
+    whole.add_alerts(alerts.clone());
+
+    // Newest first, and in interleaved batches of 7 with every tenth alert sent again.
+    alerts.reverse();
+    let mut batched = Catalog::default();
+    let mut unassociated = 0;
+    for (i, chunk) in alerts.chunks(7).enumerate() {
+        let mut batch = chunk.to_vec();
+        if i % 10 == 0 {
+            batch.extend(chunk.iter().take(1).cloned());
+        }
+        unassociated += batched.add_alerts(batch);
+    }
+    assert_eq!(unassociated, whole.unassociated);
+    assert!(
+        whole.unassociated > 0,
+        "the synthetic LSST samples name no object"
+    );
+    assert!(whole.sequences.len() > 5 && whole.lsst.len() > 50);
+    let (a, b) = (catalog_contents(&whole), catalog_contents(&batched));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+    // Every row still finds its object.
+    for (i, r) in batched.rows.iter().enumerate() {
+        assert_eq!(batched.index_of(&r.object_id), Some(i), "{}", r.object_id);
+    }
+}
