@@ -44,6 +44,26 @@ fn merge_objects<T, K: Ord + ?Sized>(
     }
 }
 
+/// The rows of `objects` (in catalogue order) given the rows they had before (`old`, in
+/// the same order, a subsequence: objects are never removed): an old row is kept unless
+/// its object is in `touched`; a new or touched object's row is made by `row`.
+fn refreshed_rows<T>(
+    old: Vec<ObjectRow>,
+    objects: &[T],
+    touched: &std::collections::HashSet<String>,
+    is: impl Fn(&T, &str) -> bool,
+    row: impl Fn(&T) -> ObjectRow,
+) -> Vec<ObjectRow> {
+    let mut old = old.into_iter().peekable();
+    objects
+        .iter()
+        .map(|o| match old.next_if(|r| is(o, &r.object_id)) {
+            Some(r) if !touched.contains(&r.object_id) => r,
+            _ => row(o),
+        })
+        .collect()
+}
+
 /// One line of the object browser.
 #[derive(Debug, Clone)]
 pub struct ObjectRow {
@@ -156,12 +176,17 @@ impl Catalog {
     pub fn add_alerts(&mut self, alerts: Vec<AnyAlert>) -> usize {
         // Counted per alert, in the order given, so that within one stream batch the last
         // alert read is the newest.
+        let mut touched = std::collections::HashSet::new();
         for a in &alerts {
             if let Some(key) = crate::sequence::neutral::ObjectKey::of(a) {
                 self.arrived += 1;
-                self.arrivals.insert(browser_key(key), self.arrived);
+                let key = browser_key(key);
+                self.arrivals.insert(key.clone(), self.arrived);
+                touched.insert(key);
             }
         }
+        let old_rows = std::mem::take(&mut self.rows);
+        let old_ztf = self.sequences.len();
         let mut ztf: Vec<Alert> = Vec::new();
         let mut lsst: Vec<AnyAlert> = Vec::new();
         for a in alerts {
@@ -199,16 +224,29 @@ impl Catalog {
                 .map(|(i, o)| (lsst_key(o), i))
                 .collect();
         }
-        self.rows = self
-            .sequences
-            .iter()
-            .map(ObjectRow::of)
-            .chain(self.lsst.iter().map(ObjectRow::of_lsst))
-            .map(|mut r| {
-                r.arrival = self.arrivals.get(&r.object_id).copied().unwrap_or(0);
-                r
-            })
-            .collect();
+        // The rows of objects no new alert names are kept as they were: a row costs a
+        // pass over the object's alerts, and a catalogue holds many more than a batch names.
+        let mut old_rows = old_rows;
+        let old_lsst = old_rows.split_off(old_ztf.min(old_rows.len()));
+        let with_arrival = |mut r: ObjectRow| {
+            r.arrival = self.arrivals.get(&r.object_id).copied().unwrap_or(0);
+            r
+        };
+        let mut rows = refreshed_rows(
+            old_rows,
+            &self.sequences,
+            &touched,
+            |s, id| s.object_id == id,
+            |s| with_arrival(ObjectRow::of(s)),
+        );
+        rows.extend(refreshed_rows(
+            old_lsst,
+            &self.lsst,
+            &touched,
+            |o, id| lsst_key(o) == id,
+            |o| with_arrival(ObjectRow::of_lsst(o)),
+        ));
+        self.rows = rows;
         self.alerts = self.sequences.iter().map(Sequence::len).sum::<usize>()
             + self.lsst.iter().map(|o| o.alerts.len()).sum::<usize>();
         self.revision += 1;

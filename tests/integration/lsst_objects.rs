@@ -312,6 +312,32 @@ fn a_catalogue_filled_in_batches_equals_one_filled_at_once() {
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x, y);
     }
+    // Rows kept from before a batch keep their arrival; the objects of the last batch are
+    // the newest.
+    let last: std::collections::HashSet<String> = alerts
+        .chunks(7)
+        .last()
+        .expect("a batch")
+        .iter()
+        .filter_map(stampseq::sequence::neutral::ObjectKey::of)
+        .map(stampseq::app::state::browser_key)
+        .collect();
+    let newest_other = batched
+        .rows
+        .iter()
+        .filter(|r| !last.contains(&r.object_id))
+        .map(|r| r.arrival)
+        .max()
+        .expect("other rows");
+    for r in batched.rows.iter().filter(|r| last.contains(&r.object_id)) {
+        assert!(
+            r.arrival > newest_other,
+            "{} arrived {}",
+            r.object_id,
+            r.arrival
+        );
+    }
+    assert!(!last.is_empty());
     // Every row still finds its object.
     for (i, r) in batched.rows.iter().enumerate() {
         assert_eq!(batched.index_of(&r.object_id), Some(i), "{}", r.object_id);
