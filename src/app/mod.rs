@@ -111,6 +111,9 @@ pub struct StampseqApp {
     pub training: views::training::TrainingPanel,
     pub evaluation: views::evaluation::EvaluationPanel,
     /// How "Fine-tune on my labels" trains (tests shrink it).
+    /// The alert files and folders opened in this session, in order (what the training
+    /// view's "From this session" trains on).
+    pub sources: Vec<std::path::PathBuf>,
     pub finetune_config: crate::train::finetune::FinetuneConfig,
     /// A fine-tuned model whose answers the browser shows as soon as they arrive.
     pub promote_on_arrival: Option<String>,
@@ -223,6 +226,7 @@ impl StampseqApp {
             training: views::training::TrainingPanel::default(),
             evaluation: views::evaluation::EvaluationPanel::default(),
             finetune_config: Default::default(),
+            sources: Vec::new(),
             promote_on_arrival: None,
             previous_model: None,
             label_import: None,
@@ -235,7 +239,7 @@ impl StampseqApp {
             store.set_vetter(Some(&app.prefs.vetter_name));
         }
         if !options.inputs.is_empty() {
-            app.jobs.load(options.inputs);
+            app.open_alerts(options.inputs);
         }
         if let Some(path) = options.allwise {
             app.load_allwise(path);
@@ -362,13 +366,13 @@ impl StampseqApp {
                 }
                 if let Some(files) = dialog.pick_files() {
                     self.prefs.last_folder = files.first().and_then(|f| f.parent()).map(Into::into);
-                    self.jobs.load(files);
+                    self.open_alerts(files);
                 }
             }
             Command::OpenFolder => {
                 if let Some(dir) = rfd::FileDialog::new().pick_folder() {
                     self.prefs.last_folder = Some(dir.clone());
-                    self.jobs.load(vec![dir]);
+                    self.open_alerts(vec![dir]);
                 }
             }
             Command::LoadModel => {
@@ -510,6 +514,17 @@ impl StampseqApp {
             self.catalog.sequences.clone(),
             self.finetune_config.clone(),
         );
+    }
+
+    /// Reads alert files and folders on a worker; they are remembered as this session's
+    /// sources.
+    pub fn open_alerts(&mut self, paths: Vec<std::path::PathBuf>) {
+        for p in &paths {
+            if !self.sources.contains(p) {
+                self.sources.push(p.clone());
+            }
+        }
+        self.jobs.load(paths);
     }
 
     /// Reads another tool's CSV and opens the dialog that maps its columns and classes.
@@ -920,7 +935,7 @@ impl StampseqApp {
                 .collect()
         });
         if !dropped.is_empty() {
-            self.jobs.load(dropped);
+            self.open_alerts(dropped);
         }
     }
 

@@ -650,3 +650,94 @@ fn the_training_view_trains_a_network_on_lsst_stamps() {
         .unwrap_or_else(|| panic!("the network answered nothing: {:?}", app.messages));
     assert_eq!(answered.by_object.len(), app.catalog.rows.len());
 }
+
+/// Vetting becomes a model in the app: the training view takes the session's opened alerts
+/// and the vetting labels of the loaded objects (written to the run folder, solar-system
+/// objects by their ssObjectId), with the classes vetted; trees trained on them answer.
+#[test]
+fn the_training_view_trains_on_this_sessions_vetting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vetting = dir.path().join("vetting");
+    std::fs::create_dir_all(&vetting).expect("dir");
+    let folder = lsst("derived-fink-v10-framed");
+    let mut h = harness(options(vec![folder.clone()], &vetting, true));
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::T);
+    h.run_steps(2);
+    let run = dir.path().join("app-run");
+    h.state_mut().training.out = run.display().to_string();
+    let from_session = "From this session: opened alerts, my vetting labels";
+
+    // Nothing vetted yet: said, and the form is left as it was.
+    h.get_by_label(from_session).click();
+    h.run_steps(2);
+    let t = &h.state().training;
+    assert!(
+        t.status.contains("no loaded object is vetted"),
+        "{}",
+        t.status
+    );
+    assert!(t.data.is_empty());
+
+    // The three solar-system objects vetted as asteroids, nine others as "other".
+    {
+        let app = h.state_mut();
+        let rows: Vec<(String, bool)> = app
+            .catalog
+            .rows
+            .iter()
+            .map(|r| (r.object_id.clone(), r.solar_system))
+            .collect();
+        let store = app.labels.as_mut().expect("label store");
+        let mut others = 0;
+        for (id, solar) in rows {
+            if solar {
+                store.set(&id, Some("asteroid")).expect("vet");
+            } else if others < 9 {
+                store.set(&id, Some("other")).expect("vet");
+                others += 1;
+            }
+        }
+        // A label of an object this session did not load stays out.
+        store.set("ZTF21abiuvdk", Some("SN")).expect("vet");
+    }
+    h.get_by_label(from_session).click();
+    h.run_steps(2);
+    let t = &h.state().training;
+    assert_eq!(t.data, folder.display().to_string());
+    assert_eq!(t.classes, "other, asteroid");
+    assert!(
+        t.status
+            .starts_with("12 vetted objects (other 9, asteroid 3)"),
+        "{}",
+        t.status
+    );
+    let labels_csv = std::fs::read_to_string(&t.labels).expect("labels written");
+    assert_eq!(PathBuf::from(&t.labels), run.join("vetting-labels.csv"));
+    assert_eq!(labels_csv.lines().count(), 13);
+    assert!(!labels_csv.contains("SSO ") && !labels_csv.contains("ZTF21abiuvdk"));
+
+    {
+        let t = &mut h.state_mut().training;
+        t.head = stampseq::app::views::training::HEADS
+            .iter()
+            .position(|h| h.starts_with("Trees"))
+            .expect("trees");
+        t.val_per_class = 1;
+    }
+    h.get_by_label("Start").click();
+    for _ in 0..3000 {
+        h.step();
+        if h.state().training.finished_model.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let t = &h.state().training;
+    let model = t
+        .finished_model
+        .clone()
+        .unwrap_or_else(|| panic!("no model: {}", t.status));
+    let header = stampseq::model::file::read_header(&model).expect("header");
+    assert_eq!(header.trained_on.survey, Survey::Lsst);
+    assert_eq!(header.classes, ["other", "asteroid"]);
+}

@@ -151,6 +151,65 @@ impl TrainingPanel {
         }
     }
 
+    /// Fills the form from this session: the alert files and folders opened, and the
+    /// vetting labels of the loaded objects, written to `<run folder>/vetting-labels.csv`
+    /// (atomically; LSST solar-system objects by their ssObjectId, as the trainer names
+    /// them). The classes become the labels given, most used first. Says what it did, or
+    /// why it cannot.
+    pub fn fill_from_session(
+        &mut self,
+        sources: &[PathBuf],
+        labels: &std::collections::BTreeMap<String, String>,
+        loaded: &dyn Fn(&str) -> bool,
+    ) -> Result<String, String> {
+        if sources.is_empty() {
+            return Err(
+                "no alert file or folder was opened in this session (streamed \
+                        alerts are not kept in files)"
+                    .into(),
+            );
+        }
+        let vetted: Vec<(&String, &String)> = labels.iter().filter(|(id, _)| loaded(id)).collect();
+        if vetted.is_empty() {
+            return Err("no loaded object is vetted yet (keys 1-5, or import labels)".into());
+        }
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut csv = String::from("objectId,label\n");
+        for (id, label) in &vetted {
+            *counts.entry(label.as_str()).or_default() += 1;
+            let name = id.strip_prefix("SSO ").unwrap_or(id);
+            csv.push_str(&format!("{},{}\n", csv_field(name), csv_field(label)));
+        }
+        let out = PathBuf::from(self.out.trim());
+        let path = out.join("vetting-labels.csv");
+        std::fs::create_dir_all(&out)
+            .and_then(|()| crate::atomic::write_atomic(&path, csv.as_bytes()))
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        let mut classes: Vec<(&str, usize)> = counts.into_iter().collect();
+        classes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        self.data = sources
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.labels = path.display().to_string();
+        self.classes = classes
+            .iter()
+            .map(|(c, _)| *c)
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(format!(
+            "{} vetted objects ({}); labels written to {}",
+            vetted.len(),
+            classes
+                .iter()
+                .map(|(c, n)| format!("{c} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            path.display()
+        ))
+    }
+
     pub fn on_event(&mut self, event: TrainEvent) {
         match event {
             TrainEvent::Loaded {
@@ -209,6 +268,7 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
     let mut stop = false;
     let mut load_model = None;
     let mut export = None;
+    let mut from_session = false;
     egui::Window::new("Training")
         .open(&mut open)
         .default_size([1100.0, 640.0])
@@ -270,6 +330,19 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
             });
             ui.horizontal(|ui| {
                 if ui
+                    .add_enabled(
+                        !running,
+                        egui::Button::new("From this session: opened alerts, my vetting labels"),
+                    )
+                    .on_hover_text(
+                        "Fill the alert folders, the labels (your vetting, written to the run \
+                         folder) and the classes from what this session opened and vetted",
+                    )
+                    .clicked()
+                {
+                    from_session = true;
+                }
+                if ui
                     .add_enabled(!running, egui::Button::new("Start"))
                     .clicked()
                 {
@@ -319,6 +392,22 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
             }
         });
     app.training.open = open;
+    if from_session {
+        let labels = app
+            .labels
+            .as_ref()
+            .map(|l| l.all().clone())
+            .unwrap_or_default();
+        let catalog = &app.catalog;
+        let loaded = |id: &str| catalog.index_of(id).is_some();
+        app.training.status = match app
+            .training
+            .fill_from_session(&app.sources, &labels, &loaded)
+        {
+            Ok(done) => done,
+            Err(why) => format!("From this session: {why}"),
+        };
+    }
     if start {
         let mut config = app.training.config();
         // Framed LSST messages among the data read with the app's schema folder.
@@ -409,5 +498,14 @@ mod tests {
         let s = super::smooth(&[[0.0, 2.0], [1.0, 2.0], [2.0, 2.0]], 0.9);
         assert!(s.iter().all(|p| (p[1] - 2.0).abs() < 1e-12), "{s:?}");
         assert_eq!(super::smooth(&[[0.0, 1.0], [1.0, 3.0]], 0.0)[1][1], 3.0);
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }
