@@ -174,17 +174,22 @@ impl TrainingPanel {
             return Err("no loaded object is vetted yet (keys 1-5, or import labels)".into());
         }
         let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-        let mut csv = String::from("objectId,label\n");
+        let out = PathBuf::from(self.out.trim());
+        let path = out.join("vetting-labels.csv");
+        let failed = |e: &dyn std::fmt::Display| format!("writing {}: {e}", path.display());
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(["objectId", "label"])
+            .map_err(|e| failed(&e))?;
         for (id, label) in &vetted {
             *counts.entry(label.as_str()).or_default() += 1;
             let name = id.strip_prefix("SSO ").unwrap_or(id);
-            csv.push_str(&format!("{},{}\n", csv_field(name), csv_field(label)));
+            csv.write_record([name, label.as_str()])
+                .map_err(|e| failed(&e))?;
         }
-        let out = PathBuf::from(self.out.trim());
-        let path = out.join("vetting-labels.csv");
+        let bytes = csv.into_inner().map_err(|e| failed(&e))?;
         std::fs::create_dir_all(&out)
-            .and_then(|()| crate::atomic::write_atomic(&path, csv.as_bytes()))
-            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            .and_then(|()| crate::atomic::write_atomic(&path, &bytes))
+            .map_err(|e| failed(&e))?;
         let mut classes: Vec<(&str, usize)> = counts.into_iter().collect();
         classes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         self.data = sources
@@ -498,14 +503,5 @@ mod tests {
         let s = super::smooth(&[[0.0, 2.0], [1.0, 2.0], [2.0, 2.0]], 0.9);
         assert!(s.iter().all(|p| (p[1] - 2.0).abs() < 1e-12), "{s:?}");
         assert_eq!(super::smooth(&[[0.0, 1.0], [1.0, 3.0]], 0.0)[1][1], 3.0);
-    }
-}
-
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
     }
 }
