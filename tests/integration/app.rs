@@ -923,3 +923,39 @@ fn loading_an_allwise_catalogue_reanswers_with_the_colour_rule() {
         .expect("answer");
     assert!(after > before, "P(AGN) {before} -> {after}");
 }
+
+/// A broker's copy of a ZTF alert keeps the columns the broker added (Fink: the SIMBAD
+/// cross-match `cdsxmatch`, its ingestion `timestamp` and `topic`), and the details show
+/// them.
+#[test]
+fn a_brokers_columns_are_kept_and_shown() {
+    let file = ztf("fixture/fink_reserialized_with_cdsxmatch.avro");
+    let (alerts, summary) =
+        stampseq::alert::read_all(&[&file], &stampseq::alert::ReadOptions::default());
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let columns = &alerts[0].broker_columns;
+    assert_eq!(
+        columns.keys().collect::<Vec<_>>(),
+        ["cdsxmatch", "timestamp", "topic"]
+    );
+    assert_eq!(columns["cdsxmatch"], "RRLyr");
+    // An alert as ZTF sends it has none.
+    let (plain, _) = stampseq::alert::read_all(
+        &[ztf("fixture/v4.02_2695378462115010012.avro")],
+        &stampseq::alert::ReadOptions::default(),
+    );
+    assert!(plain[0].broker_columns.is_empty());
+
+    let labels = tempfile::tempdir().expect("tempdir");
+    let mut h = harness(vec![file], labels.path());
+    // The browser's row (the heading of the details names it too).
+    h.query_all_by_label("ZTF18abvcdqu")
+        .next()
+        .expect("listed")
+        .click();
+    h.run_steps(3);
+    assert_eq!(h.state().selection.object, Some(0));
+    assert!(h.query_by_label_contains("Broker columns (3)").is_some());
+    assert!(h.query_by_label("cdsxmatch").is_some());
+    assert!(h.query_by_label("RRLyr").is_some());
+}

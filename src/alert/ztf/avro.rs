@@ -106,6 +106,7 @@ impl AlertFileReader {
         let mut cutouts = Cutouts::default();
         let mut label = None;
         let mut has_cutout_fields = false;
+        let mut broker_columns = std::collections::BTreeMap::new();
 
         for (name, value) in fields {
             let value = strip_union(value);
@@ -148,8 +149,10 @@ impl AlertFileReader {
                                 )),
                             }
                         }
-                    } else {
-                        set_candidate_field(&mut flat, &name, value);
+                    } else if let Some(value) = set_candidate_field(&mut flat, &name, value) {
+                        // Neither an alert field nor a candidate field of a flat stamp set:
+                        // a column the broker added (Fink: `cdsxmatch`, `topic`, ...).
+                        broker_columns.insert(name, crate::alert::lsst::to_json(value));
                     }
                 }
             }
@@ -177,7 +180,7 @@ impl AlertFileReader {
             fp_hists,
             cutouts,
             label,
-            broker_columns: Default::default(),
+            broker_columns,
             origin,
         })
     }
@@ -207,7 +210,8 @@ fn diff_sign(v: &Value) -> Option<DiffSign> {
 }
 
 /// Sets one candidate field by its schema name; unknown names are ignored.
-fn set_candidate_field(c: &mut Candidate, name: &str, v: Value) {
+/// Sets the candidate field `name`; gives the value back when no such field exists.
+fn set_candidate_field(c: &mut Candidate, name: &str, v: Value) -> Option<Value> {
     let f = || as_f64(&v);
     match name {
         "jd" => c.jd = f().unwrap_or(f64::NAN),
@@ -267,8 +271,9 @@ fn set_candidate_field(c: &mut Candidate, name: &str, v: Value) {
         "neargaia" => c.neargaia = f(),
         "maggaia" => c.maggaia = f(),
         "exptime" => c.exptime = f(),
-        _ => {}
+        _ => return Some(v),
     }
+    None
 }
 
 fn candidate_from_value(v: Value) -> Result<Candidate, ReadErrorKind> {

@@ -192,6 +192,16 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                             ui.end_row();
                         });
                 });
+            if !alert.broker_columns.is_empty() {
+                egui::CollapsingHeader::new(format!(
+                    "Broker columns ({})",
+                    alert.broker_columns.len()
+                ))
+                .default_open(true)
+                .show(ui, |ui| {
+                    super::lsst_details::fields_grid(ui, "broker grid", &alert.broker_columns)
+                });
+            }
             egui::CollapsingHeader::new("Model features")
                 .default_open(false)
                 .show(ui, |ui| {

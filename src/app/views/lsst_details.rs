@@ -3,7 +3,7 @@
 //! by position, and the vetting buttons. A solar-system object says so at the top.
 
 use super::details::{dec_dms, links, pair, ra_hms, utc, vetting, MISSING};
-use crate::alert::lsst::{FieldMap, LsstAlert};
+use crate::alert::lsst::LsstAlert;
 use crate::alert::neutral::{njy_to_mag, MAG_PER_RELATIVE_FLUX};
 use crate::alert::AnyAlert;
 use crate::app::StampseqApp;
@@ -239,13 +239,19 @@ fn main_fields(ui: &mut egui::Ui, alert: &LsstAlert) {
 
 /// A record's fields by schema name, in name order; null (or NaN, read as null) shows as
 /// a dash.
-fn fields_grid(ui: &mut egui::Ui, id: &str, fields: &FieldMap) {
-    let mut names: Vec<&String> = fields.keys().collect();
-    names.sort();
+/// Named values of a record, by name: an LSST record's fields, the columns a broker added
+/// to an alert of either survey.
+pub(super) fn fields_grid<'a>(
+    ui: &mut egui::Ui,
+    id: &str,
+    fields: impl IntoIterator<Item = (&'a String, &'a serde_json::Value)>,
+) {
+    let mut fields: Vec<(&String, &serde_json::Value)> = fields.into_iter().collect();
+    fields.sort_by(|a, b| a.0.cmp(b.0));
     egui::Grid::new(id).striped(true).show(ui, |ui| {
-        for name in names {
+        for (name, value) in fields {
             ui.label(name.as_str());
-            let text = match &fields[name] {
+            let text = match value {
                 serde_json::Value::Null => MISSING.to_string(),
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
