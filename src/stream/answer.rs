@@ -20,6 +20,8 @@ pub struct Incoming {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
+    /// The message body, where [`Answerer::keeps_messages`] says the state keeps it.
+    pub message: Option<std::sync::Arc<[u8]>>,
 }
 
 /// One model of a stream, and the device it runs on.
@@ -225,6 +227,10 @@ impl Answerer {
                     AnyAlert::Lsst(a) if self.reads_lsst_history() => Some(a.clone()),
                     _ => None,
                 },
+                message: item
+                    .message
+                    .clone()
+                    .filter(|_| self.reads_earlier_stamps(object.0)),
             };
             if let Some(state) = state {
                 result.k = state.insert(stored).k;
@@ -330,8 +336,22 @@ impl Answerer {
     /// Whether the LSST model reads an object's earlier alerts (a temporal network), so
     /// that the state keeps LSST alerts whole in memory.
     fn reads_lsst_history(&self) -> bool {
-        self.for_survey(Survey::Lsst)
+        self.reads_earlier_stamps(Survey::Lsst)
+    }
+
+    /// Whether the model of `survey` reads the stamps of an object's earlier alerts (a
+    /// temporal network), so that the state must keep them across a restart.
+    fn reads_earlier_stamps(&self, survey: Survey) -> bool {
+        self.for_survey(survey)
             .is_some_and(|m| matches!(m.model.header.kind, crate::model::file::ModelKind::Temporal))
+    }
+
+    /// Whether any model of the stream reads earlier stamps: then each message body goes
+    /// with its alerts to the state.
+    pub fn keeps_messages(&self) -> bool {
+        [Survey::Ztf, Survey::Lsst]
+            .into_iter()
+            .any(|s| self.reads_earlier_stamps(s))
     }
 
     /// The LSST alerts `indices` of `items`, answered by the LSST model.

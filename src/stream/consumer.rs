@@ -455,11 +455,18 @@ impl Loop<'_> {
                             *partition,
                             self.config.max_objects,
                         ) {
-                            Ok((state, report)) => {
+                            Ok((mut state, report)) => {
                                 if report.bad_lines > 0 {
                                     on_event(StreamEvent::Warning(format!(
                                         "{topic}[{partition}]: {} unreadable lines of the partition state skipped (a consumer stopped mid-write)",
                                         report.bad_lines
+                                    )));
+                                }
+                                // Earlier alerts' stamps, for a network that reads them.
+                                let (_, problems) = state.restore(&self.reader);
+                                for p in problems {
+                                    on_event(StreamEvent::Warning(format!(
+                                        "{p}; that earlier alert is read without its stamps"
                                     )));
                                 }
                                 state
@@ -552,13 +559,17 @@ impl Loop<'_> {
             .collect();
         let mut items = Vec::new();
         let mut letters = Vec::new();
+        let keep_messages = self.answerer.keeps_messages();
         for (m, (alerts, error)) in batch.iter().zip(decoded) {
+            let message: Option<Arc<[u8]>> =
+                (keep_messages && !alerts.is_empty()).then(|| Arc::from(m.payload.as_slice()));
             for alert in alerts {
                 items.push(Incoming {
                     alert,
                     topic: m.topic.clone(),
                     partition: m.partition,
                     offset: m.offset,
+                    message: message.clone(),
                 });
             }
             if let Some(error) = error {

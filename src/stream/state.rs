@@ -37,10 +37,11 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
 }
 
 /// One alert as the state keeps it. ZTF alerts are kept whole but for their stamps on disk
-/// (the tree models read none; a network model sees the stamps of the alerts still in
-/// memory). LSST alerts carry their own history, so only what numbers the steps is kept,
-/// and the whole alert in memory where a temporal network reads the object's earlier
-/// stamps.
+/// (the tree models read none). LSST alerts carry their own history, so only what numbers
+/// the steps is kept, and the whole alert in memory where a temporal network reads the
+/// object's earlier stamps. Where a temporal network reads them, the message itself is
+/// kept too (on disk as base64), so that after a restart [`PartitionState::restore`] gives
+/// the earlier alerts their stamps back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredAlert {
     pub survey: Survey,
@@ -53,6 +54,37 @@ pub struct StoredAlert {
     pub ztf: Option<Box<Alert>>,
     #[serde(skip)]
     pub lsst: Option<Box<LsstAlert>>,
+    /// The Kafka message body the alert came in, where a model reads earlier stamps.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "message_base64"
+    )]
+    pub message: Option<std::sync::Arc<[u8]>>,
+}
+
+/// The message bytes as one base64 string in the JSON line.
+mod message_base64 {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::sync::Arc;
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Arc<[u8]>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Arc<[u8]>>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map(|b| Some(Arc::from(b)))
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl StoredAlert {
@@ -189,6 +221,50 @@ impl PartitionState {
 
     pub fn objects(&self) -> usize {
         self.objects.len()
+    }
+
+    /// Decodes the messages kept with the held alerts that lack their stamps (read back
+    /// from the log after a restart), so that a network reads the earlier detections as it
+    /// did before. Returns how many alerts got their stamps back and the messages that did
+    /// not decode (each named; those alerts stay without stamps).
+    pub fn restore(&mut self, reader: &crate::alert::AnyReader) -> (usize, Vec<String>) {
+        let (mut restored, mut problems) = (0, Vec::new());
+        for object in self.objects.values_mut() {
+            for held in &mut object.alerts {
+                let Some(message) = held.message.clone() else {
+                    continue;
+                };
+                let has_stamps = match held.survey {
+                    Survey::Ztf => held.ztf.as_ref().is_some_and(|a| a.cutouts.count() > 0),
+                    Survey::Lsst => held.lsst.is_some(),
+                };
+                if has_stamps {
+                    continue;
+                }
+                let label: std::sync::Arc<str> = format!(
+                    "{}[{}]@{} (kept in the stream state)",
+                    self.topic, self.partition, held.offset
+                )
+                .into();
+                let decoded = reader.decode(message.to_vec(), &label);
+                let own = decoded.alerts.into_iter().find(|a| {
+                    crate::alert::neutral::SurveyAlert::summary(a).alert_id == held.alert_id
+                });
+                match own {
+                    Some(crate::alert::AnyAlert::Ztf(a)) => held.ztf = Some(Box::new(a)),
+                    Some(crate::alert::AnyAlert::Lsst(a)) => held.lsst = Some(a),
+                    None => {
+                        problems.push(match decoded.errors.first() {
+                            Some(e) => e.to_string(),
+                            None => format!("{label}: the alert is not in its message"),
+                        });
+                        continue;
+                    }
+                }
+                restored += 1;
+            }
+        }
+        (restored, problems)
     }
 
     /// Adds an alert (kept once however often it is delivered) and says where it fell.
@@ -352,7 +428,32 @@ mod tests {
             offset,
             ztf: None,
             lsst: None,
+            message: None,
         }
+    }
+
+    #[test]
+    fn a_kept_message_that_no_longer_decodes_is_named_and_the_rest_goes_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let (mut s, _) = PartitionState::open(Some(dir.path()), "t", 0, 10).expect("open");
+            let mut broken = lsst("o", 7, 60_000.0, 5);
+            broken.message = Some(std::sync::Arc::from(&b"\0\0\0\x03\xe8not avro"[..]));
+            s.insert(broken);
+            s.insert(lsst("o", 8, 60_001.0, 6));
+            s.flush().expect("flush");
+        }
+        let (mut s, report) = PartitionState::open(Some(dir.path()), "t", 0, 10).expect("reopen");
+        assert_eq!(report.alerts, 2);
+        let (restored, problems) = s.restore(&crate::alert::AnyReader::default());
+        assert_eq!(restored, 0);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("t[0]@5 (kept in the stream state)"),
+            "{problems:?}"
+        );
+        // The alert itself is still held: it numbers the steps.
+        assert_eq!(s.lsst_alerts_through("o", 8).map(|a| a.len()), Some(0));
     }
 
     #[test]
@@ -429,6 +530,7 @@ mod tests {
                 offset: 0,
                 ztf: None,
                 lsst: Some(a.clone()),
+                message: None,
             });
         }
         let ids = |id: i64| -> Vec<i64> {
@@ -475,6 +577,7 @@ mod tests {
                 offset: 0,
                 ztf: Some(Box::new(alert.clone())),
                 lsst: None,
+                message: None,
             });
             s.flush().expect("flush");
         }

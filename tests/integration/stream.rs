@@ -677,3 +677,109 @@ fn a_dying_member_hands_its_partitions_to_the_survivor() {
     let exit = b.wait().expect("b exit");
     assert!(exit.success(), "b: {exit:?}\n{}", log(dir.path(), "b"));
 }
+
+/// A temporal network streamed across a restart answers as `classify` does: the state keeps
+/// each message for such a model, and the restarted consumer gives the earlier alerts their
+/// stamps back (without them the network would read the first detections blank).
+#[test]
+fn after_a_restart_a_temporal_network_still_reads_the_earlier_stamps() {
+    let broker = Broker::start();
+    broker.create_topic("alerts", 1);
+    let object = ztf("sequences/ZTF19abegmle");
+    // In time order, as a survey sends them.
+    let (mut alerts, _) =
+        stampseq::alert::read_all(&[&object], &stampseq::alert::ReadOptions::default());
+    alerts.sort_by(|a, b| a.candidate.jd.total_cmp(&b.candidate.jd));
+    let files: Vec<PathBuf> = alerts
+        .iter()
+        .map(|a| PathBuf::from(&*a.origin.file))
+        .collect();
+    assert_eq!(files.len(), 7);
+    let model =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/tsc-gru-real.stampseq");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |files: &[PathBuf]| {
+        let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        produce(&broker, "alerts", &refs);
+        let out = stampseq()
+            .args([
+                "stream",
+                "--brokers",
+                &broker.address(),
+                "--topic",
+                "alerts",
+            ])
+            .args(["--group", "g", "--from-beginning", "--until-caught-up"])
+            .arg("--model")
+            .arg(&model)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .output()
+            .expect("stream");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // Two alerts, then the rest in a second process.
+    let (first, rest) = files.split_at(2);
+    run(first);
+    let log = run(rest);
+    assert!(!log.contains("without its stamps"), "{log}");
+
+    // classify's answers on the same files, each detection from the earlier ones only.
+    let out = stampseq()
+        .arg("classify")
+        .arg("--model")
+        .arg(&model)
+        .args(["--max-detections", "0", "--causal"])
+        .arg(&object)
+        .output()
+        .expect("classify");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut want: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut reader = csv::Reader::from_reader(&out.stdout[..]);
+    let classes = ["AGN", "SN", "VS", "asteroid"];
+    for r in reader.deserialize::<BTreeMap<String, String>>() {
+        let r = r.expect("row");
+        let p = classes
+            .iter()
+            .map(|c| r[&format!("p_{c}")].parse().expect("p"))
+            .collect();
+        want.insert(r["candid"].clone(), p);
+    }
+    let mut got: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for f in std::fs::read_dir(dir.path().join("out")).expect("out") {
+        let mut reader = csv::Reader::from_path(f.expect("csv").path()).expect("csv");
+        for r in reader.deserialize::<BTreeMap<String, String>>() {
+            let r = r.expect("row");
+            let p = classes
+                .iter()
+                .map(|c| r[&format!("p_{c}")].parse().expect("p"))
+                .collect();
+            got.insert(r["alertId"].clone(), p);
+        }
+    }
+    assert_eq!(got.len(), files.len());
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (id, p) in &got {
+        let q = &want[id];
+        let diff = p
+            .iter()
+            .zip(q)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(diff < 1e-5, "alert {id}: stream {p:?}, classify {q:?}");
+    }
+}
