@@ -146,9 +146,11 @@ pub enum CatalogObject<'a> {
 
 /// Every loaded object: the ZTF sequences first, in object-id order (the browser relies on
 /// it for ties), then the LSST objects in id order. A row index is an index into `rows`;
-/// the first `sequences.len()` rows are the ZTF sequences. ZTF sequences stay what the
-/// models, fine-tuning and exports read; LSST objects are kept in the survey-neutral form,
-/// which no model of the app reads. Both are shared (not copied) with the jobs.
+/// the first `sequences.len()` rows are the ZTF sequences. Views read the rows, the
+/// survey, the light curve and the alert times of a row through the catalogue, whatever
+/// the survey; only the stamps and details, which differ by science, take the survey's own
+/// object ([`Catalog::object`]). ZTF objects are stored as the ZTF models read them, so
+/// that their stamps are held once; both lists are shared (not copied) with the jobs.
 #[derive(Debug, Default)]
 pub struct Catalog {
     pub sequences: Arc<Vec<Sequence>>,
