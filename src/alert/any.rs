@@ -84,7 +84,7 @@ impl AnyReader {
     fn decode_inner(&self, bytes: Vec<u8>, file: &Arc<str>) -> DecodedAny {
         let mut out = DecodedAny::default();
         let bytes = if is_gzip(&bytes) {
-            match gunzip(&bytes) {
+            match gunzip_file(&bytes) {
                 Ok(inner) if is_gzip(&inner) => {
                     out.errors.push(ReadError::new(
                         &**file,
@@ -173,7 +173,7 @@ impl AnyReader {
     }
 }
 
-fn is_gzip(bytes: &[u8]) -> bool {
+pub(crate) fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
 }
 
@@ -182,8 +182,10 @@ fn is_gzip(bytes: &[u8]) -> bool {
 /// corrupt or hostile file cannot take the machine's memory.
 pub const MAX_GUNZIPPED_BYTES: u64 = 4 << 30;
 
-/// Unzips a whole gzip file (all members, as `gunzip` does).
-fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ReadErrorKind> {
+/// Unzips a whole gzip file (all members, as `gunzip` does, up to
+/// [`MAX_GUNZIPPED_BYTES`]); a cutout's single small member goes through
+/// [`super::cutout::gunzip`] instead.
+pub(crate) fn gunzip_file(bytes: &[u8]) -> Result<Vec<u8>, ReadErrorKind> {
     use std::io::Read;
     let mut inner = Vec::with_capacity(bytes.len().saturating_mul(2));
     let mut decoder = flate2::read::MultiGzDecoder::new(bytes).take(MAX_GUNZIPPED_BYTES + 1);

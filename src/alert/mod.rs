@@ -8,6 +8,7 @@
 //! rest of the input is still read.
 
 mod any;
+pub(crate) use any::{gunzip_file, is_gzip};
 mod avro_value;
 mod container;
 mod cutout;

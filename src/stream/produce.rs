@@ -62,6 +62,13 @@ pub fn prepare(paths: &[PathBuf], reader: &AnyReader) -> Prepared {
                 }
             };
             let payload = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            // A stream carries the alert itself, not a gzipped file of it.
+            let payload = if crate::alert::is_gzip(&payload) {
+                crate::alert::gunzip_file(&payload)
+                    .map_err(|e| format!("{}: {e}", path.display()))?
+            } else {
+                payload
+            };
             if crate::alert::parquet::is_parquet(&payload) {
                 return Err(format!(
                     "{}: a Parquet file is a broker's copy, not a stream message",

@@ -709,3 +709,30 @@ fn gzipped_alert_files_read_as_their_originals_and_a_broken_one_is_named() {
         assert!(e.to_string().contains(says), "{e}");
     }
 }
+
+/// `produce` replays a gzipped alert file as the alert itself (a stream carries alerts, not
+/// gzip files); a truncated one is refused by name.
+#[test]
+fn produce_sends_a_gzipped_file_unzipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let original = std::fs::read(ztf("fixture/v4.02_2695378462115010012.avro")).expect("fixture");
+    let zipped = gzip(&original);
+    let good = write(dir.path(), "alert.avro.gz", &zipped);
+    let broken = write(dir.path(), "broken.avro.gz", &zipped[..zipped.len() / 2]);
+    let prepared = stampseq::stream::produce::prepare(
+        &[good, broken.clone()],
+        &stampseq::alert::AnyReader::default(),
+    );
+    assert_eq!(prepared.messages.len(), 1);
+    let message = &prepared.messages[0];
+    assert!(message.unreadable.is_none());
+    assert_eq!(message.payload, original);
+    assert!(message.key.starts_with("ZTF"), "{}", message.key);
+    assert_eq!(prepared.refused.len(), 1);
+    assert!(
+        prepared.refused[0].contains(&broken.display().to_string())
+            && prepared.refused[0].contains("truncated or corrupt"),
+        "{:?}",
+        prepared.refused
+    );
+}
