@@ -8,7 +8,7 @@ use crate::alert::neutral::{njy_to_mag, MAG_PER_RELATIVE_FLUX};
 use crate::alert::AnyAlert;
 use crate::app::StampseqApp;
 
-/// Shown when an LSST object is selected: no model of the app reads LSST alerts.
+/// Shown where an LSST object has no answer: no model trained on LSST alerts is loaded.
 pub const NO_LSST_MODEL: &str = "No model trained on LSST";
 
 pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
