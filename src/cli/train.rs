@@ -19,10 +19,19 @@ pub struct TrainArgs {
     pub out: PathBuf,
     #[arg(long, default_value = "cpu")]
     pub backend: BackendChoice,
+    /// Train a network on this preprocessed data (another run's `data.cache`, made with the
+    /// same configuration) instead of reading the configuration's alerts, which then need
+    /// not be here: e.g. on a GPU machine the raw alerts are not copied to.
+    #[arg(long, value_name = "FILE")]
+    pub data_cache: Option<PathBuf>,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let config = TrainConfig::from_toml_file(&args.config)?;
+    let mut config = TrainConfig::from_toml_file(&args.config)?;
+    if let Some(cache) = &args.data_cache {
+        config.data_cache = Some(cache.clone());
+        config.check()?;
+    }
     let backend = args.backend.resolve();
     eprintln!("backend: {}", backend.training_description());
     let device = backend.device.autodiff();

@@ -120,6 +120,11 @@ pub struct TrainConfig {
     /// The LSST schema folder for Confluent-framed messages among `data` (else
     /// `$STAMPSEQ_LSST_SCHEMAS`).
     pub lsst_schemas: Option<PathBuf>,
+    /// A network's preprocessed data (a run's `data.cache`) to train on instead of reading
+    /// `data`, which then need not be present: on a GPU machine the raw alerts are far
+    /// larger than their crops. It must have been made with the same labels, split,
+    /// classes, features, N and crop (`stampseq train --data-cache` sets it).
+    pub data_cache: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -152,6 +157,7 @@ impl Default for TrainConfig {
                 .map(|f| f.to_string())
                 .collect(),
             lsst_schemas: None,
+            data_cache: None,
         }
     }
 }
@@ -190,10 +196,19 @@ impl TrainConfig {
         if let Some(s) = self.lsst_schemas.as_mut().filter(|s| s.is_relative()) {
             *s = base.join(&*s);
         }
+        if let Some(s) = self.data_cache.as_mut().filter(|s| s.is_relative()) {
+            *s = base.join(&*s);
+        }
     }
 
     pub fn check(&self) -> Result<(), TrainError> {
         let bad = |reason: String| Err(TrainError::Config { reason });
+        if let (Some(_), ModelChoice::Trees(_)) = (&self.data_cache, &self.model) {
+            return bad(
+                "data_cache holds a network's preprocessed stamps: tree models read the alerts"
+                    .into(),
+            );
+        }
         if self.classes.len() < 2 {
             return bad("at least two classes are needed".into());
         }

@@ -105,6 +105,22 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
+/// What the preprocessing depends on apart from where the files are: labels, classes,
+/// features, N and crop. A cache with this key is the same dataset on any machine.
+fn portable_key(config: &TrainConfig, crop: usize) -> String {
+    let read = |p: &Path| fnv1a(&std::fs::read(p).unwrap_or_default());
+    let described = serde_json::json!({
+        "labels": read(&config.labels),
+        "holdout": config.holdout_labels.as_deref().map(read),
+        "classes": config.classes,
+        "features": config.features,
+        "n": config.max_detections,
+        "crop": crop,
+        "version": 2,
+    });
+    format!("{:016x}", fnv1a(described.to_string().as_bytes()))
+}
+
 fn cache_key(config: &TrainConfig, crop: usize) -> String {
     let files = input_files(&config.data);
     let labels = std::fs::read(&config.labels).unwrap_or_default();
@@ -130,6 +146,9 @@ const CACHE_MAGIC: &[u8; 8] = b"SSQDATA1";
 #[derive(Serialize, Deserialize)]
 struct CacheHead {
     key: String,
+    /// [`portable_key`]: what `data_cache` checks (absent in caches made before it).
+    #[serde(default)]
+    portable_key: String,
     crop: usize,
     summary: DataSummary,
     objects: Vec<Object>,
@@ -141,9 +160,10 @@ struct CacheHead {
     stamp_size: usize,
 }
 
-fn write_cache(path: &Path, data: &Dataset) -> Result<(), TrainError> {
+fn write_cache(path: &Path, data: &Dataset, portable_key: String) -> Result<(), TrainError> {
     let head = CacheHead {
         key: data.summary.cache_key.clone(),
+        portable_key,
         crop: data.crop,
         summary: data.summary.clone(),
         objects: data.objects.clone(),
@@ -170,16 +190,20 @@ fn write_cache(path: &Path, data: &Dataset) -> Result<(), TrainError> {
 
 /// The cached dataset if the file exists, is whole and has this key.
 fn read_cache(path: &Path, key: &str) -> Option<Dataset> {
-    let bytes = std::fs::read(path).ok()?;
+    let (head_key, _, data) = read_cache_file(path).ok()?;
+    (head_key == key).then_some(data)
+}
+
+/// A cache file's key, portable key and dataset, or why it is not one.
+fn read_cache_file(path: &Path) -> Result<(String, String, Dataset), String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     if bytes.len() < 16 || &bytes[..8] != CACHE_MAGIC {
-        return None;
+        return Err("not a stampseq dataset cache".into());
     }
-    let len = u64::from_le_bytes(bytes[8..16].try_into().ok()?) as usize;
-    let json = bytes.get(16..16 + len)?;
-    let head: CacheHead = serde_json::from_slice(json).ok()?;
-    if head.key != key {
-        return None;
-    }
+    let truncated = || "truncated".to_string();
+    let len = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| truncated())?) as usize;
+    let json = bytes.get(16..16 + len).ok_or_else(truncated)?;
+    let head: CacheHead = serde_json::from_slice(json).map_err(|e| e.to_string())?;
     let mut floats = bytes[16 + len..]
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
@@ -188,17 +212,18 @@ fn read_cache(path: &Path, key: &str) -> Option<Dataset> {
     for o in objects.iter_mut() {
         o.stamps = floats.by_ref().take(o.steps() * per_step).collect();
         if o.stamps.len() != o.steps() * per_step {
-            return None;
+            return Err(truncated());
         }
     }
-    Some(Dataset {
+    let data = Dataset {
         objects,
         crop: head.crop,
         summary: head.summary,
         survey: head.survey,
         feature_names: head.feature_names,
         stamp_size: head.stamp_size,
-    })
+    };
+    Ok((head.key, head.portable_key, data))
 }
 
 impl Dataset {
@@ -209,6 +234,20 @@ impl Dataset {
         crop: usize,
         cache: Option<&Path>,
     ) -> Result<(Self, bool), TrainError> {
+        if let Some(path) = &config.data_cache {
+            let bad =
+                |why: String| TrainError::Data(format!("dataset cache {}: {why}", path.display()));
+            let (_, portable, data) = read_cache_file(path).map_err(bad)?;
+            if portable != portable_key(config, crop) {
+                return Err(bad(
+                    "made with other labels, classes, features, N or crop than this \
+                     configuration (or before caches were portable): train once from the \
+                     alerts with this configuration to make it"
+                        .into(),
+                ));
+            }
+            return Ok((data, true));
+        }
         let key = cache_key(config, crop);
         if let Some(data) = cache.and_then(|p| read_cache(p, &key)) {
             return Ok((data, true));
@@ -324,7 +363,7 @@ impl Dataset {
             stamp_size,
         };
         if let Some(path) = cache {
-            write_cache(path, &data)?;
+            write_cache(path, &data, portable_key(config, crop))?;
         }
         Ok((data, false))
     }

@@ -367,3 +367,119 @@ fn validation_and_test_come_from_the_holdout_objects() {
         Split::draw_from(&objects, &classes, 3, 2, 4, Some(&holdout)).expect("again")
     );
 }
+
+/// A network trains from another run's preprocessed data alone (as on a machine the raw
+/// alerts were not copied to) and comes out weight for weight as from the alerts; a cache
+/// made for another configuration is refused by name.
+#[test]
+fn a_network_trains_from_a_data_cache_without_the_alerts() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write_config = |folder: &Path, data: &Path, classes: &str| -> PathBuf {
+        std::fs::create_dir_all(folder).expect("dir");
+        std::fs::copy(
+            repo.join("scripts/gpu-sample-labels.csv"),
+            folder.join("labels.csv"),
+        )
+        .expect("labels");
+        let text = format!(
+            "max_detections = 5\nclasses = [{classes}]\nlr = 0.001\nbatch = 4\n\
+             max_iterations = 6\nvalidate_every = 3\nseed = 5\nval_per_class = 1\n\
+             test_per_class = 0\naugment = true\ndata = [{:?}]\nlabels = \"labels.csv\"\n\n\
+             [model]\nkind = \"temporal\"\nwise = false\nhidden = 8\ntime = \"Log1p\"\n\n\
+             [model.head]\nkind = \"Gru\"\n\n[model.encoder]\nblocks = [[4]]\ndense = 8\n\
+             dropout = 0.0\n",
+            data.display().to_string()
+        );
+        let path = folder.join("config.toml");
+        std::fs::write(&path, text).expect("config");
+        path
+    };
+    let stampseq = || std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"));
+    let first = write_config(
+        &dir.path().join("a"),
+        &repo.join("assets/sample"),
+        "\"SN\", \"other\"",
+    );
+    let run1 = dir.path().join("run1");
+    let out = stampseq()
+        .args(["train", "--config"])
+        .arg(&first)
+        .arg("--out")
+        .arg(&run1)
+        .output()
+        .expect("train");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cache = run1.join("data.cache");
+    assert!(cache.is_file());
+
+    // Elsewhere, with the alerts absent.
+    let missing = dir.path().join("no-alerts-here");
+    let second = write_config(&dir.path().join("b"), &missing, "\"SN\", \"other\"");
+    let run2 = dir.path().join("run2");
+    let out = stampseq()
+        .args(["train", "--config"])
+        .arg(&second)
+        .arg("--out")
+        .arg(&run2)
+        .arg("--data-cache")
+        .arg(&cache)
+        .output()
+        .expect("train");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let header = |run: &Path| {
+        stampseq::model::file::read_header(&run.join("best.stampseq")).expect("model header")
+    };
+    assert_eq!(header(&run1).classes, header(&run2).classes);
+    // Same seed, same data: the same answers on the sample.
+    let answers = |run: &Path| {
+        let out = stampseq()
+            .args([
+                "classify",
+                "--backend",
+                "flex",
+                "--max-detections",
+                "0",
+                "--model",
+            ])
+            .arg(run.join("best.stampseq"))
+            .arg(repo.join("assets/sample"))
+            .output()
+            .expect("classify");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let (a, b) = (answers(&run1), answers(&run2));
+    assert!(a.lines().count() > 10);
+    assert_eq!(a, b);
+
+    // Other classes: not the same dataset.
+    let third = write_config(&dir.path().join("c"), &missing, "\"other\", \"SN\"");
+    let out = stampseq()
+        .args(["train", "--config"])
+        .arg(&third)
+        .arg("--out")
+        .arg(dir.path().join("run3"))
+        .arg("--data-cache")
+        .arg(&cache)
+        .output()
+        .expect("train");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&cache.display().to_string()) && err.contains("made with other labels"),
+        "{err}"
+    );
+}
