@@ -3,6 +3,10 @@
 # "On a GPU"). Needs a release build: `cargo build --release && cargo test --release --no-run`.
 #   scripts/gpu-check.sh STAMPSEQ_BINARY INTEGRATION_TEST_BINARY [ALERCE_SAFETENSORS]
 # STAMPSEQ_DATA (default ../shared/data) must hold ztf/manifest.csv and alerce/.
+# With DATA_CACHE set to a tsc-gru-real run's data.cache (made here by `stampseq train
+# --config assets/models/tsc-gru-real.toml --out RUN`: 4.2 MB, the alerts need not travel),
+# it also trains tsc-gru-real on the GPU from it into ${RUNS:-/tmp}/tsc-gru-real-wgpu, to
+# bring back and score here with `stampseq benchmark`.
 set -u
 S=${1:?stampseq binary}; T=${2:?integration test binary}
 cd "$(dirname "$0")/.."
@@ -40,3 +44,9 @@ step "training (tsc-gru-real's network on the bundled sample)"
 for b in wgpu cpu; do
   timeout 300 "$S" bench train --config scripts/gpu-train-sample.toml --backend $b --steps 20 2>&1 | tail -3
 done
+if [ -n "${DATA_CACHE:-}" ]; then
+  step "tsc-gru-real trained on the GPU from $DATA_CACHE"
+  run="${RUNS:-/tmp}/tsc-gru-real-wgpu"
+  /usr/bin/time -f "%e s" "$S" train --config assets/models/tsc-gru-real.toml \
+    --data-cache "$DATA_CACHE" --backend wgpu --out "$run" 2>&1 | tail -3
+fi
