@@ -47,6 +47,7 @@ done
 if [ -n "${DATA_CACHE:-}" ]; then
   step "tsc-gru-real trained on the GPU from $DATA_CACHE"
   run="${RUNS:-/tmp}/tsc-gru-real-wgpu"
-  /usr/bin/time -f "%e s" "$S" train --config assets/models/tsc-gru-real.toml \
-    --data-cache "$DATA_CACHE" --backend wgpu --out "$run" 2>&1 | tail -3
+  TIMEFORMAT='trained in %R s'
+  time ("$S" train --config assets/models/tsc-gru-real.toml \
+    --data-cache "$DATA_CACHE" --backend wgpu --out "$run" 2>&1 | tail -3)
 fi
