@@ -65,14 +65,27 @@ pub struct ClassifyArgs {
 
 pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
-    let backend = args.backend.resolve();
-    eprintln!("backend: {}", backend.description);
     let model_path = match &args.model {
         Some(path) => path.clone(),
         None => super::gui::default_model().context(
             "no --model given and the bundled default model (assets/models/default-trees.stampseq) is not beside this stampseq",
         )?,
     };
+    // Trees run on the CPU whatever is asked: with `auto`, no GPU is looked for (which
+    // would start a graphics stack for nothing, and print its complaints).
+    let trees = crate::model::file::read_header(&model_path)
+        .is_ok_and(|h| h.kind == crate::model::file::ModelKind::Trees);
+    let backend = if trees && args.backend == BackendChoice::Auto {
+        BackendChoice::Cpu.resolve()
+    } else {
+        args.backend.resolve()
+    };
+    let backend_words = if trees {
+        "CPU (trees)".to_string()
+    } else {
+        backend.description.clone()
+    };
+    eprintln!("backend: {backend_words}");
     let model = LoadedModel::load_for(&model_path, &backend)?;
     eprintln!(
         "model: {} ({}, classes {})",
@@ -87,7 +100,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             &args,
             &model,
             &model_path,
-            &backend.description,
+            &backend_words,
             &inputs,
             &walk_errors,
         );
@@ -150,7 +163,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             s.object_id, s.k, s.source, s.reason
         );
     }
-    write_output(&args, &model, &backend.description, &output)?;
+    write_output(&args, &model, &backend_words, &output)?;
     eprintln!(
         "classified {} detections of {} objects ({} skipped)",
         output.rows.len(),
@@ -196,11 +209,6 @@ fn classify_lsst(
     }
     anyhow::ensure!(!alerts.is_empty(), "no LSST alert could be read");
     let output = model.classify_lsst(&alerts, &AtomicBool::new(false))?;
-    let backend = if model.header.kind == crate::model::file::ModelKind::Trees {
-        "CPU (trees)"
-    } else {
-        backend
-    };
     write_output(args, model, backend, &output)?;
     let objects: std::collections::HashSet<&str> =
         output.rows.iter().map(|r| r.object_id.as_str()).collect();

@@ -552,3 +552,20 @@ fn an_allwise_catalogue_adds_the_mid_infrared_agn_rule() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("missing.csv"));
 }
+
+/// The README's first command: the default answer (trees) looks for no GPU, so a machine
+/// without a graphics session prints nothing but what classify says.
+#[test]
+fn the_default_answer_runs_on_the_cpu_without_looking_for_a_gpu() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
+    let output = stampseq()
+        .arg("classify")
+        .arg(&sample)
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .expect("run classify");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("backend: CPU (trees)\n"), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}
