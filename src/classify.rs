@@ -243,6 +243,21 @@ impl LoadedModel {
         Ok(model)
     }
 
+    /// The backend to load the model at `path` on: a tree model runs on the CPU whatever
+    /// is asked, and no GPU is looked for (which would start a graphics stack for nothing);
+    /// a network on `choice`.
+    pub fn backend_for(path: &Path, choice: crate::backend::BackendChoice) -> ResolvedBackend {
+        let trees = crate::model::file::read_header(path)
+            .is_ok_and(|h| h.kind == crate::model::file::ModelKind::Trees);
+        if trees {
+            let mut cpu = crate::backend::BackendChoice::Cpu.resolve();
+            cpu.description = "CPU (trees)".into();
+            cpu
+        } else {
+            choice.resolve()
+        }
+    }
+
     /// A tree model trained in this process (the benchmark's), as if read from `path`.
     pub fn from_trees(ensemble: TreeEnsemble, header: ModelHeader, path: &Path) -> Self {
         let display_name = path

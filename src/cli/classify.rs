@@ -71,20 +71,8 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             "no --model given and the bundled default model (assets/models/default-trees.stampseq) is not beside this stampseq",
         )?,
     };
-    // Trees run on the CPU whatever is asked: with `auto`, no GPU is looked for (which
-    // would start a graphics stack for nothing, and print its complaints).
-    let trees = crate::model::file::read_header(&model_path)
-        .is_ok_and(|h| h.kind == crate::model::file::ModelKind::Trees);
-    let backend = if trees && args.backend == BackendChoice::Auto {
-        BackendChoice::Cpu.resolve()
-    } else {
-        args.backend.resolve()
-    };
-    let backend_words = if trees {
-        "CPU (trees)".to_string()
-    } else {
-        backend.description.clone()
-    };
+    let backend = LoadedModel::backend_for(&model_path, args.backend);
+    let backend_words = backend.description.clone();
     eprintln!("backend: {backend_words}");
     let model = LoadedModel::load_for(&model_path, &backend)?;
     eprintln!(

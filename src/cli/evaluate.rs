@@ -45,7 +45,7 @@ pub struct EvaluateArgs {
 }
 
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let backend = args.backend.resolve();
+    let backend = LoadedModel::backend_for(&args.model, args.backend);
     eprintln!("backend: {}", backend.description);
     let model = LoadedModel::load_for(&args.model, &backend)?;
     let mut labels = read_labels(&args.labels)?;

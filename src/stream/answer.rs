@@ -39,13 +39,7 @@ impl StreamModel {
         path: &std::path::Path,
         backend: crate::backend::BackendChoice,
     ) -> anyhow::Result<Self> {
-        let trees = crate::model::file::read_header(path)
-            .is_ok_and(|h| matches!(h.kind, crate::model::file::ModelKind::Trees));
-        let backend = if trees {
-            crate::backend::BackendChoice::Cpu.resolve()
-        } else {
-            backend.resolve()
-        };
+        let backend = LoadedModel::backend_for(path, backend);
         let model = LoadedModel::load_for(path, &backend)?;
         Ok(Self {
             model,
