@@ -547,6 +547,22 @@ fn an_lsst_model_answers_the_lsst_objects_in_the_browser() {
     assert!(svg.contains(sso) && svg.contains("asteroid"), "{svg}");
 }
 
+/// Clicks the training view's Start and steps the app until the run hands over its model.
+fn start_training(h: &mut Harness<'_, StampseqApp>) -> PathBuf {
+    h.get_by_label("Start").click();
+    for _ in 0..3000 {
+        h.step();
+        if h.state().training.finished_model.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let t = &h.state().training;
+    t.finished_model
+        .clone()
+        .unwrap_or_else(|| panic!("no model: {}", t.status))
+}
+
 /// The app on the framed LSST alerts with the training view filled in for them (the labels
 /// of the LSST machinery test, known solar-system object or not; the `head` named; `tweak`
 /// for the rest), Start pressed and the run waited for: the harness and the finished model.
@@ -581,19 +597,7 @@ fn train_in_view<'a>(
     }
     h.run_steps(2);
     assert!(h.query_by_label("classes (comma-separated)").is_some());
-    h.get_by_label("Start").click();
-    for _ in 0..3000 {
-        h.step();
-        if h.state().training.finished_model.is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let t = &h.state().training;
-    let model = t
-        .finished_model
-        .clone()
-        .unwrap_or_else(|| panic!("{}", t.status));
+    let model = start_training(&mut h);
     let header = stampseq::model::file::read_header(&model).expect("header");
     assert_eq!(header.trained_on.survey, Survey::Lsst);
     assert_eq!(header.classes, ["asteroid", "other"]);
@@ -724,19 +728,7 @@ fn the_training_view_trains_on_this_sessions_vetting() {
             .expect("trees");
         t.val_per_class = 1;
     }
-    h.get_by_label("Start").click();
-    for _ in 0..3000 {
-        h.step();
-        if h.state().training.finished_model.is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let t = &h.state().training;
-    let model = t
-        .finished_model
-        .clone()
-        .unwrap_or_else(|| panic!("no model: {}", t.status));
+    let model = start_training(&mut h);
     let header = stampseq::model::file::read_header(&model).expect("header");
     assert_eq!(header.trained_on.survey, Survey::Lsst);
     assert_eq!(header.classes, ["other", "asteroid"]);

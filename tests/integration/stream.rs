@@ -443,6 +443,40 @@ fn two_consumers_one_killed_answer_every_alert_as_classify_does() {
     );
 }
 
+/// Replays `files` into the topic "alerts", then runs one `stampseq stream` process of group
+/// "g" until it has caught up, answers in `dir/out`, state in `dir/state`; its log.
+fn replay_then_stream(
+    broker: &Broker,
+    files: &[PathBuf],
+    dir: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> String {
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    produce(broker, "alerts", &refs);
+    let out = stampseq()
+        .args([
+            "stream",
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            "alerts",
+        ])
+        .args(["--group", "g", "--from-beginning", "--until-caught-up"])
+        .args(extra)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .output()
+        .expect("stream");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn a_restart_continues_the_sequences_from_the_committed_offsets() {
     let broker = Broker::start();
@@ -455,33 +489,7 @@ fn a_restart_continues_the_sequences_from_the_committed_offsets() {
     files.sort();
     assert!(files.len() >= 3);
     let dir = tempfile::tempdir().expect("tempdir");
-    let run = |files: &[PathBuf]| {
-        let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-        produce(&broker, "alerts", &refs);
-        let out = stampseq()
-            .args([
-                "stream",
-                "--brokers",
-                &broker.address(),
-                "--topic",
-                "alerts",
-                "--group",
-                "g",
-                "--from-beginning",
-                "--until-caught-up",
-            ])
-            .arg("--out")
-            .arg(dir.path().join("out"))
-            .arg("--state-dir")
-            .arg(dir.path().join("state"))
-            .output()
-            .expect("stream");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |files: &[PathBuf]| replay_then_stream(&broker, files, dir.path(), &[]);
     // The first alert, then the rest in a second process.
     let (first, rest) = files.split_at(1);
     run(first);
@@ -699,31 +707,12 @@ fn after_a_restart_a_temporal_network_still_reads_the_earlier_stamps() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/tsc-gru-real.stampseq");
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |files: &[PathBuf]| {
-        let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-        produce(&broker, "alerts", &refs);
-        let out = stampseq()
-            .args([
-                "stream",
-                "--brokers",
-                &broker.address(),
-                "--topic",
-                "alerts",
-            ])
-            .args(["--group", "g", "--from-beginning", "--until-caught-up"])
-            .arg("--model")
-            .arg(&model)
-            .arg("--out")
-            .arg(dir.path().join("out"))
-            .arg("--state-dir")
-            .arg(dir.path().join("state"))
-            .output()
-            .expect("stream");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stderr).to_string()
+        replay_then_stream(
+            &broker,
+            files,
+            dir.path(),
+            &["--model".as_ref(), model.as_os_str()],
+        )
     };
     // Two alerts, then the rest in a second process.
     let (first, rest) = files.split_at(2);

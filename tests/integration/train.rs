@@ -401,19 +401,27 @@ fn a_network_trains_from_a_data_cache_without_the_alerts() {
         &repo.join("assets/sample"),
         "\"SN\", \"other\"",
     );
+    let train = |config: &Path, run: &Path, cache: Option<&Path>| {
+        let mut command = stampseq();
+        command
+            .args(["train", "--config"])
+            .arg(config)
+            .arg("--out")
+            .arg(run);
+        if let Some(cache) = cache {
+            command.arg("--data-cache").arg(cache);
+        }
+        command.output().expect("train")
+    };
+    let succeeded = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
     let run1 = dir.path().join("run1");
-    let out = stampseq()
-        .args(["train", "--config"])
-        .arg(&first)
-        .arg("--out")
-        .arg(&run1)
-        .output()
-        .expect("train");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(train(&first, &run1, None));
     let cache = run1.join("data.cache");
     assert!(cache.is_file());
 
@@ -421,20 +429,7 @@ fn a_network_trains_from_a_data_cache_without_the_alerts() {
     let missing = dir.path().join("no-alerts-here");
     let second = write_config(&dir.path().join("b"), &missing, "\"SN\", \"other\"");
     let run2 = dir.path().join("run2");
-    let out = stampseq()
-        .args(["train", "--config"])
-        .arg(&second)
-        .arg("--out")
-        .arg(&run2)
-        .arg("--data-cache")
-        .arg(&cache)
-        .output()
-        .expect("train");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(train(&second, &run2, Some(&cache)));
     let header = |run: &Path| {
         stampseq::model::file::read_header(&run.join("best.stampseq")).expect("model header")
     };
@@ -467,15 +462,7 @@ fn a_network_trains_from_a_data_cache_without_the_alerts() {
 
     // Other classes: not the same dataset.
     let third = write_config(&dir.path().join("c"), &missing, "\"other\", \"SN\"");
-    let out = stampseq()
-        .args(["train", "--config"])
-        .arg(&third)
-        .arg("--out")
-        .arg(dir.path().join("run3"))
-        .arg("--data-cache")
-        .arg(&cache)
-        .output()
-        .expect("train");
+    let out = train(&third, &dir.path().join("run3"), Some(&cache));
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
