@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod app;
+pub mod assets;
 pub mod atomic;
 pub mod backend;
 pub mod classify;

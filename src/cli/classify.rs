@@ -67,9 +67,12 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
     let model_path = match &args.model {
         Some(path) => path.clone(),
-        None => super::gui::default_model().context(
-            "no --model given and the bundled default model (assets/models/default-trees.stampseq) is not beside this stampseq",
-        )?,
+        None => crate::assets::default_model().with_context(|| {
+            format!(
+                "no --model given and the bundled default model cannot be had: {}",
+                crate::assets::why_no_default_model()
+            )
+        })?,
     };
     let backend = LoadedModel::backend_for(&model_path, args.backend);
     let backend_words = backend.description.clone();

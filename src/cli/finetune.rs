@@ -38,8 +38,12 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
     let base = match &args.model {
         Some(p) => p.clone(),
-        None => super::gui::default_model()
-            .context("no --model given and the bundled default model is not beside stampseq")?,
+        None => crate::assets::default_model().with_context(|| {
+            format!(
+                "no --model given and the bundled default model cannot be had: {}",
+                crate::assets::why_no_default_model()
+            )
+        })?,
     };
     let labels_csv = if args.labels.is_dir() {
         args.labels.join("labels.csv")

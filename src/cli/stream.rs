@@ -127,9 +127,12 @@ pub struct ProduceArgs {
 
 pub fn load_answerer(models: &[PathBuf], backend: BackendChoice) -> anyhow::Result<Answerer> {
     let paths = if models.is_empty() {
-        vec![super::gui::default_model().context(
-            "no --model given and the bundled default model (assets/models/default-trees.stampseq) is not beside this stampseq",
-        )?]
+        vec![crate::assets::default_model().with_context(|| {
+            format!(
+                "no --model given and the bundled default model cannot be had: {}",
+                crate::assets::why_no_default_model()
+            )
+        })?]
     } else {
         models.to_vec()
     };

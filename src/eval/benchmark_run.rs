@@ -98,7 +98,7 @@ pub fn labelled_alert_folders(data: &Path) -> Vec<PathBuf> {
 }
 
 /// What the default tree model is called in reports and where the app finds it.
-pub const DEFAULT_MODEL_NAME: &str = "default-trees";
+pub use crate::assets::DEFAULT_MODEL_NAME;
 
 fn labels_of(rows: &[SplitRow], parts: &[&str]) -> HashMap<String, String> {
     rows.iter()

@@ -316,19 +316,15 @@ pub fn render_report(r: &FinetuneReport) -> String {
 
 /// The bundled training data for a fine-tune started from the app: the benchmark split's
 /// training and validation objects, read from the shared data folder (`$STAMPSEQ_DATA`,
-/// else `../shared/data` beside the checkout). Empty when either is missing: the fine-tune
+/// else `../shared/data` beside the checkout this was built from, if it is still there). Empty when either is missing: the fine-tune
 /// then learns from the user's labels alone.
 pub fn bundled_training_data() -> (Vec<Sequence>, HashMap<String, String>) {
-    let Some(models) = crate::cli::gui::bundled_models_dir() else {
+    let Some(split) = crate::assets::bundled_split() else {
         return (Vec::new(), HashMap::new());
     };
-    let Some(assets) = models.parent() else {
-        return (Vec::new(), HashMap::new());
-    };
-    let split = assets.join("benchmark/split.csv");
     let data = std::env::var_os("STAMPSEQ_DATA")
         .map(PathBuf::from)
-        .or_else(|| assets.parent().map(|root| root.join("../shared/data")))
+        .or_else(checkout_shared_data)
         .unwrap_or_default();
     let Ok(rows) = crate::eval::benchmark::read_split(&split) else {
         return (Vec::new(), HashMap::new());
@@ -349,4 +345,12 @@ pub fn bundled_training_data() -> (Vec<Sequence>, HashMap<String, String>) {
             .filter(|a| fit.contains_key(&a.object_id)),
     );
     (sequences, fit)
+}
+
+/// `../shared/data` beside the checkout this binary was built from, while it exists: the
+/// labelled alerts are not bundled (their licences allow training, not redistribution in
+/// every case), so an installed binary fine-tunes on the user's labels alone without it.
+fn checkout_shared_data() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    dir.join("ztf/manifest.csv").is_file().then_some(dir)
 }
