@@ -52,13 +52,7 @@ pub struct AppOptions {
 /// The app's data folder: `$XDG_DATA_HOME/stampseq`, else `~/.local/share/stampseq`, else
 /// `./stampseq-data`.
 pub fn default_data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("stampseq");
-    }
-    if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-        return PathBuf::from(h).join(".local/share/stampseq");
-    }
-    PathBuf::from("stampseq-data")
+    crate::assets::user_data_dir()
 }
 
 /// The labels folder when none is given: `$XDG_DATA_HOME/stampseq/labels`, else
@@ -1232,6 +1226,23 @@ fn install_close_handler(ctx: &egui::Context) {
 
 /// Opens the window. burn shares eframe's wgpu device only if that device was created with
 /// the adapter's full features and limits, so the app asks for them.
+/// The window's icon, from the bundled PNG; none (the desktop's default) if it cannot be
+/// decoded, which only a broken build could cause.
+fn window_icon() -> std::sync::Arc<egui::IconData> {
+    let icon =
+        image::load_from_memory_with_format(crate::assets::ICON_PNG, image::ImageFormat::Png)
+            .map(|i| {
+                let rgba = i.to_rgba8();
+                egui::IconData {
+                    width: rgba.width(),
+                    height: rgba.height(),
+                    rgba: rgba.into_raw(),
+                }
+            })
+            .unwrap_or_default();
+    std::sync::Arc::new(icon)
+}
+
 pub fn run(options: AppOptions) -> anyhow::Result<()> {
     let mut wgpu_options = egui_wgpu::WgpuConfiguration::default();
     if let egui_wgpu::WgpuSetup::CreateNew(create) = &mut wgpu_options.wgpu_setup {
@@ -1247,6 +1258,8 @@ pub fn run(options: AppOptions) -> anyhow::Result<()> {
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("stampseq")
+            .with_app_id("stampseq")
+            .with_icon(window_icon())
             .with_inner_size([1500.0, 950.0])
             .with_drag_and_drop(true),
         renderer: eframe::Renderer::Wgpu,

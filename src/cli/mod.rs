@@ -4,6 +4,7 @@ mod bench;
 mod bench_stream;
 mod benchmark;
 mod classify;
+mod desktop;
 mod evaluate;
 mod finetune;
 pub(crate) mod gui;
@@ -25,6 +26,7 @@ use std::process::ExitCode;
 #[command(
     name = "stampseq",
     version,
+    long_version = crate::assets::long_version(),
     about = "Classify short sequences of ZTF alerts from their image stamps (Temporal Stamp Classifier)"
 )]
 pub struct Cli {
@@ -73,6 +75,8 @@ pub enum Command {
     /// Import labels from another tool's CSV, or export yours with their details.
     #[command(subcommand)]
     Labels(labels::LabelsCommand),
+    /// Install a desktop entry and icon for this executable (Linux, for this user).
+    InstallDesktop(desktop::InstallDesktopArgs),
 }
 
 /// Runs a parsed command line and returns the process exit status.
@@ -93,6 +97,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Labels(cmd)) => labels::run(cmd),
         Some(Command::Stream(args)) => stream::run_stream(*args),
         Some(Command::Produce(args)) => stream::run_produce(args),
+        Some(Command::InstallDesktop(args)) => desktop::run(args),
         // No command: the app on the bundled sample, as a desktop user expects.
         None => gui::run_gui(gui::GuiArgs::default()),
     }
