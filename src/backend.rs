@@ -131,6 +131,19 @@ pub fn gpu_adapters() -> Vec<String> {
         .collect()
 }
 
+/// The first adapter wgpu can see, software ones (lavapipe) included: whether anything drawn
+/// or computed through wgpu can run at all here.
+pub fn any_wgpu_adapter() -> Option<String> {
+    use egui_wgpu::wgpu;
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY));
+    adapters.into_iter().next().map(|a| {
+        let info = a.get_info();
+        format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
+    })
+}
+
 const NDARRAY: &str = if cfg!(feature = "ndarray") {
     ", ndarray"
 } else {

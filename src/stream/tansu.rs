@@ -20,6 +20,23 @@ pub enum TansuError {
     NoListener(PathBuf),
     #[error("tansu could not create topic {0}")]
     Topic(String),
+    #[error("building tansu with `{command}` failed ({status}); its output is in {log}")]
+    Build {
+        command: String,
+        status: std::process::ExitStatus,
+        log: PathBuf,
+    },
+}
+
+/// The tansu release the stream tests and `bench stream` were checked against.
+pub const TANSU_VERSION: &str = "0.6.0";
+
+/// The cache `.ci/run` and [`install_into_cache`] install tansu into, outside any checkout
+/// so that every clone and CI run reuses one build: `~/.cache/stampseq-tools`.
+pub fn cache_root() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".cache/stampseq-tools"))
 }
 
 /// The tansu binary: `given`, `$STAMPSEQ_TANSU`, the cache `.ci/run` installs into, or `PATH`.
@@ -30,8 +47,8 @@ pub fn find(given: Option<&PathBuf>) -> Result<PathBuf, TansuError> {
     if let Some(p) = std::env::var_os("STAMPSEQ_TANSU") {
         return Ok(PathBuf::from(p));
     }
-    let cached = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cache/stampseq-tools/bin/tansu"))
+    let cached = cache_root()
+        .map(|root| root.join("bin/tansu"))
         .filter(|p| p.is_file());
     let on_path = || {
         std::env::var_os("PATH").and_then(|paths| {
@@ -41,6 +58,77 @@ pub fn find(given: Option<&PathBuf>) -> Result<PathBuf, TansuError> {
         })
     };
     cached.or_else(on_path).ok_or(TansuError::NotFound)
+}
+
+/// The tansu binary, built once with `cargo install` into [`cache_root`] when [`find`] finds
+/// none: what lets `cargo test` bring its own broker. Processes and threads that ask at the
+/// same time wait on one lock file, so it is built once; the build takes about 10 minutes
+/// on two cores and says so on standard error before it starts.
+pub fn find_or_install() -> Result<PathBuf, TansuError> {
+    if let Ok(found) = find(None) {
+        return Ok(found);
+    }
+    let root = cache_root().ok_or(TansuError::NotFound)?;
+    let io = |what: &str| {
+        let binary = root.join("bin/tansu");
+        let what = what.to_string();
+        move |source| TansuError::Io {
+            binary,
+            what,
+            source,
+        }
+    };
+    std::fs::create_dir_all(&root).map_err(io("creating the tool cache"))?;
+    let lock = std::fs::File::create(root.join(".tansu-install.lock"))
+        .map_err(io("creating the install lock"))?;
+    lock.lock().map_err(io("waiting for the install lock"))?;
+    // Another process may have finished the build while this one waited.
+    if let Ok(found) = find(None) {
+        return Ok(found);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let args = [
+        "install",
+        "tansu",
+        "--version",
+        TANSU_VERSION,
+        "--locked",
+        "--features",
+        "dynostore",
+        "--root",
+    ];
+    let command = format!(
+        "{} {} {}",
+        PathBuf::from(&cargo).display(),
+        args.join(" "),
+        root.display()
+    );
+    eprintln!(
+        "no tansu broker found: building it once with `{command}` (about 10 min on 2 cores; \
+         later runs reuse it, and STAMPSEQ_TANSU=PATH names one you have)"
+    );
+    let log_path = root.join("tansu-install.log");
+    let log = std::fs::File::create(&log_path).map_err(io("creating the build log"))?;
+    let log_err = log.try_clone().map_err(io("opening the build log"))?;
+    let t0 = Instant::now();
+    let status = Command::new(&cargo)
+        .args(args)
+        .arg(&root)
+        // The broker's own build must not land in the caller's target folder.
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(log)
+        .stderr(log_err)
+        .status()
+        .map_err(io("running cargo install"))?;
+    if !status.success() {
+        return Err(TansuError::Build {
+            command,
+            status,
+            log: log_path,
+        });
+    }
+    eprintln!("tansu built in {:.0} s", t0.elapsed().as_secs_f64());
+    find(None)
 }
 
 /// A running broker; dropping it stops it.

@@ -89,6 +89,9 @@ pub(crate) fn export_both(
 
 #[test]
 fn browse_select_stretch_and_vet_from_the_keyboard() {
+    if !crate::common::vulkan_device("app::browse_select_stretch_and_vet_from_the_keyboard") {
+        return;
+    }
     let labels = tempfile::tempdir().expect("tempdir");
     let mut h = harness(vec![ztf("sequences")], labels.path());
     assert_eq!(
@@ -166,6 +169,9 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
 
 #[test]
 fn the_help_overlay_lists_every_shortcut() {
+    if !crate::common::vulkan_device("app::the_help_overlay_lists_every_shortcut") {
+        return;
+    }
     let labels = tempfile::tempdir().expect("tempdir");
     let mut h = harness(vec![ztf("fixture/sequence_ZTF19abegmle")], labels.path());
     // The AllWISE table given at start reaches the details panel's data.
@@ -190,6 +196,11 @@ fn the_help_overlay_lists_every_shortcut() {
 
 #[test]
 fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
+    if !crate::common::vulkan_device(
+        "app::a_model_classifies_in_the_background_and_the_evolution_is_drawn",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let model = dir.path().join("alerce.stampseq");
     stampseq::model::import::import_alerce(
@@ -323,6 +334,9 @@ fn checkboxes(h: &Harness<'_, StampseqApp>, label: &str) -> usize {
 
 #[test]
 fn the_selected_detection_exports_as_fits_and_png() {
+    if !crate::common::vulkan_device("app::the_selected_detection_exports_as_fits_and_png") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let h = harness(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path());
     let out = dir.path().join("export");
@@ -342,6 +356,11 @@ fn the_selected_detection_exports_as_fits_and_png() {
 
 #[test]
 fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
+    if !crate::common::vulkan_device(
+        "app::a_tiny_training_run_starts_and_stops_from_the_training_view",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let sim_dir = dir.path().join("sim");
     stampseq::sim::run(&stampseq::sim::SimConfig {
@@ -444,6 +463,10 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
 
 #[test]
 fn the_training_view_draws_the_latest_validation_confusion() {
+    if !crate::common::vulkan_device("app::the_training_view_draws_the_latest_validation_confusion")
+    {
+        return;
+    }
     use stampseq::eval::metrics::ConfusionMatrix;
     use stampseq::train::{TrainEvent, Validation};
     let dir = tempfile::tempdir().expect("tempdir");
@@ -502,6 +525,11 @@ fn the_training_view_draws_the_latest_validation_confusion() {
 
 #[test]
 fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
+    if !crate::common::vulkan_device(
+        "app::the_evaluation_view_opens_a_confusion_cell_and_its_objects",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     // Labels of the real labelled set, from the manifest.
     let labels = dir.path().join("labels.csv");
@@ -576,6 +604,9 @@ fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
 /// "uncertain or unusual" filter, and the band around each class in the evolution.
 #[test]
 fn the_default_answer_shows_its_uncertainty() {
+    if !crate::common::vulkan_device("app::the_default_answer_shows_its_uncertainty") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("assets/models/default-trees.stampseq");
@@ -686,6 +717,9 @@ fn browser_answers(app: &StampseqApp) -> Vec<Option<String>> {
 /// browser answers come from it; switching back restores the old answers.
 #[test]
 fn vet_informative_first_finetune_and_switch_back() {
+    if !crate::common::vulkan_device("app::vet_informative_first_finetune_and_switch_back") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let models = dir.path().join("models");
     std::fs::create_dir_all(&models).expect("dir");
@@ -816,6 +850,11 @@ fn vet_informative_first_finetune_and_switch_back() {
 /// confidence and the vetter's name, all journalled.
 #[test]
 fn labels_import_through_the_dialog_and_carry_confidence_and_vetter() {
+    if !crate::common::vulkan_device(
+        "app::labels_import_through_the_dialog_and_carry_confidence_and_vetter",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let sample = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
     let csv = dir.path().join("alerce-export.csv");
@@ -878,6 +917,11 @@ fn labels_import_through_the_dialog_and_carry_confidence_and_vetter() {
 /// colour: an object with W1 - W2 = 1.1 under it becomes more AGN-like.
 #[test]
 fn loading_an_allwise_catalogue_reanswers_with_the_colour_rule() {
+    if !crate::common::vulkan_device(
+        "app::loading_an_allwise_catalogue_reanswers_with_the_colour_rule",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let sample = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
     let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -929,6 +973,9 @@ fn loading_an_allwise_catalogue_reanswers_with_the_colour_rule() {
 /// them.
 #[test]
 fn a_brokers_columns_are_kept_and_shown() {
+    if !crate::common::vulkan_device("app::a_brokers_columns_are_kept_and_shown") {
+        return;
+    }
     let file = ztf("fixture/fink_reserialized_with_cdsxmatch.avro");
     let (alerts, summary) =
         stampseq::alert::read_all(&[&file], &stampseq::alert::ReadOptions::default());

@@ -52,6 +52,11 @@ fn harness<'a>(
 
 #[test]
 fn a_rebound_shortcut_works_is_listed_and_comes_back_at_the_next_start() {
+    if !crate::common::vulkan_device(
+        "app_keys_wise::a_rebound_shortcut_works_is_listed_and_comes_back_at_the_next_start",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut h = harness(
         options(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path()),
@@ -137,6 +142,9 @@ fn a_rebound_shortcut_works_is_listed_and_comes_back_at_the_next_start() {
 
 #[test]
 fn a_label_updates_the_not_yet_vetted_list() {
+    if !crate::common::vulkan_device("app_keys_wise::a_label_updates_the_not_yet_vetted_list") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut h = harness(options(vec![ztf("sequences")], dir.path()), None);
     assert_eq!(h.state().visible.len(), 50);
@@ -190,6 +198,11 @@ fn catalogue(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn the_details_panel_shows_the_nearest_allwise_source() {
+    if !crate::common::vulkan_device(
+        "app_keys_wise::the_details_panel_shows_the_nearest_allwise_source",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut o = options(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path());
     o.allwise = Some(catalogue(dir.path()));
@@ -235,6 +248,9 @@ fn the_details_panel_shows_the_nearest_allwise_source() {
 
 #[test]
 fn a_catalogue_that_does_not_read_is_reported() {
+    if !crate::common::vulkan_device("app_keys_wise::a_catalogue_that_does_not_read_is_reported") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("not_allwise.csv");
     std::fs::write(&bad, "objectId,label\nZTF19abegmle,SN\n").expect("write");
@@ -248,6 +264,11 @@ fn a_catalogue_that_does_not_read_is_reported() {
 
 #[test]
 fn the_app_reads_a_parquet_catalogue_and_reports_a_broken_one() {
+    if !crate::common::vulkan_device(
+        "app_keys_wise::the_app_reads_a_parquet_catalogue_and_reports_a_broken_one",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = stampseq::features::allwise::AllWiseCatalogue::from_csv(&catalogue(dir.path()))
         .expect("CSV catalogue");

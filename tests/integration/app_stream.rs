@@ -110,6 +110,11 @@ fn menu(h: &mut Harness<'_, StampseqApp>, item: &str) {
 
 #[test]
 fn stream_objects_appear_answered_newest_first_then_disconnect() {
+    if !crate::common::vulkan_device(
+        "app_stream::stream_objects_appear_answered_newest_first_then_disconnect",
+    ) {
+        return;
+    }
     let broker = Broker::start();
     broker.create_topic("alerts", 4);
     // Every object but one first; the last object after the others are listed, so that
@@ -244,6 +249,9 @@ fn stream_objects_appear_answered_newest_first_then_disconnect() {
 /// The folders stay inside the app's stream folder whatever the group is called.
 #[test]
 fn stream_folders_follow_the_group() {
+    if !crate::common::vulkan_device("app_stream::stream_folders_follow_the_group") {
+        return;
+    }
     let form = stampseq::app::live::ConnectForm {
         brokers: "localhost:9092".into(),
         topic: "alerts".into(),
@@ -263,6 +271,11 @@ fn stream_folders_follow_the_group() {
 /// each object in the browser under its own survey's model.
 #[test]
 fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
+    if !crate::common::vulkan_device(
+        "app_stream::a_topic_of_both_surveys_is_answered_by_each_surveys_model",
+    ) {
+        return;
+    }
     let broker = Broker::start();
     broker.create_topic("alerts", 2);
     let schemas = crate::common::data_dir().join("lsst/lsst-alert-packet/schema");

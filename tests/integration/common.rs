@@ -35,3 +35,26 @@ pub fn manifest() -> Vec<(String, String, String, i64, f64)> {
         })
         .collect()
 }
+
+/// Whether a test that draws or computes through wgpu (the app's kittest harness, wgpu
+/// models) can run: it needs a Vulkan device, Mesa's lavapipe at least. Where there is none
+/// (a machine with only a Rust toolchain and a C compiler) the test says on the terminal that
+/// it did not run and why, and passes; with `STAMPSEQ_REQUIRE_VULKAN=1` (what `.ci/run` sets,
+/// having installed Mesa) a missing device fails it instead, so CI cannot skip them quietly.
+pub fn vulkan_device(test: &str) -> bool {
+    use std::io::Write;
+    static ADAPTER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if ADAPTER
+        .get_or_init(stampseq::backend::any_wgpu_adapter)
+        .is_some()
+    {
+        return true;
+    }
+    let why = "no Vulkan device (install mesa-vulkan-drivers and libvulkan1 for lavapipe)";
+    if std::env::var_os("STAMPSEQ_REQUIRE_VULKAN").is_some_and(|v| v == "1") {
+        panic!("{test}: {why}, and STAMPSEQ_REQUIRE_VULKAN=1 says this machine must have one");
+    }
+    // Straight to the terminal: the test harness keeps a passing test's own output hidden.
+    let _ = writeln!(std::io::stderr(), "NOT RUN {test}: {why}");
+    false
+}

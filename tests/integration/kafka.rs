@@ -1,7 +1,7 @@
 //! A real Kafka-compatible broker for the stream tests: tansu (Apache-2.0), in memory, on a
-//! free loopback port, one per test. `.ci/run` installs it; locally, install it once with
-//! `cargo install tansu --version 0.6.0 --locked --features dynostore --root
-//! ~/.cache/stampseq-tools`, or point `$STAMPSEQ_TANSU` at a tansu binary.
+//! free loopback port, one per test. Found at `$STAMPSEQ_TANSU`, in `~/.cache/stampseq-tools`
+//! (where `.ci/run` installs it) or on `PATH`; when none is, the first test that needs it
+//! builds it there once with cargo (the others wait), so `cargo test` needs no step before.
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
@@ -10,13 +10,13 @@ use rdkafka::ClientConfig;
 use stampseq::stream::tansu::{self, Tansu};
 use std::time::{Duration, Instant};
 
-/// A tansu broker for one test; missing tansu is a failure that says how to install it,
-/// not a skipped test.
+/// A tansu broker for one test; a broker that can be neither found nor built is a failure
+/// that says why, not a skipped test.
 pub struct Broker(Tansu);
 
 impl Broker {
     pub fn start() -> Self {
-        let binary = tansu::find(None).unwrap_or_else(|e| panic!("the Kafka tests: {e}"));
+        let binary = tansu::find_or_install().unwrap_or_else(|e| panic!("the Kafka tests: {e}"));
         Self(Tansu::start(binary).unwrap_or_else(|e| panic!("{e}")))
     }
 

@@ -118,6 +118,11 @@ fn check_orientation(name: &str, rotated_by: f64) {
 
 #[test]
 fn a_position_north_or_east_of_a_real_cutout_lands_up_or_left_once_oriented() {
+    if !crate::common::vulkan_device(
+        "lsst_app::a_position_north_or_east_of_a_real_cutout_lands_up_or_left_once_oriented",
+    ) {
+        return;
+    }
     // LSSTCam (ROTPA 188.8°: North 171° from up in the raw cutout, East to the right) and
     // HSC through the Rubin pipeline (North to the right, 0.168"/px).
     check_orientation(
@@ -129,6 +134,11 @@ fn a_position_north_or_east_of_a_real_cutout_lands_up_or_left_once_oriented() {
 
 #[test]
 fn without_a_wcs_rotpa_orients_the_cutout_the_same_way() {
+    if !crate::common::vulkan_device(
+        "lsst_app::without_a_wcs_rotpa_orients_the_cutout_the_same_way",
+    ) {
+        return;
+    }
     let with_wcs = cutout("fink-v10_0-LSSTCam_169813006395375676_cutoutDifference.fits");
     let mut without = with_wcs.clone();
     without.wcs = None;
@@ -209,6 +219,11 @@ fn search(h: &mut Harness<'_, StampseqApp>, text: &str) {
 
 #[test]
 fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
+    if !crate::common::vulkan_device(
+        "lsst_app::the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve",
+    ) {
+        return;
+    }
     let labels = tempfile::tempdir().expect("tempdir");
     let mut h = harness(options(vec![lsst("")], labels.path(), true));
     let app = h.state();
@@ -307,6 +322,11 @@ fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
 
 #[test]
 fn a_solar_system_alert_is_marked_in_the_browser_and_the_details() {
+    if !crate::common::vulkan_device(
+        "lsst_app::a_solar_system_alert_is_marked_in_the_browser_and_the_details",
+    ) {
+        return;
+    }
     let labels = tempfile::tempdir().expect("tempdir");
     let mut h = harness(options(
         vec![lsst("fink-science/rubin_sample_data_10_0.parquet")],
@@ -333,6 +353,11 @@ fn a_solar_system_alert_is_marked_in_the_browser_and_the_details() {
 
 #[test]
 fn ztf_and_lsst_load_together_and_only_ztf_is_classified() {
+    if !crate::common::vulkan_device(
+        "lsst_app::ztf_and_lsst_load_together_and_only_ztf_is_classified",
+    ) {
+        return;
+    }
     let labels = tempfile::tempdir().expect("tempdir");
     let mut h = harness(options(
         vec![ztf("fixture/sequence_ZTF19abegmle"), lsst("boom")],
@@ -385,6 +410,11 @@ fn ztf_and_lsst_load_together_and_only_ztf_is_classified() {
 
 #[test]
 fn framed_messages_without_their_schemas_are_reported_by_name_and_the_rest_loads() {
+    if !crate::common::vulkan_device(
+        "lsst_app::framed_messages_without_their_schemas_are_reported_by_name_and_the_rest_loads",
+    ) {
+        return;
+    }
     let labels = tempfile::tempdir().expect("tempdir");
     let h = harness(options(vec![lsst("")], labels.path(), false));
     let app = h.state();
@@ -403,6 +433,11 @@ fn framed_messages_without_their_schemas_are_reported_by_name_and_the_rest_loads
 /// producer's pixels and a WCS other tools read as numbers) and as PNG turned North up.
 #[test]
 fn the_selected_lsst_alert_exports_its_cutouts_with_their_wcs() {
+    if !crate::common::vulkan_device(
+        "lsst_app::the_selected_lsst_alert_exports_its_cutouts_with_their_wcs",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut h = harness(options(
         vec![lsst("fink-science/rubin_sample_data_10_0.parquet")],
@@ -489,6 +524,11 @@ fn the_selected_lsst_alert_exports_its_cutouts_with_their_wcs() {
 /// answered by it (the default never reads them) and the browser shows its answer.
 #[test]
 fn an_lsst_model_answers_the_lsst_objects_in_the_browser() {
+    if !crate::common::vulkan_device(
+        "lsst_app::an_lsst_model_answers_the_lsst_objects_in_the_browser",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let model = crate::lsst_trees::trained_model(dir.path());
     let vetting = dir.path().join("vetting");
@@ -608,6 +648,9 @@ fn train_in_view<'a>(
 /// framed messages) and hands the finished model over.
 #[test]
 fn the_training_view_trains_trees_on_lsst_alerts() {
+    if !crate::common::vulkan_device("lsst_app::the_training_view_trains_trees_on_lsst_alerts") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let (h, _) = train_in_view(dir.path(), "Trees", |_| {});
     assert_eq!(
@@ -621,6 +664,10 @@ fn the_training_view_trains_trees_on_lsst_alerts() {
 /// in; the finished model, loaded into the viewer, answers every LSST object.
 #[test]
 fn the_training_view_trains_a_network_on_lsst_stamps() {
+    if !crate::common::vulkan_device("lsst_app::the_training_view_trains_a_network_on_lsst_stamps")
+    {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut h, model) = train_in_view(dir.path(), "GRU", |t| {
         t.iterations = 10;
@@ -660,6 +707,10 @@ fn the_training_view_trains_a_network_on_lsst_stamps() {
 /// objects by their ssObjectId), with the classes vetted; trees trained on them answer.
 #[test]
 fn the_training_view_trains_on_this_sessions_vetting() {
+    if !crate::common::vulkan_device("lsst_app::the_training_view_trains_on_this_sessions_vetting")
+    {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let vetting = dir.path().join("vetting");
     std::fs::create_dir_all(&vetting).expect("dir");

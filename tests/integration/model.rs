@@ -211,6 +211,9 @@ fn alerce_bad_weight_files_are_errors_not_panics() {
 /// far below the 65,536-element length where lavapipe's `sum_dim` goes wrong.
 #[test]
 fn alerce_wgpu_matches_tensorflow_on_a_small_batch() {
+    if !crate::common::vulkan_device("model::alerce_wgpu_matches_tensorflow_on_a_small_batch") {
+        return;
+    }
     let (max_logit, max_prob) = max_errors(BackendChoice::Wgpu, 8, 8);
     eprintln!("wgpu: max |logit - tf| = {max_logit:e}, max |prob - tf| = {max_prob:e}");
     assert!(max_prob <= 1e-4, "max |prob - tf_prob| = {max_prob:e}");

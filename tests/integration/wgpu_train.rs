@@ -27,6 +27,9 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn wgpu_training_gradients_match_the_cpu() {
+    if !crate::common::vulkan_device("wgpu_train::wgpu_training_gradients_match_the_cpu") {
+        return;
+    }
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let sample = repo.join("assets/sample");
     let classes: Vec<String> = ["AGN", "SN", "VS", "asteroid", "bogus"]
