@@ -12,6 +12,7 @@ mod cpu_infer;
 mod crossmatch;
 mod default_answer;
 mod display;
+mod install;
 mod kafka;
 mod lsst;
 mod lsst_app;
