@@ -51,7 +51,10 @@ pub fn user_data_dir() -> PathBuf {
 /// `$STAMPSEQ_ASSETS`, else the embedded copy written out once. Found once per process.
 pub fn bundled_assets_dir() -> Result<PathBuf, &'static AssetsError> {
     static DIR: OnceLock<Result<PathBuf, AssetsError>> = OnceLock::new();
-    DIR.get_or_init(locate).as_ref().map(Clone::clone)
+    match DIR.get_or_init(locate) {
+        Ok(dir) => Ok(dir.clone()),
+        Err(e) => Err(e),
+    }
 }
 
 fn locate() -> Result<PathBuf, AssetsError> {
