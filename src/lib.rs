@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod app;
+pub mod assets;
 pub mod atomic;
 pub mod backend;
 pub mod classify;
@@ -18,4 +19,5 @@ pub mod sequence;
 pub mod sim;
 pub mod stamp;
 pub mod stream;
+pub mod time;
 pub mod train;

@@ -319,7 +319,7 @@ impl StampseqApp {
         let candidates = browsers
             .into_iter()
             .chain(self.model_paths.iter().cloned())
-            .chain(crate::cli::gui::default_model());
+            .chain(crate::assets::default_model());
         let mut chosen: Vec<(Option<Survey>, PathBuf)> = Vec::new();
         for path in candidates {
             let survey = crate::model::file::read_header(&path)

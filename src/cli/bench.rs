@@ -261,7 +261,7 @@ fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
     let backend = args.backend.resolve();
     let model = LoadedModel::load_for(&args.model, &backend)?;
     let paths = if args.paths.is_empty() {
-        super::gui::bundled_sample_dir()
+        crate::assets::bundled_sample_dir()
             .into_iter()
             .collect::<Vec<_>>()
     } else {

@@ -67,7 +67,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
     let model_path = match &args.model {
         Some(path) => path.clone(),
-        None => super::gui::default_model().context(
+        None => crate::assets::default_model().context(
             "no --model given and the bundled default model (assets/models/default-trees.stampseq) is not beside this stampseq",
         )?,
     };

@@ -38,7 +38,7 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
     let base = match &args.model {
         Some(p) => p.clone(),
-        None => super::gui::default_model()
+        None => crate::assets::default_model()
             .context("no --model given and the bundled default model is not beside stampseq")?,
     };
     let labels_csv = if args.labels.is_dir() {

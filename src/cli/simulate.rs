@@ -37,7 +37,7 @@ pub struct SimulateArgs {
 /// benchmark split's validation and test objects, and those of `extra` CSV files.
 fn excluded_objects(extra: &[PathBuf]) -> anyhow::Result<BTreeSet<String>> {
     let mut ids = BTreeSet::new();
-    if let Some(sample) = super::gui::bundled_sample_dir() {
+    if let Some(sample) = crate::assets::bundled_sample_dir() {
         for entry in std::fs::read_dir(&sample)?.flatten() {
             if entry.path().is_dir() {
                 ids.insert(entry.file_name().to_string_lossy().into_owned());

@@ -127,7 +127,7 @@ pub struct ProduceArgs {
 
 pub fn load_answerer(models: &[PathBuf], backend: BackendChoice) -> anyhow::Result<Answerer> {
     let paths = if models.is_empty() {
-        vec![super::gui::default_model().context(
+        vec![crate::assets::default_model().context(
             "no --model given and the bundled default model (assets/models/default-trees.stampseq) is not beside this stampseq",
         )?]
     } else {

@@ -172,7 +172,7 @@ fn template_of(alert: &Alert) -> Option<Template> {
 
 /// The `ztf.alert` writer schema of the bundled sample's first alert file.
 fn sample_schema() -> Option<Schema> {
-    let dir = crate::cli::gui::bundled_sample_dir()?;
+    let dir = crate::assets::bundled_sample_dir()?;
     let mut stack = vec![dir];
     while let Some(d) = stack.pop() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)

@@ -9,6 +9,7 @@ use crate::features::tabular::TABULAR_FEATURES;
 use crate::model::file::ModelKind;
 use crate::model::trees::{tree_model_header, write_tree_model, TreeConfig, TreeEnsemble};
 use crate::sequence::Sequence;
+use crate::time::{jd_to_calendar, unix_seconds_to_jd};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -77,8 +78,7 @@ pub struct FinetuneReport {
 /// `DIR/NAME.ft-YYYYMMDD-HHMM.stampseq` beside `base`, with `-2`, `-3`... if taken: a new
 /// model never replaces a file.
 pub fn finetuned_path(base: &Path, unix_seconds: f64) -> PathBuf {
-    let jd = unix_seconds / 86_400.0 + 2_440_587.5;
-    let when = crate::app::state::jd_to_calendar(jd);
+    let when = jd_to_calendar(unix_seconds_to_jd(unix_seconds));
     let stamp: String = when
         .chars()
         .filter(|c| c.is_ascii_digit())
@@ -319,7 +319,7 @@ pub fn render_report(r: &FinetuneReport) -> String {
 /// else `../shared/data` beside the checkout). Empty when either is missing: the fine-tune
 /// then learns from the user's labels alone.
 pub fn bundled_training_data() -> (Vec<Sequence>, HashMap<String, String>) {
-    let Some(models) = crate::cli::gui::bundled_models_dir() else {
+    let Some(models) = crate::assets::bundled_models_dir() else {
         return (Vec::new(), HashMap::new());
     };
     let Some(assets) = models.parent() else {

@@ -3,7 +3,8 @@
 //! and sorted in `StampseqApp::refresh_visible`, only when something they depend on changed.
 
 use crate::alert::neutral::Survey;
-use crate::app::state::{jd_to_calendar, SortColumn};
+use crate::app::state::SortColumn;
+use crate::time::jd_to_calendar;
 use crate::app::StampseqApp;
 use egui_extras::{Column, TableBuilder};
 
