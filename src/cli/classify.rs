@@ -6,7 +6,7 @@ use crate::alert::neutral::Survey;
 use crate::backend::BackendChoice;
 use crate::classify::{ClassifyOptions, ClassifyOutput, LoadedModel};
 use crate::model::read_alerts_for_model;
-use crate::model::survey::read_lsst_alerts_for_model;
+use crate::model::read::read_lsst_alerts_for_model;
 use crate::sequence::group_into_sequences;
 use anyhow::Context;
 use clap::{Args, ValueEnum};

@@ -6,7 +6,7 @@ use crate::backend::BackendChoice;
 use crate::classify::LoadedModel;
 use crate::eval::evaluate::{evaluate, evaluate_lsst, read_labels};
 use crate::model::read_alerts_for_model;
-use crate::model::survey::read_lsst_alerts_for_model;
+use crate::model::read::read_lsst_alerts_for_model;
 use crate::sequence::group_into_sequences;
 use crate::train::Split;
 use anyhow::Context;

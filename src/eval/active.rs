@@ -57,7 +57,7 @@ fn informativeness(trees: &TreeEnsemble, s: &Sequence) -> f64 {
     let row = tabular_features(&s.detections[k], &earlier);
     match trees.predict(&[row]) {
         Ok(a) => {
-            let top = crate::eval::metrics::argmax(&a[0].mean).unwrap_or(0);
+            let top = crate::model::probs::argmax(&a[0].mean).unwrap_or(0);
             f64::from(1.0 - a[0].mean[top] + a[0].std[top])
         }
         Err(_) => 0.0,

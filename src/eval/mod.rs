@@ -9,3 +9,4 @@ pub mod metrics;
 pub mod plots;
 pub mod stats;
 pub mod typeset;
+pub mod validation;

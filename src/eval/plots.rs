@@ -6,7 +6,7 @@
 
 use super::metrics::ConfusionMatrix;
 use super::typeset::{register_plotters_font, Typeset};
-use crate::train::Validation;
+use super::validation::Validation;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;

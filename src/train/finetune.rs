@@ -130,7 +130,7 @@ fn last_top(answers: &Answers, id: &str) -> Option<usize> {
         .by_object
         .get(id)
         .and_then(|steps| steps.last())
-        .and_then(|p| crate::eval::metrics::argmax(p))
+        .and_then(|p| crate::model::probs::argmax(p))
 }
 
 /// Fine-tunes the tree model at `base` on `user_labels` of the `loaded` objects, with the

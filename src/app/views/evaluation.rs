@@ -5,7 +5,8 @@
 
 use crate::app::export::{self, PlotKind};
 use crate::app::StampseqApp;
-use crate::eval::metrics::{argmax, ConfusionMatrix};
+use crate::eval::metrics::ConfusionMatrix;
+use crate::model::probs::argmax;
 use crate::labels::LabelStore;
 use std::collections::HashMap;
 

@@ -97,7 +97,7 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
                         .filter_map(|m| {
                             let steps = m.by_object.get(&key)?;
                             let p = steps.get(app.selection.detection).or(steps.last())?;
-                            let best = crate::eval::metrics::argmax(p)?;
+                            let best = crate::model::probs::argmax(p)?;
                             Some(format!(
                                 "{}: {} {:.2}",
                                 m.model,
