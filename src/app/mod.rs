@@ -1160,7 +1160,7 @@ impl eframe::App for StampseqApp {
                     let heading = |ui: &mut egui::Ui, title: &str, kind, wanted: &mut _| {
                         ui.horizontal(|ui| {
                             ui.label(egui::RichText::new(title).strong());
-                            export::button(ui, kind, wanted);
+                            views::export_button(ui, kind, wanted);
                         });
                     };
                     ui.columns(columns, |cols| {
