@@ -5,6 +5,7 @@ pub mod config;
 pub mod dataset;
 pub mod events;
 pub mod finetune;
+pub mod run_state;
 pub mod split;
 pub mod sweep;
 pub mod trainer;
@@ -14,7 +15,8 @@ pub use config::{ModelChoice, TrainConfig};
 pub use dataset::{DataSummary, Dataset};
 pub use events::{TrainEvent, Validation};
 pub use split::Split;
-pub use trainer::{train, TrainOutcome, TrainState};
+pub use run_state::{TrainOutcome, TrainState};
+pub use trainer::train;
 
 use std::path::PathBuf;
 

@@ -13,7 +13,7 @@
 use super::config::TrainConfig;
 use super::events::{TrainEvent, Validation};
 use super::split::Split;
-use super::trainer::{TrainOutcome, TrainState};
+use super::run_state::{TrainOutcome, TrainState};
 use super::TrainError;
 use crate::alert::lsst::{by_object_in_time, LsstAlert};
 use crate::alert::neutral::Survey;
