@@ -12,6 +12,7 @@ pub mod backend;
 pub mod classify;
 pub mod cli;
 pub mod eval;
+pub mod experiments;
 pub mod features;
 pub mod labels;
 pub mod model;

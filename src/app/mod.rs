@@ -114,7 +114,7 @@ pub struct StampseqApp {
     /// The alert files and folders opened in this session, in order (what the training
     /// view's "From this session" trains on).
     pub sources: Vec<std::path::PathBuf>,
-    pub finetune_config: crate::train::finetune::FinetuneConfig,
+    pub finetune_config: crate::experiments::finetune::FinetuneConfig,
     /// A fine-tuned model whose answers the browser shows as soon as they arrive.
     pub promote_on_arrival: Option<String>,
     /// The model the browser showed before the last switch, to switch back to.
@@ -849,7 +849,7 @@ impl StampseqApp {
                     let report_md = report.new_model.with_extension("md");
                     let _ = crate::atomic::write_atomic(
                         &report_md,
-                        crate::train::finetune::render_report(&report).as_bytes(),
+                        crate::experiments::finetune::render_report(&report).as_bytes(),
                     );
                     self.promote_on_arrival =
                         Some(crate::app::predictions::display_name(&report.new_model, ""));

@@ -124,7 +124,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn active(args: ActiveArgs) -> anyhow::Result<ExitCode> {
-    use crate::eval::active::{render_markdown, replay, ActiveConfig};
+    use crate::experiments::active::{render_markdown, replay, ActiveConfig};
     use crate::eval::benchmark::read_split;
     use anyhow::Context;
     let rows = read_split(&args.split)

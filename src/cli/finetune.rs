@@ -3,7 +3,7 @@
 use crate::alert::{read_all, ReadOptions};
 use crate::eval::benchmark::read_split;
 use crate::sequence::group_into_sequences;
-use crate::train::finetune::{finetune, render_report, FinetuneConfig};
+use crate::experiments::finetune::{finetune, render_report, FinetuneConfig};
 use anyhow::Context;
 use clap::Args;
 use std::collections::{HashMap, HashSet};

@@ -966,10 +966,20 @@ pub fn reliability_diagram(
     both(png, svg, (720, 640), &Reliability { title, models })
 }
 
+/// Balanced accuracy (five classes) against labels used, mean and std over the seeds: one
+/// order of the active-learning replay (`experiments::active`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ActiveCurve {
+    pub order: String,
+    pub labels: Vec<usize>,
+    pub mean: Vec<f64>,
+    pub std: Vec<f64>,
+}
+
 /// Score against labels used, one line per order with its ±1 std band.
 struct LearningCurves<'a> {
     title: &'a str,
-    curves: &'a [crate::eval::active::ActiveCurve],
+    curves: &'a [ActiveCurve],
 }
 
 impl Figure for LearningCurves<'_> {
@@ -1039,7 +1049,7 @@ impl Figure for LearningCurves<'_> {
 /// `stampseq bench active`'s learning curves, as PNG and SVG.
 pub fn learning_curves(
     title: &str,
-    curves: &[crate::eval::active::ActiveCurve],
+    curves: &[ActiveCurve],
     png: &Path,
     svg: &Path,
 ) -> Result<(), PlotError> {

@@ -4,10 +4,8 @@
 pub mod config;
 pub mod dataset;
 pub mod events;
-pub mod finetune;
 pub mod run_state;
 pub mod split;
-pub mod sweep;
 pub mod trainer;
 pub mod trees;
 

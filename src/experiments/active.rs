@@ -4,7 +4,9 @@
 //! picks so that the estimate stays honest) or (b) at random; the default model is retrained
 //! after each step and scored on the fixed real test part, over several seeds.
 
-use super::benchmark::{score, Answers, BenchmarkError, FIVE_CLASSES, REAL_CLASSES};
+use crate::eval::benchmark::{score, Answers, BenchmarkError, FIVE_CLASSES, REAL_CLASSES};
+// Defined with the figure that draws it, below the replay.
+pub use crate::eval::plots::ActiveCurve;
 use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
 use crate::eval::benchmark::train_trees;
@@ -15,7 +17,6 @@ use crate::sequence::Sequence;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -34,21 +35,12 @@ pub struct ActiveConfig {
     pub trees: TreeConfig,
 }
 
-/// Balanced accuracy (five classes) against labels used, mean and std over the seeds.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActiveCurve {
-    pub order: String,
-    pub labels: Vec<usize>,
-    pub mean: Vec<f64>,
-    pub std: Vec<f64>,
-}
-
 /// How unsure the trees are of an object at its last detection: the top class's shortfall
 /// from certainty plus the members' spread on it.
 fn informativeness(trees: &TreeEnsemble, s: &Sequence) -> f64 {
     let k = s
         .len()
-        .min(super::benchmark::MAX_DETECTIONS)
+        .min(crate::eval::benchmark::MAX_DETECTIONS)
         .saturating_sub(1);
     if s.detections.is_empty() {
         return 0.0;
@@ -73,7 +65,7 @@ fn test_ba(
     let header = tree_model_header(&trees, "active");
     let model = LoadedModel::from_trees(trees, header, Path::new("active.stampseq"));
     let options = ClassifyOptions {
-        max_detections: super::benchmark::MAX_DETECTIONS,
+        max_detections: crate::eval::benchmark::MAX_DETECTIONS,
         look_ahead_for_stationary: false,
         ..Default::default()
     };
