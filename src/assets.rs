@@ -2,9 +2,10 @@
 //! in the source tree this was built from. On the bottom floor because the CLI, the app,
 //! fine-tuning and the simulator all start from them.
 
-// The default model's name is decided by the benchmark that trains it.
-use crate::eval::benchmark_run::DEFAULT_MODEL_NAME;
 use std::path::PathBuf;
+
+/// What the default tree model is called in reports and where the app finds it.
+pub const DEFAULT_MODEL_NAME: &str = "default-trees";
 
 /// The bundled sample: beside the executable's checkout, or where this was built from.
 pub fn bundled_sample_dir() -> Option<PathBuf> {

@@ -1,8 +1,6 @@
 //! Evaluation: classification metrics, confusion matrices, per-detection-count tables and
 //! the statistics for comparing repeated runs.
 
-pub mod benchmark;
-pub mod benchmark_run;
 pub mod evaluate;
 pub mod metrics;
 pub mod plots;

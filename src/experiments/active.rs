@@ -4,12 +4,12 @@
 //! picks so that the estimate stays honest) or (b) at random; the default model is retrained
 //! after each step and scored on the fixed real test part, over several seeds.
 
-use crate::eval::benchmark::{score, Answers, BenchmarkError, FIVE_CLASSES, REAL_CLASSES};
+use super::benchmark::{score, Answers, BenchmarkError, FIVE_CLASSES, REAL_CLASSES};
 // Defined with the figure that draws it, below the replay.
 pub use crate::eval::plots::ActiveCurve;
 use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
-use crate::eval::benchmark::train_trees;
+use super::benchmark::train_trees;
 use crate::eval::stats::mean_std;
 use crate::features::tabular::tabular_features;
 use crate::model::trees::{tree_model_header, TreeConfig, TreeEnsemble};
@@ -40,7 +40,7 @@ pub struct ActiveConfig {
 fn informativeness(trees: &TreeEnsemble, s: &Sequence) -> f64 {
     let k = s
         .len()
-        .min(crate::eval::benchmark::MAX_DETECTIONS)
+        .min(super::benchmark::MAX_DETECTIONS)
         .saturating_sub(1);
     if s.detections.is_empty() {
         return 0.0;
@@ -65,7 +65,7 @@ fn test_ba(
     let header = tree_model_header(&trees, "active");
     let model = LoadedModel::from_trees(trees, header, Path::new("active.stampseq"));
     let options = ClassifyOptions {
-        max_detections: crate::eval::benchmark::MAX_DETECTIONS,
+        max_detections: super::benchmark::MAX_DETECTIONS,
         look_ahead_for_stationary: false,
         ..Default::default()
     };

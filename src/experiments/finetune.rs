@@ -4,7 +4,7 @@
 //! of what it bought (before and after on the held-out labels, answers that changed).
 
 use crate::classify::{ClassifyOptions, LoadedModel};
-use crate::eval::benchmark::{score, tree_rows, Answers, FIVE_CLASSES, REAL_CLASSES};
+use crate::experiments::benchmark::{score, tree_rows, Answers, FIVE_CLASSES, REAL_CLASSES};
 use crate::features::tabular::TABULAR_FEATURES;
 use crate::model::file::ModelKind;
 use crate::model::trees::{tree_model_header, write_tree_model, TreeConfig, TreeEnsemble};
@@ -330,7 +330,7 @@ pub fn bundled_training_data() -> (Vec<Sequence>, HashMap<String, String>) {
         .map(PathBuf::from)
         .or_else(|| assets.parent().map(|root| root.join("../shared/data")))
         .unwrap_or_default();
-    let Ok(rows) = crate::eval::benchmark::read_split(&split) else {
+    let Ok(rows) = crate::experiments::benchmark::read_split(&split) else {
         return (Vec::new(), HashMap::new());
     };
     let fit: HashMap<String, String> = rows
@@ -338,7 +338,7 @@ pub fn bundled_training_data() -> (Vec<Sequence>, HashMap<String, String>) {
         .filter(|r| r.part != "test")
         .map(|r| (r.object_id, r.label))
         .collect();
-    let folders = crate::eval::benchmark_run::labelled_alert_folders(&data);
+    let folders = crate::experiments::benchmark_run::labelled_alert_folders(&data);
     if folders.is_empty() {
         return (Vec::new(), HashMap::new());
     }

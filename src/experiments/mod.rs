@@ -3,5 +3,7 @@
 //! score), below the CLI and the app that start them.
 
 pub mod active;
+pub mod benchmark;
+pub mod benchmark_run;
 pub mod finetune;
 pub mod sweep;
