@@ -2,7 +2,7 @@
 //! the schema has), the columns a broker added, the object or solar-system records, links
 //! by position, and the vetting buttons. A solar-system object says so at the top.
 
-use super::values::{MISSING, magnitude, pair, utc, ra_hms, dec_dms, links, fields_grid};
+use super::values::{dec_dms, fields_grid, links, pair, ra_hms, utc, MISSING};
 use super::vetting::vetting;
 use crate::alert::lsst::LsstAlert;
 use crate::alert::neutral::{njy_to_mag, MAG_PER_RELATIVE_FLUX};
