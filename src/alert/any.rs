@@ -5,9 +5,7 @@
 
 use super::any_alert::AnyAlert;
 use super::container::for_each_record_with_schema;
-use super::lsst::{
-    self, LsstRecordReader, SchemaRegistry, SchemaSources, SchemaVersion,
-};
+use super::lsst::{self, LsstRecordReader, SchemaRegistry, SchemaSources, SchemaVersion};
 use super::parquet;
 use super::ztf::AlertFileReader;
 use super::{AlertOrigin, ReadError, ReadErrorKind};

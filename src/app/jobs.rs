@@ -341,7 +341,8 @@ impl Jobs {
                 wake();
             };
             let event = (|| -> anyhow::Result<JobEvent> {
-                let (bundled, bundled_labels) = crate::experiments::finetune::bundled_training_data();
+                let (bundled, bundled_labels) =
+                    crate::experiments::finetune::bundled_training_data();
                 let refs: Vec<&crate::sequence::Sequence> = bundled.iter().collect();
                 let report = crate::experiments::finetune::finetune(
                     &base,

@@ -13,8 +13,8 @@ pub mod prefs;
 pub mod stamp_gpu;
 pub mod state;
 pub mod views;
-pub mod wise;
 mod window;
+pub mod wise;
 
 use crate::features::allwise::CrossmatchTable;
 use crate::features::FeatureStats;

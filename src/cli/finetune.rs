@@ -2,8 +2,8 @@
 
 use crate::alert::{read_all, ReadOptions};
 use crate::experiments::benchmark::read_split;
-use crate::sequence::group_into_sequences;
 use crate::experiments::finetune::{finetune, render_report, FinetuneConfig};
+use crate::sequence::group_into_sequences;
 use anyhow::Context;
 use clap::Args;
 use std::collections::{HashMap, HashSet};

@@ -6,10 +6,10 @@
 
 use super::benchmark::{score, Answers, BenchmarkError, FIVE_CLASSES, REAL_CLASSES};
 // Defined with the figure that draws it, below the replay.
-pub use crate::eval::plots::ActiveCurve;
+use super::benchmark::train_trees;
 use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
-use super::benchmark::train_trees;
+pub use crate::eval::plots::ActiveCurve;
 use crate::eval::stats::mean_std;
 use crate::features::tabular::tabular_features;
 use crate::model::trees::{tree_model_header, TreeConfig, TreeEnsemble};

@@ -12,8 +12,8 @@ pub mod trees;
 pub use config::{ModelChoice, TrainConfig};
 pub use dataset::{DataSummary, Dataset};
 pub use events::{TrainEvent, Validation};
-pub use split::Split;
 pub use run_state::{TrainOutcome, TrainState};
+pub use split::Split;
 pub use trainer::train;
 
 use std::path::PathBuf;

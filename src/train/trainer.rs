@@ -18,9 +18,9 @@ use super::run_state::{TrainOutcome, TrainState};
 use super::split::Split;
 use super::TrainError;
 use crate::eval::metrics::ConfusionMatrix;
-use crate::model::probs::argmax;
 use crate::features::FeatureStats;
 use crate::model::file::{self, ModelHeader, ModelKind};
+use crate::model::probs::argmax;
 use crate::model::{confidence_penalty_loss, EnhancedStampClassifier, TemporalStampClassifier};
 use crate::stamp::Dihedral;
 

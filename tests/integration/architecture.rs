@@ -76,8 +76,10 @@ fn no_circle_of_files_across_modules() {
         .circles(false)
         .into_iter()
         .filter(|c| {
-            let modules: BTreeSet<&str> =
-                c.iter().map(|&f| graph.files[f].module[0].as_str()).collect();
+            let modules: BTreeSet<&str> = c
+                .iter()
+                .map(|&f| graph.files[f].module[0].as_str())
+                .collect();
             modules.len() > 1
         })
         .map(|c| graph.describe(&c))
@@ -593,7 +595,9 @@ fn imports(text: &str, module: &[String]) -> Vec<Import> {
             Tok::Ident(w) if w == "use" => {
                 let public = is_ident(t.get(i.wrapping_sub(1)), "pub")
                     || (t.get(i.wrapping_sub(1)) == Some(&Tok::Other(')'))
-                        && t[i.saturating_sub(6)..i].iter().any(|x| is_ident(Some(x), "pub")));
+                        && t[i.saturating_sub(6)..i]
+                            .iter()
+                            .any(|x| is_ident(Some(x), "pub")));
                 let end = (i..t.len()).find(|&k| t[k] == Tok::Semi).unwrap_or(t.len());
                 let mut trees = Vec::new();
                 let mut pos = 0;
@@ -719,7 +723,13 @@ fn definitions(text: &str) -> BTreeSet<String> {
             (Tok::Ident(k), Tok::Ident(name))
                 if matches!(
                     k.as_str(),
-                    "fn" | "struct" | "enum" | "const" | "static" | "type" | "trait" | "union"
+                    "fn" | "struct"
+                        | "enum"
+                        | "const"
+                        | "static"
+                        | "type"
+                        | "trait"
+                        | "union"
                         | "mod"
                 ) =>
             {

@@ -2,9 +2,9 @@
 //! One test binary on purpose: every extra binary links the whole stack again.
 
 mod app;
-mod architecture;
 mod app_keys_wise;
 mod app_stream;
+mod architecture;
 mod classify;
 mod cli;
 mod common;

@@ -4,8 +4,8 @@
 
 use crate::alert::neutral::Survey;
 use crate::app::state::SortColumn;
-use crate::time::jd_to_calendar;
 use crate::app::StampseqApp;
+use crate::time::jd_to_calendar;
 use egui_extras::{Column, TableBuilder};
 
 pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {

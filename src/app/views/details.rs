@@ -5,7 +5,11 @@ use crate::app::StampseqApp;
 use crate::features::allwise::WISE_FEATURES;
 use crate::features::{raw_features, ALERCE_FEATURES};
 
-use super::values::{MISSING, number, count, magnitude, arcsec, with_unit, pair, sign, solar_system_name, raw_feature, julian_date, modified_julian_date, utc, history_start, ra_hms, dec_dms, links, fields_grid};
+use super::values::{
+    arcsec, count, dec_dms, fields_grid, history_start, julian_date, links, magnitude,
+    modified_julian_date, number, pair, ra_hms, raw_feature, sign, solar_system_name, utc,
+    with_unit, MISSING,
+};
 use super::vetting::vetting;
 
 pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {

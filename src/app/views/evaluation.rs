@@ -7,8 +7,8 @@ use super::export_button;
 use crate::app::commands::PlotKind;
 use crate::app::StampseqApp;
 use crate::eval::metrics::ConfusionMatrix;
-use crate::model::probs::argmax;
 use crate::labels::LabelStore;
+use crate::model::probs::argmax;
 use std::collections::HashMap;
 
 #[derive(Default)]

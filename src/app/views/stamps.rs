@@ -11,13 +11,13 @@ use crate::alert::neutral::{njy_to_mag, MAG_PER_RELATIVE_FLUX};
 use crate::alert::{Alert, AlertOrigin, CutoutKind, DiffSign, Stamp};
 use crate::app::stamp_gpu::{StampDraw, ViewTransform};
 use crate::app::state::CatalogObject;
-use crate::time::jd_to_calendar;
 use crate::app::StampseqApp;
 use crate::sequence::neutral::ObjectSequence;
 use crate::stamp::display::{render_rgba, DisplaySettings, Interval, Stretch};
 use crate::stamp::orient::{
     arcsec_per_pixel, lsst_frame, sky_directions, Cd, FrameSource, Orientation, OrientedStamp,
 };
+use crate::time::jd_to_calendar;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;

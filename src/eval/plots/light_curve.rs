@@ -1,8 +1,6 @@
 //! An object's light curve as a figure, either survey, in flux or in magnitude.
 
-use super::{
-    band_rgb, draw_legend, lsst_band_rgb, padded, rgb, selected_line, Figure, LIGHT_GRID,
-};
+use super::{band_rgb, draw_legend, lsst_band_rgb, padded, rgb, selected_line, Figure, LIGHT_GRID};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

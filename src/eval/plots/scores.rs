@@ -208,6 +208,7 @@ pub fn write_confusion_matrix(
 /// The training curves, to one file: PNG or SVG by its extension.
 pub fn write_training_curves(history: &[Validation], path: &Path) -> Result<(), PlotError> {
     write_one(path, (800, 640), &Curves { history })
+}
 
 /// One model's reliability curve: its name and its bins as (mean confidence, accuracy,
 /// answers).
