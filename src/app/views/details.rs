@@ -1,6 +1,7 @@
 //! Details of the selected detection: the candidate fields, the model features (raw and
 //! normalised), AllWISE, links to the portals, and the vetting buttons.
 
+use crate::alert::Alert;
 use crate::app::StampseqApp;
 use crate::features::allwise::WISE_FEATURES;
 use crate::features::{raw_features, ALERCE_FEATURES};
@@ -56,127 +57,7 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                 });
             egui::CollapsingHeader::new("Candidate")
                 .default_open(true)
-                .show(ui, |ui| {
-                    egui::Grid::new("candidate grid")
-                        .striped(true)
-                        .show(ui, |ui| {
-                            let mut row = |k: &str, v: String, why: &str| {
-                                let l = ui.label(k);
-                                if !why.is_empty() {
-                                    l.on_hover_text(why);
-                                }
-                                ui.monospace(v);
-                                ui.end_row();
-                            };
-                            row(
-                                "candid",
-                                alert.candid.map_or(MISSING.into(), |c| c.to_string()),
-                                "",
-                            );
-                            row(
-                                "JD",
-                                julian_date(c.jd),
-                                "Julian date of the exposure's start",
-                            );
-                            row("MJD", modified_julian_date(c.jd), "JD − 2400000.5");
-                            row("UTC", utc(c.jd), "");
-                            row("filter", c.band().to_string(), "ZTF filter");
-                            // Degrees, then hours and degrees in sexagesimal: one row each
-                            // keeps the panel as narrow as a candid.
-                            row(
-                                "RA, Dec (°)",
-                                format!("{:.5} {:+.5}", c.ra, c.dec),
-                                "J2000, degrees (the Links above copy 6 decimals)",
-                            );
-                            row("RA", ra_hms(c.ra), "J2000, h:m:s");
-                            row("Dec", dec_dms(c.dec), "J2000, d:m:s");
-                            row(
-                                "magpsf",
-                                magnitude(Some(c.magpsf), Some(c.sigmapsf)),
-                                "PSF-fit magnitude in the difference image, with its 1σ error",
-                            );
-                            row(
-                                "diffmaglim",
-                                number(c.diffmaglim, 2),
-                                "5σ limiting magnitude of the difference image",
-                            );
-                            row(
-                                "isdiffpos",
-                                sign(c.isdiffpos).into(),
-                                "+: brighter than in the reference image (positive subtraction); \
-                                 −: fainter (negative)",
-                            );
-                            row(
-                                "rb / drb",
-                                pair(number(c.rb, 3), number(c.drb, 3)),
-                                "real-bogus scores, 0 (bogus) to 1 (real)",
-                            );
-                            row(
-                                "fwhm / elong",
-                                pair(with_unit(number(c.fwhm, 2), " px"), number(c.elong, 2)),
-                                "FWHM of the source (pixels of 1.01\") and its elongation",
-                            );
-                            row(
-                                "sgscore1 / distpsnr1",
-                                pair(number(c.sgscore1, 3), arcsec(c.distpsnr1)),
-                                "nearest Pan-STARRS1 source: star/galaxy score (1 = star) and \
-                                 distance",
-                            );
-                            row(
-                                "distnr",
-                                arcsec(c.distnr),
-                                "distance to the nearest source in the reference image",
-                            );
-                            row(
-                                "magnr",
-                                magnitude(c.magnr, c.sigmagnr),
-                                "magnitude of the nearest source in the reference image",
-                            );
-                            row(
-                                "ssdistnr / ssmagnr",
-                                pair(arcsec(c.ssdistnr), number(c.ssmagnr, 2))
-                                    + &solar_system_name(c.ssnamenr.as_deref()),
-                                "nearest known solar-system object: distance, V magnitude, name",
-                            );
-                            row(
-                                "neargaia / maggaia",
-                                pair(arcsec(c.neargaia), number(c.maggaia, 2)),
-                                "nearest Gaia source: distance and G magnitude",
-                            );
-                            row(
-                                "ndethist / ncovhist",
-                                pair(count(c.ndethist), count(c.ncovhist)),
-                                "detections / observations of this position so far",
-                            );
-                            row(
-                                "jdstarthist",
-                                history_start(c.jdstarthist),
-                                &format!(
-                                    "first detection of this position, MJD {}",
-                                    c.jdstarthist.map_or(MISSING.into(), modified_julian_date)
-                                ),
-                            );
-                            row(
-                                "schema",
-                                alert
-                                    .schema_version
-                                    .clone()
-                                    .unwrap_or_else(|| MISSING.into()),
-                                "",
-                            );
-                            ui.label("file");
-                            // The name only, so the view does not depend on where the
-                            // data lives; the full path is on hover.
-                            let full = format!("{} #{}", alert.origin.file, alert.origin.record);
-                            let name = alert.origin.file.rsplit(['/', '\\']).next().unwrap_or("");
-                            let short = format!("{name} #{}", alert.origin.record);
-                            ui.add(
-                                egui::Label::new(egui::RichText::new(short).monospace()).truncate(),
-                            )
-                            .on_hover_text(full);
-                            ui.end_row();
-                        });
-                });
+                .show(ui, |ui| candidate_grid(ui, alert));
             if !alert.broker_columns.is_empty() {
                 egui::CollapsingHeader::new(format!(
                     "Broker columns ({})",
@@ -222,6 +103,128 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                         &mut app.prefs.allwise_radius_arcsec,
                     )
                 });
+        });
+}
+
+/// The alert's `candidate` fields as astronomers read them, each with what it means on hover.
+fn candidate_grid(ui: &mut egui::Ui, alert: &Alert) {
+    let c = &alert.candidate;
+    egui::Grid::new("candidate grid")
+        .striped(true)
+        .show(ui, |ui| {
+            let mut row = |k: &str, v: String, why: &str| {
+                let l = ui.label(k);
+                if !why.is_empty() {
+                    l.on_hover_text(why);
+                }
+                ui.monospace(v);
+                ui.end_row();
+            };
+            row(
+                "candid",
+                alert.candid.map_or(MISSING.into(), |c| c.to_string()),
+                "",
+            );
+            row(
+                "JD",
+                julian_date(c.jd),
+                "Julian date of the exposure's start",
+            );
+            row("MJD", modified_julian_date(c.jd), "JD − 2400000.5");
+            row("UTC", utc(c.jd), "");
+            row("filter", c.band().to_string(), "ZTF filter");
+            // Degrees, then hours and degrees in sexagesimal: one row each
+            // keeps the panel as narrow as a candid.
+            row(
+                "RA, Dec (°)",
+                format!("{:.5} {:+.5}", c.ra, c.dec),
+                "J2000, degrees (the Links above copy 6 decimals)",
+            );
+            row("RA", ra_hms(c.ra), "J2000, h:m:s");
+            row("Dec", dec_dms(c.dec), "J2000, d:m:s");
+            row(
+                "magpsf",
+                magnitude(Some(c.magpsf), Some(c.sigmapsf)),
+                "PSF-fit magnitude in the difference image, with its 1σ error",
+            );
+            row(
+                "diffmaglim",
+                number(c.diffmaglim, 2),
+                "5σ limiting magnitude of the difference image",
+            );
+            row(
+                "isdiffpos",
+                sign(c.isdiffpos).into(),
+                "+: brighter than in the reference image (positive subtraction); \
+                     −: fainter (negative)",
+            );
+            row(
+                "rb / drb",
+                pair(number(c.rb, 3), number(c.drb, 3)),
+                "real-bogus scores, 0 (bogus) to 1 (real)",
+            );
+            row(
+                "fwhm / elong",
+                pair(with_unit(number(c.fwhm, 2), " px"), number(c.elong, 2)),
+                "FWHM of the source (pixels of 1.01\") and its elongation",
+            );
+            row(
+                "sgscore1 / distpsnr1",
+                pair(number(c.sgscore1, 3), arcsec(c.distpsnr1)),
+                "nearest Pan-STARRS1 source: star/galaxy score (1 = star) and \
+                     distance",
+            );
+            row(
+                "distnr",
+                arcsec(c.distnr),
+                "distance to the nearest source in the reference image",
+            );
+            row(
+                "magnr",
+                magnitude(c.magnr, c.sigmagnr),
+                "magnitude of the nearest source in the reference image",
+            );
+            row(
+                "ssdistnr / ssmagnr",
+                pair(arcsec(c.ssdistnr), number(c.ssmagnr, 2))
+                    + &solar_system_name(c.ssnamenr.as_deref()),
+                "nearest known solar-system object: distance, V magnitude, name",
+            );
+            row(
+                "neargaia / maggaia",
+                pair(arcsec(c.neargaia), number(c.maggaia, 2)),
+                "nearest Gaia source: distance and G magnitude",
+            );
+            row(
+                "ndethist / ncovhist",
+                pair(count(c.ndethist), count(c.ncovhist)),
+                "detections / observations of this position so far",
+            );
+            row(
+                "jdstarthist",
+                history_start(c.jdstarthist),
+                &format!(
+                    "first detection of this position, MJD {}",
+                    c.jdstarthist.map_or(MISSING.into(), modified_julian_date)
+                ),
+            );
+            row(
+                "schema",
+                alert
+                    .schema_version
+                    .clone()
+                    .unwrap_or_else(|| MISSING.into()),
+                "",
+            );
+            ui.label("file");
+            // The name only, so the view does not depend on where the
+            // data lives; the full path is on hover.
+            let full = format!("{} #{}", alert.origin.file, alert.origin.record);
+            let name = alert.origin.file.rsplit(['/', '\\']).next().unwrap_or("");
+            let short = format!("{name} #{}", alert.origin.record);
+            ui.add(egui::Label::new(egui::RichText::new(short).monospace()).truncate())
+                .on_hover_text(full);
+            ui.end_row();
         });
 }
 
