@@ -137,7 +137,7 @@ pub fn answer_uncertainty(
     std: &[f32],
     disagreement: Option<f32>,
 ) -> (Option<f32>, bool) {
-    let top = crate::eval::metrics::argmax(probs);
+    let top = crate::model::probs::argmax(probs);
     let spread = top.and_then(|i| std.get(i).copied());
     let p_top = top.map_or(0.0, |i| probs[i]);
     let uncertain =
@@ -483,7 +483,7 @@ impl LoadedModel {
                     std[slot] = answer.std[i];
                 }
                 let rule = rules::apply_lsst(alert, classes, &mut probs, Some(&mut std));
-                let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
+                let top = crate::model::probs::argmax(&probs).unwrap_or(0);
                 out.rows.push(ClassRow {
                     object_id: alert.object_name(),
                     k: alert.prv_dia_sources.len() + 1,
@@ -598,7 +598,7 @@ impl LoadedModel {
             let probabilities = self.network_probabilities(stamps, features, &steps, device)?;
             for (item, mut probs) in kept.into_iter().zip(probabilities) {
                 let rule = rule(item, &mut probs);
-                let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
+                let top = crate::model::probs::argmax(&probs).unwrap_or(0);
                 out.rows.push(ClassRow {
                     object_id: item.object.to_string(),
                     k: item.k,
@@ -713,7 +713,7 @@ impl LoadedModel {
                         });
                     }
                 }
-                let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
+                let top = crate::model::probs::argmax(&probs).unwrap_or(0);
                 out.rows.push(ClassRow {
                     object_id: seq.object_id.clone(),
                     k: k + 1,
@@ -923,7 +923,7 @@ pub fn production_rule(alert: &Alert, classes: &[String], probs: &mut [f32]) -> 
         ));
     }
     let sn = idx("SN")?;
-    if crate::eval::metrics::argmax(probs) != Some(sn) {
+    if crate::model::probs::argmax(probs) != Some(sn) {
         return None;
     }
     let reason = if c.isdiffpos.is_some_and(|d| !d.is_positive()) {

@@ -7,6 +7,7 @@
 //! loses nothing, and undo is an entry of its own.
 
 use crate::atomic::write_atomic;
+use crate::time::{jd_to_calendar, unix_seconds_to_jd};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -278,7 +279,7 @@ impl LabelStore {
             .map_err(|e| io(&e))?;
         for (id, label) in &self.current {
             let d = self.details.get(id).cloned().unwrap_or_default();
-            let when = crate::app::state::jd_to_calendar(d.time / 86_400.0 + 2_440_587.5);
+            let when = jd_to_calendar(unix_seconds_to_jd(d.time));
             w.write_record([
                 id.as_str(),
                 label.as_str(),

@@ -3,35 +3,15 @@
 //! file, a zero byte a Confluent-framed LSST message; any of them gzipped (`.avro.gz`, as
 //! archives and brokers often keep single alerts) is unzipped first.
 
+use super::any_alert::AnyAlert;
 use super::container::for_each_record_with_schema;
-use super::lsst::{
-    self, LsstAlert, LsstRecordReader, SchemaRegistry, SchemaSources, SchemaVersion,
-};
+use super::lsst::{self, LsstRecordReader, SchemaRegistry, SchemaSources, SchemaVersion};
 use super::parquet;
 use super::ztf::AlertFileReader;
-use super::{Alert, AlertOrigin, ReadError, ReadErrorKind};
+use super::{AlertOrigin, ReadError, ReadErrorKind};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// An alert of either survey, with its own record.
-// The ZTF variant stays unboxed: it is the common case on the hot path of a night's read,
-// and boxing it would cost an allocation per alert to save stack space no one lacks.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum AnyAlert {
-    Ztf(Alert),
-    Lsst(Box<LsstAlert>),
-}
-
-impl AnyAlert {
-    pub fn origin(&self) -> &AlertOrigin {
-        match self {
-            Self::Ztf(a) => &a.origin,
-            Self::Lsst(a) => &a.origin,
-        }
-    }
-}
 
 /// What one file gave.
 #[derive(Debug, Default)]

@@ -8,6 +8,7 @@
 //! rest of the input is still read.
 
 mod any;
+mod any_alert;
 pub(crate) use any::{gunzip_file, is_gzip};
 mod avro_value;
 mod container;
@@ -20,7 +21,8 @@ mod source;
 mod types;
 pub mod ztf;
 
-pub use any::{AnyAlert, AnyReader, DecodedAny};
+pub use any::{AnyReader, DecodedAny};
+pub use any_alert::AnyAlert;
 pub use cutout::{decode_cutout, decode_fits_image, gunzip};
 pub use error::{ReadError, ReadErrorKind};
 pub use source::{

@@ -7,7 +7,7 @@
 //! by `isdiffpos`; LSST `psfFlux`. Magnitude: ZTF `magpsf`; LSST 31.4 - 2.5 log10(flux) for
 //! positive flux only.
 
-use super::any::AnyAlert;
+use super::any_alert::AnyAlert;
 use super::lsst::LsstAlert;
 use super::{collect_inputs, read_inputs_any, ReadOptions, ReadSummary};
 use super::{Alert, CutoutKind, DiffSign};

@@ -5,7 +5,7 @@
 //! so a Parquet alert is the same [`Alert`] or [`LsstAlert`] as its Avro twin. Columns the
 //! broker added (`cdsxmatch`, `brokerIngestMjd`, ...) are kept by name.
 
-use super::any::AnyAlert;
+use super::any_alert::AnyAlert;
 use super::lsst::{
     looks_like_lsst, schema_dir, to_json, versions_matching, ColumnShape, LsstRecordReader,
     SchemaVersion,

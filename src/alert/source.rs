@@ -6,7 +6,8 @@
 //! disk); rayon workers decode. Alerts are handed to a callback as they are decoded, so a
 //! caller that only counts never holds a night of stamps in memory.
 
-use super::any::{AnyAlert, AnyReader};
+use super::any::AnyReader;
+use super::any_alert::AnyAlert;
 use super::error::{ReadError, ReadErrorKind};
 use super::ztf::Alert;
 use rayon::iter::{ParallelBridge, ParallelIterator};

@@ -383,6 +383,39 @@ impl Keymap {
     }
 }
 
+/// The plots that can be exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlotKind {
+    LightCurve,
+    ClassEvolution,
+    TrainingCurves,
+    TrainingConfusion,
+    EvaluationConfusion,
+}
+
+impl PlotKind {
+    pub fn of(command: Command) -> Option<PlotKind> {
+        Some(match command {
+            Command::ExportLightCurve => PlotKind::LightCurve,
+            Command::ExportClassEvolution => PlotKind::ClassEvolution,
+            Command::ExportTrainingCurves => PlotKind::TrainingCurves,
+            Command::ExportTrainingConfusion => PlotKind::TrainingConfusion,
+            Command::ExportEvaluationConfusion => PlotKind::EvaluationConfusion,
+            _ => return None,
+        })
+    }
+
+    pub fn command(self) -> Command {
+        match self {
+            PlotKind::LightCurve => Command::ExportLightCurve,
+            PlotKind::ClassEvolution => Command::ExportClassEvolution,
+            PlotKind::TrainingCurves => Command::ExportTrainingCurves,
+            PlotKind::TrainingConfusion => Command::ExportTrainingConfusion,
+            PlotKind::EvaluationConfusion => Command::ExportEvaluationConfusion,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

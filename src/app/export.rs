@@ -2,54 +2,11 @@
 //! into a PNG or SVG file the user names. The data is copied out of the app state, so the
 //! drawing runs on a worker thread.
 
-use crate::app::commands::Command;
+// Defined with the commands that ask for each export; the tests name it here.
+pub use crate::app::commands::PlotKind;
 use crate::app::StampseqApp;
 use crate::eval::plots::{Format, ModelEvolution, PlotData};
 use std::path::PathBuf;
-
-/// The plots that can be exported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlotKind {
-    LightCurve,
-    ClassEvolution,
-    TrainingCurves,
-    TrainingConfusion,
-    EvaluationConfusion,
-}
-
-impl PlotKind {
-    pub fn of(command: Command) -> Option<PlotKind> {
-        Some(match command {
-            Command::ExportLightCurve => PlotKind::LightCurve,
-            Command::ExportClassEvolution => PlotKind::ClassEvolution,
-            Command::ExportTrainingCurves => PlotKind::TrainingCurves,
-            Command::ExportTrainingConfusion => PlotKind::TrainingConfusion,
-            Command::ExportEvaluationConfusion => PlotKind::EvaluationConfusion,
-            _ => return None,
-        })
-    }
-
-    pub fn command(self) -> Command {
-        match self {
-            PlotKind::LightCurve => Command::ExportLightCurve,
-            PlotKind::ClassEvolution => Command::ExportClassEvolution,
-            PlotKind::TrainingCurves => Command::ExportTrainingCurves,
-            PlotKind::TrainingConfusion => Command::ExportTrainingConfusion,
-            PlotKind::EvaluationConfusion => Command::ExportEvaluationConfusion,
-        }
-    }
-}
-
-/// A small "Export…" button that asks for `kind`'s export when clicked.
-pub fn button(ui: &mut egui::Ui, kind: PlotKind, wanted: &mut Option<PlotKind>) {
-    if ui
-        .small_button("Export…")
-        .on_hover_text(kind.command().title())
-        .clicked()
-    {
-        *wanted = Some(kind);
-    }
-}
 
 impl StampseqApp {
     /// What `kind` shows now, with a file name to suggest; an error says why there is

@@ -50,7 +50,7 @@ pub enum JobEvent {
     /// A fine-tuned model was written beside its base.
     FineTuned {
         job: u64,
-        report: Box<crate::train::finetune::FinetuneReport>,
+        report: Box<crate::experiments::finetune::FinetuneReport>,
     },
     Failed {
         job: u64,
@@ -326,7 +326,7 @@ impl Jobs {
         base: PathBuf,
         labels: std::collections::BTreeMap<String, String>,
         sequences: Arc<Vec<crate::sequence::Sequence>>,
-        config: crate::train::finetune::FinetuneConfig,
+        config: crate::experiments::finetune::FinetuneConfig,
     ) -> u64 {
         let title = format!("Fine-tuning {} on your labels", base.display());
         let (id, _cancel, tx, ctx) = self.start(title);
@@ -341,9 +341,10 @@ impl Jobs {
                 wake();
             };
             let event = (|| -> anyhow::Result<JobEvent> {
-                let (bundled, bundled_labels) = crate::train::finetune::bundled_training_data();
+                let (bundled, bundled_labels) =
+                    crate::experiments::finetune::bundled_training_data();
                 let refs: Vec<&crate::sequence::Sequence> = bundled.iter().collect();
-                let report = crate::train::finetune::finetune(
+                let report = crate::experiments::finetune::finetune(
                     &base,
                     &sequences,
                     &labels,

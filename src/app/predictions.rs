@@ -74,7 +74,7 @@ impl Predictions {
     pub fn informativeness(&self, object_id: &str) -> Option<f32> {
         let m = self.models.first()?;
         let p = m.by_object.get(object_id)?.last()?;
-        let top = crate::eval::metrics::argmax(p)?;
+        let top = crate::model::probs::argmax(p)?;
         let spread = m
             .spread
             .get(object_id)
@@ -127,7 +127,7 @@ impl Predictions {
             .models
             .iter()
             .find_map(|m| Some((m, m.by_object.get(object_id)?.last()?)))?;
-        let best = crate::eval::metrics::argmax(last)?;
+        let best = crate::model::probs::argmax(last)?;
         Some((m.classes.get(best)?.as_str(), last[best]))
     }
 }

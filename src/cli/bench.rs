@@ -124,12 +124,12 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn active(args: ActiveArgs) -> anyhow::Result<ExitCode> {
-    use crate::eval::active::{render_markdown, replay, ActiveConfig};
-    use crate::eval::benchmark::read_split;
+    use crate::experiments::active::{render_markdown, replay, ActiveConfig};
+    use crate::experiments::benchmark::read_split;
     use anyhow::Context;
     let rows = read_split(&args.split)
         .with_context(|| format!("the benchmark split {}", args.split.display()))?;
-    let folders = crate::eval::benchmark_run::labelled_alert_folders(&args.data);
+    let folders = crate::experiments::benchmark_run::labelled_alert_folders(&args.data);
     anyhow::ensure!(
         !folders.is_empty(),
         "{}: no labelled alert folders (ztf/labeled, ztf/sequences, ztf/extra)",

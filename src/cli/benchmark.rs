@@ -1,10 +1,10 @@
-//! `stampseq benchmark`: the real-data benchmark (see `eval::benchmark`).
+//! `stampseq benchmark`: the real-data benchmark (see `experiments::benchmark`).
 
 use crate::backend::BackendChoice;
-use crate::eval::benchmark::{
+use crate::experiments::benchmark::{
     draw_split, read_split, real_labelled_objects, render_markdown, write_split,
 };
-use crate::eval::benchmark_run::{run_benchmark, BenchmarkConfig};
+use crate::experiments::benchmark_run::{run_benchmark, BenchmarkConfig};
 use crate::model::trees::TreeConfig;
 use anyhow::Context;
 use clap::Args;

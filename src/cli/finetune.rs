@@ -1,9 +1,9 @@
 //! `stampseq finetune`: the default tree model retrained on your vetting labels.
 
 use crate::alert::{read_all, ReadOptions};
-use crate::eval::benchmark::read_split;
+use crate::experiments::benchmark::read_split;
+use crate::experiments::finetune::{finetune, render_report, FinetuneConfig};
 use crate::sequence::group_into_sequences;
-use crate::train::finetune::{finetune, render_report, FinetuneConfig};
 use anyhow::Context;
 use clap::Args;
 use std::collections::{HashMap, HashSet};
@@ -69,7 +69,7 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
                 .map(|r| (r.object_id.clone(), r.label.clone()))
                 .collect();
             let wanted: HashSet<&str> = fit.keys().map(|k| k.as_str()).collect();
-            let folders = crate::eval::benchmark_run::labelled_alert_folders(&args.data);
+            let folders = crate::experiments::benchmark_run::labelled_alert_folders(&args.data);
             let (alerts, _) = read_all(&folders, &ReadOptions::default());
             let seqs = group_into_sequences(
                 alerts

@@ -45,7 +45,7 @@ fn excluded_objects(extra: &[PathBuf]) -> anyhow::Result<BTreeSet<String>> {
         }
         if let Some(split) = sample.parent().map(|a| a.join("benchmark/split.csv")) {
             if split.is_file() {
-                for row in crate::eval::benchmark::read_split(&split)? {
+                for row in crate::experiments::benchmark::read_split(&split)? {
                     if row.part != "train" {
                         ids.insert(row.object_id);
                     }

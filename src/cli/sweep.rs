@@ -2,8 +2,8 @@
 
 use crate::alert::{read_all, ReadOptions};
 use crate::backend::BackendChoice;
+use crate::experiments::sweep::{csv, markdown, sweep, SweepConfig};
 use crate::sequence::group_into_sequences;
-use crate::train::sweep::{csv, markdown, sweep, SweepConfig};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;

@@ -2,7 +2,8 @@
 //! classified detection, the accuracy after each number of detections, inference time.
 
 use crate::classify::{ClassifyOptions, LoadedModel};
-use crate::eval::metrics::{argmax, ConfusionMatrix, Metrics};
+use crate::eval::metrics::{ConfusionMatrix, Metrics};
+use crate::model::probs::argmax;
 use crate::sequence::Sequence;
 use burn::tensor::Device;
 use serde::Serialize;

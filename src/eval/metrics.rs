@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+// The benchmark and the integration tests name it here; it lives with the models.
+pub use crate::model::probs::argmax;
+
 /// Counts of (true class, predicted class).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfusionMatrix {
@@ -109,19 +112,6 @@ impl ConfusionMatrix {
     }
 }
 
-/// Index of the largest probability (the first on ties); `None` for an empty or all-NaN row.
-pub fn argmax(probs: &[f32]) -> Option<usize> {
-    probs
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| !p.is_nan())
-        .fold(None, |best: Option<(usize, f32)>, (i, &p)| match best {
-            Some((_, bp)) if bp >= p => best,
-            _ => Some((i, p)),
-        })
-        .map(|(i, _)| i)
-}
-
 /// One bin of a reliability diagram: answers whose top probability fell in `[lo, hi)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReliabilityBin {
@@ -199,12 +189,5 @@ mod tests {
         assert!((bins[1].accuracy - 0.5).abs() < 1e-12);
         let (perfect, _) = calibration(&[(1.0, true), (1.0, true)], 10);
         assert_eq!(perfect, 0.0);
-    }
-
-    #[test]
-    fn argmax_skips_nan_and_keeps_the_first_tie() {
-        assert_eq!(argmax(&[0.2, f32::NAN, 0.5, 0.5]), Some(2));
-        assert_eq!(argmax(&[f32::NAN]), None);
-        assert_eq!(argmax(&[]), None);
     }
 }

@@ -1,11 +1,9 @@
 //! Evaluation: classification metrics, confusion matrices, per-detection-count tables and
 //! the statistics for comparing repeated runs.
 
-pub mod active;
-pub mod benchmark;
-pub mod benchmark_run;
 pub mod evaluate;
 pub mod metrics;
 pub mod plots;
 pub mod stats;
 pub mod typeset;
+pub mod validation;

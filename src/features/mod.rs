@@ -10,6 +10,12 @@ use crate::alert::{Candidate, DiffSign};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The feature set of models fed ZTF `candidate` fields (their names are in the header's
+/// feature statistics).
+pub const ZTF_FEATURES: &str = "ztf-candidate";
+/// The feature set of models fed LSST `diaSource` fields.
+pub const LSST_FEATURES: &str = "lsst-diasource";
+
 /// The 26 features of the ALeRCE checkpoint, in its order: the 23 deployed ones plus `rb`,
 /// `distnr` and `magnr`.
 pub const ALERCE_FEATURES: [&str; 26] = [
@@ -193,7 +199,7 @@ impl FeatureStats {
 
     /// [`Self::validate_for`] ZTF `candidate` features.
     pub fn validate(&self) -> Result<(), FeatureStatsError> {
-        self.validate_for(crate::model::survey::ZTF_FEATURES)
+        self.validate_for(ZTF_FEATURES)
     }
 
     /// Checks the statistics are whole and name features of `feature_set`
@@ -219,7 +225,7 @@ impl FeatureStats {
             )));
         }
         let known = |n: &str| {
-            if feature_set == crate::model::survey::LSST_FEATURES {
+            if feature_set == LSST_FEATURES {
                 lsst::LSST_TABULAR_FEATURES.contains(&n)
             } else {
                 raw_feature(&Candidate::default(), n).is_some()

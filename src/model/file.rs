@@ -5,7 +5,8 @@
 //! metrics); its tensors are the module's parameters by their module path, written and
 //! read by burn-store. Files are written atomically.
 
-use super::survey::TrainedOn;
+use super::survey::{SurveyMismatch, TrainedOn};
+use crate::alert::neutral::Survey;
 use crate::features::FeatureStats;
 use burn::module::Module;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
@@ -236,4 +237,25 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
         return Err(err(format!("unexpected tensors {:?}", result.unused)));
     }
     Ok(())
+}
+
+impl ModelHeader {
+    /// Refuses alerts of a survey other than the one this model was trained on.
+    pub fn check_survey(
+        &self,
+        model_path: &Path,
+        found: Survey,
+        input: &str,
+    ) -> Result<(), Box<SurveyMismatch>> {
+        if found == self.trained_on.survey {
+            return Ok(());
+        }
+        Err(Box::new(SurveyMismatch {
+            model: self.name.clone(),
+            path: model_path.into(),
+            trained_on: self.trained_on.clone(),
+            input: input.into(),
+            found,
+        }))
+    }
 }

@@ -8,6 +8,8 @@ pub mod file;
 pub mod heads;
 pub mod import;
 pub mod loss;
+pub mod probs;
+pub mod read;
 pub mod rules;
 pub mod survey;
 pub mod temporal;
@@ -19,7 +21,8 @@ pub use encoder::{NetError, StampEncoder, StampEncoderConfig};
 pub use enhanced::{EnhancedStampClassifier, EnhancedStampClassifierConfig};
 pub use heads::{HeadConfig, Positions, TemporalHead};
 pub use loss::{confidence_penalty_loss, confidence_penalty_loss_single};
-pub use survey::{read_alerts_for_model, SurveyMismatch, TrainedOn};
+pub use read::read_alerts_for_model;
+pub use survey::{SurveyMismatch, TrainedOn};
 pub use temporal::{
     wise_row, TemporalStampClassifier, TemporalStampClassifierConfig, TimeModulation,
     DEFAULT_CLASSES,

@@ -246,10 +246,10 @@ impl TreeEnsemble {
                         var.sqrt()
                     })
                     .collect();
-                let top = crate::eval::metrics::argmax(&mean);
+                let top = crate::model::probs::argmax(&mean);
                 let disagreement = per_member
                     .iter()
-                    .filter(|m| crate::eval::metrics::argmax(&m[i]) != top)
+                    .filter(|m| crate::model::probs::argmax(&m[i]) != top)
                     .count() as f32
                     / n;
                 TreeAnswer {
@@ -275,7 +275,7 @@ pub fn tree_model_header(ensemble: &TreeEnsemble, name: &str) -> ModelHeader {
 
 /// The features a tree model of a feature set reads, in order.
 pub fn features_of_set(feature_set: &str) -> &'static [&'static str] {
-    if feature_set == crate::model::survey::LSST_FEATURES {
+    if feature_set == crate::features::LSST_FEATURES {
         &crate::features::lsst::LSST_TABULAR_FEATURES
     } else {
         &TABULAR_FEATURES
@@ -477,7 +477,7 @@ mod tests {
             .predict(&[vec![0.9, 0.1], vec![0.1, 0.9], vec![6.0, f32::NAN]])
             .unwrap();
         for (answer, want) in answers.iter().zip([0, 1, 2]) {
-            assert_eq!(crate::eval::metrics::argmax(&answer.mean), Some(want));
+            assert_eq!(crate::model::probs::argmax(&answer.mean), Some(want));
             assert!((answer.mean.iter().sum::<f32>() - 1.0).abs() < 1e-4);
             assert!(answer.std.iter().all(|s| s.is_finite() && *s >= 0.0));
         }

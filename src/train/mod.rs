@@ -4,17 +4,17 @@
 pub mod config;
 pub mod dataset;
 pub mod events;
-pub mod finetune;
+pub mod run_state;
 pub mod split;
-pub mod sweep;
 pub mod trainer;
 pub mod trees;
 
 pub use config::{ModelChoice, TrainConfig};
 pub use dataset::{DataSummary, Dataset};
 pub use events::{TrainEvent, Validation};
+pub use run_state::{TrainOutcome, TrainState};
 pub use split::Split;
-pub use trainer::{train, TrainOutcome, TrainState};
+pub use trainer::train;
 
 use std::path::PathBuf;
 

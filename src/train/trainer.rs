@@ -6,7 +6,7 @@ use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -14,35 +14,15 @@ use std::time::Instant;
 use super::config::{ModelChoice, TrainConfig};
 use super::dataset::{feature_stats, Dataset, Object};
 use super::events::{TrainEvent, Validation};
+use super::run_state::{TrainOutcome, TrainState};
 use super::split::Split;
 use super::TrainError;
-use crate::eval::metrics::{argmax, ConfusionMatrix};
+use crate::eval::metrics::ConfusionMatrix;
 use crate::features::FeatureStats;
 use crate::model::file::{self, ModelHeader, ModelKind};
+use crate::model::probs::argmax;
 use crate::model::{confidence_penalty_loss, EnhancedStampClassifier, TemporalStampClassifier};
 use crate::stamp::Dihedral;
-
-/// What `state.json` keeps between sessions of a run.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct TrainState {
-    pub iteration: usize,
-    pub max_iterations: usize,
-    pub best_val_loss: Option<f64>,
-    pub best_iteration: usize,
-    pub seed: u64,
-    pub history: Vec<Validation>,
-}
-
-#[derive(Debug, Clone)]
-pub struct TrainOutcome {
-    pub state: TrainState,
-    pub cancelled: bool,
-    pub test_accuracy: Option<f64>,
-    /// Mean recall over the test classes: what a skewed test set's accuracy hides.
-    pub test_balanced_accuracy: Option<f64>,
-    pub test_loss: Option<f64>,
-    pub test_objects: usize,
-}
 
 // One per loaded model: boxing would buy nothing.
 #[allow(clippy::large_enum_variant)]

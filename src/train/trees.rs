@@ -12,8 +12,8 @@
 
 use super::config::TrainConfig;
 use super::events::{TrainEvent, Validation};
+use super::run_state::{TrainOutcome, TrainState};
 use super::split::Split;
-use super::trainer::{TrainOutcome, TrainState};
 use super::TrainError;
 use crate::alert::lsst::{by_object_in_time, LsstAlert};
 use crate::alert::neutral::Survey;

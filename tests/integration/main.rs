@@ -4,6 +4,7 @@
 mod app;
 mod app_keys_wise;
 mod app_stream;
+mod architecture;
 mod classify;
 mod cli;
 mod common;

@@ -273,7 +273,7 @@ fn the_split_is_stratified_by_object() {
 
 #[test]
 fn a_small_sweep_gives_mean_and_std_over_repeats() {
-    use stampseq::train::sweep::{markdown, sweep, SweepConfig};
+    use stampseq::experiments::sweep::{markdown, sweep, SweepConfig};
     let mut base = config(30);
     base.val_per_class = 2;
     base.test_per_class = 3;

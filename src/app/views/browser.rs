@@ -3,11 +3,19 @@
 //! and sorted in `StampseqApp::refresh_visible`, only when something they depend on changed.
 
 use crate::alert::neutral::Survey;
-use crate::app::state::{jd_to_calendar, SortColumn};
+use crate::app::state::SortColumn;
 use crate::app::StampseqApp;
+use crate::time::jd_to_calendar;
 use egui_extras::{Column, TableBuilder};
 
 pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
+    filters(app, ui);
+    ui.separator();
+    table(app, ui);
+}
+
+/// Search, filters, the orderings that are not columns, and the count of what is shown.
+fn filters(app: &mut StampseqApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         let l = ui.label("Search");
         let search = ui
@@ -93,8 +101,10 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         app.catalog.rows.len(),
         app.catalog.alerts
     ));
-    ui.separator();
+}
 
+/// The table of objects, virtualised; a click selects, a header click sorts.
+fn table(app: &mut StampseqApp, ui: &mut egui::Ui) {
     let selected = app.selection.object;
     let mut clicked = None;
     let mut sort_clicked = None;

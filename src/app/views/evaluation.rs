@@ -3,10 +3,12 @@
 //! after each number of detections, and a click on a cell lists its objects, each opening
 //! in the viewer.
 
-use crate::app::export::{self, PlotKind};
+use super::export_button;
+use crate::app::commands::PlotKind;
 use crate::app::StampseqApp;
-use crate::eval::metrics::{argmax, ConfusionMatrix};
+use crate::eval::metrics::ConfusionMatrix;
 use crate::labels::LabelStore;
+use crate::model::probs::argmax;
 use std::collections::HashMap;
 
 #[derive(Default)]
@@ -167,7 +169,7 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
             let result = evaluate(&model.classes, &model.by_object, &labels);
             let metrics = result.confusion.metrics();
             ui.horizontal(|ui| {
-                export::button(ui, PlotKind::EvaluationConfusion, &mut export);
+                export_button(ui, PlotKind::EvaluationConfusion, &mut export);
                 ui.label(format!(
                     "{} objects, accuracy {:.3}, macro F1 {:.3}{}",
                     metrics.samples,

@@ -2,7 +2,8 @@
 //! the schema has), the columns a broker added, the object or solar-system records, links
 //! by position, and the vetting buttons. A solar-system object says so at the top.
 
-use super::details::{dec_dms, links, pair, ra_hms, utc, vetting, MISSING};
+use super::values::{dec_dms, fields_grid, links, pair, ra_hms, utc, MISSING};
+use super::vetting::vetting;
 use crate::alert::lsst::LsstAlert;
 use crate::alert::neutral::{njy_to_mag, MAG_PER_RELATIVE_FLUX};
 use crate::alert::AnyAlert;
@@ -97,7 +98,7 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
                         .filter_map(|m| {
                             let steps = m.by_object.get(&key)?;
                             let p = steps.get(app.selection.detection).or(steps.last())?;
-                            let best = crate::eval::metrics::argmax(p)?;
+                            let best = crate::model::probs::argmax(p)?;
                             Some(format!(
                                 "{}: {} {:.2}",
                                 m.model,
@@ -235,29 +236,4 @@ fn main_fields(ui: &mut egui::Ui, alert: &LsstAlert) {
                 .on_hover_text(full);
             ui.end_row();
         });
-}
-
-/// A record's fields by schema name, in name order; null (or NaN, read as null) shows as
-/// a dash.
-/// Named values of a record, by name: an LSST record's fields, the columns a broker added
-/// to an alert of either survey.
-pub(super) fn fields_grid<'a>(
-    ui: &mut egui::Ui,
-    id: &str,
-    fields: impl IntoIterator<Item = (&'a String, &'a serde_json::Value)>,
-) {
-    let mut fields: Vec<(&String, &serde_json::Value)> = fields.into_iter().collect();
-    fields.sort_by(|a, b| a.0.cmp(b.0));
-    egui::Grid::new(id).striped(true).show(ui, |ui| {
-        for (name, value) in fields {
-            ui.label(name.as_str());
-            let text = match value {
-                serde_json::Value::Null => MISSING.to_string(),
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            ui.add(egui::Label::new(egui::RichText::new(text).monospace()).truncate());
-            ui.end_row();
-        }
-    });
 }

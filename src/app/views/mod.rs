@@ -14,3 +14,18 @@ pub mod model_input;
 pub mod shortcuts;
 pub mod stamps;
 pub mod training;
+pub mod values;
+pub mod vetting;
+
+use crate::app::commands::PlotKind;
+
+/// A small "Export…" button that asks for `kind`'s export when clicked.
+pub fn export_button(ui: &mut egui::Ui, kind: PlotKind, wanted: &mut Option<PlotKind>) {
+    if ui
+        .small_button("Export…")
+        .on_hover_text(kind.command().title())
+        .clicked()
+    {
+        *wanted = Some(kind);
+    }
+}

@@ -3,7 +3,8 @@
 //! best-checkpoint marker, ETA) beside the latest validation's confusion matrix. Training
 //! runs on a worker thread; the window stays fluid.
 
-use crate::app::export::{self, PlotKind};
+use super::export_button;
+use crate::app::commands::PlotKind;
 use crate::app::StampseqApp;
 use crate::model::{HeadConfig, Positions, StampEncoderConfig, TemporalStampClassifierConfig};
 use crate::train::{ModelChoice, TrainConfig, TrainEvent, Validation};
@@ -369,7 +370,7 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
             ui.horizontal(|ui| {
                 ui.add(egui::Slider::new(&mut t.smoothing, 0.0..=0.99).text("smoothing"));
                 ui.checkbox(&mut t.log_y, "log-scale loss");
-                export::button(ui, PlotKind::TrainingCurves, &mut export);
+                export_button(ui, PlotKind::TrainingCurves, &mut export);
             });
             let latest = t
                 .validations
@@ -387,7 +388,7 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
                         ui.vertical(|ui| {
                             ui.horizontal(|ui| {
                                 ui.strong(format!("validation confusion at step {iteration}"));
-                                export::button(ui, PlotKind::TrainingConfusion, &mut export);
+                                export_button(ui, PlotKind::TrainingConfusion, &mut export);
                             });
                             super::confusion::heatmap(ui, "training confusion", cm);
                         });

@@ -4,11 +4,12 @@
 //! of what it bought (before and after on the held-out labels, answers that changed).
 
 use crate::classify::{ClassifyOptions, LoadedModel};
-use crate::eval::benchmark::{score, tree_rows, Answers, FIVE_CLASSES, REAL_CLASSES};
+use crate::experiments::benchmark::{score, tree_rows, Answers, FIVE_CLASSES, REAL_CLASSES};
 use crate::features::tabular::TABULAR_FEATURES;
 use crate::model::file::ModelKind;
 use crate::model::trees::{tree_model_header, write_tree_model, TreeConfig, TreeEnsemble};
 use crate::sequence::Sequence;
+use crate::time::{jd_to_calendar, unix_seconds_to_jd};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -77,8 +78,7 @@ pub struct FinetuneReport {
 /// `DIR/NAME.ft-YYYYMMDD-HHMM.stampseq` beside `base`, with `-2`, `-3`... if taken: a new
 /// model never replaces a file.
 pub fn finetuned_path(base: &Path, unix_seconds: f64) -> PathBuf {
-    let jd = unix_seconds / 86_400.0 + 2_440_587.5;
-    let when = crate::app::state::jd_to_calendar(jd);
+    let when = jd_to_calendar(unix_seconds_to_jd(unix_seconds));
     let stamp: String = when
         .chars()
         .filter(|c| c.is_ascii_digit())
@@ -130,7 +130,7 @@ fn last_top(answers: &Answers, id: &str) -> Option<usize> {
         .by_object
         .get(id)
         .and_then(|steps| steps.last())
-        .and_then(|p| crate::eval::metrics::argmax(p))
+        .and_then(|p| crate::model::probs::argmax(p))
 }
 
 /// Fine-tunes the tree model at `base` on `user_labels` of the `loaded` objects, with the
@@ -326,7 +326,7 @@ pub fn bundled_training_data() -> (Vec<Sequence>, HashMap<String, String>) {
         .map(PathBuf::from)
         .or_else(checkout_shared_data)
         .unwrap_or_default();
-    let Ok(rows) = crate::eval::benchmark::read_split(&split) else {
+    let Ok(rows) = crate::experiments::benchmark::read_split(&split) else {
         return (Vec::new(), HashMap::new());
     };
     let fit: HashMap<String, String> = rows
@@ -334,7 +334,7 @@ pub fn bundled_training_data() -> (Vec<Sequence>, HashMap<String, String>) {
         .filter(|r| r.part != "test")
         .map(|r| (r.object_id, r.label))
         .collect();
-    let folders = crate::eval::benchmark_run::labelled_alert_folders(&data);
+    let folders = crate::experiments::benchmark_run::labelled_alert_folders(&data);
     if folders.is_empty() {
         return (Vec::new(), HashMap::new());
     }

@@ -3,11 +3,11 @@
 //! the held-out test accuracy and of the inference time per sequence, and Welch's t-test
 //! between the best head and each other at every N.
 
-use super::{train, ModelChoice, TrainConfig, TrainError};
 use crate::classify::{ClassifyOptions, LoadedModel};
 use crate::eval::stats::{mean_std, welch_t_test};
 use crate::model::HeadConfig;
 use crate::sequence::Sequence;
+use crate::train::{train, ModelChoice, TrainConfig, TrainError};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -5,9 +5,11 @@
 //! after each step and scored on the fixed real test part, over several seeds.
 
 use super::benchmark::{score, Answers, BenchmarkError, FIVE_CLASSES, REAL_CLASSES};
+// Defined with the figure that draws it, below the replay.
+use super::benchmark::train_trees;
 use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
-use crate::eval::benchmark::train_trees;
+pub use crate::eval::plots::ActiveCurve;
 use crate::eval::stats::mean_std;
 use crate::features::tabular::tabular_features;
 use crate::model::trees::{tree_model_header, TreeConfig, TreeEnsemble};
@@ -15,7 +17,6 @@ use crate::sequence::Sequence;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -34,15 +35,6 @@ pub struct ActiveConfig {
     pub trees: TreeConfig,
 }
 
-/// Balanced accuracy (five classes) against labels used, mean and std over the seeds.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActiveCurve {
-    pub order: String,
-    pub labels: Vec<usize>,
-    pub mean: Vec<f64>,
-    pub std: Vec<f64>,
-}
-
 /// How unsure the trees are of an object at its last detection: the top class's shortfall
 /// from certainty plus the members' spread on it.
 fn informativeness(trees: &TreeEnsemble, s: &Sequence) -> f64 {
@@ -57,7 +49,7 @@ fn informativeness(trees: &TreeEnsemble, s: &Sequence) -> f64 {
     let row = tabular_features(&s.detections[k], &earlier);
     match trees.predict(&[row]) {
         Ok(a) => {
-            let top = crate::eval::metrics::argmax(&a[0].mean).unwrap_or(0);
+            let top = crate::model::probs::argmax(&a[0].mean).unwrap_or(0);
             f64::from(1.0 - a[0].mean[top] + a[0].std[top])
         }
         Err(_) => 0.0,

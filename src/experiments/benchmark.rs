@@ -539,7 +539,7 @@ pub struct BenchmarkReport {
     pub multi_detection_test_objects: usize,
     pub repeats: usize,
     pub models: Vec<ModelReport>,
-    pub simulation_ablation: Option<crate::eval::benchmark_run::SimulationAblation>,
+    pub simulation_ablation: Option<crate::experiments::benchmark_run::SimulationAblation>,
     pub notes: Vec<String>,
 }
 

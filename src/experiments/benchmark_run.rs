@@ -5,6 +5,7 @@
 
 use super::benchmark::*;
 use crate::alert::{read_all, ReadOptions};
+use crate::assets::DEFAULT_MODEL_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
 use crate::model::trees::{tree_model_header, write_tree_model, TreeConfig, TreeEnsemble};
@@ -96,9 +97,6 @@ pub fn labelled_alert_folders(data: &Path) -> Vec<PathBuf> {
         .filter(|p| p.exists())
         .collect()
 }
-
-/// What the default tree model is called in reports and where the app finds it.
-pub use crate::assets::DEFAULT_MODEL_NAME;
 
 fn labels_of(rows: &[SplitRow], parts: &[&str]) -> HashMap<String, String> {
     rows.iter()

@@ -1,0 +1,9 @@
+//! Runs that train AND score: the active-learning replay, fine-tuning on vetting labels and
+//! the sweeps of heads and detection counts. Above `train` (they train) and `eval` (they
+//! score), below the CLI and the app that start them.
+
+pub mod active;
+pub mod benchmark;
+pub mod benchmark_run;
+pub mod finetune;
+pub mod sweep;

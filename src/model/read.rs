@@ -1,0 +1,107 @@
+//! Reading the alerts a model is to run on, refusing another survey's alerts (see
+//! [`super::file::ModelHeader::check_survey`]).
+
+use super::file::ModelHeader;
+use super::survey::SurveyMismatch;
+use crate::alert::neutral::SurveyAlert;
+use crate::alert::{
+    read_inputs_any, Alert, AnyAlert, Input, ReadError, ReadErrorKind, ReadOptions, ReadProgress,
+    ReadSummary,
+};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+/// Reads the alerts a model is to run on, as [`crate::alert::read_inputs`] does, but
+/// refuses the whole input at the first alert of a survey the model was not trained on:
+/// the read is cancelled (through `options.cancel`) and the error names the model and the
+/// file. LSST alerts given to an LSST model are left out with one error per file, as
+/// sequences and classification still take ZTF alerts only.
+pub fn read_alerts_for_model<F, P>(
+    header: &ModelHeader,
+    model_path: &Path,
+    inputs: &[Input],
+    options: &ReadOptions,
+    on_progress: P,
+    on_alert: F,
+) -> Result<ReadSummary, Box<SurveyMismatch>>
+where
+    F: Fn(Alert) + Sync,
+    P: Fn(ReadProgress) + Sync,
+{
+    let refused: Mutex<Option<Box<SurveyMismatch>>> = Mutex::default();
+    let unused: Mutex<BTreeMap<Arc<str>, usize>> = Mutex::default();
+    let mut summary = read_inputs_any(inputs, options, on_progress, |alert| {
+        if let Err(e) = header.check_survey(model_path, alert.survey(), &alert.origin().file) {
+            options.cancel.store(true, Ordering::Relaxed);
+            refused
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e);
+            return;
+        }
+        match alert {
+            AnyAlert::Ztf(a) => on_alert(a),
+            AnyAlert::Lsst(a) => {
+                *unused
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(a.origin.file.clone())
+                    .or_default() += 1
+            }
+        }
+    });
+    if let Some(e) = refused.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    for (file, n) in unused.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        summary.alerts -= n;
+        summary.errors.push(ReadError::new(
+            &*file,
+            None,
+            ReadErrorKind::OtherSurvey(format!(
+                "{n} LSST alert(s) left out: models run on ZTF alerts only so far"
+            )),
+        ));
+    }
+    Ok(summary)
+}
+
+/// [`read_alerts_for_model`] for a model trained on LSST alerts: its LSST alerts, with a
+/// ZTF alert refusing the whole input (read cancelled, the error naming model and file).
+pub fn read_lsst_alerts_for_model<P>(
+    header: &ModelHeader,
+    model_path: &Path,
+    inputs: &[Input],
+    options: &ReadOptions,
+    on_progress: P,
+) -> Result<(Vec<crate::alert::lsst::LsstAlert>, ReadSummary), Box<SurveyMismatch>>
+where
+    P: Fn(ReadProgress) + Sync,
+{
+    let refused: Mutex<Option<Box<SurveyMismatch>>> = Mutex::default();
+    let alerts = Mutex::new(Vec::new());
+    let summary = read_inputs_any(inputs, options, on_progress, |alert| {
+        if let Err(e) = header.check_survey(model_path, alert.survey(), &alert.origin().file) {
+            options.cancel.store(true, Ordering::Relaxed);
+            refused
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e);
+            return;
+        }
+        if let AnyAlert::Lsst(a) = alert {
+            alerts.lock().unwrap_or_else(|p| p.into_inner()).push(*a);
+        }
+    });
+    if let Some(e) = refused.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let mut alerts = alerts.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Decoding order depends on thread timing.
+    alerts.sort_by(|a, b| {
+        (&*a.origin.file, a.origin.record).cmp(&(&*b.origin.file, b.origin.record))
+    });
+    Ok((alerts, summary))
+}

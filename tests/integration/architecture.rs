@@ -1,0 +1,741 @@
+//! The floors of `src/` (STYLE.md, issue #19): every file sits on the floor of its top
+//! module, imports only go down or stay on their floor, and no files import each other in
+//! a circle. Read from the source as the compiler reads it: `use` trees and the `crate::`,
+//! `super::` and `self::` paths in the code, each re-export followed to the file that
+//! defines the item, so a re-export cannot hide an import.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// The floors, top to bottom: a module may import its own floor and those below. The one
+/// place this table is written; STYLE.md shows it with what each floor holds.
+const FLOORS: &[(u8, &[&str])] = &[
+    (9, &["cli", "app"]),
+    (8, &["experiments"]),
+    (7, &["train"]),
+    (6, &["stream", "eval"]),
+    (5, &["classify"]),
+    (4, &["model"]),
+    (3, &["features"]),
+    (2, &["sequence", "stamp", "sim", "labels"]),
+    (1, &["alert", "assets", "time", "backend", "atomic"]),
+];
+
+/// Circles of files inside one module that are known, each with the reason it stays. Keep
+/// it short: in a circle no file can change without the others. An entry whose circle is
+/// gone fails the test, so that the list stays true.
+const ALLOWED_CIRCLES: &[(&[&str], &str)] = &[(
+    &["experiments/benchmark.rs", "experiments/benchmark_run.rs"],
+    "the benchmark's definitions and its run name each other (SimulationAblation); both \
+     are being reworked on another branch, which is where the circle should end",
+)];
+
+#[test]
+fn imports_only_go_down_the_floors() {
+    let graph = Graph::of_src();
+    let mut upward = Vec::new();
+    for (from, tos) in &graph.edges {
+        for to in tos {
+            let (a, b) = (graph.floor(*from), graph.floor(*to));
+            if b > a {
+                upward.push(format!(
+                    "src/{} (floor {a}) imports src/{} (floor {b})",
+                    graph.files[*from].rel, graph.files[*to].rel
+                ));
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "imports going up the floors (move the helper down to the lowest floor that uses \
+         it, or the user up):\n  {}",
+        upward.join("\n  ")
+    );
+}
+
+#[test]
+fn every_module_has_a_floor() {
+    let graph = Graph::of_src();
+    let unplaced: BTreeSet<&str> = graph
+        .files
+        .iter()
+        .map(|f| f.module[0].as_str())
+        .filter(|m| floor_of(m).is_none())
+        .collect();
+    assert!(
+        unplaced.is_empty(),
+        "modules on no floor (add them to FLOORS in tests/integration/architecture.rs and \
+         to STYLE.md): {unplaced:?}"
+    );
+}
+
+#[test]
+fn no_circle_of_files_across_modules() {
+    let graph = Graph::of_src();
+    let circles: Vec<String> = graph
+        .circles(false)
+        .into_iter()
+        .filter(|c| {
+            let modules: BTreeSet<&str> = c
+                .iter()
+                .map(|&f| graph.files[f].module[0].as_str())
+                .collect();
+            modules.len() > 1
+        })
+        .map(|c| graph.describe(&c))
+        .collect();
+    assert!(
+        circles.is_empty(),
+        "files of different modules importing each other in a circle:\n{}",
+        circles.join("\n")
+    );
+}
+
+/// Inside a module too: a module file may use the submodules it declares (it is their
+/// front: it re-exports or drives them), but no other files may import each other round.
+#[test]
+fn no_circle_of_files_inside_a_module() {
+    let graph = Graph::of_src();
+    let found: Vec<BTreeSet<String>> = graph
+        .circles(true)
+        .into_iter()
+        .map(|c| c.iter().map(|&f| graph.files[f].rel.clone()).collect())
+        .collect();
+    let allowed: Vec<BTreeSet<String>> = ALLOWED_CIRCLES
+        .iter()
+        .map(|(files, _)| files.iter().map(|f| f.to_string()).collect())
+        .collect();
+    let new: Vec<String> = graph
+        .circles(true)
+        .into_iter()
+        .filter(|c| {
+            let names: BTreeSet<String> = c.iter().map(|&f| graph.files[f].rel.clone()).collect();
+            !allowed.contains(&names)
+        })
+        .map(|c| graph.describe(&c))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "files importing each other in a circle (move what both need into a file of its \
+         own, below both):\n{}",
+        new.join("\n")
+    );
+    let stale: Vec<&BTreeSet<String>> = allowed.iter().filter(|a| !found.contains(a)).collect();
+    assert!(
+        stale.is_empty(),
+        "ALLOWED_CIRCLES lists circles that are gone; remove them: {stale:?}"
+    );
+}
+
+/// The reader itself, on a snippet with each form of path it must see.
+#[test]
+fn the_import_reader_sees_use_trees_inline_paths_and_inline_modules() {
+    let text = strip(
+        "//! crate::in_a_comment::X\n\
+         pub use crate::a::{b, c::{d as e, self}};\n\
+         use super::f::*;\n\
+         use serde::Serialize;\n\
+         fn g() { let s = \"crate::in_a_string\"; let c = '{'; crate::h::i(); }\n\
+         mod tests { use super::*; fn j() { super::super::k::l(); } }\n",
+    );
+    let scope = vec!["m".to_string(), "n".to_string()];
+    let found: Vec<(Vec<String>, Vec<String>, bool)> = imports(&text, &scope)
+        .into_iter()
+        .map(|i| (i.scope, i.path, i.public))
+        .collect();
+    let v = |s: &str| -> Vec<String> { s.split(' ').map(String::from).collect() };
+    assert_eq!(
+        found,
+        vec![
+            (v("m n"), v("crate a b"), true),
+            (v("m n"), v("crate a c d"), true),
+            (v("m n"), v("crate a c self"), true),
+            (v("m n"), v("super f"), false),
+            (v("m n"), v("serde Serialize"), false),
+            (v("m n"), v("crate h i"), false),
+            (v("m n tests"), v("super"), false),
+            (v("m n tests"), v("super super k l"), false),
+        ]
+    );
+}
+
+fn floor_of(module: &str) -> Option<u8> {
+    FLOORS
+        .iter()
+        .find(|(_, modules)| modules.contains(&module))
+        .map(|(floor, _)| *floor)
+}
+
+struct SourceFile {
+    /// Path under `src/`, as `app/views/details.rs`.
+    rel: String,
+    /// Module path, as `["app", "views", "details"]`.
+    module: Vec<String>,
+    /// Names this file defines (for following a glob re-export to the right file).
+    defines: BTreeSet<String>,
+    /// `pub use` at the file's own scope: exported name to the absolute path it names.
+    reexports: BTreeMap<String, Vec<String>>,
+    /// `pub use path::*` at the file's own scope: the modules it re-exports whole.
+    globs: Vec<Vec<String>>,
+}
+
+struct Graph {
+    files: Vec<SourceFile>,
+    modules: BTreeMap<Vec<String>, usize>,
+    edges: BTreeMap<usize, BTreeSet<usize>>,
+}
+
+impl Graph {
+    fn of_src() -> Self {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut paths = Vec::new();
+        collect_rs(&src, &mut paths);
+        let mut files = Vec::new();
+        let mut texts = Vec::new();
+        for path in paths {
+            let rel = path
+                .strip_prefix(&src)
+                .expect("under src")
+                .to_string_lossy()
+                .replace('\\', "/");
+            // The crate roots declare modules and import nothing of their own.
+            if rel == "lib.rs" || rel == "main.rs" {
+                continue;
+            }
+            let text = strip(&std::fs::read_to_string(&path).expect("readable source"));
+            files.push(SourceFile {
+                module: module_path(&rel),
+                rel,
+                defines: definitions(&text),
+                reexports: BTreeMap::new(),
+                globs: Vec::new(),
+            });
+            texts.push(text);
+        }
+        let modules: BTreeMap<Vec<String>, usize> = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.module.clone(), i))
+            .collect();
+        let mut graph = Graph {
+            files,
+            modules,
+            edges: BTreeMap::new(),
+        };
+        let all: Vec<Vec<Import>> = texts
+            .iter()
+            .zip(&graph.files)
+            .map(|(text, f)| imports(text, &f.module))
+            .collect();
+        for (i, found) in all.iter().enumerate() {
+            let module = graph.files[i].module.clone();
+            for import in found.iter().filter(|im| im.public && im.scope == module) {
+                let Some(path) = graph.absolute(&import.scope, &import.path) else {
+                    continue;
+                };
+                if import.glob {
+                    graph.files[i].globs.push(path);
+                } else if let Some(name) = import.alias.clone().or_else(|| path.last().cloned()) {
+                    graph.files[i].reexports.insert(name, path);
+                }
+            }
+        }
+        for (i, found) in all.iter().enumerate() {
+            for import in found {
+                let Some(path) = graph.absolute(&import.scope, &import.path) else {
+                    continue;
+                };
+                if let Some(to) = graph.target(&path, 0) {
+                    if to != i {
+                        graph.edges.entry(i).or_default().insert(to);
+                    }
+                }
+            }
+        }
+        graph
+    }
+
+    fn floor(&self, file: usize) -> u8 {
+        floor_of(&self.files[file].module[0]).unwrap_or(0)
+    }
+
+    /// The absolute module path a path in `scope` names; None for another crate.
+    fn absolute(&self, scope: &[String], path: &[String]) -> Option<Vec<String>> {
+        let mut out: Vec<String> = match path.first()?.as_str() {
+            "crate" => path[1..].to_vec(),
+            "super" => {
+                let supers = path.iter().take_while(|s| *s == "super").count();
+                let mut base = scope[..scope.len().checked_sub(supers)?].to_vec();
+                base.extend_from_slice(&path[supers..]);
+                base
+            }
+            "self" => [scope, &path[1..]].concat(),
+            // A `use` path may start at a submodule of its scope; else it is another crate.
+            first => {
+                let mut child = scope.to_vec();
+                child.push(first.to_string());
+                if !self.modules.contains_key(&child) {
+                    return None;
+                }
+                [scope, path].concat()
+            }
+        };
+        if out.last().is_some_and(|s| s == "self") {
+            out.pop();
+        }
+        Some(out)
+    }
+
+    /// The file that defines what `path` names: its longest module prefix, through the
+    /// re-exports of that module.
+    fn target(&self, path: &[String], hops: usize) -> Option<usize> {
+        let (k, &file) = (0..=path.len())
+            .rev()
+            .find_map(|k| self.modules.get(&path[..k]).map(|f| (k, f)))?;
+        let Some(name) = path.get(k) else {
+            return Some(file);
+        };
+        if hops < 8 {
+            if let Some(to) = self.files[file].reexports.get(name) {
+                return self.target(&[to.as_slice(), &path[k + 1..]].concat(), hops + 1);
+            }
+            if !self.files[file].defines.contains(name) {
+                for glob in &self.files[file].globs {
+                    if let Some(&g) = self.modules.get(glob) {
+                        if self.files[g].defines.contains(name) {
+                            return Some(g);
+                        }
+                    }
+                }
+            }
+        }
+        Some(file)
+    }
+
+    /// Strongly connected components of more than one file; `inside` leaves out a module
+    /// file's imports of its own submodules.
+    fn circles(&self, inside: bool) -> Vec<Vec<usize>> {
+        let n = self.files.len();
+        let next: Vec<Vec<usize>> = (0..n)
+            .map(|a| {
+                self.edges
+                    .get(&a)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|&b| {
+                        !(inside && self.files[b].module.starts_with(&self.files[a].module))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut tarjan = Tarjan {
+            next: &next,
+            index: vec![None; n],
+            low: vec![0; n],
+            on_stack: vec![false; n],
+            stack: Vec::new(),
+            counter: 0,
+            found: Vec::new(),
+        };
+        for v in 0..n {
+            if tarjan.index[v].is_none() {
+                tarjan.visit(v);
+            }
+        }
+        tarjan.found.retain(|c| c.len() > 1);
+        tarjan.found
+    }
+
+    fn describe(&self, circle: &[usize]) -> String {
+        let mut lines = Vec::new();
+        for &a in circle {
+            let to: Vec<String> = self.edges[&a]
+                .iter()
+                .filter(|b| circle.contains(b))
+                .map(|&b| format!("src/{}", self.files[b].rel))
+                .collect();
+            lines.push(format!(
+                "  src/{} imports {}",
+                self.files[a].rel,
+                to.join(", ")
+            ));
+        }
+        lines.sort();
+        format!("a circle of {} files:\n{}", circle.len(), lines.join("\n"))
+    }
+}
+
+struct Tarjan<'a> {
+    next: &'a [Vec<usize>],
+    index: Vec<Option<usize>>,
+    low: Vec<usize>,
+    on_stack: Vec<bool>,
+    stack: Vec<usize>,
+    counter: usize,
+    found: Vec<Vec<usize>>,
+}
+
+impl Tarjan<'_> {
+    fn visit(&mut self, v: usize) {
+        self.index[v] = Some(self.counter);
+        self.low[v] = self.counter;
+        self.counter += 1;
+        self.stack.push(v);
+        self.on_stack[v] = true;
+        let next = self.next;
+        for &w in &next[v] {
+            match self.index[w] {
+                None => {
+                    self.visit(w);
+                    self.low[v] = self.low[v].min(self.low[w]);
+                }
+                Some(i) if self.on_stack[w] => self.low[v] = self.low[v].min(i),
+                Some(_) => {}
+            }
+        }
+        if Some(self.low[v]) == self.index[v] {
+            let mut component = Vec::new();
+            while let Some(w) = self.stack.pop() {
+                self.on_stack[w] = false;
+                component.push(w);
+                if w == v {
+                    break;
+                }
+            }
+            component.sort();
+            self.found.push(component);
+        }
+    }
+}
+
+fn collect_rs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("readable folder")
+        .map(|e| e.expect("folder entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_rs(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `app/views/details.rs` is `app::views::details`; `app/mod.rs` is `app`.
+fn module_path(rel: &str) -> Vec<String> {
+    let mut parts: Vec<String> = rel
+        .trim_end_matches(".rs")
+        .split('/')
+        .map(String::from)
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    parts
+}
+
+/// The source with comments, strings and character literals blanked, so that neither a
+/// doc link nor a `'{'` reads as code.
+fn strip(src: &str) -> String {
+    let c: Vec<char> = src.chars().collect();
+    let at = |k: usize| c.get(k).copied().unwrap_or('\0');
+    let mut out = String::with_capacity(src.len());
+    let mut i = 0;
+    while i < c.len() {
+        if at(i) == '/' && at(i + 1) == '/' {
+            while i < c.len() && c[i] != '\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if at(i) == '/' && at(i + 1) == '*' {
+            let mut depth = 0;
+            while i < c.len() {
+                if at(i) == '/' && at(i + 1) == '*' {
+                    depth += 1;
+                    i += 2;
+                } else if at(i) == '*' && at(i + 1) == '/' {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            out.push(' ');
+            continue;
+        }
+        let after_ident = i > 0 && (c[i - 1].is_alphanumeric() || c[i - 1] == '_');
+        if !after_ident && (at(i) == 'r' || (at(i) == 'b' && at(i + 1) == 'r')) {
+            let mut j = i + if at(i) == 'b' { 2 } else { 1 };
+            let hashes = (j..).take_while(|&k| at(k) == '#').count();
+            j += hashes;
+            if at(j) == '"' {
+                j += 1;
+                while j < c.len() && !(c[j] == '"' && (1..=hashes).all(|h| at(j + h) == '#')) {
+                    j += 1;
+                }
+                out.push_str("\"\"");
+                i = j + 1 + hashes;
+                continue;
+            }
+        }
+        if at(i) == '"' {
+            let mut j = i + 1;
+            while j < c.len() && c[j] != '"' {
+                j += if c[j] == '\\' { 2 } else { 1 };
+            }
+            out.push_str("\"\"");
+            i = j + 1;
+            continue;
+        }
+        if at(i) == '\'' {
+            // '\n', '\'', '\u{..}'; else 'x'; else a lifetime, left as it is.
+            if at(i + 1) == '\\' {
+                let mut j = i + 3;
+                while j < c.len() && c[j] != '\'' {
+                    j += 1;
+                }
+                out.push_str("' '");
+                i = j + 1;
+                continue;
+            }
+            if at(i + 2) == '\'' {
+                out.push_str("' '");
+                i += 3;
+                continue;
+            }
+        }
+        out.push(c[i]);
+        i += 1;
+    }
+    out
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    /// `::`
+    Sep,
+    Open,
+    Close,
+    Semi,
+    Other(char),
+}
+
+fn tokens(text: &str) -> Vec<Tok> {
+    let c: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.len() {
+        let ch = c[i];
+        if ch.is_alphabetic() || ch == '_' {
+            let start = i;
+            while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_') {
+                i += 1;
+            }
+            out.push(Tok::Ident(c[start..i].iter().collect()));
+            continue;
+        }
+        if ch == ':' && c.get(i + 1) == Some(&':') {
+            out.push(Tok::Sep);
+            i += 2;
+            continue;
+        }
+        match ch {
+            '{' => out.push(Tok::Open),
+            '}' => out.push(Tok::Close),
+            ';' => out.push(Tok::Semi),
+            c if c.is_whitespace() => {}
+            c => out.push(Tok::Other(c)),
+        }
+        i += 1;
+    }
+    out
+}
+
+#[derive(Debug)]
+struct Import {
+    /// The module the path is written in (a file's module, or an inline `mod` in it).
+    scope: Vec<String>,
+    path: Vec<String>,
+    alias: Option<String>,
+    /// A `pub use` (any visibility), which re-exports.
+    public: bool,
+    /// `use path::*`.
+    glob: bool,
+}
+
+fn is_ident(t: Option<&Tok>, word: &str) -> bool {
+    matches!(t, Some(Tok::Ident(w)) if w == word)
+}
+
+/// Every path into this crate that `text` (stripped) writes: `use` trees, and paths in
+/// the code that start with `crate::`, `super::` or `self::`.
+fn imports(text: &str, module: &[String]) -> Vec<Import> {
+    let t = tokens(text);
+    let mut out = Vec::new();
+    // Inline modules open: (brace depth inside them, name).
+    let mut inline: Vec<(usize, String)> = Vec::new();
+    let mut pending_mod: Option<String> = None;
+    let mut depth = 0;
+    let mut i = 0;
+    while i < t.len() {
+        let scope: Vec<String> = module
+            .iter()
+            .cloned()
+            .chain(inline.iter().map(|(_, m)| m.clone()))
+            .collect();
+        match &t[i] {
+            Tok::Ident(w) if w == "use" => {
+                let public = is_ident(t.get(i.wrapping_sub(1)), "pub")
+                    || (t.get(i.wrapping_sub(1)) == Some(&Tok::Other(')'))
+                        && t[i.saturating_sub(6)..i]
+                            .iter()
+                            .any(|x| is_ident(Some(x), "pub")));
+                let end = (i..t.len()).find(|&k| t[k] == Tok::Semi).unwrap_or(t.len());
+                let mut trees = Vec::new();
+                let mut pos = 0;
+                use_tree(&t[i + 1..end], &mut pos, &[], &mut trees);
+                for (path, alias, glob) in trees {
+                    out.push(Import {
+                        scope: scope.clone(),
+                        path,
+                        alias,
+                        public,
+                        glob,
+                    });
+                }
+                i = end + 1;
+                continue;
+            }
+            Tok::Ident(w) if w == "mod" => {
+                if let (Some(Tok::Ident(name)), Some(Tok::Open)) = (t.get(i + 1), t.get(i + 2)) {
+                    pending_mod = Some(name.clone());
+                }
+            }
+            Tok::Ident(w)
+                if (w == "crate" || w == "super" || w == "self")
+                    && t.get(i + 1) == Some(&Tok::Sep)
+                    && !matches!(t.get(i.wrapping_sub(1)), Some(Tok::Sep | Tok::Other('$'))) =>
+            {
+                let mut path = vec![w.clone()];
+                let mut k = i + 1;
+                while t.get(k) == Some(&Tok::Sep) {
+                    match t.get(k + 1) {
+                        Some(Tok::Ident(seg)) => path.push(seg.clone()),
+                        _ => break,
+                    }
+                    k += 2;
+                }
+                out.push(Import {
+                    scope,
+                    path,
+                    alias: None,
+                    public: false,
+                    glob: false,
+                });
+                i = k;
+                continue;
+            }
+            Tok::Open => {
+                depth += 1;
+                if let Some(name) = pending_mod.take() {
+                    inline.push((depth, name));
+                }
+            }
+            Tok::Close => {
+                if inline.last().is_some_and(|(d, _)| *d == depth) {
+                    inline.pop();
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// One use tree: `a::b`, `a::{b, c::d as e}`, `a::*`; each leaf with its alias and whether
+/// it is a glob.
+fn use_tree(
+    t: &[Tok],
+    pos: &mut usize,
+    prefix: &[String],
+    out: &mut Vec<(Vec<String>, Option<String>, bool)>,
+) {
+    let mut path = prefix.to_vec();
+    if t.get(*pos) == Some(&Tok::Sep) {
+        *pos += 1;
+    }
+    loop {
+        match t.get(*pos) {
+            Some(Tok::Open) => {
+                *pos += 1;
+                while *pos < t.len() && t[*pos] != Tok::Close {
+                    let before = *pos;
+                    use_tree(t, pos, &path, out);
+                    if t.get(*pos) == Some(&Tok::Other(',')) || *pos == before {
+                        *pos += 1;
+                    }
+                }
+                *pos += 1;
+                return;
+            }
+            Some(Tok::Other('*')) => {
+                *pos += 1;
+                out.push((path, None, true));
+                return;
+            }
+            Some(Tok::Ident(name)) => {
+                path.push(name.clone());
+                *pos += 1;
+                if t.get(*pos) == Some(&Tok::Sep) {
+                    *pos += 1;
+                    continue;
+                }
+                let alias = match (is_ident(t.get(*pos), "as"), t.get(*pos + 1)) {
+                    (true, Some(Tok::Ident(a))) => {
+                        *pos += 2;
+                        Some(a.clone())
+                    }
+                    _ => None,
+                };
+                out.push((path, alias, false));
+                return;
+            }
+            _ => return,
+        }
+    }
+}
+
+/// Names a file defines, at any depth: enough to follow a glob re-export.
+fn definitions(text: &str) -> BTreeSet<String> {
+    let t = tokens(text);
+    t.windows(2)
+        .filter_map(|w| match (&w[0], &w[1]) {
+            (Tok::Ident(k), Tok::Ident(name))
+                if matches!(
+                    k.as_str(),
+                    "fn" | "struct"
+                        | "enum"
+                        | "const"
+                        | "static"
+                        | "type"
+                        | "trait"
+                        | "union"
+                        | "mod"
+                ) =>
+            {
+                Some(name.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
