@@ -85,8 +85,11 @@ pub struct ClassifyOptions {
     /// Answer only each sequence's last detection (a stream, answering the alert that just
     /// arrived, passes each object's alerts up to it).
     pub only_last: bool,
-    /// An AllWISE catalogue and cone radius (arcsec) for the tree models' mid-infrared
-    /// colour rule ([`rules::apply_wise`]).
+    /// Apply the physics rules ([`crate::model::rules`]) after every model, networks and
+    /// imported ALeRCE included; off (`--no-rules`) to see a model's raw output.
+    pub rules: bool,
+    /// An AllWISE catalogue and cone radius (arcsec) for the mid-infrared colour rule
+    /// ([`rules::apply_wise`]).
     pub allwise: Option<(
         std::sync::Arc<crate::features::allwise::AllWiseCatalogue>,
         f64,
@@ -101,8 +104,85 @@ impl Default for ClassifyOptions {
             production_rules: false,
             look_ahead_for_stationary: true,
             only_last: false,
+            rules: true,
             allwise: None,
         }
+    }
+}
+
+/// The physics rules for one ZTF answer: those of [`rules::apply_knowing`], then the
+/// mid-infrared colour rule where a catalogue is given. Returns the rules that fired.
+fn physics_rules(
+    alert: &Alert,
+    earlier: &[&Alert],
+    later: &[&Alert],
+    classes: &[String],
+    probs: &mut [f32],
+    mut std: Option<&mut [f32]>,
+    options: &ClassifyOptions,
+) -> Option<String> {
+    let mut rule = rules::apply_knowing(alert, earlier, later, classes, probs, std.as_deref_mut());
+    if let Some((catalogue, radius)) = &options.allwise {
+        let c = &alert.candidate;
+        let colour = catalogue
+            .nearest(c.ra, c.dec, *radius)
+            .and_then(|(s, _)| Some(s.mags.w1? - s.mags.w2?));
+        if let Some(note) =
+            colour.and_then(|w1_w2| rules::apply_wise(w1_w2, classes, probs, std.as_deref_mut()))
+        {
+            rule = Some(match rule {
+                Some(r) => format!("{r}; {note}"),
+                None => note,
+            });
+        }
+    }
+    rule
+}
+
+/// The physics rules on a network's rows: a network learns from a few hundred objects what
+/// a sentence of physics says for certain (a source seen on two nights does not move), so
+/// its answers pass the same rules as the tree models'.
+fn rules_on_rows(
+    rows: &mut [ClassRow],
+    sequences: &[Sequence],
+    classes: &[String],
+    options: &ClassifyOptions,
+) {
+    let by_id: std::collections::HashMap<&str, &Sequence> = sequences
+        .iter()
+        .map(|s| (s.object_id.as_str(), s))
+        .collect();
+    for row in rows {
+        let Some(seq) = by_id.get(row.object_id.as_str()) else {
+            continue;
+        };
+        let Some(k) = row.k.checked_sub(1).filter(|k| *k < seq.len()) else {
+            continue;
+        };
+        let earlier: Vec<&Alert> = seq.detections[..k].iter().collect();
+        let later: Vec<&Alert> = if options.look_ahead_for_stationary {
+            seq.detections[k + 1..].iter().collect()
+        } else {
+            Vec::new()
+        };
+        let alert = &seq.detections[k];
+        let note = physics_rules(
+            alert,
+            &earlier,
+            &later,
+            classes,
+            &mut row.probabilities,
+            None,
+            options,
+        );
+        if let Some(note) = note {
+            row.rule = Some(match row.rule.take() {
+                Some(r) => format!("{r}; {note}"),
+                None => note,
+            });
+        }
+        let top = crate::eval::metrics::argmax(&row.probabilities).unwrap_or(0);
+        row.top_class = classes.get(top).cloned().unwrap_or_default();
     }
 }
 
@@ -349,6 +429,9 @@ impl LoadedModel {
                 _ => None,
             },
         )?;
+        if options.rules {
+            rules_on_rows(&mut out.rows, sequences, &self.header.classes, options);
+        }
         if options.only_last {
             let last: std::collections::HashMap<&str, usize> = sequences
                 .iter()
@@ -533,7 +616,13 @@ impl LoadedModel {
             cancel,
             &|_, _| {},
             &mut out,
-            |_, _| None,
+            // The LSST rules pass every model's answer, as the ZTF ones do.
+            |item, probs| match item.alert {
+                StepAlert::Lsst(alert) => {
+                    rules::apply_lsst(alert, &self.header.classes, probs, None)
+                }
+                _ => None,
+            },
         )?;
         Ok(out)
     }
@@ -691,28 +780,19 @@ impl LoadedModel {
                 } else {
                     Vec::new()
                 };
-                let mut rule = rules::apply_knowing(
-                    alert,
-                    &earlier,
-                    &later,
-                    classes,
-                    &mut probs,
-                    Some(&mut std),
-                );
-                if let Some((catalogue, radius)) = &options.allwise {
-                    let c = &alert.candidate;
-                    let colour = catalogue
-                        .nearest(c.ra, c.dec, *radius)
-                        .and_then(|(s, _)| Some(s.mags.w1? - s.mags.w2?));
-                    if let Some(note) = colour.and_then(|w1_w2| {
-                        rules::apply_wise(w1_w2, classes, &mut probs, Some(&mut std))
-                    }) {
-                        rule = Some(match rule {
-                            Some(r) => format!("{r}; {note}"),
-                            None => note,
-                        });
-                    }
-                }
+                let rule = if options.rules {
+                    physics_rules(
+                        alert,
+                        &earlier,
+                        &later,
+                        classes,
+                        &mut probs,
+                        Some(&mut std),
+                        options,
+                    )
+                } else {
+                    None
+                };
                 let top = crate::eval::metrics::argmax(&probs).unwrap_or(0);
                 out.rows.push(ClassRow {
                     object_id: seq.object_id.clone(),

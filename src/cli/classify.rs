@@ -56,6 +56,10 @@ pub struct ClassifyArgs {
     /// does (by default the stationary rule of the tree models also looks at later alerts).
     #[arg(long)]
     pub causal: bool,
+    /// Show each model's raw output: no physics rules (stationary, known solar-system
+    /// object, real/bogus...) after it. By default every model's answer passes them.
+    #[arg(long)]
+    pub no_rules: bool,
     #[command(flatten)]
     pub lsst: super::LsstSchemaArgs,
     /// Cone-search radius for --allwise, arcseconds.
@@ -120,6 +124,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         batch_size: args.batch,
         production_rules: args.production_rules,
         look_ahead_for_stationary: !args.causal,
+        rules: !args.no_rules,
         allwise: match &args.allwise {
             Some(path) => Some((
                 std::sync::Arc::new(

@@ -64,6 +64,19 @@ pub fn evaluate(
     device: &Device,
     out: &Path,
 ) -> Result<EvalReport, EvalError> {
+    evaluate_with(model, sequences, labels, max_detections, true, device, out)
+}
+
+/// [`evaluate`], with the physics rules after the model or (`rules` false) its raw output.
+pub fn evaluate_with(
+    model: &LoadedModel,
+    sequences: &[Sequence],
+    labels: &HashMap<String, String>,
+    max_detections: usize,
+    rules: bool,
+    device: &Device,
+    out: &Path,
+) -> Result<EvalReport, EvalError> {
     let classes = model.classes().to_vec();
     let mut skipped_labels = BTreeMap::new();
     let mut truth = HashMap::new();
@@ -89,6 +102,7 @@ pub fn evaluate(
         max_detections,
         // Scores after N detections: no rule may look ahead.
         look_ahead_for_stationary: false,
+        rules,
         ..ClassifyOptions::default()
     };
     let started = std::time::Instant::now();

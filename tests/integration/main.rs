@@ -20,6 +20,7 @@ mod lsst_trees;
 mod model;
 mod reading;
 mod reference;
+mod rules_every_model;
 mod sequences;
 mod sim;
 mod stream;
