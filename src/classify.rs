@@ -127,9 +127,7 @@ fn physics_rules(
         let colour = catalogue
             .nearest(c.ra, c.dec, *radius)
             .and_then(|(s, _)| Some(s.mags.w1? - s.mags.w2?));
-        if let Some(note) =
-            colour.and_then(|w1_w2| rules::apply_wise(w1_w2, classes, probs, std.as_deref_mut()))
-        {
+        if let Some(note) = colour.and_then(|w1_w2| rules::apply_wise(w1_w2, classes, probs, std)) {
             rule = Some(match rule {
                 Some(r) => format!("{r}; {note}"),
                 None => note,
