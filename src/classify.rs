@@ -88,6 +88,9 @@ pub struct ClassifyOptions {
     /// Apply the physics rules ([`crate::model::rules`]) after every model, networks and
     /// imported ALeRCE included; off (`--no-rules`) to see a model's raw output.
     pub rules: bool,
+    /// Class priors of the stream (see [`crate::model::priors`]); None answers at equal
+    /// priors, as the models are trained to.
+    pub priors: Option<std::collections::BTreeMap<String, f64>>,
     /// An AllWISE catalogue and cone radius (arcsec) for the mid-infrared colour rule
     /// ([`rules::apply_wise`]).
     pub allwise: Option<(
@@ -105,7 +108,34 @@ impl Default for ClassifyOptions {
             look_ahead_for_stationary: true,
             only_last: false,
             rules: true,
+            priors: None,
             allwise: None,
+        }
+    }
+}
+
+/// The weights of `options.priors` over `classes`, or None at equal priors.
+fn priors_for(
+    classes: &[String],
+    options: &ClassifyOptions,
+) -> Result<Option<Vec<f32>>, crate::model::ModelError> {
+    options
+        .priors
+        .as_ref()
+        .map(|p| crate::model::priors::prior_weights(classes, p))
+        .transpose()
+        .map_err(|e| crate::model::ModelError::Input(e.to_string()))
+}
+
+/// `probs` at the priors' `weights`, the spread `std` scaled alongside.
+fn at_priors(probs: &mut [f32], std: Option<&mut [f32]>, weights: &[f32]) {
+    let before = probs.to_vec();
+    crate::model::priors::apply_priors(probs, weights);
+    if let Some(std) = std {
+        for ((s, b), a) in std.iter_mut().zip(&before).zip(probs.iter()) {
+            if *b > 0.0 {
+                *s *= a / b;
+            }
         }
     }
 }
@@ -427,6 +457,13 @@ impl LoadedModel {
                 _ => None,
             },
         )?;
+        if let Some(weights) = priors_for(&self.header.classes, options)? {
+            for row in &mut out.rows {
+                at_priors(&mut row.probabilities, None, &weights);
+                let top = crate::eval::metrics::argmax(&row.probabilities).unwrap_or(0);
+                row.top_class = self.header.classes.get(top).cloned().unwrap_or_default();
+            }
+        }
         if options.rules {
             rules_on_rows(&mut out.rows, sequences, &self.header.classes, options);
         }
@@ -734,6 +771,7 @@ impl LoadedModel {
             .sum();
         let classes = &self.header.classes;
         let slots = self.trained_slots(trees);
+        let weights = priors_for(classes, options)?;
         let mut done = 0;
         for chunk in sequences.chunks(options.batch_size.max(1)) {
             if cancel.load(Ordering::Relaxed) {
@@ -771,6 +809,9 @@ impl LoadedModel {
                 for (i, &slot) in slots.iter().enumerate() {
                     probs[slot] = answer.mean[i];
                     std[slot] = answer.std[i];
+                }
+                if let Some(w) = &weights {
+                    at_priors(&mut probs, Some(&mut std), w);
                 }
                 let earlier: Vec<&Alert> = seq.detections[..k].iter().collect();
                 let later: Vec<&Alert> = if options.look_ahead_for_stationary {

@@ -35,6 +35,10 @@ pub struct EvaluateArgs {
     /// answer passes them, as `classify` gives it).
     #[arg(long)]
     pub no_rules: bool,
+    /// Class priors of the stream, e.g. `VS=0.7,AGN=0.1,SN=0.1,asteroid=0.1` (by default
+    /// the answer is at equal priors, as the models are trained).
+    #[arg(long)]
+    pub priors: Option<String>,
     #[arg(long, default_value = "auto")]
     pub backend: BackendChoice,
     /// A training run's `split.json`: score only the objects of its test part, so that a
@@ -107,7 +111,15 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         &sequences,
         &labels,
         args.max_detections,
-        !args.no_rules,
+        &crate::classify::ClassifyOptions {
+            rules: !args.no_rules,
+            priors: args
+                .priors
+                .as_deref()
+                .map(crate::model::priors::parse_priors)
+                .transpose()?,
+            ..Default::default()
+        },
         &backend.device,
         &args.out,
     )?;

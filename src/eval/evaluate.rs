@@ -64,16 +64,25 @@ pub fn evaluate(
     device: &Device,
     out: &Path,
 ) -> Result<EvalReport, EvalError> {
-    evaluate_with(model, sequences, labels, max_detections, true, device, out)
+    evaluate_with(
+        model,
+        sequences,
+        labels,
+        max_detections,
+        &ClassifyOptions::default(),
+        device,
+        out,
+    )
 }
 
-/// [`evaluate`], with the physics rules after the model or (`rules` false) its raw output.
+/// [`evaluate`], answering as `answer` says: its physics rules (on, or off for the raw
+/// output) and class priors; the detections and the look-ahead are the evaluation's own.
 pub fn evaluate_with(
     model: &LoadedModel,
     sequences: &[Sequence],
     labels: &HashMap<String, String>,
     max_detections: usize,
-    rules: bool,
+    answer: &ClassifyOptions,
     device: &Device,
     out: &Path,
 ) -> Result<EvalReport, EvalError> {
@@ -102,8 +111,8 @@ pub fn evaluate_with(
         max_detections,
         // Scores after N detections: no rule may look ahead.
         look_ahead_for_stationary: false,
-        rules,
-        ..ClassifyOptions::default()
+        only_last: false,
+        ..answer.clone()
     };
     let started = std::time::Instant::now();
     let output = model.classify(&kept, &options, device, &AtomicBool::new(false), &|_, _| {})?;

@@ -192,19 +192,45 @@ fn group_counts(objects: &[GroupedObject]) -> Vec<GroupCounts> {
     out
 }
 
-/// The trees (with and without the rules) and the majority answer, each retrained on the
-/// training objects of every fold and answering its held-out objects, pooled.
+/// `model`'s answers to `sequences` with the rules, at `priors` instead of equal priors.
+fn classify_at_priors(
+    model: &LoadedModel,
+    sequences: &[Sequence],
+    backend: &ResolvedBackend,
+    priors: BTreeMap<String, f64>,
+) -> Result<Answers, BenchmarkError> {
+    let options = crate::classify::ClassifyOptions {
+        max_detections: MAX_DETECTIONS,
+        look_ahead_for_stationary: false,
+        priors: Some(priors),
+        ..Default::default()
+    };
+    let out = model
+        .classify(
+            sequences,
+            &options,
+            &backend.device,
+            &std::sync::atomic::AtomicBool::new(false),
+            &|_, _| {},
+        )
+        .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+    Ok(Answers::from_rows(model.classes(), &out.rows))
+}
+
+/// The trees (with and without the rules, and at the training part's class frequencies
+/// instead of equal priors) and the majority answer, each retrained on the training
+/// objects of every fold and answering its held-out objects, pooled.
 fn retrained_answers(
     input: &GroupedInput,
     folds: &[Fold],
     say: &dyn Fn(&str),
-) -> Result<[Answers; 3], BenchmarkError> {
+) -> Result<[Answers; 4], BenchmarkError> {
     let label_of: HashMap<&str, &str> = input
         .objects
         .iter()
         .map(|o| (o.object_id.as_str(), o.label.as_str()))
         .collect();
-    let mut pooled: [Answers; 3] = Default::default();
+    let mut pooled: [Answers; 4] = Default::default();
     for (i, fold) in folds.iter().enumerate() {
         say(&format!(
             "grouped validation: fold {} of {} (held out: {})",
@@ -234,10 +260,15 @@ fn retrained_answers(
         let test_seqs: Vec<Sequence> = test_refs.iter().map(|s| (*s).clone()).collect();
         let header = tree_model_header(&trees, DEFAULT_MODEL_NAME);
         let model = LoadedModel::from_trees(trees.clone(), header, Path::new("fold.stampseq"));
+        let frequencies = crate::model::priors::frequency_priors(
+            &REAL_CLASSES,
+            train_labels.values().map(String::as_str),
+        );
         let fold_answers = [
             Answers::constant(&majority(&train_labels), &test_refs),
             classify_all(&model, &test_seqs, input.backend)?,
             bare_tree_answers(&trees, &test_refs),
+            classify_at_priors(&model, &test_seqs, input.backend, frequencies)?,
         ];
         for (p, a) in pooled.iter_mut().zip(fold_answers) {
             let a = over_five(a);
@@ -297,7 +328,7 @@ pub fn grouped_validation(
 ) -> Result<GroupedReport, BenchmarkError> {
     let folds = grouped_folds(input.objects, WITHIN_FOLDS, FOLD_SEED);
     let groups = group_counts(input.objects);
-    let [maj, trees, bare] = retrained_answers(input, &folds, say)?;
+    let [maj, trees, bare, frequent] = retrained_answers(input, &folds, say)?;
     let group_of: HashMap<&str, &str> = input
         .objects
         .iter()
@@ -337,6 +368,17 @@ pub fn grouped_validation(
             "the same trees without the physics rules".into(),
             true,
             &bare,
+            &truth,
+            &group_of,
+            &groups,
+        ),
+        score_model(
+            format!("{DEFAULT_MODEL_NAME} (training-frequency priors)"),
+            "the same trees, answering at each fold's training class frequencies instead of \
+             equal priors (the check of the default)"
+                .into(),
+            true,
+            &frequent,
             &truth,
             &group_of,
             &groups,

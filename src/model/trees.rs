@@ -355,6 +355,14 @@ pub fn tree_model_header_for(
         "config": ensemble.config,
         "members": ensemble.members(),
         "rules": rules,
+        // What the probabilities mean: class-balanced weights make them the answer at
+        // equal class priors (`classify --priors` moves them to a stream's own).
+        "answer_priors": if ensemble.config.balance_classes {
+            "equal (class-balanced training weights)"
+        } else {
+            "the training objects' class frequencies"
+        },
+        "neutralised_features": ensemble.config.neutralised,
     });
     header
 }

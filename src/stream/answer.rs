@@ -112,6 +112,7 @@ impl Answerer {
                 look_ahead_for_stationary: false,
                 only_last: true,
                 rules: true,
+                priors: None,
                 allwise: None,
             },
         })

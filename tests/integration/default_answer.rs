@@ -258,6 +258,13 @@ fn benchmark_writes_its_table_metrics_and_figures() {
             .expect("ba")
     };
     assert!(ba("default-trees") > ba("majority (per fold)") + 0.15);
+    // The equal-priors default is checked against the training frequencies' answer.
+    let at_frequencies = g
+        .iter()
+        .find(|m| m["model"] == "default-trees (training-frequency priors)")
+        .expect("the priors check");
+    let ece = at_frequencies["five_classes"]["ece"].as_f64().expect("ece");
+    assert!((0.0..1.0).contains(&ece));
     // The audit ran on the training and validation objects only, and the features tell
     // the source far better than chance.
     let audit = &grouped["audit"];

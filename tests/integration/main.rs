@@ -18,6 +18,7 @@ mod lsst_app;
 mod lsst_objects;
 mod lsst_trees;
 mod model;
+mod priors;
 mod reading;
 mod reference;
 mod rules_every_model;
