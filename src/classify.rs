@@ -6,6 +6,7 @@ use crate::alert::Alert;
 use crate::backend::ResolvedBackend;
 use crate::features::tabular::tabular_features;
 use crate::features::FeatureStats;
+use crate::model::after::{at_priors, physics_rules, priors_for, rules_on_rows};
 use crate::model::file::{self, ModelFileError, ModelHeader, ModelKind};
 use crate::model::rules;
 use crate::model::trees::{read_tree_model, TreeEnsemble};
@@ -111,106 +112,6 @@ impl Default for ClassifyOptions {
             priors: None,
             allwise: None,
         }
-    }
-}
-
-/// The weights of `options.priors` over `classes`, or None at equal priors.
-fn priors_for(
-    classes: &[String],
-    options: &ClassifyOptions,
-) -> Result<Option<Vec<f32>>, crate::model::ModelError> {
-    options
-        .priors
-        .as_ref()
-        .map(|p| crate::model::priors::prior_weights(classes, p))
-        .transpose()
-        .map_err(|e| crate::model::ModelError::Input(e.to_string()))
-}
-
-/// `probs` at the priors' `weights`, the spread `std` scaled alongside.
-fn at_priors(probs: &mut [f32], std: Option<&mut [f32]>, weights: &[f32]) {
-    let before = probs.to_vec();
-    crate::model::priors::apply_priors(probs, weights);
-    if let Some(std) = std {
-        for ((s, b), a) in std.iter_mut().zip(&before).zip(probs.iter()) {
-            if *b > 0.0 {
-                *s *= a / b;
-            }
-        }
-    }
-}
-
-/// The physics rules for one ZTF answer: those of [`rules::apply_knowing`], then the
-/// mid-infrared colour rule where a catalogue is given. Returns the rules that fired.
-fn physics_rules(
-    alert: &Alert,
-    earlier: &[&Alert],
-    later: &[&Alert],
-    classes: &[String],
-    probs: &mut [f32],
-    mut std: Option<&mut [f32]>,
-    options: &ClassifyOptions,
-) -> Option<String> {
-    let mut rule = rules::apply_knowing(alert, earlier, later, classes, probs, std.as_deref_mut());
-    if let Some((catalogue, radius)) = &options.allwise {
-        let c = &alert.candidate;
-        let colour = catalogue
-            .nearest(c.ra, c.dec, *radius)
-            .and_then(|(s, _)| Some(s.mags.w1? - s.mags.w2?));
-        if let Some(note) = colour.and_then(|w1_w2| rules::apply_wise(w1_w2, classes, probs, std)) {
-            rule = Some(match rule {
-                Some(r) => format!("{r}; {note}"),
-                None => note,
-            });
-        }
-    }
-    rule
-}
-
-/// The physics rules on a network's rows: a network learns from a few hundred objects what
-/// a sentence of physics says for certain (a source seen on two nights does not move), so
-/// its answers pass the same rules as the tree models'.
-fn rules_on_rows(
-    rows: &mut [ClassRow],
-    sequences: &[Sequence],
-    classes: &[String],
-    options: &ClassifyOptions,
-) {
-    let by_id: std::collections::HashMap<&str, &Sequence> = sequences
-        .iter()
-        .map(|s| (s.object_id.as_str(), s))
-        .collect();
-    for row in rows {
-        let Some(seq) = by_id.get(row.object_id.as_str()) else {
-            continue;
-        };
-        let Some(k) = row.k.checked_sub(1).filter(|k| *k < seq.len()) else {
-            continue;
-        };
-        let earlier: Vec<&Alert> = seq.detections[..k].iter().collect();
-        let later: Vec<&Alert> = if options.look_ahead_for_stationary {
-            seq.detections[k + 1..].iter().collect()
-        } else {
-            Vec::new()
-        };
-        let alert = &seq.detections[k];
-        let note = physics_rules(
-            alert,
-            &earlier,
-            &later,
-            classes,
-            &mut row.probabilities,
-            None,
-            options,
-        );
-        if let Some(note) = note {
-            row.rule = Some(match row.rule.take() {
-                Some(r) => format!("{r}; {note}"),
-                None => note,
-            });
-        }
-        let top = crate::eval::metrics::argmax(&row.probabilities).unwrap_or(0);
-        row.top_class = classes.get(top).cloned().unwrap_or_default();
     }
 }
 

@@ -1,5 +1,6 @@
 //! Neural networks over stamps and features, as Burn modules.
 
+pub mod after;
 pub mod alerce;
 pub mod cpu_infer;
 pub mod encoder;
