@@ -336,10 +336,34 @@ pub fn run_benchmark(
         },
     ];
     // Every other model runs once on every labelled object: the repeats score subsets.
+    let mut stack_on: Option<(String, Answers)> = None;
     for path in &config.models {
         say(&format!("running {}", path.display()));
         let model = LoadedModel::load_for(path, &config.backend)
             .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+        // ALeRCE's classifier trained on none of these objects: its raw answers may feed
+        // the fused model of the grouped validation without leaking a label.
+        if model.header.kind == crate::model::file::ModelKind::Alerce && stack_on.is_none() {
+            let raw = ClassifyOptions {
+                max_detections: MAX_DETECTIONS,
+                look_ahead_for_stationary: false,
+                rules: false,
+                ..Default::default()
+            };
+            let out = model
+                .classify(
+                    &sequences,
+                    &raw,
+                    &config.backend.device,
+                    &AtomicBool::new(false),
+                    &|_, _| {},
+                )
+                .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+            stack_on = Some((
+                model.name().to_string(),
+                Answers::from_rows(model.classes(), &out.rows),
+            ));
+        }
         scored.push(Scored {
             name: model.name().to_string(),
             description: format!(
@@ -492,6 +516,7 @@ pub fn run_benchmark(
             trees: &tree_config,
             backend: &config.backend,
             fixed,
+            stack_on: stack_on.as_ref().map(|(n, a)| (n.clone(), a)),
         },
         say,
     )?;

@@ -124,6 +124,9 @@ pub struct GroupedInput<'a> {
     pub trees: &'a TreeConfig,
     pub backend: &'a ResolvedBackend,
     pub fixed: Vec<FixedModel<'a>>,
+    /// A stamp model that never trained on these objects (its name, its raw answers): the
+    /// fused model stacks the trees on it (see [`crate::eval::fused`]).
+    pub stack_on: Option<(String, &'a Answers)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -384,6 +387,36 @@ pub fn grouped_validation(
             &groups,
         ),
     ];
+    if let Some((name, stamp)) = &input.stack_on {
+        say(&format!("grouped validation: trees stacked on {name}"));
+        let labels: HashMap<&str, &str> = input
+            .objects
+            .iter()
+            .map(|o| (o.object_id.as_str(), o.label.as_str()))
+            .collect();
+        let cross: Vec<Fold> = folds.iter().filter(|f| f.cross_source).cloned().collect();
+        let fused = crate::eval::fused::fused_answers(
+            &cross,
+            &labels,
+            input.by_id,
+            stamp,
+            input.trees,
+            true,
+        )?;
+        models.push(score_model(
+            format!("fused: trees + {name}"),
+            format!(
+                "trees on the alert's metadata and history and {name}'s raw probabilities \
+                 (which never trained on these objects), retrained on the other groups, with \
+                 the physics rules"
+            ),
+            true,
+            &fused,
+            &truth,
+            &group_of,
+            &groups,
+        ));
+    }
     for f in &input.fixed {
         let t: Vec<(String, String)> = truth
             .iter()

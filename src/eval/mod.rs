@@ -5,6 +5,7 @@ pub mod active;
 pub mod benchmark;
 pub mod benchmark_run;
 pub mod evaluate;
+pub mod fused;
 pub mod grouped;
 pub mod groups;
 pub mod metrics;
