@@ -59,6 +59,10 @@ pub struct BenchmarkArgs {
     pub members: usize,
     #[arg(long, default_value = "auto")]
     pub backend: BackendChoice,
+    /// Keep every feature in the trees even where the shortcut audit finds one that tells
+    /// the source and not the class (the audit is still printed).
+    #[arg(long)]
+    pub keep_features: bool,
 }
 
 /// The objects every drawn split keeps in training (one object id per line, `#` comments):
@@ -145,6 +149,7 @@ pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
         backend,
         forced_train: forced,
         simulated: args.simulated,
+        keep_features: args.keep_features,
     };
     let report = run_benchmark(&config, &|line| eprintln!("{line}"))?;
     println!("{}", render_markdown(&report));

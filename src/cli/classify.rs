@@ -56,6 +56,15 @@ pub struct ClassifyArgs {
     /// does (by default the stationary rule of the tree models also looks at later alerts).
     #[arg(long)]
     pub causal: bool,
+    /// Show each model's raw output: no physics rules (stationary, known solar-system
+    /// object, real/bogus...) after it. By default every model's answer passes them.
+    #[arg(long)]
+    pub no_rules: bool,
+    /// Class priors of your stream, e.g. `VS=0.7,AGN=0.1,SN=0.1,asteroid=0.1` (ratios
+    /// matter; an unnamed class gets the mean). By default the answer is at equal priors,
+    /// as the models are trained; the JSON output records which.
+    #[arg(long)]
+    pub priors: Option<String>,
     #[command(flatten)]
     pub lsst: super::LsstSchemaArgs,
     /// Cone-search radius for --allwise, arcseconds.
@@ -123,6 +132,12 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         batch_size: args.batch,
         production_rules: args.production_rules,
         look_ahead_for_stationary: !args.causal,
+        rules: !args.no_rules,
+        priors: args
+            .priors
+            .as_deref()
+            .map(crate::model::priors::parse_priors)
+            .transpose()?,
         allwise: match &args.allwise {
             Some(path) => Some((
                 std::sync::Arc::new(
@@ -176,9 +191,9 @@ fn classify_lsst(
     inputs: &[crate::alert::Input],
     walk_errors: &[crate::alert::ReadError],
 ) -> anyhow::Result<ExitCode> {
-    if args.allwise.is_some() || args.production_rules {
+    if args.allwise.is_some() || args.production_rules || args.priors.is_some() {
         anyhow::bail!(
-            "--allwise and --production-rules are for ZTF models; {} reads LSST alerts",
+            "--allwise, --production-rules and --priors are for ZTF models; {} reads LSST alerts",
             model.name()
         );
     }
@@ -225,6 +240,11 @@ fn write_output(
             "classes": model.classes(),
             "backend": backend,
             "survey": model.header.trained_on.survey,
+            "rules": !args.no_rules,
+            "priors": match &args.priors {
+                Some(p) => serde_json::json!(crate::model::priors::parse_priors(p)?),
+                None => serde_json::json!("equal"),
+            },
             "rows": output.rows,
             "skipped": output.skipped,
         }))?,

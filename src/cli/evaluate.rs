@@ -4,7 +4,7 @@ use crate::alert::collect_inputs;
 use crate::alert::neutral::Survey;
 use crate::backend::BackendChoice;
 use crate::classify::LoadedModel;
-use crate::eval::evaluate::{evaluate, evaluate_lsst, read_labels};
+use crate::eval::evaluate::{evaluate_lsst, evaluate_with, read_labels};
 use crate::model::read::read_lsst_alerts_for_model;
 use crate::model::read_alerts_for_model;
 use crate::sequence::group_into_sequences;
@@ -31,6 +31,14 @@ pub struct EvaluateArgs {
     pub out: PathBuf,
     #[arg(long, default_value_t = 5)]
     pub max_detections: usize,
+    /// Score each model's raw output: no physics rules after it (by default every model's
+    /// answer passes them, as `classify` gives it).
+    #[arg(long)]
+    pub no_rules: bool,
+    /// Class priors of the stream, e.g. `VS=0.7,AGN=0.1,SN=0.1,asteroid=0.1` (by default
+    /// the answer is at equal priors, as the models are trained).
+    #[arg(long)]
+    pub priors: Option<String>,
     #[arg(long, default_value = "auto")]
     pub backend: BackendChoice,
     /// A training run's `split.json`: score only the objects of its test part, so that a
@@ -98,11 +106,20 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {e}");
     }
     let sequences = group_into_sequences(alerts);
-    let report = evaluate(
+    let report = evaluate_with(
         &model,
         &sequences,
         &labels,
         args.max_detections,
+        &crate::classify::ClassifyOptions {
+            rules: !args.no_rules,
+            priors: args
+                .priors
+                .as_deref()
+                .map(crate::model::priors::parse_priors)
+                .transpose()?,
+            ..Default::default()
+        },
         &backend.device,
         &args.out,
     )?;

@@ -108,6 +108,10 @@ pub struct StreamArgs {
     pub until_caught_up: bool,
     #[command(flatten)]
     pub lsst: LsstSchemaArgs,
+    /// Send each model's raw output: no physics rules after it (by default every model's
+    /// answer passes them).
+    #[arg(long)]
+    pub no_rules: bool,
 }
 
 #[derive(Debug, Args)]
@@ -174,7 +178,8 @@ pub fn run_stream(args: StreamArgs) -> anyhow::Result<ExitCode> {
             .context("installing the Ctrl-C / SIGTERM handler")?;
     }
     let config = config_from(&args)?;
-    let answerer = load_answerer(&args.models, args.backend)?;
+    let mut answerer = load_answerer(&args.models, args.backend)?;
+    answerer.options.rules = !args.no_rules;
     let models: Vec<String> = answerer
         .models
         .iter()

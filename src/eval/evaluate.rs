@@ -65,6 +65,28 @@ pub fn evaluate(
     device: &Device,
     out: &Path,
 ) -> Result<EvalReport, EvalError> {
+    evaluate_with(
+        model,
+        sequences,
+        labels,
+        max_detections,
+        &ClassifyOptions::default(),
+        device,
+        out,
+    )
+}
+
+/// [`evaluate`], answering as `answer` says: its physics rules (on, or off for the raw
+/// output) and class priors; the detections and the look-ahead are the evaluation's own.
+pub fn evaluate_with(
+    model: &LoadedModel,
+    sequences: &[Sequence],
+    labels: &HashMap<String, String>,
+    max_detections: usize,
+    answer: &ClassifyOptions,
+    device: &Device,
+    out: &Path,
+) -> Result<EvalReport, EvalError> {
     let classes = model.classes().to_vec();
     let mut skipped_labels = BTreeMap::new();
     let mut truth = HashMap::new();
@@ -90,7 +112,8 @@ pub fn evaluate(
         max_detections,
         // Scores after N detections: no rule may look ahead.
         look_ahead_for_stationary: false,
-        ..ClassifyOptions::default()
+        only_last: false,
+        ..answer.clone()
     };
     let started = std::time::Instant::now();
     let output = model.classify(&kept, &options, device, &AtomicBool::new(false), &|_, _| {})?;

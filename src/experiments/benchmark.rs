@@ -540,6 +540,8 @@ pub struct BenchmarkReport {
     pub repeats: usize,
     pub models: Vec<ModelReport>,
     pub simulation_ablation: Option<crate::experiments::benchmark_run::SimulationAblation>,
+    /// The headline: every source group held out in turn (see `experiments::grouped`).
+    pub grouped: Option<crate::experiments::grouped::GroupedReport>,
     pub notes: Vec<String>,
 }
 
@@ -550,6 +552,17 @@ fn pct(v: f64) -> String {
 /// The report as Markdown tables, for the README and the models' reports.
 pub fn render_markdown(report: &BenchmarkReport) -> String {
     let mut s = String::new();
+    if let Some(g) = &report.grouped {
+        s.push_str(&crate::experiments::grouped::render_grouped(
+            g,
+            &report.models,
+        ));
+        s.push_str(
+            "\n**Random object-level split** (the committed split: objects of one source on \
+             both sides, so features that identify a source can stand in for the class; \
+             kept for comparison, it overstates what holds on an unseen source):\n\n",
+        );
+    }
     s.push_str("Objects per class and part of the split:\n\n| part |");
     for c in REAL_CLASSES {
         s.push_str(&format!(" {c} |"));

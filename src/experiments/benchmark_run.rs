@@ -31,6 +31,9 @@ pub struct BenchmarkConfig {
     /// A `stampseq simulate` folder (alerts and `labels.csv`) for the ablation: the trees
     /// trained with it and without it, judged on the real validation objects.
     pub simulated: Option<PathBuf>,
+    /// Keep every feature even where the shortcut audit finds one that only tells the
+    /// source (the audit is still run and printed).
+    pub keep_features: bool,
 }
 
 /// The simulated-data ablation: balanced accuracy on the real validation objects of trees
@@ -51,6 +54,7 @@ fn simulation_ablation(
     val: &[Sequence],
     val_truth: &[(String, String)],
     config: &BenchmarkConfig,
+    trees: &TreeConfig,
 ) -> Result<SimulationAblation, BenchmarkError> {
     let labels = crate::labels::read_labels_csv(&dir.join("labels.csv"))
         .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
@@ -78,8 +82,8 @@ fn simulation_ablation(
         Ok(score(&answers, val_truth, &FIVE_CLASSES, None, 3)
             .map_or(f64::NAN, |t| t.metrics.balanced_accuracy))
     };
-    let without = score_on_val(train_trees(train, train_labels, &config.trees)?)?;
-    let with_sim = score_on_val(train_trees(&with, &with_labels, &config.trees)?)?;
+    let without = score_on_val(train_trees(train, train_labels, trees)?)?;
+    let with_sim = score_on_val(train_trees(&with, &with_labels, trees)?)?;
     Ok(SimulationAblation {
         simulated_objects: simulated.len(),
         validation_objects: val_truth.len(),
@@ -112,7 +116,7 @@ fn truth_of(rows: &[SplitRow], part: &str, loaded: &HashSet<&str>) -> Vec<(Strin
         .collect()
 }
 
-fn majority(labels: &HashMap<String, String>) -> String {
+pub(crate) fn majority(labels: &HashMap<String, String>) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for l in labels.values() {
         *counts.entry(l.as_str()).or_default() += 1;
@@ -125,7 +129,7 @@ fn majority(labels: &HashMap<String, String>) -> String {
 }
 
 /// The tree answers without the physics rules: the ablation that shows what the rules add.
-fn bare_tree_answers(trees: &TreeEnsemble, sequences: &[&Sequence]) -> Answers {
+pub(crate) fn bare_tree_answers(trees: &TreeEnsemble, sequences: &[&Sequence]) -> Answers {
     let mut by_object = HashMap::new();
     for s in sequences {
         let rows: Vec<Vec<f32>> = (0..s.len().min(MAX_DETECTIONS))
@@ -147,7 +151,7 @@ fn bare_tree_answers(trees: &TreeEnsemble, sequences: &[&Sequence]) -> Answers {
     }
 }
 
-fn classify_all(
+pub(crate) fn classify_all(
     model: &LoadedModel,
     sequences: &[Sequence],
     backend: &ResolvedBackend,
@@ -268,13 +272,34 @@ pub fn run_benchmark(
         v
     };
 
+    // Source groups, and the shortcut audit on the training and validation objects only:
+    // what it neutralises is chosen without a test object.
+    let grouped_objects =
+        crate::experiments::grouped::grouped_objects(&config.data, &rows, &loaded)?;
+    let fit_ids: HashSet<String> = labels_of(&rows, &["train", "val"]).into_keys().collect();
+    let audit_objects: Vec<crate::experiments::groups::GroupedObject> = grouped_objects
+        .iter()
+        .filter(|o| fit_ids.contains(&o.object_id))
+        .cloned()
+        .collect();
+    let audit =
+        crate::experiments::shortcut::shortcut_audit(&audit_objects, &by_id, &config.trees, say)?;
+    let tree_config = TreeConfig {
+        neutralised: if config.keep_features {
+            Vec::new()
+        } else {
+            audit.neutralised.clone()
+        },
+        ..config.trees.clone()
+    };
+
     // The trees of the committed split: trained on its training and validation objects.
     let fit_labels = labels_of(&rows, &["train", "val"]);
     say(&format!(
         "training the trees on {} objects",
         pick(&fit_labels).len()
     ));
-    let trees = train_trees(&pick(&fit_labels), &fit_labels, &config.trees)?;
+    let trees = train_trees(&pick(&fit_labels), &fit_labels, &tree_config)?;
     let model_path = config
         .save_model
         .clone()
@@ -311,10 +336,34 @@ pub fn run_benchmark(
         },
     ];
     // Every other model runs once on every labelled object: the repeats score subsets.
+    let mut stack_on: Option<(String, Answers)> = None;
     for path in &config.models {
         say(&format!("running {}", path.display()));
         let model = LoadedModel::load_for(path, &config.backend)
             .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+        // ALeRCE's classifier trained on none of these objects: its raw answers may feed
+        // the fused model of the grouped validation without leaking a label.
+        if model.header.kind == crate::model::file::ModelKind::Alerce && stack_on.is_none() {
+            let raw = ClassifyOptions {
+                max_detections: MAX_DETECTIONS,
+                look_ahead_for_stationary: false,
+                rules: false,
+                ..Default::default()
+            };
+            let out = model
+                .classify(
+                    &sequences,
+                    &raw,
+                    &config.backend.device,
+                    &AtomicBool::new(false),
+                    &|_, _| {},
+                )
+                .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+            stack_on = Some((
+                model.name().to_string(),
+                Answers::from_rows(model.classes(), &out.rows),
+            ));
+        }
         scored.push(Scored {
             name: model.name().to_string(),
             description: format!(
@@ -343,6 +392,7 @@ pub fn run_benchmark(
                 &val,
                 &truth_of(&rows, "val", &loaded),
                 config,
+                &tree_config,
             )?;
             notes.push(format!(
                 "Simulated-data ablation (five classes, {} real validation objects): trees on the real training objects {:.1} %, with {} simulated objects added {:.1} %; the default answer uses no simulated data.",
@@ -380,7 +430,7 @@ pub fn run_benchmark(
         let test_refs: Vec<&Sequence> = test_seqs.iter().collect();
         let repeat_config = TreeConfig {
             seed: config.trees.seed + 1 + r as u64,
-            ..config.trees.clone()
+            ..tree_config.clone()
         };
         let trees_r = train_trees(&pick(&fit), &fit, &repeat_config)?;
         let model_r = LoadedModel::from_trees(trees_r.clone(), header.clone(), &model_path);
@@ -449,6 +499,28 @@ pub fn run_benchmark(
             config.repeats
         ));
     }
+    let fixed = scored
+        .iter()
+        .filter(|s| !s.retrained)
+        .map(|s| crate::experiments::grouped::FixedModel {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            answers: &s.answers,
+            seen: &s.seen,
+        })
+        .collect();
+    let mut grouped = crate::experiments::grouped::grouped_validation(
+        &crate::experiments::grouped::GroupedInput {
+            objects: &grouped_objects,
+            by_id: &by_id,
+            trees: &tree_config,
+            backend: &config.backend,
+            fixed,
+            stack_on: stack_on.as_ref().map(|(n, a)| (n.clone(), a)),
+        },
+        say,
+    )?;
+    grouped.audit = Some(audit);
     let report = BenchmarkReport {
         split: config.split.clone(),
         counts,
@@ -457,6 +529,7 @@ pub fn run_benchmark(
         repeats: config.repeats,
         models,
         simulation_ablation: ablation,
+        grouped: Some(grouped),
         notes,
     };
     write_outputs(&report, &config.out)?;
@@ -469,16 +542,21 @@ pub fn run_benchmark(
             "split": config.split,
             "parts": ["train", "val"],
             "objects": fit_labels.len(),
-            "config": config.trees,
+            "config": tree_config,
         }));
         header.provenance.metrics = report
             .models
             .iter()
             .find(|m| m.model == DEFAULT_MODEL_NAME)
             .map(|m| {
+                let g = report.grouped.as_ref().and_then(|g| {
+                    g.models.iter().find(|g| g.model == DEFAULT_MODEL_NAME)
+                });
                 serde_json::json!({
                     "test_balanced_accuracy_five": m.five_classes.as_ref().map(|t| t.metrics.balanced_accuracy),
                     "test_balanced_accuracy_three": m.three_classes.as_ref().map(|t| t.metrics.balanced_accuracy),
+                    "grouped_by_source_balanced_accuracy_five": g.and_then(|g| g.five_classes.as_ref()).map(|t| t.metrics.balanced_accuracy),
+                    "grouped_by_source_balanced_accuracy_three": g.and_then(|g| g.three_classes.as_ref()).map(|t| t.metrics.balanced_accuracy),
                 })
             });
         write_tree_model(&trees, &header, path)

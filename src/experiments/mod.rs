@@ -6,4 +6,8 @@ pub mod active;
 pub mod benchmark;
 pub mod benchmark_run;
 pub mod finetune;
+pub mod fused;
+pub mod grouped;
+pub mod groups;
+pub mod shortcut;
 pub mod sweep;

@@ -8,6 +8,7 @@ pub mod file;
 pub mod heads;
 pub mod import;
 pub mod loss;
+pub mod priors;
 pub mod probs;
 pub mod read;
 pub mod rules;

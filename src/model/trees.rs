@@ -47,6 +47,10 @@ pub struct TreeConfig {
     /// Weight each row by the inverse frequency of its class, so that rare classes count.
     pub balance_classes: bool,
     pub seed: u64,
+    /// Features read as missing in training and answering: those the shortcut audit found
+    /// to tell the source of an alert and not its class on unseen sources (see
+    /// `eval::grouped`). Empty in models made before the audit.
+    pub neutralised: Vec<String>,
 }
 
 impl Default for TreeConfig {
@@ -59,6 +63,7 @@ impl Default for TreeConfig {
             min_leaf_size: 4,
             balance_classes: true,
             seed: 7,
+            neutralised: Vec::new(),
         }
     }
 }
@@ -94,9 +99,26 @@ impl std::fmt::Debug for TreeEnsemble {
     }
 }
 
-fn to_gbdt(row: &[f32]) -> Vec<f32> {
+/// `row` in gbdt-rs's form: NaN and the `masked` columns become its unknown value, which
+/// the trees route as they route a missing field.
+fn to_gbdt(row: &[f32], masked: &[bool]) -> Vec<f32> {
     row.iter()
-        .map(|&v| if v.is_finite() { v } else { VALUE_TYPE_UNKNOWN })
+        .enumerate()
+        .map(|(i, &v)| {
+            if v.is_finite() && !masked.get(i).copied().unwrap_or(false) {
+                v
+            } else {
+                VALUE_TYPE_UNKNOWN
+            }
+        })
+        .collect()
+}
+
+/// Which of `features` the config neutralises.
+fn mask_of(features: &[String], config: &TreeConfig) -> Vec<bool> {
+    features
+        .iter()
+        .map(|f| config.neutralised.iter().any(|n| n == f))
         .collect()
 }
 
@@ -146,7 +168,8 @@ impl TreeEnsemble {
                 }
             })
             .collect();
-        let prepared: Vec<Vec<f32>> = rows.iter().map(|r| to_gbdt(r)).collect();
+        let masked = mask_of(features, config);
+        let prepared: Vec<Vec<f32>> = rows.iter().map(|r| to_gbdt(r, &masked)).collect();
         let mut rng = StdRng::seed_from_u64(config.seed);
         let mut members = Vec::with_capacity(config.members);
         for m in 0..config.members.max(1) {
@@ -210,9 +233,10 @@ impl TreeEnsemble {
                 });
             }
         }
+        let masked = mask_of(&self.features, &self.config);
         let data: DataVec = rows
             .iter()
-            .map(|r| Data::new_test_data(to_gbdt(r), None))
+            .map(|r| Data::new_test_data(to_gbdt(r, &masked), None))
             .collect();
         let c = self.classes.len();
         // per_member[m][row][class]
@@ -331,6 +355,14 @@ pub fn tree_model_header_for(
         "config": ensemble.config,
         "members": ensemble.members(),
         "rules": rules,
+        // What the probabilities mean: class-balanced weights make them the answer at
+        // equal class priors (`classify --priors` moves them to a stream's own).
+        "answer_priors": if ensemble.config.balance_classes {
+            "equal (class-balanced training weights)"
+        } else {
+            "the training objects' class frequencies"
+        },
+        "neutralised_features": ensemble.config.neutralised,
     });
     header
 }
@@ -487,6 +519,34 @@ mod tests {
         let json = serde_json::to_string(&model).unwrap();
         let back: TreeEnsemble = serde_json::from_str(&json).unwrap();
         assert_eq!(back.predict(&[vec![0.9, 0.1]]).unwrap(), answers[..1]);
+    }
+
+    #[test]
+    fn a_neutralised_feature_is_read_as_missing_in_training_and_answering() {
+        let (rows, labels) = toy(300);
+        let config = TreeConfig {
+            members: 1,
+            iterations: 30,
+            neutralised: names(&["a"]),
+            ..Default::default()
+        };
+        let model = TreeEnsemble::fit(
+            &rows,
+            &labels,
+            &names(&["x", "y", "far"]),
+            &names(&["a", "b"]),
+            &config,
+            &|_, _| {},
+        )
+        .unwrap();
+        // The answer does not change with `a` (which alone tells the far class: the model
+        // of the test above, reading it, calls the first row far).
+        let far = model.predict(&[vec![6.0, 0.5], vec![0.2, 0.5]]).unwrap();
+        assert_eq!(far[0].mean, far[1].mean);
+        assert!(far[0].mean[2] < 0.9);
+        let json = serde_json::to_string(&model).unwrap();
+        let back: TreeEnsemble = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.config.neutralised, names(&["a"]));
     }
 
     #[test]

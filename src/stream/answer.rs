@@ -111,6 +111,8 @@ impl Answerer {
                 production_rules: false,
                 look_ahead_for_stationary: false,
                 only_last: true,
+                rules: true,
+                priors: None,
                 allwise: None,
             },
         })

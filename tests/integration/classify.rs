@@ -53,6 +53,8 @@ fn import_then_classify_matches_tensorflow_on_the_raw_alerts() {
             "0",
             "--format",
             "csv",
+            // TensorFlow's figures are the network's raw output, before any rule.
+            "--no-rules",
             "--model",
         ])
         .arg(&model)

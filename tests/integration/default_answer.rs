@@ -230,6 +230,61 @@ fn benchmark_writes_its_table_metrics_and_figures() {
     let header = stampseq::model::file::read_header(&model).expect("saved model");
     assert_eq!(header.classes.len(), 5);
     assert!(header.provenance.training.is_some());
+
+    // The headline: grouped by source, every object of the split scored by trees that
+    // never saw its source group, beside the majority answer.
+    assert!(table.contains("Grouped by source"), "{table}");
+    assert!(table.contains("Shortcut audit"), "{table}");
+    let grouped = &metrics["grouped"];
+    let folds = grouped["folds"].as_array().expect("folds");
+    assert!(folds.len() >= 4);
+    let held: u64 = folds
+        .iter()
+        .map(|f| f["test_objects"].as_u64().expect("count"))
+        .sum();
+    let objects: u64 = metrics["counts"]
+        .as_object()
+        .expect("counts")
+        .values()
+        .flat_map(|p| p.as_object().expect("part").values())
+        .map(|n| n.as_u64().expect("n"))
+        .sum();
+    assert_eq!(held, objects, "every object held out once");
+    let g = grouped["models"].as_array().expect("grouped models");
+    let ba = |name: &str| {
+        g.iter().find(|m| m["model"] == name).expect(name)["five_classes"]["metrics"]
+            ["balanced_accuracy"]
+            .as_f64()
+            .expect("ba")
+    };
+    assert!(ba("default-trees") > ba("majority (per fold)") + 0.15);
+    // The equal-priors default is checked against the training frequencies' answer.
+    let at_frequencies = g
+        .iter()
+        .find(|m| m["model"] == "default-trees (training-frequency priors)")
+        .expect("the priors check");
+    let ece = at_frequencies["five_classes"]["ece"].as_f64().expect("ece");
+    assert!((0.0..1.0).contains(&ece));
+    // The audit ran on the training and validation objects only, and the features tell
+    // the source far better than chance.
+    let audit = &grouped["audit"];
+    let fit: u64 = ["train", "val"]
+        .iter()
+        .flat_map(|p| metrics["counts"][p].as_object().expect("part").values())
+        .map(|n| n.as_u64().expect("n"))
+        .sum();
+    assert!(audit["objects"].as_u64().expect("audit objects") <= fit);
+    let chance = audit["source_chance"].as_f64().expect("chance");
+    assert!(
+        audit["source_balanced_accuracy"]
+            .as_f64()
+            .expect("source ba")
+            > chance + 0.2
+    );
+    let candidates = audit["candidates"].as_array().expect("candidates");
+    for f in audit["neutralised"].as_array().expect("neutralised") {
+        assert!(candidates.contains(f));
+    }
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Classification of loaded sequences with a model file: preprocessing on all cores,
 //! batches to the model's device, one row per object and detection step.
 
+pub mod after;
+
 use crate::alert::neutral::Survey;
 use crate::alert::Alert;
 use crate::backend::ResolvedBackend;
@@ -15,6 +17,7 @@ use crate::model::{
 };
 use crate::sequence::Sequence;
 use crate::stamp::model_stamps;
+use after::{at_priors, physics_rules, priors_for, rules_on_rows};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
@@ -85,8 +88,14 @@ pub struct ClassifyOptions {
     /// Answer only each sequence's last detection (a stream, answering the alert that just
     /// arrived, passes each object's alerts up to it).
     pub only_last: bool,
-    /// An AllWISE catalogue and cone radius (arcsec) for the tree models' mid-infrared
-    /// colour rule ([`rules::apply_wise`]).
+    /// Apply the physics rules ([`crate::model::rules`]) after every model, networks and
+    /// imported ALeRCE included; off (`--no-rules`) to see a model's raw output.
+    pub rules: bool,
+    /// Class priors of the stream (see [`crate::model::priors`]); None answers at equal
+    /// priors, as the models are trained to.
+    pub priors: Option<std::collections::BTreeMap<String, f64>>,
+    /// An AllWISE catalogue and cone radius (arcsec) for the mid-infrared colour rule
+    /// ([`rules::apply_wise`]).
     pub allwise: Option<(
         std::sync::Arc<crate::features::allwise::AllWiseCatalogue>,
         f64,
@@ -101,6 +110,8 @@ impl Default for ClassifyOptions {
             production_rules: false,
             look_ahead_for_stationary: true,
             only_last: false,
+            rules: true,
+            priors: None,
             allwise: None,
         }
     }
@@ -349,6 +360,16 @@ impl LoadedModel {
                 _ => None,
             },
         )?;
+        if let Some(weights) = priors_for(&self.header.classes, options)? {
+            for row in &mut out.rows {
+                at_priors(&mut row.probabilities, None, &weights);
+                let top = crate::model::probs::argmax(&row.probabilities).unwrap_or(0);
+                row.top_class = self.header.classes.get(top).cloned().unwrap_or_default();
+            }
+        }
+        if options.rules {
+            rules_on_rows(&mut out.rows, sequences, &self.header.classes, options);
+        }
         if options.only_last {
             let last: std::collections::HashMap<&str, usize> = sequences
                 .iter()
@@ -533,7 +554,13 @@ impl LoadedModel {
             cancel,
             &|_, _| {},
             &mut out,
-            |_, _| None,
+            // The LSST rules pass every model's answer, as the ZTF ones do.
+            |item, probs| match item.alert {
+                StepAlert::Lsst(alert) => {
+                    rules::apply_lsst(alert, &self.header.classes, probs, None)
+                }
+                _ => None,
+            },
         )?;
         Ok(out)
     }
@@ -647,6 +674,7 @@ impl LoadedModel {
             .sum();
         let classes = &self.header.classes;
         let slots = self.trained_slots(trees);
+        let weights = priors_for(classes, options)?;
         let mut done = 0;
         for chunk in sequences.chunks(options.batch_size.max(1)) {
             if cancel.load(Ordering::Relaxed) {
@@ -685,34 +713,28 @@ impl LoadedModel {
                     probs[slot] = answer.mean[i];
                     std[slot] = answer.std[i];
                 }
+                if let Some(w) = &weights {
+                    at_priors(&mut probs, Some(&mut std), w);
+                }
                 let earlier: Vec<&Alert> = seq.detections[..k].iter().collect();
                 let later: Vec<&Alert> = if options.look_ahead_for_stationary {
                     seq.detections[k + 1..].iter().collect()
                 } else {
                     Vec::new()
                 };
-                let mut rule = rules::apply_knowing(
-                    alert,
-                    &earlier,
-                    &later,
-                    classes,
-                    &mut probs,
-                    Some(&mut std),
-                );
-                if let Some((catalogue, radius)) = &options.allwise {
-                    let c = &alert.candidate;
-                    let colour = catalogue
-                        .nearest(c.ra, c.dec, *radius)
-                        .and_then(|(s, _)| Some(s.mags.w1? - s.mags.w2?));
-                    if let Some(note) = colour.and_then(|w1_w2| {
-                        rules::apply_wise(w1_w2, classes, &mut probs, Some(&mut std))
-                    }) {
-                        rule = Some(match rule {
-                            Some(r) => format!("{r}; {note}"),
-                            None => note,
-                        });
-                    }
-                }
+                let rule = if options.rules {
+                    physics_rules(
+                        alert,
+                        &earlier,
+                        &later,
+                        classes,
+                        &mut probs,
+                        Some(&mut std),
+                        options,
+                    )
+                } else {
+                    None
+                };
                 let top = crate::model::probs::argmax(&probs).unwrap_or(0);
                 out.rows.push(ClassRow {
                     object_id: seq.object_id.clone(),

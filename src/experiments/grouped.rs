@@ -1,0 +1,687 @@
+//! The grouped-by-source validation: every source group (see [`crate::experiments::groups`]) held
+//! out in turn, the trees and the majority answer retrained on the other groups, every
+//! model scored on the objects of the group it never saw. This is the figure that predicts
+//! how a model does on a stream from a source absent from the shared data; a random
+//! object-level split puts alerts of one file on both sides and rewards features that
+//! identify the file.
+//!
+//! Models that are not retrained here (the bundled networks, ALeRCE) are scored on every
+//! held-out object they were not trained or selected on; their training objects came from
+//! every source, so their figure is not cross-source and the report says so.
+
+use super::benchmark::*;
+use super::benchmark_run::{bare_tree_answers, classify_all, majority};
+use crate::assets::DEFAULT_MODEL_NAME;
+use crate::backend::ResolvedBackend;
+use crate::classify::LoadedModel;
+use crate::experiments::groups::{
+    grouped_folds, manifest_rows, programme_of, source_groups, Fold, GroupedObject,
+};
+use crate::features::tabular::TABULAR_FEATURES;
+use crate::model::trees::{tree_model_header, TreeConfig, TreeEnsemble};
+use crate::sequence::Sequence;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+/// Object-level folds for a class that lives in one group only.
+pub const WITHIN_FOLDS: usize = 5;
+const FOLD_SEED: u64 = 11;
+
+/// Trees on the objects of `sequences` labelled in `labels`, over the real classes present
+/// among them: a held-out group can take a class's every object with it.
+pub fn train_trees_present(
+    sequences: &[&Sequence],
+    labels: &HashMap<String, String>,
+    config: &TreeConfig,
+) -> Result<TreeEnsemble, BenchmarkError> {
+    let present: HashSet<&str> = sequences
+        .iter()
+        .filter_map(|s| labels.get(&s.object_id).map(String::as_str))
+        .collect();
+    let classes: Vec<String> = REAL_CLASSES
+        .iter()
+        .filter(|c| present.contains(*c))
+        .map(|c| c.to_string())
+        .collect();
+    if classes.len() < 2 {
+        return Err(BenchmarkError::Invalid(format!(
+            "a fold trains on {} class(es) only",
+            classes.len()
+        )));
+    }
+    let index: HashMap<String, usize> = labels
+        .iter()
+        .filter_map(|(id, l)| classes.iter().position(|c| c == l).map(|i| (id.clone(), i)))
+        .collect();
+    let (rows, ys) = tree_rows(sequences, &index);
+    let features: Vec<String> = TABULAR_FEATURES.iter().map(|s| s.to_string()).collect();
+    Ok(TreeEnsemble::fit(
+        &rows,
+        &ys,
+        &classes,
+        &features,
+        config,
+        &|_, _| {},
+    )?)
+}
+
+/// The split's objects that have alerts here (`loaded`), each with its source group from the
+/// shared data's manifests (an object the manifests lack keeps its split row's programme).
+pub fn grouped_objects(
+    data: &Path,
+    rows: &[SplitRow],
+    loaded: &HashSet<&str>,
+) -> Result<Vec<GroupedObject>, BenchmarkError> {
+    let groups = source_groups(&manifest_rows(data)?);
+    Ok(rows
+        .iter()
+        .filter(|r| loaded.contains(r.object_id.as_str()))
+        .map(|r| GroupedObject {
+            object_id: r.object_id.clone(),
+            label: r.label.clone(),
+            group: groups
+                .get(&r.object_id)
+                .cloned()
+                .unwrap_or_else(|| programme_of(&r.source)),
+        })
+        .collect())
+}
+
+/// `answers` over the five classes (a class the model lacks gets 0), so that folds whose
+/// trees know different classes pool into one set of answers.
+fn over_five(answers: Answers) -> Answers {
+    let map: Vec<Option<usize>> = FIVE_CLASSES
+        .iter()
+        .map(|c| answers.classes.iter().position(|k| k == c))
+        .collect();
+    Answers {
+        classes: FIVE_CLASSES.iter().map(|c| c.to_string()).collect(),
+        by_object: answers
+            .by_object
+            .into_iter()
+            .map(|(id, steps)| {
+                let steps = steps
+                    .into_iter()
+                    .map(|p| map.iter().map(|i| i.map_or(0.0, |i| p[i])).collect())
+                    .collect();
+                (id, steps)
+            })
+            .collect(),
+    }
+}
+
+/// A model scored beside the retrained ones, with the objects it must not be scored on.
+pub struct FixedModel<'a> {
+    pub name: String,
+    pub description: String,
+    pub answers: &'a Answers,
+    pub seen: &'a HashSet<String>,
+}
+
+pub struct GroupedInput<'a> {
+    pub objects: &'a [GroupedObject],
+    pub by_id: &'a HashMap<&'a str, &'a Sequence>,
+    pub trees: &'a TreeConfig,
+    pub backend: &'a ResolvedBackend,
+    pub fixed: Vec<FixedModel<'a>>,
+    /// A stamp model that never trained on these objects (its name, its raw answers): the
+    /// fused model stacks the trees on it (see [`crate::experiments::fused`]).
+    pub stack_on: Option<(String, &'a Answers)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupCounts {
+    pub group: String,
+    pub counts: BTreeMap<String, usize>,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FoldSummary {
+    pub name: String,
+    pub test_objects: usize,
+    pub train_objects: usize,
+    pub cross_source: bool,
+}
+
+/// One model's score on one held-out group.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupScore {
+    pub group: String,
+    pub objects: usize,
+    pub accuracy: f64,
+    pub balanced_accuracy: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupedModel {
+    pub model: String,
+    pub description: String,
+    /// Retrained on each fold (trees, majority): its score is cross-source.
+    pub retrained: bool,
+    pub five_classes: Option<TaskScore>,
+    pub three_classes: Option<TaskScore>,
+    pub per_group: Vec<GroupScore>,
+    /// Held-out objects left out of its score: seen in its training, or no answer.
+    pub left_out: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupedReport {
+    pub groups: Vec<GroupCounts>,
+    pub folds: Vec<FoldSummary>,
+    pub models: Vec<GroupedModel>,
+    pub audit: Option<crate::experiments::shortcut::ShortcutAudit>,
+    pub notes: Vec<String>,
+}
+
+fn group_counts(objects: &[GroupedObject]) -> Vec<GroupCounts> {
+    let mut by: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
+    for o in objects {
+        *by.entry(o.group.as_str())
+            .or_default()
+            .entry(o.label.clone())
+            .or_default() += 1;
+    }
+    let mut out: Vec<GroupCounts> = by
+        .into_iter()
+        .map(|(g, counts)| GroupCounts {
+            group: g.to_string(),
+            total: counts.values().sum(),
+            counts,
+        })
+        .collect();
+    out.sort_by(|a, b| b.total.cmp(&a.total).then(a.group.cmp(&b.group)));
+    out
+}
+
+/// `model`'s answers to `sequences` with the rules, at `priors` instead of equal priors.
+fn classify_at_priors(
+    model: &LoadedModel,
+    sequences: &[Sequence],
+    backend: &ResolvedBackend,
+    priors: BTreeMap<String, f64>,
+) -> Result<Answers, BenchmarkError> {
+    let options = crate::classify::ClassifyOptions {
+        max_detections: MAX_DETECTIONS,
+        look_ahead_for_stationary: false,
+        priors: Some(priors),
+        ..Default::default()
+    };
+    let out = model
+        .classify(
+            sequences,
+            &options,
+            &backend.device,
+            &std::sync::atomic::AtomicBool::new(false),
+            &|_, _| {},
+        )
+        .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+    Ok(Answers::from_rows(model.classes(), &out.rows))
+}
+
+/// The trees (with and without the rules, and at the training part's class frequencies
+/// instead of equal priors) and the majority answer, each retrained on the training
+/// objects of every fold and answering its held-out objects, pooled.
+fn retrained_answers(
+    input: &GroupedInput,
+    folds: &[Fold],
+    say: &dyn Fn(&str),
+) -> Result<[Answers; 4], BenchmarkError> {
+    let label_of: HashMap<&str, &str> = input
+        .objects
+        .iter()
+        .map(|o| (o.object_id.as_str(), o.label.as_str()))
+        .collect();
+    let mut pooled: [Answers; 4] = Default::default();
+    for (i, fold) in folds.iter().enumerate() {
+        say(&format!(
+            "grouped validation: fold {} of {} (held out: {})",
+            i + 1,
+            folds.len(),
+            fold.name
+        ));
+        let pick = |ids: &[String]| -> Vec<&Sequence> {
+            let mut v: Vec<&Sequence> = ids
+                .iter()
+                .filter_map(|id| input.by_id.get(id.as_str()).copied())
+                .collect();
+            v.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+            v
+        };
+        let train_labels: HashMap<String, String> = fold
+            .train
+            .iter()
+            .filter_map(|id| {
+                label_of
+                    .get(id.as_str())
+                    .map(|l| (id.clone(), l.to_string()))
+            })
+            .collect();
+        let trees = train_trees_present(&pick(&fold.train), &train_labels, input.trees)?;
+        let test_refs = pick(&fold.test);
+        let test_seqs: Vec<Sequence> = test_refs.iter().map(|s| (*s).clone()).collect();
+        let header = tree_model_header(&trees, DEFAULT_MODEL_NAME);
+        let model = LoadedModel::from_trees(trees.clone(), header, Path::new("fold.stampseq"));
+        let frequencies = crate::model::priors::frequency_priors(
+            &REAL_CLASSES,
+            train_labels.values().map(String::as_str),
+        );
+        let fold_answers = [
+            Answers::constant(&majority(&train_labels), &test_refs),
+            classify_all(&model, &test_seqs, input.backend)?,
+            bare_tree_answers(&trees, &test_refs),
+            classify_at_priors(&model, &test_seqs, input.backend, frequencies)?,
+        ];
+        for (p, a) in pooled.iter_mut().zip(fold_answers) {
+            let a = over_five(a);
+            p.classes = a.classes;
+            p.by_object.extend(a.by_object);
+        }
+    }
+    Ok(pooled)
+}
+
+fn score_model(
+    name: String,
+    description: String,
+    retrained: bool,
+    answers: &Answers,
+    truth: &[(String, String)],
+    group_of: &HashMap<&str, &str>,
+    groups: &[GroupCounts],
+) -> GroupedModel {
+    let kept: Vec<(String, String)> = truth
+        .iter()
+        .filter(|(id, _)| answers.by_object.contains_key(id))
+        .cloned()
+        .collect();
+    let per_group = groups
+        .iter()
+        .filter_map(|g| {
+            let t: Vec<(String, String)> = kept
+                .iter()
+                .filter(|(id, _)| group_of.get(id.as_str()) == Some(&g.group.as_str()))
+                .cloned()
+                .collect();
+            let s = score(answers, &t, &FIVE_CLASSES, None, 5)?;
+            Some(GroupScore {
+                group: g.group.clone(),
+                objects: s.objects,
+                accuracy: s.metrics.accuracy,
+                balanced_accuracy: s.metrics.balanced_accuracy,
+            })
+        })
+        .collect();
+    GroupedModel {
+        model: name,
+        description,
+        retrained,
+        five_classes: score(answers, &kept, &FIVE_CLASSES, None, 13),
+        three_classes: score(answers, &kept, &THREE_CLASSES, None, 13),
+        per_group,
+        left_out: truth.len() - kept.len(),
+    }
+}
+
+/// Runs the grouped validation over `input.objects`.
+pub fn grouped_validation(
+    input: &GroupedInput,
+    say: &dyn Fn(&str),
+) -> Result<GroupedReport, BenchmarkError> {
+    let folds = grouped_folds(input.objects, WITHIN_FOLDS, FOLD_SEED);
+    let groups = group_counts(input.objects);
+    let [maj, trees, bare, frequent] = retrained_answers(input, &folds, say)?;
+    let group_of: HashMap<&str, &str> = input
+        .objects
+        .iter()
+        .map(|o| (o.object_id.as_str(), o.group.as_str()))
+        .collect();
+    let scored: HashSet<&str> = folds
+        .iter()
+        .flat_map(|f| f.test.iter().map(String::as_str))
+        .collect();
+    let truth: Vec<(String, String)> = input
+        .objects
+        .iter()
+        .filter(|o| scored.contains(o.object_id.as_str()))
+        .map(|o| (o.object_id.clone(), o.label.clone()))
+        .collect();
+    let mut models = vec![
+        score_model(
+            "majority (per fold)".into(),
+            "the most common class of each fold's training groups".into(),
+            true,
+            &maj,
+            &truth,
+            &group_of,
+            &groups,
+        ),
+        score_model(
+            DEFAULT_MODEL_NAME.into(),
+            "trees retrained on the other groups, with the physics rules".into(),
+            true,
+            &trees,
+            &truth,
+            &group_of,
+            &groups,
+        ),
+        score_model(
+            format!("{DEFAULT_MODEL_NAME} (no rules)"),
+            "the same trees without the physics rules".into(),
+            true,
+            &bare,
+            &truth,
+            &group_of,
+            &groups,
+        ),
+        score_model(
+            format!("{DEFAULT_MODEL_NAME} (training-frequency priors)"),
+            "the same trees, answering at each fold's training class frequencies instead of \
+             equal priors (the check of the default)"
+                .into(),
+            true,
+            &frequent,
+            &truth,
+            &group_of,
+            &groups,
+        ),
+    ];
+    if let Some((name, stamp)) = &input.stack_on {
+        say(&format!("grouped validation: trees stacked on {name}"));
+        let labels: HashMap<&str, &str> = input
+            .objects
+            .iter()
+            .map(|o| (o.object_id.as_str(), o.label.as_str()))
+            .collect();
+        let cross: Vec<Fold> = folds.iter().filter(|f| f.cross_source).cloned().collect();
+        let fused = crate::experiments::fused::fused_answers(
+            &cross,
+            &labels,
+            input.by_id,
+            stamp,
+            input.trees,
+            true,
+        )?;
+        models.push(score_model(
+            format!("fused: trees + {name}"),
+            format!(
+                "trees on the alert's metadata and history and {name}'s raw probabilities \
+                 (which never trained on these objects), retrained on the other groups, with \
+                 the physics rules"
+            ),
+            true,
+            &fused,
+            &truth,
+            &group_of,
+            &groups,
+        ));
+    }
+    for f in &input.fixed {
+        let t: Vec<(String, String)> = truth
+            .iter()
+            .filter(|(id, _)| !f.seen.contains(id))
+            .cloned()
+            .collect();
+        let mut m = score_model(
+            f.name.clone(),
+            f.description.clone(),
+            false,
+            f.answers,
+            &t,
+            &group_of,
+            &groups,
+        );
+        m.left_out += truth.len() - t.len();
+        models.push(m);
+    }
+    let cross = folds.iter().filter(|f| f.cross_source).count();
+    let mut notes = vec![format!(
+        "Grouped by source: {} objects in {} source groups (objects joined through a shared \
+         candid, objectId or file, then by the programme that selected them); {cross} \
+         leave-one-group-out folds{}. The trees and the majority answer are retrained on each \
+         fold; standard errors are bootstrap over objects (objects of one group are not \
+         independent, so they understate the spread: see the per-group table). Labels are \
+         weak (catalogue cross-matches, ssdistnr for asteroids), never spectroscopic.",
+        truth.len(),
+        groups.len(),
+        if folds.len() > cross {
+            format!(
+                " and {} object-level folds inside a group for classes found in one group only (not cross-source)",
+                folds.len() - cross
+            )
+        } else {
+            String::new()
+        }
+    )];
+    if !input.fixed.is_empty() {
+        notes.push(
+            "Networks and ALeRCE are not retrained per fold: each is scored on the held-out \
+             objects it was never trained or selected on, but the bundled networks trained on \
+             objects of every source (a random split), so their figure is not cross-source and \
+             flatters them; ALeRCE trained on none of these objects."
+                .into(),
+        );
+    }
+    Ok(GroupedReport {
+        groups,
+        folds: folds
+            .iter()
+            .map(|f| FoldSummary {
+                name: f.name.clone(),
+                test_objects: f.test.len(),
+                train_objects: f.train.len(),
+                cross_source: f.cross_source,
+            })
+            .collect(),
+        models,
+        audit: None,
+        notes,
+    })
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.1}", 100.0 * v)
+}
+
+fn random_split_ba(random: &[ModelReport], name: &str, five: bool) -> Option<f64> {
+    let m = random.iter().find(|m| {
+        m.model == name || (name.starts_with("majority") && m.model.starts_with("majority"))
+    })?;
+    let t = if five {
+        m.five_classes.as_ref()
+    } else {
+        m.three_classes.as_ref()
+    }?;
+    Some(t.metrics.balanced_accuracy)
+}
+
+/// The grouped validation as Markdown, each model's random-split figure beside.
+pub fn render_grouped(g: &GroupedReport, random: &[ModelReport]) -> String {
+    let mut s = String::from(
+        "**Grouped by source** (the headline: each source group held out in turn, never \
+         trained on; weak labels):\n\n| source group | AGN | SN | VS | asteroid | total |\n|---|---|---|---|---|---|\n",
+    );
+    for c in &g.groups {
+        s.push_str(&format!("| {} |", c.group));
+        for k in REAL_CLASSES {
+            s.push_str(&format!(" {} |", c.counts.get(k).copied().unwrap_or(0)));
+        }
+        s.push_str(&format!(" {} |\n", c.total));
+    }
+    for (title, five, classes) in [
+        ("Five classes", true, &FIVE_CLASSES[..4]),
+        ("AGN / SN / VS", false, &THREE_CLASSES[..]),
+    ] {
+        s.push_str(&format!(
+            "\n**{title}, grouped by source**, at each object's last detection (up to {MAX_DETECTIONS}), in %, ± standard error; the random split's figure beside:\n\n| model | cross-source | objects | balanced accuracy | random split | accuracy | ECE |"
+        ));
+        for c in classes.iter() {
+            s.push_str(&format!(" recall {c} |"));
+        }
+        s.push_str("\n|---|---|---|---|---|---|---|");
+        s.push_str(&"---|".repeat(classes.len()));
+        s.push('\n');
+        for m in &g.models {
+            let Some(t) = (if five {
+                &m.five_classes
+            } else {
+                &m.three_classes
+            }) else {
+                continue;
+            };
+            s.push_str(&format!(
+                "| {} | {} | {} | **{} ± {}** | {} | {} ± {} | {:.3} |",
+                m.model,
+                if m.retrained { "yes" } else { "no" },
+                t.objects,
+                pct(t.metrics.balanced_accuracy),
+                pct(t.balanced_accuracy_se),
+                random_split_ba(random, &m.model, five).map_or("–".into(), pct),
+                pct(t.metrics.accuracy),
+                pct(t.accuracy_se),
+                t.ece
+            ));
+            for c in classes.iter() {
+                match t.metrics.per_class.iter().position(|k| k.class == *c) {
+                    Some(i) if t.metrics.per_class[i].support > 0 => s.push_str(&format!(
+                        " {} ± {} ({}) |",
+                        pct(t.metrics.per_class[i].recall),
+                        pct(t.recall_se[i]),
+                        t.metrics.per_class[i].support
+                    )),
+                    _ => s.push_str(" – |"),
+                }
+            }
+            s.push('\n');
+        }
+    }
+    s.push_str("\n**Accuracy on each held-out source group** (five classes, %, objects in brackets):\n\n| model |");
+    for c in &g.groups {
+        s.push_str(&format!(" {} |", c.group));
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---|".repeat(g.groups.len()));
+    s.push('\n');
+    for m in &g.models {
+        s.push_str(&format!("| {} |", m.model));
+        for c in &g.groups {
+            match m.per_group.iter().find(|p| p.group == c.group) {
+                Some(p) => s.push_str(&format!(" {} ({}) |", pct(p.accuracy), p.objects)),
+                None => s.push_str(" – |"),
+            }
+        }
+        s.push('\n');
+    }
+    if let Some(a) = &g.audit {
+        s.push_str(&crate::experiments::shortcut::render_audit(a));
+    }
+    s.push('\n');
+    for n in &g.notes {
+        s.push_str(&format!("- {n}\n"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::groups::ManifestRow;
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+
+    fn data() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+    }
+
+    fn split() -> Vec<SplitRow> {
+        read_split(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/benchmark/split.csv"))
+            .expect("the committed split")
+    }
+
+    /// On the real shared data: no fold has a source group, an objectId or a candid on both
+    /// sides, and every object is scored once.
+    #[test]
+    fn no_source_is_on_both_sides_of_a_fold_on_the_shared_data() {
+        let rows = split();
+        let all: HashSet<&str> = rows.iter().map(|r| r.object_id.as_str()).collect();
+        let objects = grouped_objects(&data(), &rows, &all).expect("groups");
+        assert_eq!(objects.len(), rows.len());
+        let folds = grouped_folds(&objects, WITHIN_FOLDS, FOLD_SEED);
+        let group_of: HashMap<&str, &str> = objects
+            .iter()
+            .map(|o| (o.object_id.as_str(), o.group.as_str()))
+            .collect();
+        // Several groups, each class in two or more: every fold is cross-source.
+        assert!(group_counts(&objects).len() >= 4);
+        assert!(folds.iter().all(|f| f.cross_source));
+        let manifest = manifest_rows(&data()).expect("manifests");
+        let candids_of = |ids: &HashSet<&str>| -> BTreeSet<&str> {
+            manifest
+                .iter()
+                .filter(|r| ids.contains(r.object_id.as_str()) && !r.candid.is_empty())
+                .map(|r| r.candid.as_str())
+                .collect()
+        };
+        let mut scored = 0;
+        for f in &folds {
+            let test: HashSet<&str> = f.test.iter().map(String::as_str).collect();
+            let train: HashSet<&str> = f.train.iter().map(String::as_str).collect();
+            assert!(test.is_disjoint(&train), "{}", f.name);
+            let tg: BTreeSet<&str> = test.iter().map(|t| group_of[t]).collect();
+            let rg: BTreeSet<&str> = train.iter().map(|t| group_of[t]).collect();
+            assert!(tg.is_disjoint(&rg), "{}: {tg:?} on both sides", f.name);
+            // The same alert never on both sides, whatever the groups are called.
+            let (tc, rc) = (candids_of(&test), candids_of(&train));
+            let shared: Vec<&&str> = tc.intersection(&rc).collect();
+            assert!(shared.is_empty(), "{}: candids {shared:?}", f.name);
+            scored += test.len();
+        }
+        assert_eq!(scored, objects.len());
+    }
+
+    /// The joins the grouping exists for, on the real manifests.
+    #[test]
+    fn groups_join_files_that_share_an_alert_or_an_object() {
+        let manifest = manifest_rows(&data()).expect("manifests");
+        let groups = source_groups(&manifest);
+        // Any two rows sharing a candid or an objectId are in one group.
+        let mut by_candid: HashMap<&str, &str> = HashMap::new();
+        for r in manifest.iter().filter(|r| !r.candid.is_empty()) {
+            let g = groups[&r.object_id].as_str();
+            if let Some(other) = by_candid.insert(r.candid.as_str(), g) {
+                assert_eq!(other, g, "candid {}", r.candid);
+            }
+        }
+        // fink-client and skyportal hold alerts of one Fink test file (shared objects).
+        let shared: Vec<&ManifestRow> = manifest
+            .iter()
+            .filter(|r| r.source == "skyportal")
+            .filter(|r| {
+                manifest
+                    .iter()
+                    .any(|o| o.object_id == r.object_id && o.source == "fink-client")
+            })
+            .collect();
+        assert!(!shared.is_empty());
+        let of = |source: &str| -> BTreeSet<&str> {
+            manifest
+                .iter()
+                .filter(|r| r.source == source)
+                .map(|r| groups[&r.object_id].as_str())
+                .collect()
+        };
+        assert_eq!(of("skyportal"), of("fink-client"));
+        // fink-broker's datasim night, in the main manifest and in its git history.
+        assert_eq!(
+            of("fink-broker-datasim"),
+            of("astrolabsoftware/fink-broker (git history)")
+        );
+        // The alert simulator's night shares no alert with them: its own group.
+        assert_ne!(
+            of("astrolabsoftware/fink-alert-simulator"),
+            of("fink-client")
+        );
+    }
+}
