@@ -129,7 +129,7 @@ fn active(args: ActiveArgs) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
     let rows = read_split(&args.split)
         .with_context(|| format!("the benchmark split {}", args.split.display()))?;
-    let folders = crate::experiments::benchmark_run::labelled_alert_folders(&args.data);
+    let folders = crate::experiments::answers::labelled_alert_folders(&args.data);
     anyhow::ensure!(
         !folders.is_empty(),
         "{}: no labelled alert folders (ztf/labeled, ztf/sequences, ztf/extra)",

@@ -1,10 +1,9 @@
 //! `stampseq benchmark`: the real-data benchmark (see `experiments::benchmark`).
 
 use crate::backend::BackendChoice;
-use crate::experiments::benchmark::{
-    draw_split, read_split, real_labelled_objects, render_markdown, write_split,
-};
+use crate::experiments::benchmark::{draw_split, read_split, real_labelled_objects, write_split};
 use crate::experiments::benchmark_run::{run_benchmark, BenchmarkConfig};
+use crate::experiments::report::render_markdown;
 use crate::model::trees::TreeConfig;
 use anyhow::Context;
 use clap::Args;

@@ -69,7 +69,7 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
                 .map(|r| (r.object_id.clone(), r.label.clone()))
                 .collect();
             let wanted: HashSet<&str> = fit.keys().map(|k| k.as_str()).collect();
-            let folders = crate::experiments::benchmark_run::labelled_alert_folders(&args.data);
+            let folders = crate::experiments::answers::labelled_alert_folders(&args.data);
             let (alerts, _) = read_all(&folders, &ReadOptions::default());
             let seqs = group_into_sequences(
                 alerts

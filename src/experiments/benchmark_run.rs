@@ -3,7 +3,9 @@
 //! them, repeats on fresh random splits, and writes `metrics.json`, `table.md` and the
 //! figures.
 
+use super::answers::*;
 use super::benchmark::*;
+use super::report::*;
 use crate::alert::{read_all, ReadOptions};
 use crate::assets::DEFAULT_MODEL_NAME;
 use crate::backend::ResolvedBackend;
@@ -34,17 +36,6 @@ pub struct BenchmarkConfig {
     /// Keep every feature even where the shortcut audit finds one that only tells the
     /// source (the audit is still run and printed).
     pub keep_features: bool,
-}
-
-/// The simulated-data ablation: balanced accuracy on the real validation objects of trees
-/// trained on the real training objects alone and with the simulated ones added.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SimulationAblation {
-    pub simulated_objects: usize,
-    pub validation_objects: usize,
-    pub without_simulated: f64,
-    pub with_simulated: f64,
-    pub used_in_default: bool,
 }
 
 fn simulation_ablation(
@@ -93,15 +84,6 @@ fn simulation_ablation(
     })
 }
 
-/// The alert folders of the shared data that hold labelled objects.
-pub fn labelled_alert_folders(data: &Path) -> Vec<PathBuf> {
-    ["ztf/labeled", "ztf/sequences", "ztf/extra"]
-        .iter()
-        .map(|p| data.join(p))
-        .filter(|p| p.exists())
-        .collect()
-}
-
 fn labels_of(rows: &[SplitRow], parts: &[&str]) -> HashMap<String, String> {
     rows.iter()
         .filter(|r| parts.contains(&r.part.as_str()))
@@ -114,59 +96,6 @@ fn truth_of(rows: &[SplitRow], part: &str, loaded: &HashSet<&str>) -> Vec<(Strin
         .filter(|r| r.part == part && loaded.contains(r.object_id.as_str()))
         .map(|r| (r.object_id.clone(), r.label.clone()))
         .collect()
-}
-
-pub(crate) fn majority(labels: &HashMap<String, String>) -> String {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for l in labels.values() {
-        *counts.entry(l.as_str()).or_default() += 1;
-    }
-    counts
-        .into_iter()
-        .max_by_key(|(_, n)| *n)
-        .map(|(c, _)| c.to_string())
-        .unwrap_or_else(|| "VS".into())
-}
-
-/// The tree answers without the physics rules: the ablation that shows what the rules add.
-pub(crate) fn bare_tree_answers(trees: &TreeEnsemble, sequences: &[&Sequence]) -> Answers {
-    let mut by_object = HashMap::new();
-    for s in sequences {
-        let rows: Vec<Vec<f32>> = (0..s.len().min(MAX_DETECTIONS))
-            .map(|k| {
-                let earlier: Vec<&crate::alert::Alert> = s.detections[..k].iter().collect();
-                crate::features::tabular::tabular_features(&s.detections[k], &earlier)
-            })
-            .collect();
-        if let Ok(answers) = trees.predict(&rows) {
-            by_object.insert(
-                s.object_id.clone(),
-                answers.into_iter().map(|a| a.mean).collect(),
-            );
-        }
-    }
-    Answers {
-        classes: trees.classes.clone(),
-        by_object,
-    }
-}
-
-pub(crate) fn classify_all(
-    model: &LoadedModel,
-    sequences: &[Sequence],
-    backend: &ResolvedBackend,
-) -> Result<Answers, BenchmarkError> {
-    // Answers after N detections are scored: no rule may look at later alerts.
-    let options = ClassifyOptions {
-        max_detections: MAX_DETECTIONS,
-        look_ahead_for_stationary: false,
-        ..Default::default()
-    };
-    let cancel = AtomicBool::new(false);
-    let out = model
-        .classify(sequences, &options, &backend.device, &cancel, &|_, _| {})
-        .map_err(|e| BenchmarkError::Invalid(format!("{}: {e}", model.path.display())))?;
-    Ok(Answers::from_rows(model.classes(), &out.rows))
 }
 
 struct Scored {
@@ -275,7 +204,7 @@ pub fn run_benchmark(
     // Source groups, and the shortcut audit on the training and validation objects only:
     // what it neutralises is chosen without a test object.
     let grouped_objects =
-        crate::experiments::grouped::grouped_objects(&config.data, &rows, &loaded)?;
+        crate::experiments::groups::grouped_objects(&config.data, &rows, &loaded)?;
     let fit_ids: HashSet<String> = labels_of(&rows, &["train", "val"]).into_keys().collect();
     let audit_objects: Vec<crate::experiments::groups::GroupedObject> = grouped_objects
         .iter()

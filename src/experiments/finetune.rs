@@ -334,7 +334,7 @@ pub fn bundled_training_data() -> (Vec<Sequence>, HashMap<String, String>) {
         .filter(|r| r.part != "test")
         .map(|r| (r.object_id, r.label))
         .collect();
-    let folders = crate::experiments::benchmark_run::labelled_alert_folders(&data);
+    let folders = crate::experiments::answers::labelled_alert_folders(&data);
     if folders.is_empty() {
         return (Vec::new(), HashMap::new());
     }

@@ -160,9 +160,9 @@ pub fn fused_answers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiments::benchmark_run::labelled_alert_folders;
-    use crate::experiments::grouped::grouped_objects;
+    use crate::experiments::answers::labelled_alert_folders;
     use crate::experiments::groups::grouped_folds;
+    use crate::experiments::groups::grouped_objects;
     use std::collections::HashSet;
     use std::path::Path;
 

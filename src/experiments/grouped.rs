@@ -9,16 +9,13 @@
 //! held-out object they were not trained or selected on; their training objects came from
 //! every source, so their figure is not cross-source and the report says so.
 
+use super::answers::{bare_tree_answers, classify_all, majority, train_trees_present};
 use super::benchmark::*;
-use super::benchmark_run::{bare_tree_answers, classify_all, majority};
 use crate::assets::DEFAULT_MODEL_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::LoadedModel;
-use crate::experiments::groups::{
-    grouped_folds, manifest_rows, programme_of, source_groups, Fold, GroupedObject,
-};
-use crate::features::tabular::TABULAR_FEATURES;
-use crate::model::trees::{tree_model_header, TreeConfig, TreeEnsemble};
+use crate::experiments::groups::{grouped_folds, Fold, GroupedObject};
+use crate::model::trees::{tree_model_header, TreeConfig};
 use crate::sequence::Sequence;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -27,66 +24,6 @@ use std::path::Path;
 /// Object-level folds for a class that lives in one group only.
 pub const WITHIN_FOLDS: usize = 5;
 const FOLD_SEED: u64 = 11;
-
-/// Trees on the objects of `sequences` labelled in `labels`, over the real classes present
-/// among them: a held-out group can take a class's every object with it.
-pub fn train_trees_present(
-    sequences: &[&Sequence],
-    labels: &HashMap<String, String>,
-    config: &TreeConfig,
-) -> Result<TreeEnsemble, BenchmarkError> {
-    let present: HashSet<&str> = sequences
-        .iter()
-        .filter_map(|s| labels.get(&s.object_id).map(String::as_str))
-        .collect();
-    let classes: Vec<String> = REAL_CLASSES
-        .iter()
-        .filter(|c| present.contains(*c))
-        .map(|c| c.to_string())
-        .collect();
-    if classes.len() < 2 {
-        return Err(BenchmarkError::Invalid(format!(
-            "a fold trains on {} class(es) only",
-            classes.len()
-        )));
-    }
-    let index: HashMap<String, usize> = labels
-        .iter()
-        .filter_map(|(id, l)| classes.iter().position(|c| c == l).map(|i| (id.clone(), i)))
-        .collect();
-    let (rows, ys) = tree_rows(sequences, &index);
-    let features: Vec<String> = TABULAR_FEATURES.iter().map(|s| s.to_string()).collect();
-    Ok(TreeEnsemble::fit(
-        &rows,
-        &ys,
-        &classes,
-        &features,
-        config,
-        &|_, _| {},
-    )?)
-}
-
-/// The split's objects that have alerts here (`loaded`), each with its source group from the
-/// shared data's manifests (an object the manifests lack keeps its split row's programme).
-pub fn grouped_objects(
-    data: &Path,
-    rows: &[SplitRow],
-    loaded: &HashSet<&str>,
-) -> Result<Vec<GroupedObject>, BenchmarkError> {
-    let groups = source_groups(&manifest_rows(data)?);
-    Ok(rows
-        .iter()
-        .filter(|r| loaded.contains(r.object_id.as_str()))
-        .map(|r| GroupedObject {
-            object_id: r.object_id.clone(),
-            label: r.label.clone(),
-            group: groups
-                .get(&r.object_id)
-                .cloned()
-                .unwrap_or_else(|| programme_of(&r.source)),
-        })
-        .collect())
-}
 
 /// `answers` over the five classes (a class the model lacks gets 0), so that folds whose
 /// trees know different classes pool into one set of answers.
@@ -587,7 +524,7 @@ pub fn render_grouped(g: &GroupedReport, random: &[ModelReport]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiments::groups::ManifestRow;
+    use crate::experiments::groups::{grouped_objects, manifest_rows, source_groups, ManifestRow};
     use std::collections::BTreeSet;
     use std::path::PathBuf;
 

@@ -14,12 +14,12 @@
 //! the repository's name with its folder (`git history`, `datasim`) dropped, because one
 //! repository's test alerts were chosen by one team for one purpose.
 
-use super::benchmark::BenchmarkError;
+use super::benchmark::{BenchmarkError, SplitRow};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// One alert of a manifest: which object, which alert, which file, who selected it.
@@ -260,6 +260,28 @@ pub fn grouped_folds(objects: &[GroupedObject], within: usize, seed: u64) -> Vec
         }
     }
     folds
+}
+
+/// The split's objects that have alerts here (`loaded`), each with its source group from the
+/// shared data's manifests (an object the manifests lack keeps its split row's programme).
+pub fn grouped_objects(
+    data: &Path,
+    rows: &[SplitRow],
+    loaded: &HashSet<&str>,
+) -> Result<Vec<GroupedObject>, BenchmarkError> {
+    let groups = source_groups(&manifest_rows(data)?);
+    Ok(rows
+        .iter()
+        .filter(|r| loaded.contains(r.object_id.as_str()))
+        .map(|r| GroupedObject {
+            object_id: r.object_id.clone(),
+            label: r.label.clone(),
+            group: groups
+                .get(&r.object_id)
+                .cloned()
+                .unwrap_or_else(|| programme_of(&r.source)),
+        })
+        .collect())
 }
 
 #[cfg(test)]

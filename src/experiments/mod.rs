@@ -3,11 +3,13 @@
 //! score), below the CLI and the app that start them.
 
 pub mod active;
+pub mod answers;
 pub mod benchmark;
 pub mod benchmark_run;
 pub mod finetune;
 pub mod fused;
 pub mod grouped;
 pub mod groups;
+pub mod report;
 pub mod shortcut;
 pub mod sweep;

@@ -7,8 +7,8 @@
 //! Everything here runs on the objects it is given, which the benchmark restricts to the
 //! training and validation parts of its split: the choice never sees a test object.
 
+use super::answers::train_trees_present;
 use super::benchmark::{BenchmarkError, MAX_DETECTIONS, REAL_CLASSES};
-use super::grouped::train_trees_present;
 use crate::experiments::groups::{grouped_folds, GroupedObject};
 use crate::features::tabular::{tabular_features, TABULAR_FEATURES};
 use crate::model::trees::{TreeConfig, TreeEnsemble};

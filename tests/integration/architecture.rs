@@ -24,20 +24,7 @@ const FLOORS: &[(u8, &[&str])] = &[
 /// Circles of files inside one module that are known, each with the reason it stays. Keep
 /// it short: in a circle no file can change without the others. An entry whose circle is
 /// gone fails the test, so that the list stays true.
-const ALLOWED_CIRCLES: &[(&[&str], &str)] = &[(
-    &[
-        "experiments/benchmark.rs",
-        "experiments/benchmark_run.rs",
-        "experiments/fused.rs",
-        "experiments/grouped.rs",
-        "experiments/groups.rs",
-        "experiments/shortcut.rs",
-    ],
-    "the benchmark's report names the grouped validation's and the ablation's results while \
-     their runs use the benchmark's scoring; one module, merged from two branches the same \
-     day. To end it: the report types and their rendering in a file of their own below the \
-     runs, and the shared answer helpers (bare tree answers, classify_all) beside them",
-)];
+const ALLOWED_CIRCLES: &[(&[&str], &str)] = &[];
 #[test]
 fn imports_only_go_down_the_floors() {
     let graph = Graph::of_src();

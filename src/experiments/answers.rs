@@ -1,0 +1,113 @@
+//! Answers the benchmark's runs share: the trees', a loaded model's and the majority's, on
+//! the objects given, and where the labelled alerts are. Below the runs that score them
+//! (the random split, the grouped validation, the shortcut audit), so none imports another.
+
+use super::benchmark::*;
+use crate::backend::ResolvedBackend;
+use crate::classify::{ClassifyOptions, LoadedModel};
+use crate::features::tabular::TABULAR_FEATURES;
+use crate::model::trees::{TreeConfig, TreeEnsemble};
+use crate::sequence::Sequence;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+pub fn majority(labels: &HashMap<String, String>) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in labels.values() {
+        *counts.entry(l.as_str()).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(c, _)| c.to_string())
+        .unwrap_or_else(|| "VS".into())
+}
+
+/// The tree answers without the physics rules: the ablation that shows what the rules add.
+pub fn bare_tree_answers(trees: &TreeEnsemble, sequences: &[&Sequence]) -> Answers {
+    let mut by_object = HashMap::new();
+    for s in sequences {
+        let rows: Vec<Vec<f32>> = (0..s.len().min(MAX_DETECTIONS))
+            .map(|k| {
+                let earlier: Vec<&crate::alert::Alert> = s.detections[..k].iter().collect();
+                crate::features::tabular::tabular_features(&s.detections[k], &earlier)
+            })
+            .collect();
+        if let Ok(answers) = trees.predict(&rows) {
+            by_object.insert(
+                s.object_id.clone(),
+                answers.into_iter().map(|a| a.mean).collect(),
+            );
+        }
+    }
+    Answers {
+        classes: trees.classes.clone(),
+        by_object,
+    }
+}
+
+pub fn classify_all(
+    model: &LoadedModel,
+    sequences: &[Sequence],
+    backend: &ResolvedBackend,
+) -> Result<Answers, BenchmarkError> {
+    // Answers after N detections are scored: no rule may look at later alerts.
+    let options = ClassifyOptions {
+        max_detections: MAX_DETECTIONS,
+        look_ahead_for_stationary: false,
+        ..Default::default()
+    };
+    let cancel = AtomicBool::new(false);
+    let out = model
+        .classify(sequences, &options, &backend.device, &cancel, &|_, _| {})
+        .map_err(|e| BenchmarkError::Invalid(format!("{}: {e}", model.path.display())))?;
+    Ok(Answers::from_rows(model.classes(), &out.rows))
+}
+
+/// The alert folders of the shared data that hold labelled objects.
+pub fn labelled_alert_folders(data: &Path) -> Vec<PathBuf> {
+    ["ztf/labeled", "ztf/sequences", "ztf/extra"]
+        .iter()
+        .map(|p| data.join(p))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// Trees on the objects of `sequences` labelled in `labels`, over the real classes present
+/// among them: a held-out group can take a class's every object with it.
+pub fn train_trees_present(
+    sequences: &[&Sequence],
+    labels: &HashMap<String, String>,
+    config: &TreeConfig,
+) -> Result<TreeEnsemble, BenchmarkError> {
+    let present: HashSet<&str> = sequences
+        .iter()
+        .filter_map(|s| labels.get(&s.object_id).map(String::as_str))
+        .collect();
+    let classes: Vec<String> = REAL_CLASSES
+        .iter()
+        .filter(|c| present.contains(*c))
+        .map(|c| c.to_string())
+        .collect();
+    if classes.len() < 2 {
+        return Err(BenchmarkError::Invalid(format!(
+            "a fold trains on {} class(es) only",
+            classes.len()
+        )));
+    }
+    let index: HashMap<String, usize> = labels
+        .iter()
+        .filter_map(|(id, l)| classes.iter().position(|c| c == l).map(|i| (id.clone(), i)))
+        .collect();
+    let (rows, ys) = tree_rows(sequences, &index);
+    let features: Vec<String> = TABULAR_FEATURES.iter().map(|s| s.to_string()).collect();
+    Ok(TreeEnsemble::fit(
+        &rows,
+        &ys,
+        &classes,
+        &features,
+        config,
+        &|_, _| {},
+    )?)
+}
