@@ -5,7 +5,6 @@
 use super::benchmark::*;
 use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
-use crate::features::tabular::TABULAR_FEATURES;
 use crate::model::trees::{TreeConfig, TreeEnsemble};
 use crate::sequence::Sequence;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -96,18 +95,5 @@ pub fn train_trees_present(
             classes.len()
         )));
     }
-    let index: HashMap<String, usize> = labels
-        .iter()
-        .filter_map(|(id, l)| classes.iter().position(|c| c == l).map(|i| (id.clone(), i)))
-        .collect();
-    let (rows, ys) = tree_rows(sequences, &index);
-    let features: Vec<String> = TABULAR_FEATURES.iter().map(|s| s.to_string()).collect();
-    Ok(TreeEnsemble::fit(
-        &rows,
-        &ys,
-        &classes,
-        &features,
-        config,
-        &|_, _| {},
-    )?)
+    train_trees_for(sequences, labels, classes, config)
 }

@@ -282,6 +282,16 @@ pub fn train_trees(
     config: &TreeConfig,
 ) -> Result<TreeEnsemble, BenchmarkError> {
     let classes: Vec<String> = REAL_CLASSES.iter().map(|c| c.to_string()).collect();
+    train_trees_for(sequences, labels, classes, config)
+}
+
+/// Trees over `classes` on the objects of `sequences` labelled with one of them.
+pub fn train_trees_for(
+    sequences: &[&Sequence],
+    labels: &HashMap<String, String>,
+    classes: Vec<String>,
+    config: &TreeConfig,
+) -> Result<TreeEnsemble, BenchmarkError> {
     let index: HashMap<String, usize> = labels
         .iter()
         .filter_map(|(id, l)| classes.iter().position(|c| c == l).map(|i| (id.clone(), i)))
