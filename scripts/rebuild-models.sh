@@ -48,5 +48,17 @@ ablation=$(mktemp -d)
     --alerce "$data/alerce/alerce_stamp_classifier.safetensors" \
     --simulated "$ablation/sim" \
     --out assets/benchmark/results --save-model assets/models/default-trees.stampseq
+# The survey-neutral model (the default answer for LSST alerts), judged beside the trees.
+neutral=$(mktemp -d)
+"$bin" benchmark --data "$data" --neutral --out "$neutral" \
+    --save-model assets/models/neutral-trees.stampseq
+python3 - "$neutral/neutral.md" assets/models/neutral-trees.md <<'PY'
+import re, sys
+table = open(sys.argv[1]).read().strip()
+card = open(sys.argv[2]).read()
+card = re.sub(r"<!-- neutral:start -->.*<!-- neutral:end -->",
+              "<!-- neutral:start -->\n" + table + "\n<!-- neutral:end -->", card, flags=re.S)
+open(sys.argv[2], "w").write(card)
+PY
 scripts/refresh-reports.sh
-echo "rebuilt: assets/models/default-trees.stampseq, assets/benchmark/results, the reports"
+echo "rebuilt: assets/models/default-trees.stampseq, neutral-trees.stampseq, assets/benchmark/results, the reports"

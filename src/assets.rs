@@ -19,6 +19,8 @@ pub static ICON_PNG: &[u8] = include_bytes!("../assets/icon/stampseq.png");
 
 /// The file stem of the default answer in `models/`.
 pub const DEFAULT_MODEL_NAME: &str = "default-trees";
+/// The bundled model of survey-neutral features (see [`neutral_model`]).
+pub const NEUTRAL_MODEL_NAME: &str = "neutral-trees";
 
 /// The marker written last into an extracted copy: a folder without it is incomplete.
 const COMPLETE_MARKER: &str = ".complete";
@@ -148,6 +150,23 @@ pub fn bundled_split() -> Option<PathBuf> {
 pub fn default_model() -> Option<PathBuf> {
     let path = bundled_models_dir()?.join(format!("{DEFAULT_MODEL_NAME}.stampseq"));
     path.is_file().then_some(path)
+}
+
+/// The default answer for alerts of surveys with no labelled alerts of their own in reach
+/// (Rubin/LSST): trees on survey-neutral features learnt on ZTF objects
+/// (`models/neutral-trees.stampseq`), its answers marked as transferred.
+pub fn neutral_model() -> Option<PathBuf> {
+    let path = bundled_models_dir()?.join(format!("{NEUTRAL_MODEL_NAME}.stampseq"));
+    path.is_file().then_some(path)
+}
+
+/// The default model for alerts of `survey`: the ZTF default for ZTF, the neutral one for
+/// any other survey.
+pub fn default_model_for(survey: crate::alert::neutral::Survey) -> Option<PathBuf> {
+    match survey {
+        crate::alert::neutral::Survey::Ztf => default_model(),
+        crate::alert::neutral::Survey::Lsst => neutral_model(),
+    }
 }
 
 /// The models the app loads when none is asked for.

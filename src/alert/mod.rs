@@ -22,7 +22,7 @@ mod types;
 pub mod ztf;
 
 pub use any::{AnyReader, DecodedAny};
-pub use any_alert::AnyAlert;
+pub use any_alert::{AlertRef, AnyAlert};
 pub use cutout::{decode_cutout, decode_fits_image, gunzip};
 pub use error::{ReadError, ReadErrorKind};
 pub use source::{

@@ -11,8 +11,7 @@ use super::any_alert::AnyAlert;
 use super::lsst::LsstAlert;
 use super::{collect_inputs, read_inputs_any, ReadOptions, ReadSummary};
 use super::{Alert, CutoutKind, DiffSign};
-use serde::{Deserialize, Serialize};
-use std::fmt;
+use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
@@ -20,32 +19,7 @@ use std::sync::Mutex;
 /// AB magnitude zero point of a flux in nJy: m = 31.4 - 2.5 log10(f / nJy).
 pub const NJY_ZERO_POINT: f64 = 31.4;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Survey {
-    #[serde(rename = "ZTF")]
-    Ztf,
-    #[serde(rename = "LSST")]
-    Lsst,
-}
-
-impl Survey {
-    /// Arcseconds per stamp pixel: ZTF 1.0 (1.01 exactly), LSST 0.2.
-    pub fn pixel_scale_arcsec(self) -> f64 {
-        match self {
-            Self::Ztf => 1.0,
-            Self::Lsst => 0.2,
-        }
-    }
-}
-
-impl fmt::Display for Survey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Ztf => "ZTF",
-            Self::Lsst => "LSST",
-        })
-    }
-}
+pub use super::types::Survey;
 
 /// The shape of one cutout, in the order science, template, difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

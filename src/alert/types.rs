@@ -2,7 +2,36 @@
 //! alert was read from.
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::sync::Arc;
+
+/// The survey an alert comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Survey {
+    #[serde(rename = "ZTF")]
+    Ztf,
+    #[serde(rename = "LSST")]
+    Lsst,
+}
+
+impl Survey {
+    /// Arcseconds per stamp pixel: ZTF 1.0 (1.01 exactly), LSST 0.2.
+    pub fn pixel_scale_arcsec(self) -> f64 {
+        match self {
+            Self::Ztf => 1.0,
+            Self::Lsst => 0.2,
+        }
+    }
+}
+
+impl fmt::Display for Survey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ztf => "ZTF",
+            Self::Lsst => "LSST",
+        })
+    }
+}
 
 /// A cutout image as stored in the FITS file: `pixels[row * width + col]`, row 0 is the
 /// first row of the FITS array (the South side: FITS puts the origin bottom-left). Views

@@ -233,55 +233,65 @@ impl Jobs {
             let event = (|| -> anyhow::Result<JobEvent> {
                 let resolved = backend.resolve();
                 let model = crate::classify::LoadedModel::load_for(&model_path, &resolved)?;
-                // Each model answers its own survey's objects only.
-                let output =
-                    if model.header.trained_on.survey == crate::alert::neutral::Survey::Lsst {
-                        let mut alerts = Vec::new();
-                        // The browser's key of each alert's object, by alert id.
-                        let mut keys = std::collections::HashMap::new();
-                        for o in lsst.iter() {
-                            for a in &o.alerts {
-                                if let crate::alert::AnyAlert::Lsst(a) = a {
-                                    keys.insert(a.alert_id, crate::app::state::lsst_key(o));
-                                    alerts.push((**a).clone());
-                                }
-                            }
+                // Each model answers the objects of the surveys it reads.
+                let options = crate::classify::ClassifyOptions {
+                    max_detections: 0,
+                    allwise,
+                    ..Default::default()
+                };
+                let progress = |done: usize, total: usize| {
+                    let _ = tx.send(JobEvent::Progress {
+                        job: id,
+                        fraction: done as f32 / total.max(1) as f32,
+                        message: format!("{done}/{total} detections"),
+                    });
+                    wake();
+                };
+                let mut output = crate::classify::ClassifyOutput::default();
+                // A model learnt on another survey's labels (one fine-tuned on LSST
+                // objects) leaves the ZTF objects to the ZTF models.
+                let ztf = crate::alert::neutral::Survey::Ztf;
+                if model.reads(ztf) && !model.header.transferred_to(ztf) {
+                    output = model.classify(
+                        &sequences,
+                        &options,
+                        &resolved.device,
+                        &cancel,
+                        &progress,
+                    )?;
+                }
+                if model.reads(crate::alert::neutral::Survey::Lsst) && !lsst.is_empty() {
+                    // The browser's key of each object.
+                    let keys: std::collections::HashMap<&str, String> = lsst
+                        .iter()
+                        .map(|o| (o.key.id.as_str(), crate::app::state::lsst_key(o)))
+                        .collect();
+                    let part = model.classify(
+                        &lsst[..],
+                        &options,
+                        &resolved.device,
+                        &cancel,
+                        &progress,
+                    )?;
+                    for mut row in part.rows {
+                        if let Some(key) = keys.get(row.object_id.as_str()) {
+                            row.object_id = key.clone();
                         }
-                        let mut output = model.classify_lsst(&alerts, &cancel)?;
-                        for row in &mut output.rows {
-                            if let Some(key) = row.candid.and_then(|c| keys.get(&c)) {
-                                row.object_id = key.clone();
-                            }
-                        }
-                        output
-                    } else {
-                        let options = crate::classify::ClassifyOptions {
-                            max_detections: 0,
-                            allwise,
-                            ..Default::default()
-                        };
-                        model.classify(
-                            &sequences,
-                            &options,
-                            &resolved.device,
-                            &cancel,
-                            &|done, total| {
-                                let _ = tx.send(JobEvent::Progress {
-                                    job: id,
-                                    fraction: done as f32 / total.max(1) as f32,
-                                    message: format!("{done}/{total} detections"),
-                                });
-                                wake();
-                            },
-                        )?
-                    };
+                        output.rows.push(row);
+                    }
+                    output.skipped.extend(part.skipped);
+                }
                 let mut by_object: std::collections::HashMap<String, Vec<Vec<f32>>> =
                     Default::default();
                 let mut spread: std::collections::HashMap<
                     String,
                     Vec<crate::app::predictions::Spread>,
                 > = Default::default();
+                let mut transferred = std::collections::HashSet::new();
                 for row in output.rows {
+                    if row.transferred {
+                        transferred.insert(row.object_id.clone());
+                    }
                     if let Some(d) = row.disagreement {
                         spread.entry(row.object_id.clone()).or_default().push(
                             crate::app::predictions::Spread {
@@ -302,6 +312,7 @@ impl Jobs {
                         classes: model.classes().to_vec(),
                         by_object,
                         spread,
+                        transferred,
                     },
                     backend: resolved.description,
                     skipped: output.skipped.len(),
@@ -326,6 +337,7 @@ impl Jobs {
         base: PathBuf,
         labels: std::collections::BTreeMap<String, String>,
         sequences: Arc<Vec<crate::sequence::Sequence>>,
+        lsst: Arc<Vec<crate::sequence::neutral::ObjectSequence>>,
         config: crate::experiments::finetune::FinetuneConfig,
     ) -> u64 {
         let title = format!("Fine-tuning {} on your labels", base.display());
@@ -344,9 +356,23 @@ impl Jobs {
                 let (bundled, bundled_labels) =
                     crate::experiments::finetune::bundled_training_data();
                 let refs: Vec<&crate::sequence::Sequence> = bundled.iter().collect();
+                // The loaded objects of both surveys, named as the browser (and the
+                // labels) name them.
+                use crate::sequence::neutral::{AlertObject, BorrowedObject};
+                let objects: Vec<BorrowedObject> = sequences
+                    .iter()
+                    .map(|s| BorrowedObject {
+                        name: s.object_id.clone(),
+                        alerts: s.alert_refs(),
+                    })
+                    .chain(lsst.iter().map(|o| BorrowedObject {
+                        name: crate::app::state::lsst_key(o),
+                        alerts: o.alert_refs(),
+                    }))
+                    .collect();
                 let report = crate::experiments::finetune::finetune(
                     &base,
-                    &sequences,
+                    &objects,
                     &labels,
                     &refs,
                     &bundled_labels,

@@ -456,6 +456,9 @@ impl StampseqApp {
             }
         };
         for r in answered {
+            if r.transferred {
+                m.transferred.insert(r.object_id.clone());
+            }
             let steps = m.by_object.entry(r.object_id.clone()).or_default();
             place(steps, r.k, r.probabilities.clone());
             if let Some(d) = r.disagreement {

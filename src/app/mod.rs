@@ -505,10 +505,12 @@ impl StampseqApp {
                 return;
             }
         };
+        let base = self.finetune_base(base, &labels);
         self.jobs.finetune(
             base,
             labels,
             self.catalog.sequences.clone(),
+            self.catalog.lsst.clone(),
             self.finetune_config.clone(),
         );
     }
@@ -558,6 +560,59 @@ impl StampseqApp {
             .catalogue
             .clone()
             .map(|c| (c, self.prefs.allwise_radius_arcsec))
+    }
+
+    /// The model a fine-tune starts from: the browser's, unless the labels are on LSST
+    /// objects it does not read; then the loaded model that reads them, else the bundled
+    /// neutral model (which vetting thus turns into an LSST model).
+    fn finetune_base(
+        &self,
+        browsers: PathBuf,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> PathBuf {
+        use crate::alert::neutral::Survey;
+        let reads_lsst =
+            |p: &PathBuf| crate::model::file::read_header(p).is_ok_and(|h| h.reads(Survey::Lsst));
+        let lsst_labelled = self
+            .catalog
+            .lsst
+            .iter()
+            .any(|o| labels.contains_key(&crate::app::state::lsst_key(o)));
+        if !lsst_labelled || reads_lsst(&browsers) {
+            return browsers;
+        }
+        self.model_paths
+            .iter()
+            .rev()
+            .find(|p| reads_lsst(p))
+            .cloned()
+            .or_else(crate::assets::neutral_model)
+            .unwrap_or(browsers)
+    }
+
+    /// LSST objects loaded and no loaded model that reads them: the bundled neutral model
+    /// answers them (only them: the ZTF objects keep their own models), marked transferred.
+    pub fn answer_other_surveys(&mut self) {
+        use crate::alert::neutral::Survey;
+        if self.catalog.lsst.is_empty() || self.model_paths.is_empty() {
+            return;
+        }
+        let reads_lsst = self
+            .model_paths
+            .iter()
+            .any(|p| crate::model::file::read_header(p).is_ok_and(|h| h.reads(Survey::Lsst)));
+        if reads_lsst {
+            return;
+        }
+        if let Some(neutral) = crate::assets::neutral_model() {
+            self.jobs.classify(
+                neutral,
+                self.backend,
+                std::sync::Arc::new(Vec::new()),
+                self.catalog.lsst.clone(),
+                None,
+            );
+        }
     }
 
     /// Adds a model file and runs it on everything loaded.

@@ -59,6 +59,15 @@ impl StampseqApp {
                     self.model_device = Some(backend);
                     let name = predictions.model.clone();
                     self.predictions.insert(predictions);
+                    // After the first loaded model's answers, so that the stand-in's
+                    // answers always come last.
+                    let first = self
+                        .model_paths
+                        .first()
+                        .map(|p| crate::app::predictions::display_name(p, ""));
+                    if first.as_deref() == Some(name.as_str()) {
+                        self.answer_other_surveys();
+                    }
                     if self.promote_on_arrival.as_deref() == Some(name.as_str()) {
                         self.promote_on_arrival = None;
                         self.previous_model =

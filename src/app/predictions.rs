@@ -12,6 +12,16 @@ pub struct ModelPredictions {
     pub by_object: HashMap<String, Vec<Vec<f32>>>,
     /// objectId -> the ensemble's spread after detection 1..N, for models that have one.
     pub spread: HashMap<String, Vec<Spread>>,
+    /// Objects whose answers are transferred: the model learnt from another survey's
+    /// labelled alerts (the neutral model on LSST objects), unvalidated on theirs.
+    pub transferred: std::collections::HashSet<String>,
+}
+
+impl ModelPredictions {
+    /// Every answer of this model is transferred from another survey's training.
+    pub fn stands_in(&self) -> bool {
+        !self.by_object.is_empty() && self.transferred.len() == self.by_object.len()
+    }
 }
 
 /// How sure a model with an ensemble is of one answer.
@@ -41,6 +51,14 @@ pub struct Predictions {
 }
 
 impl Predictions {
+    /// The model whose answer the browser shows for an object: the first that answered it
+    /// (a ZTF and an LSST model answer different objects).
+    fn answering(&self, object_id: &str) -> Option<&ModelPredictions> {
+        self.models
+            .iter()
+            .find(|m| m.by_object.contains_key(object_id))
+    }
+
     /// Adds a model's predictions, or replaces those of a model of the same name.
     pub fn insert(&mut self, predictions: ModelPredictions) {
         match self
@@ -49,16 +67,26 @@ impl Predictions {
             .find(|m| m.model == predictions.model)
         {
             Some(m) => *m = predictions,
-            None => self.models.push(predictions),
+            // A model whose every answer is transferred (the neutral model standing in for
+            // LSST) goes after the others: the browser's model stays the user's.
+            None if predictions.stands_in() => self.models.push(predictions),
+            None => {
+                let at = self
+                    .models
+                    .iter()
+                    .position(ModelPredictions::stands_in)
+                    .unwrap_or(self.models.len());
+                self.models.insert(at, predictions);
+            }
         }
         self.revision += 1;
     }
 
-    /// The first model's uncertainty after the object's last detection (the spread of its
+    /// The answering model's uncertainty after the object's last detection (the spread of its
     /// top class), and whether the answer is uncertain or unusual (see
     /// [`crate::classify::answer_uncertainty`]).
     pub fn uncertainty(&self, object_id: &str) -> Option<(f32, bool)> {
-        let m = self.models.first()?;
+        let m = self.answering(object_id)?;
         let probs = m.by_object.get(object_id)?.last()?;
         let spread = m.spread.get(object_id).and_then(|s| s.last());
         let (u, uncertain) = crate::classify::answer_uncertainty(
@@ -69,10 +97,10 @@ impl Predictions {
         Some((u.unwrap_or(f32::NAN), uncertain))
     }
 
-    /// How much vetting this object would teach the first model: its top class's shortfall
+    /// How much vetting this object would teach the answering model: its top class's shortfall
     /// from certainty plus the ensemble's spread on it (as `stampseq bench active` ranks).
     pub fn informativeness(&self, object_id: &str) -> Option<f32> {
-        let m = self.models.first()?;
+        let m = self.answering(object_id)?;
         let p = m.by_object.get(object_id)?.last()?;
         let top = crate::model::probs::argmax(p)?;
         let spread = m
@@ -84,9 +112,9 @@ impl Predictions {
         Some(1.0 - p[top] + spread)
     }
 
-    /// The first model's probability of `class` after the object's last detection.
+    /// The answering model's probability of `class` after the object's last detection.
     pub fn class_probability(&self, object_id: &str, class: &str) -> Option<f32> {
-        let m = self.models.first()?;
+        let m = self.answering(object_id)?;
         let c = m.classes.iter().position(|k| k == class)?;
         m.by_object.get(object_id)?.last()?.get(c).copied()
     }
@@ -105,10 +133,10 @@ impl Predictions {
         }
     }
 
-    /// The first model's two most probable classes after the object's last detection, with
+    /// The answering model's two most probable classes after the object's last detection, with
     /// their probabilities: why an answer is uncertain.
     pub fn hesitation(&self, object_id: &str) -> Option<[(&str, f32); 2]> {
-        let m = self.models.first()?;
+        let m = self.answering(object_id)?;
         let p = m.by_object.get(object_id)?.last()?;
         let mut order: Vec<usize> = (0..p.len()).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
@@ -119,7 +147,16 @@ impl Predictions {
         ])
     }
 
-    /// The first model's answer after the object's last detection.
+    /// Whether the answer [`Self::top_class`] gives for the object is transferred from
+    /// another survey's training.
+    pub fn is_transferred(&self, object_id: &str) -> bool {
+        self.models
+            .iter()
+            .find(|m| m.by_object.contains_key(object_id))
+            .is_some_and(|m| m.transferred.contains(object_id))
+    }
+
+    /// The answering model's answer after the object's last detection.
     pub fn top_class(&self, object_id: &str) -> Option<(&str, f32)> {
         // The first model that answered this object: a ZTF and an LSST model answer
         // different objects.

@@ -3,10 +3,10 @@
 //! ([`crate::model::rules`]), so that a network or an imported classifier answers under the
 //! same physics as the trees.
 
-use crate::alert::Alert;
-use crate::classify::{ClassRow, ClassifyOptions};
+use crate::alert::AlertRef;
+use crate::classify::ClassifyOptions;
+use crate::features::facts::RuleFacts;
 use crate::model::rules;
-use crate::sequence::Sequence;
 
 /// The weights of `options.priors` over `classes`, or None at equal priors.
 pub(crate) fn priors_for(
@@ -34,22 +34,24 @@ pub(crate) fn at_priors(probs: &mut [f32], std: Option<&mut [f32]>, weights: &[f
     }
 }
 
-/// The physics rules for one ZTF answer: those of [`rules::apply_knowing`], then the
-/// mid-infrared colour rule where a catalogue is given. Returns the rules that fired.
+/// The physics rules for one answer, whatever the survey: those of
+/// [`rules::apply_facts`] on what the survey says of the detection ([`RuleFacts`]), then
+/// the mid-infrared colour rule where a catalogue is given. Returns the rules that fired.
 pub(crate) fn physics_rules(
-    alert: &Alert,
-    earlier: &[&Alert],
-    later: &[&Alert],
+    alert: AlertRef,
+    earlier: &[AlertRef],
+    later: &[AlertRef],
     classes: &[String],
     probs: &mut [f32],
     mut std: Option<&mut [f32]>,
     options: &ClassifyOptions,
 ) -> Option<String> {
-    let mut rule = rules::apply_knowing(alert, earlier, later, classes, probs, std.as_deref_mut());
+    let facts = RuleFacts::of(alert, earlier, later);
+    let mut rule = rules::apply_facts(&facts, classes, probs, std.as_deref_mut());
     if let Some((catalogue, radius)) = &options.allwise {
-        let c = &alert.candidate;
+        let (ra, dec) = alert.ra_dec();
         let colour = catalogue
-            .nearest(c.ra, c.dec, *radius)
+            .nearest(ra, dec, *radius)
             .and_then(|(s, _)| Some(s.mags.w1? - s.mags.w2?));
         if let Some(note) = colour.and_then(|w1_w2| rules::apply_wise(w1_w2, classes, probs, std)) {
             rule = Some(match rule {
@@ -59,51 +61,4 @@ pub(crate) fn physics_rules(
         }
     }
     rule
-}
-
-/// The physics rules on a network's rows: a network learns from a few hundred objects what
-/// a sentence of physics says for certain (a source seen on two nights does not move), so
-/// its answers pass the same rules as the tree models'.
-pub(crate) fn rules_on_rows(
-    rows: &mut [ClassRow],
-    sequences: &[Sequence],
-    classes: &[String],
-    options: &ClassifyOptions,
-) {
-    let by_id: std::collections::HashMap<&str, &Sequence> = sequences
-        .iter()
-        .map(|s| (s.object_id.as_str(), s))
-        .collect();
-    for row in rows {
-        let Some(seq) = by_id.get(row.object_id.as_str()) else {
-            continue;
-        };
-        let Some(k) = row.k.checked_sub(1).filter(|k| *k < seq.len()) else {
-            continue;
-        };
-        let earlier: Vec<&Alert> = seq.detections[..k].iter().collect();
-        let later: Vec<&Alert> = if options.look_ahead_for_stationary {
-            seq.detections[k + 1..].iter().collect()
-        } else {
-            Vec::new()
-        };
-        let alert = &seq.detections[k];
-        let note = physics_rules(
-            alert,
-            &earlier,
-            &later,
-            classes,
-            &mut row.probabilities,
-            None,
-            options,
-        );
-        if let Some(note) = note {
-            row.rule = Some(match row.rule.take() {
-                Some(r) => format!("{r}; {note}"),
-                None => note,
-            });
-        }
-        let top = crate::model::probs::argmax(&row.probabilities).unwrap_or(0);
-        row.top_class = classes.get(top).cloned().unwrap_or_default();
-    }
 }

@@ -2,22 +2,21 @@
 //! batches to the model's device, one row per object and detection step.
 
 pub mod after;
+pub mod models;
 
 use crate::alert::neutral::Survey;
-use crate::alert::Alert;
+use crate::alert::{Alert, AlertRef};
 use crate::backend::ResolvedBackend;
-use crate::features::tabular::tabular_features;
+use crate::features::sets::FeatureSet;
 use crate::features::FeatureStats;
 use crate::model::file::{self, ModelFileError, ModelHeader, ModelKind};
-use crate::model::rules;
 use crate::model::trees::{read_tree_model, TreeEnsemble};
 use crate::model::{
     AlerceStampClassifier, CpuEncoder, EnhancedStampClassifier, EnhancedStampClassifierConfig,
     TemporalStampClassifier, TemporalStampClassifierConfig,
 };
-use crate::sequence::Sequence;
-use crate::stamp::model_stamps;
-use after::{at_priors, physics_rules, priors_for, rules_on_rows};
+use crate::sequence::neutral::AlertObject;
+use after::{at_priors, physics_rules, priors_for};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
@@ -137,6 +136,12 @@ pub struct ClassRow {
     pub rule: Option<String>,
     /// `file#record` the alert came from.
     pub source: String,
+    /// The survey of the alert answered.
+    pub survey: Survey,
+    /// The answer comes from a model trained on another survey's labelled alerts (a ZTF
+    /// model of survey-neutral features answering an LSST alert): transferred, not
+    /// validated on this survey's labels.
+    pub transferred: bool,
 }
 
 /// The uncertainty of an answer as one number: the ensemble's standard deviation of the top
@@ -308,43 +313,126 @@ impl LoadedModel {
         &self.header.feature_stats
     }
 
-    /// Classifies every object's first detections. `progress` gets (done, total) detection
-    /// counts; setting `cancel` stops between batches.
-    pub fn classify(
+    /// The feature set the model reads (see [`FeatureSet`]).
+    pub fn feature_set(&self) -> FeatureSet {
+        self.header
+            .trained_on
+            .features()
+            .unwrap_or(FeatureSet::ZtfCandidate)
+    }
+
+    /// The longest run of detections the model reads (a transformer head's positions);
+    /// None for no limit.
+    pub fn max_steps(&self) -> Option<usize> {
+        match &self.net {
+            Net::Temporal(net) => net.head().max_steps(),
+            _ => None,
+        }
+    }
+
+    /// The device the model's weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Whether the model reads alerts of `survey`.
+    pub fn reads(&self, survey: Survey) -> bool {
+        self.header.reads(survey)
+    }
+
+    /// Classifies every object's first detections: the one answer path, for objects of any
+    /// survey ([`AlertObject`]: a ZTF [`crate::sequence::Sequence`] or a survey-neutral
+    /// [`crate::sequence::neutral::ObjectSequence`]). Objects of a survey the model does
+    /// not read are skipped with the reason, not refused; `k` is the object's detection
+    /// count at the alert (its place among those loaded, or the count an LSST alert
+    /// carries). `progress` gets (done, total) detection counts; setting `cancel` stops
+    /// between batches.
+    pub fn classify<O: AlertObject>(
         &self,
-        sequences: &[Sequence],
+        objects: &[O],
         options: &ClassifyOptions,
         device: &Device,
         cancel: &AtomicBool,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<ClassifyOutput, crate::model::ModelError> {
-        // Sequences hold ZTF alerts: a model trained on another survey must not read them.
-        if let Some(first) = sequences.iter().find_map(|s| s.detections.first()) {
-            self.header
-                .check_survey(&self.path, Survey::Ztf, &first.origin.file)
-                .map_err(|e| crate::model::ModelError::Input(e.to_string()))?;
+        let mut out = ClassifyOutput::default();
+        let mut readable: Vec<ObjectAlerts> = Vec::new();
+        for o in objects {
+            let alerts = o.alert_refs();
+            let Some(first) = alerts.first() else {
+                continue;
+            };
+            let mut n = n_max(options, alerts.len()).min(alerts.len());
+            if let Some(limit) = self.max_steps().filter(|l| *l < n) {
+                for (i, a) in alerts[limit..n].iter().enumerate() {
+                    out.skipped.push(SkippedAlert {
+                        object_id: o.name().to_string(),
+                        k: step_number(*a, limit + i),
+                        source: a.source(),
+                        reason: format!(
+                            "model {} reads at most {limit} detections per object",
+                            self.name()
+                        ),
+                    });
+                }
+                n = limit;
+            }
+            if let Err(e) =
+                self.header
+                    .check_survey(&self.path, first.survey(), &first.origin().file)
+            {
+                let reason = e.to_string();
+                for (i, a) in alerts[..n].iter().enumerate() {
+                    out.skipped.push(SkippedAlert {
+                        object_id: o.name().to_string(),
+                        k: step_number(*a, i),
+                        source: a.source(),
+                        reason: reason.clone(),
+                    });
+                }
+                continue;
+            }
+            readable.push(ObjectAlerts {
+                name: o.name(),
+                alerts,
+                answered: n,
+            });
         }
-        if let Net::Trees(trees) = &self.net {
-            return self.classify_tabular(trees, sequences, options, cancel, progress);
-        }
-        let items: Vec<NetItem> = sequences
+        let answered = match &self.net {
+            Net::Trees(trees) => {
+                self.classify_tabular(trees, &readable, options, cancel, progress)?
+            }
+            _ => self.classify_network(&readable, options, device, cancel, progress)?,
+        };
+        out.rows = answered.rows;
+        out.skipped.extend(answered.skipped);
+        Ok(out)
+    }
+
+    /// A network's answers to `objects`' first detections: the model's output, ALeRCE's
+    /// production rules where asked, the priors, then the physics rules.
+    fn classify_network(
+        &self,
+        objects: &[ObjectAlerts],
+        options: &ClassifyOptions,
+        device: &Device,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<ClassifyOutput, crate::model::ModelError> {
+        let items: Vec<NetItem> = objects
             .iter()
-            .flat_map(|s| {
-                let n = if options.max_detections == 0 {
-                    s.len()
-                } else {
-                    s.len().min(options.max_detections)
-                };
-                s.detections[..n]
-                    .iter()
-                    .enumerate()
-                    .map(move |(k, a)| NetItem {
-                        object: s.object_id.as_str(),
-                        k: k + 1,
-                        alert: StepAlert::Ztf(a),
-                    })
+            .flat_map(|o| {
+                (0..o.answered).map(move |i| NetItem {
+                    object: o,
+                    index: i,
+                    k: step_number(o.alerts[i], i),
+                    alert: o.alerts[i],
+                    // A stream passes each object's alerts up to the one that arrived.
+                    answer: !options.only_last || i + 1 == o.answered,
+                })
             })
             .collect();
+        let weights = priors_for(&self.header.classes, options)?;
         let mut out = ClassifyOutput::default();
         self.run_network(
             &items,
@@ -353,33 +441,82 @@ impl LoadedModel {
             cancel,
             progress,
             &mut out,
-            |item, probs| match item.alert {
-                StepAlert::Ztf(alert) if options.production_rules => {
-                    production_rule(alert, &self.header.classes, probs)
+            |item, probs| {
+                let production = match item.alert.ztf() {
+                    Some(alert) if options.production_rules => {
+                        production_rule(alert, &self.header.classes, probs)
+                    }
+                    _ => None,
+                };
+                if let Some(w) = &weights {
+                    at_priors(probs, None, w);
                 }
-                _ => None,
+                let physics = if options.rules {
+                    item_rules(
+                        item.object,
+                        item.index,
+                        &self.header.classes,
+                        probs,
+                        None,
+                        options,
+                    )
+                } else {
+                    None
+                };
+                join_notes(production, physics)
             },
         )?;
-        if let Some(weights) = priors_for(&self.header.classes, options)? {
-            for row in &mut out.rows {
-                at_priors(&mut row.probabilities, None, &weights);
-                let top = crate::model::probs::argmax(&row.probabilities).unwrap_or(0);
-                row.top_class = self.header.classes.get(top).cloned().unwrap_or_default();
-            }
-        }
-        if options.rules {
-            rules_on_rows(&mut out.rows, sequences, &self.header.classes, options);
-        }
-        if options.only_last {
-            let last: std::collections::HashMap<&str, usize> = sequences
-                .iter()
-                .map(|s| (s.object_id.as_str(), s.len().min(n_max(options, s.len()))))
-                .collect();
-            out.rows
-                .retain(|r| last.get(r.object_id.as_str()) == Some(&r.k));
-        }
         Ok(out)
     }
+}
+
+/// One object's alerts as the answer path holds them, and how many of the first are
+/// answered.
+struct ObjectAlerts<'a> {
+    name: &'a str,
+    alerts: Vec<AlertRef<'a>>,
+    answered: usize,
+}
+
+/// The detection number reported for the `index`-th loaded alert of an object: the count
+/// the alert carries where it carries its whole history, else its place among those loaded.
+fn step_number(alert: AlertRef, index: usize) -> usize {
+    alert.carried_detection_count().unwrap_or(index + 1)
+}
+
+/// Two rule notes as one.
+fn join_notes(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The physics rules for the `index`-th alert of `object` (see [`physics_rules`]), with the
+/// object's later alerts where the options allow looking ahead.
+fn item_rules(
+    object: &ObjectAlerts,
+    index: usize,
+    classes: &[String],
+    probs: &mut [f32],
+    std: Option<&mut [f32]>,
+    options: &ClassifyOptions,
+) -> Option<String> {
+    let earlier = &object.alerts[..index];
+    let later: &[AlertRef] = if options.look_ahead_for_stationary {
+        &object.alerts[index + 1..]
+    } else {
+        &[]
+    };
+    physics_rules(
+        object.alerts[index],
+        earlier,
+        later,
+        classes,
+        probs,
+        std,
+        options,
+    )
 }
 
 impl LoadedModel {
@@ -445,130 +582,11 @@ fn n_max(options: &ClassifyOptions, len: usize) -> usize {
 }
 
 impl LoadedModel {
-    /// A tree model's answers: features from each alert and the object's alerts before it
-    /// (no stamps), the ensemble's mean and spread, then the physics rules
-    /// ([`crate::model::rules`]), which are part of this model.
-    /// Answers Rubin/LSST alerts with a model trained on LSST alerts (a ZTF model refuses
-    /// them, by name). A tree model answers each alert on its own features and the history
-    /// it carries, then the LSST rules ([`rules::apply_lsst`]); a network reads the stamps
-    /// of the object's alerts given (see `classify_lsst_network`). Either way `k` is the
-    /// object's detection count at that alert (its `prvDiaSources` plus one), whatever
-    /// other alerts were loaded. Rows come in time order per object.
-    pub fn classify_lsst(
-        &self,
-        alerts: &[crate::alert::lsst::LsstAlert],
-        cancel: &AtomicBool,
-    ) -> Result<ClassifyOutput, crate::model::ModelError> {
-        let mut out = ClassifyOutput::default();
-        let Some(first) = alerts.first() else {
-            return Ok(out);
-        };
-        self.header
-            .check_survey(&self.path, Survey::Lsst, &first.origin.file)
-            .map_err(|e| crate::model::ModelError::Input(e.to_string()))?;
-        let Net::Trees(trees) = &self.net else {
-            return self.classify_lsst_network(alerts, cancel);
-        };
-        // Each object's name made once, not at every comparison.
-        let mut named: Vec<(String, &crate::alert::lsst::LsstAlert)> =
-            alerts.iter().map(|a| (a.object_name(), a)).collect();
-        named.sort_by(|(na, a), (nb, b)| {
-            na.cmp(nb)
-                .then(
-                    a.dia_source
-                        .midpoint_mjd_tai
-                        .total_cmp(&b.dia_source.midpoint_mjd_tai),
-                )
-                .then(a.alert_id.cmp(&b.alert_id))
-        });
-        let order: Vec<&crate::alert::lsst::LsstAlert> =
-            named.into_iter().map(|(_, a)| a).collect();
-        let classes = &self.header.classes;
-        let slots = self.trained_slots(trees);
-        for chunk in order.chunks(256) {
-            if cancel.load(Ordering::Relaxed) {
-                break;
-            }
-            let rows: Vec<Vec<f32>> = chunk
-                .par_iter()
-                .map(|a| crate::features::lsst::lsst_features(a))
-                .collect();
-            let answers = trees
-                .predict(&rows)
-                .map_err(|e| crate::model::ModelError::Input(e.to_string()))?;
-            for (alert, answer) in chunk.iter().zip(answers) {
-                let mut probs = vec![0f32; classes.len()];
-                let mut std = vec![0f32; classes.len()];
-                for (i, &slot) in slots.iter().enumerate() {
-                    probs[slot] = answer.mean[i];
-                    std[slot] = answer.std[i];
-                }
-                let rule = rules::apply_lsst(alert, classes, &mut probs, Some(&mut std));
-                let top = crate::model::probs::argmax(&probs).unwrap_or(0);
-                out.rows.push(ClassRow {
-                    object_id: alert.object_name(),
-                    k: alert.prv_dia_sources.len() + 1,
-                    candid: Some(alert.alert_id),
-                    jd: alert.dia_source.midpoint_mjd_tai + 2_400_000.5,
-                    model: self.display_name.clone(),
-                    top_class: classes.get(top).cloned().unwrap_or_default(),
-                    probabilities: probs,
-                    std,
-                    disagreement: Some(answer.disagreement),
-                    rule,
-                    source: format!("{}#{}", alert.origin.file, alert.origin.record),
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    /// A network's answers to LSST alerts: each object's alerts given, in time order, are
-    /// its sequence (stamps from each alert's own cutouts, features from its `diaSource`);
-    /// `k` is, as for the tree models, the object's detection count at the alert (its
-    /// `prvDiaSources` plus one). Alerts whose cutouts cannot be read are skipped with the
-    /// reason.
-    fn classify_lsst_network(
-        &self,
-        alerts: &[crate::alert::lsst::LsstAlert],
-        cancel: &AtomicBool,
-    ) -> Result<ClassifyOutput, crate::model::ModelError> {
-        use crate::alert::lsst::LsstAlert;
-        let mut out = ClassifyOutput::default();
-        let mut ordered: Vec<(String, &LsstAlert)> = Vec::with_capacity(alerts.len());
-        for (id, list) in crate::alert::lsst::by_object_in_time(alerts) {
-            ordered.extend(list.into_iter().map(|a| (id.clone(), a)));
-        }
-        let items: Vec<NetItem> = ordered
-            .iter()
-            .map(|(id, a)| NetItem {
-                object: id.as_str(),
-                k: a.prv_dia_sources.len() + 1,
-                alert: StepAlert::Lsst(a),
-            })
-            .collect();
-        self.run_network(
-            &items,
-            256,
-            &self.device,
-            cancel,
-            &|_, _| {},
-            &mut out,
-            // The LSST rules pass every model's answer, as the ZTF ones do.
-            |item, probs| match item.alert {
-                StepAlert::Lsst(alert) => {
-                    rules::apply_lsst(alert, &self.header.classes, probs, None)
-                }
-                _ => None,
-            },
-        )?;
-        Ok(out)
-    }
-
     /// Runs the network over `items` (each object's detections consecutive, oldest first)
     /// in chunks of about `batch_size` that end between objects, so that a temporal model
-    /// sees each object whole: the stamps and features of each detection prepared as its
-    /// survey asks ([`StepAlert::prepare`]), one row per answered detection into `out`
+    /// sees each object whole: the stamps and features of each detection prepared as the
+    /// model's feature set asks ([`FeatureSet::network_input`]), one row per detection to
+    /// answer into `out`
     /// (`rule` may adjust the probabilities and name a rule), one skipped entry per
     /// detection that could not be prepared.
     #[allow(clippy::too_many_arguments)]
@@ -584,10 +602,11 @@ impl LoadedModel {
     ) -> Result<(), crate::model::ModelError> {
         let crop = self.header.crop;
         let stats = &self.header.feature_stats;
+        let features = self.feature_set();
         let mut bounds = Vec::new();
         let mut start = 0;
         for i in 1..=items.len() {
-            let boundary = i == items.len() || items[i].object != items[i - 1].object;
+            let boundary = i == items.len() || items[i].object.name != items[i - 1].object.name;
             if boundary && (i - start >= batch_size.max(1) || i == items.len()) {
                 bounds.push((start, i));
                 start = i;
@@ -600,18 +619,22 @@ impl LoadedModel {
             }
             let prepared: Vec<Prepared> = chunk
                 .par_iter()
-                .map(|item| item.alert.prepare(crop, stats))
+                .map(|item| {
+                    features
+                        .network_input(item.alert, crop, stats)
+                        .map_err(|e| e.to_string())
+                })
                 .collect();
-            let (mut stamps, mut features, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut stamps, mut features_in, mut kept) = (Vec::new(), Vec::new(), Vec::new());
             for (item, p) in chunk.iter().zip(prepared) {
                 match p {
                     Ok((s, f)) => {
                         stamps.extend(s);
-                        features.extend(f);
+                        features_in.extend(f);
                         kept.push(item);
                     }
                     Err(reason) => out.skipped.push(SkippedAlert {
-                        object_id: item.object.to_string(),
+                        object_id: item.object.name.to_string(),
                         k: item.k,
                         source: item.alert.source(),
                         reason,
@@ -620,25 +643,16 @@ impl LoadedModel {
             }
             let steps: Vec<(&str, f64)> = kept
                 .iter()
-                .map(|item| (item.object, item.alert.time()))
+                .map(|item| (item.object.name, item.alert.days()))
                 .collect();
-            let probabilities = self.network_probabilities(stamps, features, &steps, device)?;
+            let probabilities = self.network_probabilities(stamps, features_in, &steps, device)?;
             for (item, mut probs) in kept.into_iter().zip(probabilities) {
+                if !item.answer {
+                    continue;
+                }
                 let rule = rule(item, &mut probs);
-                let top = crate::model::probs::argmax(&probs).unwrap_or(0);
-                out.rows.push(ClassRow {
-                    object_id: item.object.to_string(),
-                    k: item.k,
-                    candid: item.alert.candid(),
-                    jd: item.alert.jd(),
-                    model: self.display_name.clone(),
-                    top_class: self.header.classes.get(top).cloned().unwrap_or_default(),
-                    probabilities: probs,
-                    std: Vec::new(),
-                    disagreement: None,
-                    rule,
-                    source: item.alert.source(),
-                });
+                out.rows
+                    .push(self.row(item.object.name, item.k, item.alert, probs, None, rule));
             }
             done += chunk.len();
             progress(done, items.len());
@@ -655,105 +669,119 @@ impl LoadedModel {
             .collect()
     }
 
+    /// A tree model's answers: features from each alert and the object's alerts before it
+    /// (no stamps), the ensemble's mean and spread, the priors, then the physics rules
+    /// ([`crate::model::rules`]), which are part of this model.
     fn classify_tabular(
         &self,
         trees: &TreeEnsemble,
-        sequences: &[Sequence],
+        objects: &[ObjectAlerts],
         options: &ClassifyOptions,
         cancel: &AtomicBool,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<ClassifyOutput, crate::model::ModelError> {
         let mut out = ClassifyOutput::default();
-        let total: usize = sequences
-            .iter()
-            .map(|s| match (options.only_last, options.max_detections) {
-                (true, _) => usize::from(!s.is_empty()),
-                (false, 0) => s.len(),
-                (false, n) => s.len().min(n),
-            })
-            .sum();
+        let first_answered = |o: &ObjectAlerts| {
+            if options.only_last {
+                o.answered.saturating_sub(1)
+            } else {
+                0
+            }
+        };
+        let total: usize = objects.iter().map(|o| o.answered - first_answered(o)).sum();
         let classes = &self.header.classes;
         let slots = self.trained_slots(trees);
         let weights = priors_for(classes, options)?;
+        let features = self.feature_set();
         let mut done = 0;
-        for chunk in sequences.chunks(options.batch_size.max(1)) {
+        for chunk in objects.chunks(options.batch_size.max(1)) {
             if cancel.load(Ordering::Relaxed) {
                 break;
             }
-            let items: Vec<(&Sequence, usize)> = chunk
+            let items: Vec<(&ObjectAlerts, usize)> = chunk
                 .iter()
-                .flat_map(|s| {
-                    let n = match options.max_detections {
-                        0 => s.len(),
-                        n => s.len().min(n),
-                    };
-                    let first = if options.only_last {
-                        n.saturating_sub(1)
-                    } else {
-                        0
-                    };
-                    (first..n).map(move |k| (s, k))
-                })
+                .flat_map(|o| (first_answered(o)..o.answered).map(move |i| (o, i)))
                 .collect();
-            let rows: Vec<Vec<f32>> = items
+            let rows: Vec<Result<Vec<f32>, String>> = items
                 .par_iter()
-                .map(|(s, k)| {
-                    let earlier: Vec<&Alert> = s.detections[..*k].iter().collect();
-                    tabular_features(&s.detections[*k], &earlier)
+                .map(|(o, i)| {
+                    features
+                        .tree_row(o.alerts[*i], &o.alerts[..*i])
+                        .map_err(|e| e.to_string())
                 })
                 .collect();
+            let mut kept = Vec::with_capacity(items.len());
+            let mut kept_rows = Vec::with_capacity(items.len());
+            for ((o, i), row) in items.into_iter().zip(rows) {
+                match row {
+                    Ok(r) => {
+                        kept.push((o, i));
+                        kept_rows.push(r);
+                    }
+                    Err(reason) => out.skipped.push(SkippedAlert {
+                        object_id: o.name.to_string(),
+                        k: step_number(o.alerts[i], i),
+                        source: o.alerts[i].source(),
+                        reason,
+                    }),
+                }
+            }
             let answers = trees
-                .predict(&rows)
+                .predict(&kept_rows)
                 .map_err(|e| crate::model::ModelError::Input(e.to_string()))?;
-            for ((seq, k), answer) in items.into_iter().zip(answers) {
-                let alert = &seq.detections[k];
+            for ((o, i), answer) in kept.into_iter().zip(answers) {
                 let mut probs = vec![0f32; classes.len()];
                 let mut std = vec![0f32; classes.len()];
-                for (i, &slot) in slots.iter().enumerate() {
-                    probs[slot] = answer.mean[i];
-                    std[slot] = answer.std[i];
+                for (j, &slot) in slots.iter().enumerate() {
+                    probs[slot] = answer.mean[j];
+                    std[slot] = answer.std[j];
                 }
                 if let Some(w) = &weights {
                     at_priors(&mut probs, Some(&mut std), w);
                 }
-                let earlier: Vec<&Alert> = seq.detections[..k].iter().collect();
-                let later: Vec<&Alert> = if options.look_ahead_for_stationary {
-                    seq.detections[k + 1..].iter().collect()
-                } else {
-                    Vec::new()
-                };
                 let rule = if options.rules {
-                    physics_rules(
-                        alert,
-                        &earlier,
-                        &later,
-                        classes,
-                        &mut probs,
-                        Some(&mut std),
-                        options,
-                    )
+                    item_rules(o, i, classes, &mut probs, Some(&mut std), options)
                 } else {
                     None
                 };
-                let top = crate::model::probs::argmax(&probs).unwrap_or(0);
-                out.rows.push(ClassRow {
-                    object_id: seq.object_id.clone(),
-                    k: k + 1,
-                    candid: alert.candid,
-                    jd: alert.candidate.jd,
-                    model: self.display_name.clone(),
-                    top_class: classes.get(top).cloned().unwrap_or_default(),
-                    probabilities: probs,
-                    std,
-                    disagreement: Some(answer.disagreement),
-                    rule,
-                    source: source_of(alert),
-                });
+                let alert = o.alerts[i];
+                let mut row =
+                    self.row(o.name, step_number(alert, i), alert, probs, Some(std), rule);
+                row.disagreement = Some(answer.disagreement);
+                out.rows.push(row);
                 done += 1;
             }
             progress(done, total);
         }
         Ok(out)
+    }
+
+    /// One answer row: the top class read after the rules.
+    fn row(
+        &self,
+        object: &str,
+        k: usize,
+        alert: AlertRef,
+        probabilities: Vec<f32>,
+        std: Option<Vec<f32>>,
+        rule: Option<String>,
+    ) -> ClassRow {
+        let top = crate::model::probs::argmax(&probabilities).unwrap_or(0);
+        ClassRow {
+            object_id: object.to_string(),
+            k,
+            candid: alert.alert_id(),
+            jd: alert.jd(),
+            model: self.display_name.clone(),
+            top_class: self.header.classes.get(top).cloned().unwrap_or_default(),
+            probabilities,
+            std: std.unwrap_or_default(),
+            disagreement: None,
+            rule,
+            source: alert.source(),
+            survey: alert.survey(),
+            transferred: self.header.transferred_to(alert.survey()),
+        }
     }
 }
 
@@ -854,78 +882,16 @@ fn temporal_probabilities(
     Ok(out)
 }
 
-/// One detection a network answers: its object, the detection number reported, and the
-/// alert it comes from.
+/// One detection a network reads: its object, its place among the object's loaded
+/// alerts, the detection number reported, and whether its answer is wanted (a stream wants
+/// only the last, though the temporal models read all before it).
 struct NetItem<'a> {
-    object: &'a str,
+    object: &'a ObjectAlerts<'a>,
+    index: usize,
     /// 1-based.
     k: usize,
-    alert: StepAlert<'a>,
-}
-
-/// An alert of either survey as a network reads it: the only place the surveys differ for
-/// the networks (their stamps and features).
-#[derive(Clone, Copy)]
-enum StepAlert<'a> {
-    Ztf(&'a Alert),
-    Lsst(&'a crate::alert::lsst::LsstAlert),
-}
-
-impl StepAlert<'_> {
-    /// The stamps (crop x crop x 3) and normalised features of the model's input.
-    fn prepare(&self, crop: usize, stats: &FeatureStats) -> Prepared {
-        match self {
-            Self::Ztf(a) => {
-                let stamps = model_stamps(&a.cutouts, Some(&a.candidate), crop)
-                    .map_err(|e| e.to_string())?;
-                let (_, norm) = stats.features(&a.candidate);
-                Ok((stamps.pixels, norm.into_iter().map(|v| v as f32).collect()))
-            }
-            Self::Lsst(a) => {
-                let stamps =
-                    crate::stamp::lsst_model_stamps(&a.cutouts, crop).map_err(|e| e.to_string())?;
-                let raw: Vec<f64> = crate::features::lsst::lsst_features(a)
-                    .into_iter()
-                    .map(f64::from)
-                    .collect();
-                let norm = stats.normalize(&raw);
-                Ok((stamps.pixels, norm.into_iter().map(|v| v as f32).collect()))
-            }
-        }
-    }
-
-    /// Days on the survey's own clock (ZTF jd, LSST MJD TAI): only differences are used.
-    fn time(&self) -> f64 {
-        match self {
-            Self::Ztf(a) => a.candidate.jd,
-            Self::Lsst(a) => a.dia_source.midpoint_mjd_tai,
-        }
-    }
-
-    fn jd(&self) -> f64 {
-        match self {
-            Self::Ztf(a) => a.candidate.jd,
-            Self::Lsst(a) => a.dia_source.midpoint_mjd_tai + 2_400_000.5,
-        }
-    }
-
-    fn candid(&self) -> Option<i64> {
-        match self {
-            Self::Ztf(a) => a.candid,
-            Self::Lsst(a) => Some(a.alert_id),
-        }
-    }
-
-    fn source(&self) -> String {
-        match self {
-            Self::Ztf(a) => source_of(a),
-            Self::Lsst(a) => format!("{}#{}", a.origin.file, a.origin.record),
-        }
-    }
-}
-
-fn source_of(alert: &Alert) -> String {
-    format!("{}#{}", alert.origin.file, alert.origin.record)
+    alert: AlertRef<'a>,
+    answer: bool,
 }
 
 /// ALeRCE's rules around its network, as its stamp classifier step applies them: an alert

@@ -501,7 +501,7 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
         model: "synthetic".into(),
         classes: classes.iter().map(|c| c.to_string()).collect(),
         by_object,
-        spread: Default::default(),
+        ..Default::default()
     });
     eprintln!(
         "{} objects, {n_alerts} alerts, {} labelled, set up in {:.1} s",

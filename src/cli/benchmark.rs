@@ -62,6 +62,11 @@ pub struct BenchmarkArgs {
     /// the source and not the class (the audit is still printed).
     #[arg(long)]
     pub keep_features: bool,
+    /// Instead of the benchmark: the survey-neutral model (the default answer for LSST
+    /// alerts), judged grouped by source beside the ZTF trees, written with --save-model
+    /// (this is how the bundled neutral-trees is made); the table goes to --out.
+    #[arg(long)]
+    pub neutral: bool,
 }
 
 /// The objects every drawn split keeps in training (one object id per line, `#` comments):
@@ -113,6 +118,9 @@ pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
             args.split.display()
         )
     })?;
+    if args.neutral {
+        return run_neutral_model(&args);
+    }
     let backend = args.backend.resolve();
     eprintln!("backend: {}", backend.description);
     let mut models = if args.no_networks {
@@ -156,5 +164,50 @@ pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
         "wrote {}/metrics.json, table.md and the figures",
         args.out.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `benchmark --neutral`: the survey-neutral model judged grouped by source beside the ZTF
+/// trees, and written with `--save-model`.
+fn run_neutral_model(args: &BenchmarkArgs) -> anyhow::Result<ExitCode> {
+    use crate::experiments::neutral::{render_neutral, run_neutral, NeutralConfig};
+    // The ZTF trees beside it leave out what the bundled default's audit left out.
+    let ztf_neutralised = crate::assets::default_model()
+        .and_then(|p| crate::model::file::read_header(&p).ok())
+        .and_then(|h| {
+            serde_json::from_value::<Vec<String>>(
+                h.architecture.get("neutralised_features")?.clone(),
+            )
+            .ok()
+        })
+        .unwrap_or_default();
+    let config = NeutralConfig {
+        data: args.data.clone(),
+        split: args.split.clone(),
+        trees: TreeConfig {
+            members: args.members,
+            ..TreeConfig::default()
+        },
+        ztf_neutralised,
+        save_model: args.save_model.clone(),
+    };
+    let report = run_neutral(&config, &|m| eprintln!("{m}"))?;
+    let table = render_neutral(&report);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let md = args.out.join("neutral.md");
+    crate::atomic::write_atomic(&md, table.as_bytes())
+        .with_context(|| format!("writing {}", md.display()))?;
+    let json = args.out.join("neutral.json");
+    crate::atomic::write_atomic(&json, serde_json::to_string_pretty(&report)?.as_bytes())
+        .with_context(|| format!("writing {}", json.display()))?;
+    println!("{table}");
+    if let Some(path) = &report.saved {
+        eprintln!(
+            "wrote {} (trained on {} objects)",
+            path.display(),
+            report.trained_on
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

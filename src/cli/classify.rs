@@ -4,17 +4,16 @@ use super::progress;
 use crate::alert::collect_inputs;
 use crate::alert::neutral::Survey;
 use crate::backend::BackendChoice;
+use crate::classify::models::classify_with;
 use crate::classify::{ClassifyOptions, ClassifyOutput, LoadedModel};
-use crate::model::read::read_lsst_alerts_for_model;
-use crate::model::read_alerts_for_model;
-use crate::sequence::group_into_sequences;
+use crate::sequence::neutral::read_objects;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
-use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
 pub enum Format {
@@ -27,9 +26,10 @@ pub enum Format {
 pub struct ClassifyArgs {
     /// Avro files, folders or .tar.gz archives.
     pub paths: Vec<PathBuf>,
-    /// A stampseq model file (see `import-alerce`, `train` and `benchmark`); by default the
-    /// bundled default answer (assets/models/default-trees.stampseq: five classes with
-    /// uncertainty).
+    /// A stampseq model file (see `import-alerce`, `train` and `benchmark`) for the alerts
+    /// of the survey(s) it reads; the others get their survey's bundled default. Defaults:
+    /// ZTF `default-trees` (five classes with uncertainty); LSST `neutral-trees` (trees on
+    /// survey-neutral features learnt on ZTF objects: answers marked `transferred`).
     #[arg(long)]
     pub model: Option<PathBuf>,
     #[arg(long, default_value = "auto")]
@@ -39,8 +39,10 @@ pub struct ClassifyArgs {
     /// Write here instead of standard output (atomically).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Detections per object to classify, from the first; 0 for all.
-    #[arg(long, default_value_t = 5)]
+    /// Detections per object to classify, from the first; 0 (the default) for all (a
+    /// transformer head answers as many as its positions, the rest are skipped with the
+    /// reason).
+    #[arg(long, default_value_t = 0)]
     pub max_detections: usize,
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
@@ -74,60 +76,96 @@ pub struct ClassifyArgs {
 
 pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
-    let model_path = match &args.model {
-        Some(path) => path.clone(),
-        None => crate::assets::default_model().with_context(|| {
-            format!(
-                "no --model given and the bundled default model cannot be had: {}",
-                crate::assets::why_no_default_model()
-            )
-        })?,
-    };
-    let backend = LoadedModel::backend_for(&model_path, args.backend);
-    let backend_words = backend.description.clone();
-    eprintln!("backend: {backend_words}");
-    let model = LoadedModel::load_for(&model_path, &backend)?;
-    eprintln!(
-        "model: {} ({}, classes {})",
-        model.name(),
-        model.header.kind,
-        model.classes().join(", ")
-    );
-
     let (inputs, walk_errors) = collect_inputs(&args.paths);
-    if model.header.trained_on.survey == Survey::Lsst {
-        return classify_lsst(
-            &args,
-            &model,
-            &model_path,
-            &backend_words,
-            &inputs,
-            &walk_errors,
-        );
-    }
-    let alerts = Mutex::new(Vec::new());
     let bar = progress::read_bar(0);
-    let summary = read_alerts_for_model(
-        &model.header,
-        &model_path,
-        &inputs,
-        &args.lsst.read_options(),
-        |p| {
-            bar.set_length(p.bytes_total);
-            progress::update(&bar, p);
-        },
-        |a| alerts.lock().unwrap_or_else(|e| e.into_inner()).push(a),
-    );
+    let (objects, summary) = read_objects(&inputs, &args.lsst.read_options(), |p| {
+        bar.set_length(p.bytes_total);
+        progress::update(&bar, p);
+    });
     bar.finish_and_clear();
-    let summary = summary?;
     for e in walk_errors.iter().chain(&summary.errors) {
         eprintln!("warning: {e}");
     }
-    let sequences = group_into_sequences(alerts.into_inner().unwrap_or_else(|e| e.into_inner()));
-    anyhow::ensure!(!sequences.is_empty(), "no alert could be read");
+    anyhow::ensure!(!objects.is_empty(), "no alert could be read");
+    let surveys: BTreeSet<Survey> = objects.iter().map(|o| o.key.survey).collect();
+    let models = run_models(args.model.as_deref(), &surveys, args.backend)?;
+    let refs: Vec<&LoadedModel> = models.iter().map(|(m, _)| m).collect();
 
     let bar = progress::count_bar(0, "classifying");
-    let options = ClassifyOptions {
+    let options = answer_options(&args)?;
+    let cancel = AtomicBool::new(false);
+    let output = classify_with(&refs, &objects, &options, &cancel, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    for s in &output.skipped {
+        eprintln!(
+            "skipped: {} detection {} ({}): {}",
+            s.object_id, s.k, s.source, s.reason
+        );
+    }
+    write_output(&args, &models, &output)?;
+    let answered: BTreeSet<&str> = output.rows.iter().map(|r| r.object_id.as_str()).collect();
+    eprintln!(
+        "classified {} detections of {} objects ({} skipped)",
+        output.rows.len(),
+        answered.len(),
+        output.skipped.len()
+    );
+    if output.rows.is_empty() {
+        anyhow::bail!("no alert could be answered (see the skipped lines above)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The models of a run: the one given (`--model`) for the surveys it reads, the bundled
+/// default of each other survey present, each on its backend. A model given for one
+/// survey does not stop the others' alerts from being answered.
+pub(crate) fn run_models(
+    given: Option<&std::path::Path>,
+    surveys: &BTreeSet<Survey>,
+    backend: BackendChoice,
+) -> anyhow::Result<Vec<(LoadedModel, String)>> {
+    let load = |path: &std::path::Path| -> anyhow::Result<(LoadedModel, String)> {
+        let resolved = LoadedModel::backend_for(path, backend);
+        eprintln!("backend: {}", resolved.description);
+        let model = LoadedModel::load_for(path, &resolved)?;
+        eprintln!(
+            "model: {} ({}, classes {}; answers {} alerts)",
+            model.name(),
+            model.header.kind,
+            model.classes().join(", "),
+            [Survey::Ztf, Survey::Lsst]
+                .into_iter()
+                .filter(|s| model.reads(*s))
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(" and "),
+        );
+        Ok((model, resolved.description))
+    };
+    let mut models: Vec<(LoadedModel, String)> = Vec::new();
+    if let Some(path) = given {
+        models.push(load(path)?);
+    }
+    for survey in surveys {
+        if models.iter().any(|(m, _)| m.reads(*survey)) {
+            continue;
+        }
+        let path = crate::assets::default_model_for(*survey).with_context(|| {
+            format!(
+                "no model for the {survey} alerts given and the bundled default cannot be had: {}",
+                crate::assets::why_no_default_model()
+            )
+        })?;
+        models.push(load(&path)?);
+    }
+    Ok(models)
+}
+
+fn answer_options(args: &ClassifyArgs) -> anyhow::Result<ClassifyOptions> {
+    Ok(ClassifyOptions {
         max_detections: args.max_detections,
         batch_size: args.batch,
         production_rules: args.production_rules,
@@ -150,104 +188,47 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             None => None,
         },
         ..ClassifyOptions::default()
-    };
-    let cancel = AtomicBool::new(false);
-    let output = model.classify(
-        &sequences,
-        &options,
-        &backend.device,
-        &cancel,
-        &|done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        },
-    )?;
-    bar.finish_and_clear();
-    for s in &output.skipped {
-        eprintln!(
-            "skipped: {} detection {} ({}): {}",
-            s.object_id, s.k, s.source, s.reason
-        );
-    }
-    write_output(&args, &model, &backend_words, &output)?;
-    eprintln!(
-        "classified {} detections of {} objects ({} skipped)",
-        output.rows.len(),
-        sequences.len(),
-        output.skipped.len()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// LSST alerts with a model trained on them: a tree model answers each alert on its own
-/// record and the history it carries, a network on the stamps of the object's alerts
-/// given (so `--max-detections` and `--causal` do not apply); `k` is the object's
-/// detection count at the alert.
-fn classify_lsst(
-    args: &ClassifyArgs,
-    model: &LoadedModel,
-    model_path: &std::path::Path,
-    backend: &str,
-    inputs: &[crate::alert::Input],
-    walk_errors: &[crate::alert::ReadError],
-) -> anyhow::Result<ExitCode> {
-    if args.allwise.is_some() || args.production_rules || args.priors.is_some() {
-        anyhow::bail!(
-            "--allwise, --production-rules and --priors are for ZTF models; {} reads LSST alerts",
-            model.name()
-        );
-    }
-    let bar = progress::read_bar(0);
-    let read = read_lsst_alerts_for_model(
-        &model.header,
-        model_path,
-        inputs,
-        &args.lsst.read_options(),
-        |p| {
-            bar.set_length(p.bytes_total);
-            progress::update(&bar, p);
-        },
-    );
-    bar.finish_and_clear();
-    let (alerts, summary) = read?;
-    for e in walk_errors.iter().chain(&summary.errors) {
-        eprintln!("warning: {e}");
-    }
-    anyhow::ensure!(!alerts.is_empty(), "no LSST alert could be read");
-    let output = model.classify_lsst(&alerts, &AtomicBool::new(false))?;
-    write_output(args, model, backend, &output)?;
-    let objects: std::collections::HashSet<&str> =
-        output.rows.iter().map(|r| r.object_id.as_str()).collect();
-    eprintln!(
-        "classified {} LSST alerts of {} objects",
-        output.rows.len(),
-        objects.len()
-    );
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn write_output(
     args: &ClassifyArgs,
-    model: &LoadedModel,
-    backend: &str,
+    models: &[(LoadedModel, String)],
     output: &ClassifyOutput,
 ) -> anyhow::Result<()> {
     let text = match args.format {
-        Format::Csv => to_csv(model, output),
-        Format::Json => serde_json::to_string_pretty(&serde_json::json!({
-            "model": model.name(),
-            "kind": model.header.kind,
-            "classes": model.classes(),
-            "backend": backend,
-            "survey": model.header.trained_on.survey,
-            "rules": !args.no_rules,
-            "priors": match &args.priors {
-                Some(p) => serde_json::json!(crate::model::priors::parse_priors(p)?),
-                None => serde_json::json!("equal"),
-            },
-            "rows": output.rows,
-            "skipped": output.skipped,
-        }))?,
+        Format::Csv => to_csv(models, output),
+        Format::Json => {
+            let described: Vec<serde_json::Value> = models
+                .iter()
+                .map(|(m, backend)| {
+                    serde_json::json!({
+                        "model": m.name(),
+                        "kind": m.header.kind,
+                        "classes": m.classes(),
+                        "backend": backend,
+                        "trained_on": m.header.trained_on.survey,
+                        "feature_set": m.header.trained_on.feature_set,
+                    })
+                })
+                .collect();
+            let first = &models[0].0;
+            serde_json::to_string_pretty(&serde_json::json!({
+                "model": first.name(),
+                "kind": first.header.kind,
+                "classes": first.classes(),
+                "backend": models[0].1,
+                "survey": first.header.trained_on.survey,
+                "models": described,
+                "rules": !args.no_rules,
+                "priors": match &args.priors {
+                    Some(p) => serde_json::json!(crate::model::priors::parse_priors(p)?),
+                    None => serde_json::json!("equal"),
+                },
+                "rows": output.rows,
+                "skipped": output.skipped,
+            }))?
+        }
     };
     match &args.out {
         Some(path) => crate::atomic::write_atomic(path, text.as_bytes())
@@ -261,19 +242,34 @@ fn write_output(
     Ok(())
 }
 
-fn to_csv(model: &LoadedModel, output: &ClassifyOutput) -> String {
+/// One row per answer: the classes of every model of the run as columns (a model lacking
+/// one leaves it empty), the spread where any model has one, and whether the answer is
+/// transferred from another survey's training.
+fn to_csv(models: &[(LoadedModel, String)], output: &ClassifyOutput) -> String {
+    let mut classes: Vec<&str> = Vec::new();
+    for (m, _) in models {
+        for c in m.classes() {
+            if !classes.contains(&c.as_str()) {
+                classes.push(c);
+            }
+        }
+    }
+    let class_lists: HashMap<&str, &[String]> = models
+        .iter()
+        .map(|(m, _)| (m.name(), m.classes()))
+        .collect();
     let mut s = String::from("objectId,k,candid,jd,model");
-    for c in model.classes() {
+    for c in &classes {
         s.push_str(&format!(",p_{c}"));
     }
-    let spread = model.has_uncertainty();
+    let spread = models.iter().any(|(m, _)| m.has_uncertainty());
     if spread {
-        for c in model.classes() {
+        for c in &classes {
             s.push_str(&format!(",sd_{c}"));
         }
         s.push_str(",uncertainty,disagreement");
     }
-    s.push_str(",top_class,rule,source\n");
+    s.push_str(",top_class,rule,source,survey,transferred\n");
     for r in &output.rows {
         s.push_str(&format!(
             "{},{},{},{:.7},{}",
@@ -283,12 +279,20 @@ fn to_csv(model: &LoadedModel, output: &ClassifyOutput) -> String {
             r.jd,
             r.model
         ));
-        for p in &r.probabilities {
-            s.push_str(&format!(",{p:.8}"));
+        let own: &[String] = class_lists.get(r.model.as_str()).copied().unwrap_or(&[]);
+        let at = |c: &str| own.iter().position(|o| o == c);
+        for c in &classes {
+            match at(c).and_then(|i| r.probabilities.get(i)) {
+                Some(p) => s.push_str(&format!(",{p:.8}")),
+                None => s.push(','),
+            }
         }
         if spread {
-            for sd in &r.std {
-                s.push_str(&format!(",{sd:.6}"));
+            for c in &classes {
+                match at(c).and_then(|i| r.std.get(i)) {
+                    Some(sd) => s.push_str(&format!(",{sd:.6}")),
+                    None => s.push(','),
+                }
             }
             s.push_str(&format!(
                 ",{:.6},{:.3}",
@@ -304,10 +308,12 @@ fn to_csv(model: &LoadedModel, output: &ClassifyOutput) -> String {
             }
         };
         s.push_str(&format!(
-            ",{},{},{}\n",
+            ",{},{},{},{},{}\n",
             r.top_class,
             quote(r.rule.as_deref().unwrap_or("")),
-            quote(&r.source)
+            quote(&r.source),
+            r.survey,
+            r.transferred
         ));
     }
     s

@@ -1,20 +1,16 @@
 //! `stampseq evaluate`: metrics of a model file on labelled alerts.
 
 use crate::alert::collect_inputs;
-use crate::alert::neutral::Survey;
 use crate::backend::BackendChoice;
 use crate::classify::LoadedModel;
-use crate::eval::evaluate::{evaluate_lsst, evaluate_with, read_labels};
-use crate::model::read::read_lsst_alerts_for_model;
-use crate::model::read_alerts_for_model;
-use crate::sequence::group_into_sequences;
+use crate::eval::evaluate::{evaluate_with, read_labels};
+use crate::sequence::neutral::read_objects;
 use crate::train::Split;
 use anyhow::Context;
 use clap::Args;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
@@ -75,40 +71,34 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let (inputs, walk_errors) = collect_inputs(&args.data);
-    if model.header.trained_on.survey == Survey::Lsst {
-        let (alerts, summary) = read_lsst_alerts_for_model(
-            &model.header,
-            &args.model,
-            &inputs,
-            &args.lsst.read_options(),
-            |_| {},
-        )?;
-        for e in walk_errors.iter().chain(&summary.errors) {
-            eprintln!("warning: {e}");
-        }
-        let report = evaluate_lsst(&model, &alerts, &labels, args.max_detections, &args.out)?;
-        return report_done(&args, &report);
-    }
-    let alerts = Mutex::new(Vec::new());
-    let summary = read_alerts_for_model(
-        &model.header,
-        &args.model,
-        &inputs,
-        &args.lsst.read_options(),
-        |_| {},
-        |a| alerts.lock().unwrap_or_else(|e| e.into_inner()).push(a),
-    )?;
-    let mut alerts = alerts.into_inner().unwrap_or_else(|e| e.into_inner());
-    // Decoding order depends on thread timing; the report should not.
-    alerts
-        .sort_by(|a, b| (&a.origin.file, a.origin.record).cmp(&(&b.origin.file, b.origin.record)));
+    let (objects, summary) = read_objects(&inputs, &args.lsst.read_options(), |_| {});
     for e in walk_errors.iter().chain(&summary.errors) {
         eprintln!("warning: {e}");
     }
-    let sequences = group_into_sequences(alerts);
+    let other: usize = objects
+        .iter()
+        .filter(|o| !model.reads(o.key.survey))
+        .count();
+    if other > 0 {
+        eprintln!(
+            "warning: {other} objects are of a survey {} does not read: left out",
+            model.name()
+        );
+    }
+    let objects: Vec<_> = objects
+        .into_iter()
+        .filter(|o| model.reads(o.key.survey))
+        .collect();
+    anyhow::ensure!(
+        !objects.is_empty(),
+        "model {} ({}) reads {} alerts and the data holds none",
+        model.name(),
+        args.model.display(),
+        model.header.trained_on.survey
+    );
     let report = evaluate_with(
         &model,
-        &sequences,
+        &objects,
         &labels,
         args.max_detections,
         &crate::classify::ClassifyOptions {

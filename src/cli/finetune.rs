@@ -1,9 +1,11 @@
 //! `stampseq finetune`: the default tree model retrained on your vetting labels.
 
+use crate::alert::neutral::Survey;
 use crate::alert::{read_all, ReadOptions};
 use crate::experiments::benchmark::read_split;
 use crate::experiments::finetune::{finetune, render_report, FinetuneConfig};
 use crate::sequence::group_into_sequences;
+use crate::sequence::neutral::read_objects;
 use anyhow::Context;
 use clap::Args;
 use std::collections::{HashMap, HashSet};
@@ -32,19 +34,12 @@ pub struct FinetuneArgs {
     /// Share of your labels kept to judge the new model.
     #[arg(long, default_value_t = 0.2)]
     pub val_fraction: f64,
+    #[command(flatten)]
+    pub lsst: super::LsstSchemaArgs,
 }
 
 pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
-    let base = match &args.model {
-        Some(p) => p.clone(),
-        None => crate::assets::default_model().with_context(|| {
-            format!(
-                "no --model given and the bundled default model cannot be had: {}",
-                crate::assets::why_no_default_model()
-            )
-        })?,
-    };
     let labels_csv = if args.labels.is_dir() {
         args.labels.join("labels.csv")
     } else {
@@ -52,12 +47,34 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
     };
     let user_labels = crate::labels::read_labels_csv(&labels_csv)
         .with_context(|| format!("reading your labels {}", labels_csv.display()))?;
-    let (alerts, summary) = read_all(&args.paths, &ReadOptions::default());
-    for e in &summary.errors {
+    let (inputs, walk_errors) = crate::alert::collect_inputs(&args.paths);
+    let (loaded, summary) = read_objects(&inputs, &args.lsst.read_options(), |_| {});
+    for e in walk_errors.iter().chain(&summary.errors) {
         eprintln!("warning: {e}");
     }
-    let loaded = group_into_sequences(alerts);
     anyhow::ensure!(!loaded.is_empty(), "no alert could be read");
+    // Your labels on LSST objects only: the neutral model (learnt on ZTF) becomes an LSST
+    // model; otherwise the ZTF default.
+    let labelled: std::collections::BTreeSet<Survey> = loaded
+        .iter()
+        .filter(|o| user_labels.contains_key(&o.key.id))
+        .map(|o| o.key.survey)
+        .collect();
+    let survey = match (labelled.len(), labelled.iter().next()) {
+        (1, Some(s)) => *s,
+        _ => Survey::Ztf,
+    };
+    let base = match &args.model {
+        Some(p) => p.clone(),
+        None => crate::assets::default_model_for(survey).with_context(|| {
+            format!(
+                "no --model given and the bundled default model for {survey} alerts cannot \
+                 be had: {}",
+                crate::assets::why_no_default_model()
+            )
+        })?,
+    };
+    eprintln!("fine-tuning {}", base.display());
 
     // The bundled training data: the benchmark split's training and validation objects,
     // when the shared data is here; without it, your labels alone.

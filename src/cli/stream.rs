@@ -4,7 +4,7 @@
 use super::LsstSchemaArgs;
 use crate::alert::AnyReader;
 use crate::backend::BackendChoice;
-use crate::stream::answer::Answerer;
+use crate::stream::answer::{Answerer, StreamModel};
 use crate::stream::{KafkaOptions, SecurityProtocol, StreamConfig, StreamEvent};
 use anyhow::Context;
 use clap::Args;
@@ -60,8 +60,9 @@ pub struct StreamArgs {
     #[arg(long)]
     pub from_beginning: bool,
     /// The model; repeat it to give one per survey (a ZTF model and an LSST model): each
-    /// alert is answered by the model of its survey. Default: the bundled default answer,
-    /// default-trees (ZTF).
+    /// alert is answered by the model of its survey. A survey no given model reads gets its
+    /// bundled default: default-trees (ZTF), neutral-trees (LSST, answers marked
+    /// transferred).
     #[arg(long = "model")]
     pub models: Vec<PathBuf>,
     #[arg(long, default_value = "auto")]
@@ -129,18 +130,28 @@ pub struct ProduceArgs {
     pub lsst: LsstSchemaArgs,
 }
 
+/// The stream's models: those given, then the bundled default of each survey no given
+/// model reads (ZTF `default-trees`, LSST `neutral-trees`), so that a topic carrying both
+/// surveys' alerts is answered whole.
 pub fn load_answerer(models: &[PathBuf], backend: BackendChoice) -> anyhow::Result<Answerer> {
-    let paths = if models.is_empty() {
-        vec![crate::assets::default_model().with_context(|| {
+    use crate::alert::neutral::Survey;
+    let mut loaded = models
+        .iter()
+        .map(|p| StreamModel::load(p, backend))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for survey in [Survey::Ztf, Survey::Lsst] {
+        if loaded.iter().any(|m| m.model.reads(survey)) {
+            continue;
+        }
+        let path = crate::assets::default_model_for(survey).with_context(|| {
             format!(
-                "no --model given and the bundled default model cannot be had: {}",
+                "no model for {survey} alerts given and the bundled default cannot be had: {}",
                 crate::assets::why_no_default_model()
             )
-        })?]
-    } else {
-        models.to_vec()
-    };
-    Answerer::load(&paths, backend)
+        })?;
+        loaded.push(StreamModel::load(&path, backend)?);
+    }
+    Ok(Answerer::new(loaded)?)
 }
 
 pub fn config_from(args: &StreamArgs) -> anyhow::Result<StreamConfig> {

@@ -4,7 +4,7 @@
 use crate::classify::{ClassifyOptions, LoadedModel};
 use crate::eval::metrics::{ConfusionMatrix, Metrics};
 use crate::model::probs::argmax;
-use crate::sequence::Sequence;
+use crate::sequence::neutral::AlertObject;
 use burn::tensor::Device;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -57,9 +57,9 @@ pub fn read_labels(path: &Path) -> Result<HashMap<String, String>, EvalError> {
 
 /// Classifies the labelled sequences' first `max_detections` and writes `metrics.json`,
 /// `per_n.csv`, `per_class.csv` and `confusion.csv` into `out`.
-pub fn evaluate(
+pub fn evaluate<O: AlertObject>(
     model: &LoadedModel,
-    sequences: &[Sequence],
+    sequences: &[O],
     labels: &HashMap<String, String>,
     max_detections: usize,
     device: &Device,
@@ -78,9 +78,9 @@ pub fn evaluate(
 
 /// [`evaluate`], answering as `answer` says: its physics rules (on, or off for the raw
 /// output) and class priors; the detections and the look-ahead are the evaluation's own.
-pub fn evaluate_with(
+pub fn evaluate_with<O: AlertObject>(
     model: &LoadedModel,
-    sequences: &[Sequence],
+    sequences: &[O],
     labels: &HashMap<String, String>,
     max_detections: usize,
     answer: &ClassifyOptions,
@@ -92,13 +92,13 @@ pub fn evaluate_with(
     let mut truth = HashMap::new();
     let mut kept = Vec::new();
     for s in sequences {
-        let Some(label) = labels.get(&s.object_id) else {
+        let Some(label) = labels.get(s.name()) else {
             continue;
         };
         match classes.iter().position(|c| c == label) {
             Some(c) => {
-                truth.insert(s.object_id.clone(), c);
-                kept.push(s.clone());
+                truth.insert(s.name().to_string(), c);
+                kept.push(s);
             }
             None => *skipped_labels.entry(label.clone()).or_insert(0) += 1,
         }
@@ -124,65 +124,6 @@ pub fn evaluate_with(
         &output,
         elapsed,
         kept.len(),
-        skipped_labels,
-        out,
-    )
-}
-
-/// [`evaluate`] for a model trained on LSST alerts: the labelled objects' alerts (the
-/// first `max_detections` of each in time, 0 for all), answered as
-/// [`LoadedModel::classify_lsst`] answers them; the per-N table goes by the object's
-/// detection count at the alert.
-pub fn evaluate_lsst(
-    model: &LoadedModel,
-    alerts: &[crate::alert::lsst::LsstAlert],
-    labels: &HashMap<String, String>,
-    max_detections: usize,
-    out: &Path,
-) -> Result<EvalReport, EvalError> {
-    let classes = model.classes().to_vec();
-    let mut skipped_labels = BTreeMap::new();
-    let mut truth = HashMap::new();
-    let mut by_object: BTreeMap<String, Vec<&crate::alert::lsst::LsstAlert>> = BTreeMap::new();
-    for a in alerts {
-        by_object.entry(a.object_name()).or_default().push(a);
-    }
-    let mut kept = Vec::new();
-    for (id, mut object_alerts) in by_object {
-        let Some(label) = labels.get(&id) else {
-            continue;
-        };
-        match classes.iter().position(|c| c == label) {
-            Some(c) => {
-                truth.insert(id, c);
-                object_alerts.sort_by(|a, b| {
-                    a.dia_source
-                        .midpoint_mjd_tai
-                        .total_cmp(&b.dia_source.midpoint_mjd_tai)
-                });
-                if max_detections > 0 {
-                    object_alerts.truncate(max_detections);
-                }
-                kept.extend(object_alerts.into_iter().cloned());
-            }
-            None => *skipped_labels.entry(label.clone()).or_insert(0) += 1,
-        }
-    }
-    if kept.is_empty() {
-        return Err(EvalError::Data(
-            "no labelled LSST object with one of the model's classes".into(),
-        ));
-    }
-    let started = std::time::Instant::now();
-    let output = model.classify_lsst(&kept, &AtomicBool::new(false))?;
-    let elapsed = started.elapsed().as_secs_f64();
-    let objects = truth.len();
-    score(
-        model,
-        &truth,
-        &output,
-        elapsed,
-        objects,
         skipped_labels,
         out,
     )

@@ -275,6 +275,31 @@ pub fn tree_rows(
     (rows, ys)
 }
 
+/// [`tree_rows`] for objects of any survey in the features of `set` (a row per detection
+/// the set can read, the first [`MAX_DETECTIONS`] of each labelled object, each with the
+/// object's earlier alerts).
+pub fn tree_rows_for<O: crate::sequence::neutral::AlertObject>(
+    objects: &[&O],
+    labels: &HashMap<String, usize>,
+    set: crate::features::sets::FeatureSet,
+) -> (Vec<Vec<f32>>, Vec<usize>) {
+    let mut rows = Vec::new();
+    let mut ys = Vec::new();
+    for o in objects {
+        let Some(&y) = labels.get(o.name()) else {
+            continue;
+        };
+        let refs = o.alert_refs();
+        for k in 0..refs.len().min(MAX_DETECTIONS) {
+            if let Ok(row) = set.tree_row(refs[k], &refs[..k]) {
+                rows.push(row);
+                ys.push(y);
+            }
+        }
+    }
+    (rows, ys)
+}
+
 /// Trains the default tree ensemble on the objects of `sequences` labelled in `labels`.
 pub fn train_trees(
     sequences: &[&Sequence],

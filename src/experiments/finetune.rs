@@ -4,10 +4,11 @@
 //! of what it bought (before and after on the held-out labels, answers that changed).
 
 use crate::classify::{ClassifyOptions, LoadedModel};
-use crate::experiments::benchmark::{score, tree_rows, Answers, FIVE_CLASSES, REAL_CLASSES};
-use crate::features::tabular::TABULAR_FEATURES;
+use crate::experiments::benchmark::{score, tree_rows_for, Answers, FIVE_CLASSES, REAL_CLASSES};
+use crate::features::sets::FeatureSet;
 use crate::model::file::ModelKind;
 use crate::model::trees::{tree_model_header, write_tree_model, TreeConfig, TreeEnsemble};
+use crate::sequence::neutral::AlertObject;
 use crate::sequence::Sequence;
 use crate::time::{jd_to_calendar, unix_seconds_to_jd};
 use rand::rngs::StdRng;
@@ -99,9 +100,9 @@ pub fn finetuned_path(base: &Path, unix_seconds: f64) -> PathBuf {
     path
 }
 
-fn compare(
+fn compare<O: AlertObject>(
     model: &LoadedModel,
-    sequences: &[Sequence],
+    sequences: &[O],
     truth: &[(String, String)],
 ) -> Result<(Option<Comparison>, Answers), FinetuneError> {
     let device = burn::tensor::Device::flex();
@@ -133,12 +134,13 @@ fn last_top(answers: &Answers, id: &str) -> Option<usize> {
         .and_then(|p| crate::model::probs::argmax(p))
 }
 
-/// Fine-tunes the tree model at `base` on `user_labels` of the `loaded` objects, with the
+/// Fine-tunes the tree model at `base` on `user_labels` of the `loaded` objects (of any
+/// survey the model reads: LSST objects make the neutral model an LSST one), with the
 /// `bundled` objects and their labels as the rest of the training data; writes the new model
 /// beside `base` and returns the report. `say` gets progress lines.
-pub fn finetune(
+pub fn finetune<O: AlertObject>(
     base: &Path,
-    loaded: &[Sequence],
+    loaded: &[O],
     user_labels: &BTreeMap<String, String>,
     bundled: &[&Sequence],
     bundled_labels: &HashMap<String, String>,
@@ -151,13 +153,18 @@ pub fn finetune(
     if old.header.kind != ModelKind::Trees {
         return Err(FinetuneError::NotTrees(base.into()));
     }
-    let by_id: HashMap<&str, &Sequence> =
-        loaded.iter().map(|s| (s.object_id.as_str(), s)).collect();
+    let set = old.feature_set();
+    let by_id: HashMap<&str, &O> = loaded.iter().map(|s| (s.name(), s)).collect();
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    let mut usable: Vec<(&Sequence, &String)> = Vec::new();
+    let mut usable: Vec<(&O, &String)> = Vec::new();
     for (id, label) in user_labels {
         match by_id.get(id.as_str()) {
-            Some(s) if REAL_CLASSES.contains(&label.as_str()) => usable.push((s, label)),
+            Some(s) if !s.survey().is_some_and(|v| old.reads(v)) => {
+                *skipped
+                    .entry(format!("{} does not read its survey's alerts", old.name()))
+                    .or_default() += 1
+            }
+            Some(s) if REAL_CLASSES.contains(&label.as_str()) => usable.push((*s, label)),
             Some(_) => *skipped.entry(format!("label {label}")).or_default() += 1,
             None => *skipped.entry("object not loaded".into()).or_default() += 1,
         }
@@ -173,7 +180,7 @@ pub fn finetune(
     let mut train_part = Vec::new();
     let mut val_part = Vec::new();
     for class in REAL_CLASSES {
-        let mut members: Vec<&(&Sequence, &String)> =
+        let mut members: Vec<&(&O, &String)> =
             usable.iter().filter(|(_, l)| l.as_str() == class).collect();
         members.shuffle(&mut rng);
         let n_val = (members.len() as f64 * config.val_fraction).floor() as usize;
@@ -204,18 +211,18 @@ pub fn finetune(
         .iter()
         .filter_map(|(id, l)| index(l).map(|i| (id.clone(), i)))
         .collect();
-    let (mut rows, mut ys) = tree_rows(&keep_bundled, &bundled_index);
+    let (mut rows, mut ys) = tree_rows_for(&keep_bundled, &bundled_index, set);
     let user_index: HashMap<String, usize> = train_part
         .iter()
-        .filter_map(|(s, l)| index(l).map(|i| (s.object_id.clone(), i)))
+        .filter_map(|(s, l)| index(l).map(|i| (s.name().to_string(), i)))
         .collect();
-    let user_seqs: Vec<&Sequence> = train_part.iter().map(|(s, _)| *s).collect();
-    let (user_rows, user_ys) = tree_rows(&user_seqs, &user_index);
+    let user_seqs: Vec<&O> = train_part.iter().map(|(s, _)| *s).collect();
+    let (user_rows, user_ys) = tree_rows_for(&user_seqs, &user_index, set);
     for _ in 0..config.user_weight.max(1) {
         rows.extend(user_rows.iter().cloned());
         ys.extend(user_ys.iter().copied());
     }
-    let features: Vec<String> = TABULAR_FEATURES.iter().map(|s| s.to_string()).collect();
+    let features: Vec<String> = set.tree_features().iter().map(|s| s.to_string()).collect();
     let trees = TreeEnsemble::fit(&rows, &ys, &classes, &features, &config.trees, &|m, n| {
         say(&format!("member {m} of {n}"))
     })
@@ -230,7 +237,7 @@ pub fn finetune(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut header = tree_model_header(&trees, &name);
+    let mut header = finetuned_header(&trees, &name, &old, set, &user_seqs);
     header.provenance.source = format!(
         "fine-tuned by stampseq from {} on {} of the user's labels",
         base.display(),
@@ -239,16 +246,16 @@ pub fn finetune(
     let new_model = LoadedModel::from_trees(trees.clone(), header.clone(), &new_path);
     let val_truth: Vec<(String, String)> = val_part
         .iter()
-        .map(|(s, l)| (s.object_id.clone(), l.to_string()))
+        .map(|(s, l)| (s.name().to_string(), l.to_string()))
         .collect();
-    let val_seqs: Vec<Sequence> = val_part.iter().map(|(s, _)| (*s).clone()).collect();
+    let val_seqs: Vec<&O> = val_part.iter().map(|(s, _)| *s).collect();
     let (before, _) = compare(&old, &val_seqs, &val_truth)?;
     let (after, _) = compare(&new_model, &val_seqs, &val_truth)?;
     let (_, old_all) = compare(&old, loaded, &[])?;
     let (_, new_all) = compare(&new_model, loaded, &[])?;
     let answers_changed = loaded
         .iter()
-        .filter(|s| last_top(&old_all, &s.object_id) != last_top(&new_all, &s.object_id))
+        .filter(|s| last_top(&old_all, s.name()) != last_top(&new_all, s.name()))
         .count();
     header.provenance.training = Some(serde_json::json!({
         "base_model": base,
@@ -274,6 +281,34 @@ pub fn finetune(
         objects_answered: loaded.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The new model's header: the base model's kind of header for its feature set. A model of
+/// survey-neutral features fine-tuned on labelled objects of one survey (LSST objects
+/// vetted in the app) is recorded as trained on that survey: its answers there are no
+/// longer transferred.
+fn finetuned_header<O: AlertObject>(
+    trees: &TreeEnsemble,
+    name: &str,
+    old: &LoadedModel,
+    set: FeatureSet,
+    user_objects: &[&O],
+) -> crate::model::file::ModelHeader {
+    match set {
+        FeatureSet::Neutral => {
+            let mut header = crate::model::trees::neutral_tree_model_header(trees, name);
+            let surveys: std::collections::BTreeSet<_> =
+                user_objects.iter().filter_map(|o| o.survey()).collect();
+            if let (1, Some(&survey)) = (surveys.len(), surveys.iter().next()) {
+                header.trained_on.survey = survey;
+            }
+            header
+        }
+        FeatureSet::LsstDiaSource => {
+            crate::model::trees::tree_model_header_for(trees, name, old.header.trained_on.survey)
+        }
+        FeatureSet::ZtfCandidate => tree_model_header(trees, name),
+    }
 }
 
 /// The report as Markdown, written beside the new model.

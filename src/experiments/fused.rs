@@ -138,9 +138,10 @@ pub fn fused_answers(
                     probs[slot] = answer.mean[i];
                 }
                 if options.rules {
-                    let earlier: Vec<&crate::alert::Alert> = s.detections[..k].iter().collect();
+                    let earlier: Vec<crate::alert::AlertRef> =
+                        s.detections[..k].iter().map(Into::into).collect();
                     crate::classify::after::physics_rules(
-                        &s.detections[k],
+                        (&s.detections[k]).into(),
                         &earlier,
                         &[],
                         &five,

@@ -23,7 +23,7 @@ use std::path::Path;
 
 /// Object-level folds for a class that lives in one group only.
 pub const WITHIN_FOLDS: usize = 5;
-const FOLD_SEED: u64 = 11;
+pub const FOLD_SEED: u64 = 11;
 
 /// `answers` over the five classes (a class the model lacks gets 0), so that folds whose
 /// trees know different classes pool into one set of answers.

@@ -10,6 +10,7 @@ pub mod finetune;
 pub mod fused;
 pub mod grouped;
 pub mod groups;
+pub mod neutral;
 pub mod report;
 pub mod shortcut;
 pub mod sweep;

@@ -3,7 +3,10 @@
 
 pub mod allwise;
 pub mod coords;
+pub mod facts;
 pub mod lsst;
+pub mod neutral;
+pub mod sets;
 pub mod tabular;
 
 use crate::alert::{Candidate, DiffSign};

@@ -240,14 +240,29 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
 }
 
 impl ModelHeader {
-    /// Refuses alerts of a survey other than the one this model was trained on.
+    /// Whether the model reads alerts of `survey`: those it was trained on, and both
+    /// surveys for a model of survey-neutral features.
+    pub fn reads(&self, survey: Survey) -> bool {
+        match self.trained_on.features() {
+            Some(set) => set.reads(survey),
+            None => survey == self.trained_on.survey,
+        }
+    }
+
+    /// Whether the model answers `survey`'s alerts from another survey's training: a ZTF
+    /// model of neutral features on LSST alerts (unvalidated on that survey's labels).
+    pub fn transferred_to(&self, survey: Survey) -> bool {
+        survey != self.trained_on.survey
+    }
+
+    /// Refuses alerts of a survey this model does not read.
     pub fn check_survey(
         &self,
         model_path: &Path,
         found: Survey,
         input: &str,
     ) -> Result<(), Box<SurveyMismatch>> {
-        if found == self.trained_on.survey {
+        if self.reads(found) {
             return Ok(());
         }
         Err(Box::new(SurveyMismatch {

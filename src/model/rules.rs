@@ -28,14 +28,18 @@
 //!    and later; Duev et al. 2019), the bogus probability is 0 above ZTF's threshold of 0.5
 //!    and rises to 1 at `drb` = 0 (`2 (0.5 - drb)`); the astrophysical classes share the
 //!    rest in the model's proportions. Older alerts carry
-//!    only the coarser `rb`, and the model's own bogus answer stands.
+//!    only the coarser `rb`, and the model's own bogus answer stands. An LSST alert's
+//!    `reliability` is read the same way.
+//!
+//! The rules are written once ([`apply_facts`]) on what each survey says of a detection
+//! ([`RuleFacts`], asked of the survey in `features/`): for LSST, rule 1 counts one
+//! `diaObject`'s detections and rule 2 reads `ssSource` / `ssObjectId`.
 
-use crate::alert::Alert;
-use crate::features::tabular::{detection_nights, detection_span_days};
-use crate::sequence::night_of;
+use crate::alert::{Alert, AlertRef};
+use crate::features::facts::RuleFacts;
 
 /// Within this distance of a known solar-system object an alert is that object.
-pub const KNOWN_SSO_RADIUS_ARCSEC: f64 = 5.0;
+pub use crate::features::facts::KNOWN_SSO_RADIUS_ARCSEC;
 /// Two detections at one position this far apart in time mean the source stays put.
 pub const STATIONARY_MINUTES: f64 = 30.0;
 /// Brighter than this, an asteroid would be a known one.
@@ -137,25 +141,45 @@ pub fn apply_knowing(
     probs: &mut [f32],
     std: Option<&mut [f32]>,
 ) -> Option<RuleNote> {
+    let earlier: Vec<AlertRef> = earlier.iter().map(|a| AlertRef::Ztf(a)).collect();
+    let later: Vec<AlertRef> = later.iter().map(|a| AlertRef::Ztf(a)).collect();
+    let facts = RuleFacts::of(AlertRef::Ztf(alert), &earlier, &later);
+    apply_facts(&facts, classes, probs, std)
+}
+
+/// The rules for a Rubin/LSST alert on the history it carries: the same rules as for ZTF,
+/// on what LSST says of them ([`RuleFacts`]): stationary as one `diaObject`, a known
+/// solar-system object from `ssSource` or an `ssObjectId` without `diaObject`, the
+/// brightness of an unknown asteroid, `reliability` as ZTF's `drb`. The new-source rule
+/// needs ZTF's count of past images at the position, which LSST alerts do not carry.
+pub fn apply_lsst(
+    alert: &crate::alert::lsst::LsstAlert,
+    classes: &[String],
+    probs: &mut [f32],
+    std: Option<&mut [f32]>,
+) -> Option<RuleNote> {
+    let facts = RuleFacts::of(AlertRef::Lsst(alert), &[], &[]);
+    apply_facts(&facts, classes, probs, std)
+}
+
+/// The rules, written once for every survey, on what the survey says of the detection
+/// ([`RuleFacts`], asked of it in `features/`).
+pub fn apply_facts(
+    facts: &RuleFacts,
+    classes: &[String],
+    probs: &mut [f32],
+    std: Option<&mut [f32]>,
+) -> Option<RuleNote> {
     let idx = |name: &str| classes.iter().position(|c| c == name);
     let mut notes = Vec::new();
     let mut scale = vec![1.0f32; probs.len()];
     let mut one_hot = None;
-    let mut night_set = detection_nights(alert, earlier);
-    night_set.extend(later.iter().map(|a| night_of(a.candidate.jd)));
-    let nights = night_set.len();
-    let ahead = later
-        .iter()
-        .map(|a| a.candidate.jd - alert.candidate.jd)
-        .fold(0.0f64, f64::max);
-    let span_minutes = detection_span_days(alert, earlier).max(ahead) * 24.0 * 60.0;
+    let nights = facts.nights;
+    let span_minutes = facts.span_minutes;
     let ast = idx("asteroid");
-    let known_sso = alert
-        .candidate
-        .ssdistnr
-        .filter(|d| (0.0..KNOWN_SSO_RADIUS_ARCSEC).contains(d));
+    let known_sso = facts.known_sso.as_ref();
     if let Some(a) = ast {
-        if nights >= 2 || span_minutes >= STATIONARY_MINUTES {
+        if facts.one_place && (nights >= 2 || span_minutes >= STATIONARY_MINUTES) {
             if probs[a] > 0.0 {
                 let rest = 1.0 - probs[a];
                 if rest > 1e-6 {
@@ -168,57 +192,37 @@ pub fn apply_knowing(
                 }
                 probs[a] = 0.0;
                 scale[a] = 0.0;
+                let place = facts.place_words;
                 notes.push(if nights >= 2 {
-                    format!("not asteroid: detected on {nights} nights at this position")
+                    format!("not asteroid: detected on {nights} nights {place}")
                 } else {
-                    format!("not asteroid: detected {span_minutes:.0} min apart at this position")
+                    format!("not asteroid: detected {span_minutes:.0} min apart {place}")
                 });
             }
-        } else if let Some(d) = known_sso {
+        } else if let Some(note) = known_sso {
             one_hot = Some(a);
-            // Broker copies write a missing name as the text "null".
-            let name = alert
-                .candidate
-                .ssnamenr
-                .as_deref()
-                .map(str::trim)
-                .filter(|n| !n.is_empty() && !n.eq_ignore_ascii_case("null"))
-                .unwrap_or("unnamed");
-            notes.push(format!(
-                "asteroid: known solar-system object {name} {d:.1}\" away"
-            ));
+            notes.push(note.clone());
         }
     }
     if let (Some(a), None, None) = (ast, one_hot, known_sso) {
-        let c = &alert.candidate;
-        if c.magpsf.is_finite() && c.magpsf < COMPLETE_SSO_MAG {
+        if let Some(mag) = facts.mag.filter(|m| *m < COMPLETE_SSO_MAG) {
             let before = probs[a];
             if shrink(probs, &mut scale, a, UNKNOWN_BRIGHT_SSO_FACTOR) && before > 0.5 {
                 notes.push(format!(
-                    "unlikely asteroid: {:.1} mag with no known solar-system object near",
-                    c.magpsf
+                    "unlikely asteroid: {mag:.1} mag with no known solar-system object near"
                 ));
             }
         }
     }
     if let (Some(v), None) = (idx("VS"), one_hot) {
-        let c = &alert.candidate;
-        let new_source = match (c.jdstarthist, c.ndethist, c.ncovhist) {
-            (Some(start), Some(det), Some(cov)) => {
-                start > 0.0
-                    && c.jd - start < NEW_SOURCE_DAYS
-                    && cov - det >= NEW_SOURCE_MISSES
-                    && c.isdiffpos.is_some_and(|d| d.is_positive())
-            }
-            _ => false,
-        };
-        if new_source {
+        let fresh = facts
+            .new_source
+            .filter(|(days, misses)| *days < NEW_SOURCE_DAYS && *misses >= NEW_SOURCE_MISSES);
+        if let Some((days, misses)) = fresh {
             let before = probs[v];
             if shrink(probs, &mut scale, v, NEW_SOURCE_VS_FACTOR) && before > 0.3 {
                 notes.push(format!(
-                    "unlikely variable star: first seen {:.0} days ago at a position imaged {} times before",
-                    c.jd - c.jdstarthist.unwrap_or(c.jd),
-                    c.ncovhist.unwrap_or(0) - c.ndethist.unwrap_or(0)
+                    "unlikely variable star: first seen {days:.0} days ago at a position imaged {misses} times before"
                 ));
             }
         }
@@ -231,13 +235,10 @@ pub fn apply_knowing(
         }
         return Some(notes.join("; "));
     }
-    if let (Some(b), Some(drb)) = (
-        idx("bogus"),
-        alert.candidate.drb.filter(|v| (0.0..=1.0).contains(v)),
-    ) {
-        // drb is a score with ZTF's threshold at 0.5, not a calibrated probability: above
-        // it the pipeline calls the detection real, below it the bogus share grows to 1.
-        let bogus = (2.0 * (DRB_THRESHOLD - drb)).clamp(0.0, 1.0) as f32;
+    if let (Some(b), Some((score, name))) = (idx("bogus"), facts.real_bogus) {
+        // The score is not a calibrated probability: above the survey's threshold the
+        // pipeline calls the detection real, below it the bogus share grows to 1.
+        let bogus = (2.0 * (DRB_THRESHOLD - score)).clamp(0.0, 1.0) as f32;
         let real = 1.0 - probs[b];
         if real > 1e-6 {
             let f = (1.0 - bogus) / real;
@@ -249,8 +250,8 @@ pub fn apply_knowing(
             }
             probs[b] = bogus;
             scale[b] = 0.0;
-            if drb < DRB_THRESHOLD {
-                notes.push(format!("bogus: ZTF real/bogus score drb {drb:.2}"));
+            if score < DRB_THRESHOLD {
+                notes.push(format!("bogus: {name} {score:.2}"));
             }
         }
     }
@@ -260,80 +261,6 @@ pub fn apply_knowing(
         }
     }
     (!notes.is_empty()).then(|| notes.join("; "))
-}
-
-/// The rules for a Rubin/LSST alert: rule 1 (stationary: detected on two or more nights,
-/// or twice [`STATIONARY_MINUTES`] apart, as one `diaObject`, from the history the alert
-/// carries) and rule 2 (known solar-system object: the alert comes with an `ssSource` or
-/// belongs to an `ssObjectId` and no `diaObject`). The others need ZTF fields (`ssdistnr`
-/// against a magnitude-complete catalogue, `ncovhist`, `drb`) that LSST alerts do not carry
-/// in the same sense, so the model's own answer stands there.
-pub fn apply_lsst(
-    alert: &crate::alert::lsst::LsstAlert,
-    classes: &[String],
-    probs: &mut [f32],
-    std: Option<&mut [f32]>,
-) -> Option<RuleNote> {
-    let a = classes.iter().position(|c| c == "asteroid")?;
-    let s = &alert.dia_source;
-    let times: Vec<f64> = alert
-        .prv_dia_sources
-        .iter()
-        .map(|p| p.midpoint_mjd_tai)
-        .chain(std::iter::once(s.midpoint_mjd_tai))
-        .collect();
-    let nights = crate::sequence::neutral::count_nights_mjd(
-        crate::alert::neutral::Survey::Lsst,
-        times.iter().copied(),
-    );
-    let span_minutes = (times.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-        - times.iter().copied().fold(f64::INFINITY, f64::min))
-        * 24.0
-        * 60.0;
-    let stationary = s.dia_object_id.is_some()
-        && !alert.is_solar_system()
-        && (nights >= 2 || span_minutes >= STATIONARY_MINUTES);
-    if stationary {
-        if probs[a] <= 0.0 {
-            return None;
-        }
-        let rest = 1.0 - probs[a];
-        let mut scale = vec![1.0f32; probs.len()];
-        if rest > 1e-6 {
-            for (k, p) in probs.iter_mut().enumerate() {
-                if k != a {
-                    *p /= rest;
-                    scale[k] = 1.0 / rest;
-                }
-            }
-        }
-        probs[a] = 0.0;
-        scale[a] = 0.0;
-        if let Some(std) = std {
-            for (s, f) in std.iter_mut().zip(&scale) {
-                *s *= f;
-            }
-        }
-        return Some(if nights >= 2 {
-            format!("not asteroid: detected on {nights} nights as one diaObject")
-        } else {
-            format!("not asteroid: detected {span_minutes:.0} min apart as one diaObject")
-        });
-    }
-    if alert.is_solar_system() {
-        probs.iter_mut().for_each(|p| *p = 0.0);
-        probs[a] = 1.0;
-        if let Some(std) = std {
-            std.iter_mut().for_each(|s| *s = 0.0);
-        }
-        let id = s
-            .ss_object_id
-            .map_or_else(|| "unnamed".to_string(), |i| i.to_string());
-        return Some(format!(
-            "asteroid: known solar-system object {id} (ssSource)"
-        ));
-    }
-    None
 }
 
 #[cfg(test)]

@@ -30,6 +30,19 @@ impl Default for TrainedOn {
 }
 
 impl TrainedOn {
+    /// The feature set, as `features/` knows it (None for a name this build does not).
+    pub fn features(&self) -> Option<crate::features::sets::FeatureSet> {
+        crate::features::sets::FeatureSet::of_name(&self.feature_set)
+    }
+
+    /// A tree model of survey-neutral features learnt on `survey`'s alerts.
+    pub fn neutral(survey: Survey) -> Self {
+        Self {
+            feature_set: crate::features::neutral::NEUTRAL_FEATURES.into(),
+            ..Self::survey_default(survey)
+        }
+    }
+
     /// The usual stamps and features of a survey.
     pub fn survey_default(survey: Survey) -> Self {
         match survey {

@@ -299,11 +299,8 @@ pub fn tree_model_header(ensemble: &TreeEnsemble, name: &str) -> ModelHeader {
 
 /// The features a tree model of a feature set reads, in order.
 pub fn features_of_set(feature_set: &str) -> &'static [&'static str] {
-    if feature_set == crate::features::LSST_FEATURES {
-        &crate::features::lsst::LSST_TABULAR_FEATURES
-    } else {
-        &TABULAR_FEATURES
-    }
+    crate::features::sets::FeatureSet::of_name(feature_set)
+        .map_or(&TABULAR_FEATURES, |set| set.tree_features())
 }
 
 /// [`tree_model_header`] for a survey. An LSST tree model answers its trained classes only
@@ -364,6 +361,33 @@ pub fn tree_model_header_for(
         },
         "neutralised_features": ensemble.config.neutralised,
     });
+    header
+}
+
+/// The header of a tree model of survey-neutral features learnt on ZTF objects: the five
+/// classes of the default answer, the neutral feature set (so that it reads alerts of
+/// both surveys, its LSST answers marked as transferred), and the rules in the form both
+/// surveys take.
+pub fn neutral_tree_model_header(ensemble: &TreeEnsemble, name: &str) -> ModelHeader {
+    let mut header = tree_model_header_for(ensemble, name, crate::alert::neutral::Survey::Ztf);
+    header.trained_on =
+        crate::model::survey::TrainedOn::neutral(crate::alert::neutral::Survey::Ztf);
+    if let Some(map) = header.architecture.as_object_mut() {
+        map.insert(
+            "rules".into(),
+            serde_json::json!([
+                "stationary: detected on two or more nights at one position (ZTF objectId, LSST diaObject) -> P(asteroid) = 0",
+                "known solar-system object: ZTF ssdistnr < 5 arcsec, LSST ssSource or ssObjectId -> asteroid",
+                "real/bogus: P(bogus) = 2 (0.5 - score), clamped (ZTF drb, LSST reliability)",
+            ]),
+        );
+        map.insert(
+            "validated_on".into(),
+            serde_json::json!(
+                "ZTF only (grouped by source); its answers to LSST alerts are transferred, unvalidated on LSST labels"
+            ),
+        );
+    }
     header
 }
 

@@ -12,7 +12,7 @@ use crate::alert::lsst::{DiaForcedSource, DiaSource, LsstAlert, LsstObject};
 use crate::alert::neutral::{
     mag_to_njy, njy_to_mag, Survey, SurveyAlert, MAG_PER_RELATIVE_FLUX, NJY_ZERO_POINT,
 };
-use crate::alert::{band_name, Alert, AnyAlert, DiffSign};
+use crate::alert::{band_name, Alert, AlertRef, AnyAlert, DiffSign};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
@@ -191,23 +191,19 @@ impl NeutralLightCurve {
     /// source id, so one carried in a later alert's history keeps the alert that has it; a
     /// forced point by its id (else visit, band and time); a ZTF limit by time and band.
     pub fn from_alerts<'a>(alerts: impl IntoIterator<Item = &'a AnyAlert>) -> Self {
-        let alerts: Vec<AlertRef> = alerts
-            .into_iter()
-            .map(|a| match a {
-                AnyAlert::Ztf(z) => AlertRef::Ztf(z),
-                AnyAlert::Lsst(l) => AlertRef::Lsst(l),
-            })
-            .collect();
-        Self::merge(&alerts)
+        let alerts: Vec<AlertRef> = alerts.into_iter().map(AnyAlert::as_ref).collect();
+        Self::from_refs(&alerts)
     }
 
     /// [`Self::from_alerts`] for ZTF alerts held as themselves (a ZTF `Sequence`'s).
     pub fn from_ztf(alerts: &[Alert]) -> Self {
         let alerts: Vec<AlertRef> = alerts.iter().map(AlertRef::Ztf).collect();
-        Self::merge(&alerts)
+        Self::from_refs(&alerts)
     }
 
-    fn merge(alerts: &[AlertRef]) -> Self {
+    /// The light curve of these alerts of one object: each alert's own detection and the
+    /// history it carries, a point carried twice kept once.
+    pub fn from_refs(alerts: &[AlertRef]) -> Self {
         let mut sources = HashSet::new();
         let mut others = HashSet::new();
         let mut points = Vec::new();
@@ -243,13 +239,6 @@ impl NeutralLightCurve {
         points.sort_by(|a, b| a.mjd.total_cmp(&b.mjd).then_with(|| a.band.cmp(&b.band)));
         Self { points }
     }
-}
-
-/// An alert of either survey, borrowed.
-#[derive(Clone, Copy)]
-enum AlertRef<'a> {
-    Ztf(&'a Alert),
-    Lsst(&'a LsstAlert),
 }
 
 /// Keys of points other than detections: the kind, the band and the time's bits (or the
@@ -443,12 +432,109 @@ impl ObjectSequence {
         }
     }
 
+    /// An alert that names no object (LSST ids of 0, as only synthetic alerts have), as an
+    /// object of its own, named `alert <id>` as [`LsstAlert::object_name`] names it.
+    pub fn lone(alert: AnyAlert) -> Self {
+        let key = ObjectKey {
+            survey: alert.survey(),
+            id: format!("alert {}", alert.as_ref().alert_id().unwrap_or(0)),
+            solar_system: false,
+        };
+        ObjectSequence::of_alerts(key, vec![alert])
+    }
+
     /// Adds another sequence of the same object: the result is what grouping all the
     /// alerts together gives.
     pub fn absorb(&mut self, other: ObjectSequence) {
         let mut alerts = std::mem::take(&mut self.alerts);
         alerts.extend(other.alerts);
         *self = ObjectSequence::of_alerts(self.key.clone(), alerts);
+    }
+}
+
+/// Reads every alert of `inputs`, of either survey, into objects ([`group_objects`]); an
+/// alert that names no object is an object of its own ([`ObjectSequence::lone`]). The
+/// order does not depend on how the reading threads ran.
+pub fn read_objects<P>(
+    inputs: &[crate::alert::Input],
+    options: &crate::alert::ReadOptions,
+    on_progress: P,
+) -> (Vec<ObjectSequence>, crate::alert::ReadSummary)
+where
+    P: Fn(crate::alert::ReadProgress) + Sync,
+{
+    let alerts = std::sync::Mutex::new(Vec::new());
+    let summary = crate::alert::read_inputs_any(inputs, options, on_progress, |a| {
+        alerts.lock().unwrap_or_else(|p| p.into_inner()).push(a)
+    });
+    let mut alerts = alerts.into_inner().unwrap_or_else(|p| p.into_inner());
+    alerts.sort_by(|a, b| {
+        let (a, b) = (a.origin(), b.origin());
+        (&*a.file, a.record).cmp(&(&*b.file, b.record))
+    });
+    let (mut objects, lone) = group_objects(alerts);
+    objects.extend(lone.into_iter().map(ObjectSequence::lone));
+    (objects, summary)
+}
+
+/// An object as the answer path reads it: the name its answers carry and its alerts,
+/// oldest first. The ZTF [`crate::sequence::Sequence`] and the survey-neutral
+/// [`ObjectSequence`] both are one, so that one answer path serves both.
+pub trait AlertObject: Sync {
+    fn name(&self) -> &str;
+    fn alert_refs(&self) -> Vec<AlertRef<'_>>;
+
+    /// The survey of its alerts (None for an object without one).
+    fn survey(&self) -> Option<Survey> {
+        self.alert_refs().first().map(|a| a.survey())
+    }
+}
+
+impl AlertObject for ObjectSequence {
+    fn name(&self) -> &str {
+        &self.key.id
+    }
+
+    fn alert_refs(&self) -> Vec<AlertRef<'_>> {
+        self.alerts.iter().map(AnyAlert::as_ref).collect()
+    }
+}
+
+impl AlertObject for crate::sequence::Sequence {
+    fn name(&self) -> &str {
+        &self.object_id
+    }
+
+    fn alert_refs(&self) -> Vec<AlertRef<'_>> {
+        self.detections.iter().map(AlertRef::Ztf).collect()
+    }
+}
+
+/// An object's alerts borrowed from wherever they are held (a stream's state, a training
+/// set), oldest first.
+#[derive(Debug, Clone)]
+pub struct BorrowedObject<'a> {
+    pub name: String,
+    pub alerts: Vec<AlertRef<'a>>,
+}
+
+impl AlertObject for BorrowedObject<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn alert_refs(&self) -> Vec<AlertRef<'_>> {
+        self.alerts.clone()
+    }
+}
+
+impl<T: AlertObject> AlertObject for &T {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn alert_refs(&self) -> Vec<AlertRef<'_>> {
+        (**self).alert_refs()
     }
 }
 

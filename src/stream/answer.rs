@@ -6,8 +6,9 @@
 use super::state::{PartitionState, StoredAlert};
 use super::StreamResult;
 use crate::alert::neutral::{Survey, SurveyAlert};
-use crate::alert::AnyAlert;
+use crate::alert::{AlertRef, AnyAlert};
 use crate::classify::{answer_uncertainty, ClassifyOptions, LoadedModel};
+use crate::sequence::neutral::BorrowedObject;
 use burn::tensor::Device;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -48,8 +49,19 @@ impl StreamModel {
         })
     }
 
+    /// The survey whose labelled alerts the model learnt from.
     pub fn survey(&self) -> Survey {
         self.model.header.trained_on.survey
+    }
+
+    /// The surveys whose alerts the model reads, as a key: two models of a stream must not
+    /// claim the same alerts the same way.
+    fn claims(&self) -> (Survey, bool, bool) {
+        (
+            self.survey(),
+            self.model.reads(Survey::Ztf),
+            self.model.reads(Survey::Lsst),
+        )
     }
 }
 
@@ -66,8 +78,9 @@ pub struct Answerer {
 pub enum StreamModelError {
     /// Which of the two should answer the survey's alerts is not said.
     #[error(
-        "models {} and {} were both trained on {survey} alerts: a stream answers each alert \
-         with the one model of its survey; give at most one model per survey",
+        "models {} and {} were both trained on {survey} alerts and read the same surveys: a \
+         stream answers each alert with the one model of its survey; give at most one model \
+         per survey",
         first.display(),
         second.display()
     )]
@@ -95,7 +108,7 @@ fn object_of(alert: &AnyAlert) -> Option<(Survey, String)> {
 impl Answerer {
     pub fn new(models: Vec<StreamModel>) -> Result<Self, StreamModelError> {
         for (i, a) in models.iter().enumerate() {
-            if let Some(b) = models[..i].iter().find(|b| b.survey() == a.survey()) {
+            if let Some(b) = models[..i].iter().find(|b| b.claims() == a.claims()) {
                 return Err(StreamModelError::TwoForOneSurvey {
                     survey: a.survey(),
                     first: b.path.clone(),
@@ -146,11 +159,22 @@ impl Answerer {
         classes
     }
 
-    fn for_survey(&self, survey: Survey) -> Option<&StreamModel> {
-        self.models.iter().find(|m| m.survey() == survey)
+    /// The model that answers `survey`'s alerts: one trained on that survey, else one
+    /// that reads it from another survey's training (the neutral model on LSST alerts).
+    fn for_survey(&self, survey: Survey) -> Option<usize> {
+        let reading = || {
+            self.models
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.model.reads(survey))
+        };
+        reading()
+            .find(|(_, m)| m.survey() == survey)
+            .or_else(|| reading().next())
+            .map(|(i, _)| i)
     }
 
-    /// Why an alert of `survey` is not answered: no model of its survey was given.
+    /// Why an alert of `survey` is not answered: no model of the stream reads it.
     fn no_model_for(&self, survey: Survey, message: &str) -> String {
         match self.models.first() {
             Some(m) if self.models.len() == 1 => m
@@ -160,7 +184,7 @@ impl Answerer {
                 .err()
                 .map_or_else(String::new, |e| e.to_string()),
             _ => format!(
-                "{message}: no model trained on {survey} alerts was given (--model); the \
+                "{message}: no model that reads {survey} alerts was given (--model); the \
                  stream's models were trained on {}",
                 self.models
                     .iter()
@@ -175,22 +199,22 @@ impl Answerer {
     /// this consumer does not hold are not expected (the caller drops them at a revoke).
     pub fn answer(&self, states: &mut States, items: &[Incoming]) -> Vec<StreamResult> {
         let mut results: Vec<StreamResult> = Vec::with_capacity(items.len());
-        // Per object, the alerts of this batch in arrival order: round r answers each
-        // object's r-th alert, so that one classify call sees each object once.
-        let mut rounds: Vec<Vec<usize>> = Vec::new();
+        // Per model and object, the alerts of this batch in arrival order: round r answers
+        // each object's r-th alert, so that one classify call sees each object once.
+        let mut rounds: Vec<Vec<Vec<usize>>> = vec![Vec::new(); self.models.len()];
         let mut seen_in_batch: HashMap<(Survey, String), usize> = HashMap::new();
-        let mut lsst: Vec<usize> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let summary = item.alert.summary();
             let model = self.for_survey(summary.survey);
+            let m = model.map(|i| &self.models[i]);
             let mut result = StreamResult {
                 survey: summary.survey,
                 object_id: summary.object_id.clone(),
                 alert_id: summary.alert_id,
                 k: 0,
                 mjd: summary.mjd,
-                model: model.map(|m| m.model.name().to_string()),
-                classes: model.map_or_else(Vec::new, |m| m.model.classes().to_vec()),
+                model: m.map(|m| m.model.name().to_string()),
+                classes: m.map_or_else(Vec::new, |m| m.model.classes().to_vec()),
                 probabilities: Vec::new(),
                 std: Vec::new(),
                 uncertainty: None,
@@ -199,6 +223,7 @@ impl Answerer {
                 uncertain: true,
                 rule: None,
                 skipped: None,
+                transferred: m.is_some_and(|m| m.model.header.transferred_to(summary.survey)),
                 topic: item.topic.clone(),
                 partition: item.partition,
                 offset: item.offset,
@@ -215,10 +240,7 @@ impl Answerer {
                 alert_id: summary.alert_id,
                 time: summary.mjd,
                 offset: item.offset,
-                ztf: match &item.alert {
-                    AnyAlert::Ztf(a) => Some(Box::new(a.clone())),
-                    AnyAlert::Lsst(_) => None,
-                },
+                ztf: item.alert.as_ref().ztf().map(|a| Box::new(a.clone())),
                 lsst: match &item.alert {
                     AnyAlert::Lsst(a) if self.reads_lsst_history() => Some(a.clone()),
                     _ => None,
@@ -235,98 +257,136 @@ impl Answerer {
                 results.push(result);
                 continue;
             }
-            if model.is_none() {
-                result.skipped = Some(self.no_model_for(
-                    object.0,
-                    &format!("{}[{}]@{}", item.topic, item.partition, item.offset),
-                ));
-            } else if matches!(item.alert, AnyAlert::Ztf(_)) {
-                let round = seen_in_batch.entry(object).or_insert(0);
-                if rounds.len() <= *round {
-                    rounds.push(Vec::new());
+            match model {
+                None => {
+                    result.skipped = Some(self.no_model_for(
+                        object.0,
+                        &format!("{}[{}]@{}", item.topic, item.partition, item.offset),
+                    ));
                 }
-                rounds[*round].push(i);
-                *round += 1;
-            } else {
-                // The LSST model: a tree model or a single-alert network answers the
-                // alert on its own (it carries its object's history); a temporal network
-                // with the object's alerts held, as `classify` answers it.
-                lsst.push(i);
+                Some(mi) => {
+                    let round = seen_in_batch.entry(object).or_insert(0);
+                    if rounds[mi].len() <= *round {
+                        rounds[mi].push(Vec::new());
+                    }
+                    rounds[mi][*round].push(i);
+                    *round += 1;
+                }
             }
             results.push(result);
         }
-        if !lsst.is_empty() {
-            self.answer_lsst(states, items, &lsst, &mut results);
-        }
-
-        let cancel = AtomicBool::new(false);
-        let ztf_model = self.for_survey(Survey::Ztf);
-        for round in rounds {
-            // Rounds only hold alerts of a survey with a model.
-            let Some(m) = ztf_model else {
-                break;
-            };
-            let mut sequences = Vec::with_capacity(round.len());
-            let mut wanted: HashMap<(String, Option<i64>), usize> = HashMap::new();
-            for &i in &round {
-                let item = &items[i];
-                let AnyAlert::Ztf(alert) = &item.alert else {
-                    continue;
-                };
-                let Some(state) = states.get(&(item.topic.clone(), item.partition)) else {
-                    continue;
-                };
-                // The alert's place now that the whole batch is in (a later message may hold
-                // an earlier detection).
-                if let Some((k, seq)) = state.ztf_sequence_through(&alert.object_id, alert.candid) {
-                    results[i].k = k;
-                    wanted.insert((alert.object_id.clone(), alert.candid), i);
-                    sequences.push(seq);
-                }
-            }
-            match m
-                .model
-                .classify(&sequences, &self.options, &m.device, &cancel, &|_, _| {})
-            {
-                Ok(output) => {
-                    for row in output.rows {
-                        let Some(&i) = wanted.get(&(row.object_id.clone(), row.candid)) else {
-                            continue;
-                        };
-                        let (uncertainty, uncertain) =
-                            answer_uncertainty(&row.probabilities, &row.std, row.disagreement);
-                        let r = &mut results[i];
-                        r.uncertainty = uncertainty;
-                        r.uncertain = uncertain;
-                        r.top_class = Some(row.top_class);
-                        r.probabilities = row.probabilities;
-                        r.std = row.std;
-                        r.disagreement = row.disagreement;
-                        r.rule = row.rule;
-                    }
-                    for s in output.skipped {
-                        if let Some(&i) = wanted
-                            .iter()
-                            .find(|((o, _), &i)| *o == s.object_id && results[i].k == s.k)
-                            .map(|(_, i)| i)
-                        {
-                            results[i].skipped = Some(s.reason);
-                        }
-                    }
-                }
-                Err(e) => {
-                    for &i in wanted.values() {
-                        results[i].skipped = Some(e.to_string());
-                    }
-                }
-            }
-            for &i in wanted.values() {
-                if results[i].probabilities.is_empty() && results[i].skipped.is_none() {
-                    results[i].skipped = Some("the model gave no answer".into());
-                }
+        for (m, model_rounds) in self.models.iter().zip(rounds) {
+            for round in model_rounds {
+                self.answer_round(m, states, items, &round, &mut results);
             }
         }
         results
+    }
+
+    /// One round of one model: each alert of `round` with its object's alerts held up to
+    /// it, answered in one classify call: the causal answer after that detection, as
+    /// `classify --causal` gives it on the same alerts.
+    fn answer_round(
+        &self,
+        m: &StreamModel,
+        states: &States,
+        items: &[Incoming],
+        round: &[usize],
+        results: &mut [StreamResult],
+    ) {
+        let cancel = AtomicBool::new(false);
+        // What each object's alerts are read from: the state's copies, or the alert alone
+        // where it carries its history (an LSST alert, unless a temporal model reads the
+        // object's earlier stamps).
+        let mut ztf_held: Vec<(usize, crate::sequence::Sequence)> = Vec::new();
+        let mut lsst_held: Vec<(usize, Vec<crate::alert::lsst::LsstAlert>)> = Vec::new();
+        for &i in round {
+            let item = &items[i];
+            let Some(state) = states.get(&(item.topic.clone(), item.partition)) else {
+                continue;
+            };
+            match &item.alert {
+                AnyAlert::Ztf(alert) => {
+                    // The alert's place now that the whole batch is in (a later message
+                    // may hold an earlier detection).
+                    if let Some((k, seq)) =
+                        state.ztf_sequence_through(&alert.object_id, alert.candid)
+                    {
+                        results[i].k = k;
+                        ztf_held.push((i, seq));
+                    }
+                }
+                AnyAlert::Lsst(alert) => {
+                    let held = if self.reads_lsst_history() {
+                        object_of(&item.alert)
+                            .and_then(|(_, key)| state.lsst_alerts_through(&key, alert.alert_id))
+                    } else {
+                        None
+                    };
+                    lsst_held.push((i, held.unwrap_or_else(|| vec![(**alert).clone()])));
+                }
+            }
+        }
+        let mut objects: Vec<(usize, BorrowedObject)> = Vec::new();
+        for (i, seq) in &ztf_held {
+            objects.push((
+                *i,
+                BorrowedObject {
+                    name: seq.object_id.clone(),
+                    alerts: seq.detections.iter().map(AlertRef::Ztf).collect(),
+                },
+            ));
+        }
+        for (i, alerts) in &lsst_held {
+            objects.push((
+                *i,
+                BorrowedObject {
+                    name: format!("{i}"),
+                    alerts: alerts.iter().map(AlertRef::Lsst).collect(),
+                },
+            ));
+        }
+        let wanted: HashMap<(String, Option<i64>), usize> = objects
+            .iter()
+            .map(|(i, o)| {
+                (
+                    (o.name.clone(), o.alerts.last().and_then(|a| a.alert_id())),
+                    *i,
+                )
+            })
+            .collect();
+        let objects: Vec<BorrowedObject> = objects.into_iter().map(|(_, o)| o).collect();
+        match m
+            .model
+            .classify(&objects, &self.options, &m.device, &cancel, &|_, _| {})
+        {
+            Ok(output) => {
+                for row in &output.rows {
+                    if let Some(&i) = wanted.get(&(row.object_id.clone(), row.candid)) {
+                        fill(&mut results[i], row);
+                    }
+                }
+                for s in output.skipped {
+                    if let Some(&i) = wanted
+                        .iter()
+                        .find(|((o, _), _)| *o == s.object_id)
+                        .map(|(_, i)| i)
+                    {
+                        results[i].skipped = Some(s.reason);
+                    }
+                }
+            }
+            Err(e) => {
+                for &i in wanted.values() {
+                    results[i].skipped = Some(e.to_string());
+                }
+            }
+        }
+        for &i in wanted.values() {
+            if results[i].probabilities.is_empty() && results[i].skipped.is_none() {
+                results[i].skipped = Some("the model gave no answer".into());
+            }
+        }
     }
 
     /// Whether the LSST model reads an object's earlier alerts (a temporal network), so
@@ -338,8 +398,12 @@ impl Answerer {
     /// Whether the model of `survey` reads the stamps of an object's earlier alerts (a
     /// temporal network), so that the state must keep them across a restart.
     fn reads_earlier_stamps(&self, survey: Survey) -> bool {
-        self.for_survey(survey)
-            .is_some_and(|m| matches!(m.model.header.kind, crate::model::file::ModelKind::Temporal))
+        self.for_survey(survey).is_some_and(|i| {
+            matches!(
+                self.models[i].model.header.kind,
+                crate::model::file::ModelKind::Temporal
+            )
+        })
     }
 
     /// Whether any model of the stream reads earlier stamps: then each message body goes
@@ -349,81 +413,10 @@ impl Answerer {
             .into_iter()
             .any(|s| self.reads_earlier_stamps(s))
     }
-
-    /// The LSST alerts `indices` of `items`, answered by the LSST model.
-    fn answer_lsst(
-        &self,
-        states: &States,
-        items: &[Incoming],
-        indices: &[usize],
-        results: &mut [StreamResult],
-    ) {
-        let Some(m) = self.for_survey(Survey::Lsst) else {
-            return;
-        };
-        let cancel = AtomicBool::new(false);
-        if self.reads_lsst_history() {
-            // Each alert with its object's alerts held up to it: the causal answer after
-            // that detection, as `classify` gives it on the same alerts.
-            for &i in indices {
-                let item = &items[i];
-                let AnyAlert::Lsst(alert) = &item.alert else {
-                    continue;
-                };
-                let alerts = object_of(&item.alert)
-                    .and_then(|(_, key)| {
-                        states
-                            .get(&(item.topic.clone(), item.partition))?
-                            .lsst_alerts_through(&key, alert.alert_id)
-                    })
-                    .unwrap_or_else(|| vec![(**alert).clone()]);
-                match m.model.classify_lsst(&alerts, &cancel) {
-                    Ok(output) => {
-                        let row = output
-                            .rows
-                            .iter()
-                            .find(|r| r.candid == Some(alert.alert_id));
-                        fill(&mut results[i], row);
-                    }
-                    Err(e) => results[i].skipped = Some(e.to_string()),
-                }
-            }
-            return;
-        }
-        let alerts: Vec<crate::alert::lsst::LsstAlert> = indices
-            .iter()
-            .filter_map(|&i| match &items[i].alert {
-                AnyAlert::Lsst(a) => Some((**a).clone()),
-                AnyAlert::Ztf(_) => None,
-            })
-            .collect();
-        match m.model.classify_lsst(&alerts, &cancel) {
-            Ok(output) => {
-                let by_alert: HashMap<i64, crate::classify::ClassRow> = output
-                    .rows
-                    .into_iter()
-                    .filter_map(|r| Some((r.candid?, r)))
-                    .collect();
-                for &i in indices {
-                    let row = results[i].alert_id.and_then(|id| by_alert.get(&id));
-                    fill(&mut results[i], row);
-                }
-            }
-            Err(e) => {
-                for &i in indices {
-                    results[i].skipped = Some(e.to_string());
-                }
-            }
-        }
-    }
 }
 
 /// An answer's row into its result, or why there is none.
-fn fill(r: &mut StreamResult, row: Option<&crate::classify::ClassRow>) {
-    let Some(row) = row else {
-        r.skipped = Some("the model gave no answer".into());
-        return;
-    };
+fn fill(r: &mut StreamResult, row: &crate::classify::ClassRow) {
     let (uncertainty, uncertain) =
         answer_uncertainty(&row.probabilities, &row.std, row.disagreement);
     r.k = row.k;

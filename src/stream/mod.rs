@@ -52,6 +52,9 @@ pub struct StreamResult {
     pub rule: Option<String>,
     /// Why there is no answer (a model for another survey, an alert the model cannot read).
     pub skipped: Option<String>,
+    /// The answer comes from a model trained on another survey's labelled alerts (the
+    /// neutral model on LSST alerts): transferred, unvalidated on this survey's labels.
+    pub transferred: bool,
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
@@ -67,7 +70,7 @@ impl StreamResult {
             s.push_str(&format!(",sd_{c}"));
         }
         s.push_str(
-            ",uncertainty,disagreement,top_class,uncertain,rule,skipped,topic,partition,offset\n",
+            ",uncertainty,disagreement,top_class,uncertain,rule,skipped,transferred,topic,partition,offset\n",
         );
         s
     }
@@ -109,13 +112,14 @@ impl StreamResult {
             }
         }
         s.push_str(&format!(
-            ",{},{},{},{},{},{},{},{},{}\n",
+            ",{},{},{},{},{},{},{},{},{},{}\n",
             opt(self.uncertainty),
             opt(self.disagreement),
             self.top_class.as_deref().unwrap_or(""),
             self.uncertain,
             quote(self.rule.as_deref().unwrap_or("")),
             quote(self.skipped.as_deref().unwrap_or("")),
+            self.transferred,
             quote(&self.topic),
             self.partition,
             self.offset

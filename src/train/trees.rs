@@ -17,10 +17,11 @@ use super::split::Split;
 use super::TrainError;
 use crate::alert::lsst::{by_object_in_time, LsstAlert};
 use crate::alert::neutral::Survey;
-use crate::alert::{read_all_any, Alert, AnyAlert, ReadOptions};
+use crate::alert::{read_all_any, Alert, AlertRef, AnyAlert, ReadOptions};
 use crate::classify::{ClassRow, ClassifyOptions, LoadedModel};
 use crate::eval::metrics::ConfusionMatrix;
 use crate::model::trees::{tree_model_header_for, TreeConfig, TreeEnsemble};
+use crate::sequence::neutral::BorrowedObject;
 use crate::sequence::{group_into_sequences, Sequence};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -108,12 +109,32 @@ impl Objects {
                     .rows
             }
             Objects::Lsst(objects) => {
-                let last: Vec<LsstAlert> = objects
+                // Each object answered at its last alert, on the history that alert carries.
+                let last: Vec<BorrowedObject> = objects
                     .iter()
                     .filter(|(id, _)| ids.contains(id.as_str()))
-                    .filter_map(|(_, alerts)| alerts.last().cloned())
+                    .filter_map(|(id, alerts)| {
+                        Some(BorrowedObject {
+                            name: id.clone(),
+                            alerts: vec![AlertRef::Lsst(alerts.last()?)],
+                        })
+                    })
                     .collect();
-                model.classify_lsst(&last, cancel).map_err(err)?.rows
+                let options = ClassifyOptions {
+                    max_detections: 0,
+                    look_ahead_for_stationary: false,
+                    ..Default::default()
+                };
+                model
+                    .classify(
+                        &last,
+                        &options,
+                        &burn::tensor::Device::flex(),
+                        cancel,
+                        &|_, _| {},
+                    )
+                    .map_err(err)?
+                    .rows
             }
         };
         Ok(rows.into_iter().map(|r| (r.object_id.clone(), r)).collect())

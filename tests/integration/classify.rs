@@ -88,7 +88,9 @@ fn import_then_classify_matches_tensorflow_on_the_raw_alerts() {
             "p_bogus",
             "top_class",
             "rule",
-            "source"
+            "source",
+            "survey",
+            "transferred"
         ]
     );
     for row in reader.records() {

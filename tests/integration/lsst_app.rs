@@ -273,21 +273,28 @@ fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
     );
     assert!(oriented.iter().any(|l| l.starts_with("difference σ")));
     assert!(oriented.iter().any(|l| l.starts_with("difference PSF")));
-    // No model reads LSST alerts: said in the browser and the class evolution, and the
-    // default model was given no LSST object.
-    assert!(h.query_by_label("no LSST model").is_some());
-    // The class evolution and the details' "Model" section.
+    // No loaded model reads LSST alerts: the bundled neutral model answers them (issue
+    // #20), marked as transferred in the browser and the details; the default model was
+    // given no LSST object.
+    assert!(h.query_by_label("no LSST model").is_none());
     assert_eq!(
         h.query_all_by_label_contains("No model trained on LSST")
             .count(),
-        2
+        0
     );
+    assert!(h
+        .query_by_label_contains("transferred: the model learnt")
+        .is_some());
     let app = h.state();
-    assert!(app
-        .predictions
-        .models
-        .iter()
-        .all(|m| !m.by_object.contains_key(id)));
+    assert!(app.predictions.is_transferred(id));
+    for m in &app.predictions.models {
+        assert_eq!(
+            m.by_object.contains_key(id),
+            m.model == "neutral-trees",
+            "{}",
+            m.model
+        );
+    }
     h.snapshot("app_lsst_or4_object");
 
     // The raw cutout is turned about 25° (North up again needs the WCS): the compass of
@@ -387,7 +394,25 @@ fn ztf_and_lsst_load_together_and_only_ztf_is_classified() {
         ["ZTF19abegmle"],
         "LSST objects are never fed to it"
     );
-    assert_eq!(h.query_all_by_label("no LSST model").count(), 2);
+    // The LSST objects are answered by the bundled neutral model (issue #20), marked as
+    // transferred from ZTF in the browser.
+    let neutral = app
+        .predictions
+        .models
+        .iter()
+        .find(|m| m.model == "neutral-trees")
+        .expect("the neutral model answered the LSST objects");
+    assert_eq!(neutral.by_object.len(), 2, "the two LSST objects only");
+    for r in app.catalog.rows.iter().filter(|r| r.survey == Survey::Lsst) {
+        assert!(
+            app.predictions.is_transferred(&r.object_id),
+            "{}",
+            r.object_id
+        );
+    }
+    assert!(!app.predictions.is_transferred("ZTF19abegmle"));
+    assert_eq!(h.query_all_by_label("no LSST model").count(), 0);
+    assert_eq!(h.query_all_by_label_contains(" *").count(), 2, "two badges");
 
     // The ZTF stamps keep North up, East left at 1.01"/px; the LSST ones (HSC pixels
     // through the Rubin pipeline here) are turned and show their own scale.
@@ -783,4 +808,123 @@ fn the_training_view_trains_on_this_sessions_vetting() {
     let header = stampseq::model::file::read_header(&model).expect("header");
     assert_eq!(header.trained_on.survey, Survey::Lsst);
     assert_eq!(header.classes, ["other", "asteroid"]);
+}
+
+/// Issue #20: vetting makes an LSST model. LSST objects labelled with the keyboard and
+/// "Fine-tune on my labels" train the neutral model further on them; the new model answers
+/// the LSST rows at once, no longer as a transferred answer, and the answers change.
+#[test]
+fn vetting_lsst_objects_fine_tunes_the_neutral_model_into_an_lsst_model() {
+    if !crate::common::vulkan_device(
+        "lsst_app::vetting_lsst_objects_fine_tunes_the_neutral_model_into_an_lsst_model",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The neutral model copied where its fine-tuned sibling may be written.
+    let neutral = dir.path().join("neutral-trees.stampseq");
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/neutral-trees.stampseq"),
+        &neutral,
+    )
+    .expect("copy");
+    let vetting = dir.path().join("vetting");
+    std::fs::create_dir_all(&vetting).expect("dir");
+    let mut o = options(vec![lsst("derived-fink-v10-framed")], &vetting, true);
+    o.models.push(neutral.clone());
+    let mut h = harness(o);
+    for _ in 0..3000 {
+        h.step();
+        if !h.state().jobs.is_busy() && h.state().predictions.models.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let before: Vec<(String, String)> = {
+        let app = h.state();
+        app.catalog
+            .rows
+            .iter()
+            .map(|r| {
+                let (class, _) = app.predictions.top_class(&r.object_id).expect("answered");
+                assert!(app.predictions.is_transferred(&r.object_id));
+                (r.object_id.clone(), class.to_string())
+            })
+            .collect()
+    };
+    assert!(before.len() >= 15, "{} LSST objects", before.len());
+
+    // Vet every object that is not a known solar-system one as AGN (keys 1), the
+    // solar-system ones as asteroids (key 4), with the keyboard.
+    let rows = h.state().catalog.rows.len();
+    for row in 0..rows {
+        h.state_mut().select_object(row);
+        h.run_steps(2);
+        let sso = h.state().catalog.rows[row].solar_system;
+        h.key_press(if sso {
+            egui::Key::Num4
+        } else {
+            egui::Key::Num1
+        });
+        h.run_steps(2);
+    }
+    assert_eq!(h.state().labels.as_ref().expect("labels").len(), rows);
+
+    h.state_mut().finetune_config.trees = stampseq::model::trees::TreeConfig {
+        members: 1,
+        iterations: 20,
+        ..Default::default()
+    };
+    h.state_mut()
+        .run_command(stampseq::app::commands::Command::FineTune);
+    for _ in 0..6000 {
+        h.step();
+        let app = h.state();
+        if !app.jobs.is_busy()
+            && app
+                .predictions
+                .models
+                .first()
+                .is_some_and(|m| m.model.starts_with("neutral-trees.ft-"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.run_steps(3);
+    let app = h.state();
+    let first = app.predictions.models.first().expect("models");
+    assert!(
+        first.model.starts_with("neutral-trees.ft-"),
+        "the browser shows the fine-tuned model: {:?}; {:?}",
+        first.model,
+        app.messages
+    );
+    assert!(
+        app.messages.iter().any(|m| m.starts_with("Fine-tuned on")),
+        "{:?}",
+        app.messages
+    );
+    let mut changed = 0;
+    for (id, old) in &before {
+        assert!(
+            first.by_object.contains_key(id),
+            "{id} answered by the new model"
+        );
+        assert!(
+            !app.predictions.is_transferred(id),
+            "{id}: an LSST model now"
+        );
+        let (class, _) = app.predictions.top_class(id).expect("answer");
+        changed += usize::from(class != old);
+    }
+    assert!(changed >= 1, "the vetting changed no answer");
+    // The base model is untouched and the new one sits beside it.
+    let written: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("neutral-trees.ft-") && n.ends_with(".stampseq"))
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
 }

@@ -16,6 +16,7 @@ mod display;
 mod install;
 mod kafka;
 mod lsst;
+mod lsst_answer;
 mod lsst_app;
 mod lsst_objects;
 mod lsst_trees;

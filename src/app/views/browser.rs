@@ -257,7 +257,13 @@ fn table(app: &mut StampseqApp, ui: &mut egui::Ui) {
                 });
                 row.col(|ui| {
                     if let Some((class, p)) = app.predictions.top_class(&r.object_id) {
-                        cell(ui, format!("{class} {p:.2}"));
+                        if app.predictions.is_transferred(&r.object_id) {
+                            // A badge: the answer was learnt on another survey's labels.
+                            ui.add(egui::Label::new(format!("{class} {p:.2} *")).selectable(false))
+                                .on_hover_text(super::lsst_details::TRANSFERRED);
+                        } else {
+                            cell(ui, format!("{class} {p:.2}"));
+                        }
                     } else if r.survey != Survey::Ztf
                         && (!app.model_paths.is_empty() || !app.predictions.models.is_empty())
                     {

@@ -12,6 +12,11 @@ use crate::app::StampseqApp;
 /// Shown where an LSST object has no answer: no model trained on LSST alerts is loaded.
 pub const NO_LSST_MODEL: &str = "No model trained on LSST";
 
+/// Beside an answer transferred from another survey's training.
+pub const TRANSFERRED: &str = "* transferred: the model learnt on labelled ZTF objects, from \
+     what both surveys measure; unvalidated on LSST labels. Label LSST objects (keys 1-5) and \
+     fine-tune on them (command palette, Ctrl+P: \"Fine-tune\") to make it an LSST model.";
+
 pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
     let Some(key) = app.catalog.rows.get(row).map(|r| r.object_id.clone()) else {
         return;
@@ -99,8 +104,13 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
                             let steps = m.by_object.get(&key)?;
                             let p = steps.get(app.selection.detection).or(steps.last())?;
                             let best = crate::model::probs::argmax(p)?;
+                            let mark = if m.transferred.contains(&key) {
+                                " *"
+                            } else {
+                                ""
+                            };
                             Some(format!(
-                                "{}: {} {:.2}",
+                                "{}: {} {:.2}{mark}",
                                 m.model,
                                 m.classes.get(best)?,
                                 p[best]
@@ -115,8 +125,12 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
                              alerts."
                         ));
                     }
+                    let transferred = answers.iter().any(|a| a.ends_with(" *"));
                     for a in answers {
                         ui.label(a);
+                    }
+                    if transferred {
+                        ui.label(egui::RichText::new(TRANSFERRED).small().weak());
                     }
                 });
         });

@@ -1,0 +1,142 @@
+//! The survey seam of the models: which alerts a feature set reads and how it turns one
+//! into a model's input. Everything above asks a [`FeatureSet`] instead of matching on the
+//! survey.
+
+use crate::alert::neutral::Survey;
+use crate::alert::{Alert, AlertRef};
+use crate::features::{lsst, neutral, tabular, FeatureStats, LSST_FEATURES, ZTF_FEATURES};
+
+/// The fields a model was trained on, named in its header (`trained_on.feature_set`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureSet {
+    /// ZTF `candidate` fields and the 30-day history (networks: ALeRCE's 26; trees:
+    /// [`tabular::TABULAR_FEATURES`]).
+    ZtfCandidate,
+    /// LSST `diaSource` fields and the carried history ([`lsst::LSST_TABULAR_FEATURES`]).
+    LsstDiaSource,
+    /// What both surveys measure ([`neutral::NEUTRAL_TABULAR_FEATURES`]): a model trained
+    /// on ZTF objects that answers LSST alerts too.
+    Neutral,
+}
+
+/// Why an alert cannot be a model's input.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InputError {
+    #[error(
+        "a model of {set} features reads {reads} alerts, this one is a {found} alert: answered \
+         by a model of its survey, or give one (--model)"
+    )]
+    OtherSurvey {
+        set: &'static str,
+        reads: &'static str,
+        found: Survey,
+    },
+    #[error("no network reads {0} features: they are for tree models")]
+    NoNetwork(&'static str),
+    #[error("stamps: {0}")]
+    Stamps(String),
+}
+
+impl FeatureSet {
+    /// The set a header names; headers written before stampseq recorded it are ZTF's.
+    pub fn of_name(name: &str) -> Option<Self> {
+        match name {
+            ZTF_FEATURES | "" => Some(Self::ZtfCandidate),
+            LSST_FEATURES => Some(Self::LsstDiaSource),
+            neutral::NEUTRAL_FEATURES => Some(Self::Neutral),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ZtfCandidate => ZTF_FEATURES,
+            Self::LsstDiaSource => LSST_FEATURES,
+            Self::Neutral => neutral::NEUTRAL_FEATURES,
+        }
+    }
+
+    /// Whether a model of this set can read alerts of `survey`.
+    pub fn reads(self, survey: Survey) -> bool {
+        match self {
+            Self::ZtfCandidate => survey == Survey::Ztf,
+            Self::LsstDiaSource => survey == Survey::Lsst,
+            Self::Neutral => true,
+        }
+    }
+
+    fn reads_words(self) -> &'static str {
+        match self {
+            Self::ZtfCandidate => "ZTF",
+            Self::LsstDiaSource => "LSST",
+            Self::Neutral => "ZTF and LSST",
+        }
+    }
+
+    fn check(self, alert: AlertRef) -> Result<(), InputError> {
+        if self.reads(alert.survey()) {
+            Ok(())
+        } else {
+            Err(InputError::OtherSurvey {
+                set: self.name(),
+                reads: self.reads_words(),
+                found: alert.survey(),
+            })
+        }
+    }
+
+    /// The feature names a tree model of this set reads, in order.
+    pub fn tree_features(self) -> &'static [&'static str] {
+        match self {
+            Self::ZtfCandidate => &tabular::TABULAR_FEATURES,
+            Self::LsstDiaSource => &lsst::LSST_TABULAR_FEATURES,
+            Self::Neutral => &neutral::NEUTRAL_TABULAR_FEATURES,
+        }
+    }
+
+    /// A tree model's row for `alert`, given the object's alerts loaded before it.
+    pub fn tree_row(self, alert: AlertRef, earlier: &[AlertRef]) -> Result<Vec<f32>, InputError> {
+        self.check(alert)?;
+        Ok(match self {
+            Self::ZtfCandidate => {
+                let z = alert.ztf().ok_or(InputError::NoNetwork(self.name()))?;
+                let earlier: Vec<&Alert> = earlier.iter().filter_map(|a| a.ztf()).collect();
+                tabular::tabular_features(z, &earlier)
+            }
+            // An LSST alert carries its whole history: its features never depend on which
+            // other alerts were loaded.
+            Self::LsstDiaSource => match alert.lsst() {
+                Some(l) => lsst::lsst_features(l),
+                None => return Err(InputError::NoNetwork(self.name())),
+            },
+            Self::Neutral => neutral::neutral_features(alert, earlier),
+        })
+    }
+
+    /// A network's input for `alert`: its stamps (crop x crop x 3) and its features,
+    /// normalised with the model's statistics.
+    pub fn network_input(
+        self,
+        alert: AlertRef,
+        crop: usize,
+        stats: &FeatureStats,
+    ) -> Result<(Vec<f32>, Vec<f32>), InputError> {
+        self.check(alert)?;
+        let stamps = |e: crate::stamp::StampError| InputError::Stamps(e.to_string());
+        match (self, alert) {
+            (Self::ZtfCandidate, AlertRef::Ztf(a)) => {
+                let s = crate::stamp::model_stamps(&a.cutouts, Some(&a.candidate), crop)
+                    .map_err(stamps)?;
+                let (_, norm) = stats.features(&a.candidate);
+                Ok((s.pixels, norm.into_iter().map(|v| v as f32).collect()))
+            }
+            (Self::LsstDiaSource, AlertRef::Lsst(a)) => {
+                let s = crate::stamp::lsst_model_stamps(&a.cutouts, crop).map_err(stamps)?;
+                let raw: Vec<f64> = lsst::lsst_features(a).into_iter().map(f64::from).collect();
+                let norm = stats.normalize(&raw);
+                Ok((s.pixels, norm.into_iter().map(|v| v as f32).collect()))
+            }
+            _ => Err(InputError::NoNetwork(self.name())),
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! Issue #20: an answer for Rubin/LSST alerts from day one. One run over ZTF and LSST
+//! alerts answers each alert with the model of its survey (the neutral model, learnt on
+//! ZTF objects, for LSST: marked transferred), through `classify` and a real broker; the
+//! physics rules hold on LSST alerts (known solar-system objects are asteroids, objects
+//! detected on two or more nights are not).
+
+use crate::common::data_dir;
+use stampseq::alert::neutral::Survey;
+use stampseq::alert::{collect_inputs, read_inputs_any, AnyAlert, ReadOptions};
+use stampseq::sequence::neutral::count_nights_mjd;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn stampseq() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stampseq"));
+    c.env(
+        "STAMPSEQ_ASSETS",
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets"),
+    );
+    c
+}
+
+fn schemas() -> PathBuf {
+    data_dir().join("lsst/lsst-alert-packet/schema")
+}
+
+/// The folders of the issue's command: LSST Parquet, framed and BOOM alerts, and a ZTF
+/// object's five alerts.
+fn mixed_inputs() -> Vec<PathBuf> {
+    vec![
+        data_dir().join("lsst/fink-science"),
+        data_dir().join("lsst/derived-fink-v10-framed"),
+        data_dir().join("lsst/boom"),
+        data_dir().join("ztf/fixture/sequence_ZTF19abegmle"),
+    ]
+}
+
+/// What each distinct alert of the inputs is, read by the library: its survey, whether it
+/// belongs to a known solar-system object, and on how many nights its object was detected
+/// (the alert's own history and every loaded alert of the object).
+struct Truth {
+    survey: Survey,
+    solar_system: bool,
+    nights: usize,
+}
+
+fn truth() -> HashMap<i64, Truth> {
+    let options = ReadOptions {
+        lsst_schemas: Some(schemas()),
+        ..Default::default()
+    };
+    let (inputs, _) = collect_inputs(&mixed_inputs());
+    let alerts = std::sync::Mutex::new(Vec::new());
+    read_inputs_any(
+        &inputs,
+        &options,
+        |_| {},
+        |a| alerts.lock().expect("lock").push(a),
+    );
+    let alerts = alerts.into_inner().expect("alerts");
+    // Detection times per object, over every alert's own detection and carried history.
+    let mut times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for a in &alerts {
+        match a {
+            AnyAlert::Lsst(l) => {
+                let t = times.entry(l.object_name()).or_default();
+                t.push(l.dia_source.midpoint_mjd_tai);
+                t.extend(l.prv_dia_sources.iter().map(|p| p.midpoint_mjd_tai));
+            }
+            AnyAlert::Ztf(z) => {
+                let t = times.entry(z.object_id.clone()).or_default();
+                t.push(z.candidate.jd - 2_400_000.5);
+                t.extend(
+                    z.prv_candidates
+                        .iter()
+                        .filter(|p| p.is_detection())
+                        .map(|p| p.jd - 2_400_000.5),
+                );
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for a in &alerts {
+        let (id, survey, object, solar) = match a {
+            AnyAlert::Lsst(l) => (
+                l.alert_id,
+                Survey::Lsst,
+                l.object_name(),
+                l.is_solar_system(),
+            ),
+            AnyAlert::Ztf(z) => (
+                z.candid.expect("candid"),
+                Survey::Ztf,
+                z.object_id.clone(),
+                false,
+            ),
+        };
+        let nights = count_nights_mjd(survey, times[&object].iter().copied());
+        out.insert(
+            id,
+            Truth {
+                survey,
+                solar_system: solar,
+                nights,
+            },
+        );
+    }
+    out
+}
+
+/// Checks every answer against the truth: every alert answered once, by the model of its
+/// survey, the transferred mark on LSST answers only, and the rules.
+fn check_answers(answers: &HashMap<i64, HashMap<String, String>>, what: &str) {
+    let truth = truth();
+    let lsst = truth.values().filter(|t| t.survey == Survey::Lsst).count();
+    assert!(lsst >= 70, "{what}: {lsst} LSST alerts read");
+    assert_eq!(
+        answers.len(),
+        truth.len(),
+        "{what}: every distinct alert answered once"
+    );
+    let mut solar = 0;
+    let mut multi_night = 0;
+    for (id, t) in &truth {
+        let a = answers
+            .get(id)
+            .unwrap_or_else(|| panic!("{what}: alert {id} not answered"));
+        let (model, transferred) = match t.survey {
+            Survey::Ztf => ("default-trees", "false"),
+            Survey::Lsst => ("neutral-trees", "true"),
+        };
+        assert_eq!(a["model"], model, "{what}: alert {id}");
+        assert_eq!(a["transferred"], transferred, "{what}: alert {id}");
+        if t.solar_system {
+            solar += 1;
+            assert_eq!(a["top_class"], "asteroid", "{what}: alert {id}");
+        }
+        if t.nights >= 2 {
+            multi_night += 1;
+            assert_ne!(
+                a["top_class"], "asteroid",
+                "{what}: alert {id} of an object detected on {} nights",
+                t.nights
+            );
+        }
+    }
+    assert_eq!(solar, 3, "{what}: the three alerts with an ssObjectId");
+    assert!(
+        multi_night >= 50,
+        "{what}: {multi_night} multi-night alerts"
+    );
+}
+
+#[test]
+fn one_classify_run_answers_ztf_and_lsst_alerts_each_with_its_surveys_model() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("answers.csv");
+    let run = stampseq()
+        .arg("classify")
+        .args(mixed_inputs())
+        .arg("--out")
+        .arg(&out)
+        .env("STAMPSEQ_LSST_SCHEMAS", schemas())
+        .output()
+        .expect("classify");
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("neutral-trees"), "{err}");
+    let mut answers = HashMap::new();
+    let mut reader = csv::Reader::from_path(&out).expect("csv");
+    for r in reader.deserialize::<HashMap<String, String>>() {
+        let r = r.expect("row");
+        let id: i64 = r["candid"].parse().expect("alert id");
+        assert!(answers.insert(id, r).is_none(), "alert {id} answered twice");
+    }
+    check_answers(&answers, "classify");
+
+    // A model given for one survey leaves the other's alerts to its default; a model that
+    // reads neither survey's alerts here is not needed for the run to answer.
+    let json = dir.path().join("answers.json");
+    let run = stampseq()
+        .arg("classify")
+        .args(mixed_inputs())
+        .arg("--model")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq"))
+        .args(["--format", "json", "--out"])
+        .arg(&json)
+        .env("STAMPSEQ_LSST_SCHEMAS", schemas())
+        .output()
+        .expect("classify --model");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parse");
+    let models: HashSet<&str> = v["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .map(|m| m["model"].as_str().expect("name"))
+        .collect();
+    assert_eq!(models, HashSet::from(["default-trees", "neutral-trees"]));
+    for r in v["rows"].as_array().expect("rows") {
+        let lsst = r["survey"] == "LSST";
+        assert_eq!(r["transferred"], lsst, "{r}");
+    }
+}
+
+#[test]
+fn a_stream_of_both_surveys_answers_every_alert_as_classify_does() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let broker = crate::kafka::Broker::start();
+    broker.create_topic("mixed", 2);
+    // Parquet rows cannot be produced as messages: the framed LSST alerts (the same alerts
+    // as 20 of the Parquet rows), BOOM's, and the ZTF object's.
+    let inputs = [
+        data_dir().join("lsst/derived-fink-v10-framed"),
+        data_dir().join("lsst/boom"),
+        data_dir().join("ztf/fixture/sequence_ZTF19abegmle"),
+    ];
+    let out = stampseq()
+        .args([
+            "produce",
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            "mixed",
+        ])
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .args(&inputs)
+        .output()
+        .expect("produce");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answers_dir = dir.path().join("answers");
+    let out = stampseq()
+        .args([
+            "stream",
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            "mixed",
+            "--group",
+            "both",
+            "--from-beginning",
+            "--until-caught-up",
+            "--backend",
+            "cpu",
+        ])
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .arg("--out")
+        .arg(&answers_dir)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .output()
+        .expect("stream");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut streamed: HashMap<String, HashMap<String, String>> = HashMap::new();
+    for f in std::fs::read_dir(&answers_dir).expect("answers") {
+        let mut reader = csv::Reader::from_path(f.expect("file").path()).expect("csv");
+        for r in reader.deserialize::<HashMap<String, String>>() {
+            let r = r.expect("row");
+            streamed.insert(r["alertId"].clone(), r);
+        }
+    }
+    assert_eq!(streamed.len(), 29, "20 framed + 2 BOOM + 7 ZTF alerts");
+
+    // `classify --causal` on the same alerts gives the same answers.
+    let csv_out = dir.path().join("classify.csv");
+    let run = stampseq()
+        .arg("classify")
+        .args(&inputs)
+        .args(["--causal", "--max-detections", "0", "--out"])
+        .arg(&csv_out)
+        .env("STAMPSEQ_LSST_SCHEMAS", schemas())
+        .output()
+        .expect("classify");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut reader = csv::Reader::from_path(&csv_out).expect("csv");
+    let mut n = 0;
+    for r in reader.deserialize::<HashMap<String, String>>() {
+        let r = r.expect("row");
+        let s = &streamed[&r["candid"]];
+        assert_eq!(s["skipped"], "", "{}", r["candid"]);
+        assert_eq!(s["model"], r["model"], "{}", r["candid"]);
+        assert_eq!(s["top_class"], r["top_class"], "{}", r["candid"]);
+        assert_eq!(s["transferred"], r["transferred"], "{}", r["candid"]);
+        for c in ["AGN", "SN", "VS", "asteroid", "bogus"] {
+            let (a, b): (f64, f64) = (
+                s[&format!("p_{c}")].parse().expect("p"),
+                r[&format!("p_{c}")].parse().expect("p"),
+            );
+            assert!((a - b).abs() < 1e-6, "{} p_{c}: {a} vs {b}", r["candid"]);
+        }
+        n += 1;
+    }
+    assert_eq!(n, 29);
+}
