@@ -1,6 +1,8 @@
 //! An object's light curve as a figure, either survey, in flux or in magnitude.
 
-use super::{band_rgb, draw_legend, lsst_band_rgb, padded, rgb, selected_line, Figure, LIGHT_GRID};
+use super::{
+    band_rgb, draw_legend, lsst_band_rgb, padded, rgb, selected_line, DrawError, Figure, LIGHT_GRID,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -43,7 +45,10 @@ impl FluxCurveFigure<'_> {
 }
 
 impl Figure for FluxCurveFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError>
+    where
+        DB::ErrorType: 'static,
+    {
         use crate::sequence::neutral::PointKind as Kind;
         let points: Vec<_> = self
             .curve
@@ -75,8 +80,7 @@ impl Figure for FluxCurveFigure<'_> {
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(x0..x1, y0..y1)?;
         let magnitude_label = |v: &f64| format!("{:.1}", -v);
         let flux_label = |v: &f64| format!("{v}");
         let y_label: &dyn Fn(&f64) -> String = if self.magnitudes {
@@ -101,21 +105,16 @@ impl Figure for FluxCurveFigure<'_> {
             .y_label_formatter(&y_label)
             .light_line_style(LIGHT_GRID)
             .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         if !self.magnitudes {
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(x0, 0.0), (x1, 0.0)],
-                    RGBColor(160, 160, 160),
-                )))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(x0, 0.0), (x1, 0.0)],
+                RGBColor(160, 160, 160),
+            )))?;
         }
         if let Some(mjd) = self.selected_mjd {
             let x = mjd - t0;
-            chart
-                .draw_series(selected_line([(x, y0), (x, y1)]))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(selected_line([(x, y0), (x, y1)]))?;
         }
         let mut labelled = false;
         for band in self.curve.bands() {
@@ -129,18 +128,16 @@ impl Figure for FluxCurveFigure<'_> {
                 crate::alert::neutral::Survey::Lsst => lsst_band_rgb(band),
             });
             let of_band: Vec<_> = points.iter().filter(|(p, _)| p.band == band).collect();
-            chart
-                .draw_series(of_band.iter().filter_map(|(p, m)| {
-                    let Mark::Value { y, err: Some(e) } = *m else {
-                        return None;
-                    };
-                    let x = p.mjd - t0;
-                    Some(PathElement::new(
-                        vec![(x, y - e), (x, y + e)],
-                        colour.mix(0.7),
-                    ))
-                }))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(of_band.iter().filter_map(|(p, m)| {
+                let Mark::Value { y, err: Some(e) } = *m else {
+                    return None;
+                };
+                let x = p.mjd - t0;
+                Some(PathElement::new(
+                    vec![(x, y - e), (x, y + e)],
+                    colour.mix(0.7),
+                ))
+            }))?;
             let detections: Vec<(f64, f64, bool)> = of_band
                 .iter()
                 .filter_map(|(p, m)| match (&p.kind, m) {
@@ -171,18 +168,15 @@ impl Figure for FluxCurveFigure<'_> {
                         detections
                             .iter()
                             .map(|&(x, y, _)| Circle::new((x, y), 3, colour.filled())),
-                    )
-                    .map_err(|e| e.to_string())?
+                    )?
                     .label(format!("{band} detections"))
                     .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.filled()));
-                chart
-                    .draw_series(
-                        detections
-                            .iter()
-                            .filter(|d| d.2)
-                            .map(|&(x, y, _)| Circle::new((x, y), 6, colour.stroke_width(1))),
-                    )
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(
+                    detections
+                        .iter()
+                        .filter(|d| d.2)
+                        .map(|&(x, y, _)| Circle::new((x, y), 6, colour.stroke_width(1))),
+                )?;
             }
             if !forced.is_empty() {
                 labelled = true;
@@ -191,8 +185,7 @@ impl Figure for FluxCurveFigure<'_> {
                         forced
                             .iter()
                             .map(|&(x, y)| Circle::new((x, y), 3, colour.stroke_width(1))),
-                    )
-                    .map_err(|e| e.to_string())?
+                    )?
                     .label(format!("{band} forced"))
                     .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.stroke_width(1)));
             }
@@ -207,8 +200,7 @@ impl Figure for FluxCurveFigure<'_> {
                         limits
                             .iter()
                             .map(|&(x, y)| EmptyElement::at((x, y)) + triangle()),
-                    )
-                    .map_err(|e| e.to_string())?
+                    )?
                     .label(format!("{band} limits (5 sigma)"))
                     .legend(move |(x, y)| EmptyElement::at((x + 8, y)) + triangle());
             }
