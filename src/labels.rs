@@ -270,13 +270,13 @@ impl LabelStore {
     /// Every label with its details, as CSV (objectId, label, confidence, note, vetter,
     /// time as ISO date), written atomically.
     pub fn export_csv(&self, path: &Path) -> Result<(), LabelError> {
-        let io = |e: &dyn std::fmt::Display| LabelError::Io {
+        let io = |source: std::io::Error| LabelError::Io {
             path: path.display().to_string(),
-            source: std::io::Error::other(e.to_string()),
+            source,
         };
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(["objectId", "label", "confidence", "note", "vetter", "time"])
-            .map_err(|e| io(&e))?;
+            .map_err(|e| io(e.into()))?;
         for (id, label) in &self.current {
             let d = self.details.get(id).cloned().unwrap_or_default();
             let when = jd_to_calendar(unix_seconds_to_jd(d.time));
@@ -288,9 +288,9 @@ impl LabelStore {
                 d.vetter.as_deref().unwrap_or(""),
                 when.as_str(),
             ])
-            .map_err(|e| io(&e))?;
+            .map_err(|e| io(e.into()))?;
         }
-        let bytes = w.into_inner().map_err(|e| io(&e))?;
+        let bytes = w.into_inner().map_err(|e| io(e.into_error()))?;
         write_atomic(path, &bytes).map_err(|source| LabelError::Io {
             path: path.display().to_string(),
             source,
