@@ -29,6 +29,13 @@ pub enum TrainError {
     Config { reason: String },
     #[error("training data: {0}")]
     Data(String),
+    #[error("training data: {0}")]
+    Labels(#[from] crate::labels::LabelError),
+    #[error("training data: dataset cache {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        source: dataset::CacheError,
+    },
     #[error(transparent)]
     Net(#[from] crate::model::NetError),
     #[error(transparent)]
