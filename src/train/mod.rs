@@ -4,6 +4,7 @@
 pub mod config;
 pub mod dataset;
 pub mod events;
+mod net;
 pub mod run_state;
 pub mod split;
 pub mod trainer;
