@@ -3,6 +3,8 @@
 use super::{
     band_rgb, draw_legend, lsst_band_rgb, padded, rgb, selected_line, DrawError, Figure, LIGHT_GRID,
 };
+use crate::sequence::neutral::{Point, PointKind as Kind};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -49,7 +51,6 @@ impl Figure for FluxCurveFigure<'_> {
     where
         DB::ErrorType: 'static,
     {
-        use crate::sequence::neutral::PointKind as Kind;
         let points: Vec<_> = self
             .curve
             .points
@@ -128,82 +129,7 @@ impl Figure for FluxCurveFigure<'_> {
                 crate::alert::neutral::Survey::Lsst => lsst_band_rgb(band),
             });
             let of_band: Vec<_> = points.iter().filter(|(p, _)| p.band == band).collect();
-            chart.draw_series(of_band.iter().filter_map(|(p, m)| {
-                let Mark::Value { y, err: Some(e) } = *m else {
-                    return None;
-                };
-                let x = p.mjd - t0;
-                Some(PathElement::new(
-                    vec![(x, y - e), (x, y + e)],
-                    colour.mix(0.7),
-                ))
-            }))?;
-            let detections: Vec<(f64, f64, bool)> = of_band
-                .iter()
-                .filter_map(|(p, m)| match (&p.kind, m) {
-                    (Kind::Detection { has_alert, .. }, Mark::Value { y, .. }) => {
-                        Some((p.mjd - t0, *y, *has_alert))
-                    }
-                    _ => None,
-                })
-                .collect();
-            let forced: Vec<(f64, f64)> = of_band
-                .iter()
-                .filter_map(|(p, m)| match (&p.kind, m) {
-                    (Kind::Forced, Mark::Value { y, .. }) => Some((p.mjd - t0, *y)),
-                    _ => None,
-                })
-                .collect();
-            let limits: Vec<(f64, f64)> = of_band
-                .iter()
-                .filter_map(|(p, m)| match m {
-                    Mark::Limit { y } => Some((p.mjd - t0, *y)),
-                    Mark::Value { .. } => None,
-                })
-                .collect();
-            if !detections.is_empty() {
-                labelled = true;
-                chart
-                    .draw_series(
-                        detections
-                            .iter()
-                            .map(|&(x, y, _)| Circle::new((x, y), 3, colour.filled())),
-                    )?
-                    .label(format!("{band} detections"))
-                    .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.filled()));
-                chart.draw_series(
-                    detections
-                        .iter()
-                        .filter(|d| d.2)
-                        .map(|&(x, y, _)| Circle::new((x, y), 6, colour.stroke_width(1))),
-                )?;
-            }
-            if !forced.is_empty() {
-                labelled = true;
-                chart
-                    .draw_series(
-                        forced
-                            .iter()
-                            .map(|&(x, y)| Circle::new((x, y), 3, colour.stroke_width(1))),
-                    )?
-                    .label(format!("{band} forced"))
-                    .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.stroke_width(1)));
-            }
-            if !limits.is_empty() {
-                labelled = true;
-                // Open and pointing down: the source is fainter than this.
-                let faded = colour.mix(0.6);
-                let triangle =
-                    move || PathElement::new(vec![(-4, -3), (4, -3), (0, 4), (-4, -3)], faded);
-                chart
-                    .draw_series(
-                        limits
-                            .iter()
-                            .map(|&(x, y)| EmptyElement::at((x, y)) + triangle()),
-                    )?
-                    .label(format!("{band} limits (5 sigma)"))
-                    .legend(move |(x, y)| EmptyElement::at((x + 8, y)) + triangle());
-            }
+            labelled |= draw_band(&mut chart, band, colour, &of_band, t0)?;
         }
         if labelled {
             // Away from the rise: a transient brightens up and to the right in magnitude,
@@ -217,4 +143,95 @@ impl Figure for FluxCurveFigure<'_> {
         }
         Ok(())
     }
+}
+
+/// One band's points: error bars, detections (ringed where their alert is loaded), forced
+/// photometry and limits, each kind in the legend. Whether it put anything in the legend.
+fn draw_band<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    band: &str,
+    colour: RGBColor,
+    of_band: &[&(&Point, Mark)],
+    t0: f64,
+) -> Result<bool, DrawError>
+where
+    DB::ErrorType: 'static,
+{
+    let mut labelled = false;
+    chart.draw_series(of_band.iter().filter_map(|(p, m)| {
+        let Mark::Value { y, err: Some(e) } = *m else {
+            return None;
+        };
+        let x = p.mjd - t0;
+        Some(PathElement::new(
+            vec![(x, y - e), (x, y + e)],
+            colour.mix(0.7),
+        ))
+    }))?;
+    let detections: Vec<(f64, f64, bool)> = of_band
+        .iter()
+        .filter_map(|(p, m)| match (&p.kind, m) {
+            (Kind::Detection { has_alert, .. }, Mark::Value { y, .. }) => {
+                Some((p.mjd - t0, *y, *has_alert))
+            }
+            _ => None,
+        })
+        .collect();
+    let forced: Vec<(f64, f64)> = of_band
+        .iter()
+        .filter_map(|(p, m)| match (&p.kind, m) {
+            (Kind::Forced, Mark::Value { y, .. }) => Some((p.mjd - t0, *y)),
+            _ => None,
+        })
+        .collect();
+    let limits: Vec<(f64, f64)> = of_band
+        .iter()
+        .filter_map(|(p, m)| match m {
+            Mark::Limit { y } => Some((p.mjd - t0, *y)),
+            Mark::Value { .. } => None,
+        })
+        .collect();
+    if !detections.is_empty() {
+        labelled = true;
+        chart
+            .draw_series(
+                detections
+                    .iter()
+                    .map(|&(x, y, _)| Circle::new((x, y), 3, colour.filled())),
+            )?
+            .label(format!("{band} detections"))
+            .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.filled()));
+        chart.draw_series(
+            detections
+                .iter()
+                .filter(|d| d.2)
+                .map(|&(x, y, _)| Circle::new((x, y), 6, colour.stroke_width(1))),
+        )?;
+    }
+    if !forced.is_empty() {
+        labelled = true;
+        chart
+            .draw_series(
+                forced
+                    .iter()
+                    .map(|&(x, y)| Circle::new((x, y), 3, colour.stroke_width(1))),
+            )?
+            .label(format!("{band} forced"))
+            .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.stroke_width(1)));
+    }
+    if !limits.is_empty() {
+        labelled = true;
+        // Open and pointing down: the source is fainter than this.
+        let faded = colour.mix(0.6);
+        let triangle = move || PathElement::new(vec![(-4, -3), (4, -3), (0, 4), (-4, -3)], faded);
+        chart
+            .draw_series(
+                limits
+                    .iter()
+                    .map(|&(x, y)| EmptyElement::at((x, y)) + triangle()),
+            )?
+            .label(format!("{band} limits (5 sigma)"))
+            .legend(move |(x, y)| EmptyElement::at((x + 8, y)) + triangle());
+    }
+    Ok(labelled)
 }
