@@ -45,8 +45,13 @@ pub(super) fn read_net(
 ) -> Result<(Net, ModelHeader, ModelChoice), TrainError> {
     let bytes = std::fs::read(path).map_err(io_err(path))?;
     let header = file::header_from_bytes(&bytes, path)?;
-    let arch: ModelChoice = serde_json::from_value(header.architecture.clone())
-        .map_err(|e| TrainError::Data(format!("{}: architecture: {e}", path.display())))?;
+    let arch: ModelChoice =
+        serde_json::from_value(header.architecture.clone()).map_err(|source| {
+            TrainError::Architecture {
+                path: path.into(),
+                source,
+            }
+        })?;
     let mut net = init_net(&arch, device)?;
     match &mut net {
         Net::Temporal(m) => file::load_weights(m, bytes, &header, path)?,

@@ -76,7 +76,10 @@ fn evaluate(
 }
 
 fn save_json<T: Serialize>(value: &T, path: &Path) -> Result<(), TrainError> {
-    let json = serde_json::to_string_pretty(value).map_err(|e| TrainError::Data(e.to_string()))?;
+    let json = serde_json::to_string_pretty(value).map_err(|source| TrainError::Json {
+        path: path.into(),
+        source,
+    })?;
     crate::atomic::write_atomic(path, json.as_bytes()).map_err(io_err(path))
 }
 
@@ -224,8 +227,10 @@ fn start_or_resume(
 ) -> Result<(Net, TrainState, FeatureStats), TrainError> {
     if files.state.is_file() && files.last.is_file() {
         let text = std::fs::read_to_string(&files.state).map_err(io_err(&files.state))?;
-        let state: TrainState = serde_json::from_str(&text)
-            .map_err(|e| TrainError::Data(format!("{}: {e}", files.state.display())))?;
+        let state: TrainState = serde_json::from_str(&text).map_err(|source| TrainError::Json {
+            path: files.state.clone(),
+            source,
+        })?;
         let (net, header, _) = read_net(&files.last, device)?;
         on_event(TrainEvent::Resumed {
             iteration: state.iteration,

@@ -82,7 +82,7 @@ impl Objects {
         ids: &HashSet<&str>,
         cancel: &AtomicBool,
     ) -> Result<HashMap<String, ClassRow>, TrainError> {
-        let err = |e: crate::model::ModelError| TrainError::Data(format!("evaluating: {e}"));
+        let err = TrainError::Evaluating;
         let rows = match self {
             Objects::Ztf(sequences) => {
                 let chosen: Vec<Sequence> = sequences
@@ -299,7 +299,10 @@ pub fn train_trees(
     crate::atomic::write_atomic(
         &out.join("metrics.json"),
         serde_json::to_string_pretty(&metrics)
-            .map_err(|e| TrainError::Data(e.to_string()))?
+            .map_err(|source| TrainError::Json {
+                path: out.join("metrics.json"),
+                source,
+            })?
             .as_bytes(),
     )
     .map_err(io(&out.join("metrics.json")))?;
@@ -415,7 +418,7 @@ fn fit(
                 .push((done, total))
         },
     )
-    .map_err(|e| TrainError::Data(format!("fitting the trees: {e}")))?;
+    .map_err(TrainError::Trees)?;
     for (done, total) in steps.into_inner().unwrap_or_else(|p| p.into_inner()) {
         on_event(TrainEvent::Step {
             iteration: done,
