@@ -47,8 +47,7 @@ fn simulation_ablation(
     config: &BenchmarkConfig,
     trees: &TreeConfig,
 ) -> Result<SimulationAblation, BenchmarkError> {
-    let labels = crate::labels::read_labels_csv(&dir.join("labels.csv"))
-        .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+    let labels = crate::labels::read_labels_csv(&dir.join("labels.csv"))?;
     let (alerts, _) = read_all(&[dir], &ReadOptions::default());
     let simulated: Vec<Sequence> = group_into_sequences(alerts)
         .into_iter()
@@ -434,8 +433,7 @@ fn other_models(
     let mut stack_on: Option<NamedAnswers> = None;
     for path in &config.models {
         say(&format!("running {}", path.display()));
-        let model = LoadedModel::load_for(path, &config.backend)
-            .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+        let model = LoadedModel::load_for(path, &config.backend)?;
         // ALeRCE's classifier trained on none of these objects: its raw answers may feed
         // the fused model of the grouped validation without leaking a label.
         if model.header.kind == crate::model::file::ModelKind::Alerce && stack_on.is_none() {
@@ -445,15 +443,13 @@ fn other_models(
                 rules: false,
                 ..Default::default()
             };
-            let out = model
-                .classify(
-                    sequences,
-                    &raw,
-                    &config.backend.device,
-                    &AtomicBool::new(false),
-                    &|_, _| {},
-                )
-                .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+            let out = model.classify(
+                sequences,
+                &raw,
+                &config.backend.device,
+                &AtomicBool::new(false),
+                &|_, _| {},
+            )?;
             stack_on = Some((
                 model.name().to_string(),
                 Answers::from_rows(model.classes(), &out.rows),
@@ -627,7 +623,7 @@ fn save_default_model(
                 "grouped_by_source_balanced_accuracy_three": g.and_then(|g| g.three_classes.as_ref()).map(|t| t.metrics.balanced_accuracy),
             })
         });
-    write_tree_model(trees, &header, path).map_err(|e| BenchmarkError::Invalid(e.to_string()))
+    Ok(write_tree_model(trees, &header, path)?)
 }
 
 /// A file-name-safe form of a model's name.
@@ -646,15 +642,15 @@ fn slug(name: &str) -> String {
 }
 
 fn write_outputs(report: &BenchmarkReport, out: &Path) -> Result<(), BenchmarkError> {
-    let err = |e: &dyn std::fmt::Display| BenchmarkError::File {
+    let err = |source: Box<dyn std::error::Error + Send + Sync>| BenchmarkError::File {
         path: out.into(),
-        problem: e.to_string(),
+        source,
     };
-    std::fs::create_dir_all(out).map_err(|e| err(&e))?;
-    let json = serde_json::to_vec_pretty(report).map_err(|e| err(&e))?;
-    crate::atomic::write_atomic(&out.join("metrics.json"), &json).map_err(|e| err(&e))?;
+    std::fs::create_dir_all(out).map_err(|e| err(e.into()))?;
+    let json = serde_json::to_vec_pretty(report).map_err(|e| err(e.into()))?;
+    crate::atomic::write_atomic(&out.join("metrics.json"), &json).map_err(|e| err(e.into()))?;
     crate::atomic::write_atomic(&out.join("table.md"), render_markdown(report).as_bytes())
-        .map_err(|e| err(&e))?;
+        .map_err(|e| err(e.into()))?;
     let mut curves = Vec::new();
     for m in &report.models {
         let Some(t) = &m.five_classes else { continue };
@@ -665,7 +661,7 @@ fn write_outputs(report: &BenchmarkReport, out: &Path) -> Result<(), BenchmarkEr
             &out.join(format!("confusion-{name}.png")),
             &out.join(format!("confusion-{name}.svg")),
         )
-        .map_err(|e| err(&e))?;
+        .map_err(|e| err(e.into()))?;
         if !m.model.starts_with("majority") {
             curves.push((
                 m.model.clone(),
@@ -682,6 +678,6 @@ fn write_outputs(report: &BenchmarkReport, out: &Path) -> Result<(), BenchmarkEr
         &out.join("reliability.png"),
         &out.join("reliability.svg"),
     )
-    .map_err(|e| err(&e))?;
+    .map_err(|e| err(e.into()))?;
     Ok(())
 }

@@ -146,15 +146,13 @@ fn classify_at_priors(
         priors: Some(priors),
         ..Default::default()
     };
-    let out = model
-        .classify(
-            sequences,
-            &options,
-            &backend.device,
-            &std::sync::atomic::AtomicBool::new(false),
-            &|_, _| {},
-        )
-        .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+    let out = model.classify(
+        sequences,
+        &options,
+        &backend.device,
+        &std::sync::atomic::AtomicBool::new(false),
+        &|_, _| {},
+    )?;
     Ok(Answers::from_rows(model.classes(), &out.rows))
 }
 
