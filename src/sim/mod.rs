@@ -58,6 +58,11 @@ pub enum SimError {
     NoTemplates(String),
     #[error("cannot take the ztf.alert writer schema: {0}")]
     Schema(String),
+    #[error("cannot take the ztf.alert writer schema: {path}: {source}")]
+    TemplateFile {
+        path: PathBuf,
+        source: Box<apache_avro::Error>,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
