@@ -55,6 +55,8 @@ pub enum TrainError {
     Trees(#[source] crate::model::trees::TreeError),
     #[error("training data: evaluating: {0}")]
     Evaluating(#[source] crate::model::ModelError),
+    #[error("training data: timing inference: {0}")]
+    TimingInference(#[source] crate::model::ModelError),
     #[error("training data: dataset cache {path}: {source}")]
     Cache {
         path: PathBuf,
