@@ -23,11 +23,12 @@ pub enum LabelError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}, line {line}: {problem}")]
+    /// A line of a labels file that cannot be read, with what is wrong in it as its source.
+    #[error("{path}, line {line}: {source}")]
     Corrupt {
         path: String,
         line: usize,
-        problem: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("nothing to undo")]
     NothingToUndo,
@@ -144,7 +145,7 @@ impl LabelStore {
                             return Err(LabelError::Corrupt {
                                 path: log.display().to_string(),
                                 line: i + 1,
-                                problem: e.to_string(),
+                                source: e.into(),
                             })
                         }
                     };
@@ -270,13 +271,13 @@ impl LabelStore {
     /// Every label with its details, as CSV (objectId, label, confidence, note, vetter,
     /// time as ISO date), written atomically.
     pub fn export_csv(&self, path: &Path) -> Result<(), LabelError> {
-        let io = |e: &dyn std::fmt::Display| LabelError::Io {
+        let io = |source: std::io::Error| LabelError::Io {
             path: path.display().to_string(),
-            source: std::io::Error::other(e.to_string()),
+            source,
         };
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(["objectId", "label", "confidence", "note", "vetter", "time"])
-            .map_err(|e| io(&e))?;
+            .map_err(|e| io(e.into()))?;
         for (id, label) in &self.current {
             let d = self.details.get(id).cloned().unwrap_or_default();
             let when = jd_to_calendar(unix_seconds_to_jd(d.time));
@@ -288,9 +289,9 @@ impl LabelStore {
                 d.vetter.as_deref().unwrap_or(""),
                 when.as_str(),
             ])
-            .map_err(|e| io(&e))?;
+            .map_err(|e| io(e.into()))?;
         }
-        let bytes = w.into_inner().map_err(|e| io(&e))?;
+        let bytes = w.into_inner().map_err(|e| io(e.into_error()))?;
         write_atomic(path, &bytes).map_err(|source| LabelError::Io {
             path: path.display().to_string(),
             source,
@@ -418,7 +419,7 @@ pub fn read_labels_csv(path: &Path) -> Result<BTreeMap<String, String>, LabelErr
             return Err(LabelError::Corrupt {
                 path: path.display().to_string(),
                 line: i + 1,
-                problem: "expected objectId,label".into(),
+                source: "expected objectId,label".into(),
             });
         };
         out.insert(id.trim().to_string(), label.trim().to_string());
@@ -437,24 +438,24 @@ pub struct ForeignCsv {
 
 impl ForeignCsv {
     pub fn read(path: &Path) -> Result<Self, LabelError> {
-        let corrupt = |line: usize, e: &dyn std::fmt::Display| LabelError::Corrupt {
+        let corrupt = |line: usize, e: csv::Error| LabelError::Corrupt {
             path: path.display().to_string(),
             line,
-            problem: e.to_string(),
+            source: e.into(),
         };
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .from_path(path)
-            .map_err(|e| corrupt(1, &e))?;
+            .map_err(|e| corrupt(1, e))?;
         let headers: Vec<String> = reader
             .headers()
-            .map_err(|e| corrupt(1, &e))?
+            .map_err(|e| corrupt(1, e))?
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
         let mut rows = Vec::new();
         for (i, r) in reader.records().enumerate() {
-            let r = r.map_err(|e| corrupt(i + 2, &e))?;
+            let r = r.map_err(|e| corrupt(i + 2, e))?;
             rows.push(r.iter().map(|v| v.trim().to_string()).collect());
         }
         Ok(Self {

@@ -4,12 +4,12 @@
 //! archives and brokers often keep single alerts) is unzipped first.
 
 use super::any_alert::AnyAlert;
+use super::catch_decoder_panic;
 use super::container::for_each_record_with_schema;
 use super::lsst::{self, LsstRecordReader, SchemaRegistry, SchemaSources, SchemaVersion};
 use super::parquet;
 use super::ztf::AlertFileReader;
 use super::{AlertOrigin, ReadError, ReadErrorKind};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -45,19 +45,16 @@ impl AnyReader {
     /// Decodes one file held in memory. Never panics: a panic inside a decoder becomes an
     /// error for that file.
     pub fn decode(&self, bytes: Vec<u8>, file: &Arc<str>) -> DecodedAny {
-        match catch_unwind(AssertUnwindSafe(|| self.decode_inner(bytes, file))) {
+        match catch_decoder_panic(|| self.decode_inner(bytes, file)) {
             Ok(d) => d,
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                DecodedAny {
-                    alerts: Vec::new(),
-                    errors: vec![ReadError::new(&**file, None, ReadErrorKind::Panic(msg))],
-                }
-            }
+            Err(panic) => DecodedAny {
+                alerts: Vec::new(),
+                errors: vec![ReadError::new(
+                    &**file,
+                    None,
+                    ReadErrorKind::Panic(panic.message),
+                )],
+            },
         }
     }
 

@@ -71,3 +71,24 @@ impl ReadError {
         Self::new(file.display().to_string(), record, kind)
     }
 }
+
+/// A panic inside a decoder, caught; its message is what the panic said.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct DecoderPanic {
+    pub message: String,
+}
+
+/// Runs one decoder with a guard: a panic inside it (a corrupt file can make a dependency
+/// panic) comes back as an error, so that it costs that file, not the whole read. Every
+/// decoder that must never panic goes through here.
+pub(crate) fn catch_decoder_panic<T>(decode: impl FnOnce() -> T) -> Result<T, DecoderPanic> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        DecoderPanic { message }
+    })
+}

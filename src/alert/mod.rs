@@ -24,6 +24,7 @@ pub mod ztf;
 pub use any::{AnyReader, DecodedAny};
 pub use any_alert::{AlertRef, AnyAlert};
 pub use cutout::{decode_cutout, decode_fits_image, gunzip};
+pub(crate) use error::catch_decoder_panic;
 pub use error::{ReadError, ReadErrorKind};
 pub use source::{
     collect_inputs, read_all, read_all_any, read_inputs, read_inputs_any, Input, ReadOptions,

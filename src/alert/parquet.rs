@@ -11,12 +11,11 @@ use super::lsst::{
     SchemaVersion,
 };
 use super::ztf::AlertFileReader;
-use super::{AlertOrigin, ReadError, ReadErrorKind};
+use super::{catch_decoder_panic, AlertOrigin, ReadError, ReadErrorKind};
 use apache_avro::types::Value;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use parquet::schema::types::Type as ParquetType;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -64,7 +63,7 @@ pub fn decode_parquet(
     let mut current = None;
     // The parquet crate panics on some corrupt pages (and on column types it does not
     // implement); that must cost this file, not the whole read.
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
+    let outcome = catch_decoder_panic(|| {
         read_rows(
             bytes,
             file,
@@ -73,24 +72,17 @@ pub fn decode_parquet(
             &mut row_errors,
             &mut current,
         )
-    }));
+    });
     alerts.append(&mut rows);
     errors.append(&mut row_errors);
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(e)) => errors.push(e),
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            errors.push(ReadError::new(
-                &**file,
-                current,
-                ReadErrorKind::Parquet(format!("corrupt data (the reader gave up: {msg})")),
-            ));
-        }
+        Err(panic) => errors.push(ReadError::new(
+            &**file,
+            current,
+            ReadErrorKind::Parquet(format!("corrupt data (the reader gave up: {panic})")),
+        )),
     }
 }
 

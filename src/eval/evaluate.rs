@@ -21,6 +21,15 @@ pub enum EvalError {
     #[error("{0}")]
     Data(String),
     #[error(transparent)]
+    Labels(#[from] crate::labels::LabelError),
+    #[error("{path}: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Plot(#[from] crate::eval::plots::PlotError),
+    #[error(transparent)]
     Model(#[from] crate::model::ModelError),
 }
 
@@ -52,7 +61,7 @@ pub struct EvalReport {
 pub fn read_labels(path: &Path) -> Result<HashMap<String, String>, EvalError> {
     crate::labels::read_labels_csv(path)
         .map(|m| m.into_iter().collect())
-        .map_err(|e| EvalError::Data(e.to_string()))
+        .map_err(EvalError::from)
 }
 
 /// Classifies the labelled sequences' first `max_detections` and writes `metrics.json`,
@@ -196,15 +205,17 @@ fn write_outputs(report: &EvalReport, cm: &ConfusionMatrix, out: &Path) -> Resul
         crate::atomic::write_atomic(&path, text.as_bytes())
             .map_err(|source| EvalError::Io { path, source })
     };
-    let json = serde_json::to_string_pretty(report).map_err(|e| EvalError::Data(e.to_string()))?;
+    let json = serde_json::to_string_pretty(report).map_err(|source| EvalError::Json {
+        path: out.join("metrics.json"),
+        source,
+    })?;
     write("metrics.json", json)?;
     crate::eval::plots::confusion_matrix(
         cm,
         &format!("{}: {} objects", report.model, report.objects),
         &out.join("confusion_matrix.png"),
         &out.join("confusion_matrix.svg"),
-    )
-    .map_err(|e| EvalError::Data(e.to_string()))?;
+    )?;
     let mut s = String::from("n,objects,accuracy,macro_f1\n");
     for p in &report.per_n {
         s.push_str(&format!(

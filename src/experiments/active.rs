@@ -69,15 +69,13 @@ fn test_ba(
         look_ahead_for_stationary: false,
         ..Default::default()
     };
-    let out = model
-        .classify(
-            test,
-            &options,
-            &backend.device,
-            &AtomicBool::new(false),
-            &|_, _| {},
-        )
-        .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+    let out = model.classify(
+        test,
+        &options,
+        &backend.device,
+        &AtomicBool::new(false),
+        &|_, _| {},
+    )?;
     let answers = Answers::from_rows(model.classes(), &out.rows);
     Ok(score(&answers, truth, &FIVE_CLASSES, None, 1)
         .map_or(f64::NAN, |s| s.metrics.balanced_accuracy))

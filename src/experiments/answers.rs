@@ -60,7 +60,10 @@ pub fn classify_all(
     let cancel = AtomicBool::new(false);
     let out = model
         .classify(sequences, &options, &backend.device, &cancel, &|_, _| {})
-        .map_err(|e| BenchmarkError::Invalid(format!("{}: {e}", model.path.display())))?;
+        .map_err(|source| BenchmarkError::ModelRun {
+            path: model.path.clone(),
+            source: Box::new(source),
+        })?;
     Ok(Answers::from_rows(model.classes(), &out.rows))
 }
 

@@ -31,18 +31,37 @@ pub const MAX_DETECTIONS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchmarkError {
-    #[error("{path}: {problem}")]
-    File { path: PathBuf, problem: String },
+    /// A file of the benchmark (split, manifest, report) and what went wrong with it.
+    #[error("{path}: {source}")]
+    File {
+        path: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("trees: {0}")]
     Trees(#[from] TreeError),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Labels(#[from] crate::labels::LabelError),
+    #[error(transparent)]
+    ModelFile(#[from] crate::model::file::ModelFileError),
+    #[error(transparent)]
+    Classify(#[from] crate::model::ModelError),
+    /// A model file that failed on the benchmark's objects.
+    #[error("{path}: {source}")]
+    ModelRun {
+        path: PathBuf,
+        source: Box<crate::model::ModelError>,
+    },
 }
 
-fn file_err(path: &Path, problem: impl ToString) -> BenchmarkError {
+fn file_err(
+    path: &Path,
+    problem: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> BenchmarkError {
     BenchmarkError::File {
         path: path.into(),
-        problem: problem.to_string(),
+        source: problem.into(),
     }
 }
 

@@ -47,8 +47,7 @@ fn simulation_ablation(
     config: &BenchmarkConfig,
     trees: &TreeConfig,
 ) -> Result<SimulationAblation, BenchmarkError> {
-    let labels = crate::labels::read_labels_csv(&dir.join("labels.csv"))
-        .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+    let labels = crate::labels::read_labels_csv(&dir.join("labels.csv"))?;
     let (alerts, _) = read_all(&[dir], &ReadOptions::default());
     let simulated: Vec<Sequence> = group_into_sequences(alerts)
         .into_iter()
@@ -132,74 +131,11 @@ pub fn run_benchmark(
     say: &dyn Fn(&str),
 ) -> Result<BenchmarkReport, BenchmarkError> {
     let rows = read_split(&config.split)?;
-    let wanted: HashSet<&str> = rows.iter().map(|r| r.object_id.as_str()).collect();
-    let folders = labelled_alert_folders(&config.data);
-    if folders.is_empty() {
-        return Err(BenchmarkError::Invalid(format!(
-            "{}: no ztf/labeled, ztf/sequences or ztf/extra folder",
-            config.data.display()
-        )));
-    }
-    say(&format!("reading alerts under {}", config.data.display()));
-    let (alerts, summary) = read_all(&folders, &ReadOptions::default());
-    let sequences: Vec<Sequence> = group_into_sequences(
-        alerts
-            .into_iter()
-            .filter(|a| wanted.contains(a.object_id.as_str())),
-    );
+    let (sequences, read_errors) = read_objects(config, &rows, say)?;
     let loaded: HashSet<&str> = sequences.iter().map(|s| s.object_id.as_str()).collect();
-    let mut notes = vec![
-        "Labels are weak: catalogue cross-matches (SIMBAD, VSX, GCVS, 4LAC, 3HSP), TNS and \
-         ALeRCE lists, and for asteroids the alert's own ssdistnr < 5\" (a known solar-system \
-         object predicted within 5\"); none is spectroscopic."
-            .to_string(),
-        "The asteroid labels come from ssdistnr, the very field the known-object rule reads: \
-         the default answer's asteroid recall on them measures that rule, not learning; the \
-         row `default-trees (no rules)` shows what the trees learn without it."
-            .to_string(),
-    ];
-    if !summary.errors.is_empty() {
-        notes.push(format!(
-            "{} alert files could not be read (first: {}).",
-            summary.errors.len(),
-            summary.errors[0]
-        ));
-    }
-    let test_missing: Vec<String> = rows
-        .iter()
-        .filter(|r| r.part == "test" && !loaded.contains(r.object_id.as_str()))
-        .map(|r| r.object_id.clone())
-        .collect();
-    if !test_missing.is_empty() {
-        notes.push(format!(
-            "{} test objects have no readable alert here and are left out: {}.",
-            test_missing.len(),
-            test_missing.join(", ")
-        ));
-    }
-    let mut counts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-    for r in rows
-        .iter()
-        .filter(|r| loaded.contains(r.object_id.as_str()))
-    {
-        *counts
-            .entry(r.part.clone())
-            .or_default()
-            .entry(r.label.clone())
-            .or_default() += 1;
-    }
-    let by_id: HashMap<&str, &Sequence> = sequences
-        .iter()
-        .map(|s| (s.object_id.as_str(), s))
-        .collect();
-    let pick = |labels: &HashMap<String, String>| -> Vec<&Sequence> {
-        let mut v: Vec<&Sequence> = labels
-            .keys()
-            .filter_map(|id| by_id.get(id.as_str()).copied())
-            .collect();
-        v.sort_by(|a, b| a.object_id.cmp(&b.object_id));
-        v
-    };
+    let (mut notes, test_missing) = first_notes(&read_errors, &rows, &loaded);
+    let counts = counts_of(&rows, &loaded);
+    let objects = Objects::new(&sequences);
 
     // Source groups, and the shortcut audit on the training and validation objects only:
     // what it neutralises is chosen without a test object.
@@ -211,8 +147,12 @@ pub fn run_benchmark(
         .filter(|o| fit_ids.contains(&o.object_id))
         .cloned()
         .collect();
-    let audit =
-        crate::experiments::shortcut::shortcut_audit(&audit_objects, &by_id, &config.trees, say)?;
+    let audit = crate::experiments::shortcut::shortcut_audit(
+        &audit_objects,
+        &objects.by_id,
+        &config.trees,
+        say,
+    )?;
     let tree_config = TreeConfig {
         neutralised: if config.keep_features {
             Vec::new()
@@ -226,9 +166,9 @@ pub fn run_benchmark(
     let fit_labels = labels_of(&rows, &["train", "val"]);
     say(&format!(
         "training the trees on {} objects",
-        pick(&fit_labels).len()
+        objects.pick(&fit_labels).len()
     ));
-    let trees = train_trees(&pick(&fit_labels), &fit_labels, &tree_config)?;
+    let trees = train_trees(&objects.pick(&fit_labels), &fit_labels, &tree_config)?;
     let model_path = config
         .save_model
         .clone()
@@ -237,73 +177,10 @@ pub fn run_benchmark(
     let tree_model = LoadedModel::from_trees(trees.clone(), header.clone(), &model_path);
 
     let test_labels = labels_of(&rows, &["test"]);
-    let test_sequences: Vec<Sequence> = pick(&test_labels).into_iter().cloned().collect();
-    let test_refs: Vec<&Sequence> = test_sequences.iter().collect();
-    let train_majority = majority(&labels_of(&rows, &["train"]));
-
-    let mut scored = vec![
-        Scored {
-            name: format!("majority ({train_majority})"),
-            description: "always the most common class of the training part".into(),
-            answers: Answers::constant(&train_majority, &test_refs),
-            retrained: true,
-            seen: HashSet::new(),
-        },
-        Scored {
-            name: DEFAULT_MODEL_NAME.into(),
-            description: "the default answer: gradient-boosted trees on metadata and history, no stamps, with the physics rules".into(),
-            answers: classify_all(&tree_model, &test_sequences, &config.backend)?,
-            retrained: true,
-            seen: HashSet::new(),
-        },
-        Scored {
-            name: format!("{DEFAULT_MODEL_NAME} (no rules)"),
-            description: "the same trees without the physics rules (no bogus class)".into(),
-            answers: bare_tree_answers(&trees, &test_refs),
-            retrained: true,
-            seen: HashSet::new(),
-        },
-    ];
-    // Every other model runs once on every labelled object: the repeats score subsets.
-    let mut stack_on: Option<(String, Answers)> = None;
-    for path in &config.models {
-        say(&format!("running {}", path.display()));
-        let model = LoadedModel::load_for(path, &config.backend)
-            .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
-        // ALeRCE's classifier trained on none of these objects: its raw answers may feed
-        // the fused model of the grouped validation without leaking a label.
-        if model.header.kind == crate::model::file::ModelKind::Alerce && stack_on.is_none() {
-            let raw = ClassifyOptions {
-                max_detections: MAX_DETECTIONS,
-                look_ahead_for_stationary: false,
-                rules: false,
-                ..Default::default()
-            };
-            let out = model
-                .classify(
-                    &sequences,
-                    &raw,
-                    &config.backend.device,
-                    &AtomicBool::new(false),
-                    &|_, _| {},
-                )
-                .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
-            stack_on = Some((
-                model.name().to_string(),
-                Answers::from_rows(model.classes(), &out.rows),
-            ));
-        }
-        scored.push(Scored {
-            name: model.name().to_string(),
-            description: format!(
-                "{} model ({})",
-                model.header.kind, model.header.provenance.source
-            ),
-            answers: classify_all(&model, &sequences, &config.backend)?,
-            retrained: false,
-            seen: seen_objects(path),
-        });
-    }
+    let test_sequences: Vec<Sequence> = objects.pick(&test_labels).into_iter().cloned().collect();
+    let mut scored = baselines(config, &rows, &trees, &tree_model, &test_sequences)?;
+    let (others, stack_on) = other_models(config, &sequences, say)?;
+    scored.extend(others);
 
     let test_truth = truth_of(&rows, "test", &loaded);
     let multi = test_sequences.iter().filter(|s| s.len() > 1).count();
@@ -313,10 +190,10 @@ pub fn run_benchmark(
             say(&format!("simulated-data ablation with {}", dir.display()));
             let train_labels = labels_of(&rows, &["train"]);
             let val_labels = labels_of(&rows, &["val"]);
-            let val: Vec<Sequence> = pick(&val_labels).into_iter().cloned().collect();
+            let val: Vec<Sequence> = objects.pick(&val_labels).into_iter().cloned().collect();
             let a = simulation_ablation(
                 dir,
-                &pick(&train_labels),
+                &objects.pick(&train_labels),
                 &train_labels,
                 &val,
                 &truth_of(&rows, "val", &loaded),
@@ -335,59 +212,348 @@ pub fn run_benchmark(
         None => None,
     };
 
-    // Repeats: fresh stratified splits of the same objects (the forced ones kept in
-    // training), the trees retrained on each; other models scored on each test part.
-    let objects: Vec<LabelledObject> = rows
+    let repeats = Repeats {
+        config,
+        rows: &rows,
+        loaded: &loaded,
+        objects: &objects,
+        tree_config: &tree_config,
+        header: &header,
+        model_path: &model_path,
+    };
+    let (rep_three, rep_five) = repeats.score(&scored, say)?;
+    let models = model_reports(&scored, &test_truth, &rep_three, &rep_five, &mut notes);
+    if config.repeats > 0 {
+        notes.push(format!(
+            "Repeats: {} fresh stratified splits of the same objects (seeds 1000..); the trees \
+             and the majority answer are retrained on each; the bundled networks are not \
+             retrained (too slow on this CPU) and are scored on each repeat's test part, which \
+             never holds an object they were trained or selected on.",
+            config.repeats
+        ));
+    }
+    let fixed = scored
         .iter()
-        .filter(|r| loaded.contains(r.object_id.as_str()))
-        .map(|r| LabelledObject {
-            object_id: r.object_id.clone(),
-            label: r.label.clone(),
-            source: r.source.clone(),
-            licence: r.licence.clone(),
+        .filter(|s| !s.retrained)
+        .map(|s| crate::experiments::grouped::FixedModel {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            answers: &s.answers,
+            seen: &s.seen,
         })
         .collect();
-    let mut rep_three: Vec<Vec<TaskScore>> = vec![Vec::new(); scored.len()];
-    let mut rep_five: Vec<Vec<TaskScore>> = vec![Vec::new(); scored.len()];
-    for r in 0..config.repeats {
-        say(&format!("repeat {} of {}", r + 1, config.repeats));
-        let split = draw_split(&objects, &config.forced_train, 1000 + r as u64);
-        let fit = labels_of(&split, &["train", "val"]);
-        let truth = truth_of(&split, "test", &loaded);
-        let test_ids: HashMap<String, String> = labels_of(&split, &["test"]);
-        let test_seqs: Vec<Sequence> = pick(&test_ids).into_iter().cloned().collect();
-        let test_refs: Vec<&Sequence> = test_seqs.iter().collect();
-        let repeat_config = TreeConfig {
-            seed: config.trees.seed + 1 + r as u64,
-            ..tree_config.clone()
-        };
-        let trees_r = train_trees(&pick(&fit), &fit, &repeat_config)?;
-        let model_r = LoadedModel::from_trees(trees_r.clone(), header.clone(), &model_path);
-        let maj = majority(&labels_of(&split, &["train"]));
-        for (i, s) in scored.iter().enumerate() {
-            let answers = if !s.retrained {
-                s.answers.clone()
-            } else if i == 0 {
-                Answers::constant(&maj, &test_refs)
-            } else if i == 1 {
-                classify_all(&model_r, &test_seqs, &config.backend)?
-            } else {
-                bare_tree_answers(&trees_r, &test_refs)
-            };
-            let truth = unseen(&truth, &s.seen);
-            if let Some(t) = score(&answers, &truth, &THREE_CLASSES, None, r as u64) {
-                rep_three[i].push(t);
-            }
-            if let Some(t) = score(&answers, &truth, &FIVE_CLASSES, None, r as u64) {
-                rep_five[i].push(t);
-            }
+    let mut grouped = crate::experiments::grouped::grouped_validation(
+        &crate::experiments::grouped::GroupedInput {
+            objects: &grouped_objects,
+            by_id: &objects.by_id,
+            trees: &tree_config,
+            backend: &config.backend,
+            fixed,
+            stack_on: stack_on.as_ref().map(|(n, a)| (n.clone(), a)),
+        },
+        say,
+    )?;
+    grouped.audit = Some(audit);
+    let report = BenchmarkReport {
+        split: config.split.clone(),
+        counts,
+        test_objects_without_alerts: test_missing,
+        multi_detection_test_objects: multi,
+        repeats: config.repeats,
+        models,
+        simulation_ablation: ablation,
+        grouped: Some(grouped),
+        notes,
+    };
+    write_outputs(&report, &config.out)?;
+    if let Some(path) = &config.save_model {
+        let trained = (&trees, fit_labels.len(), &tree_config);
+        save_default_model(config, path, header, trained, &report)?;
+        say(&format!("wrote {}", path.display()));
+    }
+    Ok(report)
+}
+
+/// The labelled objects' alerts under the data folder, as sequences, and the files that
+/// could not be read.
+fn read_objects(
+    config: &BenchmarkConfig,
+    rows: &[SplitRow],
+    say: &dyn Fn(&str),
+) -> Result<(Vec<Sequence>, Vec<crate::alert::ReadError>), BenchmarkError> {
+    let wanted: HashSet<&str> = rows.iter().map(|r| r.object_id.as_str()).collect();
+    let folders = labelled_alert_folders(&config.data);
+    if folders.is_empty() {
+        return Err(BenchmarkError::Invalid(format!(
+            "{}: no ztf/labeled, ztf/sequences or ztf/extra folder",
+            config.data.display()
+        )));
+    }
+    say(&format!("reading alerts under {}", config.data.display()));
+    let (alerts, summary) = read_all(&folders, &ReadOptions::default());
+    let sequences: Vec<Sequence> = group_into_sequences(
+        alerts
+            .into_iter()
+            .filter(|a| wanted.contains(a.object_id.as_str())),
+    );
+    Ok((sequences, summary.errors))
+}
+
+/// The report's first notes (what the labels are, unreadable files, test objects without
+/// alerts) and the test objects without alerts.
+fn first_notes(
+    read_errors: &[crate::alert::ReadError],
+    rows: &[SplitRow],
+    loaded: &HashSet<&str>,
+) -> (Vec<String>, Vec<String>) {
+    let mut notes = vec![
+        "Labels are weak: catalogue cross-matches (SIMBAD, VSX, GCVS, 4LAC, 3HSP), TNS and \
+         ALeRCE lists, and for asteroids the alert's own ssdistnr < 5\" (a known solar-system \
+         object predicted within 5\"); none is spectroscopic."
+            .to_string(),
+        "The asteroid labels come from ssdistnr, the very field the known-object rule reads: \
+         the default answer's asteroid recall on them measures that rule, not learning; the \
+         row `default-trees (no rules)` shows what the trees learn without it."
+            .to_string(),
+    ];
+    if !read_errors.is_empty() {
+        notes.push(format!(
+            "{} alert files could not be read (first: {}).",
+            read_errors.len(),
+            read_errors[0]
+        ));
+    }
+    let test_missing: Vec<String> = rows
+        .iter()
+        .filter(|r| r.part == "test" && !loaded.contains(r.object_id.as_str()))
+        .map(|r| r.object_id.clone())
+        .collect();
+    if !test_missing.is_empty() {
+        notes.push(format!(
+            "{} test objects have no readable alert here and are left out: {}.",
+            test_missing.len(),
+            test_missing.join(", ")
+        ));
+    }
+    (notes, test_missing)
+}
+
+/// Objects with alerts, by part of the split and label.
+fn counts_of(
+    rows: &[SplitRow],
+    loaded: &HashSet<&str>,
+) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let mut counts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| loaded.contains(r.object_id.as_str()))
+    {
+        *counts
+            .entry(r.part.clone())
+            .or_default()
+            .entry(r.label.clone())
+            .or_default() += 1;
+    }
+    counts
+}
+
+/// The loaded objects by id.
+struct Objects<'a> {
+    by_id: HashMap<&'a str, &'a Sequence>,
+}
+
+impl<'a> Objects<'a> {
+    fn new(sequences: &'a [Sequence]) -> Self {
+        Self {
+            by_id: sequences
+                .iter()
+                .map(|s| (s.object_id.as_str(), s))
+                .collect(),
         }
     }
 
+    /// The loaded objects among `labels`, by id.
+    fn pick(&self, labels: &HashMap<String, String>) -> Vec<&'a Sequence> {
+        let mut v: Vec<&Sequence> = labels
+            .keys()
+            .filter_map(|id| self.by_id.get(id.as_str()).copied())
+            .collect();
+        v.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+        v
+    }
+}
+
+/// The models retrained in every repeat: the majority answer, the default trees with their
+/// rules and without, on the committed split's test objects.
+fn baselines(
+    config: &BenchmarkConfig,
+    rows: &[SplitRow],
+    trees: &TreeEnsemble,
+    tree_model: &LoadedModel,
+    test_sequences: &[Sequence],
+) -> Result<Vec<Scored>, BenchmarkError> {
+    let test_refs: Vec<&Sequence> = test_sequences.iter().collect();
+    let train_majority = majority(&labels_of(rows, &["train"]));
+    Ok(vec![
+        Scored {
+            name: format!("majority ({train_majority})"),
+            description: "always the most common class of the training part".into(),
+            answers: Answers::constant(&train_majority, &test_refs),
+            retrained: true,
+            seen: HashSet::new(),
+        },
+        Scored {
+            name: DEFAULT_MODEL_NAME.into(),
+            description: "the default answer: gradient-boosted trees on metadata and history, no stamps, with the physics rules".into(),
+            answers: classify_all(tree_model, test_sequences, &config.backend)?,
+            retrained: true,
+            seen: HashSet::new(),
+        },
+        Scored {
+            name: format!("{DEFAULT_MODEL_NAME} (no rules)"),
+            description: "the same trees without the physics rules (no bogus class)".into(),
+            answers: bare_tree_answers(trees, &test_refs),
+            retrained: true,
+            seen: HashSet::new(),
+        },
+    ])
+}
+
+/// A model's name and its answers.
+type NamedAnswers = (String, Answers);
+
+/// Every model file of the configuration, run once on every labelled object (the repeats
+/// score subsets); and the raw answers of the first ALeRCE model, for the fused model.
+fn other_models(
+    config: &BenchmarkConfig,
+    sequences: &[Sequence],
+    say: &dyn Fn(&str),
+) -> Result<(Vec<Scored>, Option<NamedAnswers>), BenchmarkError> {
+    let mut scored = Vec::new();
+    let mut stack_on: Option<NamedAnswers> = None;
+    for path in &config.models {
+        say(&format!("running {}", path.display()));
+        let model = LoadedModel::load_for(path, &config.backend)?;
+        // ALeRCE's classifier trained on none of these objects: its raw answers may feed
+        // the fused model of the grouped validation without leaking a label.
+        if model.header.kind == crate::model::file::ModelKind::Alerce && stack_on.is_none() {
+            let raw = ClassifyOptions {
+                max_detections: MAX_DETECTIONS,
+                look_ahead_for_stationary: false,
+                rules: false,
+                ..Default::default()
+            };
+            let out = model.classify(
+                sequences,
+                &raw,
+                &config.backend.device,
+                &AtomicBool::new(false),
+                &|_, _| {},
+            )?;
+            stack_on = Some((
+                model.name().to_string(),
+                Answers::from_rows(model.classes(), &out.rows),
+            ));
+        }
+        scored.push(Scored {
+            name: model.name().to_string(),
+            description: format!(
+                "{} model ({})",
+                model.header.kind, model.header.provenance.source
+            ),
+            answers: classify_all(&model, sequences, &config.backend)?,
+            retrained: false,
+            seen: seen_objects(path),
+        });
+    }
+    Ok((scored, stack_on))
+}
+
+/// Each model's scores, one per repeat: on three classes, and on five.
+type RepeatScores = (Vec<Vec<TaskScore>>, Vec<Vec<TaskScore>>);
+
+/// Repeats: fresh stratified splits of the same objects (the forced ones kept in
+/// training), the trees retrained on each; other models scored on each test part.
+struct Repeats<'a> {
+    config: &'a BenchmarkConfig,
+    rows: &'a [SplitRow],
+    loaded: &'a HashSet<&'a str>,
+    objects: &'a Objects<'a>,
+    tree_config: &'a TreeConfig,
+    header: &'a crate::model::file::ModelHeader,
+    model_path: &'a Path,
+}
+
+impl Repeats<'_> {
+    /// Each model's three- and five-class scores, one per repeat.
+    fn score(&self, scored: &[Scored], say: &dyn Fn(&str)) -> Result<RepeatScores, BenchmarkError> {
+        let config = self.config;
+        let objects: Vec<LabelledObject> = self
+            .rows
+            .iter()
+            .filter(|r| self.loaded.contains(r.object_id.as_str()))
+            .map(|r| LabelledObject {
+                object_id: r.object_id.clone(),
+                label: r.label.clone(),
+                source: r.source.clone(),
+                licence: r.licence.clone(),
+            })
+            .collect();
+        let mut rep_three: Vec<Vec<TaskScore>> = vec![Vec::new(); scored.len()];
+        let mut rep_five: Vec<Vec<TaskScore>> = vec![Vec::new(); scored.len()];
+        for r in 0..config.repeats {
+            say(&format!("repeat {} of {}", r + 1, config.repeats));
+            let split = draw_split(&objects, &config.forced_train, 1000 + r as u64);
+            let fit = labels_of(&split, &["train", "val"]);
+            let truth = truth_of(&split, "test", self.loaded);
+            let test_ids: HashMap<String, String> = labels_of(&split, &["test"]);
+            let test_seqs: Vec<Sequence> =
+                self.objects.pick(&test_ids).into_iter().cloned().collect();
+            let test_refs: Vec<&Sequence> = test_seqs.iter().collect();
+            let repeat_config = TreeConfig {
+                seed: config.trees.seed + 1 + r as u64,
+                ..self.tree_config.clone()
+            };
+            let trees_r = train_trees(&self.objects.pick(&fit), &fit, &repeat_config)?;
+            let model_r =
+                LoadedModel::from_trees(trees_r.clone(), self.header.clone(), self.model_path);
+            let maj = majority(&labels_of(&split, &["train"]));
+            for (i, s) in scored.iter().enumerate() {
+                let answers = if !s.retrained {
+                    s.answers.clone()
+                } else if i == 0 {
+                    Answers::constant(&maj, &test_refs)
+                } else if i == 1 {
+                    classify_all(&model_r, &test_seqs, &config.backend)?
+                } else {
+                    bare_tree_answers(&trees_r, &test_refs)
+                };
+                let truth = unseen(&truth, &s.seen);
+                if let Some(t) = score(&answers, &truth, &THREE_CLASSES, None, r as u64) {
+                    rep_three[i].push(t);
+                }
+                if let Some(t) = score(&answers, &truth, &FIVE_CLASSES, None, r as u64) {
+                    rep_five[i].push(t);
+                }
+            }
+        }
+        Ok((rep_three, rep_five))
+    }
+}
+
+/// Each model's report on the committed split's test objects it has not seen, with its
+/// repeats; notes say what each left out.
+fn model_reports(
+    scored: &[Scored],
+    test_truth: &[(String, String)],
+    rep_three: &[Vec<TaskScore>],
+    rep_five: &[Vec<TaskScore>],
+    notes: &mut Vec<String>,
+) -> Vec<ModelReport> {
     let mut models = Vec::new();
     for (i, s) in scored.iter().enumerate() {
         let all = test_truth.len();
-        let test_truth = unseen(&test_truth, &s.seen);
+        let test_truth = unseen(test_truth, &s.seen);
         let kept = test_truth.len();
         let test_truth = &test_truth;
         if kept < all {
@@ -419,80 +585,45 @@ pub fn run_benchmark(
             ));
         }
     }
-    if config.repeats > 0 {
-        notes.push(format!(
-            "Repeats: {} fresh stratified splits of the same objects (seeds 1000..); the trees \
-             and the majority answer are retrained on each; the bundled networks are not \
-             retrained (too slow on this CPU) and are scored on each repeat's test part, which \
-             never holds an object they were trained or selected on.",
-            config.repeats
-        ));
-    }
-    let fixed = scored
+    models
+}
+
+/// Writes the default trees of the committed split to `path`, with where they came from
+/// and their scores in the header. `trained` is the trees, how many objects they were fitted
+/// on and their configuration.
+fn save_default_model(
+    config: &BenchmarkConfig,
+    path: &Path,
+    mut header: crate::model::file::ModelHeader,
+    (trees, objects, tree_config): (&TreeEnsemble, usize, &TreeConfig),
+    report: &BenchmarkReport,
+) -> Result<(), BenchmarkError> {
+    header.provenance.source = "trained by stampseq benchmark on licence-permitted real \
+                                labelled ZTF alerts (MIT, Apache-2.0, BSD-3-Clause)"
+        .into();
+    header.provenance.training = Some(serde_json::json!({
+        "split": config.split,
+        "parts": ["train", "val"],
+        "objects": objects,
+        "config": tree_config,
+    }));
+    header.provenance.metrics = report
+        .models
         .iter()
-        .filter(|s| !s.retrained)
-        .map(|s| crate::experiments::grouped::FixedModel {
-            name: s.name.clone(),
-            description: s.description.clone(),
-            answers: &s.answers,
-            seen: &s.seen,
-        })
-        .collect();
-    let mut grouped = crate::experiments::grouped::grouped_validation(
-        &crate::experiments::grouped::GroupedInput {
-            objects: &grouped_objects,
-            by_id: &by_id,
-            trees: &tree_config,
-            backend: &config.backend,
-            fixed,
-            stack_on: stack_on.as_ref().map(|(n, a)| (n.clone(), a)),
-        },
-        say,
-    )?;
-    grouped.audit = Some(audit);
-    let report = BenchmarkReport {
-        split: config.split.clone(),
-        counts,
-        test_objects_without_alerts: test_missing,
-        multi_detection_test_objects: multi,
-        repeats: config.repeats,
-        models,
-        simulation_ablation: ablation,
-        grouped: Some(grouped),
-        notes,
-    };
-    write_outputs(&report, &config.out)?;
-    if let Some(path) = &config.save_model {
-        let mut header = header;
-        header.provenance.source = "trained by stampseq benchmark on licence-permitted real \
-                                    labelled ZTF alerts (MIT, Apache-2.0, BSD-3-Clause)"
-            .into();
-        header.provenance.training = Some(serde_json::json!({
-            "split": config.split,
-            "parts": ["train", "val"],
-            "objects": fit_labels.len(),
-            "config": tree_config,
-        }));
-        header.provenance.metrics = report
-            .models
-            .iter()
-            .find(|m| m.model == DEFAULT_MODEL_NAME)
-            .map(|m| {
-                let g = report.grouped.as_ref().and_then(|g| {
-                    g.models.iter().find(|g| g.model == DEFAULT_MODEL_NAME)
-                });
-                serde_json::json!({
-                    "test_balanced_accuracy_five": m.five_classes.as_ref().map(|t| t.metrics.balanced_accuracy),
-                    "test_balanced_accuracy_three": m.three_classes.as_ref().map(|t| t.metrics.balanced_accuracy),
-                    "grouped_by_source_balanced_accuracy_five": g.and_then(|g| g.five_classes.as_ref()).map(|t| t.metrics.balanced_accuracy),
-                    "grouped_by_source_balanced_accuracy_three": g.and_then(|g| g.three_classes.as_ref()).map(|t| t.metrics.balanced_accuracy),
-                })
-            });
-        write_tree_model(&trees, &header, path)
-            .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
-        say(&format!("wrote {}", path.display()));
-    }
-    Ok(report)
+        .find(|m| m.model == DEFAULT_MODEL_NAME)
+        .map(|m| {
+            let g = report
+                .grouped
+                .as_ref()
+                .and_then(|g| g.models.iter().find(|g| g.model == DEFAULT_MODEL_NAME));
+            serde_json::json!({
+                "test_balanced_accuracy_five": m.five_classes.as_ref().map(|t| t.metrics.balanced_accuracy),
+                "test_balanced_accuracy_three": m.three_classes.as_ref().map(|t| t.metrics.balanced_accuracy),
+                "grouped_by_source_balanced_accuracy_five": g.and_then(|g| g.five_classes.as_ref()).map(|t| t.metrics.balanced_accuracy),
+                "grouped_by_source_balanced_accuracy_three": g.and_then(|g| g.three_classes.as_ref()).map(|t| t.metrics.balanced_accuracy),
+            })
+        });
+    Ok(write_tree_model(trees, &header, path)?)
 }
 
 /// A file-name-safe form of a model's name.
@@ -511,15 +642,15 @@ fn slug(name: &str) -> String {
 }
 
 fn write_outputs(report: &BenchmarkReport, out: &Path) -> Result<(), BenchmarkError> {
-    let err = |e: &dyn std::fmt::Display| BenchmarkError::File {
+    let err = |source: Box<dyn std::error::Error + Send + Sync>| BenchmarkError::File {
         path: out.into(),
-        problem: e.to_string(),
+        source,
     };
-    std::fs::create_dir_all(out).map_err(|e| err(&e))?;
-    let json = serde_json::to_vec_pretty(report).map_err(|e| err(&e))?;
-    crate::atomic::write_atomic(&out.join("metrics.json"), &json).map_err(|e| err(&e))?;
+    std::fs::create_dir_all(out).map_err(|e| err(e.into()))?;
+    let json = serde_json::to_vec_pretty(report).map_err(|e| err(e.into()))?;
+    crate::atomic::write_atomic(&out.join("metrics.json"), &json).map_err(|e| err(e.into()))?;
     crate::atomic::write_atomic(&out.join("table.md"), render_markdown(report).as_bytes())
-        .map_err(|e| err(&e))?;
+        .map_err(|e| err(e.into()))?;
     let mut curves = Vec::new();
     for m in &report.models {
         let Some(t) = &m.five_classes else { continue };
@@ -530,7 +661,7 @@ fn write_outputs(report: &BenchmarkReport, out: &Path) -> Result<(), BenchmarkEr
             &out.join(format!("confusion-{name}.png")),
             &out.join(format!("confusion-{name}.svg")),
         )
-        .map_err(|e| err(&e))?;
+        .map_err(|e| err(e.into()))?;
         if !m.model.starts_with("majority") {
             curves.push((
                 m.model.clone(),
@@ -547,6 +678,6 @@ fn write_outputs(report: &BenchmarkReport, out: &Path) -> Result<(), BenchmarkEr
         &out.join("reliability.png"),
         &out.join("reliability.svg"),
     )
-    .map_err(|e| err(&e))?;
+    .map_err(|e| err(e.into()))?;
     Ok(())
 }

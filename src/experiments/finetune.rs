@@ -25,8 +25,12 @@ pub enum FinetuneError {
     NotTrees(PathBuf),
     #[error("no usable labels: {0}")]
     NoLabels(String),
-    #[error("{0}")]
-    Model(String),
+    #[error(transparent)]
+    ModelFile(#[from] crate::model::file::ModelFileError),
+    #[error(transparent)]
+    Classify(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Trees(#[from] crate::model::trees::TreeError),
 }
 
 #[derive(Debug, Clone)]
@@ -107,15 +111,13 @@ fn compare<O: AlertObject>(
 ) -> Result<(Option<Comparison>, Answers), FinetuneError> {
     let device = burn::tensor::Device::flex();
     let options = ClassifyOptions::default();
-    let out = model
-        .classify(
-            sequences,
-            &options,
-            &device,
-            &AtomicBool::new(false),
-            &|_, _| {},
-        )
-        .map_err(|e| FinetuneError::Model(e.to_string()))?;
+    let out = model.classify(
+        sequences,
+        &options,
+        &device,
+        &AtomicBool::new(false),
+        &|_, _| {},
+    )?;
     let answers = Answers::from_rows(model.classes(), &out.rows);
     let comparison = score(&answers, truth, &FIVE_CLASSES, None, 1).map(|s| Comparison {
         objects: s.objects,
@@ -148,8 +150,7 @@ pub fn finetune<O: AlertObject>(
     say: &dyn Fn(&str),
 ) -> Result<FinetuneReport, FinetuneError> {
     let started = std::time::Instant::now();
-    let old = LoadedModel::load(base, &burn::tensor::Device::flex())
-        .map_err(|e| FinetuneError::Model(e.to_string()))?;
+    let old = LoadedModel::load(base, &burn::tensor::Device::flex())?;
     if old.header.kind != ModelKind::Trees {
         return Err(FinetuneError::NotTrees(base.into()));
     }
@@ -225,8 +226,7 @@ pub fn finetune<O: AlertObject>(
     let features: Vec<String> = set.tree_features().iter().map(|s| s.to_string()).collect();
     let trees = TreeEnsemble::fit(&rows, &ys, &classes, &features, &config.trees, &|m, n| {
         say(&format!("member {m} of {n}"))
-    })
-    .map_err(|e| FinetuneError::Model(e.to_string()))?;
+    })?;
 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -265,8 +265,7 @@ pub fn finetune<O: AlertObject>(
         "bundled_objects": keep_bundled.len(),
     }));
     header.provenance.metrics = Some(serde_json::json!({ "before": before, "after": after }));
-    write_tree_model(&trees, &header, &new_path)
-        .map_err(|e| FinetuneError::Model(e.to_string()))?;
+    write_tree_model(&trees, &header, &new_path)?;
     Ok(FinetuneReport {
         base_model: base.into(),
         new_model: new_path,

@@ -146,15 +146,13 @@ fn classify_at_priors(
         priors: Some(priors),
         ..Default::default()
     };
-    let out = model
-        .classify(
-            sequences,
-            &options,
-            &backend.device,
-            &std::sync::atomic::AtomicBool::new(false),
-            &|_, _| {},
-        )
-        .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
+    let out = model.classify(
+        sequences,
+        &options,
+        &backend.device,
+        &std::sync::atomic::AtomicBool::new(false),
+        &|_, _| {},
+    )?;
     Ok(Answers::from_rows(model.classes(), &out.rows))
 }
 
@@ -285,44 +283,32 @@ pub fn grouped_validation(
         .filter(|o| scored.contains(o.object_id.as_str()))
         .map(|o| (o.object_id.clone(), o.label.clone()))
         .collect();
+    // A model retrained on each fold, scored on every held-out object.
+    let retrained = |name: String, description: String, answers: &Answers| {
+        score_model(name, description, true, answers, &truth, &group_of, &groups)
+    };
     let mut models = vec![
-        score_model(
+        retrained(
             "majority (per fold)".into(),
             "the most common class of each fold's training groups".into(),
-            true,
             &maj,
-            &truth,
-            &group_of,
-            &groups,
         ),
-        score_model(
+        retrained(
             DEFAULT_MODEL_NAME.into(),
             "trees retrained on the other groups, with the physics rules".into(),
-            true,
             &trees,
-            &truth,
-            &group_of,
-            &groups,
         ),
-        score_model(
+        retrained(
             format!("{DEFAULT_MODEL_NAME} (no rules)"),
             "the same trees without the physics rules".into(),
-            true,
             &bare,
-            &truth,
-            &group_of,
-            &groups,
         ),
-        score_model(
+        retrained(
             format!("{DEFAULT_MODEL_NAME} (training-frequency priors)"),
             "the same trees, answering at each fold's training class frequencies instead of \
              equal priors (the check of the default)"
                 .into(),
-            true,
             &frequent,
-            &truth,
-            &group_of,
-            &groups,
         ),
     ];
     if let Some((name, stamp)) = &input.stack_on {
@@ -341,18 +327,14 @@ pub fn grouped_validation(
             input.trees,
             true,
         )?;
-        models.push(score_model(
+        models.push(retrained(
             format!("fused: trees + {name}"),
             format!(
                 "trees on the alert's metadata and history and {name}'s raw probabilities \
                  (which never trained on these objects), retrained on the other groups, with \
                  the physics rules"
             ),
-            true,
             &fused,
-            &truth,
-            &group_of,
-            &groups,
         ));
     }
     for f in &input.fixed {
@@ -373,6 +355,31 @@ pub fn grouped_validation(
         m.left_out += truth.len() - t.len();
         models.push(m);
     }
+    let notes = grouped_notes(input, &folds, truth.len(), groups.len());
+    Ok(GroupedReport {
+        groups,
+        folds: folds
+            .iter()
+            .map(|f| FoldSummary {
+                name: f.name.clone(),
+                test_objects: f.test.len(),
+                train_objects: f.train.len(),
+                cross_source: f.cross_source,
+            })
+            .collect(),
+        models,
+        audit: None,
+        notes,
+    })
+}
+
+/// What the grouped validation did and what its figures mean, for the report.
+fn grouped_notes(
+    input: &GroupedInput,
+    folds: &[Fold],
+    objects: usize,
+    groups: usize,
+) -> Vec<String> {
     let cross = folds.iter().filter(|f| f.cross_source).count();
     let mut notes = vec![format!(
         "Grouped by source: {} objects in {} source groups (objects joined through a shared \
@@ -381,8 +388,8 @@ pub fn grouped_validation(
          fold; standard errors are bootstrap over objects (objects of one group are not \
          independent, so they understate the spread: see the per-group table). Labels are \
          weak (catalogue cross-matches, ssdistnr for asteroids), never spectroscopic.",
-        truth.len(),
-        groups.len(),
+        objects,
+        groups,
         if folds.len() > cross {
             format!(
                 " and {} object-level folds inside a group for classes found in one group only (not cross-source)",
@@ -401,21 +408,7 @@ pub fn grouped_validation(
                 .into(),
         );
     }
-    Ok(GroupedReport {
-        groups,
-        folds: folds
-            .iter()
-            .map(|f| FoldSummary {
-                name: f.name.clone(),
-                test_objects: f.test.len(),
-                train_objects: f.train.len(),
-                cross_source: f.cross_source,
-            })
-            .collect(),
-        models,
-        audit: None,
-        notes,
-    })
+    notes
 }
 
 fn pct(v: f64) -> String {

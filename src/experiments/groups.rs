@@ -31,10 +31,13 @@ pub struct ManifestRow {
     pub source: String,
 }
 
-fn err(path: &Path, problem: impl ToString) -> BenchmarkError {
+fn err(
+    path: &Path,
+    problem: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> BenchmarkError {
     BenchmarkError::File {
         path: PathBuf::from(path),
-        problem: problem.to_string(),
+        source: problem.into(),
     }
 }
 

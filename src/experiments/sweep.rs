@@ -128,7 +128,7 @@ pub fn sweep(
                 let start = std::time::Instant::now();
                 let classified = model
                     .classify(sequences, &options, &infer.device, cancel, &|_, _| {})
-                    .map_err(|e| TrainError::Data(format!("timing inference: {e}")))?;
+                    .map_err(TrainError::TimingInference)?;
                 let objects = classified
                     .rows
                     .iter()

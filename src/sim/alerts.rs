@@ -145,10 +145,6 @@ fn candidate<R: rand::Rng + ?Sized>(
     let real = !matches!(obj.class, SimClass::Bogus);
     let magap = magpsf + uniform(rng, -0.05, 0.05);
     let sigmagap = sigmapsf * 0.8;
-    let (ndethist, ncovhist, jdstarthist) = history;
-    let put = |f: &mut Fields, k: &'static str, v: Datum| {
-        f.insert(k, v);
-    };
     put(&mut f, "candid", candid.into());
     put(
         &mut f,
@@ -199,27 +195,37 @@ fn candidate<R: rand::Rng + ?Sized>(
     );
     put(&mut f, "magfromlim", (e.diffmaglim - magap).into());
     put(&mut f, "seeratio", uniform(rng, 0.7, 1.6).into());
+    shape_fields(&mut f, obj, e, real, rng);
+    neighbour_fields(&mut f, ctx, (magpsf, magap, sigmagap), (ra0, dec0), rng);
+    history_and_reference_fields(&mut f, obj, ctx, e, history, rng);
+    (candid, f)
+}
+
+fn put(f: &mut Fields, k: &'static str, v: Datum) {
+    f.insert(k, v);
+}
+
+/// The candidate's shape (elongation, negative and bad pixels) and its real/bogus scores.
+fn shape_fields<R: rand::Rng + ?Sized>(
+    f: &mut Fields,
+    obj: &SimObject,
+    e: &Epoch,
+    real: bool,
+    rng: &mut R,
+) {
     let a = e.fwhm_arcsec / 2.355 / ARCSEC_PER_PIXEL;
     let elong = if real {
         uniform(rng, 1.0, 1.3)
     } else {
         uniform(rng, 1.0, 3.0)
     };
-    put(&mut f, "aimage", (a * elong.sqrt()).into());
-    put(&mut f, "bimage", (a / elong.sqrt()).into());
+    put(f, "aimage", (a * elong.sqrt()).into());
+    put(f, "bimage", (a / elong.sqrt()).into());
+    put(f, "aimagerat", (a * elong.sqrt() / e.fwhm_arcsec).into());
+    put(f, "bimagerat", (a / elong.sqrt() / e.fwhm_arcsec).into());
+    put(f, "elong", elong.into());
     put(
-        &mut f,
-        "aimagerat",
-        (a * elong.sqrt() / e.fwhm_arcsec).into(),
-    );
-    put(
-        &mut f,
-        "bimagerat",
-        (a / elong.sqrt() / e.fwhm_arcsec).into(),
-    );
-    put(&mut f, "elong", elong.into());
-    put(
-        &mut f,
+        f,
         "nneg",
         (if real {
             rng.random_range(0..4i64)
@@ -229,7 +235,7 @@ fn candidate<R: rand::Rng + ?Sized>(
         .into(),
     );
     put(
-        &mut f,
+        f,
         "nbad",
         (if real {
             0i64
@@ -242,12 +248,23 @@ fn candidate<R: rand::Rng + ?Sized>(
         SimClass::Bogus => (uniform(rng, 0.05, 0.45), uniform(rng, 0.0, 0.3)),
         _ => (uniform(rng, 0.55, 0.97), uniform(rng, 0.85, 1.0)),
     };
-    put(&mut f, "rb", rb.into());
-    put(&mut f, "drb", drb.into());
-    put(&mut f, "drbversion", "d6_m7".into());
-    put(&mut f, "ssdistnr", ctx.ssdistnr.into());
+    put(f, "rb", rb.into());
+    put(f, "drb", drb.into());
+    put(f, "drbversion", "d6_m7".into());
+}
+
+/// The solar-system and Pan-STARRS / Gaia neighbours, given the candidate's PSF and
+/// aperture magnitudes and aperture sigma, and the sky position of the stamp centre.
+fn neighbour_fields<R: rand::Rng + ?Sized>(
+    f: &mut Fields,
+    ctx: &Context,
+    (magpsf, magap, sigmagap): (f64, f64, f64),
+    (ra0, dec0): (f64, f64),
+    rng: &mut R,
+) {
+    put(f, "ssdistnr", ctx.ssdistnr.into());
     put(
-        &mut f,
+        f,
         "ssmagnr",
         (if ctx.ssnamenr.is_some() {
             magpsf + uniform(rng, -0.3, 0.3)
@@ -257,83 +274,85 @@ fn candidate<R: rand::Rng + ?Sized>(
         .into(),
     );
     put(
-        &mut f,
+        f,
         "ssnamenr",
         ctx.ssnamenr.clone().unwrap_or_else(|| "null".into()).into(),
     );
-    put(&mut f, "sumrat", uniform(rng, 0.85, 1.0).into());
-    put(
-        &mut f,
-        "magapbig",
-        (magap + uniform(rng, -0.03, 0.03)).into(),
-    );
-    put(&mut f, "sigmagapbig", (sigmagap * 1.1).into());
-    put(&mut f, "ranr", ra0.into());
-    put(&mut f, "decnr", dec0.into());
+    put(f, "sumrat", uniform(rng, 0.85, 1.0).into());
+    put(f, "magapbig", (magap + uniform(rng, -0.03, 0.03)).into());
+    put(f, "sigmagapbig", (sigmagap * 1.1).into());
+    put(f, "ranr", ra0.into());
+    put(f, "decnr", dec0.into());
     for (k, v) in [
         ("sgmag1", ctx.magnr + 0.3),
         ("srmag1", ctx.magnr),
         ("simag1", ctx.magnr - 0.2),
         ("szmag1", ctx.magnr - 0.3),
     ] {
-        put(&mut f, k, v.into());
+        put(f, k, v.into());
     }
-    put(&mut f, "sgscore1", ctx.sgscore1.into());
-    put(&mut f, "distpsnr1", ctx.distpsnr1.into());
-    put(&mut f, "sgscore2", ctx.sgscore2.into());
-    put(&mut f, "distpsnr2", ctx.distpsnr2.into());
-    put(&mut f, "sgscore3", ctx.sgscore3.into());
-    put(&mut f, "distpsnr3", ctx.distpsnr3.into());
+    put(f, "sgscore1", ctx.sgscore1.into());
+    put(f, "distpsnr1", ctx.distpsnr1.into());
+    put(f, "sgscore2", ctx.sgscore2.into());
+    put(f, "distpsnr2", ctx.distpsnr2.into());
+    put(f, "sgscore3", ctx.sgscore3.into());
+    put(f, "distpsnr3", ctx.distpsnr3.into());
     for k in [
         "sgmag2", "srmag2", "simag2", "szmag2", "sgmag3", "srmag3", "simag3", "szmag3",
     ] {
-        put(&mut f, k, uniform(rng, 18.0, 22.0).into());
+        put(f, k, uniform(rng, 18.0, 22.0).into());
     }
     for k in ["objectidps1", "objectidps2", "objectidps3"] {
         put(
-            &mut f,
+            f,
             k,
             rng.random_range(100_000_000_000_000_000i64..200_000_000_000_000_000)
                 .into(),
         );
     }
-    put(&mut f, "nmtchps", rng.random_range(1..12i64).into());
-    put(&mut f, "ndethist", ndethist.into());
-    put(&mut f, "ncovhist", ncovhist.into());
-    put(&mut f, "jdstarthist", jdstarthist.into());
-    put(&mut f, "jdendhist", e.jd.into());
-    put(&mut f, "scorr", e.phot.snr().abs().into());
-    put(&mut f, "tooflag", 0i64.into());
+    put(f, "nmtchps", rng.random_range(1..12i64).into());
+}
+
+/// The detection history, the reference image and the calibration of this exposure.
+fn history_and_reference_fields<R: rand::Rng + ?Sized>(
+    f: &mut Fields,
+    obj: &SimObject,
+    ctx: &Context,
+    e: &Epoch,
+    (ndethist, ncovhist, jdstarthist): (i64, i64, f64),
+    rng: &mut R,
+) {
+    put(f, "ndethist", ndethist.into());
+    put(f, "ncovhist", ncovhist.into());
+    put(f, "jdstarthist", jdstarthist.into());
+    put(f, "jdendhist", e.jd.into());
+    put(f, "scorr", e.phot.snr().abs().into());
+    put(f, "tooflag", 0i64.into());
     put(
-        &mut f,
+        f,
         "rfid",
         (obj.field as i64 * 1_000_000 + obj.rcid as i64 * 1000 + 100 + e.fid as i64).into(),
     );
-    put(&mut f, "jdstartref", 2_458_200.0.into());
-    put(&mut f, "jdendref", 2_458_360.0.into());
-    put(&mut f, "nframesref", rng.random_range(15..40i64).into());
-    put(&mut f, "dsnrms", uniform(rng, 5.0, 40.0).into());
-    put(&mut f, "ssnrms", uniform(rng, 20.0, 120.0).into());
-    put(&mut f, "dsdiff", uniform(rng, -80.0, -10.0).into());
-    put(&mut f, "nmatches", rng.random_range(300..2000i64).into());
-    put(&mut f, "zpclrcov", (-1.0e-5).into());
-    put(&mut f, "zpmed", (e.zp + uniform(rng, -0.05, 0.05)).into());
-    put(&mut f, "clrmed", uniform(rng, 0.4, 0.8).into());
-    put(&mut f, "clrrms", uniform(rng, 0.2, 0.3).into());
+    put(f, "jdstartref", 2_458_200.0.into());
+    put(f, "jdendref", 2_458_360.0.into());
+    put(f, "nframesref", rng.random_range(15..40i64).into());
+    put(f, "dsnrms", uniform(rng, 5.0, 40.0).into());
+    put(f, "ssnrms", uniform(rng, 20.0, 120.0).into());
+    put(f, "dsdiff", uniform(rng, -80.0, -10.0).into());
+    put(f, "nmatches", rng.random_range(300..2000i64).into());
+    put(f, "zpclrcov", (-1.0e-5).into());
+    put(f, "zpmed", (e.zp + uniform(rng, -0.05, 0.05)).into());
+    put(f, "clrmed", uniform(rng, 0.4, 0.8).into());
+    put(f, "clrrms", uniform(rng, 0.2, 0.3).into());
     put(
-        &mut f,
+        f,
         "neargaia",
         (ctx.distpsnr1 + uniform(rng, 0.0, 0.1)).into(),
     );
-    put(&mut f, "neargaiabright", (-999.0).into());
-    put(
-        &mut f,
-        "maggaia",
-        (ctx.magnr + uniform(rng, -0.2, 0.2)).into(),
-    );
-    put(&mut f, "maggaiabright", (-999.0).into());
-    put(&mut f, "exptime", 30.0.into());
-    (candid, f)
+    put(f, "neargaiabright", (-999.0).into());
+    put(f, "maggaia", (ctx.magnr + uniform(rng, -0.2, 0.2)).into());
+    put(f, "maggaiabright", (-999.0).into());
+    put(f, "exptime", 30.0.into());
 }
 
 fn cutout(kind: &str, candid: i64, pid: i64, pixels: &[f32]) -> Datum {

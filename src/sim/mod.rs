@@ -58,13 +58,21 @@ pub enum SimError {
     NoTemplates(String),
     #[error("cannot take the ztf.alert writer schema: {0}")]
     Schema(String),
+    #[error("cannot take the ztf.alert writer schema: {path}: {source}")]
+    TemplateFile {
+        path: PathBuf,
+        source: Box<apache_avro::Error>,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("writing the alert of {object_id}: {problem}")]
-    Write { object_id: String, problem: String },
+    #[error("writing the alert of {object_id}: {source}")]
+    Write {
+        object_id: String,
+        source: writer::WriteError,
+    },
     #[error("invalid settings: {0}")]
     Config(String),
 }
@@ -185,9 +193,9 @@ pub fn run(config: &SimConfig) -> Result<SimSummary, SimError> {
             rng.fill(&mut marker);
             let bytes = writer
                 .write(record, marker)
-                .map_err(|problem| SimError::Write {
+                .map_err(|source| SimError::Write {
                     object_id: obj.object_id.clone(),
-                    problem,
+                    source,
                 })?;
             let path = dir.join(format!("{}_{candid}.avro", obj.object_id));
             std::fs::write(&path, bytes).map_err(io(&path))?;

@@ -200,8 +200,12 @@ fn writer_schema(file: &Path) -> Result<Schema, SimError> {
         path: file.to_path_buf(),
         source: e,
     })?;
-    let reader = apache_avro::Reader::new(std::io::BufReader::new(f))
-        .map_err(|e| SimError::Schema(format!("{}: {e}", file.display())))?;
+    let reader = apache_avro::Reader::new(std::io::BufReader::new(f)).map_err(|e| {
+        SimError::TemplateFile {
+            path: file.to_path_buf(),
+            source: Box::new(e),
+        }
+    })?;
     let schema = reader.writer_schema().clone();
     match &schema {
         Schema::Record(r) if r.name.name() == "alert" || r.name.fullname(None) == "ztf.alert" => {

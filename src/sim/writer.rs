@@ -104,6 +104,25 @@ fn named_types(schema: &Schema, out: &mut HashMap<Name, Schema>) {
     }
 }
 
+/// Why a simulated alert could not be written as Avro.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Avro(#[from] Box<apache_avro::Error>),
+    #[error("a union of null only")]
+    UnionOfNullOnly,
+    #[error("unknown named type {0}")]
+    UnknownName(Name),
+    #[error("schema type {0} is not used by ztf.alert")]
+    Unused(String),
+    /// A field of a record, by `record.field`, with what went wrong inside it.
+    #[error("{field}: {source}")]
+    Field {
+        field: String,
+        source: Box<WriteError>,
+    },
+}
+
 pub struct AlertWriter {
     schema: Schema,
     names: HashMap<Name, Schema>,
@@ -118,19 +137,19 @@ impl AlertWriter {
 
     /// One Avro container file holding one alert. The sync marker is given, not random, so
     /// a seed always gives the same bytes.
-    pub fn write(&self, alert: &Fields, marker: [u8; 16]) -> Result<Vec<u8>, String> {
+    pub fn write(&self, alert: &Fields, marker: [u8; 16]) -> Result<Vec<u8>, WriteError> {
         let value = self.fit(&self.schema, Some(&Datum::Record(alert.clone())))?;
         let mut w = apache_avro::Writer::builder()
             .schema(&self.schema)
             .writer(Vec::new())
             .marker(marker)
             .build()
-            .map_err(|e| e.to_string())?;
-        w.append_value(value).map_err(|e| e.to_string())?;
-        w.into_inner().map_err(|e| e.to_string())
+            .map_err(Box::new)?;
+        w.append_value(value).map_err(Box::new)?;
+        Ok(w.into_inner().map_err(Box::new)?)
     }
 
-    fn fit(&self, schema: &Schema, d: Option<&Datum>) -> Result<Value, String> {
+    fn fit(&self, schema: &Schema, d: Option<&Datum>) -> Result<Value, WriteError> {
         let d = d.filter(|d| **d != Datum::Null);
         Ok(match schema {
             Schema::Union(u) => {
@@ -143,7 +162,7 @@ impl AlertWriter {
                             .iter()
                             .enumerate()
                             .find(|(_, v)| !matches!(v, Schema::Null))
-                            .ok_or("a union of null only")?;
+                            .ok_or(WriteError::UnionOfNullOnly)?;
                         Value::Union(i as u32, Box::new(self.fit(v, d)?))
                     }
                 }
@@ -177,7 +196,10 @@ impl AlertWriter {
                 for f in &r.fields {
                     let v = self
                         .fit(&f.schema, given.get(f.name.as_str()))
-                        .map_err(|e| format!("{}.{}: {e}", r.name.name(), f.name))?;
+                        .map_err(|e| WriteError::Field {
+                            field: format!("{}.{}", r.name.name(), f.name),
+                            source: Box::new(e),
+                        })?;
                     fields.push((f.name.clone(), v));
                 }
                 Value::Record(fields)
@@ -193,10 +215,10 @@ impl AlertWriter {
                 let target = self
                     .names
                     .get(name)
-                    .ok_or_else(|| format!("unknown named type {name}"))?;
+                    .ok_or_else(|| WriteError::UnknownName(name.clone()))?;
                 self.fit(target, d)?
             }
-            other => return Err(format!("schema type {other:?} is not used by ztf.alert")),
+            other => return Err(WriteError::Unused(format!("{other:?}"))),
         })
     }
 }

@@ -69,7 +69,26 @@ fn ztf_survey() -> Survey {
 
 /// `objectId,label` rows (see [`crate::labels::read_labels_csv`]).
 pub fn read_labels(path: &Path) -> Result<BTreeMap<String, String>, TrainError> {
-    crate::labels::read_labels_csv(path).map_err(|e| TrainError::Data(e.to_string()))
+    Ok(crate::labels::read_labels_csv(path)?)
+}
+
+/// Why a dataset cache file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a stampseq dataset cache")]
+    NotACache,
+    #[error("truncated")]
+    Truncated,
+    #[error("{0}")]
+    Head(#[from] serde_json::Error),
+    #[error(
+        "made with other labels, classes, features, N or crop than this configuration (or \
+         before caches were portable): train once from the alerts with this configuration to \
+         make it"
+    )]
+    OtherConfiguration,
 }
 
 /// Every file under the inputs, sorted, with its size and mtime: what the cache key hashes.
@@ -171,7 +190,10 @@ fn write_cache(path: &Path, data: &Dataset, portable_key: String) -> Result<(), 
         feature_names: data.feature_names.clone(),
         stamp_size: data.stamp_size,
     };
-    let json = serde_json::to_vec(&head).map_err(|e| TrainError::Data(e.to_string()))?;
+    let json = serde_json::to_vec(&head).map_err(|e| TrainError::Cache {
+        path: path.into(),
+        source: e.into(),
+    })?;
     let stamps: usize = data.objects.iter().map(|o| o.stamps.len()).sum();
     let mut bytes = Vec::with_capacity(16 + json.len() + 4 * stamps);
     bytes.extend_from_slice(CACHE_MAGIC);
@@ -195,15 +217,15 @@ fn read_cache(path: &Path, key: &str) -> Option<Dataset> {
 }
 
 /// A cache file's key, portable key and dataset, or why it is not one.
-fn read_cache_file(path: &Path) -> Result<(String, String, Dataset), String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+fn read_cache_file(path: &Path) -> Result<(String, String, Dataset), CacheError> {
+    let bytes = std::fs::read(path)?;
     if bytes.len() < 16 || &bytes[..8] != CACHE_MAGIC {
-        return Err("not a stampseq dataset cache".into());
+        return Err(CacheError::NotACache);
     }
-    let truncated = || "truncated".to_string();
-    let len = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| truncated())?) as usize;
-    let json = bytes.get(16..16 + len).ok_or_else(truncated)?;
-    let head: CacheHead = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    let len =
+        u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| CacheError::Truncated)?) as usize;
+    let json = bytes.get(16..16 + len).ok_or(CacheError::Truncated)?;
+    let head: CacheHead = serde_json::from_slice(json)?;
     let mut floats = bytes[16 + len..]
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
@@ -212,7 +234,7 @@ fn read_cache_file(path: &Path) -> Result<(String, String, Dataset), String> {
     for o in objects.iter_mut() {
         o.stamps = floats.by_ref().take(o.steps() * per_step).collect();
         if o.stamps.len() != o.steps() * per_step {
-            return Err(truncated());
+            return Err(CacheError::Truncated);
         }
     }
     let data = Dataset {
@@ -235,16 +257,13 @@ impl Dataset {
         cache: Option<&Path>,
     ) -> Result<(Self, bool), TrainError> {
         if let Some(path) = &config.data_cache {
-            let bad =
-                |why: String| TrainError::Data(format!("dataset cache {}: {why}", path.display()));
+            let bad = |source: CacheError| TrainError::Cache {
+                path: path.clone(),
+                source,
+            };
             let (_, portable, data) = read_cache_file(path).map_err(bad)?;
             if portable != portable_key(config, crop) {
-                return Err(bad(
-                    "made with other labels, classes, features, N or crop than this \
-                     configuration (or before caches were portable): train once from the \
-                     alerts with this configuration to make it"
-                        .into(),
-                ));
+                return Err(bad(CacheError::OtherConfiguration));
             }
             return Ok((data, true));
         }

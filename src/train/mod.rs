@@ -4,6 +4,7 @@
 pub mod config;
 pub mod dataset;
 pub mod events;
+mod net;
 pub mod run_state;
 pub mod split;
 pub mod trainer;
@@ -29,6 +30,38 @@ pub enum TrainError {
     Config { reason: String },
     #[error("training data: {0}")]
     Data(String),
+    #[error("training data: {0}")]
+    Labels(#[from] crate::labels::LabelError),
+    /// A JSON file of the run (its split, state, metrics) that could not be read or written.
+    #[error("training data: {path}: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("training data: {path}: architecture: {source}")]
+    Architecture {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("training data: split {path}: {source}")]
+    SplitCsv { path: PathBuf, source: csv::Error },
+    #[error("training data: split {path}: row {row}: {source}")]
+    SplitRow {
+        path: PathBuf,
+        row: usize,
+        source: csv::Error,
+    },
+    #[error("training data: fitting the trees: {0}")]
+    Trees(#[source] crate::model::trees::TreeError),
+    #[error("training data: evaluating: {0}")]
+    Evaluating(#[source] crate::model::ModelError),
+    #[error("training data: timing inference: {0}")]
+    TimingInference(#[source] crate::model::ModelError),
+    #[error("training data: dataset cache {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        source: dataset::CacheError,
+    },
     #[error(transparent)]
     Net(#[from] crate::model::NetError),
     #[error(transparent)]

@@ -102,8 +102,12 @@ impl Split {
         seed: u64,
     ) -> Result<Self, TrainError> {
         let bad = |reason: String| TrainError::Data(format!("split {}: {reason}", path.display()));
-        let mut reader = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
-        let headers = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
+        let csv_err = |source| TrainError::SplitCsv {
+            path: path.into(),
+            source,
+        };
+        let mut reader = csv::Reader::from_path(path).map_err(csv_err)?;
+        let headers = reader.headers().map_err(csv_err)?.clone();
         let column = |name: &str| {
             headers
                 .iter()
@@ -113,7 +117,11 @@ impl Split {
         let (id_col, part_col) = (column("objectId")?, column("part")?);
         let mut parts: std::collections::HashMap<String, String> = Default::default();
         for (i, row) in reader.records().enumerate() {
-            let row = row.map_err(|e| bad(format!("row {}: {e}", i + 2)))?;
+            let row = row.map_err(|source| TrainError::SplitRow {
+                path: path.into(),
+                row: i + 2,
+                source,
+            })?;
             let (Some(id), Some(part)) = (row.get(id_col), row.get(part_col)) else {
                 return Err(bad(format!("row {}: missing objectId or part", i + 2)));
             };
@@ -176,13 +184,17 @@ impl Split {
             path: path.into(),
             source,
         })?;
-        serde_json::from_str(&text)
-            .map_err(|e| TrainError::Data(format!("{}: {e}", path.display())))
+        serde_json::from_str(&text).map_err(|source| TrainError::Json {
+            path: path.into(),
+            source,
+        })
     }
 
     pub fn save(&self, path: &Path) -> Result<(), TrainError> {
-        let json =
-            serde_json::to_string_pretty(self).map_err(|e| TrainError::Data(e.to_string()))?;
+        let json = serde_json::to_string_pretty(self).map_err(|source| TrainError::Json {
+            path: path.into(),
+            source,
+        })?;
         crate::atomic::write_atomic(path, json.as_bytes()).map_err(|source| TrainError::Io {
             path: path.into(),
             source,

@@ -2,8 +2,8 @@
 //! every K iterations, the best model kept, checkpoints that a later run resumes from.
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::optim::AdamConfig;
+use burn::tensor::Device;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
@@ -14,351 +14,21 @@ use std::time::Instant;
 use super::config::{ModelChoice, TrainConfig};
 use super::dataset::{feature_stats, Dataset, Object};
 use super::events::{TrainEvent, Validation};
+pub use super::net::{
+    batch_gradient_vector, exact_reduction_limit, is_cpu_device, micro_batch_size,
+    PROBED_MAX_REDUCTION, WGPU_MAX_REDUCTION,
+};
+use super::net::{
+    batch_gradients, correct, host, init_net, io_err, logits, loss_of, make_batch, read_net,
+    write_net, Augment, Net,
+};
 use super::run_state::{TrainOutcome, TrainState};
 use super::split::Split;
 use super::TrainError;
 use crate::eval::metrics::ConfusionMatrix;
 use crate::features::FeatureStats;
-use crate::model::file::{self, ModelHeader, ModelKind};
+use crate::model::file::{ModelHeader, ModelKind};
 use crate::model::probs::argmax;
-use crate::model::{confidence_penalty_loss, EnhancedStampClassifier, TemporalStampClassifier};
-use crate::stamp::Dihedral;
-
-// One per loaded model: boxing would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Module, Debug)]
-enum Net {
-    Temporal(TemporalStampClassifier),
-    Enhanced(EnhancedStampClassifier),
-}
-
-fn init_net(model: &ModelChoice, device: &Device) -> Result<Net, TrainError> {
-    Ok(match model {
-        ModelChoice::Temporal(c) => Net::Temporal(c.init(device)?),
-        ModelChoice::Enhanced(c) => Net::Enhanced(c.init(device)?),
-        ModelChoice::Trees(_) => {
-            return Err(TrainError::Config {
-                reason: "tree models are trained by train::trees, not as networks".into(),
-            })
-        }
-    })
-}
-
-/// A network from a model file written by [`train`], with its header and architecture.
-fn read_net(path: &Path, device: &Device) -> Result<(Net, ModelHeader, ModelChoice), TrainError> {
-    let bytes = std::fs::read(path).map_err(io_err(path))?;
-    let header = file::header_from_bytes(&bytes, path)?;
-    let arch: ModelChoice = serde_json::from_value(header.architecture.clone())
-        .map_err(|e| TrainError::Data(format!("{}: architecture: {e}", path.display())))?;
-    let mut net = init_net(&arch, device)?;
-    match &mut net {
-        Net::Temporal(m) => file::load_weights(m, bytes, &header, path)?,
-        Net::Enhanced(m) => file::load_weights(m, bytes, &header, path)?,
-    }
-    Ok((net, header, arch))
-}
-
-/// Host tensors of a batch of objects, padded to the longest.
-struct Batch {
-    b: usize,
-    t: usize,
-    stamps: Vec<f32>,
-    features: Vec<f32>,
-    days: Vec<f32>,
-    targets: Vec<i64>,
-    mask: Vec<f32>,
-}
-
-/// Random changes to the training stamps: a dihedral transform, and optionally a smaller
-/// centred window of the stamp.
-struct Augment<'a> {
-    rng: &'a mut StdRng,
-    window_min: Option<usize>,
-}
-
-/// Sets everything outside the centred `side` x `side` window of an HWC stamp to 0.
-fn keep_window(stamp: &mut [f32], crop: usize, side: usize) {
-    let lo = (crop - side) / 2;
-    let hi = lo + side;
-    for (i, px) in stamp.chunks_exact_mut(3).enumerate() {
-        let (r, c) = (i / crop, i % crop);
-        if r < lo || r >= hi || c < lo || c >= hi {
-            px.fill(0.0);
-        }
-    }
-}
-
-fn make_batch(
-    objects: &[&Object],
-    crop: usize,
-    stats: &FeatureStats,
-    mut augment: Option<Augment>,
-) -> Batch {
-    let b = objects.len();
-    let t = objects.iter().map(|o| o.steps()).max().unwrap_or(1).max(1);
-    let f = stats.len();
-    let per = crop * crop * 3;
-    let mut batch = Batch {
-        b,
-        t,
-        stamps: vec![0.0; b * t * per],
-        features: vec![0.0; b * t * f],
-        days: vec![0.0; b * t],
-        targets: vec![0; b * t],
-        mask: vec![0.0; b * t],
-    };
-    for (i, o) in objects.iter().enumerate() {
-        // One transform for all of an object's stamps: they share the sky orientation.
-        let transform = augment.as_mut().map(|a| {
-            let all = Dihedral::all();
-            all[a.rng.random_range(0..all.len())]
-        });
-        let window = augment.as_mut().and_then(|a| {
-            let min = a.window_min?.clamp(1, crop);
-            Some(a.rng.random_range(min..=crop))
-        });
-        for k in 0..t {
-            let slot = i * t + k;
-            batch.targets[slot] = o.class as i64;
-            // Padding repeats the last time so that the time input stays monotone.
-            let src = k.min(o.steps() - 1);
-            batch.days[slot] = o.days[src];
-            if k >= o.steps() {
-                continue;
-            }
-            batch.mask[slot] = 1.0;
-            let stamp = &o.stamps[k * per..(k + 1) * per];
-            let dst = &mut batch.stamps[slot * per..(slot + 1) * per];
-            match transform {
-                Some(tr) if tr != Dihedral::IDENTITY => {
-                    dst.copy_from_slice(&tr.apply(stamp, crop, 3))
-                }
-                _ => dst.copy_from_slice(stamp),
-            }
-            if let Some(side) = window.filter(|&w| w < crop) {
-                keep_window(dst, crop, side);
-            }
-            let norm = stats.normalize(&o.raw[k * f..(k + 1) * f]);
-            for (d, v) in batch.features[slot * f..(slot + 1) * f]
-                .iter_mut()
-                .zip(norm)
-            {
-                *d = v as f32;
-            }
-        }
-    }
-    batch
-}
-
-impl Batch {
-    /// Objects `range` of the batch, keeping its step count so slots line up.
-    fn objects(&self, range: std::ops::Range<usize>) -> Batch {
-        let t = self.t;
-        let per = self.stamps.len() / (self.b * t).max(1);
-        let f = self.features.len() / (self.b * t).max(1);
-        let (lo, hi) = (range.start * t, range.end * t);
-        Batch {
-            b: range.len(),
-            t,
-            stamps: self.stamps[lo * per..hi * per].to_vec(),
-            features: self.features[lo * f..hi * f].to_vec(),
-            days: self.days[lo..hi].to_vec(),
-            targets: self.targets[lo..hi].to_vec(),
-            mask: self.mask[lo..hi].to_vec(),
-        }
-    }
-}
-
-/// Longest reduction that wgpu is known to compute correctly everywhere: on Mesa's lavapipe,
-/// sums along an axis longer than 65,536 elements come out wrong (STACK.md), and a
-/// convolution's weight and bias gradients sum over objects x steps x transforms x height x
-/// width. A device that passes [`exact_reduction_limit`]'s probe is trusted further.
-pub const WGPU_MAX_REDUCTION: usize = 65_536;
-
-/// The longest reduction [`exact_reduction_limit`] tries: a full-size batch (32 objects x 5
-/// steps x 4 rotations x 27 x 27) needs 466,560.
-pub const PROBED_MAX_REDUCTION: usize = WGPU_MAX_REDUCTION << 6;
-
-/// The longest reduction `device` computes exactly: unbounded on the CPU backends; on a GPU
-/// backend the longest of 65,536 x 2^k (k = 1..6) along which a sum and a matrix product of
-/// small integers come out exact, every shorter one too, else [`WGPU_MAX_REDUCTION`]. A real
-/// GPU passes where lavapipe fails, and then trains in whole batches instead of slices
-/// (fewer, larger kernels). Probed once per device and process, in well under a second.
-pub fn exact_reduction_limit(device: &Device) -> usize {
-    use std::sync::Mutex;
-    static PROBED: Mutex<Vec<(Device, usize)>> = Mutex::new(Vec::new());
-    if is_cpu_device(device) {
-        return usize::MAX;
-    }
-    let plain = device.clone().inner();
-    let mut probed = PROBED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((_, limit)) = probed.iter().find(|(d, _)| *d == plain) {
-        return *limit;
-    }
-    let mut limit = WGPU_MAX_REDUCTION;
-    let mut length = WGPU_MAX_REDUCTION * 2;
-    while length <= PROBED_MAX_REDUCTION && reductions_are_exact(length, &plain) {
-        limit = length;
-        length *= 2;
-    }
-    probed.push((plain, limit));
-    limit
-}
-
-/// A sum along an axis of `length` and a matrix product with an inner dimension of `length`,
-/// of integers small enough that every partial sum is exact in f32, against the host's.
-fn reductions_are_exact(length: usize, device: &Device) -> bool {
-    let value = |row: usize, i: usize| ((i * 7 + row) % 3) as f32;
-    let rows: Vec<f32> = (0..2)
-        .flat_map(|r| (0..length).map(move |i| value(r, i)))
-        .collect();
-    let exact = |row: usize, power: i32| -> f64 {
-        (0..length)
-            .map(|i| f64::from(value(row, i)).powi(power))
-            .sum()
-    };
-    let lhs = Tensor::<2>::from_data(TensorData::new(rows.clone(), [2, length]), device);
-    let sums = host(lhs.clone().sum_dim(1));
-    let rhs = Tensor::<2>::from_data(TensorData::new(rows, [2, length]), device).transpose();
-    // The product's diagonal is each row's sum of squares.
-    let products = host(lhs.matmul(rhs));
-    let (Ok(sums), Ok(products)) = (sums, products) else {
-        return false;
-    };
-    let close = |got: f32, want: f64| (f64::from(got) - want).abs() <= 1e-6 * want.max(1.0);
-    sums.len() == 2
-        && products.len() == 4
-        && close(sums[0], exact(0, 1))
-        && close(sums[1], exact(1, 1))
-        && close(products[0], exact(0, 2))
-        && close(products[3], exact(1, 2))
-}
-
-/// Whether `device` is one of burn's CPU backends, whose reductions are exact at any length.
-pub fn is_cpu_device(device: &Device) -> bool {
-    let plain = device.clone().inner();
-    #[cfg(feature = "ndarray")]
-    if plain == Device::ndarray() {
-        return true;
-    }
-    plain == Device::flex()
-}
-
-/// Objects per backward pass for batches of `steps` detections: the whole batch on the CPU;
-/// on a GPU backend as many as keep the first convolution's gradient reductions within
-/// [`exact_reduction_limit`] (at least one object, which a single very large object can still
-/// exceed: the steps of one object feed one temporal head and cannot be split).
-pub fn micro_batch_size(model: &ModelChoice, batch: usize, steps: usize, device: &Device) -> usize {
-    if is_cpu_device(device) {
-        return batch.max(1);
-    }
-    let encoder = match model {
-        ModelChoice::Temporal(c) => &c.encoder,
-        ModelChoice::Enhanced(c) => &c.encoder,
-        ModelChoice::Trees(_) => return batch.max(1),
-    };
-    // The zero-padded input is the largest map a convolution sums over (the first conv's
-    // output is a few pixels smaller; later ones are pooled).
-    let side = encoder.crop + 2 * encoder.first_padding;
-    let per_object = (steps * encoder.n_transforms() * side * side).max(1);
-    let batch = batch.max(1);
-    let most = (exact_reduction_limit(device) / per_object).clamp(1, batch);
-    // Equal parts (24 objects at most 7 a pass: 4 x 6, not 7+7+7+3): each new tensor shape
-    // costs a kernel autotune on a GPU backend.
-    batch.div_ceil(batch.div_ceil(most))
-}
-
-fn logits(net: &Net, batch: &Batch, crop: usize, n_features: usize, device: &Device) -> Tensor<3> {
-    let (b, t) = (batch.b, batch.t);
-    let stamps = Tensor::<5>::from_data(
-        TensorData::new(batch.stamps.clone(), [b, t, crop, crop, 3]),
-        device,
-    );
-    let features = Tensor::<3>::from_data(
-        TensorData::new(batch.features.clone(), [b, t, n_features]),
-        device,
-    );
-    match net {
-        Net::Temporal(m) => {
-            let days = Tensor::<2>::from_data(TensorData::new(batch.days.clone(), [b, t]), device);
-            m.forward(stamps, features, days, None)
-        }
-        Net::Enhanced(m) => {
-            let out = m.forward(
-                stamps.reshape([b * t, crop, crop, 3]),
-                features.reshape([b * t, n_features]),
-            );
-            let c = out.dims()[1];
-            out.reshape([b, t, c])
-        }
-    }
-}
-
-fn loss_of(logits: Tensor<3>, batch: &Batch, beta: f64, device: &Device) -> Tensor<1> {
-    let targets = Tensor::<2, Int>::from_data(
-        TensorData::new(batch.targets.clone(), [batch.b, batch.t]),
-        device,
-    );
-    let mask = Tensor::<2>::from_data(
-        TensorData::new(batch.mask.clone(), [batch.b, batch.t]),
-        device,
-    );
-    confidence_penalty_loss(logits, targets, mask, beta)
-}
-
-/// The mean loss of `batch` over its valid steps, its logits on the host, and the gradients,
-/// computed `micro` objects at a time: each micro-batch's loss is weighted by its share of the
-/// valid steps, so the summed gradients are the whole batch's.
-fn batch_gradients(
-    net: &Net,
-    batch: &Batch,
-    micro: usize,
-    beta: f64,
-    crop: usize,
-    n_features: usize,
-    device: &Device,
-) -> Result<(f32, Vec<f32>, GradientsParams), TrainError> {
-    let total: f32 = batch.mask.iter().sum::<f32>().max(1.0);
-    let micro = micro.clamp(1, batch.b.max(1));
-    let mut accumulator = GradientsAccumulator::<Net>::new();
-    let mut loss_value = 0.0;
-    let mut logits_host = Vec::new();
-    for lo in (0..batch.b).step_by(micro) {
-        let part = (micro < batch.b).then(|| batch.objects(lo..(lo + micro).min(batch.b)));
-        let part = part.as_ref().unwrap_or(batch);
-        let share: f32 = part.mask.iter().sum::<f32>() / total;
-        let out = logits(net, part, crop, n_features, device);
-        let loss = loss_of(out.clone(), part, beta, device).mul_scalar(share);
-        loss_value += host(loss.clone())?[0];
-        logits_host.extend(host(out)?);
-        let grads = loss.backward();
-        accumulator.accumulate(net, GradientsParams::from_grads(grads, net));
-    }
-    Ok((loss_value, logits_host, accumulator.grads()))
-}
-
-fn host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, TrainError> {
-    t.try_into_data()
-        .map_err(|e| TrainError::Data(format!("reading back from the device: {e:?}")))?
-        .try_into_vec_as::<f32>()
-        .map_err(|e| TrainError::Data(format!("reading back from the device: {e:?}")))
-}
-
-/// Correct predictions over the valid steps of a training batch.
-fn correct(logits: &[f32], batch: &Batch, classes: usize, objects: &[&Object]) -> (usize, usize) {
-    let (mut right, mut total) = (0, 0);
-    for (i, o) in objects.iter().enumerate() {
-        for k in 0..o.steps() {
-            let slot = i * batch.t + k;
-            let row = &logits[slot * classes..(slot + 1) * classes];
-            right += usize::from(argmax(row) == Some(o.class));
-            total += 1;
-        }
-    }
-    (right, total)
-}
 
 /// Mean loss over the valid steps, accuracy at each object's last step, and the confusion
 /// matrix there, on a plain device. An object whose answer is all NaN counts as wrong and
@@ -405,15 +75,11 @@ fn evaluate(
     ))
 }
 
-fn io_err(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
-    move |source| TrainError::Io {
+fn save_json<T: Serialize>(value: &T, path: &Path) -> Result<(), TrainError> {
+    let json = serde_json::to_string_pretty(value).map_err(|source| TrainError::Json {
         path: path.into(),
         source,
-    }
-}
-
-fn save_json<T: Serialize>(value: &T, path: &Path) -> Result<(), TrainError> {
-    let json = serde_json::to_string_pretty(value).map_err(|e| TrainError::Data(e.to_string()))?;
+    })?;
     crate::atomic::write_atomic(path, json.as_bytes()).map_err(io_err(path))
 }
 
@@ -436,14 +102,6 @@ fn save_history(history: &[Validation], path: &Path) -> Result<(), TrainError> {
     crate::atomic::write_atomic(path, s.as_bytes()).map_err(io_err(path))
 }
 
-fn write_net(net: &Net, header: &ModelHeader, path: &Path) -> Result<(), TrainError> {
-    match net {
-        Net::Temporal(m) => file::write_model(m, header, path)?,
-        Net::Enhanced(m) => file::write_model(m, header, path)?,
-    }
-    Ok(())
-}
-
 /// Trains into `out` (created if needed). A folder holding `state.json` is resumed: the
 /// split, feature statistics and weights of `last.stampseq` are taken up again at the saved
 /// iteration. Adam's moment estimates are not saved, so they restart from zero on resume.
@@ -463,230 +121,436 @@ pub fn train(
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     let crop = config.model.crop();
     let (data, from_cache) = Dataset::load(config, crop, Some(&out.join("data.cache")))?;
+    let split = split_of(config, &data, &out.join("split.json"))?;
+    let sets = Sets::pick(&data, &split)?;
+    on_event(TrainEvent::Loaded {
+        train: sets.train.len(),
+        val: sets.val.len(),
+        test: sets.test.len(),
+        from_cache,
+    });
+    let files = Checkpoints::in_folder(out);
+    let (net, state, stats) =
+        start_or_resume(config, &files, &data, &sets.train, device, on_event)?;
+    let session = Session::new(config, out, device, crop, stats, &data, &split, sets, files)?;
+    let (state, cancelled, best_net) = session.iterate(net, state, cancel, on_event)?;
+    let test = session.judge_test_split(&state, best_net)?;
+    on_event(TrainEvent::Finished {
+        iteration: state.iteration,
+        cancelled,
+        best_val_loss: state.best_val_loss.unwrap_or(f64::NAN),
+        best_iteration: state.best_iteration,
+        test_accuracy: test.accuracy,
+    });
+    Ok(TrainOutcome {
+        state,
+        cancelled,
+        test_accuracy: test.accuracy,
+        test_balanced_accuracy: test.balanced_accuracy,
+        test_loss: test.loss,
+        test_objects: session.sets.test.len(),
+    })
+}
+
+/// The run's split: the saved one when the folder has it, else a new one, saved.
+fn split_of(config: &TrainConfig, data: &Dataset, path: &Path) -> Result<Split, TrainError> {
+    if path.is_file() {
+        return Split::load(path);
+    }
     let pairs: Vec<(String, usize)> = data
         .objects
         .iter()
         .map(|o| (o.object_id.clone(), o.class))
         .collect();
-    let split_path = out.join("split.json");
-    let split = if split_path.is_file() {
-        Split::load(&split_path)?
-    } else {
-        let s = Split::for_config(config, &pairs)?;
-        s.save(&split_path)?;
-        s
-    };
-    let pick = |ids: &[String]| -> Vec<&Object> {
-        let wanted: std::collections::HashSet<&str> = ids.iter().map(|s| s.as_str()).collect();
-        data.objects
-            .iter()
-            .filter(|o| wanted.contains(o.object_id.as_str()))
-            .collect()
-    };
-    let (train_set, val_set, test_set) = (pick(&split.train), pick(&split.val), pick(&split.test));
-    if train_set.is_empty() || val_set.is_empty() {
-        return Err(TrainError::Data(
-            "the split leaves no training or no validation object in this data".into(),
-        ));
-    }
-    on_event(TrainEvent::Loaded {
-        train: train_set.len(),
-        val: val_set.len(),
-        test: test_set.len(),
-        from_cache,
-    });
+    let s = Split::for_config(config, &pairs)?;
+    s.save(path)?;
+    Ok(s)
+}
 
-    let state_path = out.join("state.json");
-    let last_path = out.join("last.stampseq");
-    let best_path = out.join("best.stampseq");
-    let resumed = state_path.is_file() && last_path.is_file();
-    let (mut net, mut state, stats) = if resumed {
-        let text = std::fs::read_to_string(&state_path).map_err(io_err(&state_path))?;
-        let state: TrainState = serde_json::from_str(&text)
-            .map_err(|e| TrainError::Data(format!("{}: {e}", state_path.display())))?;
-        let (net, header, _) = read_net(&last_path, device)?;
+/// The objects of the data in each part of the split.
+struct Sets<'a> {
+    train: Vec<&'a Object>,
+    val: Vec<&'a Object>,
+    test: Vec<&'a Object>,
+}
+
+impl<'a> Sets<'a> {
+    fn pick(data: &'a Dataset, split: &Split) -> Result<Self, TrainError> {
+        let pick = |ids: &[String]| -> Vec<&'a Object> {
+            let wanted: std::collections::HashSet<&str> = ids.iter().map(|s| s.as_str()).collect();
+            data.objects
+                .iter()
+                .filter(|o| wanted.contains(o.object_id.as_str()))
+                .collect()
+        };
+        let sets = Sets {
+            train: pick(&split.train),
+            val: pick(&split.val),
+            test: pick(&split.test),
+        };
+        if sets.train.is_empty() || sets.val.is_empty() {
+            return Err(TrainError::Data(
+                "the split leaves no training or no validation object in this data".into(),
+            ));
+        }
+        Ok(sets)
+    }
+}
+
+/// The files a run keeps in its folder between sessions.
+struct Checkpoints {
+    state: std::path::PathBuf,
+    last: std::path::PathBuf,
+    best: std::path::PathBuf,
+}
+
+impl Checkpoints {
+    fn in_folder(out: &Path) -> Self {
+        Self {
+            state: out.join("state.json"),
+            last: out.join("last.stampseq"),
+            best: out.join("best.stampseq"),
+        }
+    }
+}
+
+/// The network, the run's state and the feature statistics: taken up from the folder's
+/// checkpoint when it has one, else new (statistics of the training objects, weights from
+/// the seed).
+fn start_or_resume(
+    config: &TrainConfig,
+    files: &Checkpoints,
+    data: &Dataset,
+    train_set: &[&Object],
+    device: &Device,
+    on_event: &mut dyn FnMut(TrainEvent),
+) -> Result<(Net, TrainState, FeatureStats), TrainError> {
+    if files.state.is_file() && files.last.is_file() {
+        let text = std::fs::read_to_string(&files.state).map_err(io_err(&files.state))?;
+        let state: TrainState = serde_json::from_str(&text).map_err(|source| TrainError::Json {
+            path: files.state.clone(),
+            source,
+        })?;
+        let (net, header, _) = read_net(&files.last, device)?;
         on_event(TrainEvent::Resumed {
             iteration: state.iteration,
         });
-        (net, state, header.feature_stats)
-    } else {
-        let train_objects: Vec<&Object> = train_set.clone();
-        let stats = feature_stats(&data.feature_names, &train_objects);
-        device.seed(config.seed);
-        let arch = config
-            .model
-            .settled(&config.classes, stats.len(), config.max_detections);
-        let state = TrainState {
-            max_iterations: config.max_iterations,
-            seed: config.seed,
-            ..Default::default()
-        };
-        (init_net(&arch, device)?, state, stats)
-    };
+        return Ok((net, state, header.feature_stats));
+    }
+    let stats = feature_stats(&data.feature_names, train_set);
+    device.seed(config.seed);
     let arch = config
         .model
         .settled(&config.classes, stats.len(), config.max_detections);
-    let architecture = serde_json::to_value(&arch).map_err(|e| TrainError::Data(e.to_string()))?;
-    let training_json = serde_json::json!({
-        "config": config,
-        "data": data.summary,
-        "split": {"train": train_set.len(), "val": val_set.len(), "test": test_set.len(), "notes": split.notes},
-    });
-    let class_refs: Vec<&str> = config.classes.iter().map(|s| s.as_str()).collect();
-    let kind = match arch {
-        ModelChoice::Temporal(_) => ModelKind::Temporal,
-        ModelChoice::Enhanced(_) => ModelKind::Enhanced,
-        ModelChoice::Trees(_) => ModelKind::Trees,
+    let state = TrainState {
+        max_iterations: config.max_iterations,
+        seed: config.seed,
+        ..Default::default()
     };
-    let trained_on = {
-        let mut t = crate::model::survey::TrainedOn::survey_default(data.survey);
-        if data.stamp_size > 0 {
-            t.stamp_size = data.stamp_size;
-        }
-        t
-    };
-    let make_header = |metrics: Option<serde_json::Value>| {
-        let mut h = ModelHeader::new(
-            kind,
-            &arch.short_name(config.max_detections),
-            &class_refs,
-            crop,
-            stats.clone(),
-        );
-        h.architecture = architecture.clone();
-        h.trained_on = trained_on.clone();
-        h.provenance.source = "trained by stampseq".into();
-        h.provenance.training = Some(training_json.clone());
-        h.provenance.metrics = metrics;
-        h
-    };
+    Ok((init_net(&arch, device)?, state, stats))
+}
 
-    // Batches drawn after a resume differ from an uninterrupted run's: the generator is
-    // re-seeded from the iteration rather than restored.
-    let mut rng =
-        StdRng::seed_from_u64(config.seed ^ (state.iteration as u64).wrapping_mul(0x9E37_79B9));
-    let mut by_class: Vec<Vec<&Object>> = vec![Vec::new(); config.classes.len()];
-    for o in &train_set {
-        by_class[o.class].push(o);
+/// Training accumulated since the last validation.
+#[derive(Default)]
+struct SinceValidation {
+    loss: f64,
+    right: usize,
+    steps: usize,
+    batches: usize,
+}
+
+/// The test split's scores, when there was a test split and a best model to judge.
+#[derive(Default)]
+struct TestScores {
+    loss: Option<f64>,
+    accuracy: Option<f64>,
+    balanced_accuracy: Option<f64>,
+}
+
+/// Draws the training batches: uniformly over the objects, or a class first (uniformly
+/// over the classes present) and then an object of it.
+struct Sampler<'a> {
+    all: &'a [&'a Object],
+    by_class: Vec<Vec<&'a Object>>,
+    present: Vec<usize>,
+}
+
+impl<'a> Sampler<'a> {
+    fn new(all: &'a [&'a Object], classes: usize) -> Self {
+        let mut by_class: Vec<Vec<&Object>> = vec![Vec::new(); classes];
+        for o in all {
+            by_class[o.class].push(o);
+        }
+        let present: Vec<usize> = (0..by_class.len())
+            .filter(|&c| !by_class[c].is_empty())
+            .collect();
+        Self {
+            all,
+            by_class,
+            present,
+        }
     }
-    let present: Vec<usize> = (0..by_class.len())
-        .filter(|&c| !by_class[c].is_empty())
-        .collect();
-    let plain = device.clone().inner();
-    let mut optim = AdamConfig::new().init();
-    let started = Instant::now();
-    let start_iteration = state.iteration;
-    let (mut loss_acc, mut right_acc, mut steps_acc, mut n_acc) = (0.0f64, 0usize, 0usize, 0usize);
-    let mut best_net: Option<Net> = None;
-    let mut cancelled = false;
-    let n_classes = config.classes.len();
 
-    while state.iteration < state.max_iterations {
-        if cancel.load(Ordering::Relaxed) {
-            cancelled = true;
-            break;
-        }
-        let chosen: Vec<&Object> = (0..config.batch)
+    fn batch(&self, size: usize, balance_classes: bool, rng: &mut StdRng) -> Vec<&'a Object> {
+        (0..size)
             .map(|_| {
-                if config.balance_classes {
-                    let c = present[rng.random_range(0..present.len())];
-                    by_class[c][rng.random_range(0..by_class[c].len())]
+                if balance_classes {
+                    let c = self.present[rng.random_range(0..self.present.len())];
+                    self.by_class[c][rng.random_range(0..self.by_class[c].len())]
                 } else {
-                    train_set[rng.random_range(0..train_set.len())]
+                    self.all[rng.random_range(0..self.all.len())]
                 }
             })
-            .collect();
-        let batch = make_batch(
-            &chosen,
-            crop,
-            &stats,
-            config.augment.then_some(Augment {
-                rng: &mut rng,
-                window_min: config.random_window_min,
-            }),
-        );
-        let micro = micro_batch_size(&arch, batch.b, batch.t, device);
-        let (loss_value, out_logits, grads) =
-            batch_gradients(&net, &batch, micro, config.beta, crop, stats.len(), device)?;
-        let (r, t) = correct(&out_logits, &batch, n_classes, &chosen);
-        net = match net {
-            Net::Temporal(m) => Net::Temporal(optim.step(config.lr, m, grads)),
-            Net::Enhanced(m) => Net::Enhanced(optim.step(config.lr, m, grads)),
-        };
-        state.iteration += 1;
-        loss_acc += loss_value as f64;
-        n_acc += 1;
-        right_acc += r;
-        steps_acc += t;
-        on_event(TrainEvent::Step {
-            iteration: state.iteration,
-            max_iterations: state.max_iterations,
-            train_loss: loss_value,
-        });
+            .collect()
+    }
+}
 
-        let last_step = state.iteration >= state.max_iterations || cancel.load(Ordering::Relaxed);
-        if state.iteration.is_multiple_of(config.validate_every) || last_step {
-            let valid = net.valid();
-            let (val_loss, val_accuracy, confusion) =
-                evaluate(&valid, &val_set, config, crop, &stats, &plain)?;
-            let improved = state.best_val_loss.is_none_or(|b| val_loss < b);
-            if improved {
-                state.best_val_loss = Some(val_loss);
-                state.best_iteration = state.iteration;
-                if let Some(extend) = config.extend_on_improvement {
-                    state.max_iterations = state.max_iterations.max(state.iteration + extend);
-                }
-                let metrics = serde_json::json!({
-                    "iteration": state.iteration,
-                    "val_loss": val_loss,
-                    "val_accuracy": val_accuracy,
-                });
-                write_net(&valid, &make_header(Some(metrics)), &best_path)?;
-                save_json(&confusion, &out.join("best_confusion.json"))?;
-                best_net = Some(valid);
+/// What one training session works with, fixed once it has started.
+struct Session<'a> {
+    config: &'a TrainConfig,
+    out: &'a Path,
+    device: &'a Device,
+    /// The device without autodiff, for validation and the test split.
+    plain: Device,
+    crop: usize,
+    arch: ModelChoice,
+    stats: FeatureStats,
+    sets: Sets<'a>,
+    files: Checkpoints,
+    architecture: serde_json::Value,
+    trained_on: crate::model::survey::TrainedOn,
+    training_json: serde_json::Value,
+}
+
+impl<'a> Session<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        config: &'a TrainConfig,
+        out: &'a Path,
+        device: &'a Device,
+        crop: usize,
+        stats: FeatureStats,
+        data: &Dataset,
+        split: &Split,
+        sets: Sets<'a>,
+        files: Checkpoints,
+    ) -> Result<Self, TrainError> {
+        let arch = config
+            .model
+            .settled(&config.classes, stats.len(), config.max_detections);
+        let architecture =
+            serde_json::to_value(&arch).map_err(|e| TrainError::Data(e.to_string()))?;
+        let training_json = serde_json::json!({
+            "config": config,
+            "data": data.summary,
+            "split": {"train": sets.train.len(), "val": sets.val.len(), "test": sets.test.len(), "notes": split.notes},
+        });
+        let mut trained_on = crate::model::survey::TrainedOn::survey_default(data.survey);
+        if data.stamp_size > 0 {
+            trained_on.stamp_size = data.stamp_size;
+        }
+        Ok(Self {
+            config,
+            out,
+            device,
+            plain: device.clone().inner(),
+            crop,
+            arch,
+            stats,
+            sets,
+            files,
+            architecture,
+            trained_on,
+            training_json,
+        })
+    }
+
+    /// The header of a checkpoint, with the metrics it was chosen by.
+    fn header(&self, metrics: Option<serde_json::Value>) -> ModelHeader {
+        let class_refs: Vec<&str> = self.config.classes.iter().map(|s| s.as_str()).collect();
+        let kind = match self.arch {
+            ModelChoice::Temporal(_) => ModelKind::Temporal,
+            ModelChoice::Enhanced(_) => ModelKind::Enhanced,
+            ModelChoice::Trees(_) => ModelKind::Trees,
+        };
+        let mut h = ModelHeader::new(
+            kind,
+            &self.arch.short_name(self.config.max_detections),
+            &class_refs,
+            self.crop,
+            self.stats.clone(),
+        );
+        h.architecture = self.architecture.clone();
+        h.trained_on = self.trained_on.clone();
+        h.provenance.source = "trained by stampseq".into();
+        h.provenance.training = Some(self.training_json.clone());
+        h.provenance.metrics = metrics;
+        h
+    }
+
+    /// Adam steps until the last iteration or `cancel`, validating every K of them and at
+    /// the end, with the checkpoints written each time. Gives the state, whether it was
+    /// cancelled and this session's best network, if any validation improved.
+    fn iterate(
+        &self,
+        mut net: Net,
+        mut state: TrainState,
+        cancel: &AtomicBool,
+        on_event: &mut dyn FnMut(TrainEvent),
+    ) -> Result<(TrainState, bool, Option<Net>), TrainError> {
+        let (config, crop, stats, device) = (self.config, self.crop, &self.stats, self.device);
+        // Batches drawn after a resume differ from an uninterrupted run's: the generator is
+        // re-seeded from the iteration rather than restored.
+        let mut rng =
+            StdRng::seed_from_u64(config.seed ^ (state.iteration as u64).wrapping_mul(0x9E37_79B9));
+        let sampler = Sampler::new(&self.sets.train, config.classes.len());
+        let mut optim = AdamConfig::new().init();
+        let started = Instant::now();
+        let start_iteration = state.iteration;
+        let mut since = SinceValidation::default();
+        let mut best_net: Option<Net> = None;
+        let mut cancelled = false;
+        while state.iteration < state.max_iterations {
+            if cancel.load(Ordering::Relaxed) {
+                cancelled = true;
+                break;
             }
-            let elapsed = started.elapsed().as_secs_f64();
-            let done = (state.iteration - start_iteration).max(1) as f64;
-            let v = Validation {
+            let chosen = sampler.batch(config.batch, config.balance_classes, &mut rng);
+            let batch = make_batch(
+                &chosen,
+                crop,
+                stats,
+                config.augment.then_some(Augment {
+                    rng: &mut rng,
+                    window_min: config.random_window_min,
+                }),
+            );
+            let micro = micro_batch_size(&self.arch, batch.b, batch.t, device);
+            let (loss_value, out_logits, grads) =
+                batch_gradients(&net, &batch, micro, config.beta, crop, stats.len(), device)?;
+            let (r, t) = correct(&out_logits, &batch, config.classes.len(), &chosen);
+            net = match net {
+                Net::Temporal(m) => Net::Temporal(optim.step(config.lr, m, grads)),
+                Net::Enhanced(m) => Net::Enhanced(optim.step(config.lr, m, grads)),
+            };
+            state.iteration += 1;
+            since.loss += loss_value as f64;
+            since.batches += 1;
+            since.right += r;
+            since.steps += t;
+            on_event(TrainEvent::Step {
                 iteration: state.iteration,
                 max_iterations: state.max_iterations,
-                train_loss: loss_acc / n_acc.max(1) as f64,
-                train_accuracy: right_acc as f64 / steps_acc.max(1) as f64,
-                val_loss,
-                val_accuracy,
-                best_val_loss: state.best_val_loss.unwrap_or(val_loss),
-                improved,
-                elapsed_s: elapsed,
-                eta_s: elapsed / done * (state.max_iterations - state.iteration) as f64,
-                confusion: Some(confusion),
-            };
-            (loss_acc, right_acc, steps_acc, n_acc) = (0.0, 0, 0, 0);
-            state.history.push(v.clone());
-            on_event(TrainEvent::Validation(v));
-            write_net(&net, &make_header(None), &last_path)?;
-            save_json(&state, &state_path)?;
-            save_history(&state.history, &out.join("history.csv"))?;
+                train_loss: loss_value,
+            });
+
+            let last_step =
+                state.iteration >= state.max_iterations || cancel.load(Ordering::Relaxed);
+            if state.iteration.is_multiple_of(config.validate_every) || last_step {
+                let clock = (started, start_iteration);
+                if let Some(best) =
+                    self.validate(net.valid(), &mut state, &mut since, clock, on_event)?
+                {
+                    best_net = Some(best);
+                }
+                write_net(&net, &self.header(None), &self.files.last)?;
+                save_json(&state, &self.files.state)?;
+                save_history(&state.history, &self.out.join("history.csv"))?;
+            }
         }
-    }
-    if state.iteration > start_iteration && !state.iteration.is_multiple_of(config.validate_every) {
-        // Every step ends with a validation when cancelled, so this is only a safety net.
-        write_net(&net, &make_header(None), &last_path)?;
-        save_json(&state, &state_path)?;
+        if state.iteration > start_iteration
+            && !state.iteration.is_multiple_of(config.validate_every)
+        {
+            // Every step ends with a validation when cancelled, so this is only a safety net.
+            write_net(&net, &self.header(None), &self.files.last)?;
+            save_json(&state, &self.files.state)?;
+        }
+        Ok((state, cancelled, best_net))
     }
 
-    // The test split, judged once with the best model of this session, or of the saved run.
-    let best = match best_net {
-        Some(n) => Some(n),
-        None if best_path.is_file() => Some(read_net(&best_path, &plain)?.0),
-        None => None,
-    };
-    let (mut test_loss, mut test_accuracy, mut test_balanced_accuracy) = (None, None, None);
-    if let (Some(best), false) = (best, test_set.is_empty()) {
-        let (l, a, confusion) = evaluate(&best, &test_set, config, crop, &stats, &plain)?;
+    /// Validates `valid` (the network without autodiff), records it in the state's history
+    /// and reports it; an improvement is written as the best checkpoint and given back.
+    /// `clock` is when this session started and at which iteration, for the time left.
+    fn validate(
+        &self,
+        valid: Net,
+        state: &mut TrainState,
+        since: &mut SinceValidation,
+        (started, start_iteration): (Instant, usize),
+        on_event: &mut dyn FnMut(TrainEvent),
+    ) -> Result<Option<Net>, TrainError> {
+        let config = self.config;
+        let (val_loss, val_accuracy, confusion) = evaluate(
+            &valid,
+            &self.sets.val,
+            config,
+            self.crop,
+            &self.stats,
+            &self.plain,
+        )?;
+        let improved = state.best_val_loss.is_none_or(|b| val_loss < b);
+        let mut best = None;
+        if improved {
+            state.best_val_loss = Some(val_loss);
+            state.best_iteration = state.iteration;
+            if let Some(extend) = config.extend_on_improvement {
+                state.max_iterations = state.max_iterations.max(state.iteration + extend);
+            }
+            let metrics = serde_json::json!({
+                "iteration": state.iteration,
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+            });
+            write_net(&valid, &self.header(Some(metrics)), &self.files.best)?;
+            save_json(&confusion, &self.out.join("best_confusion.json"))?;
+            best = Some(valid);
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let done = (state.iteration - start_iteration).max(1) as f64;
+        let v = Validation {
+            iteration: state.iteration,
+            max_iterations: state.max_iterations,
+            train_loss: since.loss / since.batches.max(1) as f64,
+            train_accuracy: since.right as f64 / since.steps.max(1) as f64,
+            val_loss,
+            val_accuracy,
+            best_val_loss: state.best_val_loss.unwrap_or(val_loss),
+            improved,
+            elapsed_s: elapsed,
+            eta_s: elapsed / done * (state.max_iterations - state.iteration) as f64,
+            confusion: Some(confusion),
+        };
+        *since = SinceValidation::default();
+        state.history.push(v.clone());
+        on_event(TrainEvent::Validation(v));
+        Ok(best)
+    }
+
+    /// The test split, judged once with the best model of this session, or of the saved
+    /// run; its scores go into the best checkpoint's metrics.
+    fn judge_test_split(
+        &self,
+        state: &TrainState,
+        best_net: Option<Net>,
+    ) -> Result<TestScores, TrainError> {
+        let best = match best_net {
+            Some(n) => Some(n),
+            None if self.files.best.is_file() => Some(read_net(&self.files.best, &self.plain)?.0),
+            None => None,
+        };
+        let test_set = &self.sets.test;
+        let (Some(best), false) = (best, test_set.is_empty()) else {
+            return Ok(TestScores::default());
+        };
+        let (l, a, confusion) = evaluate(
+            &best,
+            test_set,
+            self.config,
+            self.crop,
+            &self.stats,
+            &self.plain,
+        )?;
         let balanced = confusion.metrics().balanced_accuracy;
-        test_loss = Some(l);
-        test_accuracy = Some(a);
-        test_balanced_accuracy = Some(balanced);
         let best_val = state
             .history
             .iter()
@@ -700,129 +564,11 @@ pub fn train(
             "test_balanced_accuracy": balanced,
             "test_objects": test_set.len(),
         });
-        write_net(&best, &make_header(Some(metrics)), &best_path)?;
-    }
-    on_event(TrainEvent::Finished {
-        iteration: state.iteration,
-        cancelled,
-        best_val_loss: state.best_val_loss.unwrap_or(f64::NAN),
-        best_iteration: state.best_iteration,
-        test_accuracy,
-    });
-    Ok(TrainOutcome {
-        state,
-        cancelled,
-        test_accuracy,
-        test_balanced_accuracy,
-        test_loss,
-        test_objects: test_set.len(),
-    })
-}
-
-/// Collects every parameter's gradient, in module order, into one vector.
-struct FlattenGradients<'a> {
-    grads: &'a GradientsParams,
-    out: Vec<f32>,
-    missing: usize,
-}
-
-impl burn::module::ModuleVisitor for FlattenGradients<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-        match self
-            .grads
-            .get::<D>(param.id)
-            .and_then(|g| g.into_data().try_into_vec::<f32>().ok())
-        {
-            Some(v) => self.out.extend(v),
-            None => self.missing += 1,
-        }
-    }
-}
-
-/// The loss and the gradients (one flat vector, parameters in module order) of one batch of
-/// `objects` for the trained model in `model_file`, computed `micro` objects at a time on
-/// `device` (an autodiff device), without augmentation. For checking that a backend's
-/// gradients, micro-batched as training does it, agree with the CPU's.
-pub fn batch_gradient_vector(
-    model_file: &Path,
-    objects: &[&Object],
-    beta: f64,
-    micro: usize,
-    device: &Device,
-) -> Result<(f32, Vec<f32>), TrainError> {
-    let (net, header, arch) = read_net(model_file, device)?;
-    let crop = arch.crop();
-    let stats = &header.feature_stats;
-    let batch = make_batch(objects, crop, stats, None);
-    let (loss, _, grads) = batch_gradients(&net, &batch, micro, beta, crop, stats.len(), device)?;
-    let mut flat = FlattenGradients {
-        grads: &grads,
-        out: Vec::new(),
-        missing: 0,
-    };
-    net.visit(&mut flat);
-    if flat.missing > 0 {
-        return Err(TrainError::Data(format!(
-            "{} parameters received no gradient",
-            flat.missing
-        )));
-    }
-    Ok((loss, flat.out))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_reduction_probe_passes_an_exact_backend_at_every_length_it_tries() {
-        // The probe's own arithmetic, on burn's CPU backend (exact at any length): were it
-        // wrong, every GPU would be held to lavapipe's limit.
-        let cpu = Device::flex();
-        let mut length = WGPU_MAX_REDUCTION * 2;
-        while length <= PROBED_MAX_REDUCTION {
-            assert!(reductions_are_exact(length, &cpu), "length {length}");
-            length *= 2;
-        }
-        assert_eq!(exact_reduction_limit(&cpu), usize::MAX);
-    }
-
-    #[test]
-    fn keep_window_zeroes_outside_the_centred_window() {
-        let crop = 5;
-        let mut stamp = vec![1.0f32; crop * crop * 3];
-        keep_window(&mut stamp, crop, 3);
-        assert_eq!(stamp.iter().sum::<f32>(), 27.0);
-        for r in 0..crop {
-            for c in 0..crop {
-                let inside = (1..4).contains(&r) && (1..4).contains(&c);
-                assert_eq!(
-                    stamp[(r * crop + c) * 3 + 2],
-                    if inside { 1.0 } else { 0.0 }
-                );
-            }
-        }
-        let mut whole = vec![1.0f32; crop * crop * 3];
-        keep_window(&mut whole, crop, crop);
-        assert!(whole.iter().all(|&v| v == 1.0));
-    }
-
-    #[test]
-    fn a_micro_batched_batch_keeps_its_slots() {
-        let batch = Batch {
-            b: 3,
-            t: 2,
-            stamps: (0..3 * 2 * 12).map(|v| v as f32).collect(),
-            features: (0..3 * 2 * 4).map(|v| v as f32).collect(),
-            days: (0..6).map(|v| v as f32).collect(),
-            targets: vec![0, 0, 1, 1, 2, 2],
-            mask: vec![1.0, 0.0, 1.0, 1.0, 1.0, 0.0],
-        };
-        let part = batch.objects(1..3);
-        assert_eq!((part.b, part.t), (2, 2));
-        assert_eq!(part.targets, vec![1, 1, 2, 2]);
-        assert_eq!(part.stamps[0], 24.0);
-        assert_eq!(part.features[0], 8.0);
-        assert_eq!(part.mask, vec![1.0, 1.0, 1.0, 0.0]);
+        write_net(&best, &self.header(Some(metrics)), &self.files.best)?;
+        Ok(TestScores {
+            loss: Some(l),
+            accuracy: Some(a),
+            balanced_accuracy: Some(balanced),
+        })
     }
 }

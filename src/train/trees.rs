@@ -83,7 +83,7 @@ impl Objects {
         ids: &HashSet<&str>,
         cancel: &AtomicBool,
     ) -> Result<HashMap<String, ClassRow>, TrainError> {
-        let err = |e: crate::model::ModelError| TrainError::Data(format!("evaluating: {e}"));
+        let err = TrainError::Evaluating;
         let rows = match self {
             Objects::Ztf(sequences) => {
                 let chosen: Vec<Sequence> = sequences
@@ -226,13 +226,6 @@ pub fn train_trees(
     cancel: &AtomicBool,
     on_event: &mut dyn FnMut(TrainEvent),
 ) -> Result<TrainOutcome, TrainError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| TrainError::Io {
-            path: path.clone(),
-            source,
-        }
-    };
     std::fs::create_dir_all(out).map_err(io(out))?;
     let started = std::time::Instant::now();
     let mut labels = super::dataset::read_labels(&config.labels)?;
@@ -242,29 +235,15 @@ pub fn train_trees(
     // Unreadable files are left out and named in the model's report, as for networks.
     let (objects, read_errors) = load_objects(config, &labels)?;
     let survey = objects.survey();
-    if survey == Survey::Ztf {
-        if let Some(c) = config
-            .classes
-            .iter()
-            .find(|c| !crate::model::ALERCE_CLASSES.contains(&c.as_str()))
-        {
-            return Err(TrainError::Config {
-                reason: format!(
-                    "class {c:?}: a ZTF tree model answers the classes {} (bogus from the real/bogus rule)",
-                    crate::model::ALERCE_CLASSES.join(", ")
-                ),
-            });
-        }
-    }
-    let class_of = |id: &str| {
-        labels
-            .get(id)
-            .and_then(|l| config.classes.iter().position(|c| c == l))
+    check_classes(config, survey)?;
+    let classes = Classes {
+        labels: &labels,
+        config,
     };
     let pairs: Vec<(String, usize)> = objects
         .ids()
         .into_iter()
-        .filter_map(|id| class_of(&id).map(|c| (id, c)))
+        .filter_map(|id| classes.of(&id).map(|c| (id, c)))
         .collect();
     let split = Split::for_config(config, &pairs)?;
     split.save(&out.join("split.json"))?;
@@ -281,48 +260,8 @@ pub fn train_trees(
         test: test_ids.len(),
         from_cache: false,
     });
-    let train_refs: HashSet<&str> = train_ids.iter().map(String::as_str).collect();
-    let (row_ids, rows): (Vec<String>, Vec<Vec<f32>>) =
-        objects.rows(&train_refs).into_iter().unzip();
-    let row_labels: Vec<usize> = row_ids.iter().map(|id| class_of(id).unwrap_or(0)).collect();
-    let features: Vec<String> = match survey {
-        Survey::Ztf => crate::features::tabular::TABULAR_FEATURES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        Survey::Lsst => crate::features::lsst::LSST_TABULAR_FEATURES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    };
-    let config_seeded = TreeConfig {
-        seed: config.seed,
-        ..trees.clone()
-    };
-    let members = config_seeded.members.max(1);
-    // Members train in parallel inside `fit`; their count is the progress.
-    let steps = std::sync::Mutex::new(Vec::new());
-    let ensemble = TreeEnsemble::fit(
-        &rows,
-        &row_labels,
-        &config.classes,
-        &features,
-        &config_seeded,
-        &|done, total| {
-            steps
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((done, total))
-        },
-    )
-    .map_err(|e| TrainError::Data(format!("fitting the trees: {e}")))?;
-    for (done, total) in steps.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        on_event(TrainEvent::Step {
-            iteration: done,
-            max_iterations: total,
-            train_loss: f32::NAN,
-        });
-    }
+    let members = trees.members.max(1);
+    let (ensemble, train_rows) = fit(config, trees, &objects, &train_ids, &classes, on_event)?;
     let cancelled = cancel.load(Ordering::Relaxed);
     let name = match survey {
         Survey::Ztf => "trees-ztf",
@@ -332,44 +271,7 @@ pub fn train_trees(
     let best_path = out.join("best.stampseq");
     let model = LoadedModel::from_trees(ensemble.clone(), header.clone(), &best_path);
 
-    // Judged at each object's last alert, by the path classify takes.
-    let judge = |ids: &HashSet<String>| -> Result<(f64, f64, ConfusionMatrix), TrainError> {
-        let refs: HashSet<&str> = ids.iter().map(String::as_str).collect();
-        let answers = objects.last_answers(&model, &refs, &AtomicBool::new(false))?;
-        let mut confusion = ConfusionMatrix::new(&config.classes);
-        let (mut loss, mut n) = (0.0, 0usize);
-        for id in ids {
-            let (Some(truth), Some(row)) = (class_of(id), answers.get(id)) else {
-                continue;
-            };
-            let header_slot = |class: usize| {
-                model
-                    .classes()
-                    .iter()
-                    .position(|c| *c == config.classes[class])
-            };
-            let p_true = header_slot(truth)
-                .and_then(|s| row.probabilities.get(s).copied())
-                .unwrap_or(0.0);
-            loss -= f64::from(p_true.max(1e-7)).ln();
-            n += 1;
-            // The answer among the trained classes (a rule's bogus answer counts as none).
-            let predicted = (0..config.classes.len()).max_by(|&a, &b| {
-                let p = |c: usize| {
-                    header_slot(c)
-                        .and_then(|s| row.probabilities.get(s).copied())
-                        .unwrap_or(0.0)
-                };
-                p(a).total_cmp(&p(b))
-            });
-            if let Some(p) = predicted {
-                confusion.add(truth, p);
-            }
-        }
-        let accuracy = confusion.metrics().accuracy;
-        Ok((loss / n.max(1) as f64, accuracy, confusion))
-    };
-    let (val_loss, val_accuracy, val_confusion) = judge(&val_ids)?;
+    let (val_loss, val_accuracy, val_confusion) = judge(&model, &objects, &val_ids, &classes)?;
     let validation = Validation {
         iteration: members,
         max_iterations: members,
@@ -387,7 +289,7 @@ pub fn train_trees(
     let (test_loss, test_accuracy, test_balanced_accuracy) = if test_ids.is_empty() {
         (None, None, None)
     } else {
-        let (l, a, confusion) = judge(&test_ids)?;
+        let (l, a, confusion) = judge(&model, &objects, &test_ids, &classes)?;
         (
             Some(l),
             Some(a),
@@ -403,7 +305,7 @@ pub fn train_trees(
         "test_balanced_accuracy": test_balanced_accuracy,
         "test_objects": test_ids.len(),
         "train_objects": train_ids.len(),
-        "train_rows": rows.len(),
+        "train_rows": train_rows,
         "read_errors": read_errors.len(),
         "first_read_errors": read_errors.iter().take(5).collect::<Vec<_>>(),
         "labels": "as given in the labels CSV: say where they come from when reporting",
@@ -418,7 +320,10 @@ pub fn train_trees(
     crate::atomic::write_atomic(
         &out.join("metrics.json"),
         serde_json::to_string_pretty(&metrics)
-            .map_err(|e| TrainError::Data(e.to_string()))?
+            .map_err(|source| TrainError::Json {
+                path: out.join("metrics.json"),
+                source,
+            })?
             .as_bytes(),
     )
     .map_err(io(&out.join("metrics.json")))?;
@@ -444,4 +349,148 @@ pub fn train_trees(
         test_loss,
         test_objects: test_ids.len(),
     })
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError {
+    let path = path.to_path_buf();
+    move |source| TrainError::Io {
+        path: path.clone(),
+        source,
+    }
+}
+
+/// A ZTF tree model answers ALeRCE's classes only: any other configured class is refused.
+fn check_classes(config: &TrainConfig, survey: Survey) -> Result<(), TrainError> {
+    if survey != Survey::Ztf {
+        return Ok(());
+    }
+    if let Some(c) = config
+        .classes
+        .iter()
+        .find(|c| !crate::model::ALERCE_CLASSES.contains(&c.as_str()))
+    {
+        return Err(TrainError::Config {
+            reason: format!(
+                "class {c:?}: a ZTF tree model answers the classes {} (bogus from the real/bogus rule)",
+                crate::model::ALERCE_CLASSES.join(", ")
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Each object's class: its label's place among the configured classes.
+struct Classes<'a> {
+    labels: &'a BTreeMap<String, String>,
+    config: &'a TrainConfig,
+}
+
+impl Classes<'_> {
+    fn of(&self, id: &str) -> Option<usize> {
+        self.labels
+            .get(id)
+            .and_then(|l| self.config.classes.iter().position(|c| c == l))
+    }
+}
+
+/// Fits the ensemble on the training objects' rows (one per alert), reporting each member
+/// as a step. Gives the ensemble and the number of rows it was fitted on.
+fn fit(
+    config: &TrainConfig,
+    trees: &TreeConfig,
+    objects: &Objects,
+    train_ids: &HashSet<String>,
+    classes: &Classes,
+    on_event: &mut dyn FnMut(TrainEvent),
+) -> Result<(TreeEnsemble, usize), TrainError> {
+    let train_refs: HashSet<&str> = train_ids.iter().map(String::as_str).collect();
+    let (row_ids, rows): (Vec<String>, Vec<Vec<f32>>) =
+        objects.rows(&train_refs).into_iter().unzip();
+    let row_labels: Vec<usize> = row_ids
+        .iter()
+        .map(|id| classes.of(id).unwrap_or(0))
+        .collect();
+    let features: Vec<String> = match objects.survey() {
+        Survey::Ztf => crate::features::tabular::TABULAR_FEATURES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        Survey::Lsst => crate::features::lsst::LSST_TABULAR_FEATURES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
+    let config_seeded = TreeConfig {
+        seed: config.seed,
+        ..trees.clone()
+    };
+    // Members train in parallel inside `fit`; their count is the progress.
+    let steps = std::sync::Mutex::new(Vec::new());
+    let ensemble = TreeEnsemble::fit(
+        &rows,
+        &row_labels,
+        &config.classes,
+        &features,
+        &config_seeded,
+        &|done, total| {
+            steps
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((done, total))
+        },
+    )
+    .map_err(TrainError::Trees)?;
+    for (done, total) in steps.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        on_event(TrainEvent::Step {
+            iteration: done,
+            max_iterations: total,
+            train_loss: f32::NAN,
+        });
+    }
+    Ok((ensemble, rows.len()))
+}
+
+/// Mean loss, accuracy and confusion matrix of `model` on the objects `ids`, judged at
+/// each object's last alert, by the path classify takes.
+fn judge(
+    model: &LoadedModel,
+    objects: &Objects,
+    ids: &HashSet<String>,
+    classes: &Classes,
+) -> Result<(f64, f64, ConfusionMatrix), TrainError> {
+    let config = classes.config;
+    let refs: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let answers = objects.last_answers(model, &refs, &AtomicBool::new(false))?;
+    let mut confusion = ConfusionMatrix::new(&config.classes);
+    let (mut loss, mut n) = (0.0, 0usize);
+    for id in ids {
+        let (Some(truth), Some(row)) = (classes.of(id), answers.get(id)) else {
+            continue;
+        };
+        let header_slot = |class: usize| {
+            model
+                .classes()
+                .iter()
+                .position(|c| *c == config.classes[class])
+        };
+        let p_true = header_slot(truth)
+            .and_then(|s| row.probabilities.get(s).copied())
+            .unwrap_or(0.0);
+        loss -= f64::from(p_true.max(1e-7)).ln();
+        n += 1;
+        // The answer among the trained classes (a rule's bogus answer counts as none).
+        let predicted = (0..config.classes.len()).max_by(|&a, &b| {
+            let p = |c: usize| {
+                header_slot(c)
+                    .and_then(|s| row.probabilities.get(s).copied())
+                    .unwrap_or(0.0)
+            };
+            p(a).total_cmp(&p(b))
+        });
+        if let Some(p) = predicted {
+            confusion.add(truth, p);
+        }
+    }
+    let accuracy = confusion.metrics().accuracy;
+    Ok((loss / n.max(1) as f64, accuracy, confusion))
 }

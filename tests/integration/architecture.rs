@@ -25,6 +25,38 @@ const FLOORS: &[(u8, &[&str])] = &[
 /// it short: in a circle no file can change without the others. An entry whose circle is
 /// gone fails the test, so that the list stays true.
 const ALLOWED_CIRCLES: &[(&[&str], &str)] = &[];
+
+/// Most lines a file of `src/` may have.
+const MAX_FILE_LINES: usize = 800;
+
+/// Most lines a function may have, from its `fn` line to its closing brace, outside
+/// `#[cfg(test)]` code. A longer one is split into named steps.
+const MAX_FN_LINES: usize = 150;
+
+/// Files (`classify/mod.rs`) and functions (`app/mod.rs::run_command`) over those lengths
+/// that are known, each with the reason it stays. Keep it short. An entry that is no longer
+/// too long fails the test, so that the list stays true.
+const ALLOWED_LONG: &[(&str, &str)] = &[
+    ("classify/mod.rs", "answer-path rewrite in progress"),
+    (
+        "stream/answer.rs::answer",
+        "answer-path rewrite in progress",
+    ),
+    ("app/mod.rs::run_command", "answer-path rewrite in progress"),
+    (
+        "app/views/browser.rs::table",
+        "answer-path rewrite in progress",
+    ),
+    (
+        "app/views/training.rs::show",
+        "answer-path rewrite in progress",
+    ),
+    (
+        "cli/bench.rs::browser",
+        "benchmarks the app's browser through its state, which the answer-path rewrite is \
+         reshaping; split it after that lands",
+    ),
+];
 #[test]
 fn imports_only_go_down_the_floors() {
     let graph = Graph::of_src();
@@ -120,6 +152,165 @@ fn no_circle_of_files_inside_a_module() {
         stale.is_empty(),
         "ALLOWED_CIRCLES lists circles that are gone; remove them: {stale:?}"
     );
+}
+
+#[test]
+fn no_file_or_function_is_too_long() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut paths = Vec::new();
+    collect_rs(&src, &mut paths);
+    let mut long = BTreeMap::new();
+    for path in paths {
+        let rel = path
+            .strip_prefix(&src)
+            .expect("under src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(&path).expect("readable source");
+        let lines = text.lines().count();
+        if lines > MAX_FILE_LINES {
+            long.insert(
+                rel.clone(),
+                format!("{lines} lines (most: {MAX_FILE_LINES})"),
+            );
+        }
+        for (name, lines) in function_lengths(&strip(&text)) {
+            if lines > MAX_FN_LINES {
+                long.insert(
+                    format!("{rel}::{name}"),
+                    format!("{lines} lines (most: {MAX_FN_LINES})"),
+                );
+            }
+        }
+    }
+    let allowed: BTreeSet<&str> = ALLOWED_LONG.iter().map(|(item, _)| *item).collect();
+    let new: Vec<String> = long
+        .iter()
+        .filter(|(item, _)| !allowed.contains(item.as_str()))
+        .map(|(item, why)| format!("src/{item}: {why}"))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "too long (split the file into modules of one job each, the function into named \
+         steps):\n  {}",
+        new.join("\n  ")
+    );
+    let stale: Vec<&&str> = allowed
+        .iter()
+        .filter(|item| !long.contains_key(**item))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "ALLOWED_LONG lists items that are no longer too long (or gone); remove them: {stale:?}"
+    );
+}
+
+/// The length reader, on a snippet with a trait method without a body, an array type in a
+/// signature, a nested function and test code.
+#[test]
+fn the_length_reader_counts_functions_outside_test_code() {
+    let text = strip(
+        "trait T { fn declared(&self) -> [u8; 2]; }\n\
+         fn outer(x: [u8; 4]) {\n\
+             fn inner() { let s = \"}\n}\"; }\n\
+             /* { */\n\
+         }\n\
+         #[cfg(test)]\n\
+         fn only_in_tests() {\n\
+         }\n\
+         #[cfg(test)]\n\
+         mod tests {\n\
+             fn helper() {\n\
+             }\n\
+         }\n\
+         impl S { pub fn method(&self) { } }\n",
+    );
+    assert_eq!(
+        function_lengths(&text),
+        vec![("outer".to_string(), 5), ("method".to_string(), 1)]
+    );
+}
+
+/// Each function outside test code with its length in lines, from its `fn` line to its
+/// closing brace; a function inside another counts as part of it.
+fn function_lengths(text: &str) -> Vec<(String, usize)> {
+    enum Kind {
+        Fn(String),
+        Test,
+        Other,
+    }
+    let mut out = Vec::new();
+    // Open braces: what each opened, its line, the depth inside it.
+    let mut open: Vec<(Kind, usize, usize)> = Vec::new();
+    let mut pending: Option<(Kind, usize)> = None;
+    let (mut depth, mut brackets, mut line) = (0usize, 0usize, 1usize);
+    let mut test_attribute = false;
+    let mut words: Vec<&str> = Vec::new();
+    let mut rest = text;
+    while let Some(ch) = rest.chars().next() {
+        if ch.is_alphabetic() || ch == '_' {
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let word = &rest[..end];
+            if words.last() == Some(&"fn") && pending.is_none() {
+                let kind = if test_attribute {
+                    Kind::Test
+                } else {
+                    Kind::Fn(word.to_string())
+                };
+                pending = Some((kind, line));
+            } else if words.last() == Some(&"mod") && pending.is_none() {
+                pending = Some((
+                    if test_attribute {
+                        Kind::Test
+                    } else {
+                        Kind::Other
+                    },
+                    line,
+                ));
+            }
+            if words.ends_with(&["cfg", "("]) && word == "test" {
+                test_attribute = true;
+            }
+            words.push(word);
+            rest = &rest[end..];
+            continue;
+        }
+        // Punctuation counts as a word too, so that `fn(` (a type) names no function.
+        if !ch.is_whitespace() {
+            words.push(&rest[..ch.len_utf8()]);
+        }
+        match ch {
+            '\n' => line += 1,
+            '(' | '[' => brackets += 1,
+            ')' | ']' => brackets = brackets.saturating_sub(1),
+            ';' if brackets == 0 => {
+                pending = None;
+                test_attribute = false;
+            }
+            '{' => {
+                depth += 1;
+                let (kind, start) = pending.take().unwrap_or((Kind::Other, line));
+                open.push((kind, start, depth));
+                test_attribute = false;
+            }
+            '}' => {
+                if let Some((kind, start, _)) = open.pop() {
+                    let in_test = open.iter().any(|(k, _, _)| matches!(k, Kind::Test));
+                    let in_fn = open.iter().any(|(k, _, _)| matches!(k, Kind::Fn(_)));
+                    if let (Kind::Fn(name), false, false) = (kind, in_test, in_fn) {
+                        out.push((name, line - start + 1));
+                    }
+                }
+                depth = depth.saturating_sub(1);
+                test_attribute = false;
+            }
+            _ => {}
+        }
+        rest = &rest[ch.len_utf8()..];
+    }
+    out
 }
 
 /// The reader itself, on a snippet with each form of path it must see.
@@ -433,7 +624,7 @@ fn module_path(rel: &str) -> Vec<String> {
 }
 
 /// The source with comments, strings and character literals blanked, so that neither a
-/// doc link nor a `'{'` reads as code.
+/// doc link nor a `'{'` reads as code. Line breaks are kept, so lines count as in the file.
 fn strip(src: &str) -> String {
     let c: Vec<char> = src.chars().collect();
     let at = |k: usize| c.get(k).copied().unwrap_or('\0');
@@ -447,6 +638,7 @@ fn strip(src: &str) -> String {
             continue;
         }
         if at(i) == '/' && at(i + 1) == '*' {
+            let start = i;
             let mut depth = 0;
             while i < c.len() {
                 if at(i) == '/' && at(i + 1) == '*' {
@@ -463,6 +655,7 @@ fn strip(src: &str) -> String {
                 }
             }
             out.push(' ');
+            out.extend(std::iter::repeat_n('\n', newlines(&c[start..i])));
             continue;
         }
         let after_ident = i > 0 && (c[i - 1].is_alphanumeric() || c[i - 1] == '_');
@@ -476,6 +669,7 @@ fn strip(src: &str) -> String {
                     j += 1;
                 }
                 out.push_str("\"\"");
+                out.extend(std::iter::repeat_n('\n', newlines(&c[i..j])));
                 i = j + 1 + hashes;
                 continue;
             }
@@ -486,6 +680,7 @@ fn strip(src: &str) -> String {
                 j += if c[j] == '\\' { 2 } else { 1 };
             }
             out.push_str("\"\"");
+            out.extend(std::iter::repeat_n('\n', newlines(&c[i..j.min(c.len())])));
             i = j + 1;
             continue;
         }
@@ -510,6 +705,10 @@ fn strip(src: &str) -> String {
         i += 1;
     }
     out
+}
+
+fn newlines(chars: &[char]) -> usize {
+    chars.iter().filter(|&&ch| ch == '\n').count()
 }
 
 #[derive(Debug, Clone, PartialEq)]

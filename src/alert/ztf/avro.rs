@@ -5,12 +5,12 @@
 
 use super::types::*;
 use crate::alert::avro_value::*;
+use crate::alert::catch_decoder_panic;
 use crate::alert::container::for_each_record;
 use crate::alert::cutout::decode_cutout;
 use crate::alert::error::{ReadError, ReadErrorKind};
 use crate::alert::{AlertOrigin, CutoutKind, Stamp};
 use apache_avro::types::Value;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 /// The result of decoding one Avro container file.
@@ -37,19 +37,16 @@ impl AlertFileReader {
     /// Decodes every record of one container file. Never panics: a panic inside a decoder
     /// becomes an error for that file.
     pub fn decode(&self, bytes: &[u8], file: &Arc<str>) -> DecodedFile {
-        match catch_unwind(AssertUnwindSafe(|| self.decode_inner(bytes, file))) {
+        match catch_decoder_panic(|| self.decode_inner(bytes, file)) {
             Ok(d) => d,
-            Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                DecodedFile {
-                    alerts: Vec::new(),
-                    errors: vec![ReadError::new(&**file, None, ReadErrorKind::Panic(msg))],
-                }
-            }
+            Err(panic) => DecodedFile {
+                alerts: Vec::new(),
+                errors: vec![ReadError::new(
+                    &**file,
+                    None,
+                    ReadErrorKind::Panic(panic.message),
+                )],
+            },
         }
     }
 

@@ -1,6 +1,6 @@
 //! The class-evolution figure: each class's probability after each detection, per model.
 
-use super::{class_rgb, rgb, selected_line, write_one, Figure, PlotError, LIGHT_GRID};
+use super::{class_rgb, rgb, selected_line, write_one, DrawError, Figure, PlotError, LIGHT_GRID};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -53,7 +53,10 @@ fn dashes(style: usize) -> Option<(u32, u32)> {
 }
 
 impl Figure for EvolutionFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError>
+    where
+        DB::ErrorType: 'static,
+    {
         let n = self
             .models
             .iter()
@@ -61,9 +64,7 @@ impl Figure for EvolutionFigure<'_> {
             .max()
             .unwrap_or(0)
             .max(1);
-        let root = root
-            .titled(self.title, ("sans-serif", 22))
-            .map_err(|e| e.to_string())?;
+        let root = root.titled(self.title, ("sans-serif", 22))?;
         // The key goes beside the plot, never over the curves, however many models.
         let key_font: TextStyle = ("sans-serif", 13).into_font().into();
         let widest = self
@@ -86,8 +87,7 @@ impl Figure for EvolutionFigure<'_> {
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(55)
-            .build_cartesian_2d(0.5..n as f64 + 0.5, 0.0..1.02)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0.5..n as f64 + 0.5, 0.0..1.02)?;
         // Detections are whole numbers: ticks between them stay unlabelled.
         let x_label = |v: &f64| {
             if (v - v.round()).abs() < 1e-6 {
@@ -104,13 +104,10 @@ impl Figure for EvolutionFigure<'_> {
             .x_label_formatter(&x_label)
             .light_line_style(LIGHT_GRID)
             .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         if let Some(k) = self.selected {
             let x = k as f64 + 1.0;
-            chart
-                .draw_series(selected_line([(x, 0.0), (x, 1.02)]))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(selected_line([(x, 0.0), (x, 1.02)]))?;
         }
         let count = self.models.len().max(1) as f64;
         for (mi, model) in self.models.iter().enumerate() {
@@ -121,19 +118,17 @@ impl Figure for EvolutionFigure<'_> {
                     // One stack per model, side by side at each detection, as in the app.
                     let width = 0.8 / count;
                     let offset = (mi as f64 - (count - 1.0) / 2.0) * width;
-                    chart
-                        .draw_series(model.steps.iter().enumerate().map(|(k, probs)| {
-                            let base: f64 = probs.iter().take(ci).map(|&v| v as f64).sum();
-                            let x = k as f64 + 1.0 + offset;
-                            // A little narrower than the slot, so neighbouring models' stacks
-                            // stay apart.
-                            let half = 0.45 * width;
-                            Rectangle::new(
-                                [(x - half, base), (x + half, base + p(probs))],
-                                colour.filled(),
-                            )
-                        }))
-                        .map_err(|e| e.to_string())?;
+                    chart.draw_series(model.steps.iter().enumerate().map(|(k, probs)| {
+                        let base: f64 = probs.iter().take(ci).map(|&v| v as f64).sum();
+                        let x = k as f64 + 1.0 + offset;
+                        // A little narrower than the slot, so neighbouring models' stacks
+                        // stay apart.
+                        let half = 0.45 * width;
+                        Rectangle::new(
+                            [(x - half, base), (x + half, base + p(probs))],
+                            colour.filled(),
+                        )
+                    }))?;
                 } else {
                     let points: Vec<(f64, f64)> = model
                         .steps
@@ -141,9 +136,9 @@ impl Figure for EvolutionFigure<'_> {
                         .enumerate()
                         .map(|(k, probs)| (k as f64 + 1.0, p(probs)))
                         .collect();
-                    chart
-                        .draw_series(points.iter().map(|&xy| Circle::new(xy, 3, colour.filled())))
-                        .map_err(|e| e.to_string())?;
+                    chart.draw_series(
+                        points.iter().map(|&xy| Circle::new(xy, 3, colour.filled())),
+                    )?;
                     match dashes(model.style) {
                         None => chart
                             .draw_series(LineSeries::new(points, colour.stroke_width(2)))
@@ -156,12 +151,11 @@ impl Figure for EvolutionFigure<'_> {
                                 colour.stroke_width(2),
                             ))
                             .map(|_| ()),
-                    }
-                    .map_err(|e| e.to_string())?;
+                    }?;
                 }
             }
         }
-        draw_evolution_key(&key_area, self.models, self.stacked).map_err(|e| e.to_string())
+        draw_evolution_key(&key_area, self.models, self.stacked).map_err(DrawError::from)
     }
 }
 

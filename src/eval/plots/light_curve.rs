@@ -1,6 +1,10 @@
 //! An object's light curve as a figure, either survey, in flux or in magnitude.
 
-use super::{band_rgb, draw_legend, lsst_band_rgb, padded, rgb, selected_line, Figure, LIGHT_GRID};
+use super::{
+    band_rgb, draw_legend, lsst_band_rgb, padded, rgb, selected_line, DrawError, Figure, LIGHT_GRID,
+};
+use crate::sequence::neutral::{Point, PointKind as Kind};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -43,8 +47,10 @@ impl FluxCurveFigure<'_> {
 }
 
 impl Figure for FluxCurveFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        use crate::sequence::neutral::PointKind as Kind;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError>
+    where
+        DB::ErrorType: 'static,
+    {
         let points: Vec<_> = self
             .curve
             .points
@@ -75,8 +81,7 @@ impl Figure for FluxCurveFigure<'_> {
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(x0..x1, y0..y1)?;
         let magnitude_label = |v: &f64| format!("{:.1}", -v);
         let flux_label = |v: &f64| format!("{v}");
         let y_label: &dyn Fn(&f64) -> String = if self.magnitudes {
@@ -101,21 +106,16 @@ impl Figure for FluxCurveFigure<'_> {
             .y_label_formatter(&y_label)
             .light_line_style(LIGHT_GRID)
             .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         if !self.magnitudes {
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(x0, 0.0), (x1, 0.0)],
-                    RGBColor(160, 160, 160),
-                )))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(x0, 0.0), (x1, 0.0)],
+                RGBColor(160, 160, 160),
+            )))?;
         }
         if let Some(mjd) = self.selected_mjd {
             let x = mjd - t0;
-            chart
-                .draw_series(selected_line([(x, y0), (x, y1)]))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(selected_line([(x, y0), (x, y1)]))?;
         }
         let mut labelled = false;
         for band in self.curve.bands() {
@@ -129,89 +129,7 @@ impl Figure for FluxCurveFigure<'_> {
                 crate::alert::neutral::Survey::Lsst => lsst_band_rgb(band),
             });
             let of_band: Vec<_> = points.iter().filter(|(p, _)| p.band == band).collect();
-            chart
-                .draw_series(of_band.iter().filter_map(|(p, m)| {
-                    let Mark::Value { y, err: Some(e) } = *m else {
-                        return None;
-                    };
-                    let x = p.mjd - t0;
-                    Some(PathElement::new(
-                        vec![(x, y - e), (x, y + e)],
-                        colour.mix(0.7),
-                    ))
-                }))
-                .map_err(|e| e.to_string())?;
-            let detections: Vec<(f64, f64, bool)> = of_band
-                .iter()
-                .filter_map(|(p, m)| match (&p.kind, m) {
-                    (Kind::Detection { has_alert, .. }, Mark::Value { y, .. }) => {
-                        Some((p.mjd - t0, *y, *has_alert))
-                    }
-                    _ => None,
-                })
-                .collect();
-            let forced: Vec<(f64, f64)> = of_band
-                .iter()
-                .filter_map(|(p, m)| match (&p.kind, m) {
-                    (Kind::Forced, Mark::Value { y, .. }) => Some((p.mjd - t0, *y)),
-                    _ => None,
-                })
-                .collect();
-            let limits: Vec<(f64, f64)> = of_band
-                .iter()
-                .filter_map(|(p, m)| match m {
-                    Mark::Limit { y } => Some((p.mjd - t0, *y)),
-                    Mark::Value { .. } => None,
-                })
-                .collect();
-            if !detections.is_empty() {
-                labelled = true;
-                chart
-                    .draw_series(
-                        detections
-                            .iter()
-                            .map(|&(x, y, _)| Circle::new((x, y), 3, colour.filled())),
-                    )
-                    .map_err(|e| e.to_string())?
-                    .label(format!("{band} detections"))
-                    .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.filled()));
-                chart
-                    .draw_series(
-                        detections
-                            .iter()
-                            .filter(|d| d.2)
-                            .map(|&(x, y, _)| Circle::new((x, y), 6, colour.stroke_width(1))),
-                    )
-                    .map_err(|e| e.to_string())?;
-            }
-            if !forced.is_empty() {
-                labelled = true;
-                chart
-                    .draw_series(
-                        forced
-                            .iter()
-                            .map(|&(x, y)| Circle::new((x, y), 3, colour.stroke_width(1))),
-                    )
-                    .map_err(|e| e.to_string())?
-                    .label(format!("{band} forced"))
-                    .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.stroke_width(1)));
-            }
-            if !limits.is_empty() {
-                labelled = true;
-                // Open and pointing down: the source is fainter than this.
-                let faded = colour.mix(0.6);
-                let triangle =
-                    move || PathElement::new(vec![(-4, -3), (4, -3), (0, 4), (-4, -3)], faded);
-                chart
-                    .draw_series(
-                        limits
-                            .iter()
-                            .map(|&(x, y)| EmptyElement::at((x, y)) + triangle()),
-                    )
-                    .map_err(|e| e.to_string())?
-                    .label(format!("{band} limits (5 sigma)"))
-                    .legend(move |(x, y)| EmptyElement::at((x + 8, y)) + triangle());
-            }
+            labelled |= draw_band(&mut chart, band, colour, &of_band, t0)?;
         }
         if labelled {
             // Away from the rise: a transient brightens up and to the right in magnitude,
@@ -225,4 +143,95 @@ impl Figure for FluxCurveFigure<'_> {
         }
         Ok(())
     }
+}
+
+/// One band's points: error bars, detections (ringed where their alert is loaded), forced
+/// photometry and limits, each kind in the legend. Whether it put anything in the legend.
+fn draw_band<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    band: &str,
+    colour: RGBColor,
+    of_band: &[&(&Point, Mark)],
+    t0: f64,
+) -> Result<bool, DrawError>
+where
+    DB::ErrorType: 'static,
+{
+    let mut labelled = false;
+    chart.draw_series(of_band.iter().filter_map(|(p, m)| {
+        let Mark::Value { y, err: Some(e) } = *m else {
+            return None;
+        };
+        let x = p.mjd - t0;
+        Some(PathElement::new(
+            vec![(x, y - e), (x, y + e)],
+            colour.mix(0.7),
+        ))
+    }))?;
+    let detections: Vec<(f64, f64, bool)> = of_band
+        .iter()
+        .filter_map(|(p, m)| match (&p.kind, m) {
+            (Kind::Detection { has_alert, .. }, Mark::Value { y, .. }) => {
+                Some((p.mjd - t0, *y, *has_alert))
+            }
+            _ => None,
+        })
+        .collect();
+    let forced: Vec<(f64, f64)> = of_band
+        .iter()
+        .filter_map(|(p, m)| match (&p.kind, m) {
+            (Kind::Forced, Mark::Value { y, .. }) => Some((p.mjd - t0, *y)),
+            _ => None,
+        })
+        .collect();
+    let limits: Vec<(f64, f64)> = of_band
+        .iter()
+        .filter_map(|(p, m)| match m {
+            Mark::Limit { y } => Some((p.mjd - t0, *y)),
+            Mark::Value { .. } => None,
+        })
+        .collect();
+    if !detections.is_empty() {
+        labelled = true;
+        chart
+            .draw_series(
+                detections
+                    .iter()
+                    .map(|&(x, y, _)| Circle::new((x, y), 3, colour.filled())),
+            )?
+            .label(format!("{band} detections"))
+            .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.filled()));
+        chart.draw_series(
+            detections
+                .iter()
+                .filter(|d| d.2)
+                .map(|&(x, y, _)| Circle::new((x, y), 6, colour.stroke_width(1))),
+        )?;
+    }
+    if !forced.is_empty() {
+        labelled = true;
+        chart
+            .draw_series(
+                forced
+                    .iter()
+                    .map(|&(x, y)| Circle::new((x, y), 3, colour.stroke_width(1))),
+            )?
+            .label(format!("{band} forced"))
+            .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.stroke_width(1)));
+    }
+    if !limits.is_empty() {
+        labelled = true;
+        // Open and pointing down: the source is fainter than this.
+        let faded = colour.mix(0.6);
+        let triangle = move || PathElement::new(vec![(-4, -3), (4, -3), (0, 4), (-4, -3)], faded);
+        chart
+            .draw_series(
+                limits
+                    .iter()
+                    .map(|&(x, y)| EmptyElement::at((x, y)) + triangle()),
+            )?
+            .label(format!("{band} limits (5 sigma)"))
+            .legend(move |(x, y)| EmptyElement::at((x + 8, y)) + triangle());
+    }
+    Ok(labelled)
 }

@@ -22,23 +22,38 @@ pub use scores::{
     write_confusion_matrix, write_training_curves, ActiveCurve, ReliabilityCurve,
 };
 
+/// A figure that could not be written: the file, and what went wrong (a drawing call, the
+/// image encoder, the write) as its source.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {problem}")]
+#[error("{path}: {source}")]
 pub struct PlotError {
     pub path: String,
-    pub problem: String,
+    pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
-fn fail(path: &Path, problem: impl ToString) -> PlotError {
+fn fail(path: &Path, problem: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> PlotError {
     PlotError {
         path: path.display().to_string(),
-        problem: problem.to_string(),
+        source: problem.into(),
+    }
+}
+
+/// A drawing call that failed, the backend's error kept as it is.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct DrawError(Box<dyn std::error::Error + Send + Sync>);
+
+impl<E: std::error::Error + Send + Sync + 'static> From<DrawingAreaErrorKind<E>> for DrawError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        DrawError(Box::new(e))
     }
 }
 
 /// A figure that can be drawn on any plotters backend.
 trait Figure {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError>
+    where
+        DB::ErrorType: 'static;
 }
 
 /// The image formats a figure is written in.
@@ -236,7 +251,10 @@ fn padded(values: impl Iterator<Item = f64>, pad: f64, fallback: (f64, f64)) -> 
 fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     position: SeriesLabelPosition,
-) -> Result<(), String> {
+) -> Result<(), DrawError>
+where
+    DB::ErrorType: 'static,
+{
     chart
         .configure_series_labels()
         .position(position)
@@ -244,7 +262,7 @@ fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .border_style(BLACK)
         .label_font(("sans-serif", 13))
         .draw()
-        .map_err(|e| e.to_string())
+        .map_err(DrawError::from)
 }
 
 #[cfg(test)]

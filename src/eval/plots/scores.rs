@@ -1,7 +1,7 @@
 //! Scores as figures: the confusion matrix, the training curves, the reliability diagram
 //! and the active-learning replay's learning curves.
 
-use super::{both, draw_legend, write_one, Figure, PlotError, LIGHT_GRID};
+use super::{both, draw_legend, write_one, DrawError, Figure, PlotError, LIGHT_GRID};
 use crate::eval::metrics::ConfusionMatrix;
 use crate::eval::validation::Validation;
 use plotters::coord::Shift;
@@ -14,7 +14,10 @@ struct Confusion<'a> {
 }
 
 impl Figure for Confusion<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError>
+    where
+        DB::ErrorType: 'static,
+    {
         root.confusion(self.cm, self.title)
     }
 }
@@ -24,18 +27,24 @@ struct Curves<'a> {
 }
 
 impl Figure for Curves<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError>
+    where
+        DB::ErrorType: 'static,
+    {
         root.curves(self.history)
     }
 }
 
 trait Draw {
-    fn confusion(&self, cm: &ConfusionMatrix, title: &str) -> Result<(), String>;
-    fn curves(&self, history: &[Validation]) -> Result<(), String>;
+    fn confusion(&self, cm: &ConfusionMatrix, title: &str) -> Result<(), DrawError>;
+    fn curves(&self, history: &[Validation]) -> Result<(), DrawError>;
 }
 
-impl<DB: DrawingBackend> Draw for DrawingArea<DB, Shift> {
-    fn confusion(&self, cm: &ConfusionMatrix, title: &str) -> Result<(), String> {
+impl<DB: DrawingBackend> Draw for DrawingArea<DB, Shift>
+where
+    DB::ErrorType: 'static,
+{
+    fn confusion(&self, cm: &ConfusionMatrix, title: &str) -> Result<(), DrawError> {
         use plotters::coord::ranged1d::SegmentValue;
         let n = cm.classes.len();
         let fractions = cm.row_normalised();
@@ -49,8 +58,7 @@ impl<DB: DrawingBackend> Draw for DrawingArea<DB, Shift> {
             .build_cartesian_2d(
                 (0..n.saturating_sub(1)).into_segmented(),
                 (0..n.saturating_sub(1)).into_segmented(),
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
         let x_names = cm.classes.clone();
         let y_names = cm.classes.clone();
         let x_label = move |v: &SegmentValue<usize>| match v {
@@ -72,44 +80,39 @@ impl<DB: DrawingBackend> Draw for DrawingArea<DB, Shift> {
             .x_label_formatter(&x_label)
             .y_label_formatter(&y_label)
             .label_style(("sans-serif", 14))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         for (t, row) in fractions.iter().enumerate() {
             for (p, &f) in row.iter().enumerate() {
                 let y = n - 1 - t;
                 let shade = (255.0 * (1.0 - 0.85 * f)) as u8;
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [
-                            (SegmentValue::Exact(p), SegmentValue::Exact(y)),
-                            (SegmentValue::Exact(p + 1), SegmentValue::Exact(y + 1)),
-                        ],
-                        RGBColor(shade, shade, 255).filled(),
-                    )))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [
+                        (SegmentValue::Exact(p), SegmentValue::Exact(y)),
+                        (SegmentValue::Exact(p + 1), SegmentValue::Exact(y + 1)),
+                    ],
+                    RGBColor(shade, shade, 255).filled(),
+                )))?;
                 let colour = if f > 0.55 { WHITE } else { BLACK };
                 let centre = (SegmentValue::CenterOf(p), SegmentValue::CenterOf(y));
-                chart
-                    .draw_series(std::iter::once(
-                        EmptyElement::at(centre)
-                            + Text::new(
-                                format!("{}", cm.counts[t][p]),
-                                (-12, -14),
-                                ("sans-serif", 16).into_font().color(&colour),
-                            )
-                            + Text::new(
-                                format!("{:.2}", f),
-                                (-12, 4),
-                                ("sans-serif", 13).into_font().color(&colour),
-                            ),
-                    ))
-                    .map_err(|e| e.to_string())?;
+                chart.draw_series(std::iter::once(
+                    EmptyElement::at(centre)
+                        + Text::new(
+                            format!("{}", cm.counts[t][p]),
+                            (-12, -14),
+                            ("sans-serif", 16).into_font().color(&colour),
+                        )
+                        + Text::new(
+                            format!("{:.2}", f),
+                            (-12, 4),
+                            ("sans-serif", 13).into_font().color(&colour),
+                        ),
+                ))?;
             }
         }
         Ok(())
     }
 
-    fn curves(&self, history: &[Validation]) -> Result<(), String> {
+    fn curves(&self, history: &[Validation]) -> Result<(), DrawError> {
         let (top, bottom) = self.split_vertically(self.dim_in_pixel().1 / 2);
         let max_iter = history
             .iter()
@@ -128,13 +131,11 @@ impl<DB: DrawingBackend> Draw for DrawingArea<DB, Shift> {
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(50)
-            .build_cartesian_2d(0..max_iter, 0.0..max_loss * 1.05)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0..max_iter, 0.0..max_loss * 1.05)?;
         loss.configure_mesh()
             .x_desc("iteration")
             .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         for (name, colour, f) in [
             (
                 "training",
@@ -146,8 +147,7 @@ impl<DB: DrawingBackend> Draw for DrawingArea<DB, Shift> {
             loss.draw_series(LineSeries::new(
                 history.iter().map(|v| (v.iteration, f(v))),
                 colour.stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?
+            ))?
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour));
         }
@@ -157,13 +157,11 @@ impl<DB: DrawingBackend> Draw for DrawingArea<DB, Shift> {
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(50)
-            .build_cartesian_2d(0..max_iter, 0.0..1.0)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0..max_iter, 0.0..1.0)?;
         acc.configure_mesh()
             .x_desc("iteration")
             .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         for (colour, f) in [
             (
                 RED,
@@ -174,8 +172,7 @@ impl<DB: DrawingBackend> Draw for DrawingArea<DB, Shift> {
             acc.draw_series(LineSeries::new(
                 history.iter().map(|v| (v.iteration, f(v))),
                 colour.stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?;
+            ))?;
         }
         Ok(())
     }
@@ -233,30 +230,29 @@ const MODEL_COLOURS: [RGBColor; 6] = [
 ];
 
 impl Figure for Reliability<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError>
+    where
+        DB::ErrorType: 'static,
+    {
         let mut chart = ChartBuilder::on(root)
             .caption(self.title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)
-            .build_cartesian_2d(0.0..1.0, 0.0..1.0)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
         chart
             .configure_mesh()
             .x_desc("top probability (confidence)")
             .y_desc("fraction right")
             .label_style(("sans-serif", 13))
             .light_line_style(LIGHT_GRID)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(0.0, 0.0), (1.0, 1.0)],
-                6,
-                4,
-                RGBColor(120, 120, 120).stroke_width(1),
-            ))
-            .map_err(|e| e.to_string())?;
+            .draw()?;
+        chart.draw_series(DashedLineSeries::new(
+            [(0.0, 0.0), (1.0, 1.0)],
+            6,
+            4,
+            RGBColor(120, 120, 120).stroke_width(1),
+        ))?;
         for (i, (name, bins)) in self.models.iter().enumerate() {
             let colour = MODEL_COLOURS[i % MODEL_COLOURS.len()];
             let points: Vec<(f64, f64)> = bins
@@ -265,17 +261,14 @@ impl Figure for Reliability<'_> {
                 .map(|b| (b.0, b.1))
                 .collect();
             chart
-                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
-                .map_err(|e| e.to_string())?
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
                 .label(name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour));
             // Marker area grows with the number of answers in the bin.
-            chart
-                .draw_series(bins.iter().filter(|b| b.2 > 0).map(|b| {
-                    let r = (2.0 + (b.2 as f64).sqrt()).min(12.0) as i32;
-                    Circle::new((b.0, b.1), r, colour.filled())
-                }))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(bins.iter().filter(|b| b.2 > 0).map(|b| {
+                let r = (2.0 + (b.2 as f64).sqrt()).min(12.0) as i32;
+                Circle::new((b.0, b.1), r, colour.filled())
+            }))?;
         }
         draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
     }
@@ -308,7 +301,10 @@ struct LearningCurves<'a> {
 }
 
 impl Figure for LearningCurves<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError>
+    where
+        DB::ErrorType: 'static,
+    {
         let max_x = self
             .curves
             .iter()
@@ -321,16 +317,14 @@ impl Figure for LearningCurves<'_> {
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)
-            .build_cartesian_2d(0.0..max_x * 1.02, 0.0..1.0)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0.0..max_x * 1.02, 0.0..1.0)?;
         chart
             .configure_mesh()
             .x_desc("labelled objects")
             .y_desc("balanced accuracy on real test objects")
             .label_style(("sans-serif", 13))
             .light_line_style(LIGHT_GRID)
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         for (i, c) in self.curves.iter().enumerate() {
             let colour = MODEL_COLOURS[i % MODEL_COLOURS.len()];
             let band: Vec<(f64, f64)> = c
@@ -346,12 +340,10 @@ impl Figure for LearningCurves<'_> {
                         .map(|(&n, (m, s))| (n as f64, (m - s).max(0.0))),
                 )
                 .collect();
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    band,
-                    colour.mix(0.15).filled(),
-                )))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(std::iter::once(Polygon::new(
+                band,
+                colour.mix(0.15).filled(),
+            )))?;
             let points: Vec<(f64, f64)> = c
                 .labels
                 .iter()
@@ -359,13 +351,10 @@ impl Figure for LearningCurves<'_> {
                 .map(|(&n, &m)| (n as f64, m))
                 .collect();
             chart
-                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
-                .map_err(|e| e.to_string())?
+                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
                 .label(c.order.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour));
-            chart
-                .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
-                .map_err(|e| e.to_string())?;
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
         }
         draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
