@@ -225,6 +225,7 @@ impl Jobs {
         sequences: Arc<Vec<crate::sequence::Sequence>>,
         lsst: Arc<Vec<crate::sequence::neutral::ObjectSequence>>,
         allwise: Option<(Arc<crate::features::allwise::AllWiseCatalogue>, f64)>,
+        rules: bool,
     ) -> u64 {
         let title = format!("Classifying with {}", model_path.display());
         let (id, cancel, tx, ctx) = self.start(title);
@@ -237,6 +238,7 @@ impl Jobs {
                 let options = crate::classify::ClassifyOptions {
                     max_detections: 0,
                     allwise,
+                    rules,
                     ..Default::default()
                 };
                 let progress = |done: usize, total: usize| {

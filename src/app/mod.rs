@@ -7,6 +7,7 @@ pub mod export;
 mod files;
 pub mod jobs;
 pub mod live;
+mod models;
 mod poll;
 pub mod predictions;
 pub mod prefs;
@@ -479,42 +480,6 @@ impl StampseqApp {
         self.visible_key = None;
     }
 
-    /// Starts fine-tuning the browser's model (a tree model, the default answer) on the
-    /// vetting labels, on a worker; the new model loads beside the old when it is written.
-    pub fn start_finetune(&mut self) {
-        let Some(first) = self.predictions.models.first().map(|m| m.model.clone()) else {
-            self.messages
-                .push("Fine-tune: load a model first (the default answer).".into());
-            return;
-        };
-        let Some(base) = self
-            .model_paths
-            .iter()
-            .find(|p| crate::app::predictions::display_name(p, "") == first)
-            .cloned()
-        else {
-            self.messages
-                .push(format!("Fine-tune: the file of {first} is not known."));
-            return;
-        };
-        let labels = match &self.labels {
-            Some(store) if !store.is_empty() => store.all().clone(),
-            _ => {
-                self.messages
-                    .push("Fine-tune: vet some objects first (keys 1-5).".into());
-                return;
-            }
-        };
-        let base = self.finetune_base(base, &labels);
-        self.jobs.finetune(
-            base,
-            labels,
-            self.catalog.sequences.clone(),
-            self.catalog.lsst.clone(),
-            self.finetune_config.clone(),
-        );
-    }
-
     /// Reads alert files and folders on a worker; they are remembered as this session's
     /// sources.
     pub fn open_alerts(&mut self, paths: Vec<std::path::PathBuf>) {
@@ -534,23 +499,8 @@ impl StampseqApp {
         }
     }
 
-    /// Shows the previous model's answers in the browser again (and back).
-    pub fn switch_model(&mut self) {
-        let Some(previous) = self.previous_model.clone() else {
-            self.messages.push("No previous model to switch to.".into());
-            return;
-        };
-        let current = self.predictions.models.first().map(|m| m.model.clone());
-        if self.predictions.promote(&previous) {
-            self.previous_model = current;
-            self.invalidate_visible();
-            self.messages
-                .push(format!("The browser shows {previous}'s answers."));
-        }
-    }
-
     /// The loaded AllWISE catalogue and radius, for the default answer's mid-infrared rule.
-    fn allwise_for_models(
+    pub(crate) fn allwise_for_models(
         &self,
     ) -> Option<(
         std::sync::Arc<crate::features::allwise::AllWiseCatalogue>,
@@ -560,73 +510,6 @@ impl StampseqApp {
             .catalogue
             .clone()
             .map(|c| (c, self.prefs.allwise_radius_arcsec))
-    }
-
-    /// The model a fine-tune starts from: the browser's, unless the labels are on LSST
-    /// objects it does not read; then the loaded model that reads them, else the bundled
-    /// neutral model (which vetting thus turns into an LSST model).
-    fn finetune_base(
-        &self,
-        browsers: PathBuf,
-        labels: &std::collections::BTreeMap<String, String>,
-    ) -> PathBuf {
-        use crate::alert::neutral::Survey;
-        let reads_lsst =
-            |p: &PathBuf| crate::model::file::read_header(p).is_ok_and(|h| h.reads(Survey::Lsst));
-        let lsst_labelled = self
-            .catalog
-            .lsst
-            .iter()
-            .any(|o| labels.contains_key(&crate::app::state::lsst_key(o)));
-        if !lsst_labelled || reads_lsst(&browsers) {
-            return browsers;
-        }
-        self.model_paths
-            .iter()
-            .rev()
-            .find(|p| reads_lsst(p))
-            .cloned()
-            .or_else(crate::assets::neutral_model)
-            .unwrap_or(browsers)
-    }
-
-    /// LSST objects loaded and no loaded model that reads them: the bundled neutral model
-    /// answers them (only them: the ZTF objects keep their own models), marked transferred.
-    pub fn answer_other_surveys(&mut self) {
-        use crate::alert::neutral::Survey;
-        if self.catalog.lsst.is_empty() || self.model_paths.is_empty() {
-            return;
-        }
-        let reads_lsst = self
-            .model_paths
-            .iter()
-            .any(|p| crate::model::file::read_header(p).is_ok_and(|h| h.reads(Survey::Lsst)));
-        if reads_lsst {
-            return;
-        }
-        if let Some(neutral) = crate::assets::neutral_model() {
-            self.jobs.classify(
-                neutral,
-                self.backend,
-                std::sync::Arc::new(Vec::new()),
-                self.catalog.lsst.clone(),
-                None,
-            );
-        }
-    }
-
-    /// Adds a model file and runs it on everything loaded.
-    pub fn load_model(&mut self, path: PathBuf) {
-        if !self.model_paths.contains(&path) {
-            self.model_paths.push(path.clone());
-        }
-        self.jobs.classify(
-            path,
-            self.backend,
-            self.catalog.sequences.clone(),
-            self.catalog.lsst.clone(),
-            self.allwise_for_models(),
-        );
     }
 }
 

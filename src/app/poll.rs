@@ -42,6 +42,7 @@ impl StampseqApp {
                             self.catalog.sequences.clone(),
                             self.catalog.lsst.clone(),
                             self.allwise_for_models(),
+                            !self.prefs.raw_model_output,
                         );
                     }
                 }
@@ -50,32 +51,7 @@ impl StampseqApp {
                     backend,
                     skipped,
                     ..
-                } => {
-                    self.messages.push(format!(
-                        "{} classified {} objects ({skipped} detections skipped).",
-                        predictions.model,
-                        predictions.by_object.len()
-                    ));
-                    self.model_device = Some(backend);
-                    let name = predictions.model.clone();
-                    self.predictions.insert(predictions);
-                    // After the first loaded model's answers, so that the stand-in's
-                    // answers always come last.
-                    let first = self
-                        .model_paths
-                        .first()
-                        .map(|p| crate::app::predictions::display_name(p, ""));
-                    if first.as_deref() == Some(name.as_str()) {
-                        self.answer_other_surveys();
-                    }
-                    if self.promote_on_arrival.as_deref() == Some(name.as_str()) {
-                        self.promote_on_arrival = None;
-                        self.previous_model =
-                            self.predictions.models.first().map(|m| m.model.clone());
-                        self.predictions.promote(&name);
-                        self.invalidate_visible();
-                    }
-                }
+                } => self.on_classified(predictions, backend, skipped),
                 JobEvent::FineTuned { report, .. } => {
                     let before = report.before.as_ref().map_or("—".into(), |c| {
                         format!("{:.1} %", 100.0 * c.balanced_accuracy)
@@ -84,7 +60,7 @@ impl StampseqApp {
                         format!("{:.1} %", 100.0 * c.balanced_accuracy)
                     });
                     self.messages.push(format!(
-                        "Fine-tuned on {} of your labels: balanced accuracy on {} held-out labels {before} -> {after}; {} answers changed. Wrote {} (the old model is kept; Model > switch back).",
+                        "Fine-tuned on {} of your labels: balanced accuracy on {} labels, each judged out of fold, {before} -> {after}; {} answers changed. Wrote {} (the old model is kept; Model > switch back).",
                         report.user_train_objects,
                         report.user_validation_objects.len(),
                         report.answers_changed,
@@ -126,6 +102,7 @@ impl StampseqApp {
                                     self.catalog.sequences.clone(),
                                     self.catalog.lsst.clone(),
                                     self.allwise_for_models(),
+                                    !self.prefs.raw_model_output,
                                 );
                             }
                         }
@@ -157,6 +134,39 @@ impl StampseqApp {
                     .push(format!("plot written to {}", path.display())),
                 JobEvent::Progress { .. } => {}
             }
+        }
+    }
+
+    /// A model's answers arrived: kept, shown first if they were waited for, and the
+    /// stand-in asked for the objects no loaded model reads.
+    fn on_classified(
+        &mut self,
+        predictions: crate::app::predictions::ModelPredictions,
+        backend: String,
+        skipped: usize,
+    ) {
+        self.messages.push(format!(
+            "{} classified {} objects ({skipped} detections skipped).",
+            predictions.model,
+            predictions.by_object.len()
+        ));
+        self.model_device = Some(backend);
+        let name = predictions.model.clone();
+        self.predictions.insert(predictions);
+        // After the first loaded model's answers, so that the stand-in's
+        // answers always come last.
+        let first = self
+            .model_paths
+            .first()
+            .map(|p| crate::app::predictions::display_name(p, ""));
+        if first.as_deref() == Some(name.as_str()) {
+            self.answer_other_surveys();
+        }
+        if self.promote_on_arrival.as_deref() == Some(name.as_str()) {
+            self.promote_on_arrival = None;
+            self.previous_model = self.predictions.models.first().map(|m| m.model.clone());
+            self.predictions.promote(&name);
+            self.invalidate_visible();
         }
     }
 }

@@ -50,6 +50,10 @@ pub struct Preferences {
     /// where only LSST had it, saved it under is still read).
     #[serde(alias = "lsst_flux")]
     pub light_curve_flux: bool,
+    /// Every model's raw output, without the physics rules after it (`classify
+    /// --no-rules`): to see what a model says by itself.
+    #[serde(default)]
+    pub raw_model_output: bool,
 }
 
 impl Default for Preferences {
@@ -75,6 +79,7 @@ impl Default for Preferences {
             lsst_north_up: true,
             lsst_layers_of: 2,
             light_curve_flux: false,
+            raw_model_output: false,
         }
     }
 }

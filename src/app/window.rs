@@ -75,6 +75,18 @@ impl StampseqApp {
                 );
                 item(ui, self, Command::ToggleBlink);
                 item(ui, self, Command::ResetZoom);
+                let mut rules = !self.prefs.raw_model_output;
+                if ui
+                    .checkbox(&mut rules, "Physics rules after every model")
+                    .on_hover_text(
+                        "Off: each model's raw output (as classify --no-rules): no stationary, \
+                         known solar-system object, real/bogus... rule after it",
+                    )
+                    .changed()
+                {
+                    self.prefs.raw_model_output = !rules;
+                    self.answer_again();
+                }
             });
             ui.menu_button("Vet", |ui| {
                 for c in Command::ALL.into_iter().filter(|c| c.label().is_some()) {

@@ -31,9 +31,10 @@ pub struct FinetuneArgs {
     /// How many bundled objects one of your labels weighs.
     #[arg(long, default_value_t = 3)]
     pub user_weight: usize,
-    /// Share of your labels kept to judge the new model.
-    #[arg(long, default_value_t = 0.2)]
-    pub val_fraction: f64,
+    /// Folds of your labels for judging the new model: each label is scored by trees that
+    /// did not train on it (the written model trains on all of them).
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
     #[command(flatten)]
     pub lsst: super::LsstSchemaArgs,
 }
@@ -107,7 +108,7 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
     let bundled_refs: Vec<&crate::sequence::Sequence> = bundled.iter().collect();
     let config = FinetuneConfig {
         user_weight: args.user_weight.max(1),
-        val_fraction: args.val_fraction.clamp(0.0, 0.9),
+        folds: args.folds.max(2),
         ..Default::default()
     };
     let report = finetune(

@@ -1,7 +1,9 @@
 //! Fine-tuning the default tree model on the astronomer's own labels: retrain it on the
 //! bundled training objects plus the vetted ones (weighted), keep a validation part of the
 //! user's labels, and write the new model beside the old one, never over it, with a report
-//! of what it bought (before and after on the held-out labels, answers that changed).
+//! of what it bought: before and after on every one of the user's labels, each judged by
+//! trees that did not train on it (k-fold), with standard errors, and the answers that
+//! changed.
 
 use crate::classify::{ClassifyOptions, LoadedModel};
 use crate::experiments::benchmark::{score, tree_rows_for, Answers, FIVE_CLASSES, REAL_CLASSES};
@@ -37,8 +39,9 @@ pub enum FinetuneError {
 pub struct FinetuneConfig {
     /// Each user-labelled object counts this many times against one bundled one.
     pub user_weight: usize,
-    /// Share of the user's labels kept for validation (stratified by class).
-    pub val_fraction: f64,
+    /// Folds of the user's labels for judging the fine-tune: each label is scored by trees
+    /// trained on the other folds (stratified by class); the written model trains on all.
+    pub folds: usize,
     pub seed: u64,
     pub trees: TreeConfig,
 }
@@ -47,19 +50,22 @@ impl Default for FinetuneConfig {
     fn default() -> Self {
         Self {
             user_weight: 3,
-            val_fraction: 0.2,
+            folds: 5,
             seed: 1,
             trees: TreeConfig::default(),
         }
     }
 }
 
-/// Before and after on the user's held-out labels.
+/// Before and after on the user's labels: the base model (which never trained on them) and
+/// the fine-tune judged out of fold.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
     pub objects: usize,
     pub accuracy: f64,
     pub balanced_accuracy: f64,
+    /// Bootstrap standard error of the balanced accuracy over the objects.
+    pub balanced_accuracy_se: f64,
     pub confusion: Vec<Vec<u64>>,
 }
 
@@ -70,7 +76,10 @@ pub struct FinetuneReport {
     pub user_labels_used: usize,
     pub user_labels_skipped: BTreeMap<String, usize>,
     pub user_train_objects: usize,
+    /// The user's labels judged out of fold: all of them.
     pub user_validation_objects: Vec<String>,
+    /// Folds the judging used (each label scored by trees that did not train on it).
+    pub folds: usize,
     pub bundled_objects: usize,
     pub before: Option<Comparison>,
     pub after: Option<Comparison>,
@@ -123,6 +132,7 @@ fn compare<O: AlertObject>(
         objects: s.objects,
         accuracy: s.metrics.accuracy,
         balanced_accuracy: s.metrics.balanced_accuracy,
+        balanced_accuracy_se: s.balanced_accuracy_se,
         confusion: s.metrics.confusion.counts,
     });
     Ok((comparison, answers))
@@ -176,33 +186,13 @@ pub fn finetune<O: AlertObject>(
             user_labels.len()
         )));
     }
-    // A stratified validation part of the user's labels.
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut train_part = Vec::new();
-    let mut val_part = Vec::new();
-    for class in REAL_CLASSES {
-        let mut members: Vec<&(&O, &String)> =
-            usable.iter().filter(|(_, l)| l.as_str() == class).collect();
-        members.shuffle(&mut rng);
-        let n_val = (members.len() as f64 * config.val_fraction).floor() as usize;
-        for (i, m) in members.into_iter().enumerate() {
-            if i < n_val {
-                val_part.push(*m);
-            } else {
-                train_part.push(*m);
-            }
-        }
-    }
     say(&format!(
-        "{} of your labels train, {} validate; {} bundled objects",
-        train_part.len(),
-        val_part.len(),
+        "{} of your labels, judged in {} folds; {} bundled objects",
+        usable.len(),
+        config.folds.min(usable.len()),
         bundled.len()
     ));
-    // Rows: the bundled objects (those the user did not relabel), then the user's, each
-    // repeated `user_weight` times.
     let classes: Vec<String> = REAL_CLASSES.iter().map(|c| c.to_string()).collect();
-    let index = |l: &str| classes.iter().position(|c| c == l);
     let keep_bundled: Vec<&Sequence> = bundled
         .iter()
         .copied()
@@ -210,24 +200,23 @@ pub fn finetune<O: AlertObject>(
         .collect();
     let bundled_index: HashMap<String, usize> = bundled_labels
         .iter()
-        .filter_map(|(id, l)| index(l).map(|i| (id.clone(), i)))
+        .filter_map(|(id, l)| classes.iter().position(|c| c == l).map(|i| (id.clone(), i)))
         .collect();
-    let (mut rows, mut ys) = tree_rows_for(&keep_bundled, &bundled_index, set);
-    let user_index: HashMap<String, usize> = train_part
+    let fit = Fit {
+        bundled_rows: tree_rows_for(&keep_bundled, &bundled_index, set),
+        set,
+        classes: &classes,
+        config,
+    };
+    let truth: Vec<(String, String)> = usable
         .iter()
-        .filter_map(|(s, l)| index(l).map(|i| (s.name().to_string(), i)))
+        .map(|(s, l)| (s.name().to_string(), l.to_string()))
         .collect();
-    let user_seqs: Vec<&O> = train_part.iter().map(|(s, _)| *s).collect();
-    let (user_rows, user_ys) = tree_rows_for(&user_seqs, &user_index, set);
-    for _ in 0..config.user_weight.max(1) {
-        rows.extend(user_rows.iter().cloned());
-        ys.extend(user_ys.iter().copied());
-    }
-    let features: Vec<String> = set.tree_features().iter().map(|s| s.to_string()).collect();
-    let trees = TreeEnsemble::fit(&rows, &ys, &classes, &features, &config.trees, &|m, n| {
-        say(&format!("member {m} of {n}"))
-    })?;
+    let all_labelled: Vec<&O> = usable.iter().map(|(s, _)| *s).collect();
+    let (before, _) = compare(&old, &all_labelled, &truth)?;
+    let after = out_of_fold(&fit, &usable, &old, &truth, say)?;
 
+    let trees = fit.trees(&usable, &|m, n| say(&format!("member {m} of {n}")))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
@@ -237,20 +226,13 @@ pub fn finetune<O: AlertObject>(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut header = finetuned_header(&trees, &name, &old, set, &user_seqs);
+    let mut header = finetuned_header(&trees, &name, &old, set, &all_labelled);
     header.provenance.source = format!(
         "fine-tuned by stampseq from {} on {} of the user's labels",
         base.display(),
-        train_part.len()
+        usable.len()
     );
     let new_model = LoadedModel::from_trees(trees.clone(), header.clone(), &new_path);
-    let val_truth: Vec<(String, String)> = val_part
-        .iter()
-        .map(|(s, l)| (s.name().to_string(), l.to_string()))
-        .collect();
-    let val_seqs: Vec<&O> = val_part.iter().map(|(s, _)| *s).collect();
-    let (before, _) = compare(&old, &val_seqs, &val_truth)?;
-    let (after, _) = compare(&new_model, &val_seqs, &val_truth)?;
     let (_, old_all) = compare(&old, loaded, &[])?;
     let (_, new_all) = compare(&new_model, loaded, &[])?;
     let answers_changed = loaded
@@ -259,8 +241,8 @@ pub fn finetune<O: AlertObject>(
         .count();
     header.provenance.training = Some(serde_json::json!({
         "base_model": base,
-        "user_labels_train": train_part.len(),
-        "user_labels_validation": val_part.len(),
+        "user_labels": usable.len(),
+        "judged_in_folds": config.folds.min(usable.len()),
         "user_weight": config.user_weight,
         "bundled_objects": keep_bundled.len(),
     }));
@@ -271,8 +253,9 @@ pub fn finetune<O: AlertObject>(
         new_model: new_path,
         user_labels_used: usable.len(),
         user_labels_skipped: skipped,
-        user_train_objects: train_part.len(),
-        user_validation_objects: val_truth.into_iter().map(|(id, _)| id).collect(),
+        user_train_objects: usable.len(),
+        user_validation_objects: truth.into_iter().map(|(id, _)| id).collect(),
+        folds: config.folds.min(usable.len()),
         bundled_objects: keep_bundled.len(),
         before,
         after,
@@ -280,6 +263,112 @@ pub fn finetune<O: AlertObject>(
         objects_answered: loaded.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// What every fit of a fine-tune shares: the bundled objects' rows, the feature set, the
+/// classes and the configuration.
+struct Fit<'a> {
+    bundled_rows: (Vec<Vec<f32>>, Vec<usize>),
+    set: FeatureSet,
+    classes: &'a [String],
+    config: &'a FinetuneConfig,
+}
+
+impl Fit<'_> {
+    /// Trees on the bundled rows and the user's `labelled` objects, each of the user's rows
+    /// repeated `user_weight` times.
+    fn trees<O: AlertObject>(
+        &self,
+        labelled: &[(&O, &String)],
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<TreeEnsemble, FinetuneError> {
+        let index: HashMap<String, usize> = labelled
+            .iter()
+            .filter_map(|(s, l)| {
+                self.classes
+                    .iter()
+                    .position(|c| c == *l)
+                    .map(|i| (s.name().to_string(), i))
+            })
+            .collect();
+        let objects: Vec<&O> = labelled.iter().map(|(s, _)| *s).collect();
+        let (user_rows, user_ys) = tree_rows_for(&objects, &index, self.set);
+        let (mut rows, mut ys) = self.bundled_rows.clone();
+        for _ in 0..self.config.user_weight.max(1) {
+            rows.extend(user_rows.iter().cloned());
+            ys.extend(user_ys.iter().copied());
+        }
+        let features: Vec<String> = self
+            .set
+            .tree_features()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        Ok(TreeEnsemble::fit(
+            &rows,
+            &ys,
+            self.classes,
+            &features,
+            &self.config.trees,
+            progress,
+        )?)
+    }
+}
+
+/// The fine-tune judged on every one of the user's labels: stratified folds, each scored by
+/// trees trained on the bundled objects and the other folds. None with fewer than two
+/// labels.
+fn out_of_fold<O: AlertObject>(
+    fit: &Fit,
+    usable: &[(&O, &String)],
+    old: &LoadedModel,
+    truth: &[(String, String)],
+    say: &dyn Fn(&str),
+) -> Result<Option<Comparison>, FinetuneError> {
+    let k = fit.config.folds.min(usable.len());
+    if k < 2 {
+        return Ok(None);
+    }
+    let mut rng = StdRng::seed_from_u64(fit.config.seed);
+    let mut fold_of: HashMap<&str, usize> = HashMap::new();
+    let mut next = 0;
+    for class in REAL_CLASSES {
+        let mut members: Vec<&str> = usable
+            .iter()
+            .filter(|(_, l)| l.as_str() == class)
+            .map(|(s, _)| s.name())
+            .collect();
+        members.shuffle(&mut rng);
+        for id in members {
+            fold_of.insert(id, next % k);
+            next += 1;
+        }
+    }
+    let mut pooled = Answers::default();
+    for f in 0..k {
+        say(&format!("judging: fold {} of {k}", f + 1));
+        let (test, train): (Vec<_>, Vec<_>) = usable
+            .iter()
+            .copied()
+            .partition(|(s, _)| fold_of.get(s.name()) == Some(&f));
+        let trees = fit.trees(&train, &|_, _| {})?;
+        let train_objects: Vec<&O> = train.iter().map(|(s, _)| *s).collect();
+        let header = finetuned_header(&trees, "fold", old, fit.set, &train_objects);
+        let model = LoadedModel::from_trees(trees, header, Path::new("fold.stampseq"));
+        let test_objects: Vec<&O> = test.iter().map(|(s, _)| *s).collect();
+        let (_, answers) = compare(&model, &test_objects, &[])?;
+        pooled.classes = answers.classes;
+        pooled.by_object.extend(answers.by_object);
+    }
+    Ok(
+        score(&pooled, truth, &FIVE_CLASSES, None, 1).map(|s| Comparison {
+            objects: s.objects,
+            accuracy: s.metrics.accuracy,
+            balanced_accuracy: s.metrics.balanced_accuracy,
+            balanced_accuracy_se: s.balanced_accuracy_se,
+            confusion: s.metrics.confusion.counts,
+        }),
+    )
 }
 
 /// The new model's header: the base model's kind of header for its feature set. A model of
@@ -314,24 +403,31 @@ fn finetuned_header<O: AlertObject>(
 pub fn render_report(r: &FinetuneReport) -> String {
     let line = |c: &Option<Comparison>| match c {
         Some(c) => format!(
-            "{:.1} % balanced accuracy, {:.1} % accuracy on {} objects",
+            "{:.1} ± {:.1} % balanced accuracy, {:.1} % accuracy on {} objects",
             100.0 * c.balanced_accuracy,
+            100.0 * c.balanced_accuracy_se,
             100.0 * c.accuracy,
             c.objects
         ),
-        None => "no validation labels".into(),
+        None => "too few labels to judge (two or more are needed)".into(),
     };
     let mut s = format!(
-        "# {}\n\nFine-tuned from `{}` on {} of your labels ({} kept for validation), with {} bundled objects; {:.1} s.\n\n",
+        "# {}\n\nFine-tuned from `{}` on {} of your labels, with {} bundled objects; {:.1} s. \
+         Judged on all {} of your labels, each scored by trees that did not train on it \
+         ({} folds, stratified by class); labels are yours, as you vetted them.\n\n",
         r.new_model.display(),
         r.base_model.display(),
         r.user_train_objects,
-        r.user_validation_objects.len(),
         r.bundled_objects,
-        r.seconds
+        r.seconds,
+        r.user_validation_objects.len(),
+        r.folds
     );
-    s.push_str(&format!("- before: {}\n", line(&r.before)));
-    s.push_str(&format!("- after: {}\n", line(&r.after)));
+    s.push_str(&format!(
+        "- before: {} (the base model, which never trained on your labels)\n",
+        line(&r.before)
+    ));
+    s.push_str(&format!("- after: {} (out of fold)\n", line(&r.after)));
     s.push_str(&format!(
         "- answers that changed (last detection): {} of {} objects\n",
         r.answers_changed, r.objects_answered

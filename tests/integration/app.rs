@@ -1006,3 +1006,61 @@ fn a_brokers_columns_are_kept_and_shown() {
     assert!(h.query_by_label("cdsxmatch").is_some());
     assert!(h.query_by_label("RRLyr").is_some());
 }
+
+/// Issue #18: the physics rules pass every model's answer in the app too, and a switch in
+/// the View menu shows each model's raw output instead (as `classify --no-rules`).
+#[test]
+fn the_view_menu_switches_the_physics_rules_off_and_on() {
+    if !crate::common::vulkan_device("app::the_view_menu_switches_the_physics_rules_off_and_on") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
+    let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/models/default-trees.stampseq");
+    let mut h = harness_with_models(vec![sample], dir.path(), vec![model]);
+    wait_for_models(&mut h, 1);
+    // Every bundled sample object was detected on several nights: with the rules, the
+    // stationary rule leaves none an asteroid share after its last detection; the trees
+    // alone give some a little.
+    let asteroid_max = |h: &Harness<'_, StampseqApp>| {
+        let m = &h.state().predictions.models[0];
+        let a = m
+            .classes
+            .iter()
+            .position(|c| c == "asteroid")
+            .expect("asteroid");
+        m.by_object
+            .values()
+            .map(|steps| steps.last().map_or(0.0, |p| p[a]))
+            .fold(0f32, f32::max)
+    };
+    assert_eq!(asteroid_max(&h), 0.0, "the stationary rule");
+
+    let switch = |h: &mut Harness<'_, StampseqApp>| {
+        h.get_by_label("View").click();
+        h.run_steps(2);
+        h.get_by_label("Physics rules after every model").click();
+        h.run_steps(2);
+        for _ in 0..3000 {
+            h.step();
+            if !h.state().jobs.is_busy() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        h.key_press(Key::Escape);
+        h.run_steps(3);
+    };
+    switch(&mut h);
+    assert!(h.state().prefs.raw_model_output);
+    assert!(h.state().messages.iter().any(|m| m.contains("raw output")));
+    assert!(
+        asteroid_max(&h) > 0.0,
+        "without the stationary rule the trees' own asteroid share shows"
+    );
+
+    switch(&mut h);
+    assert!(!h.state().prefs.raw_model_output);
+    assert_eq!(asteroid_max(&h), 0.0);
+}

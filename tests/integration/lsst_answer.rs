@@ -145,6 +145,11 @@ fn check_answers(answers: &HashMap<i64, HashMap<String, String>>, what: &str) {
             );
         }
     }
+    eprintln!(
+        "{what}: {} alerts ({lsst} LSST), {solar} of known solar-system objects, \
+         {multi_night} of objects detected on two or more nights",
+        truth.len()
+    );
     assert_eq!(solar, 3, "{what}: the three alerts with an ssObjectId");
     assert!(
         multi_night >= 50,
