@@ -250,6 +250,7 @@ pub fn run_benchmark(
             backend: &config.backend,
             fixed,
             stack_on: stack_on.as_ref().map(|(n, a)| (n.clone(), a)),
+            agn_subtypes: &crate::experiments::groups::agn_subtypes(&config.data)?,
         },
         say,
     )?;

@@ -18,7 +18,7 @@ use crate::experiments::groups::{grouped_folds, Fold, GroupedObject};
 use crate::model::trees::{tree_model_header, TreeConfig};
 use crate::sequence::Sequence;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 /// Object-level folds for a class that lives in one group only.
@@ -65,6 +65,9 @@ pub struct GroupedInput<'a> {
     /// A stamp model that never trained on these objects (its name, its raw answers): the
     /// fused model stacks the trees on it (see [`crate::experiments::fused`]).
     pub stack_on: Option<(String, &'a Answers)>,
+    /// The kind of each AGN as its label's catalogue names it (see
+    /// [`crate::experiments::groups::agn_subtypes`]).
+    pub agn_subtypes: &'a HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,8 +103,47 @@ pub struct GroupedModel {
     pub five_classes: Option<TaskScore>,
     pub three_classes: Option<TaskScore>,
     pub per_group: Vec<GroupScore>,
+    /// AGN recall by the kind the label's catalogue names (blazar, quasar, Seyfert,
+    /// unnamed): (kind, AGN of that kind scored, of them answered AGN).
+    pub agn_by_subtype: Vec<(String, usize, usize)>,
     /// Held-out objects left out of its score: seen in its training, or no answer.
     pub left_out: usize,
+}
+
+/// What every model's score is broken down by: source group and AGN kind.
+struct Breakdown<'a> {
+    group_of: &'a HashMap<&'a str, &'a str>,
+    groups: &'a [GroupCounts],
+    agn_subtypes: &'a HashMap<String, String>,
+}
+
+/// AGN recall by kind: of the AGN in `truth` that `answers` answered, how many of each kind
+/// were answered AGN after their last detection.
+pub(crate) fn agn_by_subtype(
+    answers: &Answers,
+    truth: &[(String, String)],
+    subtypes: &HashMap<String, String>,
+) -> Vec<(String, usize, usize)> {
+    let agn = answers.classes.iter().position(|c| c == "AGN");
+    let mut by: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (id, label) in truth {
+        if label != "AGN" {
+            continue;
+        }
+        let Some(last) = answers.by_object.get(id).and_then(|s| s.last()) else {
+            continue;
+        };
+        let kind = subtypes
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "unnamed".into());
+        let e = by.entry(kind).or_default();
+        e.0 += 1;
+        if agn.is_some() && crate::model::probs::argmax(last) == agn {
+            e.1 += 1;
+        }
+    }
+    by.into_iter().map(|(k, (n, r))| (k, n, r)).collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -224,9 +266,9 @@ fn score_model(
     retrained: bool,
     answers: &Answers,
     truth: &[(String, String)],
-    group_of: &HashMap<&str, &str>,
-    groups: &[GroupCounts],
+    by: &Breakdown,
 ) -> GroupedModel {
+    let (group_of, groups) = (by.group_of, by.groups);
     let kept: Vec<(String, String)> = truth
         .iter()
         .filter(|(id, _)| answers.by_object.contains_key(id))
@@ -256,6 +298,7 @@ fn score_model(
         five_classes: score(answers, &kept, &FIVE_CLASSES, None, 13),
         three_classes: score(answers, &kept, &THREE_CLASSES, None, 13),
         per_group,
+        agn_by_subtype: agn_by_subtype(answers, &kept, by.agn_subtypes),
         left_out: truth.len() - kept.len(),
     }
 }
@@ -283,9 +326,14 @@ pub fn grouped_validation(
         .filter(|o| scored.contains(o.object_id.as_str()))
         .map(|o| (o.object_id.clone(), o.label.clone()))
         .collect();
+    let by = Breakdown {
+        group_of: &group_of,
+        groups: &groups,
+        agn_subtypes: input.agn_subtypes,
+    };
     // A model retrained on each fold, scored on every held-out object.
     let retrained = |name: String, description: String, answers: &Answers| {
-        score_model(name, description, true, answers, &truth, &group_of, &groups)
+        score_model(name, description, true, answers, &truth, &by)
     };
     let mut models = vec![
         retrained(
@@ -349,8 +397,7 @@ pub fn grouped_validation(
             false,
             f.answers,
             &t,
-            &group_of,
-            &groups,
+            &by,
         );
         m.left_out += truth.len() - t.len();
         models.push(m);
@@ -428,6 +475,45 @@ fn random_split_ba(random: &[ModelReport], name: &str, five: bool) -> Option<f64
 }
 
 /// The grouped validation as Markdown, each model's random-split figure beside.
+/// AGN recall by the kind the labels name, per model: answered AGN / scored, with the
+/// binomial standard error.
+fn render_agn_kinds(g: &GroupedReport) -> String {
+    let kinds: BTreeSet<&str> = g
+        .models
+        .iter()
+        .flat_map(|m| m.agn_by_subtype.iter().map(|(k, _, _)| k.as_str()))
+        .collect();
+    if kinds.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\n**AGN recall by kind** (the kind the labelling catalogue names: blazar = BL Lac, \
+         blazar, 4LAC/3HSP; quasar; Seyfert = Seyfert 1/2, LINER; unnamed), grouped by \
+         source, % ± standard error (answered AGN / scored):\n\n| model |",
+    );
+    for k in &kinds {
+        s.push_str(&format!(" {k} |"));
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---|".repeat(kinds.len()));
+    s.push('\n');
+    for m in &g.models {
+        s.push_str(&format!("| {} |", m.model));
+        for k in &kinds {
+            match m.agn_by_subtype.iter().find(|(kind, _, _)| kind == k) {
+                Some((_, n, r)) if *n > 0 => {
+                    let p = *r as f64 / *n as f64;
+                    let se = (p * (1.0 - p) / *n as f64).sqrt();
+                    s.push_str(&format!(" {} ± {} ({r}/{n}) |", pct(p), pct(se)));
+                }
+                _ => s.push_str(" – |"),
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
 pub fn render_grouped(g: &GroupedReport, random: &[ModelReport]) -> String {
     let mut s = String::from(
         "**Grouped by source** (the headline: each source group held out in turn, never \
@@ -504,6 +590,7 @@ pub fn render_grouped(g: &GroupedReport, random: &[ModelReport]) -> String {
         }
         s.push('\n');
     }
+    s.push_str(&render_agn_kinds(g));
     if let Some(a) = &g.audit {
         s.push_str(&crate::experiments::shortcut::render_audit(a));
     }

@@ -37,6 +37,8 @@ pub struct NeutralRow {
     pub model: String,
     pub description: String,
     pub five_classes: Option<TaskScore>,
+    /// AGN recall by the kind the labels name: (kind, scored, answered AGN).
+    pub agn_by_subtype: Vec<(String, usize, usize)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -206,10 +208,12 @@ pub fn run_neutral(
         .map(|o| (o.object_id.clone(), o.label.clone()))
         .collect();
     let [maj, ztf, neutral] = pooled;
+    let kinds = crate::experiments::groups::agn_subtypes(&config.data)?;
     let row = |model: &str, description: &str, answers: &Answers| NeutralRow {
         model: model.into(),
         description: description.into(),
         five_classes: score(answers, &truth, &FIVE_CLASSES, None, 13),
+        agn_by_subtype: crate::experiments::grouped::agn_by_subtype(answers, &truth, &kinds),
     };
     let table = vec![
         row(
@@ -307,6 +311,20 @@ pub fn render_neutral(r: &NeutralReport) -> String {
             recall("asteroid"),
             t.objects
         ));
+    }
+    s.push_str(
+        "\nAGN recall by the kind the labelling catalogue names (answered AGN / scored):\n\n\
+         | model | blazar | quasar | Seyfert | unnamed |\n|---|---|---|---|---|\n",
+    );
+    for row in &r.rows {
+        s.push_str(&format!("| {} |", row.model));
+        for kind in ["blazar", "quasar", "Seyfert", "unnamed"] {
+            match row.agn_by_subtype.iter().find(|(k, _, _)| k == kind) {
+                Some((_, n, a)) => s.push_str(&format!(" {a}/{n} |")),
+                None => s.push_str(" – |"),
+            }
+        }
+        s.push('\n');
     }
     s
 }
