@@ -248,10 +248,15 @@ pub fn run(
                 "latest"
             },
         )
-        // An alert is answered within a tenth of a second of its arrival, and brokers that
-        // hold a fetch for its whole wait even when data is there (tansu) are not 10x
-        // slower: librdkafka's default wait is 500 ms.
-        .set("fetch.wait.max.ms", "50")
+        // An alert is answered within a few hundredths of a second of its arrival, and
+        // brokers that hold a fetch for its whole wait even when data is there (tansu) are
+        // not 50x slower: librdkafka's default wait is 500 ms. (A broker with nothing to
+        // send answers an idle consumer 100 times a second.)
+        .set("fetch.wait.max.ms", "10")
+        // Once the local queue holds its fill (64 MB: only 600 LSST alerts of 107 kB), a
+        // consumer behind the stream stops fetching for this long; librdkafka's 1 s default
+        // left it idle for most of each second of a backlog of LSST alerts.
+        .set("fetch.queue.backoff.ms", "10")
         .set(
             "enable.partition.eof",
             if config.until_caught_up {
@@ -542,7 +547,7 @@ impl Loop<'_> {
                         Some(format!("{label}: an empty message (no payload)")),
                     );
                 }
-                let d = reader.decode(m.payload.clone(), &label);
+                let d = reader.decode_slice(&m.payload, &label);
                 let error = (!d.errors.is_empty() || d.alerts.is_empty()).then(|| {
                     if d.errors.is_empty() {
                         format!("{label}: no alert in the message")
