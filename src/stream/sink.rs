@@ -77,9 +77,16 @@ impl TopicWriter {
                 config.set(key, value);
             }
         }
-        let producer = config
+        let producer: ThreadedProducer<DeliveryReport> = config
             .create_with_context(DeliveryReport::default())
             .map_err(SinkError::Producer)?;
+        // An idempotent producer asks for its producer id when it starts, finds no broker
+        // connected yet and asks again 500 ms later; the answer to a metadata request asks
+        // at once, which often saves the first batch that wait. (Brokers that do not
+        // answer within a second are not an error here: sending says so.)
+        let _ = producer
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(1));
         Ok(Self {
             producer,
             topic: topic.to_string(),
