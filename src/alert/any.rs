@@ -45,6 +45,16 @@ impl AnyReader {
     /// Decodes one file held in memory. Never panics: a panic inside a decoder becomes an
     /// error for that file.
     pub fn decode(&self, bytes: Vec<u8>, file: &Arc<str>) -> DecodedAny {
+        self.decode_input(Input::Owned(bytes), file)
+    }
+
+    /// [`Self::decode`] of bytes the caller keeps (a Kafka message, kept for its dead
+    /// letter): no copy, except of a Parquet file, which its reader must own.
+    pub fn decode_slice(&self, bytes: &[u8], file: &Arc<str>) -> DecodedAny {
+        self.decode_input(Input::Borrowed(bytes), file)
+    }
+
+    fn decode_input(&self, bytes: Input<'_>, file: &Arc<str>) -> DecodedAny {
         match catch_decoder_panic(|| self.decode_inner(bytes, file)) {
             Ok(d) => d,
             Err(panic) => DecodedAny {
@@ -58,10 +68,10 @@ impl AnyReader {
         }
     }
 
-    fn decode_inner(&self, bytes: Vec<u8>, file: &Arc<str>) -> DecodedAny {
+    fn decode_inner(&self, bytes: Input<'_>, file: &Arc<str>) -> DecodedAny {
         let mut out = DecodedAny::default();
-        let bytes = if is_gzip(&bytes) {
-            match gunzip_file(&bytes) {
+        let bytes = if is_gzip(bytes.as_slice()) {
+            match gunzip_file(bytes.as_slice()) {
                 Ok(inner) if is_gzip(&inner) => {
                     out.errors.push(ReadError::new(
                         &**file,
@@ -70,7 +80,7 @@ impl AnyReader {
                     ));
                     return out;
                 }
-                Ok(inner) => inner,
+                Ok(inner) => Input::Owned(inner),
                 Err(kind) => {
                     out.errors.push(ReadError::new(&**file, None, kind));
                     return out;
@@ -85,21 +95,27 @@ impl AnyReader {
         let lsst_reader = LsstRecordReader {
             decode_stamps: self.decode_stamps,
         };
-        if parquet::is_parquet(&bytes) {
+        if parquet::is_parquet(bytes.as_slice()) {
             let readers = parquet::ParquetReaders {
                 ztf: &ztf,
                 lsst: lsst_reader,
                 lsst_schemas: self.lsst_schemas.as_deref(),
             };
-            parquet::decode_parquet(bytes, file, &readers, &mut out.alerts, &mut out.errors);
-        } else if lsst::is_framed(&bytes) {
+            parquet::decode_parquet(
+                bytes.into_vec(),
+                file,
+                &readers,
+                &mut out.alerts,
+                &mut out.errors,
+            );
+        } else if lsst::is_framed(bytes.as_slice()) {
             let mut alerts = Vec::new();
             let sources = SchemaSources {
                 dir: self.lsst_schemas.clone(),
                 registry: self.schema_registry.clone(),
             };
             lsst::decode_framed(
-                &bytes,
+                bytes.as_slice(),
                 file,
                 &sources,
                 lsst_reader,
@@ -109,7 +125,7 @@ impl AnyReader {
             out.alerts
                 .extend(alerts.into_iter().map(|a| AnyAlert::Lsst(Box::new(a))));
         } else {
-            self.decode_container(&bytes, file, &ztf, lsst_reader, &mut out);
+            self.decode_container(bytes.as_slice(), file, &ztf, lsst_reader, &mut out);
         }
         out
     }
@@ -146,6 +162,28 @@ impl AnyReader {
         });
         if let Err(e) = result {
             out.errors.push(e.into_read_error(file));
+        }
+    }
+}
+
+/// A file's bytes, owned (read from disk, unzipped) or borrowed from the caller.
+enum Input<'a> {
+    Owned(Vec<u8>),
+    Borrowed(&'a [u8]),
+}
+
+impl Input<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Owned(v) => v,
+            Self::Borrowed(s) => s,
+        }
+    }
+
+    fn into_vec(self) -> Vec<u8> {
+        match self {
+            Self::Owned(v) => v,
+            Self::Borrowed(s) => s.to_vec(),
         }
     }
 }

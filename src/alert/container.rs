@@ -45,23 +45,33 @@ impl CachedSchema {
     }
 }
 
-fn schema_cache() -> &'static Mutex<HashMap<String, Arc<CachedSchema>>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<CachedSchema>>>> = OnceLock::new();
+/// Parsed schemas by the length of their text, then the text itself: a ZTF night is one
+/// 40 kB schema in every file, and hashing it whole for each file cost more than comparing
+/// it with the one schema of its length.
+type SchemaCache = HashMap<usize, Vec<(String, Arc<CachedSchema>)>>;
+
+fn schema_cache() -> &'static Mutex<SchemaCache> {
+    static CACHE: OnceLock<Mutex<SchemaCache>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
 fn cached_schema(json: &str) -> Result<Arc<CachedSchema>, String> {
-    if let Some(s) = schema_cache()
+    let found = schema_cache()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .get(json)
-    {
-        return Ok(s.clone());
+        .get(&json.len())
+        .and_then(|same_length| same_length.iter().find(|(text, _)| text == json))
+        .map(|(_, s)| s.clone());
+    if let Some(s) = found {
+        return Ok(s);
     }
     let parsed = Arc::new(CachedSchema::parse(json)?);
     let mut cache = schema_cache().lock().unwrap_or_else(|p| p.into_inner());
-    if cache.len() < SCHEMA_CACHE_CAP {
-        cache.insert(json.to_string(), parsed.clone());
+    if cache.values().map(Vec::len).sum::<usize>() < SCHEMA_CACHE_CAP {
+        cache
+            .entry(json.len())
+            .or_default()
+            .push((json.to_string(), parsed.clone()));
     }
     Ok(parsed)
 }

@@ -40,6 +40,9 @@ pub struct StreamBenchArgs {
     pub models: Vec<PathBuf>,
     #[command(flatten)]
     pub lsst: super::LsstSchemaArgs,
+    /// A librdkafka property for the producer and the consumers, KEY=VALUE (as `stream -X`).
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub option: Vec<String>,
 }
 
 pub fn run(args: StreamBenchArgs) -> anyhow::Result<ExitCode> {
@@ -60,7 +63,7 @@ pub fn run(args: StreamBenchArgs) -> anyhow::Result<ExitCode> {
         security_protocol: Default::default(),
         sasl_mechanism: "SCRAM-SHA-512".into(),
         username: None,
-        option: Vec::new(),
+        option: args.option.clone(),
     };
     let read = args.lsst.read_options();
     let reader = crate::alert::AnyReader {
@@ -100,6 +103,9 @@ pub fn run(args: StreamBenchArgs) -> anyhow::Result<ExitCode> {
                 }
                 for m in &args.models {
                     c.arg("--model").arg(m);
+                }
+                for o in &args.option {
+                    c.arg("-X").arg(o);
                 }
                 c.stdout(Stdio::null())
                     .stderr(Stdio::null())

@@ -213,6 +213,9 @@ struct Loop<'a> {
     last_status: Option<Instant>,
     last_watermarks: Option<Instant>,
     last_message: Instant,
+    /// `--max-rate`: when the alerts answered so far are due, and how many they are.
+    paced_until: Option<Instant>,
+    paced_alerts: u64,
 }
 
 /// Consumes until `stop` is set (then finishes the batch in hand, commits and leaves the
@@ -248,10 +251,15 @@ pub fn run(
                 "latest"
             },
         )
-        // An alert is answered within a tenth of a second of its arrival, and brokers that
-        // hold a fetch for its whole wait even when data is there (tansu) are not 10x
-        // slower: librdkafka's default wait is 500 ms.
-        .set("fetch.wait.max.ms", "50")
+        // An alert is answered within a few hundredths of a second of its arrival, and
+        // brokers that hold a fetch for its whole wait even when data is there (tansu) are
+        // not 50x slower: librdkafka's default wait is 500 ms. (A broker with nothing to
+        // send answers an idle consumer 100 times a second.)
+        .set("fetch.wait.max.ms", "10")
+        // Once the local queue holds its fill (64 MB: only 600 LSST alerts of 107 kB), a
+        // consumer behind the stream stops fetching for this long; librdkafka's 1 s default
+        // left it idle for most of each second of a backlog of LSST alerts.
+        .set("fetch.queue.backoff.ms", "10")
         .set(
             "enable.partition.eof",
             if config.until_caught_up {
@@ -325,6 +333,8 @@ pub fn run(
         last_status: None,
         last_watermarks: None,
         last_message: Instant::now(),
+        paced_until: None,
+        paced_alerts: 0,
     };
     let outcome = lp.consume(stop, on_event);
     lp.status.state = "stopped".into();
@@ -542,7 +552,7 @@ impl Loop<'_> {
                         Some(format!("{label}: an empty message (no payload)")),
                     );
                 }
-                let d = reader.decode(m.payload.clone(), &label);
+                let d = reader.decode_slice(&m.payload, &label);
                 let error = (!d.errors.is_empty() || d.alerts.is_empty()).then(|| {
                     if d.errors.is_empty() {
                         format!("{label}: no alert in the message")
@@ -636,13 +646,27 @@ impl Loop<'_> {
         Ok(())
     }
 
-    fn throttle(&self, stop: &AtomicBool) {
+    /// Paces the answers to `max_rate`: after each batch, waits until its alerts are due at
+    /// that rate. Time spent waiting (for partitions, for messages) is credit for one second
+    /// at most, so that a consumer that waited does not then answer all it waited for at
+    /// once (it did once batches were written in milliseconds).
+    fn throttle(&mut self, stop: &AtomicBool) {
         let Some(rate) = self.config.max_rate.filter(|r| *r > 0.0) else {
             return;
         };
-        let due = Duration::from_secs_f64(self.status.alerts as f64 / rate);
-        while self.started.elapsed() < due && !stop.load(Ordering::Relaxed) {
-            std::thread::sleep((due - self.started.elapsed()).min(Duration::from_millis(50)));
+        let now = Instant::now();
+        let credit_from = now.checked_sub(Duration::from_secs(1)).unwrap_or(now);
+        let new = self.status.alerts.saturating_sub(self.paced_alerts);
+        self.paced_alerts = self.status.alerts;
+        let due = self.paced_until.map_or(now, |t| t.max(credit_from))
+            + Duration::from_secs_f64(new as f64 / rate);
+        self.paced_until = Some(due);
+        while !stop.load(Ordering::Relaxed) {
+            let left = due.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
         }
     }
 

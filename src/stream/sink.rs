@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -55,7 +55,13 @@ impl ProducerContext for DeliveryReport {
     }
 }
 
-/// A producer that knows whether everything it sent arrived.
+/// How long [`TopicWriter::send_all`] waits for the brokers to acknowledge a batch.
+const ACK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A producer that knows whether everything it sent arrived. Its own thread serves the
+/// delivery reports; `send_all` waits for them in steps of a millisecond, not with rdkafka's
+/// `flush`, which sleeps in steps of 100 ms while that thread serves them: every batch of a
+/// stream waited 100 ms for acknowledgements that had come in a few milliseconds.
 pub struct TopicWriter {
     producer: ThreadedProducer<DeliveryReport>,
     pub topic: String,
@@ -71,9 +77,16 @@ impl TopicWriter {
                 config.set(key, value);
             }
         }
-        let producer = config
+        let producer: ThreadedProducer<DeliveryReport> = config
             .create_with_context(DeliveryReport::default())
             .map_err(SinkError::Producer)?;
+        // An idempotent producer asks for its producer id when it starts, finds no broker
+        // connected yet and asks again 500 ms later; the answer to a metadata request asks
+        // at once, which often saves the first batch that wait. (Brokers that do not
+        // answer within a second are not an error here: sending says so.)
+        let _ = producer
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(1));
         Ok(Self {
             producer,
             topic: topic.to_string(),
@@ -113,12 +126,7 @@ impl TopicWriter {
                 }
             }
         }
-        self.producer
-            .flush(Duration::from_secs(60))
-            .map_err(|e| SinkError::Delivery {
-                topic: self.topic.clone(),
-                reason: format!("not acknowledged within 60 s: {e}"),
-            })?;
+        self.wait_for_acks()?;
         let failed = context.failed.load(Ordering::Relaxed);
         if failed > 0 {
             let reason = context
@@ -133,6 +141,30 @@ impl TopicWriter {
             });
         }
         Ok(())
+    }
+
+    /// Sends what lingers in the queue now and waits until every message's delivery report
+    /// has been served (the count of messages in flight includes reports not yet served).
+    fn wait_for_acks(&self) -> Result<(), SinkError> {
+        let deadline = Instant::now() + ACK_TIMEOUT;
+        loop {
+            // A flush that does not wait: librdkafka sends the lingering messages at once.
+            let done = self.producer.flush(Duration::ZERO).is_ok();
+            if done && self.producer.in_flight_count() == 0 {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(SinkError::Delivery {
+                    topic: self.topic.clone(),
+                    reason: format!(
+                        "not acknowledged within {} s: {} messages outstanding",
+                        ACK_TIMEOUT.as_secs(),
+                        self.producer.in_flight_count()
+                    ),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 
