@@ -77,8 +77,18 @@ pub struct ClassifyArgs {
 pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     super::require_paths(&args.paths)?;
     let (inputs, walk_errors) = collect_inputs(&args.paths);
+    // Tree models (the defaults) read no stamps: skip inflating and decoding them, most of
+    // the cost of reading an alert.
+    let trees_only = args.model.as_deref().is_none_or(|p| {
+        crate::model::file::read_header(p)
+            .is_ok_and(|h| h.kind == crate::model::file::ModelKind::Trees)
+    });
+    let read_options = crate::alert::ReadOptions {
+        decode_stamps: !trees_only,
+        ..args.lsst.read_options()
+    };
     let bar = progress::read_bar(0);
-    let (objects, summary) = read_objects(&inputs, &args.lsst.read_options(), |p| {
+    let (objects, summary) = read_objects(&inputs, &read_options, |p| {
         bar.set_length(p.bytes_total);
         progress::update(&bar, p);
     });
