@@ -75,20 +75,17 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     for e in walk_errors.iter().chain(&summary.errors) {
         eprintln!("warning: {e}");
     }
-    let other: usize = objects
-        .iter()
-        .filter(|o| !model.reads(o.key.survey))
-        .count();
-    if other > 0 {
+    let (objects, other): (Vec<_>, Vec<_>) =
+        objects.into_iter().partition(|o| model.reads(o.key.survey));
+    if !other.is_empty() {
         eprintln!(
-            "warning: {other} objects are of a survey {} does not read: left out",
-            model.name()
+            "warning: {} objects are of a survey {} does not read: their labelled ones are \
+             scored with their survey's default model, in a folder of its name under {}",
+            other.len(),
+            model.name(),
+            args.out.display()
         );
     }
-    let objects: Vec<_> = objects
-        .into_iter()
-        .filter(|o| model.reads(o.key.survey))
-        .collect();
     anyhow::ensure!(
         !objects.is_empty(),
         "model {} ({}) reads {} alerts and the data holds none",
@@ -96,24 +93,78 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         args.model.display(),
         model.header.trained_on.survey
     );
+    let options = crate::classify::ClassifyOptions {
+        rules: !args.no_rules,
+        priors: args
+            .priors
+            .as_deref()
+            .map(crate::model::priors::parse_priors)
+            .transpose()?,
+        ..Default::default()
+    };
     let report = evaluate_with(
         &model,
         &objects,
         &labels,
         args.max_detections,
-        &crate::classify::ClassifyOptions {
-            rules: !args.no_rules,
-            priors: args
-                .priors
-                .as_deref()
-                .map(crate::model::priors::parse_priors)
-                .transpose()?,
-            ..Default::default()
-        },
+        &options,
         &backend.device,
         &args.out,
     )?;
-    report_done(&args, &report)
+    report_done(&args, &report)?;
+    evaluate_other_surveys(&args, &other, &labels, &options)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The labelled objects of surveys the given model does not read, each survey's scored
+/// with its bundled default model (the answer `classify` gives them) into `OUT/<model>/`.
+fn evaluate_other_surveys(
+    args: &EvaluateArgs,
+    objects: &[crate::sequence::neutral::ObjectSequence],
+    labels: &std::collections::HashMap<String, String>,
+    options: &crate::classify::ClassifyOptions,
+) -> anyhow::Result<()> {
+    use crate::alert::neutral::Survey;
+    for survey in [Survey::Ztf, Survey::Lsst] {
+        let of_survey: Vec<&crate::sequence::neutral::ObjectSequence> = objects
+            .iter()
+            .filter(|o| o.key.survey == survey && labels.contains_key(&o.key.id))
+            .collect();
+        if of_survey.is_empty() {
+            continue;
+        }
+        let Some(path) = crate::assets::default_model_for(survey) else {
+            eprintln!("warning: no bundled default model for {survey} alerts to score them");
+            continue;
+        };
+        let backend = LoadedModel::backend_for(&path, args.backend);
+        let model = LoadedModel::load_for(&path, &backend)?;
+        let out = args.out.join(model.name());
+        std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+        eprintln!(
+            "{} labelled {survey} objects, scored with {} into {}",
+            of_survey.len(),
+            model.name(),
+            out.display()
+        );
+        let report = evaluate_with(
+            &model,
+            &of_survey,
+            labels,
+            args.max_detections,
+            options,
+            &backend.device,
+            &out,
+        )?;
+        eprintln!(
+            "  {}: {} objects, accuracy {:.3}, macro F1 {:.3}",
+            model.name(),
+            report.objects,
+            report.accuracy,
+            report.macro_f1
+        );
+    }
+    Ok(())
 }
 
 fn report_done(

@@ -233,6 +233,27 @@ pub fn run_neutral(
         ),
     ];
 
+    let (trained_on, saved) = train_and_save(config, &rows, &loaded, &pick, &neutral_config, say)?;
+    Ok(NeutralReport {
+        objects: truth.len(),
+        folds: folds.len(),
+        cross_source_folds: folds.iter().filter(|f| f.cross_source).count(),
+        rows: table,
+        trained_on,
+        saved,
+    })
+}
+
+/// The neutral model trained on the split's training and validation objects and written to
+/// `config.save_model`, if asked: how many objects it trained on, and where it went.
+fn train_and_save<'a>(
+    config: &NeutralConfig,
+    rows: &[SplitRow],
+    loaded: &HashSet<&str>,
+    pick: &dyn Fn(&[String]) -> Vec<&'a Sequence>,
+    neutral_config: &TreeConfig,
+    say: &dyn Fn(&str),
+) -> Result<(usize, Option<PathBuf>), BenchmarkError> {
     let fit_labels: HashMap<String, String> = rows
         .iter()
         .filter(|r| r.part == "train" || r.part == "val")
@@ -251,7 +272,7 @@ pub fn run_neutral(
             &pick(&fit_ids),
             &fit_labels,
             FeatureSet::Neutral,
-            &neutral_config,
+            neutral_config,
         )?;
         let header = crate::model::trees::neutral_tree_model_header(
             &trees,
@@ -261,14 +282,7 @@ pub fn run_neutral(
             .map_err(|e| BenchmarkError::Invalid(e.to_string()))?;
         saved = Some(path.clone());
     }
-    Ok(NeutralReport {
-        objects: truth.len(),
-        folds: folds.len(),
-        cross_source_folds: folds.iter().filter(|f| f.cross_source).count(),
-        rows: table,
-        trained_on: fit_ids.len(),
-        saved,
-    })
+    Ok((fit_ids.len(), saved))
 }
 
 /// The report as a Markdown table: balanced accuracy and per-class recall with standard

@@ -27,7 +27,7 @@ pub const NEUTRAL_FEATURES: &str = "neutral";
 pub const HISTORY_DAYS: f64 = 30.0;
 
 /// The feature names, in vector order.
-pub const NEUTRAL_TABULAR_FEATURES: [&str; 18] = [
+pub const NEUTRAL_TABULAR_FEATURES: [&str; 20] = [
     "snr",
     "is_negative",
     "band_um",
@@ -46,6 +46,8 @@ pub const NEUTRAL_TABULAR_FEATURES: [&str; 18] = [
     "dmag_since_last_same_band",
     "frac_negative_prev_30d",
     "days_since_last_detection",
+    "mag_slope_per_day_30d",
+    "g_minus_r_30d",
 ];
 
 /// Features that the shortcut audit of the ZTF default found to say which source (file,
@@ -264,6 +266,28 @@ pub fn features_of(
     });
     let last = prv.iter().map(|p| p.0).fold(f64::NAN, f64::max);
     out.push(nan(Some(now - last)));
+    // Rising or fading: magnitudes per day since the first detection in this band within
+    // the window (a supernova's rise, a star's or nucleus' flicker).
+    let first_same_band = prv
+        .iter()
+        .filter(|p| p.1 == d.band)
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    out.push(nan(first_same_band.and_then(|p| {
+        let days = now - p.0;
+        (days > 0.01).then_some(())?;
+        Some((d.flux.and_then(mag_of)? - mag_of(p.2)?) / days)
+    })));
+    // Colour where both bands were seen in the window: the latest g and the latest r.
+    let latest = |band: &str| -> Option<f64> {
+        if d.band == band {
+            return d.flux.and_then(mag_of);
+        }
+        prv.iter()
+            .filter(|p| p.1 == band)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .and_then(|p| mag_of(p.2))
+    };
+    out.push(nan(latest("g").zip(latest("r")).map(|(g, r)| g - r)));
     debug_assert_eq!(out.len(), NEUTRAL_TABULAR_FEATURES.len());
     out
 }

@@ -317,3 +317,47 @@ fn a_stream_of_both_surveys_answers_every_alert_as_classify_does() {
     }
     assert_eq!(n, 29);
 }
+
+/// `evaluate --model` on labelled objects of both surveys: the given model's report, and the
+/// other survey's labelled objects scored with its default model beside it.
+#[test]
+fn evaluate_scores_the_other_surveys_objects_with_their_default() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let labels = dir.path().join("labels.csv");
+    // The ZTF object is a variable star in the shared labels; the three LSST alerts of
+    // known solar-system objects are asteroids by their association.
+    std::fs::write(
+        &labels,
+        "objectId,label\nZTF19abegmle,VS\n20892066498361688,asteroid\n\
+         21163611661088578,asteroid\n21164736943044929,asteroid\n",
+    )
+    .expect("labels");
+    let out = dir.path().join("eval");
+    let run = stampseq()
+        .args(["evaluate", "--model"])
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq"))
+        .arg("--data")
+        .args(mixed_inputs())
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--out")
+        .arg(&out)
+        .env("STAMPSEQ_LSST_SCHEMAS", schemas())
+        .output()
+        .expect("evaluate");
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    let read = |p: PathBuf| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        )
+        .expect("json")
+    };
+    let ztf = read(out.join("metrics.json"));
+    assert_eq!(ztf["model"], "default-trees");
+    assert_eq!(ztf["objects"], 1);
+    let lsst = read(out.join("neutral-trees/metrics.json"));
+    assert_eq!(lsst["model"], "neutral-trees");
+    assert_eq!(lsst["objects"], 3);
+    assert_eq!(lsst["accuracy"], 1.0, "the known-object rule: {err}");
+}
