@@ -361,3 +361,100 @@ fn evaluate_scores_the_other_surveys_objects_with_their_default() {
     assert_eq!(lsst["objects"], 3);
     assert_eq!(lsst["accuracy"], 1.0, "the known-object rule: {err}");
 }
+
+/// `stampseq finetune` on labelled LSST objects starts from the neutral model and makes an
+/// LSST model of it: its LSST answers are no longer transferred.
+#[test]
+fn finetune_on_lsst_labels_makes_the_neutral_model_an_lsst_model() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // A copy of the bundled models, so that the fine-tuned one is written beside the copy.
+    let assets = dir.path().join("assets");
+    std::fs::create_dir_all(assets.join("models")).expect("dir");
+    for m in ["default-trees", "neutral-trees"] {
+        std::fs::copy(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("assets/models/{m}.stampseq")),
+            assets.join(format!("models/{m}.stampseq")),
+        )
+        .expect("copy");
+    }
+    let framed = data_dir().join("lsst/derived-fink-v10-framed");
+    let answers = |model: Option<&std::path::Path>| -> Vec<HashMap<String, String>> {
+        let out = dir.path().join("answers.csv");
+        let mut c = stampseq();
+        c.env("STAMPSEQ_ASSETS", &assets)
+            .arg("classify")
+            .arg(&framed)
+            .arg("--out")
+            .arg(&out)
+            .env("STAMPSEQ_LSST_SCHEMAS", schemas());
+        if let Some(m) = model {
+            c.arg("--model").arg(m);
+        }
+        let run = c.output().expect("classify");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        csv::Reader::from_path(&out)
+            .expect("csv")
+            .deserialize::<HashMap<String, String>>()
+            .map(|r| r.expect("row"))
+            .collect()
+    };
+    let before = answers(None);
+    assert!(before.iter().all(|r| r["transferred"] == "true"));
+    // Vet every object: the known solar-system ones as asteroids, the others as AGN.
+    let mut labels = String::from("objectId,label\n");
+    let mut seen = HashSet::new();
+    for r in &before {
+        if seen.insert(r["objectId"].clone()) {
+            let label = if r["rule"].contains("known solar-system object") {
+                "asteroid"
+            } else {
+                "AGN"
+            };
+            labels.push_str(&format!("{},{label}\n", r["objectId"]));
+        }
+    }
+    let labels_csv = dir.path().join("labels.csv");
+    std::fs::write(&labels_csv, labels).expect("labels");
+    let run = stampseq()
+        .env("STAMPSEQ_ASSETS", &assets)
+        .arg("finetune")
+        .arg(&framed)
+        .arg("--labels")
+        .arg(&labels_csv)
+        .arg("--lsst-schemas")
+        .arg(schemas())
+        .output()
+        .expect("finetune");
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(
+        err.contains("neutral-trees.stampseq"),
+        "started from the neutral model: {err}"
+    );
+    let new_model = std::fs::read_dir(assets.join("models"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("neutral-trees.ft-"))
+                && p.extension().is_some_and(|e| e == "stampseq")
+        })
+        .expect("the fine-tuned model beside the neutral one");
+    let header = stampseq::model::file::read_header(&new_model).expect("header");
+    assert_eq!(header.trained_on.survey, Survey::Lsst);
+    assert_eq!(header.trained_on.feature_set, "neutral");
+    let after = answers(Some(&new_model));
+    assert_eq!(after.len(), before.len());
+    assert!(after.iter().all(|r| r["transferred"] == "false"));
+    let agn = after.iter().filter(|r| r["top_class"] == "AGN").count();
+    let agn_before = before.iter().filter(|r| r["top_class"] == "AGN").count();
+    assert!(
+        agn > agn_before,
+        "the vetting moved answers: {agn_before} -> {agn} AGN"
+    );
+}
