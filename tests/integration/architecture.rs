@@ -935,3 +935,234 @@ fn definitions(text: &str) -> BTreeSet<String> {
         })
         .collect()
 }
+
+/// The survey is a detail of `alert/` and `features/` (the survey seam): above them code asks
+/// the survey (`FeatureSet`, `RuleFacts`, `AlertRef`'s neutral questions) instead of naming
+/// ZTF or LSST. Each file above that still names a survey's variant is listed here with the
+/// most it may name and why; the count may only go down (a listed number higher than the
+/// count fails too, so that the list follows every step down).
+const SURVEY_NAMED: &[(&str, usize, &str)] = &[
+    (
+        "app/files.rs",
+        2,
+        "the catalogue's two lists (ZTF sequences, neutral objects)",
+    ),
+    (
+        "app/jobs.rs",
+        2,
+        "the classify job answers the catalogue's two lists",
+    ),
+    (
+        "app/models.rs",
+        2,
+        "the stand-in model asked for LSST objects no loaded model reads",
+    ),
+    (
+        "app/state.rs",
+        4,
+        "the catalogue's two lists; the browser's object key",
+    ),
+    (
+        "app/views/browser.rs",
+        2,
+        "'no LSST model' when nothing answers an LSST row",
+    ),
+    (
+        "app/views/evolution.rs",
+        1,
+        "the time axis's name (ZTF UTC, LSST TAI)",
+    ),
+    (
+        "app/views/lightcurve.rs",
+        4,
+        "band colours and the time scale, decided in the view",
+    ),
+    (
+        "app/views/lsst_details.rs",
+        1,
+        "the LSST details view itself",
+    ),
+    (
+        "app/views/model_input.rs",
+        3,
+        "stamp preparation shown per survey",
+    ),
+    ("app/views/stamps.rs", 2, "the ZTF and LSST stamp panels"),
+    ("assets.rs", 2, "the default model of each survey"),
+    (
+        "cli/bench.rs",
+        5,
+        "benchmarks that build ZTF or LSST inputs on purpose",
+    ),
+    (
+        "cli/classify.rs",
+        2,
+        "the surveys a model answers, in the run's header line",
+    ),
+    (
+        "cli/evaluate.rs",
+        2,
+        "the other survey's labelled objects scored with its default",
+    ),
+    (
+        "cli/finetune.rs",
+        1,
+        "the survey whose labels choose the base model",
+    ),
+    (
+        "cli/stream.rs",
+        2,
+        "the default model of each survey for a stream",
+    ),
+    (
+        "eval/plots/light_curve.rs",
+        4,
+        "band colours and the time scale of the exported plot",
+    ),
+    (
+        "model/read.rs",
+        2,
+        "bench infer reads the alerts of its model's survey only",
+    ),
+    (
+        "model/rules.rs",
+        4,
+        "ZTF and LSST entry points of the rules written once (tests use them)",
+    ),
+    (
+        "model/survey.rs",
+        3,
+        "each survey's stamps and feature set, what a model was trained on",
+    ),
+    ("model/trees.rs", 5, "the header of a tree model per survey"),
+    (
+        "sequence/neutral.rs",
+        16,
+        "light curves built from each survey's history and nights",
+    ),
+    ("stamp/orient.rs", 1, "LSST cutouts turned by their WCS"),
+    (
+        "stream/answer.rs",
+        10,
+        "the stream state keeps ZTF alerts whole, LSST alerts by need",
+    ),
+    ("stream/mod.rs", 2, "the survey column of the answers"),
+    (
+        "stream/state.rs",
+        6,
+        "partition state per survey's object key",
+    ),
+    (
+        "train/dataset.rs",
+        5,
+        "a network's data cache, one survey per model",
+    ),
+    (
+        "train/trees.rs",
+        10,
+        "tree training on the alerts of one survey",
+    ),
+];
+
+/// Outside `#[cfg(test)]` items: what a later brace-matched item after the attribute holds.
+fn without_test_items(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at..];
+        let Some(open) = after.find(['{', ';']) else {
+            rest = "";
+            break;
+        };
+        if after.as_bytes()[open] == b';' {
+            rest = &after[open + 1..];
+            continue;
+        }
+        let mut depth = 0;
+        let mut end = after.len();
+        for (i, ch) in after[open..].char_indices() {
+            match ch {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn the_survey_is_named_only_in_the_alert_layer_and_the_survey_seam() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut paths = Vec::new();
+    collect_rs(&src, &mut paths);
+    let patterns = [
+        "Survey::Ztf",
+        "Survey::Lsst",
+        "AnyAlert::Ztf",
+        "AnyAlert::Lsst",
+        "AlertRef::Ztf",
+        "AlertRef::Lsst",
+    ];
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for path in paths {
+        let rel = path
+            .strip_prefix(&src)
+            .expect("under src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.starts_with("alert/") || rel.starts_with("features/") {
+            continue;
+        }
+        let text = without_test_items(&strip(
+            &std::fs::read_to_string(&path).expect("readable source"),
+        ));
+        let n: usize = patterns.iter().map(|p| text.matches(p).count()).sum();
+        if n > 0 {
+            counts.insert(rel, n);
+        }
+    }
+    let allowed: BTreeMap<&str, usize> = SURVEY_NAMED.iter().map(|(f, n, _)| (*f, *n)).collect();
+    let mut wrong = Vec::new();
+    for (file, n) in &counts {
+        match allowed.get(file.as_str()) {
+            None => wrong.push(format!(
+                "src/{file} names a survey {n} times: ask the survey (features/sets.rs, \
+                 features/facts.rs, AlertRef) instead, or list it with its reason"
+            )),
+            Some(&most) if *n > most => wrong.push(format!(
+                "src/{file} names a survey {n} times, more than the {most} listed"
+            )),
+            Some(&most) if *n < most => wrong.push(format!(
+                "src/{file} names a survey {n} times now: lower its entry from {most} to {n}"
+            )),
+            _ => {}
+        }
+    }
+    for (file, most) in &allowed {
+        if !counts.contains_key(*file) {
+            wrong.push(format!(
+                "src/{file} no longer names a survey: remove its entry ({most})"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn test_items_are_left_out_of_the_survey_count() {
+    let text = "fn a() { Survey::Ztf }\n#[cfg(test)]\nmod tests { fn b() { Survey::Lsst } }\n\
+                #[cfg(test)]\nuse x;\nfn c() { AlertRef::Lsst(x) }\n";
+    let kept = without_test_items(text);
+    assert!(kept.contains("Survey::Ztf") && kept.contains("AlertRef::Lsst"));
+    assert!(!kept.contains("Survey::Lsst"), "{kept}");
+}
