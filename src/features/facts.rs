@@ -122,7 +122,10 @@ fn lsst_facts(
         * 24.0
         * 60.0;
     let solar_system = alert.is_solar_system();
-    let known_sso = solar_system.then(|| {
+    // An `ssObjectId` on the source is Rubin's own association with a known solar-system
+    // object, even where a diaObject was made too; the stationary rule still wins over it
+    // for a diaObject seen on several nights, as for ZTF.
+    let known_sso = (solar_system || s.ss_object_id.is_some()).then(|| {
         let id = s
             .ss_object_id
             .map_or_else(|| "unnamed".to_string(), |i| i.to_string());
@@ -143,5 +146,67 @@ fn lsst_facts(
             .reliability
             .filter(|v| (0.0..=1.0).contains(v))
             .map(|v| (v, "LSST reliability")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::lsst::{DiaSource, LsstAlert};
+
+    fn lsst(dia_object: Option<i64>, ss_object: Option<i64>, prv_nights: &[f64]) -> LsstAlert {
+        let source = |id: i64, mjd: f64| DiaSource {
+            dia_source_id: id,
+            dia_object_id: dia_object,
+            ss_object_id: ss_object,
+            midpoint_mjd_tai: mjd,
+            band: "r".into(),
+            psf_flux: Some(5000.0),
+            psf_flux_err: Some(100.0),
+            ..Default::default()
+        };
+        LsstAlert {
+            alert_id: 1,
+            schema: None,
+            dia_source: source(1, 61_000.2),
+            prv_dia_sources: prv_nights
+                .iter()
+                .enumerate()
+                .map(|(i, m)| source(10 + i as i64, *m))
+                .collect(),
+            prv_dia_forced_sources: Vec::new(),
+            dia_object: None,
+            ss_source: None,
+            ss_object: None,
+            mpc_orbits: None,
+            extra: Default::default(),
+            cutouts: Default::default(),
+            origin: crate::alert::AlertOrigin {
+                file: "t".into(),
+                record: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn an_lsst_source_associated_with_a_known_object_is_one_unless_it_stays_put() {
+        // Rubin associated the source with ssObjectId 9 (and also made a diaObject): a
+        // known solar-system object, at one place seen once.
+        let a = lsst(Some(7), Some(9), &[]);
+        let facts = RuleFacts::of(AlertRef::Lsst(&a), &[], &[]);
+        assert!(facts.known_sso.as_deref().is_some_and(|n| n.contains('9')));
+        assert!(facts.one_place);
+        assert_eq!(facts.nights, 1);
+        // The same diaObject detected two nights before: the stationary rule's two nights
+        // (which win over the association in `model::rules`).
+        let b = lsst(Some(7), Some(9), &[60_998.2]);
+        let facts = RuleFacts::of(AlertRef::Lsst(&b), &[], &[]);
+        assert_eq!(facts.nights, 2);
+        assert!(facts.one_place);
+        // Neither association: no known object.
+        let c = lsst(Some(7), None, &[]);
+        assert!(RuleFacts::of(AlertRef::Lsst(&c), &[], &[])
+            .known_sso
+            .is_none());
     }
 }
