@@ -149,7 +149,7 @@ pub fn apply_knowing(
 
 /// The rules for a Rubin/LSST alert on the history it carries: the same rules as for ZTF,
 /// on what LSST says of them ([`RuleFacts`]): stationary as one `diaObject`, a known
-/// solar-system object from `ssSource` or an `ssObjectId` without `diaObject`, the
+/// solar-system object from `ssSource` or an `ssObjectId` on the source, the
 /// brightness of an unknown asteroid, `reliability` as ZTF's `drb`. The new-source rule
 /// needs ZTF's count of past images at the position, which LSST alerts do not carry.
 pub fn apply_lsst(

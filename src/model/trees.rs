@@ -326,7 +326,7 @@ pub fn tree_model_header_for(
             &trained,
             &[
                 "stationary: detected on two or more nights as one diaObject -> P(asteroid) = 0",
-                "known solar-system object: ssSource or ssObjectId without diaObject -> asteroid",
+                "known solar-system object: ssSource or an ssObjectId on the source -> asteroid",
             ],
         ),
     };
