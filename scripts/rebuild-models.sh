@@ -51,6 +51,7 @@ ablation=$(mktemp -d)
 # The survey-neutral model (the default answer for LSST alerts), judged beside the trees.
 neutral=$(mktemp -d)
 "$bin" benchmark --data "$data" --neutral --out "$neutral" \
+    --alerce "$data/alerce/alerce_stamp_classifier.safetensors" \
     --save-model assets/models/neutral-trees.stampseq
 python3 - "$neutral/neutral.md" assets/models/neutral-trees.md <<'PY'
 import re, sys

@@ -131,16 +131,8 @@ pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
         args.models.clone()
     };
     let scratch = tempfile::tempdir()?;
-    if let Some(alerce) = &args.alerce {
-        let is_model = crate::model::file::read_header(alerce).is_ok();
-        if is_model {
-            models.insert(0, alerce.clone());
-        } else {
-            let imported = scratch.path().join("alerce.stampseq");
-            crate::model::import::import_alerce(alerce, &imported)
-                .with_context(|| format!("importing {}", alerce.display()))?;
-            models.insert(0, imported);
-        }
+    if let Some(alerce) = alerce_model(&args, scratch.path())? {
+        models.insert(0, alerce);
     }
     let config = BenchmarkConfig {
         data: args.data,
@@ -167,8 +159,22 @@ pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--alerce` as a model file: given as one, or imported from ALeRCE's weights into `scratch`.
+fn alerce_model(args: &BenchmarkArgs, scratch: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let Some(alerce) = &args.alerce else {
+        return Ok(None);
+    };
+    if crate::model::file::read_header(alerce).is_ok() {
+        return Ok(Some(alerce.clone()));
+    }
+    let imported = scratch.join("alerce.stampseq");
+    crate::model::import::import_alerce(alerce, &imported)
+        .with_context(|| format!("importing {}", alerce.display()))?;
+    Ok(Some(imported))
+}
+
 /// `benchmark --neutral`: the survey-neutral model judged grouped by source beside the ZTF
-/// trees, and written with `--save-model`.
+/// trees (and ALeRCE with `--alerce`), and written with `--save-model`.
 fn run_neutral_model(args: &BenchmarkArgs) -> anyhow::Result<ExitCode> {
     use crate::experiments::neutral::{render_neutral, run_neutral, NeutralConfig};
     // The ZTF trees beside it leave out what the bundled default's audit left out.
@@ -181,7 +187,9 @@ fn run_neutral_model(args: &BenchmarkArgs) -> anyhow::Result<ExitCode> {
             .ok()
         })
         .unwrap_or_default();
+    let scratch = tempfile::tempdir()?;
     let config = NeutralConfig {
+        alerce: alerce_model(args, scratch.path())?,
         data: args.data.clone(),
         split: args.split.clone(),
         trees: TreeConfig {

@@ -83,6 +83,17 @@ pub fn train_trees_present(
     labels: &HashMap<String, String>,
     config: &TreeConfig,
 ) -> Result<TreeEnsemble, BenchmarkError> {
+    let ztf = crate::features::sets::FeatureSet::ZtfCandidate;
+    train_set_trees_present(sequences, labels, ztf, config)
+}
+
+/// [`train_trees_present`] in the features of `set`.
+pub fn train_set_trees_present(
+    sequences: &[&Sequence],
+    labels: &HashMap<String, String>,
+    set: crate::features::sets::FeatureSet,
+    config: &TreeConfig,
+) -> Result<TreeEnsemble, BenchmarkError> {
     let present: HashSet<&str> = sequences
         .iter()
         .filter_map(|s| labels.get(&s.object_id).map(String::as_str))
@@ -98,5 +109,5 @@ pub fn train_trees_present(
             classes.len()
         )));
     }
-    train_trees_for(sequences, labels, classes, config)
+    train_set_trees_for(sequences, labels, classes, set, config)
 }

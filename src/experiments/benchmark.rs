@@ -10,7 +10,6 @@
 
 use crate::eval::metrics::{argmax, calibration, ConfusionMatrix, Metrics, ReliabilityBin};
 use crate::eval::stats::mean_std;
-use crate::features::tabular::{tabular_features, TABULAR_FEATURES};
 use crate::model::trees::{TreeConfig, TreeEnsemble, TreeError};
 use crate::sequence::Sequence;
 use rand::rngs::StdRng;
@@ -279,19 +278,11 @@ pub fn tree_rows(
     sequences: &[&Sequence],
     labels: &HashMap<String, usize>,
 ) -> (Vec<Vec<f32>>, Vec<usize>) {
-    let mut rows = Vec::new();
-    let mut ys = Vec::new();
-    for s in sequences {
-        let Some(&y) = labels.get(&s.object_id) else {
-            continue;
-        };
-        for k in 0..s.len().min(MAX_DETECTIONS) {
-            let earlier: Vec<&crate::alert::Alert> = s.detections[..k].iter().collect();
-            rows.push(tabular_features(&s.detections[k], &earlier));
-            ys.push(y);
-        }
-    }
-    (rows, ys)
+    tree_rows_for(
+        sequences,
+        labels,
+        crate::features::sets::FeatureSet::ZtfCandidate,
+    )
 }
 
 /// [`tree_rows`] for objects of any survey in the features of `set` (a row per detection
@@ -336,12 +327,24 @@ pub fn train_trees_for(
     classes: Vec<String>,
     config: &TreeConfig,
 ) -> Result<TreeEnsemble, BenchmarkError> {
+    let ztf = crate::features::sets::FeatureSet::ZtfCandidate;
+    train_set_trees_for(sequences, labels, classes, ztf, config)
+}
+
+/// [`train_trees_for`] in the features of `set`.
+pub fn train_set_trees_for(
+    sequences: &[&Sequence],
+    labels: &HashMap<String, String>,
+    classes: Vec<String>,
+    set: crate::features::sets::FeatureSet,
+    config: &TreeConfig,
+) -> Result<TreeEnsemble, BenchmarkError> {
     let index: HashMap<String, usize> = labels
         .iter()
         .filter_map(|(id, l)| classes.iter().position(|c| c == l).map(|i| (id.clone(), i)))
         .collect();
-    let (rows, ys) = tree_rows(sequences, &index);
-    let features: Vec<String> = TABULAR_FEATURES.iter().map(|s| s.to_string()).collect();
+    let (rows, ys) = tree_rows_for(sequences, &index, set);
+    let features: Vec<String> = set.tree_features().iter().map(|s| s.to_string()).collect();
     Ok(TreeEnsemble::fit(
         &rows,
         &ys,

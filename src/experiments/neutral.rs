@@ -4,7 +4,7 @@
 //! validation and beside it, then trained on the benchmark split's training and validation
 //! objects and written as the bundled `neutral-trees`, the default answer for LSST alerts.
 
-use super::answers::majority;
+use super::answers::{majority, train_set_trees_present};
 use super::benchmark::*;
 use crate::alert::{read_all, ReadOptions};
 use crate::classify::{ClassifyOptions, LoadedModel};
@@ -29,6 +29,8 @@ pub struct NeutralConfig {
     /// Where to write the neutral model trained on the split's training and validation
     /// objects.
     pub save_model: Option<PathBuf>,
+    /// The ALeRCE stamp classifier, scored beside (it trained on none of these objects).
+    pub alerce: Option<PathBuf>,
 }
 
 /// One model's pooled answers on the held-out groups, scored.
@@ -49,38 +51,6 @@ pub struct NeutralReport {
     pub rows: Vec<NeutralRow>,
     pub trained_on: usize,
     pub saved: Option<PathBuf>,
-}
-
-/// Trees of `set` on the labelled objects of `sequences`, over the real classes present.
-pub fn train_set_trees(
-    sequences: &[&Sequence],
-    labels: &HashMap<String, String>,
-    set: FeatureSet,
-    config: &TreeConfig,
-) -> Result<TreeEnsemble, BenchmarkError> {
-    let present: HashSet<&str> = sequences
-        .iter()
-        .filter_map(|s| labels.get(&s.object_id).map(String::as_str))
-        .collect();
-    let classes: Vec<String> = REAL_CLASSES
-        .iter()
-        .filter(|c| present.contains(*c))
-        .map(|c| c.to_string())
-        .collect();
-    let index: HashMap<String, usize> = labels
-        .iter()
-        .filter_map(|(id, l)| classes.iter().position(|c| c == l).map(|i| (id.clone(), i)))
-        .collect();
-    let (rows, ys) = tree_rows_for(sequences, &index, set);
-    let features: Vec<String> = set.tree_features().iter().map(|s| s.to_string()).collect();
-    Ok(TreeEnsemble::fit(
-        &rows,
-        &ys,
-        &classes,
-        &features,
-        config,
-        &|_, _| {},
-    )?)
 }
 
 /// The model of `set`'s trees as a file would hold it.
@@ -183,8 +153,10 @@ pub fn run_neutral(
             .collect();
         let train = pick(&fold.train);
         let test = pick(&fold.test);
-        let neutral = train_set_trees(&train, &train_labels, FeatureSet::Neutral, &neutral_config)?;
-        let ztf = train_set_trees(&train, &train_labels, FeatureSet::ZtfCandidate, &ztf_config)?;
+        let neutral =
+            train_set_trees_present(&train, &train_labels, FeatureSet::Neutral, &neutral_config)?;
+        let ztf =
+            train_set_trees_present(&train, &train_labels, FeatureSet::ZtfCandidate, &ztf_config)?;
         pool(
             &mut pooled[0],
             Answers::constant(&majority(&train_labels), &test),
@@ -215,7 +187,7 @@ pub fn run_neutral(
         five_classes: score(answers, &truth, &FIVE_CLASSES, None, 13),
         agn_by_subtype: crate::experiments::grouped::agn_by_subtype(answers, &truth, &kinds),
     };
-    let table = vec![
+    let mut table = vec![
         row(
             "majority (per fold)",
             "the most common class of each fold's training groups",
@@ -232,6 +204,18 @@ pub fn run_neutral(
             &neutral,
         ),
     ];
+    if let Some(path) = &config.alerce {
+        say("neutral model: scoring ALeRCE beside it");
+        let backend = crate::backend::BackendChoice::Cpu.resolve();
+        let alerce = LoadedModel::load_for(path, &backend)?;
+        let scored_ids: Vec<String> = truth.iter().map(|(id, _)| id.clone()).collect();
+        table.push(row(
+            "alerce",
+            "the ALeRCE stamp classifier with the physics rules; it trained on none of these \
+             objects",
+            &answers_of(&alerce, &pick(&scored_ids))?,
+        ));
+    }
 
     let (trained_on, saved) = train_and_save(config, &rows, &loaded, &pick, &neutral_config, say)?;
     Ok(NeutralReport {
@@ -268,7 +252,7 @@ fn train_and_save<'a>(
             "training the neutral model on {} objects",
             fit_ids.len()
         ));
-        let trees = train_set_trees(
+        let trees = train_set_trees_present(
             &pick(&fit_ids),
             &fit_labels,
             FeatureSet::Neutral,
@@ -292,7 +276,8 @@ pub fn render_neutral(r: &NeutralReport) -> String {
         "Grouped by source: {} real labelled ZTF objects scored by models that never saw \
          their source group ({} folds, {} of them cross-source; a class found in one group \
          only is scored within it). Labels are weak (catalogue cross-matches), not \
-         spectroscopic. Five classes; recall of each, with standard errors.\n\n\
+         spectroscopic. Five classes; recall of each, with standard errors and the objects of the \
+         class in brackets.\n\n\
          | model | balanced accuracy | AGN | SN | VS | asteroid | objects |\n\
          |---|---|---|---|---|---|---|\n",
         r.objects, r.folds, r.cross_source_folds
@@ -308,9 +293,10 @@ pub fn render_neutral(r: &NeutralReport) -> String {
                 .position(|m| m.class == c)
                 .map_or("-".to_string(), |i| {
                     format!(
-                        "{:.0} ± {:.0} %",
+                        "{:.0} ± {:.0} % ({})",
                         100.0 * t.metrics.per_class[i].recall,
-                        100.0 * t.recall_se.get(i).copied().unwrap_or(f64::NAN)
+                        100.0 * t.recall_se.get(i).copied().unwrap_or(f64::NAN),
+                        t.metrics.per_class[i].support
                     )
                 })
         };

@@ -159,20 +159,7 @@ pub fn lsst_features(alert: &LsstAlert) -> Vec<f32> {
         .chain(std::iter::once(s))
         .filter_map(|p| mag(p.psf_flux))
         .collect();
-    if mags.len() >= 2 {
-        let mean = mags.iter().sum::<f64>() / mags.len() as f64;
-        let var = mags.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / mags.len() as f64;
-        let (lo, hi) = mags
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &m| {
-                (l.min(m), h.max(m))
-            });
-        out.push(var.sqrt() as f32);
-        out.push((hi - lo) as f32);
-    } else {
-        out.push(f32::NAN);
-        out.push(f32::NAN);
-    }
+    out.extend(super::spread_and_range(&mags));
     let last_same_band = prv
         .iter()
         .filter(|p| p.band == s.band)

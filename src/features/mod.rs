@@ -19,6 +19,22 @@ pub const ZTF_FEATURES: &str = "ztf-candidate";
 /// The feature set of models fed LSST `diaSource` fields.
 pub const LSST_FEATURES: &str = "lsst-diasource";
 
+/// The standard deviation (population) and the range of a light curve's magnitudes, as the
+/// tree features store them; NaN for fewer than two.
+pub(crate) fn spread_and_range(mags: &[f64]) -> [f32; 2] {
+    if mags.len() < 2 {
+        return [f32::NAN, f32::NAN];
+    }
+    let mean = mags.iter().sum::<f64>() / mags.len() as f64;
+    let var = mags.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / mags.len() as f64;
+    let (lo, hi) = mags
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &m| {
+            (l.min(m), h.max(m))
+        });
+    [var.sqrt() as f32, (hi - lo) as f32]
+}
+
 /// The 26 features of the ALeRCE checkpoint, in its order: the 23 deployed ones plus `rb`,
 /// `distnr` and `magnr`.
 pub const ALERCE_FEATURES: [&str; 26] = [

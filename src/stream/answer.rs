@@ -299,7 +299,8 @@ impl Answerer {
         // where it carries its history (an LSST alert, unless a temporal model reads the
         // object's earlier stamps).
         let mut ztf_held: Vec<(usize, crate::sequence::Sequence)> = Vec::new();
-        let mut lsst_held: Vec<(usize, Vec<crate::alert::lsst::LsstAlert>)> = Vec::new();
+        // None: the alert alone, borrowed from the batch (no copy of its 100 kB).
+        let mut lsst_held: Vec<(usize, Option<Vec<crate::alert::lsst::LsstAlert>>)> = Vec::new();
         for &i in round {
             let item = &items[i];
             let Some(state) = states.get(&(item.topic.clone(), item.partition)) else {
@@ -323,7 +324,7 @@ impl Answerer {
                     } else {
                         None
                     };
-                    lsst_held.push((i, held.unwrap_or_else(|| vec![(**alert).clone()])));
+                    lsst_held.push((i, held));
                 }
             }
         }
@@ -337,12 +338,16 @@ impl Answerer {
                 },
             ));
         }
-        for (i, alerts) in &lsst_held {
+        for (i, held) in &lsst_held {
+            let alerts = match held {
+                Some(alerts) => alerts.iter().map(AlertRef::Lsst).collect(),
+                None => vec![items[*i].alert.as_ref()],
+            };
             objects.push((
                 *i,
                 BorrowedObject {
                     name: format!("{i}"),
-                    alerts: alerts.iter().map(AlertRef::Lsst).collect(),
+                    alerts,
                 },
             ));
         }
