@@ -2,6 +2,7 @@
 //! batches to the model's device, one row per object and detection step.
 
 pub mod after;
+mod fused;
 pub mod models;
 mod network;
 
@@ -50,6 +51,8 @@ enum Net {
     Enhanced(EnhancedStampClassifier),
     Temporal(TemporalStampClassifier),
     Trees(TreeEnsemble),
+    /// Members whose probabilities are averaged (see [`crate::model::fused`]).
+    Fused(Vec<LoadedModel>),
 }
 
 /// The architecture of a trained model: the header's JSON, with or without the `kind` tag
@@ -191,6 +194,11 @@ impl LoadedModel {
             path: path.into(),
             source,
         })?;
+        Self::from_bytes(bytes, path, device)
+    }
+
+    /// [`Self::load`] of a model file's bytes read from `path` (or held in a fused file).
+    fn from_bytes(bytes: Vec<u8>, path: &Path, device: &Device) -> Result<Self, ModelFileError> {
         let header = file::header_from_bytes(&bytes, path)?;
         let net = match header.kind {
             ModelKind::Alerce => {
@@ -217,6 +225,7 @@ impl LoadedModel {
                 Net::Temporal(net)
             }
             ModelKind::Trees => Net::Trees(read_tree_model(&bytes, &header, path)?),
+            ModelKind::Fused => Net::Fused(fused::load_members(&bytes, &header, path, device)?),
         };
         let display_name = path
             .file_stem()
@@ -239,19 +248,28 @@ impl LoadedModel {
     pub fn load_for(path: &Path, backend: &ResolvedBackend) -> Result<Self, ModelFileError> {
         let mut model = Self::load(path, &backend.device)?;
         if backend.cpu_kernels {
-            let cpu = match &model.net {
-                Net::Alerce(net) => net.cpu_encoder(),
-                Net::Enhanced(net) => net.encoder().cpu_encoder(),
-                Net::Temporal(net) => net.encoder().cpu_encoder(),
-                // No stamps: nothing to put on the CPU kernels.
-                Net::Trees(_) => return Ok(model),
-            };
-            model.cpu = Some(cpu.map_err(|e| ModelFileError::BadHeader {
-                path: path.into(),
-                reason: e.to_string(),
-            })?);
+            model.use_cpu_kernels()?;
         }
         Ok(model)
+    }
+
+    /// Puts the stamp encoder (every member's, for a fused model) on the CPU kernels.
+    fn use_cpu_kernels(&mut self) -> Result<(), ModelFileError> {
+        let cpu = match &mut self.net {
+            Net::Alerce(net) => net.cpu_encoder(),
+            Net::Enhanced(net) => net.encoder().cpu_encoder(),
+            Net::Temporal(net) => net.encoder().cpu_encoder(),
+            // No stamps: nothing to put on the CPU kernels.
+            Net::Trees(_) => return Ok(()),
+            Net::Fused(members) => {
+                return members.iter_mut().try_for_each(|m| m.use_cpu_kernels());
+            }
+        };
+        self.cpu = Some(cpu.map_err(|e| ModelFileError::BadHeader {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })?);
+        Ok(())
     }
 
     /// The backend to load the model at `path` on: a tree model runs on the CPU whatever
@@ -287,7 +305,20 @@ impl LoadedModel {
 
     /// Whether the stamp encoder runs on the CPU inference path.
     pub fn uses_cpu_kernels(&self) -> bool {
-        self.cpu.is_some()
+        match &self.net {
+            Net::Fused(members) => members.iter().any(|m| m.uses_cpu_kernels()),
+            _ => self.cpu.is_some(),
+        }
+    }
+
+    /// Whether the model reads the stamps (a network, or a fusion holding one): where it
+    /// does not, readers may skip decoding them.
+    pub fn reads_stamps(&self) -> bool {
+        match &self.net {
+            Net::Trees(_) => false,
+            Net::Fused(members) => members.iter().any(|m| m.reads_stamps()),
+            _ => true,
+        }
     }
 
     /// The model's file name without extension (see `display_name`).
@@ -297,7 +328,11 @@ impl LoadedModel {
 
     /// Whether the answers carry an uncertainty (ensemble spread).
     pub fn has_uncertainty(&self) -> bool {
-        matches!(self.net, Net::Trees(_))
+        match &self.net {
+            Net::Trees(_) => true,
+            Net::Fused(members) => members.iter().any(|m| m.has_uncertainty()),
+            _ => false,
+        }
     }
 
     pub fn classes(&self) -> &[String] {
@@ -321,6 +356,7 @@ impl LoadedModel {
     pub fn max_steps(&self) -> Option<usize> {
         match &self.net {
             Net::Temporal(net) => net.head().max_steps(),
+            Net::Fused(members) => members.iter().filter_map(|m| m.max_steps()).min(),
             _ => None,
         }
     }
@@ -396,6 +432,9 @@ impl LoadedModel {
         let answered = match &self.net {
             Net::Trees(trees) => {
                 self.classify_tabular(trees, &readable, options, cancel, progress)?
+            }
+            Net::Fused(members) => {
+                self.classify_fused(members, &readable, options, cancel, progress)?
             }
             _ => self.classify_network(&readable, options, device, cancel, progress)?,
         };

@@ -120,9 +120,9 @@ impl LoadedModel {
                 let c = self.header.classes.len();
                 readback(probs)?.chunks(c).map(|p| p.to_vec()).collect()
             }
-            Net::Trees(_) => {
+            Net::Trees(_) | Net::Fused(_) => {
                 return Err(crate::model::ModelError::Input(
-                    "a tree model reads no stamps".into(),
+                    "a tree or fused model is not one network".into(),
                 ))
             }
             Net::Temporal(net) => {

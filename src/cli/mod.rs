@@ -7,6 +7,7 @@ mod classify;
 mod desktop;
 mod evaluate;
 mod finetune;
+mod fuse;
 pub(crate) mod gui;
 mod import;
 mod inspect;
@@ -62,6 +63,9 @@ pub enum Command {
     /// The real-data benchmark: every model, the trees and the majority answer on the
     /// committed split of real labelled alerts, with repeats, calibration and figures.
     Benchmark(benchmark::BenchmarkArgs),
+    /// Fuse model files into one whose answer is the mean of theirs (trees on the alert's
+    /// metadata with a network on its stamps), the priors and the physics rules applied once.
+    Fuse(fuse::FuseArgs),
     /// Retrain the default tree model on your vetting labels; the new model is written
     /// beside the old one with a report of what it bought.
     Finetune(finetune::FinetuneArgs),
@@ -94,6 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Evaluate(args)) => evaluate::run(args),
         Some(Command::Benchmark(args)) => benchmark::run(args),
         Some(Command::Finetune(args)) => finetune::run(args),
+        Some(Command::Fuse(args)) => fuse::run(args),
         Some(Command::Labels(cmd)) => labels::run(cmd),
         Some(Command::Stream(args)) => stream::run_stream(*args),
         Some(Command::Produce(args)) => stream::run_produce(args),

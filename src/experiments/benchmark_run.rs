@@ -36,6 +36,11 @@ pub struct BenchmarkConfig {
     /// Keep every feature even where the shortcut audit finds one that only tells the
     /// source (the audit is still run and printed).
     pub keep_features: bool,
+    /// Network training configurations to retrain on every fold of the grouped validation
+    /// (their runs go to `out/grouped-runs`).
+    pub retrain_grouped: Vec<PathBuf>,
+    /// Training iterations of those networks instead of their configurations'.
+    pub retrain_iterations: Option<usize>,
 }
 
 fn simulation_ablation(
@@ -242,6 +247,8 @@ pub fn run_benchmark(
             seen: &s.seen,
         })
         .collect();
+    let runs = config.out.join("grouped-runs");
+    let never = std::sync::atomic::AtomicBool::new(false);
     let mut grouped = crate::experiments::grouped::grouped_validation(
         &crate::experiments::grouped::GroupedInput {
             objects: &grouped_objects,
@@ -251,6 +258,16 @@ pub fn run_benchmark(
             fixed,
             stack_on: stack_on.as_ref().map(|(n, a)| (n.clone(), a)),
             agn_subtypes: &crate::experiments::groups::agn_subtypes(&config.data)?,
+            networks: (!config.retrain_grouped.is_empty()).then(|| {
+                crate::experiments::grouped::NetworkRetraining {
+                    configs: &config.retrain_grouped,
+                    data: crate::experiments::answers::labelled_alert_folders(&config.data),
+                    labels: &config.split,
+                    work: &runs,
+                    iterations: config.retrain_iterations,
+                    cancel: &never,
+                }
+            }),
         },
         say,
     )?;

@@ -14,7 +14,9 @@ use super::benchmark::*;
 use crate::assets::DEFAULT_MODEL_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::LoadedModel;
+use crate::experiments::grouped_networks::{over_five, retrain_per_fold, RetrainInput};
 use crate::experiments::groups::{grouped_folds, Fold, GroupedObject};
+use crate::model::trees::TreeEnsemble;
 use crate::model::trees::{tree_model_header, TreeConfig};
 use crate::sequence::Sequence;
 use serde::Serialize;
@@ -24,29 +26,6 @@ use std::path::Path;
 /// Object-level folds for a class that lives in one group only.
 pub const WITHIN_FOLDS: usize = 5;
 pub const FOLD_SEED: u64 = 11;
-
-/// `answers` over the five classes (a class the model lacks gets 0), so that folds whose
-/// trees know different classes pool into one set of answers.
-fn over_five(answers: Answers) -> Answers {
-    let map: Vec<Option<usize>> = FIVE_CLASSES
-        .iter()
-        .map(|c| answers.classes.iter().position(|k| k == c))
-        .collect();
-    Answers {
-        classes: FIVE_CLASSES.iter().map(|c| c.to_string()).collect(),
-        by_object: answers
-            .by_object
-            .into_iter()
-            .map(|(id, steps)| {
-                let steps = steps
-                    .into_iter()
-                    .map(|p| map.iter().map(|i| i.map_or(0.0, |i| p[i])).collect())
-                    .collect();
-                (id, steps)
-            })
-            .collect(),
-    }
-}
 
 /// A model scored beside the retrained ones, with the objects it must not be scored on.
 pub struct FixedModel<'a> {
@@ -68,6 +47,20 @@ pub struct GroupedInput<'a> {
     /// The kind of each AGN as its label's catalogue names it (see
     /// [`crate::experiments::groups::agn_subtypes`]).
     pub agn_subtypes: &'a HashMap<String, String>,
+    /// Networks to retrain on every fold (slow: minutes a fold on a CPU).
+    pub networks: Option<NetworkRetraining<'a>>,
+}
+
+/// The networks the grouped validation retrains per fold, and where their runs go.
+pub struct NetworkRetraining<'a> {
+    /// Training configurations (`stampseq train --config`), one network each.
+    pub configs: &'a [std::path::PathBuf],
+    pub data: Vec<std::path::PathBuf>,
+    /// Every object's label (the benchmark split's CSV).
+    pub labels: &'a Path,
+    pub work: &'a Path,
+    pub iterations: Option<usize>,
+    pub cancel: &'a std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -205,13 +198,14 @@ fn retrained_answers(
     input: &GroupedInput,
     folds: &[Fold],
     say: &dyn Fn(&str),
-) -> Result<[Answers; 4], BenchmarkError> {
+) -> Result<([Answers; 4], Vec<Option<TreeEnsemble>>), BenchmarkError> {
     let label_of: HashMap<&str, &str> = input
         .objects
         .iter()
         .map(|o| (o.object_id.as_str(), o.label.as_str()))
         .collect();
     let mut pooled: [Answers; 4] = Default::default();
+    let mut trees_of_fold = Vec::with_capacity(folds.len());
     for (i, fold) in folds.iter().enumerate() {
         say(&format!(
             "grouped validation: fold {} of {} (held out: {})",
@@ -256,8 +250,9 @@ fn retrained_answers(
             p.classes = a.classes;
             p.by_object.extend(a.by_object);
         }
+        trees_of_fold.push(Some(trees));
     }
-    Ok(pooled)
+    Ok((pooled, trees_of_fold))
 }
 
 fn score_model(
@@ -310,7 +305,7 @@ pub fn grouped_validation(
 ) -> Result<GroupedReport, BenchmarkError> {
     let folds = grouped_folds(input.objects, WITHIN_FOLDS, FOLD_SEED);
     let groups = group_counts(input.objects);
-    let [maj, trees, bare, frequent] = retrained_answers(input, &folds, say)?;
+    let ([maj, trees, bare, frequent], trees_of_fold) = retrained_answers(input, &folds, say)?;
     let group_of: HashMap<&str, &str> = input
         .objects
         .iter()
@@ -384,6 +379,36 @@ pub fn grouped_validation(
             ),
             &fused,
         ));
+    }
+    if let Some(nets) = &input.networks {
+        for config in nets.configs {
+            let net = retrain_per_fold(
+                &RetrainInput {
+                    config,
+                    data: nets.data.clone(),
+                    labels: nets.labels,
+                    objects: input.objects,
+                    folds: &folds,
+                    by_id: input.by_id,
+                    work: nets.work,
+                    backend: input.backend,
+                    iterations: nets.iterations,
+                    trees_of_fold: &trees_of_fold,
+                },
+                nets.cancel,
+                say,
+            )?;
+            models.push(retrained(net.name.clone(), net.description, &net.answers));
+            models.push(retrained(
+                format!("fused: {DEFAULT_MODEL_NAME} + {}", net.name),
+                format!(
+                    "the mean of the trees' and {}'s probabilities, then the rules (a fused \
+                     model, both members retrained on the other groups)",
+                    net.name
+                ),
+                &net.fused,
+            ));
+        }
     }
     for f in &input.fixed {
         let t: Vec<(String, String)> = truth

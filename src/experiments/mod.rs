@@ -9,6 +9,7 @@ pub mod benchmark_run;
 pub mod finetune;
 pub mod fused;
 pub mod grouped;
+pub mod grouped_networks;
 pub mod groups;
 pub mod neutral;
 pub mod report;

@@ -57,6 +57,9 @@ pub enum ModelKind {
     Temporal,
     /// Gradient-boosted trees on the alert's metadata and history, with the physics rules.
     Trees,
+    /// Two or more models of the above in one file, their probabilities averaged (see
+    /// [`crate::model::fused`]).
+    Fused,
 }
 
 impl std::fmt::Display for ModelKind {
@@ -66,6 +69,7 @@ impl std::fmt::Display for ModelKind {
             ModelKind::Enhanced => "enhanced",
             ModelKind::Temporal => "temporal",
             ModelKind::Trees => "trees",
+            ModelKind::Fused => "fused",
         })
     }
 }

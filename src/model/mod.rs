@@ -5,6 +5,7 @@ pub mod cpu_infer;
 pub mod encoder;
 pub mod enhanced;
 pub mod file;
+pub mod fused;
 pub mod heads;
 pub mod import;
 pub mod loss;

@@ -1,0 +1,223 @@
+//! A fused model's answers (see [`crate::model::fused`]): every member answers at equal
+//! priors without the rules, the probabilities are averaged class by class, then the
+//! priors and the physics rules are applied once, as for any other model.
+
+use super::after::{at_priors, priors_for};
+use super::{
+    item_rules, step_number, ClassRow, ClassifyOptions, ClassifyOutput, LoadedModel, ObjectAlerts,
+    SkippedAlert,
+};
+use crate::model::file::{ModelFileError, ModelHeader};
+use burn::tensor::Device;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+/// The members of a fused model file, each loaded as from its own file (named
+/// `FILE#member`).
+pub(super) fn load_members(
+    bytes: &[u8],
+    header: &ModelHeader,
+    path: &Path,
+    device: &Device,
+) -> Result<Vec<LoadedModel>, ModelFileError> {
+    let members = crate::model::fused::read_fused_members(bytes, header, path)?;
+    let names = crate::model::fused::member_names(header);
+    members
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let name = match names.get(i).filter(|n| !n.is_empty()) {
+                Some(n) => n.clone(),
+                None => crate::model::file::header_from_bytes(&b, path)?.name,
+            };
+            let member_path = std::path::PathBuf::from(format!("{}#{name}", path.display()));
+            let mut m = LoadedModel::from_bytes(b, &member_path, device)?;
+            m.display_name = name;
+            Ok(m)
+        })
+        .collect()
+}
+
+impl LoadedModel {
+    /// Models loaded in this process fused into one (the benchmark's, per fold), as if read
+    /// from `path`.
+    pub fn fuse(
+        members: Vec<LoadedModel>,
+        name: &str,
+        path: &Path,
+    ) -> Result<Self, ModelFileError> {
+        let headers: Vec<ModelHeader> = members.iter().map(|m| m.header.clone()).collect();
+        let names: Vec<String> = members.iter().map(|m| m.name().to_string()).collect();
+        let header = crate::model::fused::fused_header(name, &headers, &names, path)?;
+        let device = members[0].device.clone();
+        Ok(Self {
+            header,
+            path: path.into(),
+            display_name: name.into(),
+            net: super::Net::Fused(members),
+            cpu: None,
+            device,
+        })
+    }
+}
+
+/// One member's answer to one alert, over the fused model's classes.
+struct MemberAnswer {
+    probabilities: Vec<f32>,
+    std: Vec<f32>,
+}
+
+impl LoadedModel {
+    pub(super) fn classify_fused(
+        &self,
+        members: &[LoadedModel],
+        objects: &[ObjectAlerts],
+        options: &ClassifyOptions,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<ClassifyOutput, crate::model::ModelError> {
+        let raw = ClassifyOptions {
+            rules: false,
+            priors: None,
+            production_rules: false,
+            allwise: None,
+            ..options.clone()
+        };
+        let classes = &self.header.classes;
+        let mut answers: HashMap<(&str, usize), Vec<MemberAnswer>> = HashMap::new();
+        let mut reasons: HashMap<(&str, usize), Vec<String>> = HashMap::new();
+        let n = members.len();
+        // The objects' names as the answer path holds them, to key the members' rows.
+        let names: HashMap<&str, &str> = objects.iter().map(|o| (o.name, o.name)).collect();
+        for (m_index, member) in members.iter().enumerate() {
+            let member_progress =
+                |done: usize, total: usize| progress(m_index * total + done, n * total);
+            let out = match &member.net {
+                super::Net::Trees(trees) => {
+                    member.classify_tabular(trees, objects, &raw, cancel, &member_progress)?
+                }
+                _ => member.classify_network(
+                    objects,
+                    &raw,
+                    member.device(),
+                    cancel,
+                    &member_progress,
+                )?,
+            };
+            for row in out.rows {
+                let Some(&name) = names.get(row.object_id.as_str()) else {
+                    continue;
+                };
+                let mut probabilities = vec![0f32; classes.len()];
+                let mut std = vec![0f32; classes.len()];
+                for (j, c) in member.classes().iter().enumerate() {
+                    if let Some(slot) = classes.iter().position(|k| k == c) {
+                        probabilities[slot] = row.probabilities[j];
+                        std[slot] = row.std.get(j).copied().unwrap_or(0.0);
+                    }
+                }
+                answers
+                    .entry((name, row.k))
+                    .or_default()
+                    .push(MemberAnswer { probabilities, std });
+            }
+            for s in out.skipped {
+                if let Some(&name) = names.get(s.object_id.as_str()) {
+                    reasons.entry((name, s.k)).or_default().push(format!(
+                        "{}: {}",
+                        member.name(),
+                        s.reason
+                    ));
+                }
+            }
+        }
+        let weights = priors_for(classes, options)?;
+        let mut out = ClassifyOutput::default();
+        for o in objects {
+            for i in 0..o.answered {
+                let alert = o.alerts[i];
+                let k = step_number(alert, i);
+                let Some(given) = answers.get(&(o.name, k)) else {
+                    if let Some(r) = reasons.get(&(o.name, k)) {
+                        out.skipped.push(SkippedAlert {
+                            object_id: o.name.to_string(),
+                            k,
+                            source: alert.source(),
+                            reason: r.join("; "),
+                        });
+                    }
+                    continue;
+                };
+                let (mut probs, mut std) = mean_answer(given, classes.len());
+                let top = crate::model::probs::argmax(&probs);
+                let differing = given
+                    .iter()
+                    .filter(|a| crate::model::probs::argmax(&a.probabilities) != top)
+                    .count();
+                if let Some(w) = &weights {
+                    at_priors(&mut probs, Some(&mut std), w);
+                }
+                let mut rule = if options.rules {
+                    item_rules(o, i, classes, &mut probs, Some(&mut std), options)
+                } else {
+                    None
+                };
+                if given.len() < n {
+                    let note = format!(
+                        "answered by {} of the {n} members ({})",
+                        given.len(),
+                        reasons
+                            .get(&(o.name, k))
+                            .map(|r| r.join("; "))
+                            .unwrap_or_default()
+                    );
+                    rule = super::join_notes(rule, Some(note));
+                }
+                let mut row: ClassRow = self.row(o.name, k, alert, probs, Some(std), rule);
+                row.disagreement = Some(differing as f32 / given.len() as f32);
+                out.rows.push(row);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The members' mean probability of each class, and its spread: the members' own spreads
+/// (a tree ensemble's) carried through the mean, sd = sqrt(sum sd_m^2) / M; a member
+/// without one adds none.
+fn mean_answer(given: &[MemberAnswer], classes: usize) -> (Vec<f32>, Vec<f32>) {
+    let m = given.len() as f32;
+    let mut probs = vec![0f32; classes];
+    let mut var = vec![0f32; classes];
+    for a in given {
+        for c in 0..classes {
+            probs[c] += a.probabilities[c] / m;
+            var[c] += a.std[c] * a.std[c];
+        }
+    }
+    let std = var.into_iter().map(|v| v.sqrt() / m).collect();
+    (probs, std)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mean_carries_the_members_spread() {
+        let given = [
+            MemberAnswer {
+                probabilities: vec![0.8, 0.2],
+                std: vec![0.1, 0.1],
+            },
+            MemberAnswer {
+                probabilities: vec![0.2, 0.8],
+                std: vec![0.0, 0.0],
+            },
+        ];
+        let (p, s) = mean_answer(&given, 2);
+        assert!((p[0] - 0.5).abs() < 1e-6 && (p[1] - 0.5).abs() < 1e-6);
+        assert!((s[0] - 0.05).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,323 @@
+//! Networks retrained on every fold of the grouped validation, so that a model that reads
+//! the stamps is judged as the trees are: trained on the other source groups only, scored on
+//! the group it never saw. The bundled networks trained on a random split of every source;
+//! their figure in the grouped table flatters them, and this is the figure that does not.
+//!
+//! Each fold's run lives in its own folder under the work folder (`<name>/<fold>`): a run
+//! that finished is not trained again, one that was stopped resumes, so a long benchmark can
+//! be cancelled and taken up. Selection (the best validation loss) is on objects of the
+//! training groups only: nothing of the held-out group reaches training or selection.
+
+use super::answers::classify_all;
+use super::benchmark::*;
+use crate::backend::ResolvedBackend;
+use crate::classify::LoadedModel;
+use crate::experiments::groups::{Fold, GroupedObject};
+use crate::sequence::Sequence;
+use crate::train::{TrainConfig, TrainEvent};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// Share of each class's training-group objects kept aside to select the network on.
+const VALIDATION_SHARE: f64 = 0.2;
+
+/// What to retrain and where.
+pub struct RetrainInput<'a> {
+    /// A training configuration (`stampseq train --config`): the network and its settings.
+    pub config: &'a Path,
+    /// The labelled alert folders the networks read.
+    pub data: Vec<PathBuf>,
+    /// The labels of every object (the benchmark split's CSV: its parts are not used).
+    pub labels: &'a Path,
+    pub objects: &'a [GroupedObject],
+    pub folds: &'a [Fold],
+    pub by_id: &'a HashMap<&'a str, &'a Sequence>,
+    /// The runs' folder: `<name>/<fold>/` each.
+    pub work: &'a Path,
+    pub backend: &'a ResolvedBackend,
+    /// Training iterations instead of the configuration's (tests make them few).
+    pub iterations: Option<usize>,
+    /// Each fold's trees (by the fold's index in `folds`), to fuse with the fold's network.
+    pub trees_of_fold: &'a [Option<crate::model::trees::TreeEnsemble>],
+}
+
+/// A network's pooled answers: every held-out object answered by the run of its fold.
+pub struct RetrainedNetwork {
+    pub name: String,
+    pub description: String,
+    pub answers: Answers,
+    /// The fold's trees and network fused (see [`crate::model::fused`]), retrained the same.
+    pub fused: Answers,
+    /// Training seconds over all folds (0 for folds taken from earlier runs).
+    pub training_seconds: f64,
+}
+
+/// The network's name: the configuration's file stem.
+fn name_of(config: &Path) -> String {
+    config
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "network".into())
+}
+
+/// A folder name for a fold (group names hold `+` and spaces).
+fn fold_folder(i: usize, fold: &Fold) -> String {
+    let slug: String = fold
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("fold-{}-{}", i + 1, slug.trim_matches('-'))
+}
+
+/// The parts of one fold: the held-out objects are `test`; of every other object, a share of
+/// each class (seeded) is `val`, the rest `train`.
+pub fn fold_parts(
+    fold: &Fold,
+    labels: &HashMap<&str, &str>,
+    seed: u64,
+) -> BTreeMap<String, &'static str> {
+    let test: HashSet<&str> = fold.test.iter().map(String::as_str).collect();
+    let mut by_class: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for id in &fold.train {
+        if test.contains(id.as_str()) {
+            continue;
+        }
+        if let Some(label) = labels.get(id.as_str()) {
+            by_class.entry(label).or_default().push(id);
+        }
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut parts = BTreeMap::new();
+    for ids in by_class.values_mut() {
+        ids.sort_unstable();
+        ids.shuffle(&mut rng);
+        // A class with a single training object keeps it for training.
+        let n_val = if ids.len() < 2 {
+            0
+        } else {
+            ((ids.len() as f64 * VALIDATION_SHARE).round() as usize).clamp(1, ids.len() - 1)
+        };
+        for (k, id) in ids.iter().enumerate() {
+            parts.insert(id.to_string(), if k < n_val { "val" } else { "train" });
+        }
+    }
+    for id in &fold.test {
+        parts.insert(id.clone(), "test");
+    }
+    parts
+}
+
+fn write_parts(path: &Path, parts: &BTreeMap<String, &str>) -> Result<(), BenchmarkError> {
+    let mut s = String::from("objectId,part\n");
+    for (id, part) in parts {
+        s.push_str(&format!("{id},{part}\n"));
+    }
+    crate::atomic::write_atomic(path, s.as_bytes()).map_err(|e| BenchmarkError::File {
+        path: path.into(),
+        source: Box::new(e),
+    })
+}
+
+/// Retrains the network of `input.config` on every cross-source fold and answers each
+/// held-out object with its fold's best model (the physics rules applied, as for every
+/// model of the benchmark). `cancel` stops after the current training step.
+pub fn retrain_per_fold(
+    input: &RetrainInput,
+    cancel: &AtomicBool,
+    say: &dyn Fn(&str),
+) -> Result<RetrainedNetwork, BenchmarkError> {
+    let name = name_of(input.config);
+    let train_err = |e: crate::train::TrainError| BenchmarkError::File {
+        path: input.config.into(),
+        source: Box::new(e),
+    };
+    let mut base = TrainConfig::from_toml_file(input.config).map_err(train_err)?;
+    base.data = input.data.clone();
+    base.labels = input.labels.into();
+    base.holdout_labels = None;
+    if let Some(n) = input.iterations {
+        base.max_iterations = n;
+        base.validate_every = base.validate_every.min(n.max(1));
+    }
+    let labels: HashMap<&str, &str> = input
+        .objects
+        .iter()
+        .map(|o| (o.object_id.as_str(), o.label.as_str()))
+        .collect();
+    let device = input.backend.device.clone().autodiff();
+    let mut pooled = Answers::default();
+    let mut fused = Answers::default();
+    let mut training_seconds = 0.0;
+    // The preprocessed stamps of every labelled object: read once, shared by the folds.
+    let mut shared_cache: Option<PathBuf> = None;
+    let cross: Vec<(usize, &Fold)> = input
+        .folds
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.cross_source)
+        .collect();
+    for (i, &(fold_index, fold)) in cross.iter().enumerate() {
+        let dir = input.work.join(&name).join(fold_folder(i, fold));
+        std::fs::create_dir_all(&dir).map_err(|e| BenchmarkError::File {
+            path: dir.clone(),
+            source: Box::new(e),
+        })?;
+        let split_path = dir.join("parts.csv");
+        write_parts(
+            &split_path,
+            &fold_parts(fold, &labels, base.seed + i as u64),
+        )?;
+        let mut config = base.clone();
+        config.split = Some(split_path);
+        config.data_cache = shared_cache.clone();
+        let best = dir.join("best.stampseq");
+        // Written once a run has finished: a stopped run resumes instead.
+        let marker = dir.join("finished");
+        let finished = marker.is_file() && best.is_file();
+        if finished {
+            say(&format!(
+                "{name}: fold {} of {} (held out: {}): trained before, in {}",
+                i + 1,
+                cross.len(),
+                fold.name,
+                dir.display()
+            ));
+        } else {
+            say(&format!(
+                "{name}: training on fold {} of {} (held out: {}), {} iterations",
+                i + 1,
+                cross.len(),
+                fold.name,
+                config.max_iterations
+            ));
+            let started = std::time::Instant::now();
+            let outcome = crate::train::train(&config, &dir, &device, cancel, &mut |e| {
+                if let TrainEvent::Validation(v) = e {
+                    say(&format!(
+                        "{name}: fold {}: iteration {} validation loss {:.3}",
+                        i + 1,
+                        v.iteration,
+                        v.val_loss
+                    ));
+                }
+            })
+            .map_err(train_err)?;
+            training_seconds += started.elapsed().as_secs_f64();
+            if outcome.cancelled {
+                return Err(BenchmarkError::Invalid(format!(
+                    "{name}: cancelled on fold {} ({}); run again to resume",
+                    i + 1,
+                    dir.display()
+                )));
+            }
+            crate::atomic::write_atomic(&marker, b"").map_err(|e| BenchmarkError::File {
+                path: marker.clone(),
+                source: Box::new(e),
+            })?;
+        }
+        if shared_cache.is_none() && dir.join("data.cache").is_file() {
+            shared_cache = Some(dir.join("data.cache"));
+        }
+        let model = LoadedModel::load_for(&best, input.backend)?;
+        let mut held_out: Vec<Sequence> = fold
+            .test
+            .iter()
+            .filter_map(|id| input.by_id.get(id.as_str()).map(|s| (*s).clone()))
+            .collect();
+        held_out.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+        let answers = over_five(classify_all(&model, &held_out, input.backend)?);
+        pooled.classes = answers.classes;
+        pooled.by_object.extend(answers.by_object);
+        if let Some(Some(trees)) = input.trees_of_fold.get(fold_index) {
+            let header =
+                crate::model::trees::tree_model_header(trees, crate::assets::DEFAULT_MODEL_NAME);
+            let trees = LoadedModel::from_trees(trees.clone(), header, &dir.join("trees.stampseq"));
+            let pair = LoadedModel::fuse(vec![trees, model], "fused", &dir.join("fused.stampseq"))?;
+            let answers = over_five(classify_all(&pair, &held_out, input.backend)?);
+            fused.classes = answers.classes;
+            fused.by_object.extend(answers.by_object);
+        }
+    }
+    Ok(RetrainedNetwork {
+        description: format!(
+            "{name} ({}) retrained on the other source groups of each fold, selected on a \
+             fifth of their objects, with the physics rules",
+            input.config.display()
+        ),
+        name: format!("{name} (retrained per fold)"),
+        answers: pooled,
+        fused,
+        training_seconds,
+    })
+}
+
+/// `answers` over the five classes (a class the model lacks gets 0), so that folds whose
+/// models know different classes pool into one set of answers.
+pub fn over_five(answers: Answers) -> Answers {
+    let map: Vec<Option<usize>> = FIVE_CLASSES
+        .iter()
+        .map(|c| answers.classes.iter().position(|k| k == c))
+        .collect();
+    Answers {
+        classes: FIVE_CLASSES.iter().map(|c| c.to_string()).collect(),
+        by_object: answers
+            .by_object
+            .into_iter()
+            .map(|(id, steps)| {
+                let steps = steps
+                    .into_iter()
+                    .map(|p| map.iter().map(|i| i.map_or(0.0, |i| p[i])).collect())
+                    .collect();
+                (id, steps)
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fold() -> Fold {
+        Fold {
+            name: "a".into(),
+            test: vec!["t1".into(), "t2".into()],
+            train: (0..12).map(|i| format!("o{i}")).collect(),
+            cross_source: true,
+        }
+    }
+
+    #[test]
+    fn a_fold_keeps_its_held_out_objects_out_of_training_and_selection() {
+        let f = fold();
+        let mut labels: HashMap<&str, &str> = HashMap::new();
+        for (i, id) in f.train.iter().enumerate() {
+            labels.insert(id, if i < 10 { "VS" } else { "AGN" });
+        }
+        labels.insert("t1", "VS");
+        labels.insert("t2", "AGN");
+        let parts = fold_parts(&f, &labels, 3);
+        assert_eq!(parts["t1"], "test");
+        assert_eq!(parts["t2"], "test");
+        let val_vs = f.train[..10]
+            .iter()
+            .filter(|id| parts[*id] == "val")
+            .count();
+        let val_agn = f.train[10..]
+            .iter()
+            .filter(|id| parts[*id] == "val")
+            .count();
+        assert_eq!(
+            (val_vs, val_agn),
+            (2, 1),
+            "a fifth of each class, at least one"
+        );
+        assert_eq!(parts.len(), 14);
+        assert_eq!(parts, fold_parts(&f, &labels, 3), "seeded");
+    }
+}
