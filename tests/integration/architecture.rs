@@ -1018,16 +1018,6 @@ const SURVEY_NAMED: &[(&str, usize, &str)] = &[
         6,
         "partition state per survey's object key",
     ),
-    (
-        "train/dataset.rs",
-        5,
-        "a network's data cache, one survey per model",
-    ),
-    (
-        "train/trees.rs",
-        10,
-        "tree training on the alerts of one survey",
-    ),
 ];
 
 /// Outside `#[cfg(test)]` items: what a later brace-matched item after the attribute holds.
