@@ -1008,16 +1008,6 @@ const SURVEY_NAMED: &[(&str, usize, &str)] = &[
         2,
         "the ZTF tree header, and the neutral model's, learnt on ZTF objects",
     ),
-    (
-        "stream/answer.rs",
-        10,
-        "the stream state keeps ZTF alerts whole, LSST alerts by need",
-    ),
-    (
-        "stream/state.rs",
-        6,
-        "partition state per survey's object key",
-    ),
 ];
 
 /// Outside `#[cfg(test)]` items: what a later brace-matched item after the attribute holds.
