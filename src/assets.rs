@@ -163,9 +163,10 @@ pub fn neutral_model() -> Option<PathBuf> {
 /// The default model for alerts of `survey`: the ZTF default for ZTF, the neutral one for
 /// any other survey.
 pub fn default_model_for(survey: crate::alert::neutral::Survey) -> Option<PathBuf> {
-    match survey {
-        crate::alert::neutral::Survey::Ztf => default_model(),
-        crate::alert::neutral::Survey::Lsst => neutral_model(),
+    if survey == crate::alert::neutral::Survey::Ztf {
+        default_model()
+    } else {
+        neutral_model()
     }
 }
 

@@ -17,12 +17,13 @@ mod error;
 pub mod lsst;
 pub mod neutral;
 pub mod parquet;
+pub mod points;
 mod source;
 mod types;
 pub mod ztf;
 
 pub use any::{AnyReader, DecodedAny};
-pub use any_alert::{AlertRef, AnyAlert};
+pub use any_alert::{kept_record, AlertRef, AnyAlert};
 pub use cutout::{decode_cutout, decode_fits_image, gunzip};
 pub(crate) use error::catch_decoder_panic;
 pub use error::{ReadError, ReadErrorKind};

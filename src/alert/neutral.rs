@@ -7,8 +7,8 @@
 //! by `isdiffpos`; LSST `psfFlux`. Magnitude: ZTF `magpsf`; LSST 31.4 - 2.5 log10(flux) for
 //! positive flux only.
 
-use super::any_alert::AnyAlert;
-use super::lsst::LsstAlert;
+use super::any_alert::{AlertRef, AnyAlert};
+use super::lsst::{LsstAlert, LsstObject};
 use super::{collect_inputs, read_inputs_any, ReadOptions, ReadSummary};
 use super::{Alert, CutoutKind, DiffSign};
 use serde::Serialize;
@@ -65,6 +65,40 @@ pub struct AlertSummary {
 pub trait SurveyAlert {
     fn survey(&self) -> Survey;
     fn summary(&self) -> AlertSummary;
+}
+
+/// Which object of a survey: ZTF `objectId`; LSST `diaObjectId`, or `ssObjectId` for a
+/// solar-system alert.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectKey {
+    pub survey: Survey,
+    pub id: String,
+    /// LSST: the id is an `ssObjectId`, a number from another sequence than diaObjectIds.
+    pub solar_system: bool,
+}
+
+impl ObjectKey {
+    /// `None` for an alert naming no object (LSST ids of 0 in both fields, as only
+    /// synthetic alerts have): such alerts are not one object together.
+    pub fn of(alert: &AnyAlert) -> Option<Self> {
+        Self::of_ref(alert.as_ref())
+    }
+
+    /// [`Self::of`] a borrowed alert.
+    pub fn of_ref(alert: AlertRef) -> Option<Self> {
+        match alert {
+            AlertRef::Ztf(a) => (!a.object_id.is_empty()).then(|| Self {
+                survey: Survey::Ztf,
+                id: a.object_id.clone(),
+                solar_system: false,
+            }),
+            AlertRef::Lsst(a) => a.object().map(|object| Self {
+                survey: Survey::Lsst,
+                id: object.id().to_string(),
+                solar_system: matches!(object, LsstObject::SolarSystem(_)),
+            }),
+        }
+    }
 }
 
 /// AB magnitude of a flux in nJy; none for zero or negative flux.

@@ -15,12 +15,47 @@ pub enum Survey {
 }
 
 impl Survey {
+    /// Every survey stampseq reads, in the order answers and headers list them.
+    pub const ALL: [Survey; 2] = [Self::Ztf, Self::Lsst];
+
     /// Arcseconds per stamp pixel: ZTF 1.0 (1.01 exactly), LSST 0.2.
     pub fn pixel_scale_arcsec(self) -> f64 {
         match self {
             Self::Ztf => 1.0,
             Self::Lsst => 0.2,
         }
+    }
+}
+
+impl Survey {
+    /// The observing night of an MJD, as an integer MJD: nights do not split at midnight
+    /// UT. ZTF: from Palomar's local noon (20:00 UT), as `sequence::night_of` counts them.
+    /// LSST: Rubin's `dayObs`, which rolls over at 12:00 in UTC-12 (MJD + 0.5), hours after
+    /// Cerro Pachón's dawn. LSST times are TAI, 37 s from UTC: nothing for a night
+    /// boundary at noon.
+    pub fn night_of_mjd(self, mjd: f64) -> i64 {
+        let start = match self {
+            Self::Ztf => 20.0 / 24.0,
+            Self::Lsst => 0.5,
+        };
+        (mjd - start).floor() as i64
+    }
+
+    /// Side of the square stamps a model of the survey usually reads, pixels: ZTF's 63;
+    /// LSST's cutouts vary (30 to 102) and are cropped to 30.
+    pub fn usual_stamp_size(self) -> usize {
+        match self {
+            Self::Ztf => 63,
+            Self::Lsst => 30,
+        }
+    }
+}
+
+/// ZTF: the survey of a model header or dataset written before stampseq recorded one (it
+/// read ZTF alerts only then), and the one assumed where nothing says which.
+impl Default for Survey {
+    fn default() -> Self {
+        Self::Ztf
     }
 }
 

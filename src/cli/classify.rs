@@ -146,7 +146,7 @@ pub(crate) fn run_models(
             model.name(),
             model.header.kind,
             model.classes().join(", "),
-            [Survey::Ztf, Survey::Lsst]
+            Survey::ALL
                 .into_iter()
                 .filter(|s| model.reads(*s))
                 .map(|s| s.to_string())

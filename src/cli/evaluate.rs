@@ -125,7 +125,7 @@ fn evaluate_other_surveys(
     options: &crate::classify::ClassifyOptions,
 ) -> anyhow::Result<()> {
     use crate::alert::neutral::Survey;
-    for survey in [Survey::Ztf, Survey::Lsst] {
+    for survey in Survey::ALL {
         let of_survey: Vec<&crate::sequence::neutral::ObjectSequence> = objects
             .iter()
             .filter(|o| o.key.survey == survey && labels.contains_key(&o.key.id))

@@ -54,8 +54,9 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {e}");
     }
     anyhow::ensure!(!loaded.is_empty(), "no alert could be read");
-    // Your labels on LSST objects only: the neutral model (learnt on ZTF) becomes an LSST
-    // model; otherwise the ZTF default.
+    // Your labels on one survey's objects only: that survey's default model is the base
+    // (on LSST labels the neutral model, learnt on ZTF, becomes an LSST model); labels on
+    // several surveys, or none, start from the default survey's (ZTF).
     let labelled: std::collections::BTreeSet<Survey> = loaded
         .iter()
         .filter(|o| user_labels.contains_key(&o.key.id))
@@ -63,7 +64,7 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let survey = match (labelled.len(), labelled.iter().next()) {
         (1, Some(s)) => *s,
-        _ => Survey::Ztf,
+        _ => Survey::default(),
     };
     let base = match &args.model {
         Some(p) => p.clone(),

@@ -139,7 +139,7 @@ pub fn load_answerer(models: &[PathBuf], backend: BackendChoice) -> anyhow::Resu
         .iter()
         .map(|p| StreamModel::load(p, backend))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    for survey in [Survey::Ztf, Survey::Lsst] {
+    for survey in Survey::ALL {
         if loaded.iter().any(|m| m.model.reads(survey)) {
             continue;
         }

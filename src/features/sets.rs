@@ -48,6 +48,14 @@ impl FeatureSet {
         }
     }
 
+    /// The set of a survey's own fields: what its models read unless trained on another.
+    pub fn of_survey(survey: Survey) -> Self {
+        match survey {
+            Survey::Ztf => Self::ZtfCandidate,
+            Survey::Lsst => Self::LsstDiaSource,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::ZtfCandidate => ZTF_FEATURES,
@@ -94,6 +102,37 @@ impl FeatureSet {
         }
     }
 
+    /// Whether a tree model of this set answers ALeRCE's five classes, the trees knowing
+    /// the real ones and bogus coming from the real/bogus rule; an LSST model answers the
+    /// classes it was trained on (`reliability` is one of its features, not a rule).
+    pub fn trees_answer_alerce_classes(self) -> bool {
+        match self {
+            Self::ZtfCandidate | Self::Neutral => true,
+            Self::LsstDiaSource => false,
+        }
+    }
+
+    /// The rules a tree model of this set answers with, in words for its header: each as
+    /// the survey's fields state it ([`super::facts`]).
+    pub fn tree_rules(self) -> &'static [&'static str] {
+        match self {
+            Self::ZtfCandidate => &[
+                "stationary: detected on two or more nights -> P(asteroid) = 0",
+                "known solar-system object: ssdistnr < 5 arcsec -> asteroid",
+                "real/bogus: P(bogus) = 2 (0.5 - drb), clamped, where drb exists",
+            ],
+            Self::LsstDiaSource => &[
+                "stationary: detected on two or more nights as one diaObject -> P(asteroid) = 0",
+                "known solar-system object: ssSource or an ssObjectId on the source -> asteroid",
+            ],
+            Self::Neutral => &[
+                "stationary: detected on two or more nights at one position (ZTF objectId, LSST diaObject) -> P(asteroid) = 0",
+                "known solar-system object: ZTF ssdistnr < 5 arcsec, LSST ssSource or ssObjectId -> asteroid",
+                "real/bogus: P(bogus) = 2 (0.5 - score), clamped (ZTF drb, LSST reliability)",
+            ],
+        }
+    }
+
     /// A tree model's row for `alert`, given the object's alerts loaded before it.
     pub fn tree_row(self, alert: AlertRef, earlier: &[AlertRef]) -> Result<Vec<f32>, InputError> {
         self.check(alert)?;
@@ -111,6 +150,20 @@ impl FeatureSet {
             },
             Self::Neutral => neutral::neutral_features(alert, earlier),
         })
+    }
+
+    /// The names of a network's raw features in this set: the configured `candidate`
+    /// fields (`ztf_fields`) for ZTF, the `diaSource` ones for LSST; none for the neutral
+    /// set, which has no network.
+    pub fn raw_network_features(self, ztf_fields: &[String]) -> Vec<String> {
+        match self {
+            Self::ZtfCandidate => ztf_fields.to_vec(),
+            Self::LsstDiaSource => lsst::LSST_TABULAR_FEATURES
+                .iter()
+                .map(|n| n.to_string())
+                .collect(),
+            Self::Neutral => Vec::new(),
+        }
     }
 
     /// A network's input for `alert`: its stamps (crop x crop x 3) and its features,
@@ -137,6 +190,27 @@ impl FeatureSet {
                 Ok((s.pixels, norm.into_iter().map(|v| v as f32).collect()))
             }
             _ => Err(InputError::NoNetwork(self.name())),
+        }
+    }
+}
+
+/// A network's training input for `alert` in its own survey's set, before normalisation:
+/// its stamps (crop x crop x 3) and the raw features of
+/// [`FeatureSet::raw_network_features`].
+pub fn own_raw_network_input(
+    alert: AlertRef,
+    crop: usize,
+    ztf_fields: &[String],
+) -> Result<(Vec<f32>, Vec<f64>), crate::stamp::StampError> {
+    match alert {
+        AlertRef::Ztf(a) => {
+            let s = crate::stamp::model_stamps(&a.cutouts, Some(&a.candidate), crop)?;
+            Ok((s.pixels, super::raw_features(&a.candidate, ztf_fields)))
+        }
+        AlertRef::Lsst(a) => {
+            let s = crate::stamp::lsst_model_stamps(&a.cutouts, crop)?;
+            let raw = lsst::lsst_features(a).into_iter().map(f64::from).collect();
+            Ok((s.pixels, raw))
         }
     }
 }

@@ -3,10 +3,9 @@
 
 use super::file::ModelHeader;
 use super::survey::SurveyMismatch;
-use crate::alert::neutral::SurveyAlert;
+use crate::alert::neutral::{Survey, SurveyAlert};
 use crate::alert::{
-    read_inputs_any, Alert, AnyAlert, Input, ReadError, ReadErrorKind, ReadOptions, ReadProgress,
-    ReadSummary,
+    read_inputs_any, Alert, Input, ReadError, ReadErrorKind, ReadOptions, ReadProgress, ReadSummary,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,7 +30,7 @@ where
     P: Fn(ReadProgress) + Sync,
 {
     let refused: Mutex<Option<Box<SurveyMismatch>>> = Mutex::default();
-    let unused: Mutex<BTreeMap<Arc<str>, usize>> = Mutex::default();
+    let unused: Mutex<BTreeMap<(Arc<str>, Survey), usize>> = Mutex::default();
     let mut summary = read_inputs_any(inputs, options, on_progress, |alert| {
         if let Err(e) = header.check_survey(model_path, alert.survey(), &alert.origin().file) {
             options.cancel.store(true, Ordering::Relaxed);
@@ -41,27 +40,26 @@ where
                 .get_or_insert(e);
             return;
         }
-        match alert {
-            AnyAlert::Ztf(a) => on_alert(a),
-            AnyAlert::Lsst(a) => {
-                *unused
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entry(a.origin.file.clone())
-                    .or_default() += 1
-            }
+        if alert.as_ref().ztf().is_none() {
+            *unused
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry((alert.origin().file.clone(), alert.survey()))
+                .or_default() += 1;
+        } else if let Some(a) = alert.into_ztf() {
+            on_alert(a);
         }
     });
     if let Some(e) = refused.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
-    for (file, n) in unused.into_inner().unwrap_or_else(|p| p.into_inner()) {
+    for ((file, survey), n) in unused.into_inner().unwrap_or_else(|p| p.into_inner()) {
         summary.alerts -= n;
         summary.errors.push(ReadError::new(
             &*file,
             None,
             ReadErrorKind::OtherSurvey(format!(
-                "{n} LSST alert(s) left out: models run on ZTF alerts only so far"
+                "{n} {survey} alert(s) left out: models run on ZTF alerts only so far"
             )),
         ));
     }

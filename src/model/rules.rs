@@ -141,9 +141,9 @@ pub fn apply_knowing(
     probs: &mut [f32],
     std: Option<&mut [f32]>,
 ) -> Option<RuleNote> {
-    let earlier: Vec<AlertRef> = earlier.iter().map(|a| AlertRef::Ztf(a)).collect();
-    let later: Vec<AlertRef> = later.iter().map(|a| AlertRef::Ztf(a)).collect();
-    let facts = RuleFacts::of(AlertRef::Ztf(alert), &earlier, &later);
+    let earlier: Vec<AlertRef> = earlier.iter().map(|a| AlertRef::from(*a)).collect();
+    let later: Vec<AlertRef> = later.iter().map(|a| AlertRef::from(*a)).collect();
+    let facts = RuleFacts::of(alert.into(), &earlier, &later);
     apply_facts(&facts, classes, probs, std)
 }
 
@@ -158,7 +158,7 @@ pub fn apply_lsst(
     probs: &mut [f32],
     std: Option<&mut [f32]>,
 ) -> Option<RuleNote> {
-    let facts = RuleFacts::of(AlertRef::Lsst(alert), &[], &[]);
+    let facts = RuleFacts::of(alert.into(), &[], &[]);
     apply_facts(&facts, classes, probs, std)
 }
 

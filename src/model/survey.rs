@@ -3,7 +3,6 @@
 //! nJy) and `diaSource` fields would answer, and every answer would be wrong.
 
 use crate::alert::neutral::Survey;
-use crate::features::{LSST_FEATURES, ZTF_FEATURES};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -25,7 +24,7 @@ pub struct TrainedOn {
 
 impl Default for TrainedOn {
     fn default() -> Self {
-        Self::survey_default(Survey::Ztf)
+        Self::survey_default(Survey::default())
     }
 }
 
@@ -45,19 +44,13 @@ impl TrainedOn {
 
     /// The usual stamps and features of a survey.
     pub fn survey_default(survey: Survey) -> Self {
-        match survey {
-            Survey::Ztf => Self {
-                survey,
-                stamp_size: 63,
-                pixel_scale_arcsec: survey.pixel_scale_arcsec(),
-                feature_set: ZTF_FEATURES.into(),
-            },
-            Survey::Lsst => Self {
-                survey,
-                stamp_size: 30,
-                pixel_scale_arcsec: survey.pixel_scale_arcsec(),
-                feature_set: LSST_FEATURES.into(),
-            },
+        Self {
+            survey,
+            stamp_size: survey.usual_stamp_size(),
+            pixel_scale_arcsec: survey.pixel_scale_arcsec(),
+            feature_set: crate::features::sets::FeatureSet::of_survey(survey)
+                .name()
+                .into(),
         }
     }
 }

@@ -311,25 +311,14 @@ pub fn tree_model_header_for(
     name: &str,
     survey: crate::alert::neutral::Survey,
 ) -> ModelHeader {
-    use crate::alert::neutral::Survey;
+    let set = crate::features::sets::FeatureSet::of_survey(survey);
     let trained: Vec<&str> = ensemble.classes.iter().map(String::as_str).collect();
-    let (classes, rules): (&[&str], &[&str]) = match survey {
-        Survey::Ztf => (
-            &crate::model::ALERCE_CLASSES,
-            &[
-                "stationary: detected on two or more nights -> P(asteroid) = 0",
-                "known solar-system object: ssdistnr < 5 arcsec -> asteroid",
-                "real/bogus: P(bogus) = 2 (0.5 - drb), clamped, where drb exists",
-            ],
-        ),
-        Survey::Lsst => (
-            &trained,
-            &[
-                "stationary: detected on two or more nights as one diaObject -> P(asteroid) = 0",
-                "known solar-system object: ssSource or an ssObjectId on the source -> asteroid",
-            ],
-        ),
+    let classes: &[&str] = if set.trees_answer_alerce_classes() {
+        &crate::model::ALERCE_CLASSES
+    } else {
+        &trained
     };
+    let rules = set.tree_rules();
     let stats = crate::features::FeatureStats {
         names: Vec::new(),
         mean: Vec::new(),
@@ -369,18 +358,12 @@ pub fn tree_model_header_for(
 /// both surveys, its LSST answers marked as transferred), and the rules in the form both
 /// surveys take.
 pub fn neutral_tree_model_header(ensemble: &TreeEnsemble, name: &str) -> ModelHeader {
-    let mut header = tree_model_header_for(ensemble, name, crate::alert::neutral::Survey::Ztf);
-    header.trained_on =
-        crate::model::survey::TrainedOn::neutral(crate::alert::neutral::Survey::Ztf);
+    let trained_on = crate::model::survey::TrainedOn::neutral(crate::alert::neutral::Survey::Ztf);
+    let mut header = tree_model_header_for(ensemble, name, trained_on.survey);
+    header.trained_on = trained_on;
     if let Some(map) = header.architecture.as_object_mut() {
-        map.insert(
-            "rules".into(),
-            serde_json::json!([
-                "stationary: detected on two or more nights at one position (ZTF objectId, LSST diaObject) -> P(asteroid) = 0",
-                "known solar-system object: ZTF ssdistnr < 5 arcsec, LSST ssSource or ssObjectId -> asteroid",
-                "real/bogus: P(bogus) = 2 (0.5 - score), clamped (ZTF drb, LSST reliability)",
-            ]),
-        );
+        let rules = crate::features::sets::FeatureSet::Neutral.tree_rules();
+        map.insert("rules".into(), serde_json::json!(rules));
         map.insert(
             "validated_on".into(),
             serde_json::json!(

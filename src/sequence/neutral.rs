@@ -3,36 +3,21 @@
 //! ZTF [`Sequence`](super::Sequence) and [`LightCurve`](super::LightCurve) stay what models
 //! and the app read; this is what reads LSST objects (and ZTF ones the same way).
 //!
-//! LSST: an object is its `diaObjectId`, or the `ssObjectId` of a solar-system alert; its
-//! history is `prvDiaSources` (detections) and `prvDiaForcedSources` (forced photometry on
-//! the difference image at the object's position), bands u g r i z y, time `midpointMjdTai`.
-//! ZTF: `objectId`, `prv_candidates` (detections and upper limits) and `fp_hists`.
+//! What each survey's record says (its history, its nights, which object it is) is asked
+//! of the alert ([`AlertRef`], [`crate::alert::points`], [`Survey`]): nothing here
+//! branches on the survey.
 
-use crate::alert::lsst::{DiaForcedSource, DiaSource, LsstAlert, LsstObject};
-use crate::alert::neutral::{
-    mag_to_njy, njy_to_mag, Survey, SurveyAlert, MAG_PER_RELATIVE_FLUX, NJY_ZERO_POINT,
-};
-use crate::alert::{band_name, Alert, AlertRef, AnyAlert, DiffSign};
+pub use crate::alert::neutral::ObjectKey;
+use crate::alert::neutral::{Survey, SurveyAlert};
+use crate::alert::points::PointKey;
+pub use crate::alert::points::{Point, PointKind, LIMIT_SIGMA};
+use crate::alert::{Alert, AlertRef, AnyAlert};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
-/// Forced photometry and upper limits are shown in magnitudes as the depth they reach: the
-/// magnitude of five times the flux error, the same 5-sigma depth as ZTF's `diffmaglim`.
-pub const LIMIT_SIGMA: f64 = 5.0;
-
-/// ZTF writes -99999 where a forced flux is missing.
-const ZTF_FORCED_MISSING: f64 = -99_999.0;
-
-/// The observing night of an MJD, as an integer MJD: nights do not split at midnight UT.
-/// ZTF: from Palomar's local noon (20:00 UT), as [`super::night_of`]. LSST: Rubin's
-/// `dayObs`, which rolls over at 12:00 in UTC-12 (MJD + 0.5), hours after Cerro Pachón's
-/// dawn. LSST times are TAI, 37 s from UTC: nothing for a night boundary at noon.
+/// The observing night of an MJD, as an integer MJD ([`Survey::night_of_mjd`]).
 pub fn night_of_mjd(survey: Survey, mjd: f64) -> i64 {
-    let start = match survey {
-        Survey::Ztf => 20.0 / 24.0,
-        Survey::Lsst => 0.5,
-    };
-    (mjd - start).floor() as i64
+    survey.night_of_mjd(mjd)
 }
 
 /// Distinct observing nights among these times.
@@ -43,128 +28,10 @@ pub fn count_nights_mjd(survey: Survey, mjds: impl Iterator<Item = f64>) -> usiz
         .len()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum PointKind {
-    /// A detection: ZTF `candid`, LSST `diaSourceId`.
-    Detection {
-        source_id: Option<i64>,
-        /// Whether the alert of this detection (with its stamps) is loaded.
-        has_alert: bool,
-    },
-    /// Forced photometry: measured whether or not a source is there, so shown in
-    /// magnitudes as a limit (`mag_limit`), in flux as it is.
-    Forced,
-    /// A ZTF non-detection: only its limiting magnitude.
-    UpperLimit,
-}
-
-/// One light-curve point of either survey.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Point {
-    /// ZTF `jd` - 2400000.5 (UTC, exposure start); LSST `midpointMjdTai` (TAI, mid-exposure).
-    pub mjd: f64,
-    /// `g r i` (ZTF) or `u g r i z y` (LSST).
-    pub band: String,
-    pub kind: PointKind,
-    /// Difference-image flux in nJy, signed.
-    pub flux: Option<f64>,
-    pub flux_err: Option<f64>,
-    /// AB magnitude of a detection of positive flux (31.4 - 2.5 log10 f).
-    pub mag: Option<f64>,
-    pub mag_err: Option<f64>,
-    /// The 5-sigma limiting magnitude of forced points and upper limits.
-    pub mag_limit: Option<f64>,
-}
-
-impl Point {
-    pub fn is_detection(&self) -> bool {
-        matches!(self.kind, PointKind::Detection { .. })
-    }
-}
-
 /// An object's points from all its alerts, deduplicated, in time order (then band).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NeutralLightCurve {
     pub points: Vec<Point>,
-}
-
-fn finite(x: Option<f64>) -> Option<f64> {
-    x.filter(|v| v.is_finite())
-}
-
-fn limit_of(flux_err: Option<f64>) -> Option<f64> {
-    flux_err.and_then(|e| njy_to_mag(LIMIT_SIGMA * e))
-}
-
-fn lsst_detection(s: &DiaSource, has_alert: bool) -> Point {
-    let flux = finite(s.psf_flux);
-    let flux_err = finite(s.psf_flux_err);
-    let mag = flux.and_then(njy_to_mag);
-    Point {
-        mjd: s.midpoint_mjd_tai,
-        band: s.band.clone(),
-        kind: PointKind::Detection {
-            source_id: Some(s.dia_source_id),
-            has_alert,
-        },
-        flux,
-        flux_err,
-        mag,
-        mag_err: mag
-            .and(flux.zip(flux_err))
-            .map(|(f, e)| MAG_PER_RELATIVE_FLUX * e / f),
-        mag_limit: None,
-    }
-}
-
-fn lsst_forced(s: &DiaForcedSource) -> Point {
-    let flux_err = finite(s.psf_flux_err);
-    Point {
-        mjd: s.midpoint_mjd_tai,
-        band: s.band.clone(),
-        kind: PointKind::Forced,
-        flux: finite(s.psf_flux),
-        flux_err,
-        mag: None,
-        mag_err: None,
-        mag_limit: limit_of(flux_err),
-    }
-}
-
-fn ztf_detection(
-    jd: f64,
-    fid: i32,
-    mag: f64,
-    sigma: Option<f64>,
-    sign: Option<DiffSign>,
-    source_id: Option<i64>,
-    has_alert: bool,
-) -> Point {
-    let sign = if sign == Some(DiffSign::Negative) {
-        -1.0
-    } else {
-        1.0
-    };
-    let mag = Some(mag).filter(|m| m.is_finite());
-    let mag_err = finite(sigma);
-    let flux = mag.map(|m| sign * mag_to_njy(m));
-    Point {
-        mjd: jd - 2_400_000.5,
-        band: band_name(fid).into(),
-        kind: PointKind::Detection {
-            source_id,
-            has_alert,
-        },
-        flux,
-        flux_err: flux
-            .zip(mag_err)
-            .map(|(f, e)| f.abs() * e / MAG_PER_RELATIVE_FLUX),
-        // ZTF's magpsf is the magnitude of |flux|: a negative difference keeps it, as
-        // ZTF's own light curves do.
-        mag,
-        mag_err,
-        mag_limit: None,
-    }
 }
 
 impl NeutralLightCurve {
@@ -197,7 +64,7 @@ impl NeutralLightCurve {
 
     /// [`Self::from_alerts`] for ZTF alerts held as themselves (a ZTF `Sequence`'s).
     pub fn from_ztf(alerts: &[Alert]) -> Self {
-        let alerts: Vec<AlertRef> = alerts.iter().map(AlertRef::Ztf).collect();
+        let alerts: Vec<AlertRef> = alerts.iter().map(AlertRef::from).collect();
         Self::from_refs(&alerts)
     }
 
@@ -206,155 +73,27 @@ impl NeutralLightCurve {
     pub fn from_refs(alerts: &[AlertRef]) -> Self {
         let mut sources = HashSet::new();
         let mut others = HashSet::new();
+        let mut keep = |key: PointKey| match key {
+            PointKey::Source(None) => true,
+            PointKey::Source(Some(id)) => sources.insert(id),
+            other => others.insert(other),
+        };
         let mut points = Vec::new();
         for alert in alerts {
-            match alert {
-                AlertRef::Ztf(a) => {
-                    let c = &a.candidate;
-                    if a.candid.is_none_or(|id| sources.insert(id)) {
-                        points.push(ztf_detection(
-                            c.jd,
-                            c.fid,
-                            c.magpsf,
-                            Some(c.sigmapsf),
-                            c.isdiffpos,
-                            a.candid,
-                            true,
-                        ));
-                    }
-                }
-                AlertRef::Lsst(a) => {
-                    if sources.insert(a.dia_source.dia_source_id) {
-                        points.push(lsst_detection(&a.dia_source, true));
-                    }
-                }
+            let (key, point) = alert.own_point();
+            if keep(key) {
+                points.push(point);
             }
         }
         for alert in alerts {
-            match alert {
-                AlertRef::Ztf(a) => ztf_history(a, &mut sources, &mut others, &mut points),
-                AlertRef::Lsst(a) => lsst_history(a, &mut sources, &mut others, &mut points),
+            for (key, point) in alert.history_points() {
+                if keep(key) {
+                    points.push(point);
+                }
             }
         }
         points.sort_by(|a, b| a.mjd.total_cmp(&b.mjd).then_with(|| a.band.cmp(&b.band)));
         Self { points }
-    }
-}
-
-/// Keys of points other than detections: the kind, the band and the time's bits (or the
-/// survey's id for the point).
-type OtherKey = (u8, String, u64);
-
-fn ztf_history(
-    a: &Alert,
-    sources: &mut HashSet<i64>,
-    others: &mut HashSet<OtherKey>,
-    points: &mut Vec<Point>,
-) {
-    for p in &a.prv_candidates {
-        match (p.candid, p.magpsf, p.diffmaglim) {
-            (Some(id), Some(mag), _) if sources.insert(id) => {
-                points.push(ztf_detection(
-                    p.jd,
-                    p.fid,
-                    mag,
-                    p.sigmapsf,
-                    p.isdiffpos,
-                    Some(id),
-                    false,
-                ));
-            }
-            (None, _, Some(lim)) if others.insert((0, band_name(p.fid).into(), p.jd.to_bits())) => {
-                points.push(Point {
-                    mjd: p.jd - 2_400_000.5,
-                    band: band_name(p.fid).into(),
-                    kind: PointKind::UpperLimit,
-                    flux: None,
-                    flux_err: None,
-                    mag: None,
-                    mag_err: None,
-                    mag_limit: Some(lim).filter(|l| l.is_finite()),
-                });
-            }
-            // A detection already seen, a limit already seen, or neither.
-            _ => {}
-        }
-    }
-    for f in &a.fp_hists {
-        if !others.insert((1, band_name(f.fid).into(), f.jd.to_bits())) {
-            continue;
-        }
-        // forcediffimflux is in data numbers of the science image's zero point.
-        let to_njy = f
-            .magzpsci
-            .filter(|z| z.is_finite())
-            .map(|z| 10f64.powf((NJY_ZERO_POINT - z) / 2.5));
-        let present = |x: Option<f64>| x.filter(|v| v.is_finite() && *v != ZTF_FORCED_MISSING);
-        let flux_err = present(f.forcediffimfluxunc)
-            .zip(to_njy)
-            .map(|(u, k)| u * k);
-        points.push(Point {
-            mjd: f.jd - 2_400_000.5,
-            band: band_name(f.fid).into(),
-            kind: PointKind::Forced,
-            flux: present(f.forcediffimflux).zip(to_njy).map(|(x, k)| x * k),
-            flux_err,
-            mag: None,
-            mag_err: None,
-            mag_limit: finite(f.diffmaglim).or_else(|| limit_of(flux_err)),
-        });
-    }
-}
-
-fn lsst_history(
-    a: &LsstAlert,
-    sources: &mut HashSet<i64>,
-    others: &mut HashSet<OtherKey>,
-    points: &mut Vec<Point>,
-) {
-    for s in &a.prv_dia_sources {
-        if sources.insert(s.dia_source_id) {
-            points.push(lsst_detection(s, false));
-        }
-    }
-    for f in &a.prv_dia_forced_sources {
-        let key = match (f.dia_forced_source_id, f.visit) {
-            (Some(id), _) => (1, String::new(), id as u64),
-            (None, Some(visit)) => (2, f.band.clone(), visit as u64),
-            (None, None) => (3, f.band.clone(), f.midpoint_mjd_tai.to_bits()),
-        };
-        if others.insert(key) {
-            points.push(lsst_forced(f));
-        }
-    }
-}
-
-/// Which object of a survey: ZTF `objectId`; LSST `diaObjectId`, or `ssObjectId` for a
-/// solar-system alert.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct ObjectKey {
-    pub survey: Survey,
-    pub id: String,
-    /// LSST: the id is an `ssObjectId`, a number from another sequence than diaObjectIds.
-    pub solar_system: bool,
-}
-
-impl ObjectKey {
-    /// `None` for an alert naming no object (LSST ids of 0 in both fields, as only
-    /// synthetic alerts have): such alerts are not one object together.
-    pub fn of(alert: &AnyAlert) -> Option<Self> {
-        match alert {
-            AnyAlert::Ztf(a) => (!a.object_id.is_empty()).then(|| Self {
-                survey: Survey::Ztf,
-                id: a.object_id.clone(),
-                solar_system: false,
-            }),
-            AnyAlert::Lsst(a) => a.object().map(|object| Self {
-                survey: Survey::Lsst,
-                id: object.id().to_string(),
-                solar_system: matches!(object, LsstObject::SolarSystem(_)),
-            }),
-        }
     }
 }
 
@@ -385,10 +124,8 @@ impl ObjectSequence {
 
 /// The time and id of an alert's own detection, without building its summary.
 fn alert_time_and_id(alert: &AnyAlert) -> (f64, Option<i64>) {
-    match alert {
-        AnyAlert::Ztf(a) => (a.candidate.jd - 2_400_000.5, a.candid),
-        AnyAlert::Lsst(a) => (a.dia_source.midpoint_mjd_tai, Some(a.alert_id)),
-    }
+    let alert = alert.as_ref();
+    (alert.mjd(), alert.alert_id())
 }
 
 /// Groups alerts of any survey into objects (sorted by survey, then id), drops an alert
@@ -506,7 +243,7 @@ impl AlertObject for crate::sequence::Sequence {
     }
 
     fn alert_refs(&self) -> Vec<AlertRef<'_>> {
-        self.detections.iter().map(AlertRef::Ztf).collect()
+        self.detections.iter().map(AlertRef::from).collect()
     }
 }
 
@@ -542,24 +279,13 @@ impl<T: AlertObject> AlertObject for &T {
 /// `inspect` keeps per alert instead of the alert.
 pub fn detection_nights_of(alert: &AnyAlert) -> (i64, Vec<i64>) {
     let survey = alert.survey();
-    let own = night_of_mjd(survey, alert_time_and_id(alert).0);
-    let history: Vec<f64> = match alert {
-        AnyAlert::Ztf(a) => a
-            .prv_candidates
-            .iter()
-            .filter(|p| p.is_detection())
-            .map(|p| p.jd - 2_400_000.5)
-            .collect(),
-        AnyAlert::Lsst(a) => a
-            .prv_dia_sources
-            .iter()
-            .map(|s| s.midpoint_mjd_tai)
-            .collect(),
-    };
-    let nights = history
+    let own = survey.night_of_mjd(alert_time_and_id(alert).0);
+    let nights = alert
+        .as_ref()
+        .carried_detection_mjds()
         .into_iter()
         .filter(|m| m.is_finite())
-        .map(|m| night_of_mjd(survey, m))
+        .map(|m| survey.night_of_mjd(m))
         .collect();
     (own, nights)
 }
@@ -590,32 +316,5 @@ mod tests {
             night_of_mjd(Survey::Ztf, jd - 2_400_000.5),
             crate::sequence::night_of(jd)
         );
-    }
-
-    #[test]
-    fn forced_points_are_limits_and_negative_flux_has_no_magnitude() {
-        let forced = lsst_forced(&DiaForcedSource {
-            midpoint_mjd_tai: 60_000.0,
-            band: "y".into(),
-            psf_flux: Some(-120.0),
-            psf_flux_err: Some(200.0),
-            ..Default::default()
-        });
-        assert_eq!(forced.mag, None);
-        // 5 x 200 nJy = 1 uJy: 31.4 - 2.5 * 3 = 23.9.
-        assert!((forced.mag_limit.expect("limit") - 23.9).abs() < 1e-12);
-        assert_eq!(forced.flux, Some(-120.0));
-        let negative = lsst_detection(
-            &DiaSource {
-                dia_source_id: 7,
-                psf_flux: Some(-500.0),
-                psf_flux_err: Some(50.0),
-                band: "u".into(),
-                ..Default::default()
-            },
-            true,
-        );
-        assert_eq!((negative.mag, negative.mag_err), (None, None));
-        assert_eq!(negative.flux, Some(-500.0));
     }
 }

@@ -9,7 +9,6 @@
 //! projection is linear to far below a pixel, so one matrix serves the whole stamp.
 
 use crate::alert::lsst::LsstCutout;
-use crate::alert::neutral::Survey;
 use crate::alert::Stamp;
 
 /// Degrees per pixel offset: `[[dEast/dx, dEast/dy], [dNorth/dx, dNorth/dy]]`.
@@ -51,7 +50,7 @@ pub fn lsst_frame(cutout: &LsstCutout) -> Option<(Cd, FrameSource)> {
     }
     cutout.rotpa.filter(|r| r.is_finite()).map(|r| {
         (
-            cd_from_rotpa(r, Survey::Lsst.pixel_scale_arcsec()),
+            cd_from_rotpa(r, LsstCutout::nominal_pixel_scale_arcsec()),
             FrameSource::Rotpa,
         )
     })

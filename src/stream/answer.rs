@@ -56,12 +56,9 @@ impl StreamModel {
 
     /// The surveys whose alerts the model reads, as a key: two models of a stream must not
     /// claim the same alerts the same way.
-    fn claims(&self) -> (Survey, bool, bool) {
-        (
-            self.survey(),
-            self.model.reads(Survey::Ztf),
-            self.model.reads(Survey::Lsst),
-        )
+    fn claims(&self) -> (Survey, Vec<bool>) {
+        let reads = Survey::ALL.map(|s| self.model.reads(s)).to_vec();
+        (self.survey(), reads)
     }
 }
 
@@ -240,11 +237,9 @@ impl Answerer {
                 alert_id: summary.alert_id,
                 time: summary.mjd,
                 offset: item.offset,
-                ztf: item.alert.as_ref().ztf().map(|a| Box::new(a.clone())),
-                lsst: match &item.alert {
-                    AnyAlert::Lsst(a) if self.reads_lsst_history() => Some(a.clone()),
-                    _ => None,
-                },
+                alert: self
+                    .keeps_whole(item.alert.as_ref())
+                    .then(|| item.alert.clone()),
                 message: item
                     .message
                     .clone()
@@ -296,61 +291,45 @@ impl Answerer {
     ) {
         let cancel = AtomicBool::new(false);
         // What each object's alerts are read from: the state's copies, or the alert alone
-        // where it carries its history (an LSST alert, unless a temporal model reads the
-        // object's earlier stamps).
-        let mut ztf_held: Vec<(usize, crate::sequence::Sequence)> = Vec::new();
-        // None: the alert alone, borrowed from the batch (no copy of its 100 kB).
-        let mut lsst_held: Vec<(usize, Option<Vec<crate::alert::lsst::LsstAlert>>)> = Vec::new();
+        // (None: borrowed from the batch, no copy of its 100 kB) where it carries its
+        // history, unless a temporal model reads the object's earlier stamps.
+        let mut held: Vec<(usize, Option<Vec<AnyAlert>>)> = Vec::new();
         for &i in round {
             let item = &items[i];
             let Some(state) = states.get(&(item.topic.clone(), item.partition)) else {
                 continue;
             };
-            match &item.alert {
-                AnyAlert::Ztf(alert) => {
-                    // The alert's place now that the whole batch is in (a later message
-                    // may hold an earlier detection).
-                    if let Some((k, seq)) =
-                        state.ztf_sequence_through(&alert.object_id, alert.candid)
-                    {
-                        results[i].k = k;
-                        ztf_held.push((i, seq));
-                    }
-                }
-                AnyAlert::Lsst(alert) => {
-                    let held = if self.reads_lsst_history() {
-                        object_of(&item.alert)
-                            .and_then(|(_, key)| state.lsst_alerts_through(&key, alert.alert_id))
-                    } else {
-                        None
-                    };
-                    lsst_held.push((i, held));
-                }
+            let alert = item.alert.as_ref();
+            let through = || {
+                object_of(&item.alert)
+                    .and_then(|(survey, key)| state.alerts_through(survey, &key, alert.alert_id()))
+            };
+            if alert.carries_whole_history() {
+                let alerts = self.keeps_whole(alert).then(through).flatten();
+                held.push((i, alerts.map(|(_, alerts)| alerts)));
+            } else if let Some((k, alerts)) = through().filter(|(_, a)| !a.is_empty()) {
+                // The alert's place now that the whole batch is in (a later message may
+                // hold an earlier detection).
+                results[i].k = k;
+                held.push((i, Some(alerts)));
             }
         }
-        let mut objects: Vec<(usize, BorrowedObject)> = Vec::new();
-        for (i, seq) in &ztf_held {
-            objects.push((
-                *i,
-                BorrowedObject {
-                    name: seq.object_id.clone(),
-                    alerts: seq.detections.iter().map(AlertRef::Ztf).collect(),
-                },
-            ));
-        }
-        for (i, held) in &lsst_held {
-            let alerts = match held {
-                Some(alerts) => alerts.iter().map(AlertRef::Lsst).collect(),
-                None => vec![items[*i].alert.as_ref()],
-            };
-            objects.push((
-                *i,
-                BorrowedObject {
-                    name: format!("{i}"),
-                    alerts,
-                },
-            ));
-        }
+        let objects: Vec<(usize, BorrowedObject)> = held
+            .iter()
+            .map(|(i, alerts)| {
+                let alerts = match alerts {
+                    Some(alerts) => alerts.iter().map(AnyAlert::as_ref).collect(),
+                    None => vec![items[*i].alert.as_ref()],
+                };
+                (
+                    *i,
+                    BorrowedObject {
+                        name: format!("{i}"),
+                        alerts,
+                    },
+                )
+            })
+            .collect();
         let wanted: HashMap<(String, Option<i64>), usize> = objects
             .iter()
             .map(|(i, o)| {
@@ -394,10 +373,11 @@ impl Answerer {
         }
     }
 
-    /// Whether the LSST model reads an object's earlier alerts (a temporal network), so
-    /// that the state keeps LSST alerts whole in memory.
-    fn reads_lsst_history(&self) -> bool {
-        self.reads_earlier_stamps(Survey::Lsst)
+    /// Whether the state keeps the alert whole: where its history is cut, so that the
+    /// object's earlier alerts make its features; where it carries its history, only if the
+    /// model of its survey reads the object's earlier stamps (a temporal network).
+    fn keeps_whole(&self, alert: AlertRef) -> bool {
+        !alert.carries_whole_history() || self.reads_earlier_stamps(alert.survey())
     }
 
     /// Whether the model of `survey` reads the stamps of an object's earlier alerts (a
@@ -414,7 +394,7 @@ impl Answerer {
     /// Whether any model of the stream reads earlier stamps: then each message body goes
     /// with its alerts to the state.
     pub fn keeps_messages(&self) -> bool {
-        [Survey::Ztf, Survey::Lsst]
+        Survey::ALL
             .into_iter()
             .any(|s| self.reads_earlier_stamps(s))
     }

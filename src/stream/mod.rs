@@ -86,12 +86,9 @@ impl StreamResult {
             }
         };
         let opt = |v: Option<f32>| v.map_or(String::new(), |v| format!("{v:.6}"));
-        let survey = match self.survey {
-            Survey::Ztf => "ZTF",
-            Survey::Lsst => "LSST",
-        };
         let mut s = format!(
-            "{survey},{},{},{},{:.7},{}",
+            "{},{},{},{},{:.7},{}",
+            self.survey,
             quote(&self.object_id),
             self.alert_id.map_or(String::new(), |a| a.to_string()),
             self.k,

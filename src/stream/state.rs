@@ -9,10 +9,8 @@
 //! their id and kept once. The log is rewritten (atomically) when it has grown to twice what
 //! is still held.
 
-use crate::alert::lsst::LsstAlert;
-use crate::alert::neutral::Survey;
-use crate::alert::Alert;
-use crate::sequence::{group_into_sequences, Sequence};
+use crate::alert::neutral::{Survey, SurveyAlert};
+use crate::alert::{kept_record, AnyAlert};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -36,12 +34,13 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
-/// One alert as the state keeps it. ZTF alerts are kept whole but for their stamps on disk
-/// (the tree models read none). LSST alerts carry their own history, so only what numbers
-/// the steps is kept, and the whole alert in memory where a temporal network reads the
-/// object's earlier stamps. Where a temporal network reads them, the message itself is
-/// kept too (on disk as base64), so that after a restart [`PartitionState::restore`] gives
-/// the earlier alerts their stamps back.
+/// One alert as the state keeps it. An alert whose history is cut (ZTF's 30 days) is kept
+/// whole but for its stamps on disk (the tree models read none). One that carries its
+/// object's whole history (LSST) needs only what numbers the steps, and is kept whole in
+/// memory only where a temporal network reads the object's earlier stamps. Where a
+/// temporal network reads them, the message itself is kept too (on disk as base64), so
+/// that after a restart [`PartitionState::restore`] gives the earlier alerts their stamps
+/// back.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredAlert {
     pub survey: Survey,
@@ -50,10 +49,15 @@ pub struct StoredAlert {
     /// JD (ZTF) or MJD (LSST): only compared within one object.
     pub time: f64,
     pub offset: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ztf: Option<Box<Alert>>,
-    #[serde(skip)]
-    pub lsst: Option<Box<LsstAlert>>,
+    /// The alert itself, where it is kept ([`crate::alert::kept_record`] says which are
+    /// written; its key in the log is `ztf`, the one survey written so far).
+    #[serde(
+        default,
+        rename = "ztf",
+        skip_serializing_if = "kept_record::is_unwritten",
+        with = "kept_record"
+    )]
+    pub alert: Option<AnyAlert>,
     /// The Kafka message body the alert came in, where a model reads earlier stamps.
     #[serde(
         default,
@@ -234,11 +238,7 @@ impl PartitionState {
                 let Some(message) = held.message.clone() else {
                     continue;
                 };
-                let has_stamps = match held.survey {
-                    Survey::Ztf => held.ztf.as_ref().is_some_and(|a| a.cutouts.count() > 0),
-                    Survey::Lsst => held.lsst.is_some(),
-                };
-                if has_stamps {
+                if held.alert.as_ref().is_some_and(|a| a.as_ref().has_stamps()) {
                     continue;
                 }
                 let label: std::sync::Arc<str> = format!(
@@ -247,12 +247,12 @@ impl PartitionState {
                 )
                 .into();
                 let decoded = reader.decode(message.to_vec(), &label);
-                let own = decoded.alerts.into_iter().find(|a| {
-                    crate::alert::neutral::SurveyAlert::summary(a).alert_id == held.alert_id
-                });
+                let own = decoded
+                    .alerts
+                    .into_iter()
+                    .find(|a| a.summary().alert_id == held.alert_id);
                 match own {
-                    Some(crate::alert::AnyAlert::Ztf(a)) => held.ztf = Some(Box::new(a)),
-                    Some(crate::alert::AnyAlert::Lsst(a)) => held.lsst = Some(a),
+                    Some(a) => held.alert = Some(a),
                     None => {
                         problems.push(match decoded.errors.first() {
                             Some(e) => e.to_string(),
@@ -305,37 +305,21 @@ impl PartitionState {
         }
     }
 
-    /// The object's ZTF alerts up to and including the one with id `candid`, as a sequence
-    /// to classify, with that alert's 1-based place among them.
-    pub fn ztf_sequence_through(
+    /// The object's alerts held whole up to and including the one with id `alert_id`,
+    /// oldest first, with that alert's 1-based place among all the object's alerts held.
+    pub fn alerts_through(
         &self,
+        survey: Survey,
         object: &str,
-        candid: Option<i64>,
-    ) -> Option<(usize, Sequence)> {
-        let held = self.objects.get(&(Survey::Ztf, object.to_string()))?;
-        let k = held.alerts.iter().position(|a| a.alert_id == candid)? + 1;
-        let alerts: Vec<Alert> = held.alerts[..k]
+        alert_id: Option<i64>,
+    ) -> Option<(usize, Vec<AnyAlert>)> {
+        let held = self.objects.get(&(survey, object.to_string()))?;
+        let k = held.alerts.iter().position(|a| a.alert_id == alert_id)? + 1;
+        let alerts = held.alerts[..k]
             .iter()
-            .filter_map(|a| a.ztf.as_deref().cloned())
+            .filter_map(|a| a.alert.clone())
             .collect();
-        let sequence = group_into_sequences(alerts).into_iter().next()?;
-        Some((k, sequence))
-    }
-
-    /// An LSST object's alerts held in memory up to and including `alert_id`, oldest first.
-    pub fn lsst_alerts_through(&self, object: &str, alert_id: i64) -> Option<Vec<LsstAlert>> {
-        let held = self.objects.get(&(Survey::Lsst, object.to_string()))?;
-        let k = held
-            .alerts
-            .iter()
-            .position(|a| a.alert_id == Some(alert_id))?
-            + 1;
-        Some(
-            held.alerts[..k]
-                .iter()
-                .filter_map(|a| a.lsst.as_deref().cloned())
-                .collect(),
-        )
+        Some((k, alerts))
     }
 
     /// Writes what was inserted since the last call to the log and to disk; after this
@@ -418,6 +402,32 @@ fn sanitize(topic: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::lsst::LsstAlert;
+    use crate::sequence::{group_into_sequences, Sequence};
+
+    impl PartitionState {
+        /// The object's ZTF alerts through `candid`, as a sequence to classify.
+        fn ztf_sequence_through(
+            &self,
+            object: &str,
+            candid: Option<i64>,
+        ) -> Option<(usize, Sequence)> {
+            let (k, alerts) = self.alerts_through(Survey::Ztf, object, candid)?;
+            let alerts = alerts.into_iter().filter_map(AnyAlert::into_ztf);
+            Some((k, group_into_sequences(alerts).into_iter().next()?))
+        }
+
+        /// An LSST object's alerts held whole through `alert_id`.
+        fn lsst_alerts_through(&self, object: &str, alert_id: i64) -> Option<Vec<LsstAlert>> {
+            let (_, alerts) = self.alerts_through(Survey::Lsst, object, Some(alert_id))?;
+            Some(
+                alerts
+                    .iter()
+                    .filter_map(|a| a.as_ref().lsst().cloned())
+                    .collect(),
+            )
+        }
+    }
 
     fn lsst(object: &str, id: i64, time: f64, offset: i64) -> StoredAlert {
         StoredAlert {
@@ -426,8 +436,7 @@ mod tests {
             alert_id: Some(id),
             time,
             offset,
-            ztf: None,
-            lsst: None,
+            alert: None,
             message: None,
         }
     }
@@ -528,8 +537,7 @@ mod tests {
                 alert_id: Some(a.alert_id),
                 time: a.dia_source.midpoint_mjd_tai,
                 offset: 0,
-                ztf: None,
-                lsst: Some(a.clone()),
+                alert: Some(AnyAlert::Lsst(a.clone())),
                 message: None,
             });
         }
@@ -575,8 +583,7 @@ mod tests {
                 alert_id: alert.candid,
                 time: alert.candidate.jd,
                 offset: 0,
-                ztf: Some(Box::new(alert.clone())),
-                lsst: None,
+                alert: Some(AnyAlert::Ztf(alert.clone())),
                 message: None,
             });
             s.flush().expect("flush");

@@ -1,12 +1,11 @@
 //! Training data in memory: every labelled object's first N detections preprocessed once
 //! (stamp crop, raw features, days since the first detection), with an on-disk cache.
 
-use crate::alert::lsst::LsstAlert;
-use crate::alert::neutral::Survey;
-use crate::alert::{read_all_any, Alert, AnyAlert, ReadOptions};
-use crate::features::{raw_features, FeatureStats};
-use crate::sequence::group_into_sequences;
-use crate::stamp::{lsst_model_stamps, model_stamps, StampError};
+use crate::alert::neutral::{Survey, SurveyAlert};
+use crate::alert::{read_all_any, AnyAlert, ReadOptions};
+use crate::features::sets::{own_raw_network_input, FeatureSet};
+use crate::features::FeatureStats;
+use crate::stamp::StampError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,10 +60,6 @@ pub struct Dataset {
     pub feature_names: Vec<String>,
     /// The side of the stamps read (the most common one).
     pub stamp_size: usize,
-}
-
-fn ztf_survey() -> Survey {
-    Survey::Ztf
 }
 
 /// `objectId,label` rows (see [`crate::labels::read_labels_csv`]).
@@ -171,7 +166,7 @@ struct CacheHead {
     crop: usize,
     summary: DataSummary,
     objects: Vec<Object>,
-    #[serde(default = "ztf_survey")]
+    #[serde(default)]
     survey: Survey,
     #[serde(default)]
     feature_names: Vec<String>,
@@ -280,22 +275,24 @@ impl Dataset {
             ..Default::default()
         };
         let (alerts, read) = read_all_any(&config.data, &options);
-        let (mut ztf, mut lsst): (Vec<Alert>, Vec<LsstAlert>) = (Vec::new(), Vec::new());
+        let mut by_survey: BTreeMap<Survey, Vec<AnyAlert>> = BTreeMap::new();
         for a in alerts {
-            match a {
-                AnyAlert::Ztf(a) => ztf.push(a),
-                AnyAlert::Lsst(a) => lsst.push(*a),
-            }
+            by_survey.entry(a.survey()).or_default().push(a);
         }
-        if !ztf.is_empty() && !lsst.is_empty() {
+        if by_survey.len() > 1 {
+            let held: Vec<String> = by_survey
+                .iter()
+                .map(|(survey, alerts)| format!("{} {survey}", alerts.len()))
+                .collect();
             return Err(TrainError::Data(format!(
-                "the data holds {} ZTF and {} LSST alerts: a network is trained on one survey's alerts (their stamps and features differ); give one survey's folders",
-                ztf.len(),
-                lsst.len()
+                "the data holds {} alerts: a network is trained on one survey's alerts (their stamps and features differ); give one survey's folders",
+                held.join(" and ")
             )));
         }
+        // No alerts at all make an empty dataset of the default survey.
+        let (survey, alerts) = by_survey.into_iter().next().unwrap_or_default();
         let mut summary = DataSummary {
-            alerts: ztf.len() + lsst.len(),
+            alerts: alerts.len(),
             read_errors: read.errors.len(),
             cache_key: key,
             ..Default::default()
@@ -308,52 +305,24 @@ impl Dataset {
             sides: BTreeMap::new(),
             first_bad: None,
         };
-        let (survey, feature_names) = if lsst.is_empty() {
-            let sequences = group_into_sequences(ztf);
-            builder.summary.objects = sequences.len();
-            for seq in &sequences {
-                builder.add(
-                    &seq.object_id,
-                    seq.detections.iter().map(|alert| {
-                        let s = model_stamps(&alert.cutouts, Some(&alert.candidate), crop)?;
-                        let side = alert.cutouts.science.as_ref().map_or(0, |c| c.width);
-                        Ok(Step {
-                            time: alert.candidate.jd,
-                            raw: raw_features(&alert.candidate, &config.features),
-                            stamps: s.pixels,
-                            side,
-                        })
-                    }),
-                );
-            }
-            (Survey::Ztf, config.features.clone())
-        } else {
-            let by_object = crate::alert::lsst::by_object_in_time(lsst);
-            builder.summary.objects = by_object.len();
-            for (id, alerts) in by_object {
-                builder.add(
-                    &id,
-                    alerts.iter().map(|alert| {
-                        let s = lsst_model_stamps(&alert.cutouts, crop)?;
-                        let side = alert.cutouts.science.as_ref().map_or(0, |c| c.image.width);
-                        Ok(Step {
-                            time: alert.dia_source.midpoint_mjd_tai,
-                            raw: crate::features::lsst::lsst_features(alert)
-                                .into_iter()
-                                .map(f64::from)
-                                .collect(),
-                            stamps: s.pixels,
-                            side,
-                        })
-                    }),
-                );
-            }
-            let names = crate::features::lsst::LSST_TABULAR_FEATURES
-                .iter()
-                .map(|n| n.to_string())
-                .collect();
-            (Survey::Lsst, names)
-        };
+        let feature_names = FeatureSet::of_survey(survey).raw_network_features(&config.features);
+        let by_object = AnyAlert::by_object_in_time(alerts);
+        builder.summary.objects = by_object.len();
+        for (id, alerts) in by_object {
+            builder.add(
+                &id,
+                alerts.iter().map(|alert| {
+                    let alert = alert.as_ref();
+                    let (stamps, raw) = own_raw_network_input(alert, crop, &config.features)?;
+                    Ok(Step {
+                        time: alert.days(),
+                        raw,
+                        stamps,
+                        side: alert.science_side(),
+                    })
+                }),
+            );
+        }
         let Builder {
             objects,
             sides,

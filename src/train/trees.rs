@@ -15,128 +15,89 @@ use super::events::{TrainEvent, Validation};
 use super::run_state::{TrainOutcome, TrainState};
 use super::split::Split;
 use super::TrainError;
-use crate::alert::lsst::{by_object_in_time, LsstAlert};
-use crate::alert::neutral::Survey;
-use crate::alert::{read_all_any, Alert, AlertRef, AnyAlert, ReadOptions};
+use crate::alert::neutral::{Survey, SurveyAlert};
+use crate::alert::{read_all_any, AlertRef, AnyAlert, ReadOptions};
 use crate::classify::{ClassRow, ClassifyOptions, LoadedModel};
 use crate::eval::metrics::ConfusionMatrix;
+use crate::features::sets::FeatureSet;
 use crate::model::trees::{tree_model_header_for, TreeConfig, TreeEnsemble};
 use crate::sequence::neutral::BorrowedObject;
-use crate::sequence::{group_into_sequences, Sequence};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The labelled objects of one survey, each with its alerts (first N, time order).
-enum Objects {
-    Ztf(Vec<Sequence>),
-    Lsst(BTreeMap<String, Vec<LsstAlert>>),
+/// The labelled objects of one survey, each with its alerts (first N, time order), by id.
+struct Objects {
+    survey: Survey,
+    by_id: BTreeMap<String, Vec<AnyAlert>>,
 }
 
 impl Objects {
-    fn survey(&self) -> Survey {
-        match self {
-            Objects::Ztf(_) => Survey::Ztf,
-            Objects::Lsst(_) => Survey::Lsst,
-        }
+    /// The feature set the survey's tree models read.
+    fn set(&self) -> FeatureSet {
+        FeatureSet::of_survey(self.survey)
     }
 
     fn ids(&self) -> Vec<String> {
-        match self {
-            Objects::Ztf(s) => s.iter().map(|s| s.object_id.clone()).collect(),
-            Objects::Lsst(m) => m.keys().cloned().collect(),
-        }
+        self.by_id.keys().cloned().collect()
     }
 
     /// Feature rows of the objects in `ids`, one per alert, with the object's id.
     fn rows(&self, ids: &HashSet<&str>) -> Vec<(String, Vec<f32>)> {
-        match self {
-            Objects::Ztf(sequences) => sequences
-                .iter()
-                .filter(|s| ids.contains(s.object_id.as_str()))
-                .flat_map(|s| {
-                    (0..s.detections.len()).map(move |k| {
-                        let earlier: Vec<&Alert> = s.detections[..k].iter().collect();
-                        (
-                            s.object_id.clone(),
-                            crate::features::tabular::tabular_features(&s.detections[k], &earlier),
-                        )
-                    })
-                })
-                .collect(),
-            Objects::Lsst(objects) => objects
-                .iter()
-                .filter(|(id, _)| ids.contains(id.as_str()))
-                .flat_map(|(id, alerts)| {
-                    alerts
-                        .iter()
-                        .map(move |a| (id.clone(), crate::features::lsst::lsst_features(a)))
-                })
-                .collect(),
-        }
+        let set = self.set();
+        self.by_id
+            .iter()
+            .filter(|(id, _)| ids.contains(id.as_str()))
+            .flat_map(|(id, alerts)| {
+                let refs: Vec<AlertRef> = alerts.iter().map(AnyAlert::as_ref).collect();
+                (0..refs.len())
+                    .filter_map(|k| set.tree_row(refs[k], &refs[..k]).ok())
+                    .map(|row| (id.clone(), row))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
-    /// The model's answer at each object's last alert, by object id.
+    /// The model's answer at each object's last alert, by object id: knowing the object's
+    /// earlier alerts, or on the history the last one carries where it carries it whole.
     fn last_answers(
         &self,
         model: &LoadedModel,
         ids: &HashSet<&str>,
         cancel: &AtomicBool,
     ) -> Result<HashMap<String, ClassRow>, TrainError> {
-        let err = TrainError::Evaluating;
-        let rows = match self {
-            Objects::Ztf(sequences) => {
-                let chosen: Vec<Sequence> = sequences
-                    .iter()
-                    .filter(|s| ids.contains(s.object_id.as_str()))
-                    .cloned()
-                    .collect();
-                let options = ClassifyOptions {
-                    max_detections: 0,
-                    only_last: true,
-                    look_ahead_for_stationary: false,
-                    ..Default::default()
+        let chosen: Vec<BorrowedObject> = self
+            .by_id
+            .iter()
+            .filter(|(id, _)| ids.contains(id.as_str()))
+            .map(|(id, alerts)| {
+                let refs: Vec<AlertRef> = alerts.iter().map(AnyAlert::as_ref).collect();
+                let alerts = match refs.last() {
+                    Some(last) if last.carries_whole_history() => vec![*last],
+                    _ => refs,
                 };
-                model
-                    .classify(
-                        &chosen,
-                        &options,
-                        &burn::tensor::Device::flex(),
-                        cancel,
-                        &|_, _| {},
-                    )
-                    .map_err(err)?
-                    .rows
-            }
-            Objects::Lsst(objects) => {
-                // Each object answered at its last alert, on the history that alert carries.
-                let last: Vec<BorrowedObject> = objects
-                    .iter()
-                    .filter(|(id, _)| ids.contains(id.as_str()))
-                    .filter_map(|(id, alerts)| {
-                        Some(BorrowedObject {
-                            name: id.clone(),
-                            alerts: vec![AlertRef::Lsst(alerts.last()?)],
-                        })
-                    })
-                    .collect();
-                let options = ClassifyOptions {
-                    max_detections: 0,
-                    look_ahead_for_stationary: false,
-                    ..Default::default()
-                };
-                model
-                    .classify(
-                        &last,
-                        &options,
-                        &burn::tensor::Device::flex(),
-                        cancel,
-                        &|_, _| {},
-                    )
-                    .map_err(err)?
-                    .rows
-            }
+                BorrowedObject {
+                    name: id.clone(),
+                    alerts,
+                }
+            })
+            .collect();
+        let options = ClassifyOptions {
+            max_detections: 0,
+            only_last: true,
+            look_ahead_for_stationary: false,
+            ..Default::default()
         };
+        let rows = model
+            .classify(
+                &chosen,
+                &options,
+                &burn::tensor::Device::flex(),
+                cancel,
+                &|_, _| {},
+            )
+            .map_err(TrainError::Evaluating)?
+            .rows;
         Ok(rows.into_iter().map(|r| (r.object_id.clone(), r)).collect())
     }
 }
@@ -152,21 +113,18 @@ fn load_objects(
         ..Default::default()
     };
     let (alerts, summary) = read_all_any(&config.data, &options);
-    let (mut ztf, mut lsst) = (Vec::new(), Vec::new());
+    let mut by_survey: BTreeMap<Survey, Vec<AnyAlert>> = BTreeMap::new();
     for a in alerts {
-        match a {
-            AnyAlert::Ztf(a) => ztf.push(a),
-            AnyAlert::Lsst(a) => lsst.push(a),
-        }
+        by_survey.entry(a.survey()).or_default().push(a);
     }
     let labelled = |id: &str| {
         labels
             .get(id)
             .is_some_and(|l| config.classes.iter().any(|c| c == l))
     };
-    let n = config.max_detections;
-    let objects = match (ztf.is_empty(), lsst.is_empty()) {
-        (true, true) => {
+    let mut surveys = by_survey.into_iter();
+    let (survey, alerts) = match (surveys.next(), surveys.len()) {
+        (None, _) => {
             return Err(TrainError::Data(format!(
                 "no alerts read from {} ({} read errors{})",
                 config
@@ -182,35 +140,24 @@ fn load_objects(
                     .map_or(String::new(), |e| format!(", the first: {e}"))
             )))
         }
-        (false, false) => {
-            return Err(TrainError::Data(format!(
-                "the data holds {} ZTF and {} LSST alerts: a tree model is trained on one survey's alerts (their features differ); give one survey's folders",
-                ztf.len(),
-                lsst.len()
-            )))
-        }
-        (false, true) => {
-            let mut sequences: Vec<Sequence> = group_into_sequences(ztf)
-                .into_iter()
-                .filter(|s| labelled(&s.object_id))
+        (Some(only), 0) => only,
+        (Some(first), _) => {
+            let held: Vec<String> = std::iter::once(first)
+                .chain(surveys)
+                .map(|(survey, alerts)| format!("{} {survey}", alerts.len()))
                 .collect();
-            for s in &mut sequences {
-                s.detections.truncate(n);
-            }
-            Objects::Ztf(sequences)
-        }
-        (true, false) => {
-            let mut by_object: BTreeMap<String, Vec<LsstAlert>> = by_object_in_time(
-                lsst.into_iter()
-                    .map(|a| *a)
-                    .filter(|a| labelled(&a.object_name())),
-            );
-            for alerts in by_object.values_mut() {
-                alerts.truncate(n);
-            }
-            Objects::Lsst(by_object)
+            return Err(TrainError::Data(format!(
+                "the data holds {} alerts: a tree model is trained on one survey's alerts (their features differ); give one survey's folders",
+                held.join(" and ")
+            )));
         }
     };
+    let mut by_id = AnyAlert::by_object_in_time(alerts);
+    by_id.retain(|id, _| labelled(id));
+    for alerts in by_id.values_mut() {
+        alerts.truncate(config.max_detections);
+    }
+    let objects = Objects { survey, by_id };
     Ok((
         objects,
         summary.errors.iter().map(|e| e.to_string()).collect(),
@@ -234,7 +181,7 @@ pub fn train_trees(
     }
     // Unreadable files are left out and named in the model's report, as for networks.
     let (objects, read_errors) = load_objects(config, &labels)?;
-    let survey = objects.survey();
+    let survey = objects.survey;
     check_classes(config, survey)?;
     let classes = Classes {
         labels: &labels,
@@ -263,11 +210,8 @@ pub fn train_trees(
     let members = trees.members.max(1);
     let (ensemble, train_rows) = fit(config, trees, &objects, &train_ids, &classes, on_event)?;
     let cancelled = cancel.load(Ordering::Relaxed);
-    let name = match survey {
-        Survey::Ztf => "trees-ztf",
-        Survey::Lsst => "trees-lsst",
-    };
-    let mut header = tree_model_header_for(&ensemble, name, survey);
+    let name = format!("trees-{}", survey.to_string().to_lowercase());
+    let mut header = tree_model_header_for(&ensemble, &name, survey);
     let best_path = out.join("best.stampseq");
     let model = LoadedModel::from_trees(ensemble.clone(), header.clone(), &best_path);
 
@@ -359,9 +303,10 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError {
     }
 }
 
-/// A ZTF tree model answers ALeRCE's classes only: any other configured class is refused.
+/// A tree model that answers ALeRCE's classes (ZTF's) answers those only: any other
+/// configured class is refused.
 fn check_classes(config: &TrainConfig, survey: Survey) -> Result<(), TrainError> {
-    if survey != Survey::Ztf {
+    if !FeatureSet::of_survey(survey).trees_answer_alerce_classes() {
         return Ok(());
     }
     if let Some(c) = config
@@ -371,7 +316,7 @@ fn check_classes(config: &TrainConfig, survey: Survey) -> Result<(), TrainError>
     {
         return Err(TrainError::Config {
             reason: format!(
-                "class {c:?}: a ZTF tree model answers the classes {} (bogus from the real/bogus rule)",
+                "class {c:?}: a {survey} tree model answers the classes {} (bogus from the real/bogus rule)",
                 crate::model::ALERCE_CLASSES.join(", ")
             ),
         });
@@ -410,16 +355,12 @@ fn fit(
         .iter()
         .map(|id| classes.of(id).unwrap_or(0))
         .collect();
-    let features: Vec<String> = match objects.survey() {
-        Survey::Ztf => crate::features::tabular::TABULAR_FEATURES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        Survey::Lsst => crate::features::lsst::LSST_TABULAR_FEATURES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    };
+    let features: Vec<String> = objects
+        .set()
+        .tree_features()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let config_seeded = TreeConfig {
         seed: config.seed,
         ..trees.clone()

@@ -988,31 +988,15 @@ const SURVEY_NAMED: &[(&str, usize, &str)] = &[
         "stamp preparation shown per survey",
     ),
     ("app/views/stamps.rs", 2, "the ZTF and LSST stamp panels"),
-    ("assets.rs", 2, "the default model of each survey"),
+    (
+        "assets.rs",
+        1,
+        "the bundled default is ZTF's own model; every other survey gets the neutral one",
+    ),
     (
         "cli/bench.rs",
         5,
         "benchmarks that build ZTF or LSST inputs on purpose",
-    ),
-    (
-        "cli/classify.rs",
-        2,
-        "the surveys a model answers, in the run's header line",
-    ),
-    (
-        "cli/evaluate.rs",
-        2,
-        "the other survey's labelled objects scored with its default",
-    ),
-    (
-        "cli/finetune.rs",
-        1,
-        "the survey whose labels choose the base model",
-    ),
-    (
-        "cli/stream.rs",
-        2,
-        "the default model of each survey for a stream",
     ),
     (
         "eval/plots/light_curve.rs",
@@ -1020,47 +1004,9 @@ const SURVEY_NAMED: &[(&str, usize, &str)] = &[
         "band colours and the time scale of the exported plot",
     ),
     (
-        "model/read.rs",
+        "model/trees.rs",
         2,
-        "bench infer reads the alerts of its model's survey only",
-    ),
-    (
-        "model/rules.rs",
-        4,
-        "ZTF and LSST entry points of the rules written once (tests use them)",
-    ),
-    (
-        "model/survey.rs",
-        3,
-        "each survey's stamps and feature set, what a model was trained on",
-    ),
-    ("model/trees.rs", 5, "the header of a tree model per survey"),
-    (
-        "sequence/neutral.rs",
-        16,
-        "light curves built from each survey's history and nights",
-    ),
-    ("stamp/orient.rs", 1, "LSST cutouts turned by their WCS"),
-    (
-        "stream/answer.rs",
-        10,
-        "the stream state keeps ZTF alerts whole, LSST alerts by need",
-    ),
-    ("stream/mod.rs", 2, "the survey column of the answers"),
-    (
-        "stream/state.rs",
-        6,
-        "partition state per survey's object key",
-    ),
-    (
-        "train/dataset.rs",
-        5,
-        "a network's data cache, one survey per model",
-    ),
-    (
-        "train/trees.rs",
-        10,
-        "tree training on the alerts of one survey",
+        "the ZTF tree header, and the neutral model's, learnt on ZTF objects",
     ),
 ];
 

@@ -124,6 +124,13 @@ pub struct LsstCutout {
     pub corner: Option<[i64; 2]>,
 }
 
+impl LsstCutout {
+    /// Arcseconds per pixel: LSST's nominal 0.2, what a cutout without a WCS is read at.
+    pub fn nominal_pixel_scale_arcsec() -> f64 {
+        crate::alert::neutral::Survey::Lsst.pixel_scale_arcsec()
+    }
+}
+
 /// The three cutouts; any may be absent (a synthetic alert, or one that failed to decode).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LsstCutouts {
