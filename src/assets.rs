@@ -17,8 +17,12 @@ include!(concat!(env!("OUT_DIR"), "/embedded_assets.rs"));
 /// and the one `stampseq install-desktop` installs.
 pub static ICON_PNG: &[u8] = include_bytes!("../assets/icon/stampseq.png");
 
-/// The file stem of the default answer in `models/`.
-pub const DEFAULT_MODEL_NAME: &str = "default-trees";
+/// The file stem of the default answer for ZTF alerts in `models/`: the trees and the
+/// stamp-reading network fused (see [`default_model`]).
+pub const DEFAULT_MODEL_NAME: &str = "default-fused";
+/// The file stem of the default answer's trees in `models/`: what the benchmark trains and
+/// what a fine-tune on your labels retrains.
+pub const DEFAULT_TREES_NAME: &str = "default-trees";
 /// The bundled model of survey-neutral features (see [`neutral_model`]).
 pub const NEUTRAL_MODEL_NAME: &str = "neutral-trees";
 
@@ -143,12 +147,20 @@ pub fn bundled_split() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
-/// The default answer (`models/default-trees.stampseq`): gradient-boosted trees on the
-/// alert's metadata and history with the physics rules, five classes, with uncertainty.
-/// It is the only model loaded when none is asked for: the bundled networks are opt-in with
-/// `--model` (see the README's benchmark).
+/// The default answer for ZTF alerts (`models/default-fused.stampseq`): the mean of the
+/// gradient-boosted trees on the alert's metadata and history (`default-trees`) and the
+/// Temporal Stamp Classifier that reads its stamps (`tsc-gru-real`), then the physics
+/// rules; five classes, with uncertainty. Chosen by the benchmark's grouped-by-source
+/// validation, where it beats each of its members. It is the only model loaded when none is
+/// asked for: the other bundled models are opt-in with `--model`.
 pub fn default_model() -> Option<PathBuf> {
     let path = bundled_models_dir()?.join(format!("{DEFAULT_MODEL_NAME}.stampseq"));
+    path.is_file().then_some(path)
+}
+
+/// The default answer's trees alone (`models/default-trees.stampseq`): no stamps read.
+pub fn default_trees_model() -> Option<PathBuf> {
+    let path = bundled_models_dir()?.join(format!("{DEFAULT_TREES_NAME}.stampseq"));
     path.is_file().then_some(path)
 }
 
@@ -214,6 +226,7 @@ mod tests {
     fn the_embedded_files_hold_the_default_model_and_the_sample() {
         let names: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
         assert!(names.contains(&"models/default-trees.stampseq"));
+        assert!(names.contains(&"models/default-fused.stampseq"));
         assert!(names.contains(&"benchmark/split.csv"));
         assert!(
             names

@@ -198,7 +198,11 @@ impl LoadedModel {
     }
 
     /// [`Self::load`] of a model file's bytes read from `path` (or held in a fused file).
-    fn from_bytes(bytes: Vec<u8>, path: &Path, device: &Device) -> Result<Self, ModelFileError> {
+    pub fn from_bytes(
+        bytes: Vec<u8>,
+        path: &Path,
+        device: &Device,
+    ) -> Result<Self, ModelFileError> {
         let header = file::header_from_bytes(&bytes, path)?;
         let net = match header.kind {
             ModelKind::Alerce => {

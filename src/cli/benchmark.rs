@@ -67,6 +67,17 @@ pub struct BenchmarkArgs {
     /// Training iterations of the retrained networks instead of their configurations'.
     #[arg(long)]
     pub retrain_iterations: Option<usize>,
+    /// The network to fuse with the trees trained here into the default answer
+    /// (default-fused: the mean of the two, then the rules), scored beside the others.
+    #[arg(long)]
+    pub fuse_with: Option<PathBuf>,
+    /// Score no fused model (the trees alone stand for the default).
+    #[arg(long)]
+    pub no_fuse: bool,
+    /// Write the fused default answer there (the bundled one is
+    /// assets/models/default-fused.stampseq), from the trees of --save-model.
+    #[arg(long)]
+    pub save_fused: Option<PathBuf>,
     /// Keep every feature in the trees even where the shortcut audit finds one that tells
     /// the source and not the class (the audit is still printed).
     #[arg(long)]
@@ -160,6 +171,12 @@ pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
         keep_features: args.keep_features,
         retrain_grouped: args.retrain_grouped,
         retrain_iterations: args.retrain_iterations,
+        fuse_with: args
+            .fuse_with
+            .clone()
+            .or_else(|| Some(PathBuf::from("assets/models/tsc-gru-real.stampseq")))
+            .filter(|p| p.is_file() && !args.no_fuse),
+        save_fused: args.save_fused,
     };
     let report = run_benchmark(&config, &|line| eprintln!("{line}"))?;
     println!("{}", render_markdown(&report));
@@ -189,7 +206,7 @@ fn alerce_model(args: &BenchmarkArgs, scratch: &Path) -> anyhow::Result<Option<P
 fn run_neutral_model(args: &BenchmarkArgs) -> anyhow::Result<ExitCode> {
     use crate::experiments::neutral::{render_neutral, run_neutral, NeutralConfig};
     // The ZTF trees beside it leave out what the bundled default's audit left out.
-    let ztf_neutralised = crate::assets::default_model()
+    let ztf_neutralised = crate::assets::default_trees_model()
         .and_then(|p| crate::model::file::read_header(&p).ok())
         .and_then(|h| {
             serde_json::from_value::<Vec<String>>(

@@ -79,7 +79,8 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let (inputs, walk_errors) = collect_inputs(&args.paths);
     // Tree models (the defaults) read no stamps: skip inflating and decoding them, most of
     // the cost of reading an alert.
-    let trees_only = args.model.as_deref().is_none_or(|p| {
+    let model = args.model.clone().or_else(crate::assets::default_model);
+    let trees_only = model.as_deref().is_none_or(|p| {
         crate::model::file::read_header(p)
             .is_ok_and(|h| h.kind == crate::model::file::ModelKind::Trees)
     });

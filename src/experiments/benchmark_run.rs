@@ -7,7 +7,7 @@ use super::answers::*;
 use super::benchmark::*;
 use super::report::*;
 use crate::alert::{read_all, ReadOptions};
-use crate::assets::DEFAULT_MODEL_NAME;
+use crate::assets::DEFAULT_TREES_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
 use crate::model::trees::{tree_model_header, write_tree_model, TreeConfig, TreeEnsemble};
@@ -41,6 +41,11 @@ pub struct BenchmarkConfig {
     pub retrain_grouped: Vec<PathBuf>,
     /// Training iterations of those networks instead of their configurations'.
     pub retrain_iterations: Option<usize>,
+    /// A network model file to fuse with the trees trained here (the default answer is
+    /// `default-trees` + `tsc-gru-real`): the fused model is scored beside the others.
+    pub fuse_with: Option<PathBuf>,
+    /// Where to write that fused model (this is how the bundled default is made).
+    pub save_fused: Option<PathBuf>,
 }
 
 fn simulation_ablation(
@@ -71,7 +76,7 @@ fn simulation_ablation(
     let mut with: Vec<&Sequence> = train.to_vec();
     with.extend(simulated.iter());
     let score_on_val = |trees: TreeEnsemble| -> Result<f64, BenchmarkError> {
-        let header = tree_model_header(&trees, DEFAULT_MODEL_NAME);
+        let header = tree_model_header(&trees, DEFAULT_TREES_NAME);
         let model = LoadedModel::from_trees(trees, header, Path::new("ablation.stampseq"));
         let answers = classify_all(&model, val, &config.backend)?;
         Ok(score(&answers, val_truth, &FIVE_CLASSES, None, 3)
@@ -177,14 +182,19 @@ pub fn run_benchmark(
     let model_path = config
         .save_model
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{DEFAULT_MODEL_NAME}.stampseq")));
-    let header = tree_model_header(&trees, DEFAULT_MODEL_NAME);
+        .unwrap_or_else(|| PathBuf::from(format!("{DEFAULT_TREES_NAME}.stampseq")));
+    let header = tree_model_header(&trees, DEFAULT_TREES_NAME);
     let tree_model = LoadedModel::from_trees(trees.clone(), header.clone(), &model_path);
 
     let test_labels = labels_of(&rows, &["test"]);
     let test_sequences: Vec<Sequence> = objects.pick(&test_labels).into_iter().cloned().collect();
     let mut scored = baselines(config, &rows, &trees, &tree_model, &test_sequences)?;
-    let (others, stack_on) = other_models(config, &sequences, say)?;
+    let mut model_files = config.models.clone();
+    if let Some(net) = &config.fuse_with {
+        let trees_path = config.out.join(format!("{DEFAULT_TREES_NAME}.stampseq"));
+        model_files.insert(0, fuse_trees_with(config, &trees, &trees_path, net)?);
+    }
+    let (others, stack_on) = other_models(config, &model_files, &sequences, say)?;
     scored.extend(others);
 
     let test_truth = truth_of(&rows, "test", &loaded);
@@ -237,38 +247,13 @@ pub fn run_benchmark(
             config.repeats
         ));
     }
-    let fixed = scored
-        .iter()
-        .filter(|s| !s.retrained)
-        .map(|s| crate::experiments::grouped::FixedModel {
-            name: s.name.clone(),
-            description: s.description.clone(),
-            answers: &s.answers,
-            seen: &s.seen,
-        })
-        .collect();
-    let runs = config.out.join("grouped-runs");
-    let never = std::sync::atomic::AtomicBool::new(false);
-    let mut grouped = crate::experiments::grouped::grouped_validation(
-        &crate::experiments::grouped::GroupedInput {
-            objects: &grouped_objects,
-            by_id: &objects.by_id,
-            trees: &tree_config,
-            backend: &config.backend,
-            fixed,
-            stack_on: stack_on.as_ref().map(|(n, a)| (n.clone(), a)),
-            agn_subtypes: &crate::experiments::groups::agn_subtypes(&config.data)?,
-            networks: (!config.retrain_grouped.is_empty()).then(|| {
-                crate::experiments::grouped::NetworkRetraining {
-                    configs: &config.retrain_grouped,
-                    data: crate::experiments::answers::labelled_alert_folders(&config.data),
-                    labels: &config.split,
-                    work: &runs,
-                    iterations: config.retrain_iterations,
-                    cancel: &never,
-                }
-            }),
-        },
+    let mut grouped = grouped_part(
+        config,
+        &grouped_objects,
+        &objects,
+        &tree_config,
+        &scored,
+        stack_on.as_ref(),
         say,
     )?;
     grouped.audit = Some(audit);
@@ -289,7 +274,105 @@ pub fn run_benchmark(
         save_default_model(config, path, header, trained, &report)?;
         say(&format!("wrote {}", path.display()));
     }
+    if let (Some(out), Some(net)) = (&config.save_fused, &config.fuse_with) {
+        let trees_path = match &config.save_model {
+            Some(p) => p.clone(),
+            None => config.out.join(format!("{DEFAULT_TREES_NAME}.stampseq")),
+        };
+        fuse_files_with_split(&trees_path, net, out)?;
+        say(&format!("wrote {}", out.display()));
+    }
     Ok(report)
+}
+
+/// The trees trained here (written to `trees_path`) fused with the network `net` into
+/// `OUT/default-fused.stampseq`, to be scored as a model file.
+fn fuse_trees_with(
+    config: &BenchmarkConfig,
+    trees: &crate::model::trees::TreeEnsemble,
+    trees_path: &Path,
+    net: &Path,
+) -> Result<PathBuf, BenchmarkError> {
+    std::fs::create_dir_all(&config.out).map_err(|e| BenchmarkError::File {
+        path: config.out.clone(),
+        source: Box::new(e),
+    })?;
+    let header = tree_model_header(trees, DEFAULT_TREES_NAME);
+    crate::model::trees::write_tree_model(trees, &header, trees_path)?;
+    let fused = config
+        .out
+        .join(format!("{}.stampseq", crate::assets::DEFAULT_MODEL_NAME));
+    fuse_files_with_split(trees_path, net, &fused)?;
+    Ok(fused)
+}
+
+/// `trees` and `net` fused into `out`, with the network's split beside it: the trees train
+/// on the split's training and validation objects, the network on its training objects and
+/// was selected on its validation ones, so the fused model has seen what the network has.
+fn fuse_files_with_split(trees: &Path, net: &Path, out: &Path) -> Result<(), BenchmarkError> {
+    crate::model::fused::fuse_files(
+        &[trees.to_path_buf(), net.to_path_buf()],
+        crate::assets::DEFAULT_MODEL_NAME,
+        out,
+    )?;
+    let (from, to) = (
+        net.with_extension("split.json"),
+        out.with_extension("split.json"),
+    );
+    if from.is_file() {
+        std::fs::copy(&from, &to).map_err(|e| BenchmarkError::File {
+            path: to.clone(),
+            source: Box::new(e),
+        })?;
+    }
+    Ok(())
+}
+
+/// The grouped-by-source validation of the benchmark's models: the trees (and the networks
+/// of `--retrain-grouped`) retrained per fold, the other models scored where unseen.
+fn grouped_part(
+    config: &BenchmarkConfig,
+    grouped_objects: &[crate::experiments::groups::GroupedObject],
+    objects: &Objects,
+    tree_config: &TreeConfig,
+    scored: &[Scored],
+    stack_on: Option<&NamedAnswers>,
+    say: &dyn Fn(&str),
+) -> Result<crate::experiments::grouped::GroupedReport, BenchmarkError> {
+    let fixed = scored
+        .iter()
+        .filter(|s| !s.retrained)
+        .map(|s| crate::experiments::grouped::FixedModel {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            answers: &s.answers,
+            seen: &s.seen,
+        })
+        .collect();
+    let runs = config.out.join("grouped-runs");
+    let never = std::sync::atomic::AtomicBool::new(false);
+    crate::experiments::grouped::grouped_validation(
+        &crate::experiments::grouped::GroupedInput {
+            objects: grouped_objects,
+            by_id: &objects.by_id,
+            trees: tree_config,
+            backend: &config.backend,
+            fixed,
+            stack_on: stack_on.map(|(n, a)| (n.clone(), a)),
+            agn_subtypes: &crate::experiments::groups::agn_subtypes(&config.data)?,
+            networks: (!config.retrain_grouped.is_empty()).then(|| {
+                crate::experiments::grouped::NetworkRetraining {
+                    configs: &config.retrain_grouped,
+                    data: crate::experiments::answers::labelled_alert_folders(&config.data),
+                    labels: &config.split,
+                    work: &runs,
+                    iterations: config.retrain_iterations,
+                    cancel: &never,
+                }
+            }),
+        },
+        say,
+    )
 }
 
 /// The labelled objects' alerts under the data folder, as sequences, and the files that
@@ -421,14 +504,14 @@ fn baselines(
             seen: HashSet::new(),
         },
         Scored {
-            name: DEFAULT_MODEL_NAME.into(),
+            name: DEFAULT_TREES_NAME.into(),
             description: "the default answer: gradient-boosted trees on metadata and history, no stamps, with the physics rules".into(),
             answers: classify_all(tree_model, test_sequences, &config.backend)?,
             retrained: true,
             seen: HashSet::new(),
         },
         Scored {
-            name: format!("{DEFAULT_MODEL_NAME} (no rules)"),
+            name: format!("{DEFAULT_TREES_NAME} (no rules)"),
             description: "the same trees without the physics rules (no bogus class)".into(),
             answers: bare_tree_answers(trees, &test_refs),
             retrained: true,
@@ -444,12 +527,13 @@ type NamedAnswers = (String, Answers);
 /// score subsets); and the raw answers of the first ALeRCE model, for the fused model.
 fn other_models(
     config: &BenchmarkConfig,
+    models: &[PathBuf],
     sequences: &[Sequence],
     say: &dyn Fn(&str),
 ) -> Result<(Vec<Scored>, Option<NamedAnswers>), BenchmarkError> {
     let mut scored = Vec::new();
     let mut stack_on: Option<NamedAnswers> = None;
-    for path in &config.models {
+    for path in models {
         say(&format!("running {}", path.display()));
         let model = LoadedModel::load_for(path, &config.backend)?;
         // ALeRCE's classifier trained on none of these objects: its raw answers may feed
@@ -628,12 +712,12 @@ fn save_default_model(
     header.provenance.metrics = report
         .models
         .iter()
-        .find(|m| m.model == DEFAULT_MODEL_NAME)
+        .find(|m| m.model == DEFAULT_TREES_NAME)
         .map(|m| {
             let g = report
                 .grouped
                 .as_ref()
-                .and_then(|g| g.models.iter().find(|g| g.model == DEFAULT_MODEL_NAME));
+                .and_then(|g| g.models.iter().find(|g| g.model == DEFAULT_TREES_NAME));
             serde_json::json!({
                 "test_balanced_accuracy_five": m.five_classes.as_ref().map(|t| t.metrics.balanced_accuracy),
                 "test_balanced_accuracy_three": m.three_classes.as_ref().map(|t| t.metrics.balanced_accuracy),

@@ -23,7 +23,7 @@ use std::sync::atomic::AtomicBool;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FinetuneError {
-    #[error("{0}: only tree models (like the default answer) can be fine-tuned here; networks train with `stampseq train`")]
+    #[error("{0}: only tree models, and fused models holding one (like the default answer), can be fine-tuned here; networks train with `stampseq train`")]
     NotTrees(PathBuf),
     #[error("no usable labels: {0}")]
     NoLabels(String),
@@ -160,11 +160,9 @@ pub fn finetune<O: AlertObject>(
     say: &dyn Fn(&str),
 ) -> Result<FinetuneReport, FinetuneError> {
     let started = std::time::Instant::now();
-    let old = LoadedModel::load(base, &burn::tensor::Device::flex())?;
-    if old.header.kind != ModelKind::Trees {
-        return Err(FinetuneError::NotTrees(base.into()));
-    }
-    let set = old.feature_set();
+    let base_model = Base::load(base)?;
+    let old = &base_model.whole;
+    let set = base_model.trees.feature_set();
     let by_id: HashMap<&str, &O> = loaded.iter().map(|s| (s.name(), s)).collect();
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let mut usable: Vec<(&O, &String)> = Vec::new();
@@ -213,8 +211,8 @@ pub fn finetune<O: AlertObject>(
         .map(|(s, l)| (s.name().to_string(), l.to_string()))
         .collect();
     let all_labelled: Vec<&O> = usable.iter().map(|(s, _)| *s).collect();
-    let (before, _) = compare(&old, &all_labelled, &truth)?;
-    let after = out_of_fold(&fit, &usable, &old, &truth, say)?;
+    let (before, _) = compare(old, &all_labelled, &truth)?;
+    let after = out_of_fold(&fit, &usable, &base_model, &truth, say)?;
 
     let trees = fit.trees(&usable, &|m, n| say(&format!("member {m} of {n}")))?;
     let now = std::time::SystemTime::now()
@@ -226,14 +224,18 @@ pub fn finetune<O: AlertObject>(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut header = finetuned_header(&trees, &name, &old, set, &all_labelled);
+    let mut header = finetuned_header(&trees, &name, &base_model.trees, set, &all_labelled);
     header.provenance.source = format!(
         "fine-tuned by stampseq from {} on {} of the user's labels",
         base.display(),
         usable.len()
     );
-    let new_model = LoadedModel::from_trees(trees.clone(), header.clone(), &new_path);
-    let (_, old_all) = compare(&old, loaded, &[])?;
+    let new_model = base_model.with_trees(
+        LoadedModel::from_trees(trees.clone(), header.clone(), &new_path),
+        &name,
+        &new_path,
+    )?;
+    let (_, old_all) = compare(old, loaded, &[])?;
     let (_, new_all) = compare(&new_model, loaded, &[])?;
     let answers_changed = loaded
         .iter()
@@ -247,7 +249,7 @@ pub fn finetune<O: AlertObject>(
         "bundled_objects": keep_bundled.len(),
     }));
     header.provenance.metrics = Some(serde_json::json!({ "before": before, "after": after }));
-    write_tree_model(&trees, &header, &new_path)?;
+    base_model.write(&trees, &header, &name, &new_path)?;
     Ok(FinetuneReport {
         base_model: base.into(),
         new_model: new_path,
@@ -263,6 +265,120 @@ pub fn finetune<O: AlertObject>(
         objects_answered: loaded.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The base model as the fine-tune sees it: its trees, which are retrained, and for a
+/// fused base (the default answer: trees + a network) the other members, kept as they are
+/// and fused again with the new trees, so that the new model answers as the base did with
+/// only the trees changed.
+struct Base {
+    /// The base as it answers: what "before" is.
+    whole: LoadedModel,
+    /// The tree model (the base itself, or its trees member).
+    trees: LoadedModel,
+    /// The other members of a fused base: (name, model file bytes).
+    others: Vec<(String, Vec<u8>)>,
+    path: PathBuf,
+}
+
+impl Base {
+    fn load(path: &Path) -> Result<Self, FinetuneError> {
+        let device = burn::tensor::Device::flex();
+        let whole = LoadedModel::load(path, &device)?;
+        match whole.header.kind {
+            ModelKind::Trees => Ok(Self {
+                trees: LoadedModel::load(path, &device)?,
+                whole,
+                others: Vec::new(),
+                path: path.into(),
+            }),
+            ModelKind::Fused => {
+                let bytes = std::fs::read(path).map_err(|source| {
+                    crate::model::file::ModelFileError::Io {
+                        path: path.into(),
+                        source,
+                    }
+                })?;
+                let members = crate::model::fused::read_fused_members(&bytes, &whole.header, path)?;
+                let names = crate::model::fused::member_names(&whole.header);
+                let mut trees = None;
+                let mut others = Vec::new();
+                for (i, m) in members.into_iter().enumerate() {
+                    let kind = crate::model::file::header_from_bytes(&m, path)?.kind;
+                    let name = names.get(i).cloned().unwrap_or_default();
+                    if kind == ModelKind::Trees && trees.is_none() {
+                        trees = Some(LoadedModel::from_bytes(m, path, &device)?);
+                    } else {
+                        others.push((name, m));
+                    }
+                }
+                let trees = trees.ok_or_else(|| FinetuneError::NotTrees(path.into()))?;
+                Ok(Self {
+                    whole,
+                    trees,
+                    others,
+                    path: path.into(),
+                })
+            }
+            _ => Err(FinetuneError::NotTrees(path.into())),
+        }
+    }
+
+    /// `trees` in the base's place: fused with the base's other members where it has any.
+    fn with_trees(
+        &self,
+        trees: LoadedModel,
+        name: &str,
+        path: &Path,
+    ) -> Result<LoadedModel, FinetuneError> {
+        if self.others.is_empty() {
+            return Ok(trees);
+        }
+        let device = burn::tensor::Device::flex();
+        let mut members = vec![trees];
+        for (member_name, bytes) in &self.others {
+            let member_path = PathBuf::from(format!("{}#{member_name}", self.path.display()));
+            members.push(LoadedModel::from_bytes(
+                bytes.clone(),
+                &member_path,
+                &device,
+            )?);
+        }
+        Ok(LoadedModel::fuse(members, name, path)?)
+    }
+
+    /// Writes the new model: the trees alone, or fused with the base's other members.
+    fn write(
+        &self,
+        trees: &TreeEnsemble,
+        header: &crate::model::file::ModelHeader,
+        name: &str,
+        path: &Path,
+    ) -> Result<(), FinetuneError> {
+        if self.others.is_empty() {
+            return Ok(write_tree_model(trees, header, path)?);
+        }
+        let mut bytes = vec![crate::model::trees::tree_model_bytes(trees, header, path)?];
+        let mut headers = vec![header.clone()];
+        let mut names = vec![format!("{name}-trees")];
+        for (member_name, b) in &self.others {
+            headers.push(crate::model::file::header_from_bytes(b, &self.path)?);
+            bytes.push(b.clone());
+            names.push(member_name.clone());
+        }
+        let mut fused = crate::model::fused::fused_header(name, &headers, &names, path)?;
+        fused.provenance.training = header.provenance.training.clone();
+        fused.provenance.metrics = header.provenance.metrics.clone();
+        fused.provenance.source = format!(
+            "{}; fused with {} of {}",
+            header.provenance.source,
+            names[1..].join(" and "),
+            self.path.display()
+        );
+        Ok(crate::model::fused::write_fused_model(
+            &fused, &bytes, path,
+        )?)
+    }
 }
 
 /// What every fit of a fine-tune shares: the bundled objects' rows, the feature set, the
@@ -321,7 +437,7 @@ impl Fit<'_> {
 fn out_of_fold<O: AlertObject>(
     fit: &Fit,
     usable: &[(&O, &String)],
-    old: &LoadedModel,
+    base: &Base,
     truth: &[(String, String)],
     say: &dyn Fn(&str),
 ) -> Result<Option<Comparison>, FinetuneError> {
@@ -353,8 +469,9 @@ fn out_of_fold<O: AlertObject>(
             .partition(|(s, _)| fold_of.get(s.name()) == Some(&f));
         let trees = fit.trees(&train, &|_, _| {})?;
         let train_objects: Vec<&O> = train.iter().map(|(s, _)| *s).collect();
-        let header = finetuned_header(&trees, "fold", old, fit.set, &train_objects);
-        let model = LoadedModel::from_trees(trees, header, Path::new("fold.stampseq"));
+        let header = finetuned_header(&trees, "fold", &base.trees, fit.set, &train_objects);
+        let path = Path::new("fold.stampseq");
+        let model = base.with_trees(LoadedModel::from_trees(trees, header, path), "fold", path)?;
         let test_objects: Vec<&O> = test.iter().map(|(s, _)| *s).collect();
         let (_, answers) = compare(&model, &test_objects, &[])?;
         pooled.classes = answers.classes;

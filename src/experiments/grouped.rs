@@ -11,7 +11,7 @@
 
 use super::answers::{bare_tree_answers, classify_all, majority, train_trees_present};
 use super::benchmark::*;
-use crate::assets::DEFAULT_MODEL_NAME;
+use crate::assets::DEFAULT_TREES_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::LoadedModel;
 use crate::experiments::grouped_networks::{over_five, retrain_per_fold, RetrainInput};
@@ -233,7 +233,7 @@ fn retrained_answers(
         let trees = train_trees_present(&pick(&fold.train), &train_labels, input.trees)?;
         let test_refs = pick(&fold.test);
         let test_seqs: Vec<Sequence> = test_refs.iter().map(|s| (*s).clone()).collect();
-        let header = tree_model_header(&trees, DEFAULT_MODEL_NAME);
+        let header = tree_model_header(&trees, DEFAULT_TREES_NAME);
         let model = LoadedModel::from_trees(trees.clone(), header, Path::new("fold.stampseq"));
         let frequencies = crate::model::priors::frequency_priors(
             &REAL_CLASSES,
@@ -337,17 +337,17 @@ pub fn grouped_validation(
             &maj,
         ),
         retrained(
-            DEFAULT_MODEL_NAME.into(),
+            DEFAULT_TREES_NAME.into(),
             "trees retrained on the other groups, with the physics rules".into(),
             &trees,
         ),
         retrained(
-            format!("{DEFAULT_MODEL_NAME} (no rules)"),
+            format!("{DEFAULT_TREES_NAME} (no rules)"),
             "the same trees without the physics rules".into(),
             &bare,
         ),
         retrained(
-            format!("{DEFAULT_MODEL_NAME} (training-frequency priors)"),
+            format!("{DEFAULT_TREES_NAME} (training-frequency priors)"),
             "the same trees, answering at each fold's training class frequencies instead of \
              equal priors (the check of the default)"
                 .into(),
@@ -400,7 +400,7 @@ pub fn grouped_validation(
             )?;
             models.push(retrained(net.name.clone(), net.description, &net.answers));
             models.push(retrained(
-                format!("fused: {DEFAULT_MODEL_NAME} + {}", net.name),
+                format!("fused: {DEFAULT_TREES_NAME} + {}", net.name),
                 format!(
                     "the mean of the trees' and {}'s probabilities, then the rules (a fused \
                      model, both members retrained on the other groups)",

@@ -235,7 +235,7 @@ pub fn retrain_per_fold(
         pooled.by_object.extend(answers.by_object);
         if let Some(Some(trees)) = input.trees_of_fold.get(fold_index) {
             let header =
-                crate::model::trees::tree_model_header(trees, crate::assets::DEFAULT_MODEL_NAME);
+                crate::model::trees::tree_model_header(trees, crate::assets::DEFAULT_TREES_NAME);
             let trees = LoadedModel::from_trees(trees.clone(), header, &dir.join("trees.stampseq"));
             let pair = LoadedModel::fuse(vec![trees, model], "fused", &dir.join("fused.stampseq"))?;
             let answers = over_five(classify_all(&pair, &held_out, input.backend)?);

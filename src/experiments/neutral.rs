@@ -194,7 +194,7 @@ pub fn run_neutral(
             &maj,
         ),
         row(
-            crate::assets::DEFAULT_MODEL_NAME,
+            crate::assets::DEFAULT_TREES_NAME,
             "ZTF trees (ZTF candidate features), retrained per fold, rules on",
             &ztf,
         ),

@@ -384,6 +384,19 @@ pub fn write_tree_model(
     header: &ModelHeader,
     path: &Path,
 ) -> Result<(), ModelFileError> {
+    let bytes = tree_model_bytes(ensemble, header, path)?;
+    crate::atomic::write_atomic(path, &bytes).map_err(|e| ModelFileError::Write {
+        path: path.into(),
+        reason: e.to_string(),
+    })
+}
+
+/// The bytes of the model file [`write_tree_model`] writes (`path` names it in errors).
+pub fn tree_model_bytes(
+    ensemble: &TreeEnsemble,
+    header: &ModelHeader,
+    path: &Path,
+) -> Result<Vec<u8>, ModelFileError> {
     use std::io::Write;
     let err = |reason: String| ModelFileError::Write {
         path: path.into(),
@@ -398,9 +411,7 @@ pub fn write_tree_model(
             .map_err(|e| err(e.to_string()))?;
     let header_json = serde_json::to_string(header).map_err(|e| err(e.to_string()))?;
     let metadata = std::collections::HashMap::from([(HEADER_KEY.to_string(), header_json)]);
-    let bytes = safetensors::serialize([(TREES_TENSOR, view)], Some(metadata))
-        .map_err(|e| err(e.to_string()))?;
-    crate::atomic::write_atomic(path, &bytes).map_err(|e| err(e.to_string()))
+    safetensors::serialize([(TREES_TENSOR, view)], Some(metadata)).map_err(|e| err(e.to_string()))
 }
 
 /// Reads the ensemble of a tree model file whose header is already read, and checks that
