@@ -973,11 +973,6 @@ const SURVEY_NAMED: &[(&str, usize, &str)] = &[
         "the time axis's name (ZTF UTC, LSST TAI)",
     ),
     (
-        "app/views/lightcurve.rs",
-        4,
-        "band colours and the time scale, decided in the view",
-    ),
-    (
         "app/views/lsst_details.rs",
         1,
         "the LSST details view itself",
@@ -1013,11 +1008,6 @@ const SURVEY_NAMED: &[(&str, usize, &str)] = &[
         "cli/stream.rs",
         2,
         "the default model of each survey for a stream",
-    ),
-    (
-        "eval/plots/light_curve.rs",
-        4,
-        "band colours and the time scale of the exported plot",
     ),
     (
         "model/read.rs",
