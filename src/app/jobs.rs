@@ -52,10 +52,28 @@ pub enum JobEvent {
         job: u64,
         report: Box<crate::experiments::finetune::FinetuneReport>,
     },
+    /// A file was read or written for the app.
+    FileDone {
+        job: u64,
+        done: FileDone,
+    },
     Failed {
         job: u64,
         error: String,
     },
+}
+
+/// What a file job read or wrote, for the app to apply.
+#[derive(Debug)]
+pub enum FileDone {
+    /// Written; the line says what, for the status bar.
+    Written(String),
+    /// This session's vetting labels, written for the training form.
+    SessionLabels(crate::app::training::SessionTraining),
+    /// A labels CSV for the evaluation view.
+    EvaluationLabels(std::collections::HashMap<String, String>),
+    /// Another tool's labels CSV, for the import dialog.
+    ForeignLabels(Box<crate::labels::ForeignCsv>),
 }
 
 impl JobEvent {
@@ -69,6 +87,7 @@ impl JobEvent {
             | JobEvent::Exported { job, .. }
             | JobEvent::AllWiseLoaded { job, .. }
             | JobEvent::FineTuned { job, .. }
+            | JobEvent::FileDone { job, .. }
             | JobEvent::Failed { job, .. } => *job,
         }
     }
@@ -381,6 +400,13 @@ impl Jobs {
                     &config,
                     &say,
                 )?;
+                // The report beside the model; the model is the result, so a report that
+                // cannot be written does not fail the job.
+                let report_md = report.new_model.with_extension("md");
+                let _ = crate::atomic::write_atomic(
+                    &report_md,
+                    crate::experiments::finetune::render_report(&report).as_bytes(),
+                );
                 Ok(JobEvent::FineTuned {
                     job: id,
                     report: Box::new(report),
@@ -489,6 +515,25 @@ impl Jobs {
         id
     }
 
+    /// Reads or writes a file on a worker, so the window never waits on a disk; the error
+    /// is reported as the job's failure.
+    pub fn file(
+        &mut self,
+        title: String,
+        work: impl FnOnce() -> Result<FileDone, String> + Send + 'static,
+    ) -> u64 {
+        let (id, _cancel, tx, ctx) = self.start(title);
+        self.spawn(id, "file", move || {
+            let event = match work() {
+                Ok(done) => JobEvent::FileDone { job: id, done },
+                Err(error) => JobEvent::Failed { job: id, error },
+            };
+            let _ = tx.send(event);
+            wake_ui(&ctx);
+        });
+        id
+    }
+
     /// Events that arrived since the last call; finished jobs leave the running list.
     pub fn poll(&mut self) -> Vec<JobEvent> {
         let events: Vec<JobEvent> = self.rx.try_iter().collect();
@@ -524,6 +569,7 @@ impl Jobs {
                 | JobEvent::Exported { job, .. }
                 | JobEvent::AllWiseLoaded { job, .. }
                 | JobEvent::FineTuned { job, .. }
+                | JobEvent::FileDone { job, .. }
                 | JobEvent::Failed { job, .. } => {
                     self.running.retain(|r| r.id != *job);
                 }

@@ -486,7 +486,7 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
     );
-    app.catalog
+    app.state.catalog
         .add_alerts(alerts.into_iter().map(AnyAlert::Ztf).collect());
     let mut by_object = std::collections::HashMap::new();
     for id in &ids {
@@ -497,7 +497,7 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
         p.iter_mut().for_each(|v| *v /= sum);
         by_object.insert(id.clone(), vec![p]);
     }
-    app.predictions.insert(ModelPredictions {
+    app.state.predictions.insert(ModelPredictions {
         model: "synthetic".into(),
         classes: classes.iter().map(|c| c.to_string()).collect(),
         by_object,
@@ -505,8 +505,8 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
     });
     eprintln!(
         "{} objects, {n_alerts} alerts, {} labelled, set up in {:.1} s",
-        app.catalog.rows.len(),
-        app.labels.as_ref().map_or(0, |l| l.len()),
+        app.state.catalog.rows.len(),
+        app.state.labels.as_ref().map_or(0, |l| l.len()),
         started.elapsed().as_secs_f64()
     );
 
@@ -554,7 +554,7 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
     ));
     let mut filter = Vec::new();
     for i in 0..n {
-        let f = &mut app.prefs.filter;
+        let f = &mut app.ui.prefs.filter;
         match i % 4 {
             0 => f.only_unvetted = !f.only_unvetted,
             1 => f.search = format!("{}", i % 10),
@@ -573,8 +573,8 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
         SortColumn::ObjectId,
     ];
     for i in 0..n {
-        app.prefs.filter.sort = columns[i % columns.len()];
-        app.prefs.filter.descending = i % 2 == 1;
+        app.ui.prefs.filter.sort = columns[i % columns.len()];
+        app.ui.prefs.filter.descending = i % 2 == 1;
         sort.push(frame(&mut app, Vec::new()));
     }
     report.push(("sort change", frame_stats("sort change", &sort)));
@@ -591,7 +591,7 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
             true,
         ),
     ] {
-        let f = &mut app.prefs.filter;
+        let f = &mut app.ui.prefs.filter;
         f.search.clear();
         f.min_detections = 1;
         f.sort = sort;
@@ -599,7 +599,7 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
         f.only_unvetted = only_unvetted;
         let uncached: Vec<f64> = (0..n)
             .map(|_| {
-                app.invalidate_visible();
+                app.state.invalidate_visible();
                 frame(&mut app, Vec::new())
             })
             .collect();
@@ -627,9 +627,9 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
                 .map(AnyAlert::Ztf),
         );
         let start = Instant::now();
-        app.catalog.add_alerts(batch);
+        app.state.catalog.add_alerts(batch);
         adds.push(start.elapsed().as_secs_f64());
-        app.invalidate_visible();
+        app.state.invalidate_visible();
         let framed = frame(&mut app, Vec::new());
         arrivals.push(adds[adds.len() - 1] + framed);
     }
@@ -647,7 +647,7 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
         .collect();
     println!(
         "browser: {} objects, ms per frame mean/worst: {}",
-        app.catalog.rows.len(),
+        app.state.catalog.rows.len(),
         summary.join(", ")
     );
     Ok(ExitCode::SUCCESS)

@@ -5,8 +5,9 @@
 //! stamps ringed, time as MJD (ZTF: UTC; LSST: TAI). Colours: ZTF's g r i as ALeRCE draws
 //! them, Rubin's u g r i z y as Rubin does.
 
+use super::UiState;
 use crate::alert::neutral::Survey;
-use crate::app::StampseqApp;
+use crate::app::domain::AppState;
 use crate::sequence::neutral::{NeutralLightCurve, PointKind as NeutralKind, LIMIT_SIGMA};
 use egui_plot::{Line, MarkerShape, Plot, PlotPoints, PlotUi, Points};
 
@@ -16,18 +17,20 @@ fn colour_of(survey: Survey, band: &str, dark: bool) -> egui::Color32 {
     egui::Color32::from_rgb(r, g, b)
 }
 
-pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
-    let Some(object) = app.selection.object else {
+pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui) {
+    let Some(object) = state.selection.object else {
         return;
     };
-    let (Some(curve), Some(survey)) = (app.catalog.light_curve(object), app.catalog.survey(object))
-    else {
+    let (Some(curve), Some(survey)) = (
+        state.catalog.light_curve(object),
+        state.catalog.survey(object),
+    ) else {
         return;
     };
-    let selected = app.catalog.alert_mjd(object, app.selection.detection);
-    let mut flux = app.prefs.light_curve_flux;
+    let selected = state.catalog.alert_mjd(object, state.selection.detection);
+    let mut flux = ui_state.prefs.light_curve_flux;
     show_curve(curve, survey, selected, &mut flux, ui);
-    app.prefs.light_curve_flux = flux;
+    ui_state.prefs.light_curve_flux = flux;
 }
 
 /// One band's points of a light curve, as plotted.
