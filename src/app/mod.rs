@@ -75,8 +75,9 @@ pub fn default_labels_dir() -> PathBuf {
     PathBuf::from("stampseq-labels")
 }
 
-/// The app: its state, how its window is drawn, and the commands the views asked for in
-/// this frame, applied by [`StampseqApp::run_command`] once the panels are drawn.
+/// The app: what it knows ([`AppState`]) and how its window is drawn ([`UiState`]). Each
+/// frame the views read the one, change the other in place, and return commands that
+/// [`StampseqApp::run_command`] applies once they are drawn.
 pub struct StampseqApp {
     pub state: AppState,
     pub ui: UiState,
@@ -199,7 +200,7 @@ impl eframe::App for StampseqApp {
         if !self.ui.show_palette && !rebinding {
             window::shortcuts(&self.ui, &ctx, &mut commands);
         }
-        // Keys act before the panels are drawn, as they always have.
+        // Keys act before the panels are drawn, so that this frame shows what they changed.
         self.run_commands(std::mem::take(&mut commands));
         self.state.refresh_visible(&self.ui.prefs.filter);
         if self.state.selection.object.is_none() && !self.state.visible.is_empty() {

@@ -122,8 +122,7 @@ pub fn write_session_labels(
         .map_err(|e| failed(&e))?;
     for (id, label) in vetted {
         *counts.entry(label.as_str()).or_default() += 1;
-        let name = id.strip_prefix("SSO ").unwrap_or(id);
-        csv.write_record([name, label.as_str()])
+        csv.write_record([super::state::survey_id(id), label.as_str()])
             .map_err(|e| failed(&e))?;
     }
     let bytes = csv.into_inner().map_err(|e| failed(&e))?;

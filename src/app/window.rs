@@ -1,5 +1,6 @@
-//! The window around the panels: the menu bar, the status bar, the command palette and the
-//! keyboard shortcuts, each turning what the user does into a command.
+//! The window around the panels: the menu bar, the status bar, the bottom panel of plots,
+//! the command palette and the keyboard shortcuts, each turning what the user does into a
+//! command.
 
 use super::commands::{AppCommand, Command, PlotKind};
 use super::domain::AppState;
