@@ -34,7 +34,8 @@ pub enum JobEvent {
     },
     Trained {
         job: u64,
-        out: PathBuf,
+        /// The run's best model, if it wrote one.
+        best: Option<PathBuf>,
         summary: String,
     },
     /// A plot was written.
@@ -70,6 +71,8 @@ pub enum FileDone {
     Written(String),
     /// This session's vetting labels, written for the training form.
     SessionLabels(crate::app::training::SessionTraining),
+    /// The AllWISE crossmatch table the command line named.
+    Crossmatch(Box<crate::features::allwise::CrossmatchTable>),
     /// A labels CSV for the evaluation view.
     EvaluationLabels(std::collections::HashMap<String, String>),
     /// Another tool's labels CSV, for the import dialog.
@@ -353,17 +356,20 @@ impl Jobs {
     /// stops after the current step and keeps the best model in `out`.
     /// Fine-tunes the tree model `base` on `labels` of the loaded objects, with the bundled
     /// training objects (the benchmark split's, when the shared data is found), on a worker.
+    /// `choose_base` picks the model to start from on the worker, as it reads model files.
     pub fn finetune(
         &mut self,
-        base: PathBuf,
+        browsers: &std::path::Path,
+        choose_base: impl FnOnce() -> PathBuf + Send + 'static,
         labels: std::collections::BTreeMap<String, String>,
         sequences: Arc<Vec<crate::sequence::Sequence>>,
         lsst: Arc<Vec<crate::sequence::neutral::ObjectSequence>>,
         config: crate::experiments::finetune::FinetuneConfig,
     ) -> u64 {
-        let title = format!("Fine-tuning {} on your labels", base.display());
+        let title = format!("Fine-tuning {} on your labels", browsers.display());
         let (id, _cancel, tx, ctx) = self.start(title);
         self.spawn(id, "finetune", move || {
+            let base = choose_base();
             let wake = || wake_ui(&ctx);
             let say = |message: &str| {
                 let _ = tx.send(JobEvent::Progress {
@@ -446,7 +452,7 @@ impl Jobs {
             let event = match result {
                 Ok(outcome) => JobEvent::Trained {
                     job: id,
-                    out,
+                    best: Some(out.join("best.stampseq")).filter(|b| b.is_file()),
                     summary: format!(
                         "training {} at iteration {}: best validation loss {:.4}{}",
                         if outcome.cancelled {

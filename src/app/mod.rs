@@ -126,16 +126,14 @@ impl StampseqApp {
             options.backend,
             default_data_dir().join("stream"),
         );
-        // A small table, read once at start as the command line names it.
-        state.wise = options.wise.as_deref().and_then(|path| {
-            CrossmatchTable::from_csv(path)
-                .map_err(|e| {
-                    state
-                        .messages
-                        .push(format!("AllWISE table not loaded: {e}"))
-                })
-                .ok()
-        });
+        if let Some(path) = options.wise.clone() {
+            let title = format!("Reading {}", path.display());
+            state.jobs.file(title, move || {
+                CrossmatchTable::from_csv(&path)
+                    .map(|table| jobs::FileDone::Crossmatch(Box::new(table)))
+                    .map_err(|e| format!("AllWISE table not loaded: {e}"))
+            });
+        }
         let mut app = Self {
             state,
             ui: UiState::new(prefs, gpu, device_name),

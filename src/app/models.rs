@@ -42,9 +42,17 @@ impl StampseqApp {
                 return;
             }
         };
-        let base = self.finetune_base(base, &labels);
+        let lsst_labelled = self
+            .state
+            .catalog
+            .lsst
+            .iter()
+            .any(|o| labels.contains_key(&crate::app::state::lsst_key(o)));
+        let model_paths = self.state.model_paths.clone();
+        let browsers = base.clone();
         self.state.jobs.finetune(
-            base,
+            &browsers,
+            move || finetune_base(base, lsst_labelled, &model_paths),
             labels,
             self.state.catalog.sequences.clone(),
             self.state.catalog.lsst.clone(),
@@ -73,36 +81,6 @@ impl StampseqApp {
                 .messages
                 .push(format!("The browser shows {previous}'s answers."));
         }
-    }
-
-    /// The model a fine-tune starts from: the browser's, unless the labels are on LSST
-    /// objects it does not read; then the loaded model that reads them, else the bundled
-    /// neutral model (which vetting thus turns into an LSST model).
-    fn finetune_base(
-        &self,
-        browsers: PathBuf,
-        labels: &std::collections::BTreeMap<String, String>,
-    ) -> PathBuf {
-        use crate::alert::neutral::Survey;
-        let reads_lsst =
-            |p: &PathBuf| crate::model::file::read_header(p).is_ok_and(|h| h.reads(Survey::Lsst));
-        let lsst_labelled = self
-            .state
-            .catalog
-            .lsst
-            .iter()
-            .any(|o| labels.contains_key(&crate::app::state::lsst_key(o)));
-        if !lsst_labelled || reads_lsst(&browsers) {
-            return browsers;
-        }
-        self.state
-            .model_paths
-            .iter()
-            .rev()
-            .find(|p| reads_lsst(p))
-            .cloned()
-            .or_else(crate::assets::neutral_model)
-            .unwrap_or(browsers)
     }
 
     /// LSST objects loaded and no loaded model that reads them: the bundled neutral model
@@ -151,4 +129,23 @@ impl StampseqApp {
         }
         self.classify_with(path);
     }
+}
+
+/// The model a fine-tune starts from: the browser's, unless the labels are on LSST objects
+/// it does not read; then the loaded model that reads them, else the bundled neutral model
+/// (which vetting thus turns into an LSST model). Reads model files: on the worker.
+fn finetune_base(browsers: PathBuf, lsst_labelled: bool, model_paths: &[PathBuf]) -> PathBuf {
+    use crate::alert::neutral::Survey;
+    let reads_lsst =
+        |p: &PathBuf| crate::model::file::read_header(p).is_ok_and(|h| h.reads(Survey::Lsst));
+    if !lsst_labelled || reads_lsst(&browsers) {
+        return browsers;
+    }
+    model_paths
+        .iter()
+        .rev()
+        .find(|p| reads_lsst(p))
+        .cloned()
+        .or_else(crate::assets::neutral_model)
+        .unwrap_or(browsers)
 }

@@ -24,12 +24,11 @@ impl StampseqApp {
                     catalogue,
                 } => self.on_allwise(job, path, catalogue),
                 JobEvent::Training { event, .. } => self.state.training.on_event(event),
-                JobEvent::Trained { out, summary, .. } => {
+                JobEvent::Trained { best, summary, .. } => {
                     let run = &mut self.state.training;
                     run.job = None;
                     run.cancel = None;
-                    let best = out.join("best.stampseq");
-                    run.finished_model = best.is_file().then_some(best);
+                    run.finished_model = best;
                     run.status = summary.clone();
                     self.state.messages.push(summary);
                 }
@@ -155,6 +154,7 @@ impl StampseqApp {
                 self.ui.training.fill_from_session(&session);
                 self.state.training.status = session.summary;
             }
+            FileDone::Crossmatch(table) => self.state.wise = Some(*table),
             FileDone::ForeignLabels(foreign) => {
                 self.ui.label_import = Some(super::views::label_import::LabelImport::new(*foreign))
             }
