@@ -13,6 +13,7 @@ pub(crate) use any::{gunzip_file, is_gzip};
 mod avro_value;
 mod container;
 mod cutout;
+mod display;
 mod error;
 pub mod lsst;
 pub mod neutral;

@@ -5,6 +5,7 @@
 use egui::{Key, KeyboardShortcut, Modifiers};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Command {
@@ -211,6 +212,59 @@ impl Command {
 
     pub fn from_id(id: &str) -> Option<Command> {
         Command::ALL.into_iter().find(|c| c.id() == id)
+    }
+}
+
+/// What a view asks of the app: a user [`Command`] (a key, a menu item, a button), or a
+/// change that carries its data. Views only return these; [`crate::app::StampseqApp::run_command`]
+/// applies them, so that the app's state changes in one place.
+#[derive(Debug, Clone)]
+pub enum AppCommand {
+    Run(Command),
+    /// A browser row clicked.
+    SelectObject(usize),
+    /// An object named elsewhere (an evaluation cell's list).
+    SelectObjectId(String),
+    /// A detection of the selected object clicked.
+    SelectDetection(usize),
+    /// Files dropped on the window.
+    OpenAlerts(Vec<PathBuf>),
+    LoadModel(PathBuf),
+    /// The physics rules switched on or off: every model answers again.
+    AnswerAgain,
+    CancelJobs,
+    StartTraining {
+        config: Box<crate::train::TrainConfig>,
+        out: PathBuf,
+    },
+    StopTraining,
+    /// Fill the training form from this session's sources and vetting labels, written to
+    /// the run folder `out`.
+    TrainingFromSession {
+        out: PathBuf,
+    },
+    /// Read a labels CSV for the evaluation view.
+    LoadEvaluationLabels(PathBuf),
+    /// The import dialog's labels, with the file they came from.
+    ImportLabels {
+        labels: Vec<(String, String)>,
+        source: String,
+    },
+    /// How sure the vetter is of a label, and the note beside it.
+    SetLabelDetails {
+        object_id: String,
+        confidence: Option<String>,
+        note: Option<String>,
+    },
+    /// The vetter's name changed.
+    SetVetter(String),
+    /// Connect pressed in the stream dialog.
+    ConnectStream,
+}
+
+impl From<Command> for AppCommand {
+    fn from(command: Command) -> Self {
+        AppCommand::Run(command)
     }
 }
 

@@ -16,22 +16,30 @@ impl StampseqApp {
             // What the view shows, either survey: flux or magnitude as the view is set.
             PlotKind::LightCurve => {
                 let row = self
+                    .state
                     .selection
                     .object
                     .ok_or_else(|| "no object selected".to_string())?;
                 let (Some(curve), Some(survey), Some(name)) = (
-                    self.catalog.light_curve(row),
-                    self.catalog.survey(row),
-                    self.catalog.rows.get(row).map(|r| r.object_id.clone()),
+                    self.state.catalog.light_curve(row),
+                    self.state.catalog.survey(row),
+                    self.state
+                        .catalog
+                        .rows
+                        .get(row)
+                        .map(|r| r.object_id.clone()),
                 ) else {
                     return Err("no object selected".to_string());
                 };
-                let magnitudes = !self.prefs.light_curve_flux;
+                let magnitudes = !self.ui.prefs.light_curve_flux;
                 Ok((
                     PlotData::FluxCurve {
                         title: format!("{name} ({survey})"),
                         curve: curve.clone(),
-                        selected_mjd: self.catalog.alert_mjd(row, self.selection.detection),
+                        selected_mjd: self
+                            .state
+                            .catalog
+                            .alert_mjd(row, self.state.selection.detection),
                         survey,
                         magnitudes,
                     },
@@ -46,14 +54,15 @@ impl StampseqApp {
                 // Either survey's object, by the browser's key (what the answers are
                 // filed under).
                 let id = self
+                    .state
                     .selection
                     .object
-                    .and_then(|o| self.catalog.rows.get(o))
+                    .and_then(|o| self.state.catalog.rows.get(o))
                     .map(|r| r.object_id.clone())
                     .ok_or_else(|| "no object selected".to_string())?;
                 // What the plot shows: the shown models and classes, with their styles.
                 let models: Vec<ModelEvolution> =
-                    super::views::evolution::drawn(&self.predictions, &self.prefs, &id)
+                    super::views::evolution::drawn(&self.state.predictions, &self.ui.prefs, &id)
                         .into_iter()
                         .map(|d| ModelEvolution {
                             model: d.model.model.clone(),
@@ -82,23 +91,24 @@ impl StampseqApp {
                     PlotData::ClassEvolution {
                         title: id.clone(),
                         models,
-                        stacked: self.prefs.evolution_bars,
-                        selected: Some(self.selection.detection),
+                        stacked: self.ui.prefs.evolution_bars,
+                        selected: Some(self.state.selection.detection),
                     },
                     format!("{}_class_evolution", id.replace(' ', "_")),
                 ))
             }
             PlotKind::TrainingCurves => {
-                if self.training.validations.is_empty() {
+                if self.state.training.validations.is_empty() {
                     return Err("no validation yet: the curves are empty".into());
                 }
                 Ok((
-                    PlotData::TrainingCurves(self.training.validations.clone()),
+                    PlotData::TrainingCurves(self.state.training.validations.clone()),
                     "training_curves".into(),
                 ))
             }
             PlotKind::TrainingConfusion => {
                 let (iteration, cm) = self
+                    .state
                     .training
                     .validations
                     .iter()
@@ -114,8 +124,9 @@ impl StampseqApp {
                 ))
             }
             PlotKind::EvaluationConfusion => {
-                let (cm, title) = super::views::evaluation::current_confusion(self)
-                    .ok_or_else(|| "no evaluation yet: load a model and labels".to_string())?;
+                let (cm, title) =
+                    super::views::evaluation::current_confusion(&self.state, &self.ui.evaluation)
+                        .ok_or_else(|| "no evaluation yet: load a model and labels".to_string())?;
                 Ok((PlotData::Confusion { cm, title }, "confusion_matrix".into()))
             }
         }
@@ -128,7 +139,7 @@ impl StampseqApp {
             path.set_extension("png");
         }
         if Format::of(&path).is_none() {
-            self.messages.push(format!(
+            self.state.messages.push(format!(
                 "plot not written: {} should end in .png or .svg",
                 path.display()
             ));
@@ -136,9 +147,9 @@ impl StampseqApp {
         }
         match self.plot_data(kind) {
             Ok((data, _)) => {
-                self.jobs.export_plot(data, path);
+                self.state.jobs.export_plot(data, path);
             }
-            Err(e) => self.messages.push(format!("nothing to export: {e}")),
+            Err(e) => self.state.messages.push(format!("nothing to export: {e}")),
         }
     }
 
@@ -147,7 +158,7 @@ impl StampseqApp {
         let name = match self.plot_data(kind) {
             Ok((_, name)) => name,
             Err(e) => {
-                self.messages.push(format!("nothing to export: {e}"));
+                self.state.messages.push(format!("nothing to export: {e}"));
                 return;
             }
         };
@@ -155,7 +166,7 @@ impl StampseqApp {
             .add_filter("PNG image", &["png"])
             .add_filter("SVG (vector)", &["svg"])
             .set_file_name(format!("{name}.png"));
-        if let Some(dir) = &self.prefs.last_folder {
+        if let Some(dir) = &self.ui.prefs.last_folder {
             dialog = dialog.set_directory(dir);
         }
         if let Some(path) = dialog.save_file() {

@@ -1,23 +1,53 @@
 //! Writing files the user asks for from the app: the selected detection's stamps (FITS and
-//! PNG) and the labels with the models' answers (CSV).
+//! PNG) and the labels with the models' answers (CSV). What is written is copied out of
+//! the state first, so that the writing runs on a worker.
 
+use super::jobs::FileDone;
 use super::StampseqApp;
+use crate::alert::lsst::LsstAlert;
+use crate::alert::{Alert, CutoutKind};
+use crate::stamp::display::DisplaySettings;
+use std::path::{Path, PathBuf};
 
-impl StampseqApp {
-    /// The selected LSST alert's cutouts: per cutout, the image, its variance and its PSF
-    /// as FITS (the producer's pixels and WCS, numeric cards) and the image as PNG, turned
-    /// North up as the viewer shows it, with a scale bar in arcsec at 0.2"/px.
-    fn export_lsst_stamps(&self, object: usize, dir: &std::path::Path) -> anyhow::Result<usize> {
-        use crate::alert::{AnyAlert, CutoutKind};
+/// The selected detection, of either survey, as its stamps are written.
+enum Detection {
+    Ztf {
+        object_id: String,
+        alert: Box<Alert>,
+    },
+    Lsst(Box<LsstAlert>),
+}
+
+/// The selected detection's stamps with the display settings their PNGs are drawn with.
+pub struct StampExport {
+    detection: Detection,
+    science: DisplaySettings,
+    difference: DisplaySettings,
+}
+
+impl StampExport {
+    fn settings(&self, kind: CutoutKind) -> &DisplaySettings {
+        if kind == CutoutKind::Difference {
+            &self.difference
+        } else {
+            &self.science
+        }
+    }
+
+    /// Writes the stamps into `dir`; returns the number of files written.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<usize> {
+        match &self.detection {
+            Detection::Ztf { object_id, alert } => self.write_ztf(object_id, alert, dir),
+            Detection::Lsst(alert) => self.write_lsst(alert, dir),
+        }
+    }
+
+    /// An LSST alert's cutouts: per cutout, the image, its variance and its PSF as FITS
+    /// (the producer's pixels and WCS, numeric cards) and the image as PNG, turned North up
+    /// as the viewer shows it, with a scale bar in arcsec at 0.2"/px.
+    fn write_lsst(&self, alert: &LsstAlert, dir: &Path) -> anyhow::Result<usize> {
         use crate::stamp::export::{write_fits, write_png_at, Card};
         use crate::stamp::orient::{lsst_frame, Orientation};
-        let lsst = self
-            .catalog
-            .lsst_object(object)
-            .ok_or_else(|| anyhow::anyhow!("no object selected"))?;
-        let Some(AnyAlert::Lsst(alert)) = lsst.alerts.get(self.selection.detection) else {
-            anyhow::bail!("no detection selected");
-        };
         let object_id = alert.object_name();
         let stem = format!("{object_id}_{}", alert.alert_id);
         let mut written = 0;
@@ -91,11 +121,7 @@ impl StampseqApp {
                 Some(o) => o.apply(&cutout.image).stamp,
                 None => cutout.image.clone(),
             };
-            let settings = if kind == CutoutKind::Difference {
-                &self.prefs.difference
-            } else {
-                &self.prefs.science
-            };
+            let settings = self.settings(kind);
             write_png_at(
                 &shown,
                 settings,
@@ -108,25 +134,13 @@ impl StampseqApp {
         Ok(written)
     }
 
-    /// Writes the selected detection's three cutouts as FITS (raw pixels) and as PNG (as
-    /// displayed, 4x, with a 10 arcsec bar). Returns the number of files written.
-    pub fn export_stamps(&self, dir: &std::path::Path) -> anyhow::Result<usize> {
-        use crate::alert::CutoutKind;
+    /// A ZTF alert's three cutouts as FITS (raw pixels) and as PNG (as displayed, 4x, with
+    /// a 10 arcsec bar).
+    fn write_ztf(&self, object_id: &str, alert: &Alert, dir: &Path) -> anyhow::Result<usize> {
         use crate::stamp::export::{write_fits, write_png};
-        let object = self
-            .selection
-            .object
-            .ok_or_else(|| anyhow::anyhow!("no object selected"))?;
-        let Some(sequence) = self.catalog.ztf(object) else {
-            return self.export_lsst_stamps(object, dir);
-        };
-        let alert = sequence
-            .detections
-            .get(self.selection.detection)
-            .ok_or_else(|| anyhow::anyhow!("no detection selected"))?;
         let stem = format!(
             "{}_{}",
-            sequence.object_id,
+            object_id,
             alert
                 .candid
                 .map_or("nocandid".to_string(), |c| c.to_string())
@@ -142,7 +156,7 @@ impl StampseqApp {
                 CutoutKind::Difference => "difference",
             };
             let cards = [
-                ("OBJECT", sequence.object_id.clone().into(), "ZTF objectId"),
+                ("OBJECT", object_id.to_string().into(), "ZTF objectId"),
                 (
                     "CANDID",
                     alert.candid.map_or(String::new(), |c| c.to_string()).into(),
@@ -156,24 +170,105 @@ impl StampseqApp {
                 ),
             ];
             write_fits(stamp, &dir.join(format!("{stem}_{name}.fits")), &cards)?;
-            let settings = if kind == CutoutKind::Difference {
-                &self.prefs.difference
-            } else {
-                &self.prefs.science
-            };
+            let settings = self.settings(kind);
             write_png(stamp, settings, 4, &dir.join(format!("{stem}_{name}.png")))?;
             written += 2;
         }
         Ok(written)
     }
+}
+
+impl StampseqApp {
+    /// The selected detection's stamps, copied out to be written.
+    pub fn stamp_export(&self) -> anyhow::Result<StampExport> {
+        use crate::alert::AnyAlert;
+        let state = &self.state;
+        let object = state
+            .selection
+            .object
+            .ok_or_else(|| anyhow::anyhow!("no object selected"))?;
+        let k = state.selection.detection;
+        let no_detection = || anyhow::anyhow!("no detection selected");
+        let detection = match state.catalog.ztf(object) {
+            Some(sequence) => Detection::Ztf {
+                object_id: sequence.object_id.clone(),
+                alert: Box::new(sequence.detections.get(k).ok_or_else(no_detection)?.clone()),
+            },
+            None => {
+                let lsst = state
+                    .catalog
+                    .lsst_object(object)
+                    .ok_or_else(|| anyhow::anyhow!("no object selected"))?;
+                let Some(AnyAlert::Lsst(alert)) = lsst.alerts.get(k) else {
+                    return Err(no_detection());
+                };
+                Detection::Lsst(alert.clone())
+            }
+        };
+        Ok(StampExport {
+            detection,
+            science: self.ui.prefs.science,
+            difference: self.ui.prefs.difference,
+        })
+    }
+
+    /// Writes the selected detection's stamps into `dir` here and now (tests; the app
+    /// writes them on a worker, [`StampseqApp::export_stamps_to`]). Returns the number of
+    /// files written.
+    pub fn export_stamps(&self, dir: &Path) -> anyhow::Result<usize> {
+        self.stamp_export()?.write(dir)
+    }
+
+    /// Writes the selected detection's stamps into `dir` on a worker.
+    pub fn export_stamps_to(&mut self, dir: PathBuf) {
+        match self.stamp_export() {
+            Ok(export) => {
+                let title = format!("Writing stamps into {}", dir.display());
+                self.state.jobs.file(title, move || {
+                    export
+                        .write(&dir)
+                        .map(|n| {
+                            FileDone::Written(format!("{n} files written to {}", dir.display()))
+                        })
+                        .map_err(|e| format!("export failed: {e}"))
+                });
+            }
+            Err(e) => self.state.messages.push(format!("export failed: {e}")),
+        }
+    }
+
+    /// Writes the labels with the models' last probabilities to `path` on a worker.
+    pub fn export_labels_to(&mut self, path: PathBuf) {
+        match self.labels_csv() {
+            Ok((text, n)) => {
+                let title = format!("Writing {}", path.display());
+                self.state.jobs.file(title, move || {
+                    crate::atomic::write_atomic(&path, text.as_bytes())
+                        .map(|()| {
+                            FileDone::Written(format!("{n} labels written to {}", path.display()))
+                        })
+                        .map_err(|e| format!("export failed: {e}"))
+                });
+            }
+            Err(e) => self.state.messages.push(format!("export failed: {e}")),
+        }
+    }
 
     /// Writes every labelled object with the models' last probabilities, atomically.
-    pub fn export_labels(&self, path: &std::path::Path) -> anyhow::Result<usize> {
-        let Some(store) = &self.labels else {
+    pub fn export_labels(&self, path: &Path) -> anyhow::Result<usize> {
+        let (text, n) = self.labels_csv()?;
+        crate::atomic::write_atomic(path, text.as_bytes())?;
+        Ok(n)
+    }
+
+    /// Every labelled object with the models' last probabilities, as CSV text, and how
+    /// many objects it holds.
+    fn labels_csv(&self) -> anyhow::Result<(String, usize)> {
+        let Some(store) = &self.state.labels else {
             anyhow::bail!("no labels are loaded");
         };
         let mut header = vec!["objectId".to_string(), "label".to_string()];
-        for m in &self.predictions.models {
+        for m in &self.state.predictions.models {
             for c in &m.classes {
                 header.push(format!("{}:p_{c}", m.model));
             }
@@ -181,7 +276,7 @@ impl StampseqApp {
         let mut out = header.join(",") + "\n";
         for (object, label) in store.all() {
             let mut row = vec![object.clone(), label.clone()];
-            for m in &self.predictions.models {
+            for m in &self.state.predictions.models {
                 let last = m.by_object.get(object).and_then(|p| p.last());
                 for i in 0..m.classes.len() {
                     row.push(
@@ -192,7 +287,6 @@ impl StampseqApp {
             }
             out.push_str(&(row.join(",") + "\n"));
         }
-        crate::atomic::write_atomic(path, out.as_bytes())?;
-        Ok(store.len())
+        Ok((out, store.len()))
     }
 }

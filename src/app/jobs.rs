@@ -34,7 +34,8 @@ pub enum JobEvent {
     },
     Trained {
         job: u64,
-        out: PathBuf,
+        /// The run's best model, if it wrote one.
+        best: Option<PathBuf>,
         summary: String,
     },
     /// A plot was written.
@@ -52,10 +53,30 @@ pub enum JobEvent {
         job: u64,
         report: Box<crate::experiments::finetune::FinetuneReport>,
     },
+    /// A file was read or written for the app.
+    FileDone {
+        job: u64,
+        done: FileDone,
+    },
     Failed {
         job: u64,
         error: String,
     },
+}
+
+/// What a file job read or wrote, for the app to apply.
+#[derive(Debug)]
+pub enum FileDone {
+    /// Written; the line says what, for the status bar.
+    Written(String),
+    /// This session's vetting labels, written for the training form.
+    SessionLabels(crate::app::training::SessionTraining),
+    /// The AllWISE crossmatch table the command line named.
+    Crossmatch(Box<crate::features::allwise::CrossmatchTable>),
+    /// A labels CSV for the evaluation view.
+    EvaluationLabels(std::collections::HashMap<String, String>),
+    /// Another tool's labels CSV, for the import dialog.
+    ForeignLabels(Box<crate::labels::ForeignCsv>),
 }
 
 impl JobEvent {
@@ -69,6 +90,7 @@ impl JobEvent {
             | JobEvent::Exported { job, .. }
             | JobEvent::AllWiseLoaded { job, .. }
             | JobEvent::FineTuned { job, .. }
+            | JobEvent::FileDone { job, .. }
             | JobEvent::Failed { job, .. } => *job,
         }
     }
@@ -334,17 +356,20 @@ impl Jobs {
     /// stops after the current step and keeps the best model in `out`.
     /// Fine-tunes the tree model `base` on `labels` of the loaded objects, with the bundled
     /// training objects (the benchmark split's, when the shared data is found), on a worker.
+    /// `choose_base` picks the model to start from on the worker, as it reads model files.
     pub fn finetune(
         &mut self,
-        base: PathBuf,
+        browsers: &std::path::Path,
+        choose_base: impl FnOnce() -> PathBuf + Send + 'static,
         labels: std::collections::BTreeMap<String, String>,
         sequences: Arc<Vec<crate::sequence::Sequence>>,
         lsst: Arc<Vec<crate::sequence::neutral::ObjectSequence>>,
         config: crate::experiments::finetune::FinetuneConfig,
     ) -> u64 {
-        let title = format!("Fine-tuning {} on your labels", base.display());
+        let title = format!("Fine-tuning {} on your labels", browsers.display());
         let (id, _cancel, tx, ctx) = self.start(title);
         self.spawn(id, "finetune", move || {
+            let base = choose_base();
             let wake = || wake_ui(&ctx);
             let say = |message: &str| {
                 let _ = tx.send(JobEvent::Progress {
@@ -381,6 +406,13 @@ impl Jobs {
                     &config,
                     &say,
                 )?;
+                // The report beside the model; the model is the result, so a report that
+                // cannot be written does not fail the job.
+                let report_md = report.new_model.with_extension("md");
+                let _ = crate::atomic::write_atomic(
+                    &report_md,
+                    crate::experiments::finetune::render_report(&report).as_bytes(),
+                );
                 Ok(JobEvent::FineTuned {
                     job: id,
                     report: Box::new(report),
@@ -420,7 +452,7 @@ impl Jobs {
             let event = match result {
                 Ok(outcome) => JobEvent::Trained {
                     job: id,
-                    out,
+                    best: Some(out.join("best.stampseq")).filter(|b| b.is_file()),
                     summary: format!(
                         "training {} at iteration {}: best validation loss {:.4}{}",
                         if outcome.cancelled {
@@ -489,6 +521,25 @@ impl Jobs {
         id
     }
 
+    /// Reads or writes a file on a worker, so the window never waits on a disk; the error
+    /// is reported as the job's failure.
+    pub fn file(
+        &mut self,
+        title: String,
+        work: impl FnOnce() -> Result<FileDone, String> + Send + 'static,
+    ) -> u64 {
+        let (id, _cancel, tx, ctx) = self.start(title);
+        self.spawn(id, "file", move || {
+            let event = match work() {
+                Ok(done) => JobEvent::FileDone { job: id, done },
+                Err(error) => JobEvent::Failed { job: id, error },
+            };
+            let _ = tx.send(event);
+            wake_ui(&ctx);
+        });
+        id
+    }
+
     /// Events that arrived since the last call; finished jobs leave the running list.
     pub fn poll(&mut self) -> Vec<JobEvent> {
         let events: Vec<JobEvent> = self.rx.try_iter().collect();
@@ -524,6 +575,7 @@ impl Jobs {
                 | JobEvent::Exported { job, .. }
                 | JobEvent::AllWiseLoaded { job, .. }
                 | JobEvent::FineTuned { job, .. }
+                | JobEvent::FileDone { job, .. }
                 | JobEvent::Failed { job, .. } => {
                     self.running.retain(|r| r.id != *job);
                 }

@@ -309,16 +309,22 @@ impl StampseqApp {
     /// file) first, then the other loaded files, then the bundled default answer (ZTF); a
     /// file whose header cannot be read is kept, so that the stream says why.
     fn stream_models(&self) -> Vec<PathBuf> {
-        let first = self.predictions.models.first().map(|m| m.model.as_str());
+        let first = self
+            .state
+            .predictions
+            .models
+            .first()
+            .map(|m| m.model.as_str());
         let browsers = first.and_then(|name| {
-            self.model_paths
+            self.state
+                .model_paths
                 .iter()
                 .find(|p| display_name(p, "") == name)
                 .cloned()
         });
         let candidates = browsers
             .into_iter()
-            .chain(self.model_paths.iter().cloned())
+            .chain(self.state.model_paths.iter().cloned())
             .chain(crate::assets::default_model());
         let mut chosen: Vec<(Option<Survey>, PathBuf)> = Vec::new();
         for path in candidates {
@@ -337,37 +343,42 @@ impl StampseqApp {
 
     /// Connect pressed in the dialog: starts the worker, or says in the dialog why not.
     pub fn connect_stream(&mut self) {
-        let Some(form) = &self.connect_form else {
+        let Some(form) = &self.ui.connect_form else {
             return;
         };
-        let started = if self.live.as_ref().is_some_and(LiveStream::is_running) {
+        let started = if self.state.live.as_ref().is_some_and(LiveStream::is_running) {
             Err("Disconnect from the current stream first.".to_string())
         } else {
-            form.config(&self.stream_dir).and_then(|mut config| {
+            form.config(&self.state.stream_dir).and_then(|mut config| {
                 // The schemas the app reads LSST files with decode the topic's messages.
-                config.lsst_schemas = self.jobs.lsst_schemas.dir.clone();
-                config.schema_registry = self.jobs.lsst_schemas.registry.clone();
+                config.lsst_schemas = self.state.jobs.lsst_schemas.dir.clone();
+                config.schema_registry = self.state.jobs.lsst_schemas.registry.clone();
                 let models = self.stream_models();
                 if models.is_empty() {
                     return Err("No model to answer with: load one first.".to_string());
                 }
-                LiveStream::start(config, models, self.backend, self.jobs.context())
-                    .map_err(|e| format!("cannot start the stream's thread: {e}"))
+                LiveStream::start(
+                    config,
+                    models,
+                    self.state.backend,
+                    self.state.jobs.context(),
+                )
+                .map_err(|e| format!("cannot start the stream's thread: {e}"))
             })
         };
         match started {
             Ok(live) => {
-                self.messages.push(format!(
+                self.state.messages.push(format!(
                     "Connecting to {} at {} as group {}.",
                     live.topics.join(", "),
                     live.brokers,
                     live.group
                 ));
-                self.live = Some(live);
-                self.connect_form = None;
+                self.state.live = Some(live);
+                self.ui.connect_form = None;
             }
             Err(e) => {
-                if let Some(form) = self.connect_form.as_mut() {
+                if let Some(form) = self.ui.connect_form.as_mut() {
                     form.error = Some(e);
                 }
             }
@@ -375,15 +386,18 @@ impl StampseqApp {
     }
 
     pub fn disconnect_stream(&mut self) {
-        match &self.live {
+        match &self.state.live {
             Some(live) if live.is_running() => live.disconnect(),
-            _ => self.messages.push("Not connected to a stream.".into()),
+            _ => self
+                .state
+                .messages
+                .push("Not connected to a stream.".into()),
         }
     }
 
     /// Applies what the stream reported: new alerts join the catalogue with their answers.
     pub fn poll_stream(&mut self) {
-        let Some(live) = self.live.as_mut() else {
+        let Some(live) = self.state.live.as_mut() else {
             return;
         };
         let events = live.poll();
@@ -401,10 +415,10 @@ impl StampseqApp {
                             r.object_id = super::state::browser_key(key);
                         }
                     }
-                    let keep = self.selected_object_id();
-                    self.catalog.add_alerts(alerts);
+                    let keep = self.state.selected_object_id();
+                    self.state.catalog.add_alerts(alerts);
                     if let Some(id) = keep {
-                        self.selection.object = self.catalog.index_of(&id);
+                        self.state.selection.object = self.state.catalog.index_of(&id);
                     }
                     // Each survey's alerts are answered by that survey's model.
                     for m in &models {
@@ -416,7 +430,7 @@ impl StampseqApp {
                         self.add_stream_answers(&m.name, &m.classes, &of_survey);
                     }
                 }
-                LiveEvent::Finished(r) => self.messages.push(match r {
+                LiveEvent::Finished(r) => self.state.messages.push(match r {
                     Ok(s) => format!(
                         "Disconnected from the stream: {} alerts, {} answered, {} dead letters.",
                         s.alerts, s.answered, s.dead_letters
@@ -443,7 +457,7 @@ impl StampseqApp {
         if answered.is_empty() {
             return;
         }
-        let models = &mut self.predictions.models;
+        let models = &mut self.state.predictions.models;
         let m = match models.iter().position(|m| m.model == model) {
             Some(i) => &mut models[i],
             None => {
@@ -470,7 +484,7 @@ impl StampseqApp {
                 place(spread, r.k, s);
             }
         }
-        self.predictions.revision += 1;
+        self.state.predictions.revision += 1;
     }
 }
 

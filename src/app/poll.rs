@@ -1,140 +1,195 @@
 //! Applying what the background jobs report to the app's state.
 
-use super::jobs::JobEvent;
+use super::jobs::{FileDone, JobEvent};
 use super::StampseqApp;
 
 impl StampseqApp {
     /// Applies what the background jobs reported.
     pub fn poll_jobs(&mut self) {
-        for event in self.jobs.poll() {
+        for event in self.state.jobs.poll() {
             match event {
                 JobEvent::Loaded {
                     alerts, summary, ..
-                } => {
-                    let keep = self.selected_object_id();
-                    let n = alerts.len();
-                    let unassociated = self.catalog.add_alerts(alerts);
-                    let unlisted = if unassociated > 0 {
-                        format!(
-                            " {unassociated} LSST alerts name no object (diaObjectId and \
-                             ssObjectId 0) and are not listed."
-                        )
-                    } else {
-                        String::new()
-                    };
-                    self.messages.push(format!(
-                        "Loaded {n} alerts from {} files ({} errors).{unlisted}",
-                        summary.files,
-                        summary.errors.len()
-                    ));
-                    self.load_errors.extend(summary.errors);
-                    match keep {
-                        Some(id) => {
-                            self.select_object_id(&id);
-                        }
-                        None if !self.catalog.rows.is_empty() => self.selection.object = None,
-                        None => {}
-                    }
-                    for path in self.model_paths.clone() {
-                        self.jobs.classify(
-                            path,
-                            self.backend,
-                            self.catalog.sequences.clone(),
-                            self.catalog.lsst.clone(),
-                            self.allwise_for_models(),
-                            !self.prefs.raw_model_output,
-                        );
-                    }
-                }
+                } => self.on_loaded(alerts, summary),
                 JobEvent::Classified {
                     predictions,
                     backend,
                     skipped,
                     ..
                 } => self.on_classified(predictions, backend, skipped),
-                JobEvent::FineTuned { report, .. } => {
-                    let before = report.before.as_ref().map_or("—".into(), |c| {
-                        format!("{:.1} %", 100.0 * c.balanced_accuracy)
-                    });
-                    let after = report.after.as_ref().map_or("—".into(), |c| {
-                        format!("{:.1} %", 100.0 * c.balanced_accuracy)
-                    });
-                    self.messages.push(format!(
-                        "Fine-tuned on {} of your labels: balanced accuracy on {} labels, each judged out of fold, {before} -> {after}; {} answers changed. Wrote {} (the old model is kept; Model > switch back).",
-                        report.user_train_objects,
-                        report.user_validation_objects.len(),
-                        report.answers_changed,
-                        report.new_model.display()
-                    ));
-                    let report_md = report.new_model.with_extension("md");
-                    let _ = crate::atomic::write_atomic(
-                        &report_md,
-                        crate::experiments::finetune::render_report(&report).as_bytes(),
-                    );
-                    self.promote_on_arrival =
-                        Some(crate::app::predictions::display_name(&report.new_model, ""));
-                    self.load_model(report.new_model.clone());
-                }
+                JobEvent::FineTuned { report, .. } => self.on_finetuned(&report),
                 JobEvent::AllWiseLoaded {
                     job,
                     path,
                     catalogue,
-                } => {
-                    if self.allwise.loading == Some(job) {
-                        self.allwise.loading = None;
-                    }
-                    self.messages.push(format!(
-                        "AllWISE: {} sources from {}.",
-                        catalogue.len(),
-                        path.display()
-                    ));
-                    self.allwise.catalogue = Some(catalogue);
-                    self.allwise.path = Some(path);
-                    // The default answer reads the mid-infrared colour: answer again.
-                    if !self.catalog.sequences.is_empty() {
-                        for model in self.model_paths.clone() {
-                            let trees = crate::model::file::read_header(&model)
-                                .is_ok_and(|h| h.kind == crate::model::file::ModelKind::Trees);
-                            if trees {
-                                self.jobs.classify(
-                                    model,
-                                    self.backend,
-                                    self.catalog.sequences.clone(),
-                                    self.catalog.lsst.clone(),
-                                    self.allwise_for_models(),
-                                    !self.prefs.raw_model_output,
-                                );
-                            }
-                        }
-                    }
+                } => self.on_allwise(job, path, catalogue),
+                JobEvent::Training { event, .. } => self.state.training.on_event(event),
+                JobEvent::Trained { best, summary, .. } => {
+                    let run = &mut self.state.training;
+                    run.job = None;
+                    run.cancel = None;
+                    run.finished_model = best;
+                    run.status = summary.clone();
+                    self.state.messages.push(summary);
                 }
-                JobEvent::Training { event, .. } => self.training.on_event(event),
-                JobEvent::Trained { out, summary, .. } => {
-                    self.training.job = None;
-                    self.training.cancel = None;
-                    let best = out.join("best.stampseq");
-                    self.training.finished_model = best.is_file().then_some(best);
-                    self.training.status = summary.clone();
-                    self.messages.push(summary);
-                }
-                JobEvent::Failed { job, error } => {
-                    if self.allwise.loading == Some(job) {
-                        self.allwise.loading = None;
-                        self.allwise.error = Some(error.clone());
-                    }
-                    if self.training.job == Some(job) {
-                        self.training.job = None;
-                        self.training.cancel = None;
-                        self.training.status = error.clone();
-                    }
-                    self.messages.push(error)
-                }
+                JobEvent::FileDone { done, .. } => self.on_file_done(done),
+                JobEvent::Failed { job, error } => self.on_failed(job, error),
                 JobEvent::Exported { path, .. } => self
+                    .state
                     .messages
                     .push(format!("plot written to {}", path.display())),
                 JobEvent::Progress { .. } => {}
             }
         }
+    }
+
+    /// Alerts read: they join the catalogue, the selection stays on its object, and every
+    /// model in use answers again.
+    fn on_loaded(
+        &mut self,
+        alerts: Vec<crate::alert::AnyAlert>,
+        summary: crate::alert::ReadSummary,
+    ) {
+        let keep = self.state.selected_object_id();
+        let n = alerts.len();
+        let unassociated = self.state.catalog.add_alerts(alerts);
+        let unlisted = if unassociated > 0 {
+            format!(
+                " {unassociated} LSST alerts name no object (diaObjectId and \
+                 ssObjectId 0) and are not listed."
+            )
+        } else {
+            String::new()
+        };
+        self.state.messages.push(format!(
+            "Loaded {n} alerts from {} files ({} errors).{unlisted}",
+            summary.files,
+            summary.errors.len()
+        ));
+        self.state.load_errors.extend(summary.errors);
+        match keep {
+            Some(id) => {
+                self.select_object_id(&id);
+            }
+            None if !self.state.catalog.rows.is_empty() => self.state.selection.object = None,
+            None => {}
+        }
+        for path in self.state.model_paths.clone() {
+            self.classify_with(path);
+        }
+    }
+
+    /// Runs a model file over everything loaded, as the preferences say.
+    pub(super) fn classify_with(&mut self, path: std::path::PathBuf) {
+        let allwise = self.allwise_for_models();
+        let state = &mut self.state;
+        state.jobs.classify(
+            path,
+            state.backend,
+            state.catalog.sequences.clone(),
+            state.catalog.lsst.clone(),
+            allwise,
+            !self.ui.prefs.raw_model_output,
+        );
+    }
+
+    /// A fine-tuned model was written (its report beside it): it loads, and the browser
+    /// shows its answers once they come.
+    fn on_finetuned(&mut self, report: &crate::experiments::finetune::FinetuneReport) {
+        let accuracy = |c: Option<&crate::experiments::finetune::Comparison>| {
+            c.map_or("—".into(), |c| {
+                format!("{:.1} %", 100.0 * c.balanced_accuracy)
+            })
+        };
+        let (before, after) = (
+            accuracy(report.before.as_ref()),
+            accuracy(report.after.as_ref()),
+        );
+        self.state.messages.push(format!(
+            "Fine-tuned on {} of your labels: balanced accuracy on {} labels, each judged out of fold, {before} -> {after}; {} answers changed. Wrote {} (the old model is kept; Model > switch back).",
+            report.user_train_objects,
+            report.user_validation_objects.len(),
+            report.answers_changed,
+            report.new_model.display()
+        ));
+        self.state.promote_on_arrival =
+            Some(crate::app::predictions::display_name(&report.new_model, ""));
+        self.load_model(report.new_model.clone());
+    }
+
+    fn on_allwise(
+        &mut self,
+        job: u64,
+        path: std::path::PathBuf,
+        catalogue: std::sync::Arc<crate::features::allwise::AllWiseCatalogue>,
+    ) {
+        let state = &mut self.state;
+        if state.allwise.loading == Some(job) {
+            state.allwise.loading = None;
+        }
+        state.messages.push(format!(
+            "AllWISE: {} sources from {}.",
+            catalogue.len(),
+            path.display()
+        ));
+        state.allwise.catalogue = Some(catalogue);
+        state.allwise.path = Some(path);
+        // The default answer reads the mid-infrared colour: answer again.
+        if !state.catalog.sequences.is_empty() {
+            for model in state.model_paths.clone() {
+                let trees = crate::model::file::read_header(&model)
+                    .is_ok_and(|h| h.kind == crate::model::file::ModelKind::Trees);
+                if trees {
+                    self.classify_with(model);
+                }
+            }
+        }
+    }
+
+    fn on_file_done(&mut self, done: FileDone) {
+        match done {
+            FileDone::Written(message) => self.state.messages.push(message),
+            FileDone::SessionLabels(session) => {
+                self.state.training.writing_labels = None;
+                self.ui.training.fill_from_session(&session);
+                self.state.training.status = session.summary;
+            }
+            FileDone::Crossmatch(table) => self.state.wise = Some(*table),
+            FileDone::ForeignLabels(foreign) => {
+                self.ui.label_import = Some(super::views::label_import::LabelImport::new(*foreign))
+            }
+            FileDone::EvaluationLabels(labels) => {
+                let e = &mut self.ui.evaluation;
+                e.loading = None;
+                e.loaded = Some(labels);
+                e.error = None;
+                e.cell = None;
+            }
+        }
+    }
+
+    /// A job failed: said where it was waited for, and in the status bar.
+    fn on_failed(&mut self, job: u64, error: String) {
+        let state = &mut self.state;
+        if state.allwise.loading == Some(job) {
+            state.allwise.loading = None;
+            state.allwise.error = Some(error.clone());
+        }
+        let run = &mut state.training;
+        if run.job == Some(job) {
+            run.job = None;
+            run.cancel = None;
+            run.status = error.clone();
+        }
+        if run.writing_labels == Some(job) {
+            run.writing_labels = None;
+            run.status = format!("From this session: {error}");
+        }
+        if self.ui.evaluation.loading == Some(job) {
+            self.ui.evaluation.loading = None;
+            self.ui.evaluation.error = Some(error.clone());
+        }
+        state.messages.push(error)
     }
 
     /// A model's answers arrived: kept, shown first if they were waited for, and the
@@ -145,28 +200,34 @@ impl StampseqApp {
         backend: String,
         skipped: usize,
     ) {
-        self.messages.push(format!(
+        self.state.messages.push(format!(
             "{} classified {} objects ({skipped} detections skipped).",
             predictions.model,
             predictions.by_object.len()
         ));
-        self.model_device = Some(backend);
+        self.state.model_device = Some(backend);
         let name = predictions.model.clone();
-        self.predictions.insert(predictions);
+        self.state.predictions.insert(predictions);
         // After the first loaded model's answers, so that the stand-in's
         // answers always come last.
         let first = self
+            .state
             .model_paths
             .first()
             .map(|p| crate::app::predictions::display_name(p, ""));
         if first.as_deref() == Some(name.as_str()) {
             self.answer_other_surveys();
         }
-        if self.promote_on_arrival.as_deref() == Some(name.as_str()) {
-            self.promote_on_arrival = None;
-            self.previous_model = self.predictions.models.first().map(|m| m.model.clone());
-            self.predictions.promote(&name);
-            self.invalidate_visible();
+        if self.state.promote_on_arrival.as_deref() == Some(name.as_str()) {
+            self.state.promote_on_arrival = None;
+            self.state.previous_model = self
+                .state
+                .predictions
+                .models
+                .first()
+                .map(|m| m.model.clone());
+            self.state.predictions.promote(&name);
+            self.state.invalidate_visible();
         }
     }
 }

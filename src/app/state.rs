@@ -1,5 +1,5 @@
-//! What the app knows, apart from how it is drawn: the loaded objects, the browser's
-//! filter and sort, the selection. Plain data, so it is tested without a window.
+//! The catalogue of loaded objects, the browser's filter and sort, and the selection, as
+//! the app's state holds them. Plain data, so it is tested without a window.
 
 use crate::alert::neutral::Survey;
 use crate::alert::{Alert, AnyAlert};
@@ -127,14 +127,24 @@ pub fn lsst_key(o: &ObjectSequence) -> String {
     browser_key(o.key.clone())
 }
 
-/// The browser's key of an object: solar-system objects apart, as their ids are numbered
-/// apart from diaObjectIds.
+/// What the browser puts before a solar-system object's ssObjectId.
+const SOLAR_SYSTEM_PREFIX: &str = "SSO ";
+
+/// The browser's key of an object, which is also its display name: solar-system objects
+/// apart, as their ids are numbered apart from diaObjectIds.
 pub fn browser_key(key: crate::sequence::neutral::ObjectKey) -> String {
     if key.solar_system {
-        format!("SSO {}", key.id)
+        format!("{SOLAR_SYSTEM_PREFIX}{}", key.id)
     } else {
         key.id
     }
+}
+
+/// The id behind a browser key, as the alerts (and the trainer's labels) name the object.
+pub fn survey_id(browser_key: &str) -> &str {
+    browser_key
+        .strip_prefix(SOLAR_SYSTEM_PREFIX)
+        .unwrap_or(browser_key)
 }
 
 /// One loaded object, of either survey.

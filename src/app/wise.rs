@@ -33,6 +33,11 @@ pub struct WisePanel {
     /// The job reading a catalogue, while it runs.
     pub loading: Option<u64>,
     pub error: Option<String>,
+}
+
+/// The last cone search, kept so that it runs once per object and radius, not each frame.
+#[derive(Debug, Default)]
+pub struct WiseLookup {
     last: Option<(LookupKey, Option<WiseMatch>)>,
 }
 
@@ -67,11 +72,16 @@ pub fn mean_g_r(sequence: &Sequence) -> (Option<f64>, Option<f64>) {
     (mean(1), mean(2))
 }
 
-impl WisePanel {
-    /// The nearest source within `radius_arcsec` of the object's mean position; `None`
-    /// when there is none or no catalogue is loaded.
-    pub fn nearest(&mut self, sequence: &Sequence, radius_arcsec: f64) -> Option<&WiseMatch> {
-        let catalogue = self.catalogue.as_ref()?;
+impl WiseLookup {
+    /// The nearest source of `catalogue` within `radius_arcsec` of the object's mean
+    /// position; `None` when there is none or no catalogue is loaded.
+    pub fn nearest(
+        &mut self,
+        catalogue: Option<&Arc<AllWiseCatalogue>>,
+        sequence: &Sequence,
+        radius_arcsec: f64,
+    ) -> Option<&WiseMatch> {
+        let catalogue = catalogue?;
         let key = LookupKey {
             object_id: sequence.object_id.clone(),
             detections: sequence.len(),

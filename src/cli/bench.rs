@@ -442,31 +442,75 @@ fn frame_stats(name: &str, times: &[f64]) -> (f64, f64) {
 }
 
 fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
-    use crate::app::predictions::ModelPredictions;
-    use crate::app::state::SortColumn;
-    use crate::app::{AppOptions, StampseqApp};
-    use crate::labels::LabelEvent;
-    use rand::{RngExt, SeedableRng};
+    use rand::SeedableRng;
     anyhow::ensure!(args.objects > 0 && args.frames > 0, "nothing to time");
     let started = Instant::now();
     let alerts = synthetic_alerts(args.objects);
     let n_alerts = alerts.len();
-
-    // A third of the objects vetted, through the journal the app replays at start.
-    let labels = tempfile::tempdir()?;
-    let classes = ["AGN", "SN", "VS", "asteroid", "bogus"];
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-    let mut journal = String::new();
     let mut ids: Vec<String> = alerts.iter().map(|a| a.object_id.clone()).collect();
     ids.dedup();
-    for id in &ids {
+    let labels = tempfile::tempdir()?;
+    write_vetting_journal(&ids, labels.path(), &mut rng)?;
+
+    let ctx = egui::Context::default();
+    let mut app = browser_app(&ctx, labels.path(), alerts, &ids, &mut rng);
+    eprintln!(
+        "{} objects, {n_alerts} alerts, {} labelled, set up in {:.1} s",
+        app.state.catalog.rows.len(),
+        app.state.labels.as_ref().map_or(0, |l| l.len()),
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut frames = BrowserFrames::new(ctx);
+    for _ in 0..5 {
+        frames.frame(&mut app, Vec::new());
+    }
+    let n = args.frames;
+    let mut report = Vec::new();
+    report.extend(time_input(&mut frames, &mut app, n));
+    report.push(time_filter_changes(&mut frames, &mut app, n));
+    report.push(time_sort_changes(&mut frames, &mut app, n));
+    report.extend(time_uncached(&mut frames, &mut app, n));
+    report.extend(time_stream_batches(
+        &mut frames,
+        &mut app,
+        args.objects,
+        n_alerts,
+        n.min(20),
+    ));
+    let summary: Vec<String> = report
+        .iter()
+        .map(|(name, (mean, worst))| format!("{name} {mean:.2}/{worst:.2}"))
+        .collect();
+    println!(
+        "browser: {} objects, ms per frame mean/worst: {}",
+        app.state.catalog.rows.len(),
+        summary.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line of the browser benchmark's report: its name, and mean and worst ms per frame.
+type FrameReport = (&'static str, (f64, f64));
+
+/// A third of the objects vetted, through the journal the app replays at start.
+fn write_vetting_journal(
+    ids: &[String],
+    dir: &std::path::Path,
+    rng: &mut rand::rngs::StdRng,
+) -> anyhow::Result<()> {
+    use crate::labels::LabelEvent;
+    use rand::RngExt;
+    let mut journal = String::new();
+    for id in ids {
         if rng.random_range(0..3) != 0 {
             continue;
         }
         let event = LabelEvent {
             time: 0.0,
             object_id: id.clone(),
-            label: Some(classes[rng.random_range(0..classes.len())].to_string()),
+            label: Some(BENCH_CLASSES[rng.random_range(0..BENCH_CLASSES.len())].to_string()),
             previous: None,
             undo: false,
             ..Default::default()
@@ -474,62 +518,97 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
         journal.push_str(&serde_json::to_string(&event)?);
         journal.push('\n');
     }
-    std::fs::write(labels.path().join("labels.log"), journal)?;
+    std::fs::write(dir.join("labels.log"), journal)?;
+    Ok(())
+}
 
-    let ctx = egui::Context::default();
+/// The classes of the browser benchmark's labels and answers.
+const BENCH_CLASSES: [&str; 5] = ["AGN", "SN", "VS", "asteroid", "bogus"];
+
+/// The app over the synthetic alerts, with a model's random answers for every object.
+fn browser_app(
+    ctx: &egui::Context,
+    labels: &std::path::Path,
+    alerts: Vec<crate::alert::Alert>,
+    ids: &[String],
+    rng: &mut rand::rngs::StdRng,
+) -> crate::app::StampseqApp {
+    use crate::app::predictions::ModelPredictions;
+    use crate::app::{AppOptions, StampseqApp};
+    use rand::RngExt;
     let cc = eframe::CreationContext::_new_kittest(ctx.clone());
     let mut app = StampseqApp::new(
         &cc,
         AppOptions {
-            labels_dir: Some(labels.path().to_path_buf()),
+            labels_dir: Some(labels.to_path_buf()),
             fresh_preferences: true,
             ..Default::default()
         },
     );
-    app.catalog
+    app.state
+        .catalog
         .add_alerts(alerts.into_iter().map(AnyAlert::Ztf).collect());
     let mut by_object = std::collections::HashMap::new();
-    for id in &ids {
-        let mut p: Vec<f32> = (0..classes.len())
+    for id in ids {
+        let mut p: Vec<f32> = (0..BENCH_CLASSES.len())
             .map(|_| rng.random_range(0.01..1.0))
             .collect();
         let sum: f32 = p.iter().sum();
         p.iter_mut().for_each(|v| *v /= sum);
         by_object.insert(id.clone(), vec![p]);
     }
-    app.predictions.insert(ModelPredictions {
+    app.state.predictions.insert(ModelPredictions {
         model: "synthetic".into(),
-        classes: classes.iter().map(|c| c.to_string()).collect(),
+        classes: BENCH_CLASSES.iter().map(|c| c.to_string()).collect(),
         by_object,
         ..Default::default()
     });
-    eprintln!(
-        "{} objects, {n_alerts} alerts, {} labelled, set up in {:.1} s",
-        app.catalog.rows.len(),
-        app.labels.as_ref().map_or(0, |l| l.len()),
-        started.elapsed().as_secs_f64()
-    );
+    app
+}
 
-    let mut eframe_frame = eframe::Frame::_new_kittest();
-    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1500.0, 950.0));
-    let mut clock = 0.0;
-    // One frame as eframe runs it, minus the GPU: input, layout of every panel, tessellation.
-    let mut frame = |app: &mut StampseqApp, events: Vec<egui::Event>| -> f64 {
-        clock += 1.0 / 60.0;
+/// Frames as eframe runs them, minus the GPU: input, layout of every panel, tessellation.
+struct BrowserFrames {
+    ctx: egui::Context,
+    eframe_frame: eframe::Frame,
+    clock: f64,
+}
+
+impl BrowserFrames {
+    fn new(ctx: egui::Context) -> Self {
+        Self {
+            ctx,
+            eframe_frame: eframe::Frame::_new_kittest(),
+            clock: 0.0,
+        }
+    }
+
+    /// Runs one frame with `events`; returns its seconds.
+    fn frame(&mut self, app: &mut crate::app::StampseqApp, events: Vec<egui::Event>) -> f64 {
+        let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1500.0, 950.0));
+        self.clock += 1.0 / 60.0;
         let input = egui::RawInput {
             screen_rect: Some(screen),
-            time: Some(clock),
+            time: Some(self.clock),
             events,
             ..Default::default()
         };
         let start = Instant::now();
-        let output = ctx.run_ui(input, |ui| {
-            eframe::App::ui(app, ui, &mut eframe_frame);
+        let eframe_frame = &mut self.eframe_frame;
+        let output = self.ctx.run_ui(input, |ui| {
+            eframe::App::ui(app, ui, eframe_frame);
         });
-        let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
+        let primitives = self.ctx.tessellate(output.shapes, output.pixels_per_point);
         std::hint::black_box(primitives);
         start.elapsed().as_secs_f64()
-    };
+    }
+}
+
+/// Frames without input, then with the next object asked for at each.
+fn time_input(
+    frames: &mut BrowserFrames,
+    app: &mut crate::app::StampseqApp,
+    n: usize,
+) -> [FrameReport; 2] {
     let key = |key: egui::Key| egui::Event::Key {
         key,
         physical_key: None,
@@ -537,34 +616,46 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
         repeat: false,
         modifiers: egui::Modifiers::NONE,
     };
-    for _ in 0..5 {
-        frame(&mut app, Vec::new());
-    }
-    let n = args.frames;
-    let mut report = Vec::new();
-
-    let idle: Vec<f64> = (0..n).map(|_| frame(&mut app, Vec::new())).collect();
-    report.push(("steady (no input)", frame_stats("steady (no input)", &idle)));
+    let idle: Vec<f64> = (0..n).map(|_| frames.frame(app, Vec::new())).collect();
     let stepping: Vec<f64> = (0..n)
-        .map(|_| frame(&mut app, vec![key(egui::Key::ArrowDown)]))
+        .map(|_| frames.frame(app, vec![key(egui::Key::ArrowDown)]))
         .collect();
-    report.push((
-        "next object each frame",
-        frame_stats("next object each frame (arrow down)", &stepping),
-    ));
+    [
+        ("steady (no input)", frame_stats("steady (no input)", &idle)),
+        (
+            "next object each frame",
+            frame_stats("next object each frame (arrow down)", &stepping),
+        ),
+    ]
+}
+
+/// A filter changed before each frame.
+fn time_filter_changes(
+    frames: &mut BrowserFrames,
+    app: &mut crate::app::StampseqApp,
+    n: usize,
+) -> FrameReport {
     let mut filter = Vec::new();
     for i in 0..n {
-        let f = &mut app.prefs.filter;
+        let f = &mut app.ui.prefs.filter;
         match i % 4 {
             0 => f.only_unvetted = !f.only_unvetted,
             1 => f.search = format!("{}", i % 10),
             2 => f.min_detections = 1 + i % 3,
             _ => f.search.clear(),
         }
-        filter.push(frame(&mut app, Vec::new()));
+        filter.push(frames.frame(app, Vec::new()));
     }
-    report.push(("filter change", frame_stats("filter change", &filter)));
-    let mut sort = Vec::new();
+    ("filter change", frame_stats("filter change", &filter))
+}
+
+/// The sort column or direction changed before each frame.
+fn time_sort_changes(
+    frames: &mut BrowserFrames,
+    app: &mut crate::app::StampseqApp,
+    n: usize,
+) -> FrameReport {
+    use crate::app::state::SortColumn;
     let columns = [
         SortColumn::Label,
         SortColumn::Probability,
@@ -572,13 +663,23 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
         SortColumn::Detections,
         SortColumn::ObjectId,
     ];
+    let mut sort = Vec::new();
     for i in 0..n {
-        app.prefs.filter.sort = columns[i % columns.len()];
-        app.prefs.filter.descending = i % 2 == 1;
-        sort.push(frame(&mut app, Vec::new()));
+        app.ui.prefs.filter.sort = columns[i % columns.len()];
+        app.ui.prefs.filter.descending = i % 2 == 1;
+        sort.push(frames.frame(app, Vec::new()));
     }
-    report.push(("sort change", frame_stats("sort change", &sort)));
-    // The behaviour before the cache: the rows filtered and sorted again at every frame.
+    ("sort change", frame_stats("sort change", &sort))
+}
+
+/// The behaviour before the cache: the rows filtered and sorted again at every frame.
+fn time_uncached(
+    frames: &mut BrowserFrames,
+    app: &mut crate::app::StampseqApp,
+    n: usize,
+) -> Vec<FrameReport> {
+    use crate::app::state::SortColumn;
+    let mut report = Vec::new();
     for (name, sort, only_unvetted) in [
         (
             "recomputed every frame, by objectId",
@@ -591,7 +692,7 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
             true,
         ),
     ] {
-        let f = &mut app.prefs.filter;
+        let f = &mut app.ui.prefs.filter;
         f.search.clear();
         f.min_detections = 1;
         f.sort = sort;
@@ -599,16 +700,25 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
         f.only_unvetted = only_unvetted;
         let uncached: Vec<f64> = (0..n)
             .map(|_| {
-                app.invalidate_visible();
-                frame(&mut app, Vec::new())
+                app.state.invalidate_visible();
+                frames.frame(app, Vec::new())
             })
             .collect();
         report.push((name, frame_stats(name, &uncached)));
     }
-    // A stream batch arriving: 50 alerts, half of objects already listed, half new, added
-    // to the catalog as the app's stream adds them, then a frame.
-    let batches = n.min(20);
-    let extra = synthetic_alerts(args.objects + batches * 25);
+    report
+}
+
+/// A stream batch arriving: 50 alerts, half of objects already listed, half new, added to
+/// the catalog as the app's stream adds them, then a frame.
+fn time_stream_batches(
+    frames: &mut BrowserFrames,
+    app: &mut crate::app::StampseqApp,
+    objects: usize,
+    n_alerts: usize,
+    batches: usize,
+) -> [FrameReport; 2] {
+    let extra = synthetic_alerts(objects + batches * 25);
     let mut arrivals = Vec::new();
     let mut adds = Vec::new();
     for b in 0..batches {
@@ -627,28 +737,20 @@ fn browser(args: BrowserArgs) -> anyhow::Result<ExitCode> {
                 .map(AnyAlert::Ztf),
         );
         let start = Instant::now();
-        app.catalog.add_alerts(batch);
+        app.state.catalog.add_alerts(batch);
         adds.push(start.elapsed().as_secs_f64());
-        app.invalidate_visible();
-        let framed = frame(&mut app, Vec::new());
+        app.state.invalidate_visible();
+        let framed = frames.frame(app, Vec::new());
         arrivals.push(adds[adds.len() - 1] + framed);
     }
-    report.push((
-        "stream batch added (catalog only)",
-        frame_stats("stream batch of 50 added (catalog only)", &adds),
-    ));
-    report.push((
-        "stream batch added + frame",
-        frame_stats("stream batch of 50 added + frame", &arrivals),
-    ));
-    let summary: Vec<String> = report
-        .iter()
-        .map(|(name, (mean, worst))| format!("{name} {mean:.2}/{worst:.2}"))
-        .collect();
-    println!(
-        "browser: {} objects, ms per frame mean/worst: {}",
-        app.catalog.rows.len(),
-        summary.join(", ")
-    );
-    Ok(ExitCode::SUCCESS)
+    [
+        (
+            "stream batch added (catalog only)",
+            frame_stats("stream batch of 50 added (catalog only)", &adds),
+        ),
+        (
+            "stream batch added + frame",
+            frame_stats("stream batch of 50 added + frame", &arrivals),
+        ),
+    ]
 }

@@ -43,7 +43,7 @@ fn harness_with_models<'a>(
     // Loading runs on a worker thread: step until it has reported.
     for _ in 0..3000 {
         h.step();
-        if !h.state().jobs.is_busy() {
+        if !h.state().state.jobs.is_busy() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -67,12 +67,12 @@ pub(crate) fn export_both(
         let done = format!("plot written to {}", path.display());
         for _ in 0..500 {
             h.step();
-            if h.state().messages.last() == Some(&done) {
+            if h.state().state.messages.last() == Some(&done) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        assert_eq!(h.state().messages.last(), Some(&done));
+        assert_eq!(h.state().state.messages.last(), Some(&done));
     }
     let png = image::open(dir.join(format!("{kind:?}.png"))).expect("PNG decodes");
     assert!(png.width() > 100);
@@ -95,26 +95,29 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     let labels = tempfile::tempdir().expect("tempdir");
     let mut h = harness(vec![ztf("sequences")], labels.path());
     assert_eq!(
-        h.state().catalog.rows.len(),
+        h.state().state.catalog.rows.len(),
         50,
         "the 50 objects of sequences/"
     );
-    assert!(h.state().gpu, "stamps drawn by the wgpu shader");
+    assert!(h.state().ui.gpu, "stamps drawn by the wgpu shader");
 
     // Find SN 2021rhu with the search box (Ctrl+F) and click its row.
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::F);
     h.run_steps(2);
     h.event(egui::Event::Text("abiuvdk".into()));
     h.run_steps(2);
-    assert_eq!(h.state().visible.len(), 1);
+    assert_eq!(h.state().state.visible.len(), 1);
     h.key_press(Key::Escape);
     h.run_steps(2);
     h.get_by_label("ZTF21abiuvdk").click();
     h.run_steps(2);
     let app = h.state();
-    let selected = app.selection.object.expect("selection");
-    assert_eq!(app.catalog.sequences[selected].object_id, "ZTF21abiuvdk");
-    assert_eq!(app.catalog.sequences[selected].len(), 34);
+    let selected = app.state.selection.object.expect("selection");
+    assert_eq!(
+        app.state.catalog.sequences[selected].object_id,
+        "ZTF21abiuvdk"
+    );
+    assert_eq!(app.state.catalog.sequences[selected].len(), 34);
 
     // Change the science stretch from asinh to log.
     // The first "stretch" combo box is the science/reference one.
@@ -126,7 +129,7 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     h.get_by_label("log").click();
     h.run_steps(2);
     assert_eq!(
-        h.state().prefs.science.stretch,
+        h.state().ui.prefs.science.stretch,
         stampseq::stamp::display::Stretch::LOG
     );
     h.snapshot("app_ZTF21abiuvdk_log_stretch");
@@ -139,7 +142,7 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     h.run_steps(2);
     h.key_press(Key::Escape);
     h.run_steps(2);
-    assert_eq!(h.state().visible.len(), 50);
+    assert_eq!(h.state().state.visible.len(), 50);
 
     // Vet three objects: SN here, then the app moves on; AGN, then bogus.
     h.key_press(Key::Num2);
@@ -177,6 +180,7 @@ fn the_help_overlay_lists_every_shortcut() {
     // The AllWISE table given at start reaches the details panel's data.
     let w1 = h
         .state()
+        .state
         .wise
         .as_ref()
         .and_then(|w| w.get("ZTF19abegmle"))
@@ -216,7 +220,7 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
     // The classification job starts when loading ends: let it finish too.
     wait_for_models(&mut h, 1);
     let app = h.state();
-    let m = app.predictions.models.first().expect("predictions");
+    let m = app.state.predictions.models.first().expect("predictions");
     assert_eq!(m.model, "alerce", "named by its file");
     let steps = m.by_object.get("ZTF19abegmle").expect("the object");
     assert_eq!(steps.len(), 7, "one answer per detection");
@@ -224,6 +228,7 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
         .iter()
         .all(|p| (p.iter().sum::<f32>() - 1.0).abs() < 1e-4));
     assert!(app
+        .state
         .model_device
         .as_deref()
         .is_some_and(|d| d.contains("CPU")));
@@ -247,11 +252,12 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
         .export_plot_to(PlotKind::LightCurve, out.join("light.jpg"));
     assert!(
         h.state()
+            .state
             .messages
             .last()
             .is_some_and(|m| m.contains("should end in .png or .svg")),
         "{:?}",
-        h.state().messages.last()
+        h.state().state.messages.last()
     );
 
     // Two more models, both "tsc-gru-n5" inside: the app tells them apart by file. One at
@@ -264,6 +270,7 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
     }
     let names: Vec<&str> = h
         .state()
+        .state
         .predictions
         .models
         .iter()
@@ -284,7 +291,7 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
             .click();
         h.run_steps(2);
     }
-    let prefs = &h.state().prefs;
+    let prefs = &h.state().ui.prefs;
     assert!(prefs.evolution_hidden_models.contains("tsc-gru-real"));
     assert!(prefs.evolution_hidden_classes.contains("bogus"));
     export_both(
@@ -303,7 +310,7 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
     // In the view's flux mode the export draws flux, as the view does.
     h.get_by_label("flux (nJy)").click();
     h.run_steps(2);
-    assert!(h.state().prefs.light_curve_flux);
+    assert!(h.state().ui.prefs.light_curve_flux);
     let flux_dir = out.join("flux");
     std::fs::create_dir_all(&flux_dir).expect("dir");
     export_both(
@@ -318,12 +325,16 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
 fn wait_for_models(h: &mut Harness<'_, StampseqApp>, n: usize) {
     for _ in 0..3000 {
         h.step();
-        if !h.state().jobs.is_busy() && h.state().predictions.models.len() >= n {
+        if !h.state().state.jobs.is_busy() && h.state().state.predictions.models.len() >= n {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert_eq!(h.state().predictions.models.len(), n, "models answered");
+    assert_eq!(
+        h.state().state.predictions.models.len(),
+        n,
+        "models answered"
+    );
     h.run_steps(3);
 }
 
@@ -345,7 +356,7 @@ fn the_selected_detection_exports_as_fits_and_png() {
     let fits =
         std::fs::read(out.join("ZTF19abegmle_916439405515010013_science.fits")).expect("fits");
     let stamp = stampseq::alert::decode_fits_image(&fits).expect("decodes");
-    let alert = &h.state().catalog.sequences[0].detections[0];
+    let alert = &h.state().state.catalog.sequences[0].detections[0];
     let original = alert.cutouts.science.as_ref().expect("science");
     let bits =
         |s: &stampseq::alert::Stamp| s.pixels.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
@@ -377,7 +388,7 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::T);
     h.run_steps(2);
     {
-        let t = &mut h.state_mut().training;
+        let t = &mut h.state_mut().ui.training;
         assert!(t.open, "Ctrl+T opens the training view");
         t.data = sim_dir.display().to_string();
         t.labels = sim_dir.join("labels.csv").display().to_string();
@@ -392,24 +403,31 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
     }
     h.get_by_label("Start").click();
     h.run_steps(2);
-    assert!(h.state().training.is_running());
+    assert!(h.state().state.training.is_running());
     // Wait for two validations, then stop.
     for _ in 0..3000 {
         h.step();
-        if h.state().training.validations.len() >= 2 {
+        if h.state().state.training.validations.len() >= 2 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(
-        h.state().training.validations.len() >= 2,
+        h.state().state.training.validations.len() >= 2,
         "{}",
-        h.state().training.status
+        h.state().state.training.status
     );
     // The latest validation's confusion matrix is drawn, counting each validation object
     // (one per class) once.
     h.run_steps(2);
-    let latest = h.state().training.validations.last().cloned().expect("one");
+    let latest = h
+        .state()
+        .state
+        .training
+        .validations
+        .last()
+        .cloned()
+        .expect("one");
     let cm = latest.confusion.expect("a confusion matrix");
     assert_eq!(
         cm.total(),
@@ -433,12 +451,12 @@ fn a_tiny_training_run_starts_and_stops_from_the_training_view() {
     h.get_by_label("Stop").click();
     for _ in 0..3000 {
         h.step();
-        if !h.state().training.is_running() {
+        if !h.state().state.training.is_running() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let t = &h.state().training;
+    let t = &h.state().state.training;
     assert!(!t.is_running(), "stopped");
     assert!(t.status.contains("stopped"), "{}", t.status);
     let last = t.validations.last().expect("validation").iteration;
@@ -500,7 +518,7 @@ fn the_training_view_draws_the_latest_validation_confusion() {
         }
     };
     {
-        let t = &mut h.state_mut().training;
+        let t = &mut h.state_mut().state.training;
         for i in 1..=50 {
             t.on_event(TrainEvent::Step {
                 iteration: i,
@@ -553,25 +571,33 @@ fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
     let mut h = harness_with_models(vec![ztf("labeled")], dir.path(), vec![model]);
     for _ in 0..3000 {
         h.step();
-        if !h.state().jobs.is_busy() && !h.state().predictions.models.is_empty() {
+        if !h.state().state.jobs.is_busy() && !h.state().state.predictions.models.is_empty() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::L);
     h.run_steps(2);
-    h.state_mut().evaluation.labels_csv = labels.display().to_string();
+    h.state_mut().ui.evaluation.labels_csv = labels.display().to_string();
     h.get_by_label("Load labels").click();
     h.run_steps(2);
+    // The CSV is read on a worker: step until it has reported.
+    for _ in 0..500 {
+        if !h.state().state.jobs.is_busy() {
+            break;
+        }
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     assert!(
-        h.state().evaluation.loaded.is_some(),
+        h.state().ui.evaluation.loaded.is_some(),
         "{:?}",
-        h.state().evaluation.error
+        h.state().ui.evaluation.error
     );
 
     // The cell of true SN predicted SN, clicked by its text.
-    let m = &h.state().predictions.models[0];
-    let loaded = h.state().evaluation.loaded.clone().expect("labels");
+    let m = &h.state().state.predictions.models[0];
+    let loaded = h.state().ui.evaluation.loaded.clone().expect("labels");
     let result = stampseq::app::views::evaluation::evaluate(&m.classes, &m.by_object, &loaded);
     let sn = m.classes.iter().position(|c| c == "SN").expect("SN");
     let count = result.confusion.counts[sn][sn];
@@ -579,7 +605,7 @@ fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
     assert!(result.confusion.total() > 200);
     h.get_by_label(&format!("{count}\n{fraction:.2}")).click();
     h.run_steps(2);
-    assert_eq!(h.state().evaluation.cell, Some((sn, sn)));
+    assert_eq!(h.state().ui.evaluation.cell, Some((sn, sn)));
     let first = result.members[sn][sn]
         .first()
         .cloned()
@@ -589,8 +615,8 @@ fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
         .click();
     h.run_steps(2);
     let app = h.state();
-    let selected = app.selection.object.expect("selected");
-    assert_eq!(app.catalog.sequences[selected].object_id, first);
+    let selected = app.state.selection.object.expect("selected");
+    assert_eq!(app.state.catalog.sequences[selected].object_id, first);
 
     export_both(
         &mut h,
@@ -612,17 +638,17 @@ fn the_default_answer_shows_its_uncertainty() {
         .join("assets/models/default-trees.stampseq");
     let mut h = harness_with_models(vec![ztf("sequences")], dir.path(), vec![model]);
     wait_for_models(&mut h, 1);
-    let total = h.state().visible.len();
+    let total = h.state().state.visible.len();
     {
         let app = h.state();
-        let m = &app.predictions.models[0];
+        let m = &app.state.predictions.models[0];
         assert_eq!(m.model, "default-trees");
         assert_eq!(m.classes.len(), 5);
         let spread = m.spread.get("ZTF21abiuvdk").expect("the ensemble's spread");
         assert_eq!(spread.len(), 34, "one per detection");
         assert!(spread.iter().any(|s| s.std.iter().any(|v| *v > 0.0)));
         assert_eq!(
-            app.predictions.top_class("ZTF21abiuvdk").map(|t| t.0),
+            app.state.predictions.top_class("ZTF21abiuvdk").map(|t| t.0),
             Some("SN")
         );
     }
@@ -632,11 +658,12 @@ fn the_default_answer_shows_its_uncertainty() {
     h.run_steps(3);
     let app = h.state();
     let values: Vec<f32> = app
+        .state
         .visible
         .iter()
         .map(|&i| {
-            let id = &app.catalog.rows[i].object_id;
-            app.predictions.uncertainty(id).map_or(-1.0, |u| u.0)
+            let id = &app.state.catalog.rows[i].object_id;
+            app.state.predictions.uncertainty(id).map_or(-1.0, |u| u.0)
         })
         .collect();
     assert!(values.windows(2).all(|w| w[0] <= w[1]), "{values:?}");
@@ -645,13 +672,15 @@ fn the_default_answer_shows_its_uncertainty() {
     h.get_by_label("Uncertain or unusual").click();
     h.run_steps(3);
     let app = h.state();
-    let kept = app.visible.len();
+    let kept = app.state.visible.len();
     let expected = app
+        .state
         .catalog
         .rows
         .iter()
         .filter(|r| {
-            app.predictions
+            app.state
+                .predictions
                 .uncertainty(&r.object_id)
                 .is_some_and(|u| u.1)
         })
@@ -668,20 +697,23 @@ fn the_default_answer_shows_its_uncertainty() {
     h.get_by_label("P(SN) first").click();
     h.run_steps(3);
     let app = h.state();
-    assert_eq!(app.visible.len(), total);
+    assert_eq!(app.state.visible.len(), total);
     let p_sn: Vec<f32> = app
+        .state
         .visible
         .iter()
         .map(|&i| {
-            app.predictions
-                .class_probability(&app.catalog.rows[i].object_id, "SN")
+            app.state
+                .predictions
+                .class_probability(&app.state.catalog.rows[i].object_id, "SN")
                 .expect("answer")
         })
         .collect();
     assert!(p_sn.windows(2).all(|w| w[0] >= w[1]), "{p_sn:?}");
     assert_eq!(
-        app.predictions
-            .top_class(&app.catalog.rows[app.visible[0]].object_id)
+        app.state
+            .predictions
+            .top_class(&app.state.catalog.rows[app.state.visible[0]].object_id)
             .map(|t| t.0),
         Some("SN")
     );
@@ -689,6 +721,7 @@ fn the_default_answer_shows_its_uncertainty() {
     // SN 2021rhu's evolution with its bands.
     let index = h
         .state()
+        .state
         .catalog
         .rows
         .iter()
@@ -701,11 +734,13 @@ fn the_default_answer_shows_its_uncertainty() {
 
 /// The browser's answer (the first model's top class) for every loaded object.
 fn browser_answers(app: &StampseqApp) -> Vec<Option<String>> {
-    app.catalog
+    app.state
+        .catalog
         .rows
         .iter()
         .map(|r| {
-            app.predictions
+            app.state
+                .predictions
                 .top_class(&r.object_id)
                 .map(|t| t.0.to_string())
         })
@@ -757,25 +792,26 @@ fn vet_informative_first_finetune_and_switch_back() {
     {
         let app = h.state();
         assert_eq!(
-            app.prefs.filter.sort,
+            app.ui.prefs.filter.sort,
             stampseq::app::state::SortColumn::Informative
         );
         // Leaving out the random tenth, the order is by falling informativeness.
         let scores: Vec<f32> = app
+            .state
             .visible
             .iter()
-            .map(|&i| &app.catalog.rows[i].object_id)
+            .map(|&i| &app.state.catalog.rows[i].object_id)
             .filter(|id| stampseq::app::state::object_hash01(id) >= 0.1)
-            .map(|id| app.predictions.informativeness(id).expect("answer"))
+            .map(|id| app.state.predictions.informativeness(id).expect("answer"))
             .collect();
         assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     }
-    let first = h.state().visible[0];
+    let first = h.state().state.visible[0];
     h.state_mut().select_object(first);
     h.run_steps(2);
     let mut vetted = Vec::new();
     for _ in 0..10 {
-        let id = h.state().selected_object_id().expect("a selection");
+        let id = h.state().state.selected_object_id().expect("a selection");
         let key = match truth.get(&id).map(String::as_str) {
             Some("AGN") => Key::Num1,
             Some("SN") => Key::Num2,
@@ -786,13 +822,13 @@ fn vet_informative_first_finetune_and_switch_back() {
         h.run_steps(2);
         vetted.push(id);
     }
-    let store = h.state().labels.as_ref().expect("labels");
+    let store = h.state().state.labels.as_ref().expect("labels");
     assert_eq!(store.len(), 10, "ten labels on disk");
     for id in &vetted {
         assert!(store.get(id).is_some(), "{id} vetted");
     }
 
-    h.state_mut().finetune_config.trees = stampseq::model::trees::TreeConfig {
+    h.state_mut().state.finetune_config.trees = stampseq::model::trees::TreeConfig {
         members: 1,
         iterations: 10,
         ..Default::default()
@@ -802,6 +838,7 @@ fn vet_informative_first_finetune_and_switch_back() {
     wait_for_models(&mut h, 2);
     let names: Vec<String> = h
         .state()
+        .state
         .predictions
         .models
         .iter()
@@ -831,8 +868,8 @@ fn vet_informative_first_finetune_and_switch_back() {
         "the new model and its report beside the old"
     );
     let new_answers = browser_answers(h.state());
-    let from_new = &h.state().predictions.models[0];
-    for (r, answer) in h.state().catalog.rows.iter().zip(&new_answers) {
+    let from_new = &h.state().state.predictions.models[0];
+    for (r, answer) in h.state().state.catalog.rows.iter().zip(&new_answers) {
         let p = from_new.by_object[&r.object_id].last().expect("answer");
         let top = stampseq::eval::metrics::argmax(p).expect("top");
         assert_eq!(answer.as_deref(), Some(from_new.classes[top].as_str()));
@@ -841,7 +878,7 @@ fn vet_informative_first_finetune_and_switch_back() {
     h.state_mut()
         .run_command(stampseq::app::commands::Command::SwitchModel);
     h.run_steps(3);
-    assert_eq!(h.state().predictions.models[0].model, "default-trees");
+    assert_eq!(h.state().state.predictions.models[0].model, "default-trees");
     let back = browser_answers(h.state());
     assert_eq!(back, old_answers, "switching back restores the old answers");
 }
@@ -867,13 +904,22 @@ fn labels_import_through_the_dialog_and_carry_confidence_and_vetter() {
     let mut h = harness(vec![sample], &labels_dir);
     h.state_mut().open_label_import(&csv);
     h.run_steps(3);
+    // The CSV is read on a worker: step until it has reported.
+    for _ in 0..500 {
+        if !h.state().state.jobs.is_busy() {
+            break;
+        }
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     {
-        let dialog = h.state().label_import.as_ref().expect("dialog open");
+        let dialog = h.state().ui.label_import.as_ref().expect("dialog open");
         assert_eq!(dialog.id_column, 0, "oid found as the object id");
         assert_eq!(dialog.class_column, 1, "classALeRCE found as the class");
     }
     // The class column was guessed from its name; map the unknown one by hand.
     h.state_mut()
+        .ui
         .label_import
         .as_mut()
         .expect("dialog")
@@ -882,16 +928,17 @@ fn labels_import_through_the_dialog_and_carry_confidence_and_vetter() {
     h.run_steps(2);
     h.get_by_label("Import").click();
     h.run_steps(3);
-    assert!(h.state().label_import.is_none(), "the dialog closes");
-    let store = h.state().labels.as_ref().expect("labels");
+    assert!(h.state().ui.label_import.is_none(), "the dialog closes");
+    let store = h.state().state.labels.as_ref().expect("labels");
     assert_eq!(store.get("ZTF18abudwyj"), Some("AGN"));
     assert_eq!(store.get("ZTF25abcydiy"), Some("SN"));
     assert_eq!(store.get("ZTF25abeepjx"), Some("VS"));
     assert_eq!(store.get("ZTF22aakyeps"), None, "no class: left out");
 
     // Vet one from the keyboard under a name, then mark it unsure.
-    h.state_mut().prefs.vetter_name = "Ada".into();
+    h.state_mut().ui.prefs.vetter_name = "Ada".into();
     h.state_mut()
+        .state
         .labels
         .as_mut()
         .expect("labels")
@@ -904,7 +951,7 @@ fn labels_import_through_the_dialog_and_carry_confidence_and_vetter() {
     h.run_steps(2);
     h.get_by_label("unsure").click();
     h.run_steps(3);
-    let store = h.state().labels.as_ref().expect("labels");
+    let store = h.state().state.labels.as_ref().expect("labels");
     let d = store.details("ZTF18abslpjy").expect("details");
     assert_eq!(d.confidence.as_deref(), Some("unsure"));
     assert_eq!(d.vetter.as_deref(), Some("Ada"));
@@ -930,12 +977,14 @@ fn loading_an_allwise_catalogue_reanswers_with_the_colour_rule() {
     wait_for_models(&mut h, 1);
     let before = h
         .state()
+        .state
         .predictions
         .class_probability("ZTF18abslpjy", "AGN")
         .expect("answer");
     let (ra, dec) = {
         let app = h.state();
         let s = app
+            .state
             .catalog
             .sequences
             .iter()
@@ -949,12 +998,12 @@ fn loading_an_allwise_catalogue_reanswers_with_the_colour_rule() {
         format!("ra,dec,w1mpro,w2mpro,w3mpro\n{ra:.7},{dec:.7},14.0,12.9,10.0\n"),
     )
     .expect("catalogue");
-    h.state_mut().prefs.allwise_radius_arcsec = 3.0;
+    h.state_mut().ui.prefs.allwise_radius_arcsec = 3.0;
     h.state_mut().load_allwise(catalogue);
     for _ in 0..3000 {
         h.step();
         let app = h.state();
-        if app.allwise.catalogue.is_some() && !app.jobs.is_busy() {
+        if app.state.allwise.catalogue.is_some() && !app.state.jobs.is_busy() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -962,6 +1011,7 @@ fn loading_an_allwise_catalogue_reanswers_with_the_colour_rule() {
     h.run_steps(3);
     let after = h
         .state()
+        .state
         .predictions
         .class_probability("ZTF18abslpjy", "AGN")
         .expect("answer");
@@ -1001,7 +1051,7 @@ fn a_brokers_columns_are_kept_and_shown() {
         .expect("listed")
         .click();
     h.run_steps(3);
-    assert_eq!(h.state().selection.object, Some(0));
+    assert_eq!(h.state().state.selection.object, Some(0));
     assert!(h.query_by_label_contains("Broker columns (3)").is_some());
     assert!(h.query_by_label("cdsxmatch").is_some());
     assert!(h.query_by_label("RRLyr").is_some());
@@ -1024,7 +1074,7 @@ fn the_view_menu_switches_the_physics_rules_off_and_on() {
     // stationary rule leaves none an asteroid share after its last detection; the trees
     // alone give some a little.
     let asteroid_max = |h: &Harness<'_, StampseqApp>| {
-        let m = &h.state().predictions.models[0];
+        let m = &h.state().state.predictions.models[0];
         let a = m
             .classes
             .iter()
@@ -1044,7 +1094,7 @@ fn the_view_menu_switches_the_physics_rules_off_and_on() {
         h.run_steps(2);
         for _ in 0..3000 {
             h.step();
-            if !h.state().jobs.is_busy() {
+            if !h.state().state.jobs.is_busy() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
@@ -1053,14 +1103,19 @@ fn the_view_menu_switches_the_physics_rules_off_and_on() {
         h.run_steps(3);
     };
     switch(&mut h);
-    assert!(h.state().prefs.raw_model_output);
-    assert!(h.state().messages.iter().any(|m| m.contains("raw output")));
+    assert!(h.state().ui.prefs.raw_model_output);
+    assert!(h
+        .state()
+        .state
+        .messages
+        .iter()
+        .any(|m| m.contains("raw output")));
     assert!(
         asteroid_max(&h) > 0.0,
         "without the stationary rule the trees' own asteroid share shows"
     );
 
     switch(&mut h);
-    assert!(!h.state().prefs.raw_model_output);
+    assert!(!h.state().ui.prefs.raw_model_output);
     assert_eq!(asteroid_max(&h), 0.0);
 }

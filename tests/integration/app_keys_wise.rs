@@ -26,7 +26,7 @@ fn options(inputs: Vec<std::path::PathBuf>, labels: &Path) -> AppOptions {
 fn settle(h: &mut Harness<'_, StampseqApp>) {
     for _ in 0..3000 {
         h.step();
-        if !h.state().jobs.is_busy() {
+        if !h.state().state.jobs.is_busy() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -62,7 +62,7 @@ fn a_rebound_shortcut_works_is_listed_and_comes_back_at_the_next_start() {
         options(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path()),
         None,
     );
-    assert!(!h.state().blink);
+    assert!(!h.state().ui.blink);
 
     // F1, click blink's shortcut (B), press K.
     h.key_press(Key::F1);
@@ -70,12 +70,15 @@ fn a_rebound_shortcut_works_is_listed_and_comes_back_at_the_next_start() {
     h.get_by_role_and_label(Role::Button, "B").click();
     h.run_steps(2);
     assert_eq!(
-        h.state().shortcut_editor.capturing,
+        h.state().ui.shortcut_editor.capturing,
         Some(Command::ToggleBlink)
     );
     h.key_press(Key::K);
     h.run_steps(2);
-    assert!(!h.state().blink, "the key press was taken for the binding");
+    assert!(
+        !h.state().ui.blink,
+        "the key press was taken for the binding"
+    );
     assert!(h.query_by_role_and_label(Role::Button, "K").is_some());
 
     // A taken key is refused and said so: R resets the zoom.
@@ -90,17 +93,17 @@ fn a_rebound_shortcut_works_is_listed_and_comes_back_at_the_next_start() {
     );
     let k = egui::KeyboardShortcut::new(Modifiers::NONE, Key::K);
     assert_eq!(
-        h.state().prefs.shortcuts.shortcut(Command::ToggleBlink),
+        h.state().ui.prefs.shortcuts.shortcut(Command::ToggleBlink),
         Some(k)
     );
 
     // K blinks now, B no longer does.
     h.key_press(Key::K);
     h.run_steps(2);
-    assert!(h.state().blink, "K toggles the blink");
+    assert!(h.state().ui.blink, "K toggles the blink");
     h.key_press(Key::B);
     h.run_steps(2);
-    assert!(h.state().blink, "B is free");
+    assert!(h.state().ui.blink, "B is free");
 
     // The palette and the menus show the shortcut in effect.
     h.key_press_modifiers(Modifiers::COMMAND, Key::P);
@@ -119,12 +122,15 @@ fn a_rebound_shortcut_works_is_listed_and_comes_back_at_the_next_start() {
     again.fresh_preferences = false;
     let mut h = harness(again, Some(&storage));
     assert_eq!(
-        h.state().prefs.shortcuts.shortcut(Command::ToggleBlink),
+        h.state().ui.prefs.shortcuts.shortcut(Command::ToggleBlink),
         Some(k)
     );
     h.key_press(Key::K);
     h.run_steps(2);
-    assert!(h.state().blink, "K still toggles the blink after a restart");
+    assert!(
+        h.state().ui.blink,
+        "K still toggles the blink after a restart"
+    );
     h.key_press(Key::F1);
     h.run_steps(2);
     assert!(h.query_by_role_and_label(Role::Button, "K").is_some());
@@ -132,12 +138,12 @@ fn a_rebound_shortcut_works_is_listed_and_comes_back_at_the_next_start() {
     // Back to the default.
     h.get_by_role_and_label(Role::Button, "default").click();
     h.run_steps(2);
-    assert!(!h.state().prefs.shortcuts.is_custom(Command::ToggleBlink));
+    assert!(!h.state().ui.prefs.shortcuts.is_custom(Command::ToggleBlink));
     h.key_press(Key::F1);
     h.run_steps(2);
     h.key_press(Key::B);
     h.run_steps(2);
-    assert!(!h.state().blink, "B toggles the blink again");
+    assert!(!h.state().ui.blink, "B toggles the blink again");
 }
 
 #[test]
@@ -147,28 +153,36 @@ fn a_label_updates_the_not_yet_vetted_list() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut h = harness(options(vec![ztf("sequences")], dir.path()), None);
-    assert_eq!(h.state().visible.len(), 50);
+    assert_eq!(h.state().state.visible.len(), 50);
     h.get_by_label("Not yet vetted").click();
     h.run_steps(2);
-    assert!(h.state().prefs.filter.only_unvetted);
-    assert_eq!(h.state().visible.len(), 50, "nothing vetted yet");
+    assert!(h.state().ui.prefs.filter.only_unvetted);
+    assert_eq!(h.state().state.visible.len(), 50, "nothing vetted yet");
 
-    let first = h.state().selection.object.expect("selected");
-    let first_id = h.state().catalog.sequences[first].object_id.clone();
+    let first = h.state().state.selection.object.expect("selected");
+    let first_id = h.state().state.catalog.sequences[first].object_id.clone();
     h.key_press(Key::Num2);
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.visible.len(), 49, "the labelled object left the list");
-    assert!(!app.visible.contains(&first));
-    let count = format!("49 of 50 objects, {} alerts", app.catalog.alerts);
+    assert_eq!(
+        app.state.visible.len(),
+        49,
+        "the labelled object left the list"
+    );
+    assert!(!app.state.visible.contains(&first));
+    let count = format!("49 of 50 objects, {} alerts", app.state.catalog.alerts);
     assert!(h.query_by_label(&count).is_some(), "{count}");
 
     // Undo takes the label back and the object returns.
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.run_steps(2);
-    assert_eq!(h.state().visible.len(), 50);
+    assert_eq!(h.state().state.visible.len(), 50);
     assert_eq!(
-        h.state().labels.as_ref().and_then(|l| l.get(&first_id)),
+        h.state()
+            .state
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(&first_id)),
         None
     );
 }
@@ -208,22 +222,28 @@ fn the_details_panel_shows_the_nearest_allwise_source() {
     o.allwise = Some(catalogue(dir.path()));
     let mut h = harness(o, None);
     let app = h.state();
-    assert!(app.allwise.error.is_none(), "{:?}", app.allwise.error);
+    assert!(
+        app.state.allwise.error.is_none(),
+        "{:?}",
+        app.state.allwise.error
+    );
     assert!(app
+        .state
         .allwise
         .catalogue
         .as_ref()
         .is_some_and(|c| c.len() > 5000));
-    assert_eq!(app.prefs.allwise_radius_arcsec, 1.0);
+    assert_eq!(app.ui.prefs.allwise_radius_arcsec, 1.0);
 
     h.get_by_label("AllWISE").click();
     h.run_steps(2);
-    let object = h.state().selection.object.expect("selected");
-    let sequence = h.state().catalog.sequences[object].clone();
-    let m = h
-        .state_mut()
-        .allwise
-        .nearest(&sequence, 1.0)
+    let object = h.state().state.selection.object.expect("selected");
+    let sequence = h.state().state.catalog.sequences[object].clone();
+    let app = h.state_mut();
+    let m = app
+        .ui
+        .wise_lookup
+        .nearest(app.state.allwise.catalogue.as_ref(), &sequence, 1.0)
         .cloned()
         .expect("a source within 1 arcsec");
     assert_eq!(m.source.id, "J224840.67-003303.6");
@@ -239,7 +259,7 @@ fn the_details_panel_shows_the_nearest_allwise_source() {
     );
 
     // Narrower than the separation: none.
-    h.state_mut().prefs.allwise_radius_arcsec = 0.1;
+    h.state_mut().ui.prefs.allwise_radius_arcsec = 0.1;
     h.run_steps(2);
     assert!(h
         .query_by_label("No AllWISE source within 0.10\".")
@@ -257,9 +277,9 @@ fn a_catalogue_that_does_not_read_is_reported() {
     let mut o = options(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path());
     o.allwise = Some(bad);
     let h = harness(o, None);
-    let error = h.state().allwise.error.clone().expect("an error");
+    let error = h.state().state.allwise.error.clone().expect("an error");
     assert!(error.contains("no ra column"), "{error}");
-    assert!(h.state().allwise.catalogue.is_none());
+    assert!(h.state().state.allwise.catalogue.is_none());
 }
 
 #[test]
@@ -287,22 +307,23 @@ fn the_app_reads_a_parquet_catalogue_and_reports_a_broken_one() {
     o.allwise = Some(path.clone());
     let mut h = harness(o, None);
     assert!(
-        h.state().allwise.error.is_none(),
+        h.state().state.allwise.error.is_none(),
         "{:?}",
-        h.state().allwise.error
+        h.state().state.allwise.error
     );
     assert_eq!(
-        h.state().allwise.catalogue.as_ref().map(|c| c.len()),
+        h.state().state.allwise.catalogue.as_ref().map(|c| c.len()),
         Some(csv.len())
     );
     h.get_by_label("AllWISE").click();
     h.run_steps(2);
-    let object = h.state().selection.object.expect("selected");
-    let sequence = h.state().catalog.sequences[object].clone();
-    let m = h
-        .state_mut()
-        .allwise
-        .nearest(&sequence, 1.0)
+    let object = h.state().state.selection.object.expect("selected");
+    let sequence = h.state().state.catalog.sequences[object].clone();
+    let app = h.state_mut();
+    let m = app
+        .ui
+        .wise_lookup
+        .nearest(app.state.allwise.catalogue.as_ref(), &sequence, 1.0)
         .cloned()
         .expect("a source within 1 arcsec");
     assert_eq!(m.source.id, "J224840.67-003303.6");
@@ -314,10 +335,10 @@ fn the_app_reads_a_parquet_catalogue_and_reports_a_broken_one() {
     let mut o = options(vec![ztf("fixture/sequence_ZTF19abegmle")], dir.path());
     o.allwise = Some(cut);
     let h = harness(o, None);
-    let error = h.state().allwise.error.clone().expect("an error");
+    let error = h.state().state.allwise.error.clone().expect("an error");
     assert!(
         error.contains("cut.parquet") && error.contains("not a readable Parquet file"),
         "{error}"
     );
-    assert!(h.state().allwise.catalogue.is_none());
+    assert!(h.state().state.allwise.catalogue.is_none());
 }

@@ -59,11 +59,12 @@ fn step_until(
             panic!(
                 "timed out after {limit:?} waiting for {what}: {} objects listed; stream: {}; \
                  messages: {:?}",
-                app.catalog.rows.len(),
-                app.live
+                app.state.catalog.rows.len(),
+                app.state
+                    .live
                     .as_ref()
                     .map_or("not started".into(), |l| l.status_line()),
-                app.messages.iter().rev().take(5).collect::<Vec<_>>()
+                app.state.messages.iter().rev().take(5).collect::<Vec<_>>()
             );
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -89,7 +90,7 @@ fn empty_app<'a>(data: &Path, lsst_schemas: Option<PathBuf>) -> Harness<'a, Stam
                 },
             )
         });
-    h.state_mut().stream_dir = data.join("stream");
+    h.state_mut().state.stream_dir = data.join("stream");
     h
 }
 
@@ -136,14 +137,14 @@ fn stream_objects_appear_answered_newest_first_then_disconnect() {
     let data = tempfile::tempdir().expect("tempdir");
     let mut h = empty_app(data.path(), None);
     h.run_steps(2);
-    assert!(h.state().catalog.rows.is_empty());
+    assert!(h.state().state.catalog.rows.is_empty());
 
     menu(&mut h, "Connect to a stream");
-    assert!(h.state().connect_form.is_some(), "the dialog opened");
+    assert!(h.state().ui.connect_form.is_some(), "the dialog opened");
     // Connect refuses an empty form and says why, in the dialog.
     h.get_by_role_and_label(Role::Button, "Connect").click();
     h.run_steps(2);
-    assert!(h.state().live.is_none());
+    assert!(h.state().state.live.is_none());
     h.get_by_label_contains("Give the brokers");
     h.get_by_label_contains("STAMPSEQ_KAFKA_PASSWORD");
 
@@ -152,7 +153,7 @@ fn stream_objects_appear_answered_newest_first_then_disconnect() {
     h.get_by_label("From the beginning").click();
     h.run_steps(2);
     {
-        let form = h.state().connect_form.as_ref().expect("dialog");
+        let form = h.state().ui.connect_form.as_ref().expect("dialog");
         assert_eq!(form.brokers, broker.address());
         assert_eq!(form.topic, "alerts");
         assert_eq!(form.group, "stampseq-app");
@@ -160,40 +161,47 @@ fn stream_objects_appear_answered_newest_first_then_disconnect() {
     }
     h.get_by_role_and_label(Role::Button, "Connect").click();
     h.run_steps(2);
-    assert!(h.state().connect_form.is_none(), "the dialog closed");
-    assert!(h.state().live.is_some(), "the worker started");
+    assert!(h.state().ui.connect_form.is_none(), "the dialog closed");
+    assert!(h.state().state.live.is_some(), "the worker started");
 
     let limit = Duration::from_secs(60);
     step_until(&mut h, "the 49 objects produced first", limit, |app| {
-        app.catalog.alerts == early_alerts
-            && app.catalog.rows.len() == 49
+        app.state.catalog.alerts == early_alerts
+            && app.state.catalog.rows.len() == 49
             && app
+                .state
                 .catalog
                 .rows
                 .iter()
-                .all(|r| app.predictions.top_class(&r.object_id).is_some())
+                .all(|r| app.state.predictions.top_class(&r.object_id).is_some())
     });
     produce(&broker, &[ztf("sequences").join(late)]);
     step_until(&mut h, "ZTF18aabjhro from the stream", limit, |app| {
-        app.catalog.index_of(late).is_some() && app.predictions.top_class(late).is_some()
+        app.state.catalog.index_of(late).is_some()
+            && app.state.predictions.top_class(late).is_some()
     });
     step_until(&mut h, "all 184 alerts", limit, |app| {
-        app.catalog.alerts == 184
+        app.state.catalog.alerts == 184
     });
 
     let app = h.state();
-    assert_eq!(app.catalog.rows.len(), 50);
-    let live = app.live.as_ref().expect("connected");
+    assert_eq!(app.state.catalog.rows.len(), 50);
+    let live = app.state.live.as_ref().expect("connected");
     assert!(live.is_running());
     assert_eq!(live.alerts, 184);
     assert_eq!(live.dead_letters, 0);
     assert_eq!(live.model.as_deref(), Some("default-trees"));
     // The answer is the one after the object's last alert, one per alert.
-    let m = app.predictions.models.first().expect("the stream's model");
+    let m = app
+        .state
+        .predictions
+        .models
+        .first()
+        .expect("the stream's model");
     assert_eq!(m.model, "default-trees");
-    let seq = &app.catalog.sequences[app.catalog.index_of(late).expect("row")];
+    let seq = &app.state.catalog.sequences[app.state.catalog.index_of(late).expect("row")];
     assert_eq!(m.by_object[late].len(), seq.len());
-    let (class, p) = app.predictions.top_class(late).expect("answer");
+    let (class, p) = app.state.predictions.top_class(late).expect("answer");
     assert!(m.classes.iter().any(|c| c == class) && p > 0.0 && p <= 1.0);
     // The browser draws the answers, and the status line the stream.
     let answer = format!("{class} {p:.2}");
@@ -207,17 +215,18 @@ fn stream_objects_appear_answered_newest_first_then_disconnect() {
     h.get_by_label("Newest first").click();
     h.run_steps(3);
     let app = h.state();
-    let first = &app.catalog.rows[app.visible[0]];
+    let first = &app.state.catalog.rows[app.state.visible[0]];
     assert_eq!(first.object_id, late, "newest first");
     assert!(h.query_all_by_label(late).next().is_some(), "{late} drawn");
     let arrivals: Vec<u64> = app
+        .state
         .visible
         .iter()
-        .map(|&i| app.catalog.rows[i].arrival)
+        .map(|&i| app.state.catalog.rows[i].arrival)
         .collect();
     assert!(arrivals.windows(2).all(|w| w[0] > w[1]), "{arrivals:?}");
     // By id it is not first: the order above is the arrival's, not the id's.
-    assert_ne!(app.catalog.rows[0].object_id, late);
+    assert_ne!(app.state.catalog.rows[0].object_id, late);
 
     // Answers on disk under the app's data folder.
     let answers = data.path().join("stream/stampseq-app/answers");
@@ -232,12 +241,13 @@ fn stream_objects_appear_answered_newest_first_then_disconnect() {
         "the worker to stop",
         Duration::from_secs(30),
         |app| {
-            app.live
+            app.state
+                .live
                 .as_ref()
                 .is_some_and(|l| !l.is_running() && l.thread_exited())
         },
     );
-    let live = h.state().live.as_ref().expect("stream");
+    let live = h.state().state.live.as_ref().expect("stream");
     match &live.finished {
         Some(Ok(s)) => assert_eq!(s.alerts, 184),
         other => panic!("the stream ended badly: {other:?}"),
@@ -300,13 +310,14 @@ fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
     h.run_steps(2);
     h.get_by_role_and_label(Role::Button, "Connect").click();
     h.run_steps(2);
-    assert!(h.state().live.is_some(), "the worker started");
+    assert!(h.state().state.live.is_some(), "the worker started");
 
     let ztf_alerts = std::fs::read_dir(ztf("sequences/ZTF18aabjhro"))
         .expect("object")
         .count();
     let answered_by = |app: &StampseqApp, model: &str| {
-        app.predictions
+        app.state
+            .predictions
             .models
             .iter()
             .find(|m| m.model == model)
@@ -317,7 +328,8 @@ fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
         "both surveys' alerts answered",
         Duration::from_secs(60),
         |app| {
-            app.live
+            app.state
+                .live
                 .as_ref()
                 .is_some_and(|l| l.alerts as usize == ztf_alerts + 20)
                 && answered_by(app, "default-trees") == 1
@@ -325,12 +337,13 @@ fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
         },
     );
     let app = h.state();
-    let live = app.live.as_ref().expect("connected");
+    let live = app.state.live.as_ref().expect("connected");
     assert_eq!(live.model.as_deref(), Some("best, default-trees"));
     assert_eq!(live.dead_letters, 0);
     // Every LSST object the browser lists is answered by the LSST model, none by the ZTF
     // one; the ZTF object by the default answer only.
     let lsst_model = app
+        .state
         .predictions
         .models
         .iter()
@@ -338,6 +351,7 @@ fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
         .expect("the LSST model's answers");
     assert_eq!(lsst_model.classes, ["asteroid", "other"]);
     let ztf_model = app
+        .state
         .predictions
         .models
         .iter()
@@ -345,10 +359,10 @@ fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
         .expect("the default answer's answers");
     assert!(ztf_model.by_object.contains_key("ZTF18aabjhro"));
     assert!(!lsst_model.by_object.contains_key("ZTF18aabjhro"));
-    let lsst_objects = app.catalog.lsst.len();
+    let lsst_objects = app.state.catalog.lsst.len();
     assert!(lsst_objects > 0);
     assert_eq!(lsst_model.by_object.len(), lsst_objects);
-    for o in app.catalog.lsst.iter() {
+    for o in app.state.catalog.lsst.iter() {
         let key = stampseq::app::state::lsst_key(o);
         assert!(lsst_model.by_object.contains_key(&key), "{key} answered");
     }
@@ -362,7 +376,8 @@ fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
         "the worker to stop",
         Duration::from_secs(30),
         |app| {
-            app.live
+            app.state
+                .live
                 .as_ref()
                 .is_some_and(|l| !l.is_running() && l.thread_exited())
         },

@@ -197,7 +197,7 @@ fn harness<'a>(options: AppOptions) -> Harness<'a, StampseqApp> {
     // Loading, then classifying, run on workers: step until both have reported.
     for _ in 0..3000 {
         h.step();
-        if !h.state().jobs.is_busy() && !h.state().catalog.rows.is_empty() {
+        if !h.state().state.jobs.is_busy() && !h.state().state.catalog.rows.is_empty() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -227,22 +227,37 @@ fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
     let labels = tempfile::tempdir().expect("tempdir");
     let mut h = harness(options(vec![lsst("")], labels.path(), true));
     let app = h.state();
-    assert!(app.load_errors.is_empty(), "{:?}", app.load_errors);
+    assert!(
+        app.state.load_errors.is_empty(),
+        "{:?}",
+        app.state.load_errors
+    );
     // inspect: 113 alerts, 77 objects, 16 synthetic alerts naming no object; the framed and
     // Parquet copies of the same 20 alerts are one alert each.
-    assert_eq!(app.catalog.rows.len(), 77);
-    assert_eq!(app.catalog.unassociated, 16);
-    assert!(app.catalog.rows.iter().all(|r| r.survey == Survey::Lsst));
+    assert_eq!(app.state.catalog.rows.len(), 77);
+    assert_eq!(app.state.catalog.unassociated, 16);
+    assert!(app
+        .state
+        .catalog
+        .rows
+        .iter()
+        .all(|r| r.survey == Survey::Lsst));
     assert_eq!(
-        app.catalog.rows.iter().filter(|r| r.solar_system).count(),
+        app.state
+            .catalog
+            .rows
+            .iter()
+            .filter(|r| r.solar_system)
+            .count(),
         3
     );
     assert!(
-        app.messages
+        app.state
+            .messages
             .iter()
             .any(|m| m.contains("16 LSST alerts name no object")),
         "{:?}",
-        app.messages
+        app.state.messages
     );
 
     // An Operations Rehearsal 4 object with 55 earlier detections in g, r and i.
@@ -251,8 +266,8 @@ fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
     h.get_by_label(id).click();
     h.run_steps(3);
     let app = h.state();
-    let row = app.selection.object.expect("selected");
-    let object = app.catalog.lsst_object(row).expect("an LSST object");
+    let row = app.state.selection.object.expect("selected");
+    let object = app.state.catalog.lsst_object(row).expect("an LSST object");
     assert_eq!(object.key.id, id);
     assert_eq!(object.light_curve.bands(), ["g", "r", "i"]);
     assert_eq!(object.light_curve.detections().count(), 56);
@@ -286,8 +301,8 @@ fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
         .query_by_label_contains("transferred: the model learnt")
         .is_some());
     let app = h.state();
-    assert!(app.predictions.is_transferred(id));
-    for m in &app.predictions.models {
+    assert!(app.state.predictions.is_transferred(id));
+    for m in &app.state.predictions.models {
         assert_eq!(
             m.by_object.contains_key(id),
             m.model == "neutral-trees",
@@ -301,7 +316,7 @@ fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
     // the science panel says where North is.
     h.get_by_label("North up").click();
     h.run_steps(3);
-    assert!(!h.state().prefs.lsst_north_up);
+    assert!(!h.state().ui.prefs.lsst_north_up);
     let science = h
         .get_by_label_contains("science 30x30")
         .accesskit_node()
@@ -315,11 +330,11 @@ fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
     // The light curve in flux, and back.
     h.get_by_label("flux (nJy)").click();
     h.run_steps(2);
-    assert!(h.state().prefs.light_curve_flux);
+    assert!(h.state().ui.prefs.light_curve_flux);
 
     // What a network trained on LSST stamps reads of this alert: the centre 21x21 pixels
     // (4.2" at 0.2"/px) of its three image planes, in each rotation.
-    h.state_mut().prefs.show_model_input = true;
+    h.state_mut().ui.prefs.show_model_input = true;
     h.run_steps(3);
     assert!(h.query_by_label_contains("crop 21x21 (4.2\")").is_some());
     assert!(h.query_by_label_contains("not classifiable").is_none());
@@ -342,12 +357,16 @@ fn a_solar_system_alert_is_marked_in_the_browser_and_the_details() {
     ));
     let key = "SSO 21164736943044929";
     let app = h.state();
-    let row = app.catalog.index_of(key).expect("the solar-system object");
-    assert!(app.catalog.rows[row].solar_system);
+    let row = app
+        .state
+        .catalog
+        .index_of(key)
+        .expect("the solar-system object");
+    assert!(app.state.catalog.rows[row].solar_system);
     search(&mut h, "21164736943044929");
     h.get_by_label(key).click();
     h.run_steps(3);
-    assert_eq!(h.state().selection.object, Some(row));
+    assert_eq!(h.state().state.selection.object, Some(row));
     // The browser row, the heading, the detail line and the stamp header all say it.
     assert_eq!(h.query_all_by_label(key).count(), 2, "row and heading");
     assert!(h.query_by_label("Solar-system object").is_some());
@@ -373,17 +392,22 @@ fn ztf_and_lsst_load_together_and_only_ztf_is_classified() {
     ));
     for _ in 0..3000 {
         h.step();
-        if !h.state().jobs.is_busy() && !h.state().predictions.models.is_empty() {
+        if !h.state().state.jobs.is_busy() && !h.state().state.predictions.models.is_empty() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     h.run_steps(3);
     let app = h.state();
-    assert!(app.load_errors.is_empty(), "{:?}", app.load_errors);
-    let surveys: Vec<Survey> = app.catalog.rows.iter().map(|r| r.survey).collect();
+    assert!(
+        app.state.load_errors.is_empty(),
+        "{:?}",
+        app.state.load_errors
+    );
+    let surveys: Vec<Survey> = app.state.catalog.rows.iter().map(|r| r.survey).collect();
     assert_eq!(surveys, [Survey::Ztf, Survey::Lsst, Survey::Lsst]);
     let m = app
+        .state
         .predictions
         .models
         .first()
@@ -397,27 +421,34 @@ fn ztf_and_lsst_load_together_and_only_ztf_is_classified() {
     // The LSST objects are answered by the bundled neutral model (issue #20), marked as
     // transferred from ZTF in the browser.
     let neutral = app
+        .state
         .predictions
         .models
         .iter()
         .find(|m| m.model == "neutral-trees")
         .expect("the neutral model answered the LSST objects");
     assert_eq!(neutral.by_object.len(), 2, "the two LSST objects only");
-    for r in app.catalog.rows.iter().filter(|r| r.survey == Survey::Lsst) {
+    for r in app
+        .state
+        .catalog
+        .rows
+        .iter()
+        .filter(|r| r.survey == Survey::Lsst)
+    {
         assert!(
-            app.predictions.is_transferred(&r.object_id),
+            app.state.predictions.is_transferred(&r.object_id),
             "{}",
             r.object_id
         );
     }
-    assert!(!app.predictions.is_transferred("ZTF19abegmle"));
+    assert!(!app.state.predictions.is_transferred("ZTF19abegmle"));
     assert_eq!(h.query_all_by_label("no LSST model").count(), 0);
     assert_eq!(h.query_all_by_label_contains(" *").count(), 2, "two badges");
 
     // The ZTF stamps keep North up, East left at 1.01"/px; the LSST ones (HSC pixels
     // through the Rubin pipeline here) are turned and show their own scale.
     // The first row, selected at start.
-    assert_eq!(h.state().selection.object, Some(0));
+    assert_eq!(h.state().state.selection.object, Some(0));
     // One science panel per detection.
     assert_eq!(
         h.query_all_by_label_contains("science 63x63, 1.01\"/px, North up, East left")
@@ -444,14 +475,24 @@ fn framed_messages_without_their_schemas_are_reported_by_name_and_the_rest_loads
     let h = harness(options(vec![lsst("")], labels.path(), false));
     let app = h.state();
     // 20 derived Fink messages, 2 from boom, 10 from pittgoogle-client.
-    assert_eq!(app.load_errors.len(), 32, "{:?}", app.load_errors);
+    assert_eq!(
+        app.state.load_errors.len(),
+        32,
+        "{:?}",
+        app.state.load_errors
+    );
     assert!(app
+        .state
         .load_errors
         .iter()
         .all(|e| e.file.ends_with(".avro") && e.to_string().contains("--lsst-schemas")));
     // The Parquet and container files still load: the Fink copies of the same objects.
-    assert!(app.catalog.index_of("SSO 21164736943044929").is_some());
-    assert!(app.catalog.index_of("3068394238384275525").is_some());
+    assert!(app
+        .state
+        .catalog
+        .index_of("SSO 21164736943044929")
+        .is_some());
+    assert!(app.state.catalog.index_of("3068394238384275525").is_some());
 }
 
 /// The selected LSST alert's cutouts export as FITS (image, variance and PSF, with the
@@ -478,9 +519,10 @@ fn the_selected_lsst_alert_exports_its_cutouts_with_their_wcs() {
     let app = h.state();
     // Three cutouts, each: image, variance, PSF (FITS) and the image as PNG.
     assert_eq!(app.export_stamps(&out).expect("export"), 12);
-    let row = app.selection.object.expect("selected");
-    let object = app.catalog.lsst_object(row).expect("LSST");
-    let stampseq::alert::AnyAlert::Lsst(alert) = &object.alerts[app.selection.detection] else {
+    let row = app.state.selection.object.expect("selected");
+    let object = app.state.catalog.lsst_object(row).expect("LSST");
+    let stampseq::alert::AnyAlert::Lsst(alert) = &object.alerts[app.state.selection.detection]
+    else {
         panic!("an LSST alert");
     };
     let stem = format!("{id}_{}", alert.alert_id);
@@ -518,7 +560,7 @@ fn the_selected_lsst_alert_exports_its_cutouts_with_their_wcs() {
     );
     // Its light curve as a figure, as the view draws it: AB magnitude per LSST band (this
     // object's history holds detections only), then difference flux.
-    assert!(!h.state().prefs.light_curve_flux);
+    assert!(!h.state().ui.prefs.light_curve_flux);
     crate::app::export_both(
         &mut h,
         stampseq::app::export::PlotKind::LightCurve,
@@ -530,7 +572,7 @@ fn the_selected_lsst_alert_exports_its_cutouts_with_their_wcs() {
             "TAI",
         ],
     );
-    h.state_mut().prefs.light_curve_flux = true;
+    h.state_mut().ui.prefs.light_curve_flux = true;
     let flux = out.join("flux");
     std::fs::create_dir_all(&flux).expect("dir");
     crate::app::export_both(
@@ -562,15 +604,20 @@ fn an_lsst_model_answers_the_lsst_objects_in_the_browser() {
     o.models.push(model);
     let mut h = harness(o);
     let app = h.state();
-    assert!(app.load_errors.is_empty(), "{:?}", app.load_errors);
+    assert!(
+        app.state.load_errors.is_empty(),
+        "{:?}",
+        app.state.load_errors
+    );
     let answered = app
+        .state
         .predictions
         .models
         .iter()
         .find(|m| m.classes == ["asteroid", "other"])
         .expect("the LSST model answered");
-    assert_eq!(app.catalog.rows.len(), answered.by_object.len());
-    for r in &app.catalog.rows {
+    assert_eq!(app.state.catalog.rows.len(), answered.by_object.len());
+    for r in &app.state.catalog.rows {
         assert!(
             answered.by_object.contains_key(&r.object_id),
             "{}",
@@ -578,6 +625,7 @@ fn an_lsst_model_answers_the_lsst_objects_in_the_browser() {
         );
     }
     let default = app
+        .state
         .predictions
         .models
         .iter()
@@ -585,15 +633,18 @@ fn an_lsst_model_answers_the_lsst_objects_in_the_browser() {
         .expect("the default ran");
     assert!(default.by_object.is_empty(), "a ZTF model fed LSST alerts");
     let sso = "SSO 21164736943044929";
-    assert_eq!(app.predictions.top_class(sso), Some(("asteroid", 1.0)));
+    assert_eq!(
+        app.state.predictions.top_class(sso),
+        Some(("asteroid", 1.0))
+    );
     search(&mut h, "21164736943044929");
     assert!(h.query_by_label("asteroid 1.00").is_some());
     assert!(h.query_by_label("no LSST model").is_none());
 
     // Its class evolution exports like a ZTF object's, titled by the browser's key.
-    let row = h.state().catalog.index_of(sso).expect("the SSO row");
-    h.state_mut().selection.object = Some(row);
-    h.state_mut().selection.detection = 0;
+    let row = h.state().state.catalog.index_of(sso).expect("the SSO row");
+    h.state_mut().state.selection.object = Some(row);
+    h.state_mut().state.selection.detection = 0;
     let svg_path = dir.path().join("evolution.svg");
     h.state_mut().export_plot_to(
         stampseq::app::export::PlotKind::ClassEvolution,
@@ -602,12 +653,12 @@ fn an_lsst_model_answers_the_lsst_objects_in_the_browser() {
     let done = format!("plot written to {}", svg_path.display());
     for _ in 0..500 {
         h.step();
-        if h.state().messages.last() == Some(&done) {
+        if h.state().state.messages.last() == Some(&done) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    assert_eq!(h.state().messages.last(), Some(&done));
+    assert_eq!(h.state().state.messages.last(), Some(&done));
     let svg = std::fs::read_to_string(&svg_path).expect("svg");
     assert!(svg.contains(sso) && svg.contains("asteroid"), "{svg}");
 }
@@ -617,12 +668,12 @@ fn start_training(h: &mut Harness<'_, StampseqApp>) -> PathBuf {
     h.get_by_label("Start").click();
     for _ in 0..3000 {
         h.step();
-        if h.state().training.finished_model.is_some() {
+        if h.state().state.training.finished_model.is_some() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let t = &h.state().training;
+    let t = &h.state().state.training;
     t.finished_model
         .clone()
         .unwrap_or_else(|| panic!("no model: {}", t.status))
@@ -634,7 +685,7 @@ fn start_training(h: &mut Harness<'_, StampseqApp>) -> PathBuf {
 fn train_in_view<'a>(
     dir: &Path,
     head: &str,
-    tweak: impl FnOnce(&mut stampseq::app::views::training::TrainingPanel),
+    tweak: impl FnOnce(&mut stampseq::app::views::training::TrainingForm),
 ) -> (Harness<'a, StampseqApp>, PathBuf) {
     crate::lsst_trees::trained_model(dir);
     let vetting = dir.join("vetting");
@@ -647,7 +698,7 @@ fn train_in_view<'a>(
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::T);
     h.run_steps(2);
     {
-        let t = &mut h.state_mut().training;
+        let t = &mut h.state_mut().ui.training;
         assert!(t.open);
         t.data = lsst("derived-fink-v10-framed").display().to_string();
         t.labels = dir.join("labels.csv").display().to_string();
@@ -679,7 +730,7 @@ fn the_training_view_trains_trees_on_lsst_alerts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (h, _) = train_in_view(dir.path(), "Trees", |_| {});
     assert_eq!(
-        h.state().training.validations.len(),
+        h.state().state.training.validations.len(),
         1,
         "one validation for a tree run"
     );
@@ -706,8 +757,9 @@ fn the_training_view_trains_a_network_on_lsst_stamps() {
     for _ in 0..3000 {
         h.step();
         let app = h.state();
-        if !app.jobs.is_busy()
+        if !app.state.jobs.is_busy()
             && app
+                .state
                 .predictions
                 .models
                 .iter()
@@ -719,12 +771,13 @@ fn the_training_view_trains_a_network_on_lsst_stamps() {
     }
     let app = h.state();
     let answered = app
+        .state
         .predictions
         .models
         .iter()
         .find(|m| m.classes == ["asteroid", "other"])
-        .unwrap_or_else(|| panic!("the network answered nothing: {:?}", app.messages));
-    assert_eq!(answered.by_object.len(), app.catalog.rows.len());
+        .unwrap_or_else(|| panic!("the network answered nothing: {:?}", app.state.messages));
+    assert_eq!(answered.by_object.len(), app.state.catalog.rows.len());
 }
 
 /// Vetting becomes a model in the app: the training view takes the session's opened alerts
@@ -744,17 +797,17 @@ fn the_training_view_trains_on_this_sessions_vetting() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::T);
     h.run_steps(2);
     let run = dir.path().join("app-run");
-    h.state_mut().training.out = run.display().to_string();
+    h.state_mut().ui.training.out = run.display().to_string();
     let from_session = "From this session: opened alerts, my vetting labels";
 
     // Nothing vetted yet: said, and the form is left as it was.
     h.get_by_label(from_session).click();
     h.run_steps(2);
-    let t = &h.state().training;
+    let (t, training) = (&h.state().ui.training, &h.state().state.training);
     assert!(
-        t.status.contains("no loaded object is vetted"),
+        training.status.contains("no loaded object is vetted"),
         "{}",
-        t.status
+        training.status
     );
     assert!(t.data.is_empty());
 
@@ -762,12 +815,13 @@ fn the_training_view_trains_on_this_sessions_vetting() {
     {
         let app = h.state_mut();
         let rows: Vec<(String, bool)> = app
+            .state
             .catalog
             .rows
             .iter()
             .map(|r| (r.object_id.clone(), r.solar_system))
             .collect();
-        let store = app.labels.as_mut().expect("label store");
+        let store = app.state.labels.as_mut().expect("label store");
         let mut others = 0;
         for (id, solar) in rows {
             if solar {
@@ -782,14 +836,23 @@ fn the_training_view_trains_on_this_sessions_vetting() {
     }
     h.get_by_label(from_session).click();
     h.run_steps(2);
-    let t = &h.state().training;
+    // The labels are written on a worker: step until it has reported.
+    for _ in 0..500 {
+        if !h.state().state.jobs.is_busy() {
+            break;
+        }
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let (t, training) = (&h.state().ui.training, &h.state().state.training);
     assert_eq!(t.data, folder.display().to_string());
     assert_eq!(t.classes, "other, asteroid");
     assert!(
-        t.status
+        training
+            .status
             .starts_with("12 vetted objects (other 9, asteroid 3)"),
         "{}",
-        t.status
+        training.status
     );
     let labels_csv = std::fs::read_to_string(&t.labels).expect("labels written");
     assert_eq!(PathBuf::from(&t.labels), run.join("vetting-labels.csv"));
@@ -797,7 +860,7 @@ fn the_training_view_trains_on_this_sessions_vetting() {
     assert!(!labels_csv.contains("SSO ") && !labels_csv.contains("ZTF21abiuvdk"));
 
     {
-        let t = &mut h.state_mut().training;
+        let t = &mut h.state_mut().ui.training;
         t.head = stampseq::app::views::training::HEADS
             .iter()
             .position(|h| h.starts_with("Trees"))
@@ -835,19 +898,24 @@ fn vetting_lsst_objects_fine_tunes_the_neutral_model_into_an_lsst_model() {
     let mut h = harness(o);
     for _ in 0..3000 {
         h.step();
-        if !h.state().jobs.is_busy() && h.state().predictions.models.len() >= 2 {
+        if !h.state().state.jobs.is_busy() && h.state().state.predictions.models.len() >= 2 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let before: Vec<(String, String)> = {
         let app = h.state();
-        app.catalog
+        app.state
+            .catalog
             .rows
             .iter()
             .map(|r| {
-                let (class, _) = app.predictions.top_class(&r.object_id).expect("answered");
-                assert!(app.predictions.is_transferred(&r.object_id));
+                let (class, _) = app
+                    .state
+                    .predictions
+                    .top_class(&r.object_id)
+                    .expect("answered");
+                assert!(app.state.predictions.is_transferred(&r.object_id));
                 (r.object_id.clone(), class.to_string())
             })
             .collect()
@@ -856,11 +924,11 @@ fn vetting_lsst_objects_fine_tunes_the_neutral_model_into_an_lsst_model() {
 
     // Vet every object that is not a known solar-system one as AGN (keys 1), the
     // solar-system ones as asteroids (key 4), with the keyboard.
-    let rows = h.state().catalog.rows.len();
+    let rows = h.state().state.catalog.rows.len();
     for row in 0..rows {
         h.state_mut().select_object(row);
         h.run_steps(2);
-        let sso = h.state().catalog.rows[row].solar_system;
+        let sso = h.state().state.catalog.rows[row].solar_system;
         h.key_press(if sso {
             egui::Key::Num4
         } else {
@@ -868,9 +936,9 @@ fn vetting_lsst_objects_fine_tunes_the_neutral_model_into_an_lsst_model() {
         });
         h.run_steps(2);
     }
-    assert_eq!(h.state().labels.as_ref().expect("labels").len(), rows);
+    assert_eq!(h.state().state.labels.as_ref().expect("labels").len(), rows);
 
-    h.state_mut().finetune_config.trees = stampseq::model::trees::TreeConfig {
+    h.state_mut().state.finetune_config.trees = stampseq::model::trees::TreeConfig {
         members: 1,
         iterations: 20,
         ..Default::default()
@@ -880,8 +948,9 @@ fn vetting_lsst_objects_fine_tunes_the_neutral_model_into_an_lsst_model() {
     for _ in 0..6000 {
         h.step();
         let app = h.state();
-        if !app.jobs.is_busy()
+        if !app.state.jobs.is_busy()
             && app
+                .state
                 .predictions
                 .models
                 .first()
@@ -893,17 +962,20 @@ fn vetting_lsst_objects_fine_tunes_the_neutral_model_into_an_lsst_model() {
     }
     h.run_steps(3);
     let app = h.state();
-    let first = app.predictions.models.first().expect("models");
+    let first = app.state.predictions.models.first().expect("models");
     assert!(
         first.model.starts_with("neutral-trees.ft-"),
         "the browser shows the fine-tuned model: {:?}; {:?}",
         first.model,
-        app.messages
+        app.state.messages
     );
     assert!(
-        app.messages.iter().any(|m| m.starts_with("Fine-tuned on")),
+        app.state
+            .messages
+            .iter()
+            .any(|m| m.starts_with("Fine-tuned on")),
         "{:?}",
-        app.messages
+        app.state.messages
     );
     let mut changed = 0;
     for (id, old) in &before {
@@ -912,10 +984,10 @@ fn vetting_lsst_objects_fine_tunes_the_neutral_model_into_an_lsst_model() {
             "{id} answered by the new model"
         );
         assert!(
-            !app.predictions.is_transferred(id),
+            !app.state.predictions.is_transferred(id),
             "{id}: an LSST model now"
         );
-        let (class, _) = app.predictions.top_class(id).expect("answer");
+        let (class, _) = app.state.predictions.top_class(id).expect("answer");
         changed += usize::from(class != old);
     }
     assert!(changed >= 1, "the vetting changed no answer");

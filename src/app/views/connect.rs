@@ -2,12 +2,13 @@
 //! how to authenticate (the password never in the window: it is read from the
 //! environment, as the CLI reads it).
 
-use crate::app::StampseqApp;
+use super::{Commands, UiState};
+use crate::app::commands::AppCommand;
 use crate::stream::kafka::PASSWORD_ENV;
 use crate::stream::SecurityProtocol;
 
-pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
-    let Some(form) = app.connect_form.as_mut() else {
+pub fn show(ui_state: &mut UiState, ctx: &egui::Context, commands: &mut Commands) {
+    let Some(form) = ui_state.connect_form.as_mut() else {
         return;
     };
     let mut open = true;
@@ -66,8 +67,8 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
             });
         });
     if !open || cancel {
-        app.connect_form = None;
+        ui_state.connect_form = None;
     } else if connect {
-        app.connect_stream();
+        commands.push(AppCommand::ConnectStream);
     }
 }

@@ -1,8 +1,9 @@
 //! Details of the selected detection: the candidate fields, the model features (raw and
 //! normalised), AllWISE, links to the portals, and the vetting buttons.
 
+use super::{Commands, UiState};
 use crate::alert::Alert;
-use crate::app::StampseqApp;
+use crate::app::domain::AppState;
 use crate::features::allwise::WISE_FEATURES;
 use crate::features::{raw_features, ALERCE_FEATURES};
 
@@ -13,23 +14,23 @@ use super::values::{
 };
 use super::vetting::vetting;
 
-pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
-    let Some(object) = app.selection.object else {
+pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui, commands: &mut Commands) {
+    let Some(object) = state.selection.object else {
         ui.label("No object selected.");
         return;
     };
-    if app.catalog.lsst_object(object).is_some() {
-        super::lsst_details::show(app, ui, object);
+    if state.catalog.lsst_object(object).is_some() {
+        super::lsst_details::show(state, ui_state, ui, object, commands);
         return;
     }
-    let Some(object_id) = app.catalog.ztf(object).map(|s| s.object_id.clone()) else {
+    let Some(object_id) = state.catalog.ztf(object).map(|s| s.object_id.clone()) else {
         return;
     };
     ui.heading(&object_id);
-    vetting(app, ui, &object_id);
+    vetting(state, ui_state, ui, &object_id, commands);
     ui.separator();
-    let sequence = &app.catalog.sequences[object];
-    let Some(alert) = sequence.detections.get(app.selection.detection) else {
+    let sequence = &state.catalog.sequences[object];
+    let Some(alert) = sequence.detections.get(state.selection.detection) else {
         return;
     };
     let c = &alert.candidate;
@@ -72,7 +73,7 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                 .default_open(false)
                 .show(ui, |ui| {
                     let raw = raw_features(c, &ALERCE_FEATURES);
-                    let normalised = app.feature_stats.as_ref().map(|s| s.normalize(&raw));
+                    let normalised = state.feature_stats.as_ref().map(|s| s.normalize(&raw));
                     egui::Grid::new("feature grid")
                         .striped(true)
                         .show(ui, |ui| {
@@ -98,9 +99,10 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
                     allwise(
                         ui,
                         sequence,
-                        app.wise.as_ref(),
-                        &mut app.allwise,
-                        &mut app.prefs.allwise_radius_arcsec,
+                        state.wise.as_ref(),
+                        &state.allwise,
+                        &mut ui_state.wise_lookup,
+                        &mut ui_state.prefs.allwise_radius_arcsec,
                     )
                 });
         });
@@ -234,7 +236,8 @@ fn allwise(
     ui: &mut egui::Ui,
     sequence: &crate::sequence::Sequence,
     table: Option<&crate::features::allwise::CrossmatchTable>,
-    panel: &mut crate::app::wise::WisePanel,
+    panel: &crate::app::wise::WisePanel,
+    lookup: &mut crate::app::wise::WiseLookup,
     radius: &mut f64,
 ) {
     let o = |v: Option<f64>| number(v, 3);
@@ -265,7 +268,7 @@ fn allwise(
             .labelled_by(l.id);
         });
         let radius = *radius;
-        match panel.nearest(sequence, radius) {
+        match lookup.nearest(panel.catalogue.as_ref(), sequence, radius) {
             Some(m) => {
                 ui.monospace(format!("{} at {:.2}\"", m.source.id, m.separation_arcsec));
                 egui::Grid::new("allwise grid")

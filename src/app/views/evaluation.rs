@@ -4,8 +4,10 @@
 //! in the viewer.
 
 use super::export_button;
+use super::{Commands, UiState};
+use crate::app::commands::AppCommand;
 use crate::app::commands::PlotKind;
-use crate::app::StampseqApp;
+use crate::app::domain::AppState;
 use crate::eval::metrics::ConfusionMatrix;
 use crate::labels::LabelStore;
 use crate::model::probs::argmax;
@@ -20,6 +22,8 @@ pub struct EvaluationPanel {
     /// Use the vetting labels instead of a CSV.
     pub use_vetting: bool,
     pub loaded: Option<HashMap<String, String>>,
+    /// The job reading the labels CSV, while it runs.
+    pub loading: Option<u64>,
     pub error: Option<String>,
     /// The cell whose objects are listed: (true class, predicted class).
     pub cell: Option<(usize, usize)>,
@@ -100,13 +104,16 @@ pub fn labels_in_use(
 }
 
 /// The confusion matrix the view shows now, titled, for export.
-pub fn current_confusion(app: &StampseqApp) -> Option<(ConfusionMatrix, String)> {
-    let model = app.predictions.models.get(
-        app.evaluation
+pub fn current_confusion(
+    state: &AppState,
+    panel: &EvaluationPanel,
+) -> Option<(ConfusionMatrix, String)> {
+    let model = state.predictions.models.get(
+        panel
             .model
-            .min(app.predictions.models.len().checked_sub(1)?),
+            .min(state.predictions.models.len().checked_sub(1)?),
     )?;
-    let labels = labels_in_use(&app.evaluation, app.labels.as_ref())?;
+    let labels = labels_in_use(panel, state.labels.as_ref())?;
     let result = evaluate(&model.classes, &model.by_object, &labels);
     let metrics = result.confusion.metrics();
     let title = format!(
@@ -116,25 +123,29 @@ pub fn current_confusion(app: &StampseqApp) -> Option<(ConfusionMatrix, String)>
     Some((result.confusion, title))
 }
 
-pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
-    let mut open = app.evaluation.open;
-    let mut select = None;
+pub fn show(
+    state: &AppState,
+    ui_state: &mut UiState,
+    ctx: &egui::Context,
+    commands: &mut Commands,
+) {
+    let mut open = ui_state.evaluation.open;
     let mut export = None;
     egui::Window::new("Evaluation")
         .open(&mut open)
         .default_size([640.0, 720.0])
         .show(ctx, |ui| {
-            if app.predictions.models.is_empty() {
+            if state.predictions.models.is_empty() {
                 ui.label("Load a model first (Ctrl+M): the evaluation uses its answers.");
                 return;
             }
-            let e = &mut app.evaluation;
-            e.model = e.model.min(app.predictions.models.len() - 1);
+            let e = &mut ui_state.evaluation;
+            e.model = e.model.min(state.predictions.models.len() - 1);
             ui.horizontal(|ui| {
                 egui::ComboBox::new("evaluation model", "model")
-                    .selected_text(&app.predictions.models[e.model].model)
+                    .selected_text(&state.predictions.models[e.model].model)
                     .show_ui(ui, |ui| {
-                        for (i, m) in app.predictions.models.iter().enumerate() {
+                        for (i, m) in state.predictions.models.iter().enumerate() {
                             ui.selectable_value(&mut e.model, i, &m.model);
                         }
                     });
@@ -145,27 +156,21 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
                     let l = ui.label("labels CSV");
                     ui.add(egui::TextEdit::singleline(&mut e.labels_csv).desired_width(340.0))
                         .labelled_by(l.id);
-                    if ui.button("Load labels").clicked() {
-                        match crate::eval::evaluate::read_labels(std::path::Path::new(
-                            e.labels_csv.trim(),
-                        )) {
-                            Ok(l) => {
-                                e.loaded = Some(l);
-                                e.error = None;
-                                e.cell = None;
-                            }
-                            Err(err) => e.error = Some(err.to_string()),
-                        }
+                    if ui
+                        .add_enabled(e.loading.is_none(), egui::Button::new("Load labels"))
+                        .clicked()
+                    {
+                        commands.push(AppCommand::LoadEvaluationLabels(e.labels_csv.trim().into()));
                     }
                 });
             }
             if let Some(err) = &e.error {
                 ui.colored_label(ui.visuals().error_fg_color, err);
             }
-            let Some(labels) = labels_in_use(e, app.labels.as_ref()) else {
+            let Some(labels) = labels_in_use(e, state.labels.as_ref()) else {
                 return;
             };
-            let model = &app.predictions.models[e.model];
+            let model = &state.predictions.models[e.model];
             let result = evaluate(&model.classes, &model.by_object, &labels);
             let metrics = result.confusion.metrics();
             ui.horizontal(|ui| {
@@ -211,7 +216,7 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
                         ui.horizontal_wrapped(|ui| {
                             for o in objects {
                                 if ui.button(&o).clicked() {
-                                    select = Some(o.clone());
+                                    commands.push(AppCommand::SelectObjectId(o.clone()));
                                 }
                             }
                         });
@@ -231,11 +236,8 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
                 }
             });
         });
-    app.evaluation.open = open;
+    ui_state.evaluation.open = open;
     if let Some(kind) = export {
-        app.run_command(kind.command());
-    }
-    if let Some(object) = select {
-        app.select_object_id(&object);
+        commands.push(kind.command().into());
     }
 }

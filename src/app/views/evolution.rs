@@ -6,9 +6,10 @@
 //! key above the plot lists each model once and each class once, as toggles kept in the
 //! preferences, rather than a legend entry per model and class over the curves.
 
+use super::UiState;
+use crate::app::domain::AppState;
 use crate::app::predictions::{ModelPredictions, Predictions};
 use crate::app::prefs::Preferences;
-use crate::app::StampseqApp;
 use egui_plot::{Bar, BarChart, Line, LineStyle, Plot, PlotPoints};
 
 pub fn class_colour(class: &str) -> egui::Color32 {
@@ -73,20 +74,21 @@ fn all_classes(predictions: &Predictions) -> Vec<String> {
     out
 }
 
-pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
-    let Some(object) = app.selection.object else {
+pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui) {
+    let Some(object) = state.selection.object else {
         return;
     };
-    let Some(object_id) = app.catalog.rows.get(object).map(|r| r.object_id.clone()) else {
+    let Some(object_id) = state.catalog.rows.get(object).map(|r| r.object_id.clone()) else {
         return;
     };
     let answered = |id: &str| {
-        app.predictions
+        state
+            .predictions
             .models
             .iter()
             .any(|m| m.by_object.contains_key(id))
     };
-    if app.catalog.survey(object) == Some(crate::alert::neutral::Survey::Lsst)
+    if state.catalog.survey(object) == Some(crate::alert::neutral::Survey::Lsst)
         && !answered(&object_id)
     {
         ui.label(format!(
@@ -96,15 +98,15 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         ));
         return;
     }
-    if app.predictions.models.is_empty() {
+    if state.predictions.models.is_empty() {
         ui.label("No model loaded: Model > Load model file... (Ctrl+M).");
         return;
     }
-    key(app, ui);
-    let models = drawn(&app.predictions, &app.prefs, &object_id);
+    key(state, ui_state, ui);
+    let models = drawn(&state.predictions, &ui_state.prefs, &object_id);
     if models.is_empty() {
         ui.label(
-            if app
+            if state
                 .predictions
                 .models
                 .iter()
@@ -117,8 +119,8 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         );
         return;
     }
-    let selected = app.selection.detection as f64 + 1.0;
-    let bars = app.prefs.evolution_bars;
+    let selected = state.selection.detection as f64 + 1.0;
+    let bars = ui_state.prefs.evolution_bars;
     let count = models.len() as f64;
     Plot::new("class evolution")
         .height(ui.available_height().max(120.0))
@@ -214,22 +216,22 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
 
 /// Lines or bars, then the models and the classes: each entry shows the mark it has in
 /// the plot and is a toggle (a checkbox to screen readers), dimmed while hidden.
-fn key(app: &mut StampseqApp, ui: &mut egui::Ui) {
-    let bars = app.prefs.evolution_bars;
-    let shown_models: Vec<&str> = app
+fn key(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui) {
+    let bars = ui_state.prefs.evolution_bars;
+    let shown_models: Vec<&str> = state
         .predictions
         .models
         .iter()
         .map(|m| m.model.as_str())
-        .filter(|m| !app.prefs.evolution_hidden_models.contains(*m))
+        .filter(|m| !ui_state.prefs.evolution_hidden_models.contains(*m))
         .collect();
     let mut toggled_model = None;
     ui.horizontal_wrapped(|ui| {
-        ui.selectable_value(&mut app.prefs.evolution_bars, false, "lines");
-        ui.selectable_value(&mut app.prefs.evolution_bars, true, "bars")
+        ui.selectable_value(&mut ui_state.prefs.evolution_bars, false, "lines");
+        ui.selectable_value(&mut ui_state.prefs.evolution_bars, true, "bars")
             .on_hover_text("stacked bars, one stack per model");
         ui.separator();
-        for (i, m) in app.predictions.models.iter().enumerate() {
+        for (i, m) in state.predictions.models.iter().enumerate() {
             let place = shown_models.iter().position(|s| *s == m.model);
             let swatch = if bars {
                 Swatch::Bars(place, shown_models.len())
@@ -242,14 +244,14 @@ fn key(app: &mut StampseqApp, ui: &mut egui::Ui) {
         }
     });
     if let Some(m) = toggled_model {
-        toggle(&mut app.prefs.evolution_hidden_models, m);
+        toggle(&mut ui_state.prefs.evolution_hidden_models, m);
     }
     ui.horizontal_wrapped(|ui| {
-        for class in all_classes(&app.predictions) {
-            let shown = !app.prefs.evolution_hidden_classes.contains(&class);
+        for class in all_classes(&state.predictions) {
+            let shown = !ui_state.prefs.evolution_hidden_classes.contains(&class);
             let swatch = Swatch::Class(class_colour(&class));
             if entry(ui, shown, swatch, &class).clicked() {
-                toggle(&mut app.prefs.evolution_hidden_classes, class);
+                toggle(&mut ui_state.prefs.evolution_hidden_classes, class);
             }
         }
     });

@@ -2,7 +2,8 @@
 //! its class names mapped to stampseq's (the usual synonyms pre-filled), then imported into
 //! the labels folder as journal entries of their own (undoable one by one).
 
-use crate::app::StampseqApp;
+use super::{Commands, UiState};
+use crate::app::commands::AppCommand;
 use crate::labels::{guess_mapping, ForeignCsv, VETTING_CLASSES};
 use std::collections::BTreeMap;
 
@@ -49,8 +50,8 @@ impl LabelImport {
     }
 }
 
-pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
-    let Some(dialog) = app.label_import.as_mut() else {
+pub fn show(ui_state: &mut UiState, ctx: &egui::Context, commands: &mut Commands) {
+    let Some(dialog) = ui_state.label_import.as_mut() else {
         return;
     };
     let mut open = true;
@@ -137,26 +138,17 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
             }
         });
     if import {
-        if let Some(dialog) = app.label_import.take() {
+        if let Some(dialog) = ui_state.label_import.take() {
             let (labels, _) = dialog.preview();
-            let name = dialog
+            let source = dialog
                 .foreign
                 .path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            match app.labels.as_mut() {
-                Some(store) => match store.import(&labels, &format!("imported from {name}")) {
-                    Ok(n) => app
-                        .messages
-                        .push(format!("Imported {n} labels from {name}.")),
-                    Err(e) => app.label_error = Some(e.to_string()),
-                },
-                None => app.messages.push("Import labels: no labels folder.".into()),
-            }
-            app.invalidate_visible();
+            commands.push(AppCommand::ImportLabels { labels, source });
         }
     } else if !open {
-        app.label_import = None;
+        ui_state.label_import = None;
     }
 }

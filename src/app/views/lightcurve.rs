@@ -5,62 +5,32 @@
 //! stamps ringed, time as MJD (ZTF: UTC; LSST: TAI). Colours: ZTF's g r i as ALeRCE draws
 //! them, Rubin's u g r i z y as Rubin does.
 
+use super::UiState;
 use crate::alert::neutral::Survey;
-use crate::app::StampseqApp;
+use crate::app::domain::AppState;
 use crate::sequence::neutral::{NeutralLightCurve, PointKind as NeutralKind, LIMIT_SIGMA};
 use egui_plot::{Line, MarkerShape, Plot, PlotPoints, PlotUi, Points};
 
-pub fn band_colour(fid: i32) -> egui::Color32 {
-    let (r, g, b) = crate::eval::plots::band_rgb(fid);
+/// A band's colour in its survey's convention (see `Survey::band_rgb`).
+fn colour_of(survey: Survey, band: &str, dark: bool) -> egui::Color32 {
+    let (r, g, b) = survey.band_rgb(band, dark);
     egui::Color32::from_rgb(r, g, b)
 }
 
-/// Rubin's band colours (RTN-045, as `lsst.utils.plotting` draws them), for a dark or a
-/// light background.
-pub fn lsst_band_colour(band: &str, dark: bool) -> egui::Color32 {
-    let hex: u32 = match (band, dark) {
-        ("u", true) => 0x3eb7ff,
-        ("g", true) => 0x30c39f,
-        ("r", true) => 0xff7e00,
-        ("i", true) => 0x2af5ff,
-        ("z", true) => 0xa7f9c1,
-        ("y", true) => 0xfdc900,
-        ("u", false) => 0x0c71ff,
-        ("g", false) => 0x49be61,
-        ("r", false) => 0xc61c00,
-        ("i", false) => 0xffc200,
-        ("z", false) => 0xf341a2,
-        ("y", false) => 0x5d0000,
-        _ => 0x808080,
-    };
-    egui::Color32::from_rgb((hex >> 16) as u8, (hex >> 8) as u8, hex as u8)
-}
-
-/// A band's colour in a survey's convention.
-fn colour_of(survey: Survey, band: &str, dark: bool) -> egui::Color32 {
-    match survey {
-        Survey::Ztf => band_colour(match band {
-            "g" => 1,
-            "r" => 2,
-            "i" => 3,
-            _ => 0,
-        }),
-        Survey::Lsst => lsst_band_colour(band, dark),
-    }
-}
-
-pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
-    let Some(object) = app.selection.object else {
+pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui) {
+    let Some(object) = state.selection.object else {
         return;
     };
-    let (Some(curve), Some(survey)) = (app.catalog.light_curve(object), app.catalog.survey(object))
-    else {
+    let (Some(curve), Some(survey)) = (
+        state.catalog.light_curve(object),
+        state.catalog.survey(object),
+    ) else {
         return;
     };
-    let selected = app.catalog.alert_mjd(object, app.selection.detection);
-    let mut flux = app.prefs.light_curve_flux;
+    let selected = state.catalog.alert_mjd(object, state.selection.detection);
+    let mut flux = ui_state.prefs.light_curve_flux;
     show_curve(curve, survey, selected, &mut flux, ui);
-    app.prefs.light_curve_flux = flux;
+    ui_state.prefs.light_curve_flux = flux;
 }
 
 /// One band's points of a light curve, as plotted.
@@ -158,10 +128,7 @@ fn show_curve(
     Plot::new("light curve")
         .height(ui.available_height().max(120.0))
         .invert_y(!flux)
-        .x_axis_label(match survey {
-            Survey::Ztf => "MJD (UTC)",
-            Survey::Lsst => "MJD (TAI)",
-        })
+        .x_axis_label(format!("MJD ({})", survey.time_scale()))
         .y_axis_label(if flux {
             "difference flux (nJy)"
         } else {

@@ -4,10 +4,11 @@
 
 use super::values::{dec_dms, fields_grid, links, pair, ra_hms, utc, MISSING};
 use super::vetting::vetting;
+use super::{Commands, UiState};
 use crate::alert::lsst::LsstAlert;
 use crate::alert::neutral::{njy_to_mag, MAG_PER_RELATIVE_FLUX};
 use crate::alert::AnyAlert;
-use crate::app::StampseqApp;
+use crate::app::domain::AppState;
 
 /// Shown where an LSST object has no answer: no model trained on LSST alerts is loaded.
 pub const NO_LSST_MODEL: &str = "No model trained on LSST";
@@ -17,11 +18,17 @@ pub const TRANSFERRED: &str = "* transferred: the model learnt on labelled ZTF o
      what both surveys measure; unvalidated on LSST labels. Label LSST objects (keys 1-5) and \
      fine-tune on them (command palette, Ctrl+P: \"Fine-tune\") to make it an LSST model.";
 
-pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
-    let Some(key) = app.catalog.rows.get(row).map(|r| r.object_id.clone()) else {
+pub fn show(
+    state: &AppState,
+    ui_state: &mut UiState,
+    ui: &mut egui::Ui,
+    row: usize,
+    commands: &mut Commands,
+) {
+    let Some(key) = state.catalog.rows.get(row).map(|r| r.object_id.clone()) else {
         return;
     };
-    let Some(object) = app.catalog.lsst_object(row) else {
+    let Some(object) = state.catalog.lsst_object(row) else {
         return;
     };
     let (id, solar_system) = (object.key.id.clone(), object.key.solar_system);
@@ -35,12 +42,12 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
     } else {
         ui.label(format!("LSST diaObjectId {id}"));
     }
-    vetting(app, ui, &key);
+    vetting(state, ui_state, ui, &key, commands);
     ui.separator();
-    let Some(object) = app.catalog.lsst_object(row) else {
+    let Some(object) = state.catalog.lsst_object(row) else {
         return;
     };
-    let Some(AnyAlert::Lsst(alert)) = object.alerts.get(app.selection.detection) else {
+    let Some(AnyAlert::Lsst(alert)) = object.alerts.get(state.selection.detection) else {
         return;
     };
     let s = &alert.dia_source;
@@ -96,13 +103,13 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui, row: usize) {
             egui::CollapsingHeader::new("Model")
                 .default_open(true)
                 .show(ui, |ui| {
-                    let answers: Vec<String> = app
+                    let answers: Vec<String> = state
                         .predictions
                         .models
                         .iter()
                         .filter_map(|m| {
                             let steps = m.by_object.get(&key)?;
-                            let p = steps.get(app.selection.detection).or(steps.last())?;
+                            let p = steps.get(state.selection.detection).or(steps.last())?;
                             let best = crate::model::probs::argmax(p)?;
                             let mark = if m.transferred.contains(&key) {
                                 " *"

@@ -2,21 +2,22 @@
 //! its rotations (or all 8 dihedral transforms), drawn exactly as the tensors fed to the
 //! network, channel by channel.
 
+use super::UiState;
 use crate::alert::{AnyAlert, Stamp};
+use crate::app::domain::AppState;
 use crate::app::state::CatalogObject;
-use crate::app::StampseqApp;
 use crate::stamp::display::{render_rgba, Colormap, DisplaySettings, Interval, Stretch};
 use crate::stamp::{lsst_model_stamps, model_stamps, Dihedral, ALERCE_CROP, CHANNELS};
 
-pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
-    let Some(object) = app.selection.object else {
+pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui) {
+    let Some(object) = state.selection.object else {
         return;
     };
-    let detection = app.selection.detection;
+    let detection = state.selection.detection;
     // Each survey's stamps are prepared as its networks read them (the science differs:
     // ZTF's gzipped FITS at 1"/px, LSST's image planes in nJy at 0.2"/px); the crop is the
     // bundled networks' for both.
-    let (input, scale) = match app.catalog.object(object) {
+    let (input, scale) = match state.catalog.object(object) {
         Some(CatalogObject::Ztf(sequence)) => {
             let Some(alert) = sequence.detections.get(detection) else {
                 return;
@@ -39,7 +40,7 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
     };
     ui.horizontal(|ui| {
         ui.checkbox(
-            &mut app.prefs.model_input_dihedral,
+            &mut ui_state.prefs.model_input_dihedral,
             "all 8 dihedral transforms",
         );
         ui.label(format!(
@@ -57,7 +58,7 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
             return;
         }
     };
-    let transforms: Vec<Dihedral> = if app.prefs.model_input_dihedral {
+    let transforms: Vec<Dihedral> = if ui_state.prefs.model_input_dihedral {
         Dihedral::all().to_vec()
     } else {
         Dihedral::rotations().to_vec()

@@ -1,8 +1,8 @@
 //! The keyboard shortcuts overlay (F1), which is also where they are changed: click a
 //! shortcut, press the new key combination. The result is kept in the preferences.
 
+use super::UiState;
 use crate::app::commands::{normalise_modifiers, Command};
-use crate::app::StampseqApp;
 use egui::{Event, Key, KeyboardShortcut};
 
 #[derive(Debug, Default)]
@@ -15,8 +15,8 @@ pub struct ShortcutEditor {
 
 /// Takes the key press meant for the command being rebound, before any shortcut or widget
 /// sees it. Returns true while a binding is being captured, so that shortcuts stay quiet.
-pub fn capture(app: &mut StampseqApp, ctx: &egui::Context) -> bool {
-    let Some(command) = app.shortcut_editor.capturing else {
+pub fn capture(ui_state: &mut UiState, ctx: &egui::Context) -> bool {
+    let Some(command) = ui_state.shortcut_editor.capturing else {
         return false;
     };
     let pressed = ctx.input_mut(|i| {
@@ -40,7 +40,7 @@ pub fn capture(app: &mut StampseqApp, ctx: &egui::Context) -> bool {
     let Some((key, modifiers)) = pressed else {
         return true;
     };
-    let editor = &mut app.shortcut_editor;
+    let editor = &mut ui_state.shortcut_editor;
     editor.capturing = None;
     let modifiers = normalise_modifiers(modifiers);
     if key == Key::Escape && modifiers.is_none() {
@@ -48,38 +48,40 @@ pub fn capture(app: &mut StampseqApp, ctx: &egui::Context) -> bool {
         return false;
     }
     let shortcut = KeyboardShortcut::new(modifiers, key);
-    editor.message = Some(match app.prefs.shortcuts.bind(command, Some(shortcut)) {
-        Ok(()) => format!("{}: {}", command.title(), ctx.format_shortcut(&shortcut)),
-        Err(conflict) => format!("Not changed: {conflict}."),
-    });
+    editor.message = Some(
+        match ui_state.prefs.shortcuts.bind(command, Some(shortcut)) {
+            Ok(()) => format!("{}: {}", command.title(), ctx.format_shortcut(&shortcut)),
+            Err(conflict) => format!("Not changed: {conflict}."),
+        },
+    );
     false
 }
 
-pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
-    let mut open = app.show_help;
+pub fn show(ui_state: &mut UiState, ctx: &egui::Context) {
+    let mut open = ui_state.show_help;
     egui::Window::new("Keyboard shortcuts")
         .open(&mut open)
         .collapsible(false)
         .show(ctx, |ui| {
             ui.label("Click a shortcut, then press the new key combination (Esc cancels).");
-            if let Some(m) = &app.shortcut_editor.message {
+            if let Some(m) = &ui_state.shortcut_editor.message {
                 ui.colored_label(ui.visuals().warn_fg_color, m);
             }
-            for (a, b) in app.prefs.shortcuts.conflicts() {
+            for (a, b) in ui_state.prefs.shortcuts.conflicts() {
                 ui.colored_label(
                     ui.visuals().error_fg_color,
                     format!(
                         "{} and {} share {}: only the first works.",
                         a.title(),
                         b.title(),
-                        app.prefs.shortcuts.text(a, ctx)
+                        ui_state.prefs.shortcuts.text(a, ctx)
                     ),
                 );
             }
             egui::ScrollArea::vertical().show(ui, |ui| {
                 egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
                     for c in Command::ALL {
-                        shortcut_row(app, ui, c);
+                        shortcut_row(ui_state, ui, c);
                     }
                     ui.monospace("drag / wheel / double-click");
                     ui.label("pan / zoom / reset, linked across stamps");
@@ -87,22 +89,22 @@ pub fn show(app: &mut StampseqApp, ctx: &egui::Context) {
                 });
             });
             if ui.button("Reset all shortcuts").clicked() {
-                app.prefs.shortcuts.reset_all();
-                app.shortcut_editor = ShortcutEditor::default();
+                ui_state.prefs.shortcuts.reset_all();
+                ui_state.shortcut_editor = ShortcutEditor::default();
             }
         });
-    app.show_help = open;
+    ui_state.show_help = open;
     if !open {
-        app.shortcut_editor.capturing = None;
+        ui_state.shortcut_editor.capturing = None;
     }
 }
 
-fn shortcut_row(app: &mut StampseqApp, ui: &mut egui::Ui, c: Command) {
-    let capturing = app.shortcut_editor.capturing == Some(c);
+fn shortcut_row(ui_state: &mut UiState, ui: &mut egui::Ui, c: Command) {
+    let capturing = ui_state.shortcut_editor.capturing == Some(c);
     let text = if capturing {
         "press keys...".to_string()
     } else {
-        match app.prefs.shortcuts.text(c, ui.ctx()) {
+        match ui_state.prefs.shortcuts.text(c, ui.ctx()) {
             t if t.is_empty() => "none".to_string(),
             t => t,
         }
@@ -111,21 +113,21 @@ fn shortcut_row(app: &mut StampseqApp, ui: &mut egui::Ui, c: Command) {
         .add(egui::Button::new(egui::RichText::new(text).monospace()).selected(capturing))
         .on_hover_text(format!("Change the shortcut of \"{}\"", c.title()));
     if button.clicked() {
-        app.shortcut_editor.capturing = (!capturing).then_some(c);
-        app.shortcut_editor.message = None;
+        ui_state.shortcut_editor.capturing = (!capturing).then_some(c);
+        ui_state.shortcut_editor.message = None;
     }
     ui.label(c.title());
     ui.horizontal(|ui| {
-        if app.prefs.shortcuts.shortcut(c).is_some()
+        if ui_state.prefs.shortcuts.shortcut(c).is_some()
             && ui
                 .small_button("clear")
                 .on_hover_text("No shortcut")
                 .clicked()
         {
             // Unbinding cannot conflict.
-            let _ = app.prefs.shortcuts.bind(c, None);
+            let _ = ui_state.prefs.shortcuts.bind(c, None);
         }
-        if app.prefs.shortcuts.is_custom(c)
+        if ui_state.prefs.shortcuts.is_custom(c)
             && ui
                 .small_button("default")
                 .on_hover_text(format!(
@@ -135,8 +137,8 @@ fn shortcut_row(app: &mut StampseqApp, ui: &mut egui::Ui, c: Command) {
                 ))
                 .clicked()
         {
-            if let Err(e) = app.prefs.shortcuts.reset(c) {
-                app.shortcut_editor.message = Some(format!("Not changed: {e}."));
+            if let Err(e) = ui_state.prefs.shortcuts.reset(c) {
+                ui_state.shortcut_editor.message = Some(format!("Not changed: {e}."));
             }
         }
     });

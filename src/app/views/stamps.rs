@@ -6,12 +6,14 @@
 //! ZTF's as they come, LSST's turned through their WCS; a compass and a scale bar in
 //! arcseconds say so.
 
+use super::{Commands, UiState};
 use crate::alert::lsst::{LsstAlert, LsstCutout};
 use crate::alert::neutral::{njy_to_mag, MAG_PER_RELATIVE_FLUX};
 use crate::alert::{Alert, AlertOrigin, CutoutKind, DiffSign, Stamp};
+use crate::app::commands::AppCommand;
+use crate::app::domain::AppState;
 use crate::app::stamp_gpu::ViewTransform;
 use crate::app::state::CatalogObject;
-use crate::app::StampseqApp;
 use crate::sequence::neutral::ObjectSequence;
 use crate::stamp::display::{DisplaySettings, Interval, Stretch};
 use crate::stamp::orient::{lsst_frame, Cd, FrameSource, Orientation, OrientedStamp};
@@ -173,10 +175,10 @@ fn make_panel(cutout: &LsstCutout, layer: Layer, north_up: bool, base: u64) -> O
     })
 }
 
-pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
-    let Some(object) = app.selection.object else {
+pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui, commands: &mut Commands) {
+    let Some(object) = state.selection.object else {
         ui.centered_and_justified(|ui| {
-            ui.label(if app.catalog.rows.is_empty() {
+            ui.label(if state.catalog.rows.is_empty() {
                 "Open alert files (Ctrl+O), a folder (Ctrl+Shift+O), or drop them here."
             } else {
                 "Select an object in the browser."
@@ -184,40 +186,40 @@ pub fn show(app: &mut StampseqApp, ui: &mut egui::Ui) {
         });
         return;
     };
-    let lsst = app.catalog.survey(object) == Some(crate::alert::neutral::Survey::Lsst);
-    settings_bar(app, ui, lsst);
+    let lsst = state.catalog.survey(object) == Some(crate::alert::neutral::Survey::Lsst);
+    settings_bar(ui_state, ui, lsst);
     ui.separator();
-    let blink_template = app.blink && (ui.input(|i| i.time) * 2.0) as u64 % 2 == 1;
-    if app.blink {
+    let blink_template = ui_state.blink && (ui.input(|i| i.time) * 2.0) as u64 % 2 == 1;
+    if ui_state.blink {
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(250));
     }
     let mut strip = Strip {
         hover: None,
         clicked: None,
-        view: app.view,
+        view: ui_state.view,
         blink_template,
     };
-    let catalog = &app.catalog;
+    let catalog = &state.catalog;
     let env = StampEnv {
-        prefs: &app.prefs,
-        gpu: app.gpu,
-        frame: app.frame,
-        selected: app.selection.detection,
+        prefs: &ui_state.prefs,
+        gpu: ui_state.gpu,
+        frame: ui_state.frame,
+        selected: state.selection.detection,
     };
     match catalog.object(object) {
         Some(CatalogObject::Ztf(sequence)) => {
             ztf_strip(env, ui, &sequence.detections, &mut strip);
         }
         Some(CatalogObject::Lsst(o)) => {
-            lsst_strip(env, ui, o, &mut app.lsst_panels, &mut strip);
+            lsst_strip(env, ui, o, &mut ui_state.lsst_panels, &mut strip);
         }
         None => {}
     }
-    app.view = strip.view;
-    app.hover = strip.hover;
+    ui_state.view = strip.view;
+    ui_state.hover = strip.hover;
     if let Some(k) = strip.clicked {
-        app.selection.detection = k;
+        commands.push(AppCommand::SelectDetection(k));
     }
 }
 
@@ -535,11 +537,11 @@ fn settings_for<'a>(env: &StampEnv<'a>, kind: CutoutKind) -> &'a DisplaySettings
     }
 }
 
-fn settings_bar(app: &mut StampseqApp, ui: &mut egui::Ui, lsst: bool) {
+fn settings_bar(ui_state: &mut UiState, ui: &mut egui::Ui, lsst: bool) {
     use crate::stamp::display::{Colormap, ZScale};
     for (title, settings) in [
-        ("Science/reference", &mut app.prefs.science),
-        ("Difference", &mut app.prefs.difference),
+        ("Science/reference", &mut ui_state.prefs.science),
+        ("Difference", &mut ui_state.prefs.difference),
     ] {
         ui.horizontal_wrapped(|ui| {
             ui.add_sized(
@@ -612,23 +614,25 @@ fn settings_bar(app: &mut StampseqApp, ui: &mut egui::Ui, lsst: bool) {
         });
     }
     ui.horizontal_wrapped(|ui| {
-        ui.add(egui::Slider::new(&mut app.prefs.stamp_size, 80.0..=400.0).text("size"));
-        ui.checkbox(&mut app.prefs.show_crosshair, "crosshair");
-        ui.checkbox(&mut app.blink, "blink");
+        ui.add(egui::Slider::new(&mut ui_state.prefs.stamp_size, 80.0..=400.0).text("size"));
+        ui.checkbox(&mut ui_state.prefs.show_crosshair, "crosshair");
+        ui.checkbox(&mut ui_state.blink, "blink");
         if ui.button("reset zoom").clicked() {
-            app.view = ViewTransform::default();
+            ui_state.view = ViewTransform::default();
         }
         if lsst {
-            ui.checkbox(&mut app.prefs.lsst_north_up, "North up")
+            ui.checkbox(&mut ui_state.prefs.lsst_north_up, "North up")
                 .on_hover_text(
                     "Turn LSST cutouts North up, East left through their WCS (bilinear \
                      resampling); off, they show as the detector wrote them",
                 );
             egui::ComboBox::from_label("σ and PSF of")
-                .selected_text(kind_name(CutoutKind::ALL[app.prefs.lsst_layers_of.min(2)]))
+                .selected_text(kind_name(
+                    CutoutKind::ALL[ui_state.prefs.lsst_layers_of.min(2)],
+                ))
                 .show_ui(ui, |ui| {
                     for (i, kind) in CutoutKind::ALL.into_iter().enumerate() {
-                        ui.selectable_value(&mut app.prefs.lsst_layers_of, i, kind_name(kind));
+                        ui.selectable_value(&mut ui_state.prefs.lsst_layers_of, i, kind_name(kind));
                     }
                 });
         }

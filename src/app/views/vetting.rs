@@ -1,11 +1,18 @@
 //! The vetting buttons of an object (its label, confidence, note and vetter), under the
 //! details of either survey.
 
-use crate::app::commands::Command;
-use crate::app::StampseqApp;
+use super::{Commands, UiState};
+use crate::app::commands::{AppCommand, Command};
+use crate::app::domain::AppState;
 
-pub fn vetting(app: &mut StampseqApp, ui: &mut egui::Ui, object_id: &str) {
-    let current = app
+pub fn vetting(
+    state: &AppState,
+    ui_state: &mut UiState,
+    ui: &mut egui::Ui,
+    object_id: &str,
+    commands: &mut Commands,
+) {
+    let current = state
         .labels
         .as_ref()
         .and_then(|l| l.get(object_id))
@@ -21,18 +28,18 @@ pub fn vetting(app: &mut StampseqApp, ui: &mut egui::Ui, object_id: &str) {
             Command::LabelUnsure,
         ] {
             let label = cmd.label().unwrap_or_default();
-            let text = format!("{label} ({})", app.prefs.shortcuts.text(cmd, ui.ctx()));
+            let text = format!("{label} ({})", ui_state.prefs.shortcuts.text(cmd, ui.ctx()));
             if ui
                 .selectable_label(current.as_deref() == Some(label), text)
                 .clicked()
             {
-                app.run_command(cmd);
+                commands.push(cmd.into());
             }
         }
     });
     // How sure, a note, and who: kept in the journal with the label.
     if current.is_some() {
-        let details = app
+        let details = state
             .labels
             .as_ref()
             .and_then(|l| l.details(object_id))
@@ -49,18 +56,18 @@ pub fn vetting(app: &mut StampseqApp, ui: &mut egui::Ui, object_id: &str) {
                 }
             }
         });
-        if app
+        if ui_state
             .note_draft
             .as_ref()
             .is_none_or(|(id, _)| id != object_id)
         {
-            app.note_draft = Some((
+            ui_state.note_draft = Some((
                 object_id.to_string(),
                 details.note.clone().unwrap_or_default(),
             ));
         }
         let mut commit_note = false;
-        if let Some((_, text)) = app.note_draft.as_mut() {
+        if let Some((_, text)) = ui_state.note_draft.as_mut() {
             let l = ui.label("note");
             let edit = ui
                 .add(
@@ -71,19 +78,17 @@ pub fn vetting(app: &mut StampseqApp, ui: &mut egui::Ui, object_id: &str) {
                 .labelled_by(l.id);
             commit_note = edit.lost_focus();
         }
-        let note = app.note_draft.as_ref().map(|(_, t)| t.clone());
+        let note = ui_state.note_draft.as_ref().map(|(_, t)| t.clone());
         if confidence != details.confidence || commit_note {
-            if let Some(store) = app.labels.as_mut() {
-                let note = if commit_note {
+            commands.push(AppCommand::SetLabelDetails {
+                object_id: object_id.to_string(),
+                confidence,
+                note: if commit_note {
                     note
                 } else {
                     details.note.clone()
-                };
-                if let Err(e) = store.set_details(object_id, confidence.as_deref(), note.as_deref())
-                {
-                    app.label_error = Some(e.to_string());
-                }
-            }
+                },
+            });
         }
         if let Some(who) = &details.vetter {
             ui.small(format!("by {who}"));
@@ -93,19 +98,17 @@ pub fn vetting(app: &mut StampseqApp, ui: &mut egui::Ui, object_id: &str) {
         let l = ui.label("vetter");
         let changed = ui
             .add(
-                egui::TextEdit::singleline(&mut app.prefs.vetter_name)
+                egui::TextEdit::singleline(&mut ui_state.prefs.vetter_name)
                     .hint_text("your name")
                     .desired_width(120.0),
             )
             .labelled_by(l.id)
             .changed();
         if changed {
-            if let Some(store) = app.labels.as_mut() {
-                store.set_vetter(Some(&app.prefs.vetter_name));
-            }
+            commands.push(AppCommand::SetVetter(ui_state.prefs.vetter_name.clone()));
         }
     });
-    if let Some(e) = &app.label_error {
+    if let Some(e) = &state.label_error {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
 }

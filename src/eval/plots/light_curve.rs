@@ -1,8 +1,6 @@
 //! An object's light curve as a figure, either survey, in flux or in magnitude.
 
-use super::{
-    band_rgb, draw_legend, lsst_band_rgb, padded, rgb, selected_line, DrawError, Figure, LIGHT_GRID,
-};
+use super::{draw_legend, padded, rgb, selected_line, DrawError, Figure, LIGHT_GRID};
 use crate::sequence::neutral::{Point, PointKind as Kind};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -93,10 +91,7 @@ impl Figure for FluxCurveFigure<'_> {
             .configure_mesh()
             .x_desc(format!(
                 "days since MJD {t0:.3} ({})",
-                match self.survey {
-                    crate::alert::neutral::Survey::Ztf => "UTC",
-                    crate::alert::neutral::Survey::Lsst => "TAI",
-                }
+                self.survey.time_scale()
             ))
             .y_desc(if self.magnitudes {
                 "AB magnitude"
@@ -119,15 +114,8 @@ impl Figure for FluxCurveFigure<'_> {
         }
         let mut labelled = false;
         for band in self.curve.bands() {
-            let colour = rgb(match self.survey {
-                crate::alert::neutral::Survey::Ztf => band_rgb(match band {
-                    "g" => 1,
-                    "r" => 2,
-                    "i" => 3,
-                    _ => 0,
-                }),
-                crate::alert::neutral::Survey::Lsst => lsst_band_rgb(band),
-            });
+            // Printed on white: each band's colour for a light background.
+            let colour = rgb(self.survey.band_rgb(band, false));
             let of_band: Vec<_> = points.iter().filter(|(p, _)| p.band == band).collect();
             labelled |= draw_band(&mut chart, band, colour, &of_band, t0)?;
         }
