@@ -149,10 +149,11 @@ pub fn bundled_split() -> Option<PathBuf> {
 
 /// The default answer for ZTF alerts (`models/default-fused.stampseq`): the mean of the
 /// gradient-boosted trees on the alert's metadata and history (`default-trees`) and the
-/// Temporal Stamp Classifier that reads its stamps (`tsc-gru-real`), then the physics
-/// rules; five classes, with uncertainty. Chosen by the benchmark's grouped-by-source
-/// validation, where it beats each of its members. It is the only model loaded when none is
-/// asked for: the other bundled models are opt-in with `--model`.
+/// enhanced stamp classifier that reads its stamps with the ALeRCE features
+/// (`enhanced-real`), then the physics rules; five classes, with uncertainty. Chosen by the
+/// benchmark's grouped-by-source validation (the best fusion that keeps the trees'
+/// uncertainty and two-second fine-tune). It is the only model loaded when none is asked
+/// for: the other bundled models are opt-in with `--model`.
 pub fn default_model() -> Option<PathBuf> {
     let path = bundled_models_dir()?.join(format!("{DEFAULT_MODEL_NAME}.stampseq"));
     path.is_file().then_some(path)

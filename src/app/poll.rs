@@ -134,14 +134,10 @@ impl StampseqApp {
         ));
         state.allwise.catalogue = Some(catalogue);
         state.allwise.path = Some(path);
-        // The default answer reads the mid-infrared colour: answer again.
+        // The mid-infrared colour rule passes every model's answer: answer again.
         if !state.catalog.sequences.is_empty() {
             for model in state.model_paths.clone() {
-                let trees = crate::model::file::read_header(&model)
-                    .is_ok_and(|h| h.kind == crate::model::file::ModelKind::Trees);
-                if trees {
-                    self.classify_with(model);
-                }
+                self.classify_with(model);
             }
         }
     }

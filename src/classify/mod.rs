@@ -278,16 +278,26 @@ impl LoadedModel {
 
     /// The backend to load the model at `path` on: a tree model runs on the CPU whatever
     /// is asked, and no GPU is looked for (which would start a graphics stack for nothing);
-    /// a network on `choice`.
+    /// a fused model (the default answer: trees and a small network) on the CPU kernels
+    /// unless a backend is named, since a GPU gives it nothing at the sizes it answers and
+    /// looking for one costs a second and an error line on a headless machine; a network
+    /// on `choice`.
     pub fn backend_for(path: &Path, choice: crate::backend::BackendChoice) -> ResolvedBackend {
-        let trees = crate::model::file::read_header(path)
-            .is_ok_and(|h| h.kind == crate::model::file::ModelKind::Trees);
-        if trees {
-            let mut cpu = crate::backend::BackendChoice::Cpu.resolve();
-            cpu.description = "CPU (trees)".into();
-            cpu
-        } else {
-            choice.resolve()
+        use crate::backend::BackendChoice;
+        let kind = crate::model::file::read_header(path).ok().map(|h| h.kind);
+        match kind {
+            Some(ModelKind::Trees) => {
+                let mut cpu = BackendChoice::Cpu.resolve();
+                cpu.description = "CPU (trees)".into();
+                cpu
+            }
+            Some(ModelKind::Fused) if choice == BackendChoice::Auto => {
+                let mut cpu = BackendChoice::Cpu.resolve();
+                cpu.description =
+                    "CPU (stampseq conv kernels + burn flex; auto for a fused model)".into();
+                cpu
+            }
+            _ => choice.resolve(),
         }
     }
 
@@ -312,6 +322,16 @@ impl LoadedModel {
         match &self.net {
             Net::Fused(members) => members.iter().any(|m| m.uses_cpu_kernels()),
             _ => self.cpu.is_some(),
+        }
+    }
+
+    /// Whether the model reads the stamps of an object's earlier alerts too (a temporal
+    /// network, or a fusion holding one): a stream must then keep them across a restart.
+    pub fn reads_earlier_stamps(&self) -> bool {
+        match &self.net {
+            Net::Temporal(_) => true,
+            Net::Fused(members) => members.iter().any(|m| m.reads_earlier_stamps()),
+            _ => false,
         }
     }
 

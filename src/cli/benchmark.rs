@@ -67,6 +67,10 @@ pub struct BenchmarkArgs {
     /// Training iterations of the retrained networks instead of their configurations'.
     #[arg(long)]
     pub retrain_iterations: Option<usize>,
+    /// Where the retrained networks' runs go (default OUT/grouped-runs); a finished fold is
+    /// taken from there instead of trained again, a stopped one resumes.
+    #[arg(long)]
+    pub retrain_runs: Option<PathBuf>,
     /// The network to fuse with the trees trained here into the default answer
     /// (default-fused: the mean of the two, then the rules), scored beside the others.
     #[arg(long)]
@@ -171,10 +175,11 @@ pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
         keep_features: args.keep_features,
         retrain_grouped: args.retrain_grouped,
         retrain_iterations: args.retrain_iterations,
+        retrain_runs: args.retrain_runs,
         fuse_with: args
             .fuse_with
             .clone()
-            .or_else(|| Some(PathBuf::from("assets/models/tsc-gru-real.stampseq")))
+            .or_else(|| Some(PathBuf::from("assets/models/enhanced-real.stampseq")))
             .filter(|p| p.is_file() && !args.no_fuse),
         save_fused: args.save_fused,
     };

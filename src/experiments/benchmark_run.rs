@@ -41,8 +41,11 @@ pub struct BenchmarkConfig {
     pub retrain_grouped: Vec<PathBuf>,
     /// Training iterations of those networks instead of their configurations'.
     pub retrain_iterations: Option<usize>,
+    /// Where those networks' runs go (a finished fold is not trained again); by default
+    /// `out/grouped-runs`.
+    pub retrain_runs: Option<PathBuf>,
     /// A network model file to fuse with the trees trained here (the default answer is
-    /// `default-trees` + `tsc-gru-real`): the fused model is scored beside the others.
+    /// `default-trees` + `enhanced-real`): the fused model is scored beside the others.
     pub fuse_with: Option<PathBuf>,
     /// Where to write that fused model (this is how the bundled default is made).
     pub save_fused: Option<PathBuf>,
@@ -190,9 +193,11 @@ pub fn run_benchmark(
     let test_sequences: Vec<Sequence> = objects.pick(&test_labels).into_iter().cloned().collect();
     let mut scored = baselines(config, &rows, &trees, &tree_model, &test_sequences)?;
     let mut model_files = config.models.clone();
+    // The fused model is written where it is scored from, outside the results folder.
+    let scratch = std::env::temp_dir().join(format!("stampseq-benchmark-{}", std::process::id()));
     if let Some(net) = &config.fuse_with {
-        let trees_path = config.out.join(format!("{DEFAULT_TREES_NAME}.stampseq"));
-        model_files.insert(0, fuse_trees_with(config, &trees, &trees_path, net)?);
+        let trees_path = scratch.join(format!("{DEFAULT_TREES_NAME}.stampseq"));
+        model_files.insert(0, fuse_trees_with(&scratch, &trees, &trees_path, net)?);
     }
     let (others, stack_on) = other_models(config, &model_files, &sequences, say)?;
     scored.extend(others);
@@ -277,31 +282,31 @@ pub fn run_benchmark(
     if let (Some(out), Some(net)) = (&config.save_fused, &config.fuse_with) {
         let trees_path = match &config.save_model {
             Some(p) => p.clone(),
-            None => config.out.join(format!("{DEFAULT_TREES_NAME}.stampseq")),
+            None => scratch.join(format!("{DEFAULT_TREES_NAME}.stampseq")),
         };
         fuse_files_with_split(&trees_path, net, out)?;
         say(&format!("wrote {}", out.display()));
     }
+    // Nothing of it is kept: the saved models are where --save-model and --save-fused say.
+    let _ = std::fs::remove_dir_all(&scratch);
     Ok(report)
 }
 
 /// The trees trained here (written to `trees_path`) fused with the network `net` into
-/// `OUT/default-fused.stampseq`, to be scored as a model file.
+/// `DIR/default-fused.stampseq`, to be scored as a model file.
 fn fuse_trees_with(
-    config: &BenchmarkConfig,
+    dir: &Path,
     trees: &crate::model::trees::TreeEnsemble,
     trees_path: &Path,
     net: &Path,
 ) -> Result<PathBuf, BenchmarkError> {
-    std::fs::create_dir_all(&config.out).map_err(|e| BenchmarkError::File {
-        path: config.out.clone(),
+    std::fs::create_dir_all(dir).map_err(|e| BenchmarkError::File {
+        path: dir.into(),
         source: Box::new(e),
     })?;
     let header = tree_model_header(trees, DEFAULT_TREES_NAME);
     crate::model::trees::write_tree_model(trees, &header, trees_path)?;
-    let fused = config
-        .out
-        .join(format!("{}.stampseq", crate::assets::DEFAULT_MODEL_NAME));
+    let fused = dir.join(format!("{}.stampseq", crate::assets::DEFAULT_MODEL_NAME));
     fuse_files_with_split(trees_path, net, &fused)?;
     Ok(fused)
 }
@@ -349,7 +354,10 @@ fn grouped_part(
             seen: &s.seen,
         })
         .collect();
-    let runs = config.out.join("grouped-runs");
+    let runs = config
+        .retrain_runs
+        .clone()
+        .unwrap_or_else(|| config.out.join("grouped-runs"));
     let never = std::sync::atomic::AtomicBool::new(false);
     crate::experiments::grouped::grouped_validation(
         &crate::experiments::grouped::GroupedInput {

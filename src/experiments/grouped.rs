@@ -381,6 +381,7 @@ pub fn grouped_validation(
         ));
     }
     if let Some(nets) = &input.networks {
+        let mut retrained_nets = Vec::new();
         for config in nets.configs {
             let net = retrain_per_fold(
                 &RetrainInput {
@@ -398,7 +399,11 @@ pub fn grouped_validation(
                 nets.cancel,
                 say,
             )?;
-            models.push(retrained(net.name.clone(), net.description, &net.answers));
+            models.push(retrained(
+                net.name.clone(),
+                net.description.clone(),
+                &net.answers,
+            ));
             models.push(retrained(
                 format!("fused: {DEFAULT_TREES_NAME} + {}", net.name),
                 format!(
@@ -407,6 +412,39 @@ pub fn grouped_validation(
                     net.name
                 ),
                 &net.fused,
+            ));
+            retrained_nets.push(net);
+        }
+        if retrained_nets.len() >= 2 {
+            let all: Vec<_> = retrained_nets.iter().collect();
+            let names: Vec<&str> = all.iter().map(|n| n.name.as_str()).collect();
+            say("grouped validation: every network fused, with and without the trees");
+            let with_trees = crate::experiments::grouped_networks::fuse_per_fold(
+                &folds,
+                &all,
+                Some(&trees_of_fold),
+                input.by_id,
+                input.backend,
+            )?;
+            let networks_only = crate::experiments::grouped_networks::fuse_per_fold(
+                &folds,
+                &all,
+                None,
+                input.by_id,
+                input.backend,
+            )?;
+            models.push(retrained(
+                format!("fused: {DEFAULT_TREES_NAME} + every network"),
+                format!(
+                    "the mean of the trees and {}, then the rules",
+                    names.join(", ")
+                ),
+                &with_trees,
+            ));
+            models.push(retrained(
+                "fused: every network".into(),
+                format!("the mean of {}, then the rules", names.join(", ")),
+                &networks_only,
             ));
         }
     }
@@ -471,12 +509,26 @@ fn grouped_notes(
             String::new()
         }
     )];
+    if let Some(nets) = &input.networks {
+        notes.push(format!(
+            "Rows marked \"retrained per fold\" and the fused rows: each network ({}) trained \
+             on the other groups of every fold, selected on a fifth of their objects (per \
+             class), and scored on the held-out group; a fused row is the mean of its members' \
+             probabilities, then the rules. These are cross-source.",
+            nets.configs
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     if !input.fixed.is_empty() {
         notes.push(
-            "Networks and ALeRCE are not retrained per fold: each is scored on the held-out \
-             objects it was never trained or selected on, but the bundled networks trained on \
-             objects of every source (a random split), so their figure is not cross-source and \
-             flatters them; ALeRCE trained on none of these objects."
+            "Model files scored as they ship (the bundled networks, the fused default, ALeRCE) \
+             are not retrained per fold: each is scored on the held-out objects it was never \
+             trained or selected on, but the bundled networks trained on objects of every \
+             source (a random split), so their figure is not cross-source and flatters them; \
+             ALeRCE trained on none of these objects."
                 .into(),
         );
     }

@@ -52,6 +52,8 @@ pub struct RetrainedNetwork {
     pub answers: Answers,
     /// The fold's trees and network fused (see [`crate::model::fused`]), retrained the same.
     pub fused: Answers,
+    /// Each cross-source fold's network (the fold's index in `folds`, its model file).
+    pub best_of_fold: Vec<(usize, PathBuf)>,
     /// Training seconds over all folds (0 for folds taken from earlier runs).
     pub training_seconds: f64,
 }
@@ -152,6 +154,7 @@ pub fn retrain_per_fold(
     let device = input.backend.device.clone().autodiff();
     let mut pooled = Answers::default();
     let mut fused = Answers::default();
+    let mut best_of_fold = Vec::new();
     let mut training_seconds = 0.0;
     // The preprocessed stamps of every labelled object: read once, shared by the folds.
     let mut shared_cache: Option<PathBuf> = None;
@@ -224,6 +227,7 @@ pub fn retrain_per_fold(
             shared_cache = Some(dir.join("data.cache"));
         }
         let model = LoadedModel::load_for(&best, input.backend)?;
+        best_of_fold.push((fold_index, best.clone()));
         let mut held_out: Vec<Sequence> = fold
             .test
             .iter()
@@ -252,8 +256,56 @@ pub fn retrain_per_fold(
         name: format!("{name} (retrained per fold)"),
         answers: pooled,
         fused,
+        best_of_fold,
         training_seconds,
     })
+}
+
+/// Each cross-source fold's `networks` (their runs of that fold), with the fold's trees
+/// when `trees_of_fold` is given, fused into one model answering the fold's held-out
+/// objects; pooled. A fold some network has no run of is left out.
+pub fn fuse_per_fold(
+    folds: &[Fold],
+    networks: &[&RetrainedNetwork],
+    trees_of_fold: Option<&[Option<crate::model::trees::TreeEnsemble>]>,
+    by_id: &HashMap<&str, &Sequence>,
+    backend: &ResolvedBackend,
+) -> Result<Answers, BenchmarkError> {
+    let mut pooled = Answers::default();
+    for (fold_index, fold) in folds.iter().enumerate() {
+        let mut members = Vec::new();
+        if let Some(trees) = trees_of_fold {
+            let Some(Some(trees)) = trees.get(fold_index) else {
+                continue;
+            };
+            let header =
+                crate::model::trees::tree_model_header(trees, crate::assets::DEFAULT_TREES_NAME);
+            members.push(LoadedModel::from_trees(
+                trees.clone(),
+                header,
+                Path::new("trees.stampseq"),
+            ));
+        }
+        for net in networks {
+            if let Some((_, path)) = net.best_of_fold.iter().find(|(i, _)| *i == fold_index) {
+                members.push(LoadedModel::load_for(path, backend)?);
+            }
+        }
+        if members.len() < networks.len() + usize::from(trees_of_fold.is_some()) {
+            continue;
+        }
+        let model = LoadedModel::fuse(members, "fused", Path::new("fused.stampseq"))?;
+        let mut held_out: Vec<Sequence> = fold
+            .test
+            .iter()
+            .filter_map(|id| by_id.get(id.as_str()).map(|s| (*s).clone()))
+            .collect();
+        held_out.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+        let answers = over_five(classify_all(&model, &held_out, backend)?);
+        pooled.classes = answers.classes;
+        pooled.by_object.extend(answers.by_object);
+    }
+    Ok(pooled)
 }
 
 /// `answers` over the five classes (a class the model lacks gets 0), so that folds whose

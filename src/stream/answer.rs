@@ -140,9 +140,7 @@ impl Answerer {
     /// Whether any model reads stamps (tree models do not: the stream then skips decoding
     /// them, which is most of the cost of reading an alert).
     pub fn reads_stamps(&self) -> bool {
-        self.models
-            .iter()
-            .any(|m| !matches!(m.model.header.kind, crate::model::file::ModelKind::Trees))
+        self.models.iter().any(|m| m.model.reads_stamps())
     }
 
     /// Every class any model answers, in the models' order: the columns of the answers.
@@ -383,12 +381,8 @@ impl Answerer {
     /// Whether the model of `survey` reads the stamps of an object's earlier alerts (a
     /// temporal network), so that the state must keep them across a restart.
     fn reads_earlier_stamps(&self, survey: Survey) -> bool {
-        self.for_survey(survey).is_some_and(|i| {
-            matches!(
-                self.models[i].model.header.kind,
-                crate::model::file::ModelKind::Temporal
-            )
-        })
+        self.for_survey(survey)
+            .is_some_and(|i| self.models[i].model.reads_earlier_stamps())
     }
 
     /// Whether any model of the stream reads earlier stamps: then each message body goes

@@ -190,7 +190,7 @@ fn stream_objects_appear_answered_newest_first_then_disconnect() {
     assert!(live.is_running());
     assert_eq!(live.alerts, 184);
     assert_eq!(live.dead_letters, 0);
-    assert_eq!(live.model.as_deref(), Some("default-trees"));
+    assert_eq!(live.model.as_deref(), Some("default-fused"));
     // The answer is the one after the object's last alert, one per alert.
     let m = app
         .state
@@ -198,7 +198,7 @@ fn stream_objects_appear_answered_newest_first_then_disconnect() {
         .models
         .first()
         .expect("the stream's model");
-    assert_eq!(m.model, "default-trees");
+    assert_eq!(m.model, "default-fused");
     let seq = &app.state.catalog.sequences[app.state.catalog.index_of(late).expect("row")];
     assert_eq!(m.by_object[late].len(), seq.len());
     let (class, p) = app.state.predictions.top_class(late).expect("answer");
@@ -332,13 +332,13 @@ fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
                 .live
                 .as_ref()
                 .is_some_and(|l| l.alerts as usize == ztf_alerts + 20)
-                && answered_by(app, "default-trees") == 1
+                && answered_by(app, "default-fused") == 1
                 && answered_by(app, "best") > 0
         },
     );
     let app = h.state();
     let live = app.state.live.as_ref().expect("connected");
-    assert_eq!(live.model.as_deref(), Some("best, default-trees"));
+    assert_eq!(live.model.as_deref(), Some("best, default-fused"));
     assert_eq!(live.dead_letters, 0);
     // Every LSST object the browser lists is answered by the LSST model, none by the ZTF
     // one; the ZTF object by the default answer only.
@@ -355,7 +355,7 @@ fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
         .predictions
         .models
         .iter()
-        .find(|m| m.model == "default-trees")
+        .find(|m| m.model == "default-fused")
         .expect("the default answer's answers");
     assert!(ztf_model.by_object.contains_key("ZTF18aabjhro"));
     assert!(!lsst_model.by_object.contains_key("ZTF18aabjhro"));

@@ -43,7 +43,7 @@ fn a_copied_binary_answers_from_root_with_its_bundled_default_model() {
         .expect("run the copied binary");
     let stdout = ok(&out);
     let answers: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
-    assert_eq!(answers["model"], "default-trees", "{answers}");
+    assert_eq!(answers["model"], "default-fused", "{answers}");
     let rows = answers["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 1, "one alert, one answer: {answers}");
     assert_eq!(answers["skipped"].as_array().map(Vec::len), Some(0));

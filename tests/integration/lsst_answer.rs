@@ -127,7 +127,7 @@ fn check_answers(answers: &HashMap<i64, HashMap<String, String>>, what: &str) {
             .get(id)
             .unwrap_or_else(|| panic!("{what}: alert {id} not answered"));
         let (model, transferred) = match t.survey {
-            Survey::Ztf => ("default-trees", "false"),
+            Survey::Ztf => ("default-fused", "false"),
             Survey::Lsst => ("neutral-trees", "true"),
         };
         assert_eq!(a["model"], model, "{what}: alert {id}");

@@ -168,7 +168,7 @@ fn an_lsst_tree_model_trains_answers_and_evaluates_on_lsst_alerts_only() {
     let ztf_only = ztf_answers_with(&model);
     assert!(!ztf_only.is_empty());
     assert!(
-        ztf_only.iter().all(|m| m == "default-trees"),
+        ztf_only.iter().all(|m| m == "default-fused"),
         "{ztf_only:?}"
     );
 
@@ -414,7 +414,7 @@ fn lsst_networks_train_on_lsst_stamps_and_answer_lsst_alerts_only() {
         // ZTF alerts are not this model's: the ZTF default answers them.
         let ztf_only = ztf_answers_with(&model);
         assert!(
-            ztf_only.iter().all(|m| m == "default-trees"),
+            ztf_only.iter().all(|m| m == "default-fused"),
             "{kind}: {ztf_only:?}"
         );
 

@@ -13,6 +13,7 @@ mod cpu_infer;
 mod crossmatch;
 mod default_answer;
 mod display;
+mod fused;
 mod install;
 mod kafka;
 mod lsst;

@@ -199,7 +199,7 @@ fn two_consumers_one_killed_answer_every_alert_as_classify_does() {
     let expected_lsst = expected_lsst["rows"].as_array().expect("rows").clone();
     assert_eq!(expected_lsst.len(), 20);
     let default_model =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-fused.stampseq");
     let models = [
         "--model",
         default_model.to_str().expect("utf-8 path"),

@@ -1,0 +1,234 @@
+//! Fused models (`stampseq fuse`, the default answer `default-fused`): the answer is the
+//! mean of the members' probabilities, then the rules once; a fused base fine-tunes its
+//! trees and keeps its network; bad fusions are refused with the reason.
+
+use crate::common::{data_dir, ztf};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn stampseq() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stampseq"))
+}
+
+fn bundled(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("assets/models/{name}.stampseq"))
+}
+
+const FIVE: [&str; 5] = ["AGN", "SN", "VS", "asteroid", "bogus"];
+
+/// `classify --format json` rows of `model` on the bundled sample: (object, k) to
+/// (probabilities over the five classes, std over them, disagreement, rule).
+type Answer = (Vec<f64>, Vec<f64>, Option<f64>, Option<String>);
+
+fn answers(model: &Path, extra: &[&str]) -> HashMap<(String, u64), Answer> {
+    let out = stampseq()
+        .arg("classify")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample"))
+        .arg("--model")
+        .arg(model)
+        .args(["--format", "json", "--backend", "cpu"])
+        .args(extra)
+        .output()
+        .expect("classify");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let classes: Vec<String> = v["classes"]
+        .as_array()
+        .expect("classes")
+        .iter()
+        .map(|c| c.as_str().expect("class").to_string())
+        .collect();
+    let five = |xs: &serde_json::Value| -> Vec<f64> {
+        FIVE.iter()
+            .map(|c| {
+                classes
+                    .iter()
+                    .position(|k| k == c)
+                    .and_then(|i| xs.as_array().and_then(|a| a.get(i)))
+                    .and_then(|x| x.as_f64())
+                    .unwrap_or(0.0)
+            })
+            .collect()
+    };
+    v["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r["object_id"].as_str().expect("id").to_string(),
+                    r["k"].as_u64().expect("k"),
+                ),
+                (
+                    five(&r["probabilities"]),
+                    five(&r["std"]),
+                    r["disagreement"].as_f64(),
+                    r["rule"].as_str().map(str::to_string),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_fused_model_answers_the_mean_of_its_members_then_the_rules_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fused = dir.path().join("pair.stampseq");
+    let out = stampseq()
+        .arg("fuse")
+        .arg(bundled("default-trees"))
+        .arg(bundled("enhanced-real"))
+        .arg("--out")
+        .arg(&fused)
+        .output()
+        .expect("fuse");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let raw = ["--no-rules"];
+    let (f, t, n) = (
+        answers(&fused, &raw),
+        answers(&bundled("default-trees"), &raw),
+        answers(&bundled("enhanced-real"), &raw),
+    );
+    assert_eq!(f.len(), 56, "every detection of the sample answered");
+    let mut differ = 0;
+    for (key, (p, sd, disagreement, _)) in &f {
+        let (pt, sdt, _, _) = &t[key];
+        let (pn, _, _, _) = &n[key];
+        for c in 0..5 {
+            let mean = 0.5 * (pt[c] + pn[c]);
+            assert!(
+                (p[c] - mean).abs() < 1e-5,
+                "{key:?} {}: {} vs {mean}",
+                FIVE[c],
+                p[c]
+            );
+            assert!(
+                (sd[c] - 0.5 * sdt[c]).abs() < 1e-5,
+                "{key:?} sd {}",
+                FIVE[c]
+            );
+        }
+        let top = |x: &Vec<f64>| (0..5).max_by(|&a, &b| x[a].total_cmp(&x[b]));
+        let expected = if top(pt) == top(pn) { 0.0 } else { 0.5 };
+        assert_eq!(*disagreement, Some(expected), "{key:?}");
+        differ += usize::from(top(pt) != top(pn));
+    }
+    assert!(differ < f.len(), "the members agree somewhere");
+    // With the rules: the stationary rule passes the fused answer once, as for any model.
+    let ruled = answers(&fused, &[]);
+    let stationary: Vec<_> = ruled
+        .iter()
+        .filter(|(_, (_, _, _, rule))| rule.as_deref().is_some_and(|r| r.contains("not asteroid")))
+        .collect();
+    assert!(!stationary.is_empty());
+    assert!(stationary.iter().all(|(_, (p, _, _, _))| p[3] == 0.0));
+}
+
+#[test]
+fn fusing_refuses_a_lone_member_other_features_and_a_cut_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let one = stampseq()
+        .arg("fuse")
+        .arg(bundled("default-trees"))
+        .arg("--out")
+        .arg(dir.path().join("one.stampseq"))
+        .output()
+        .expect("fuse");
+    assert!(!one.status.success());
+    let mixed = stampseq()
+        .arg("fuse")
+        .arg(bundled("default-trees"))
+        .arg(bundled("neutral-trees"))
+        .arg("--out")
+        .arg(dir.path().join("mixed.stampseq"))
+        .output()
+        .expect("fuse");
+    assert!(!mixed.status.success());
+    let err = String::from_utf8_lossy(&mixed.stderr);
+    assert!(err.contains("different surveys or features"), "{err}");
+    assert!(!dir.path().join("mixed.stampseq").exists());
+
+    let bytes = std::fs::read(bundled("default-fused")).expect("bundled default");
+    let cut = dir.path().join("cut.stampseq");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
+    let out = stampseq()
+        .arg("classify")
+        .arg(ztf("fixture"))
+        .arg("--model")
+        .arg(&cut)
+        .output()
+        .expect("classify");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cut.stampseq"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_fused_base_fine_tunes_its_trees_and_keeps_its_network() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("default-fused.stampseq");
+    let original = std::fs::read(bundled("default-fused")).expect("bundled");
+    std::fs::write(&base, &original).expect("copy");
+    let labels = crate::default_answer::vetting_labels(dir.path());
+    let out = stampseq()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("finetune")
+        .arg(ztf("extra/fink-broker-history"))
+        .arg("--model")
+        .arg(&base)
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--data")
+        .arg(data_dir())
+        .output()
+        .expect("finetune");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&base).expect("base"),
+        original,
+        "base untouched"
+    );
+    let new: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("default-fused.ft-"))
+                && p.extension().is_some_and(|x| x == "stampseq")
+        })
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    let read = |p: &Path| {
+        let bytes = std::fs::read(p).expect("model");
+        let header = stampseq::model::file::header_from_bytes(&bytes, p).expect("header");
+        let members =
+            stampseq::model::fused::read_fused_members(&bytes, &header, p).expect("members");
+        (header, members)
+    };
+    let (old_header, old_members) = read(&base);
+    let (new_header, new_members) = read(&new[0]);
+    assert_eq!(new_header.kind, stampseq::model::file::ModelKind::Fused);
+    assert_eq!(new_header.classes, old_header.classes);
+    assert_eq!(new_members.len(), 2);
+    assert_eq!(
+        new_members[1], old_members[1],
+        "the network is kept as it was"
+    );
+    assert_ne!(new_members[0], old_members[0], "the trees are retrained");
+    assert!(new_header.provenance.source.contains("fine-tuned"));
+}
