@@ -192,13 +192,14 @@ pub fn run_benchmark(
     let test_labels = labels_of(&rows, &["test"]);
     let test_sequences: Vec<Sequence> = objects.pick(&test_labels).into_iter().cloned().collect();
     let mut scored = baselines(config, &rows, &trees, &tree_model, &test_sequences)?;
-    let mut model_files = config.models.clone();
     // The fused model is written where it is scored from, outside the results folder.
     let scratch = std::env::temp_dir().join(format!("stampseq-benchmark-{}", std::process::id()));
-    if let Some(net) = &config.fuse_with {
-        let trees_path = scratch.join(format!("{DEFAULT_TREES_NAME}.stampseq"));
-        model_files.insert(0, fuse_trees_with(&scratch, &trees, &trees_path, net)?);
-    }
+    let model_files = crate::experiments::default_fused::model_files_with_fused(
+        &config.models,
+        config.fuse_with.as_deref(),
+        &trees,
+        &scratch,
+    )?;
     let (others, stack_on) = other_models(config, &model_files, &sequences, say)?;
     scored.extend(others);
 
@@ -279,58 +280,14 @@ pub fn run_benchmark(
         save_default_model(config, path, header, trained, &report)?;
         say(&format!("wrote {}", path.display()));
     }
-    if let (Some(out), Some(net)) = (&config.save_fused, &config.fuse_with) {
-        let trees_path = match &config.save_model {
-            Some(p) => p.clone(),
-            None => scratch.join(format!("{DEFAULT_TREES_NAME}.stampseq")),
-        };
-        fuse_files_with_split(&trees_path, net, out)?;
-        say(&format!("wrote {}", out.display()));
-    }
-    // Nothing of it is kept: the saved models are where --save-model and --save-fused say.
-    let _ = std::fs::remove_dir_all(&scratch);
-    Ok(report)
-}
-
-/// The trees trained here (written to `trees_path`) fused with the network `net` into
-/// `DIR/default-fused.stampseq`, to be scored as a model file.
-fn fuse_trees_with(
-    dir: &Path,
-    trees: &crate::model::trees::TreeEnsemble,
-    trees_path: &Path,
-    net: &Path,
-) -> Result<PathBuf, BenchmarkError> {
-    std::fs::create_dir_all(dir).map_err(|e| BenchmarkError::File {
-        path: dir.into(),
-        source: Box::new(e),
-    })?;
-    let header = tree_model_header(trees, DEFAULT_TREES_NAME);
-    crate::model::trees::write_tree_model(trees, &header, trees_path)?;
-    let fused = dir.join(format!("{}.stampseq", crate::assets::DEFAULT_MODEL_NAME));
-    fuse_files_with_split(trees_path, net, &fused)?;
-    Ok(fused)
-}
-
-/// `trees` and `net` fused into `out`, with the network's split beside it: the trees train
-/// on the split's training and validation objects, the network on its training objects and
-/// was selected on its validation ones, so the fused model has seen what the network has.
-fn fuse_files_with_split(trees: &Path, net: &Path, out: &Path) -> Result<(), BenchmarkError> {
-    crate::model::fused::fuse_files(
-        &[trees.to_path_buf(), net.to_path_buf()],
-        crate::assets::DEFAULT_MODEL_NAME,
-        out,
+    crate::experiments::default_fused::save_and_clean(
+        config.save_fused.as_deref(),
+        config.fuse_with.as_deref(),
+        config.save_model.as_deref(),
+        &scratch,
+        say,
     )?;
-    let (from, to) = (
-        net.with_extension("split.json"),
-        out.with_extension("split.json"),
-    );
-    if from.is_file() {
-        std::fs::copy(&from, &to).map_err(|e| BenchmarkError::File {
-            path: to.clone(),
-            source: Box::new(e),
-        })?;
-    }
-    Ok(())
+    Ok(report)
 }
 
 /// The grouped-by-source validation of the benchmark's models: the trees (and the networks

@@ -14,7 +14,8 @@ use super::benchmark::*;
 use crate::assets::DEFAULT_TREES_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::LoadedModel;
-use crate::experiments::grouped_networks::{over_five, retrain_per_fold, RetrainInput};
+pub use crate::experiments::grouped_networks::NetworkRetraining;
+use crate::experiments::grouped_networks::{network_models, over_five};
 use crate::experiments::groups::{grouped_folds, Fold, GroupedObject};
 use crate::model::trees::TreeEnsemble;
 use crate::model::trees::{tree_model_header, TreeConfig};
@@ -49,18 +50,6 @@ pub struct GroupedInput<'a> {
     pub agn_subtypes: &'a HashMap<String, String>,
     /// Networks to retrain on every fold (slow: minutes a fold on a CPU).
     pub networks: Option<NetworkRetraining<'a>>,
-}
-
-/// The networks the grouped validation retrains per fold, and where their runs go.
-pub struct NetworkRetraining<'a> {
-    /// Training configurations (`stampseq train --config`), one network each.
-    pub configs: &'a [std::path::PathBuf],
-    pub data: Vec<std::path::PathBuf>,
-    /// Every object's label (the benchmark split's CSV).
-    pub labels: &'a Path,
-    pub work: &'a Path,
-    pub iterations: Option<usize>,
-    pub cancel: &'a std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -381,71 +370,15 @@ pub fn grouped_validation(
         ));
     }
     if let Some(nets) = &input.networks {
-        let mut retrained_nets = Vec::new();
-        for config in nets.configs {
-            let net = retrain_per_fold(
-                &RetrainInput {
-                    config,
-                    data: nets.data.clone(),
-                    labels: nets.labels,
-                    objects: input.objects,
-                    folds: &folds,
-                    by_id: input.by_id,
-                    work: nets.work,
-                    backend: input.backend,
-                    iterations: nets.iterations,
-                    trees_of_fold: &trees_of_fold,
-                },
-                nets.cancel,
-                say,
-            )?;
-            models.push(retrained(
-                net.name.clone(),
-                net.description.clone(),
-                &net.answers,
-            ));
-            models.push(retrained(
-                format!("fused: {DEFAULT_TREES_NAME} + {}", net.name),
-                format!(
-                    "the mean of the trees' and {}'s probabilities, then the rules (a fused \
-                     model, both members retrained on the other groups)",
-                    net.name
-                ),
-                &net.fused,
-            ));
-            retrained_nets.push(net);
-        }
-        if retrained_nets.len() >= 2 {
-            let all: Vec<_> = retrained_nets.iter().collect();
-            let names: Vec<&str> = all.iter().map(|n| n.name.as_str()).collect();
-            say("grouped validation: every network fused, with and without the trees");
-            let with_trees = crate::experiments::grouped_networks::fuse_per_fold(
-                &folds,
-                &all,
-                Some(&trees_of_fold),
-                input.by_id,
-                input.backend,
-            )?;
-            let networks_only = crate::experiments::grouped_networks::fuse_per_fold(
-                &folds,
-                &all,
-                None,
-                input.by_id,
-                input.backend,
-            )?;
-            models.push(retrained(
-                format!("fused: {DEFAULT_TREES_NAME} + every network"),
-                format!(
-                    "the mean of the trees and {}, then the rules",
-                    names.join(", ")
-                ),
-                &with_trees,
-            ));
-            models.push(retrained(
-                "fused: every network".into(),
-                format!("the mean of {}, then the rules", names.join(", ")),
-                &networks_only,
-            ));
+        let scope = crate::experiments::grouped_networks::FoldScope {
+            objects: input.objects,
+            folds: &folds,
+            by_id: input.by_id,
+            backend: input.backend,
+            trees_of_fold: &trees_of_fold,
+        };
+        for (name, description, answers) in network_models(&scope, nets, say)? {
+            models.push(retrained(name, description, &answers));
         }
     }
     for f in &input.fixed {

@@ -10,6 +10,7 @@
 
 use super::answers::classify_all;
 use super::benchmark::*;
+use crate::assets::DEFAULT_TREES_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::LoadedModel;
 use crate::experiments::groups::{Fold, GroupedObject};
@@ -24,6 +25,31 @@ use std::sync::atomic::AtomicBool;
 
 /// Share of each class's training-group objects kept aside to select the network on.
 const VALIDATION_SHARE: f64 = 0.2;
+
+/// What the retrained networks are trained and scored on: the grouped validation's objects
+/// and folds, and each fold's trees (by the fold's index) to fuse with.
+pub struct FoldScope<'a> {
+    pub objects: &'a [GroupedObject],
+    pub folds: &'a [Fold],
+    pub by_id: &'a HashMap<&'a str, &'a Sequence>,
+    pub backend: &'a ResolvedBackend,
+    pub trees_of_fold: &'a [Option<crate::model::trees::TreeEnsemble>],
+}
+
+/// A model's name, its description and its pooled answers.
+pub type NamedModelAnswers = (String, String, Answers);
+
+/// The networks the grouped validation retrains per fold, and where their runs go.
+pub struct NetworkRetraining<'a> {
+    /// Training configurations (`stampseq train --config`), one network each.
+    pub configs: &'a [PathBuf],
+    pub data: Vec<PathBuf>,
+    /// Every object's label (the benchmark split's CSV).
+    pub labels: &'a Path,
+    pub work: &'a Path,
+    pub iterations: Option<usize>,
+    pub cancel: &'a std::sync::atomic::AtomicBool,
+}
 
 /// What to retrain and where.
 pub struct RetrainInput<'a> {
@@ -238,8 +264,7 @@ pub fn retrain_per_fold(
         pooled.classes = answers.classes;
         pooled.by_object.extend(answers.by_object);
         if let Some(Some(trees)) = input.trees_of_fold.get(fold_index) {
-            let header =
-                crate::model::trees::tree_model_header(trees, crate::assets::DEFAULT_TREES_NAME);
+            let header = crate::model::trees::tree_model_header(trees, DEFAULT_TREES_NAME);
             let trees = LoadedModel::from_trees(trees.clone(), header, &dir.join("trees.stampseq"));
             let pair = LoadedModel::fuse(vec![trees, model], "fused", &dir.join("fused.stampseq"))?;
             let answers = over_five(classify_all(&pair, &held_out, input.backend)?);
@@ -261,6 +286,78 @@ pub fn retrain_per_fold(
     })
 }
 
+/// The networks of `nets` retrained on every fold, each alone and fused with the fold's
+/// trees, and (with two or more) all of them fused, with and without the trees: (name,
+/// description, pooled answers) each.
+pub fn network_models(
+    scope: &FoldScope,
+    nets: &NetworkRetraining,
+    say: &dyn Fn(&str),
+) -> Result<Vec<NamedModelAnswers>, BenchmarkError> {
+    let mut models = Vec::new();
+    let mut retrained_nets = Vec::new();
+    for config in nets.configs {
+        let net = retrain_per_fold(
+            &RetrainInput {
+                config,
+                data: nets.data.clone(),
+                labels: nets.labels,
+                objects: scope.objects,
+                folds: scope.folds,
+                by_id: scope.by_id,
+                work: nets.work,
+                backend: scope.backend,
+                iterations: nets.iterations,
+                trees_of_fold: scope.trees_of_fold,
+            },
+            nets.cancel,
+            say,
+        )?;
+        models.push((
+            net.name.clone(),
+            net.description.clone(),
+            net.answers.clone(),
+        ));
+        models.push((
+            format!("fused: {DEFAULT_TREES_NAME} + {}", net.name),
+            format!(
+                "the mean of the trees' and {}'s probabilities, then the rules (a fused \
+                 model, both members retrained on the other groups)",
+                net.name
+            ),
+            net.fused.clone(),
+        ));
+        retrained_nets.push(net);
+    }
+    if retrained_nets.len() >= 2 {
+        let all: Vec<_> = retrained_nets.iter().collect();
+        let names: Vec<&str> = all.iter().map(|n| n.name.as_str()).collect();
+        say("grouped validation: every network fused, with and without the trees");
+        let with_trees = fuse_per_fold(
+            scope.folds,
+            &all,
+            Some(scope.trees_of_fold),
+            scope.by_id,
+            scope.backend,
+        )?;
+        let networks_only = fuse_per_fold(scope.folds, &all, None, scope.by_id, scope.backend)?;
+        models.push((
+            format!("fused: {DEFAULT_TREES_NAME} + every network"),
+            format!(
+                "the mean of the trees and {}, then the rules",
+                names.join(", ")
+            ),
+            with_trees,
+        ));
+        models.push((
+            "fused: every network".into(),
+            format!("the mean of {}, then the rules", names.join(", ")),
+            networks_only,
+        ));
+    }
+    Ok(models)
+}
+
 /// Each cross-source fold's `networks` (their runs of that fold), with the fold's trees
 /// when `trees_of_fold` is given, fused into one model answering the fold's held-out
 /// objects; pooled. A fold some network has no run of is left out.
@@ -278,8 +375,7 @@ pub fn fuse_per_fold(
             let Some(Some(trees)) = trees.get(fold_index) else {
                 continue;
             };
-            let header =
-                crate::model::trees::tree_model_header(trees, crate::assets::DEFAULT_TREES_NAME);
+            let header = crate::model::trees::tree_model_header(trees, DEFAULT_TREES_NAME);
             members.push(LoadedModel::from_trees(
                 trees.clone(),
                 header,

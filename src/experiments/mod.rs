@@ -6,6 +6,7 @@ pub mod active;
 pub mod answers;
 pub mod benchmark;
 pub mod benchmark_run;
+pub mod default_fused;
 pub mod finetune;
 pub mod fused;
 pub mod grouped;
