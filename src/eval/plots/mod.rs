@@ -194,31 +194,6 @@ pub fn class_rgb(class: &str) -> (u8, u8, u8) {
     }
 }
 
-/// The colour of a ZTF filter (fid 1 g, 2 r, 3 i) in every figure and in the app.
-pub fn band_rgb(fid: i32) -> (u8, u8, u8) {
-    match fid {
-        1 => (60, 170, 90),
-        2 => (220, 70, 60),
-        3 => (150, 100, 200),
-        _ => (128, 128, 128),
-    }
-}
-
-/// Rubin's band colours for a light background (RTN-045, as `lsst.utils.plotting` and the
-/// app draw them).
-pub fn lsst_band_rgb(band: &str) -> (u8, u8, u8) {
-    let hex: u32 = match band {
-        "u" => 0x0c71ff,
-        "g" => 0x49be61,
-        "r" => 0xc61c00,
-        "i" => 0xffc200,
-        "z" => 0xf341a2,
-        "y" => 0x5d0000,
-        _ => 0x808080,
-    };
-    ((hex >> 16) as u8, (hex >> 8) as u8, hex as u8)
-}
-
 /// The fine grid, faint enough that the marker of the selected detection stands out.
 const LIGHT_GRID: RGBColor = RGBColor(242, 242, 242);
 
