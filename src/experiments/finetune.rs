@@ -162,7 +162,7 @@ pub fn finetune<O: AlertObject>(
     let started = std::time::Instant::now();
     let base_model = Base::load(base)?;
     let old = &base_model.whole;
-    let set = base_model.trees.feature_set();
+    let set = base_model.trees().feature_set();
     let by_id: HashMap<&str, &O> = loaded.iter().map(|s| (s.name(), s)).collect();
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let mut usable: Vec<(&O, &String)> = Vec::new();
@@ -224,7 +224,7 @@ pub fn finetune<O: AlertObject>(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut header = finetuned_header(&trees, &name, &base_model.trees, set, &all_labelled);
+    let mut header = finetuned_header(&trees, &name, base_model.trees(), set, &all_labelled);
     header.provenance.source = format!(
         "fine-tuned by stampseq from {} on {} of the user's labels",
         base.display(),
@@ -274,8 +274,8 @@ pub fn finetune<O: AlertObject>(
 struct Base {
     /// The base as it answers: what "before" is.
     whole: LoadedModel,
-    /// The tree model (the base itself, or its trees member).
-    trees: LoadedModel,
+    /// A fused base's trees member (a tree base is its own: see [`Base::trees`]).
+    trees_member: Option<LoadedModel>,
     /// The other members of a fused base: (name, model file bytes).
     others: Vec<(String, Vec<u8>)>,
     path: PathBuf,
@@ -287,8 +287,8 @@ impl Base {
         let whole = LoadedModel::load(path, &device)?;
         match whole.header.kind {
             ModelKind::Trees => Ok(Self {
-                trees: LoadedModel::load(path, &device)?,
                 whole,
+                trees_member: None,
                 others: Vec::new(),
                 path: path.into(),
             }),
@@ -315,13 +315,18 @@ impl Base {
                 let trees = trees.ok_or_else(|| FinetuneError::NotTrees(path.into()))?;
                 Ok(Self {
                     whole,
-                    trees,
+                    trees_member: Some(trees),
                     others,
                     path: path.into(),
                 })
             }
             _ => Err(FinetuneError::NotTrees(path.into())),
         }
+    }
+
+    /// The tree model: the base itself, or its trees member.
+    fn trees(&self) -> &LoadedModel {
+        self.trees_member.as_ref().unwrap_or(&self.whole)
     }
 
     /// `trees` in the base's place: fused with the base's other members where it has any.
@@ -469,7 +474,7 @@ fn out_of_fold<O: AlertObject>(
             .partition(|(s, _)| fold_of.get(s.name()) == Some(&f));
         let trees = fit.trees(&train, &|_, _| {})?;
         let train_objects: Vec<&O> = train.iter().map(|(s, _)| *s).collect();
-        let header = finetuned_header(&trees, "fold", &base.trees, fit.set, &train_objects);
+        let header = finetuned_header(&trees, "fold", base.trees(), fit.set, &train_objects);
         let path = Path::new("fold.stampseq");
         let model = base.with_trees(LoadedModel::from_trees(trees, header, path), "fold", path)?;
         let test_objects: Vec<&O> = test.iter().map(|(s, _)| *s).collect();

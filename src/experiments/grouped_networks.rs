@@ -249,23 +249,18 @@ pub fn retrain_per_fold(
                 source: Box::new(e),
             })?;
         }
+        check_kept_out(&dir, fold)?;
         if shared_cache.is_none() && dir.join("data.cache").is_file() {
             shared_cache = Some(dir.join("data.cache"));
         }
         let model = LoadedModel::load_for(&best, input.backend)?;
         best_of_fold.push((fold_index, best.clone()));
-        let mut held_out: Vec<Sequence> = fold
-            .test
-            .iter()
-            .filter_map(|id| input.by_id.get(id.as_str()).map(|s| (*s).clone()))
-            .collect();
-        held_out.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+        let held_out = held_out_of(fold, input.by_id);
         let answers = over_five(classify_all(&model, &held_out, input.backend)?);
         pooled.classes = answers.classes;
         pooled.by_object.extend(answers.by_object);
         if let Some(Some(trees)) = input.trees_of_fold.get(fold_index) {
-            let header = crate::model::trees::tree_model_header(trees, DEFAULT_TREES_NAME);
-            let trees = LoadedModel::from_trees(trees.clone(), header, &dir.join("trees.stampseq"));
+            let trees = fold_trees_model(trees);
             let pair = LoadedModel::fuse(vec![trees, model], "fused", &dir.join("fused.stampseq"))?;
             let answers = over_five(classify_all(&pair, &held_out, input.backend)?);
             fused.classes = answers.classes;
@@ -375,12 +370,7 @@ pub fn fuse_per_fold(
             let Some(Some(trees)) = trees.get(fold_index) else {
                 continue;
             };
-            let header = crate::model::trees::tree_model_header(trees, DEFAULT_TREES_NAME);
-            members.push(LoadedModel::from_trees(
-                trees.clone(),
-                header,
-                Path::new("trees.stampseq"),
-            ));
+            members.push(fold_trees_model(trees));
         }
         for net in networks {
             if let Some((_, path)) = net.best_of_fold.iter().find(|(i, _)| *i == fold_index) {
@@ -391,17 +381,57 @@ pub fn fuse_per_fold(
             continue;
         }
         let model = LoadedModel::fuse(members, "fused", Path::new("fused.stampseq"))?;
-        let mut held_out: Vec<Sequence> = fold
-            .test
-            .iter()
-            .filter_map(|id| by_id.get(id.as_str()).map(|s| (*s).clone()))
-            .collect();
-        held_out.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+        let held_out = held_out_of(fold, by_id);
         let answers = over_five(classify_all(&model, &held_out, backend)?);
         pooled.classes = answers.classes;
         pooled.by_object.extend(answers.by_object);
     }
     Ok(pooled)
+}
+
+/// A fold's held-out objects, in a fixed order.
+fn held_out_of(fold: &Fold, by_id: &HashMap<&str, &Sequence>) -> Vec<Sequence> {
+    let mut held_out: Vec<Sequence> = fold
+        .test
+        .iter()
+        .filter_map(|id| by_id.get(id.as_str()).map(|s| (*s).clone()))
+        .collect();
+    held_out.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+    held_out
+}
+
+/// A fold's trees as a model to fuse with.
+fn fold_trees_model(trees: &crate::model::trees::TreeEnsemble) -> LoadedModel {
+    let header = crate::model::trees::tree_model_header(trees, DEFAULT_TREES_NAME);
+    LoadedModel::from_trees(trees.clone(), header, Path::new("trees.stampseq"))
+}
+
+/// Refuses a run whose split (`split.json`, as the trainer kept it) trained or selected on
+/// any object outside the fold's training groups: the trainer puts objects its parts file
+/// does not list into training, so the guarantee is checked on what it did, not assumed.
+fn check_kept_out(dir: &Path, fold: &Fold) -> Result<(), BenchmarkError> {
+    let split =
+        crate::train::Split::load(&dir.join("split.json")).map_err(|e| BenchmarkError::File {
+            path: dir.join("split.json"),
+            source: Box::new(e),
+        })?;
+    let allowed: HashSet<&str> = fold.train.iter().map(String::as_str).collect();
+    let outside: Vec<&String> = split
+        .train
+        .iter()
+        .chain(&split.val)
+        .filter(|id| !allowed.contains(id.as_str()))
+        .collect();
+    if outside.is_empty() {
+        Ok(())
+    } else {
+        Err(BenchmarkError::Invalid(format!(
+            "{}: the run trained or selected on {} object(s) outside the fold's training groups (first: {})",
+            dir.display(),
+            outside.len(),
+            outside[0]
+        )))
+    }
 }
 
 /// `answers` over the five classes (a class the model lacks gets 0), so that folds whose
@@ -467,5 +497,26 @@ mod tests {
         );
         assert_eq!(parts.len(), 14);
         assert_eq!(parts, fold_parts(&f, &labels, 3), "seeded");
+    }
+
+    #[test]
+    fn a_run_that_trained_on_a_held_out_object_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = fold();
+        let write = |train: &[&str]| {
+            let split = crate::train::Split {
+                seed: 1,
+                train: train.iter().map(|s| s.to_string()).collect(),
+                val: vec!["o1".into()],
+                test: f.test.clone(),
+                notes: Vec::new(),
+            };
+            split.save(&dir.path().join("split.json")).expect("split");
+        };
+        write(&["o0", "o2"]);
+        assert!(check_kept_out(dir.path(), &f).is_ok());
+        write(&["o0", "t1"]);
+        let err = check_kept_out(dir.path(), &f).expect_err("t1 is held out");
+        assert!(err.to_string().contains("t1"), "{err}");
     }
 }
