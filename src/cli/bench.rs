@@ -59,6 +59,8 @@ pub struct ActiveArgs {
     pub members: usize,
     #[arg(long, default_value = "out/active")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub cross: super::bench_active::CrossSourceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -176,12 +178,27 @@ fn active(args: ActiveArgs) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
     };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    if !args.cross.no_cross_source {
+        let all: Vec<_> = sequences.iter().collect();
+        let table = super::bench_active::cross_source(
+            &args.cross,
+            &config,
+            (&args.data, &args.out),
+            &all,
+            &rows,
+            &labels,
+        )?;
+        println!("{table}");
+        if args.cross.cross_source_only {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let backend = crate::backend::BackendChoice::Cpu.resolve();
     let curves = replay(&pool, &labels, &test, &truth, &config, &backend, &|l| {
         eprintln!("{l}")
     })?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
     let table = render_markdown(&curves, config.seeds, truth.len());
     crate::atomic::write_atomic(&args.out.join("table.md"), table.as_bytes())?;
     crate::atomic::write_atomic(

@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one thin module per subcommand.
 
 mod bench;
+mod bench_active;
 mod bench_stream;
 mod benchmark;
 mod classify;

@@ -3,6 +3,7 @@
 //! score), below the CLI and the app that start them.
 
 pub mod active;
+pub mod active_cross;
 pub mod answers;
 pub mod benchmark;
 pub mod benchmark_run;

@@ -674,3 +674,85 @@ fn the_default_answer_runs_on_the_cpu_without_looking_for_a_gpu() {
     );
     assert!(!stderr.contains("error"), "{stderr}");
 }
+
+#[test]
+fn bench_active_replays_the_loop_on_each_source_held_out_of_training() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("active");
+    let output = stampseq()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["bench", "active", "--data"])
+        .arg(data_dir())
+        .args([
+            "--cross-source-only",
+            "--cross-step",
+            "20",
+            "--cross-budget",
+            "40",
+            "--seeds",
+            "1",
+            "--members",
+            "1",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("run bench active");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let replays: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("cross-source.json")).expect("json"))
+            .expect("parses");
+    let replays = replays.as_array().expect("replays");
+    assert!(replays.len() >= 2, "{replays:?}");
+    let count = |v: &serde_json::Value| -> u64 {
+        v.as_object()
+            .expect("counts")
+            .values()
+            .map(|n| n.as_u64().expect("count"))
+            .sum()
+    };
+    // Every labelled object is either in the held-out group or among those trained on,
+    // never both: the two add up to the same total whichever group is held out.
+    let totals: std::collections::BTreeSet<u64> = replays
+        .iter()
+        .map(|r| count(&r["counts"]) + r["other_objects"].as_u64().expect("others"))
+        .collect();
+    assert_eq!(totals.len(), 1, "{replays:?}");
+    for r in replays {
+        let scored_classes: Vec<&str> = r["scored_classes"]
+            .as_array()
+            .expect("scored classes")
+            .iter()
+            .map(|c| c.as_str().expect("class"))
+            .collect();
+        assert!(scored_classes.len() >= 2);
+        let of_scored: u64 = scored_classes
+            .iter()
+            .map(|c| r["counts"][c].as_u64().expect("count"))
+            .sum();
+        let orders = r["orders"].as_array().expect("orders");
+        assert_eq!(orders.len(), 2);
+        for order in orders {
+            let steps = order[1].as_array().expect("steps");
+            assert_eq!(steps[0]["labels"], 0);
+            // With no label of the new source, every object of its scored classes is scored;
+            // a vetted object is never scored again.
+            assert_eq!(steps[0]["scored"].as_f64(), Some(of_scored as f64));
+            for s in steps {
+                let vetted = s["labels"].as_u64().expect("labels");
+                let scored = s["scored"].as_f64().expect("scored");
+                assert!(scored <= of_scored as f64 && scored + vetted as f64 >= of_scored as f64);
+                let ba = s["balanced_accuracy"][0].as_f64().expect("ba");
+                assert!((0.0..=1.0).contains(&ba), "{s:?}");
+            }
+        }
+    }
+    let table = std::fs::read_to_string(out.join("cross-source.md")).expect("table");
+    assert!(table.contains("weak"), "{table}");
+    let svg = std::fs::read_to_string(out.join("cross-source-curves.svg")).expect("svg");
+    roxmltree::Document::parse(&svg).expect("SVG parses");
+}
