@@ -28,12 +28,25 @@ pub enum LabelError {
     Corrupt {
         path: String,
         line: usize,
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: LineError,
     },
     #[error("nothing to undo")]
     NothingToUndo,
     #[error("{0} has no label yet: label it first")]
     NotLabelled(String),
+}
+
+/// What is wrong in one line of a labels file.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    /// A journal line that is not an entry.
+    #[error("{0}")]
+    Journal(#[source] serde_json::Error),
+    /// A CSV row, or another tool's CSV, that does not parse.
+    #[error("{0}")]
+    Csv(#[source] csv::Error),
+    #[error("expected objectId,label")]
+    NotObjectAndLabel,
 }
 
 /// One journal entry.
@@ -145,7 +158,7 @@ impl LabelStore {
                             return Err(LabelError::Corrupt {
                                 path: log.display().to_string(),
                                 line: i + 1,
-                                source: e.into(),
+                                source: LineError::Journal(e),
                             })
                         }
                     };
@@ -419,7 +432,7 @@ pub fn read_labels_csv(path: &Path) -> Result<BTreeMap<String, String>, LabelErr
             return Err(LabelError::Corrupt {
                 path: path.display().to_string(),
                 line: i + 1,
-                source: "expected objectId,label".into(),
+                source: LineError::NotObjectAndLabel,
             });
         };
         out.insert(id.trim().to_string(), label.trim().to_string());
@@ -441,7 +454,7 @@ impl ForeignCsv {
         let corrupt = |line: usize, e: csv::Error| LabelError::Corrupt {
             path: path.display().to_string(),
             line,
-            source: e.into(),
+            source: LineError::Csv(e),
         };
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)

@@ -9,7 +9,7 @@ use super::container::for_each_record_with_schema;
 use super::lsst::{self, LsstRecordReader, SchemaRegistry, SchemaSources, SchemaVersion};
 use super::parquet;
 use super::ztf::AlertFileReader;
-use super::{AlertOrigin, ReadError, ReadErrorKind};
+use super::{AlertOrigin, GzipError, ReadError, ReadErrorKind};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -59,11 +59,7 @@ impl AnyReader {
             Ok(d) => d,
             Err(panic) => DecodedAny {
                 alerts: Vec::new(),
-                errors: vec![ReadError::new(
-                    &**file,
-                    None,
-                    ReadErrorKind::Panic(panic.message),
-                )],
+                errors: vec![ReadError::new(&**file, None, panic.into())],
             },
         }
     }
@@ -76,7 +72,7 @@ impl AnyReader {
                     out.errors.push(ReadError::new(
                         &**file,
                         None,
-                        ReadErrorKind::Gzip("gzipped twice: unzip it once first".into()),
+                        ReadErrorKind::Gzip(GzipError::Twice),
                     ));
                     return out;
                 }
@@ -206,12 +202,11 @@ pub(crate) fn gunzip_file(bytes: &[u8]) -> Result<Vec<u8>, ReadErrorKind> {
     let mut decoder = flate2::read::MultiGzDecoder::new(bytes).take(MAX_GUNZIPPED_BYTES + 1);
     decoder
         .read_to_end(&mut inner)
-        .map_err(|e| ReadErrorKind::Gzip(format!("cannot unzip (truncated or corrupt?): {e}")))?;
+        .map_err(|e| ReadErrorKind::Gzip(GzipError::Corrupt(Arc::new(e))))?;
     if inner.len() as u64 > MAX_GUNZIPPED_BYTES {
-        return Err(ReadErrorKind::Gzip(format!(
-            "unzips to more than {} GiB: not one alert file",
-            MAX_GUNZIPPED_BYTES >> 30
-        )));
+        return Err(ReadErrorKind::Gzip(GzipError::TooLarge {
+            gib: MAX_GUNZIPPED_BYTES >> 30,
+        }));
     }
     Ok(inner)
 }

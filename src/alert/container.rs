@@ -7,6 +7,7 @@
 //! a few dozen lines of the Avro spec), each distinct schema is parsed once by apache-avro,
 //! and records are decoded by apache-avro's datum reader.
 
+use super::error::AvroError;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
 use apache_avro::{Codec, Schema};
@@ -28,20 +29,23 @@ pub struct CachedSchema {
 }
 
 impl CachedSchema {
-    fn parse(json: &str) -> Result<Self, String> {
-        let schema = Schema::parse_str(json).map_err(|e| format!("writer schema: {e}"))?;
+    fn parse(json: &str) -> Result<Self, AvroError> {
+        let writer_schema = |e| AvroError::WriterSchema(Arc::new(e));
+        let schema = Schema::parse_str(json).map_err(writer_schema)?;
         // Leaked on purpose: the datum reader borrows the schema, and the cache keeps both
         // for the life of the process (at most SCHEMA_CACHE_CAP of them).
         let name = schema.name().map(|n| n.fullname(None));
         let schema: &'static Schema = Box::leak(Box::new(schema));
         let reader = GenericDatumReader::builder(schema)
             .build()
-            .map_err(|e| format!("writer schema: {e}"))?;
+            .map_err(writer_schema)?;
         Ok(Self { reader, name })
     }
 
-    fn read_value(&self, data: &mut &[u8]) -> Result<Value, String> {
-        self.reader.read_value(data).map_err(|e| e.to_string())
+    fn read_value(&self, data: &mut &[u8]) -> Result<Value, AvroError> {
+        self.reader
+            .read_value(data)
+            .map_err(|e| AvroError::Record(Arc::new(e)))
     }
 }
 
@@ -55,7 +59,7 @@ fn schema_cache() -> &'static Mutex<SchemaCache> {
     CACHE.get_or_init(Default::default)
 }
 
-fn cached_schema(json: &str) -> Result<Arc<CachedSchema>, String> {
+fn cached_schema(json: &str) -> Result<Arc<CachedSchema>, AvroError> {
     let found = schema_cache()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -79,8 +83,8 @@ fn cached_schema(json: &str) -> Result<Arc<CachedSchema>, String> {
 /// Why a container could not be read. `record` is the index of the first record lost.
 #[derive(Debug)]
 pub enum ContainerError {
-    Header(String),
-    Body { record: usize, problem: String },
+    Header(AvroError),
+    Body { record: usize, problem: AvroError },
 }
 
 impl ContainerError {
@@ -99,29 +103,28 @@ impl ContainerError {
     }
 }
 
-fn read_long(buf: &mut &[u8]) -> Result<i64, String> {
+fn read_long(buf: &mut &[u8]) -> Result<i64, AvroError> {
     let mut value: u64 = 0;
     for shift in (0..64).step_by(7) {
-        let (&byte, rest) = buf
-            .split_first()
-            .ok_or_else(|| "unexpected end of data".to_string())?;
+        let (&byte, rest) = buf.split_first().ok_or(AvroError::Truncated)?;
         *buf = rest;
         value |= u64::from(byte & 0x7f) << shift;
         if byte & 0x80 == 0 {
             return Ok(((value >> 1) as i64) ^ -((value & 1) as i64));
         }
     }
-    Err("malformed variable-length integer".into())
+    Err(AvroError::MalformedInteger)
 }
 
-fn read_len(buf: &mut &[u8], what: &str) -> Result<usize, String> {
+fn read_len(buf: &mut &[u8], what: &'static str) -> Result<usize, AvroError> {
     let n = read_long(buf)?;
-    let n = usize::try_from(n).map_err(|_| format!("negative {what} length {n}"))?;
+    let n = usize::try_from(n).map_err(|_| AvroError::NegativeLength { what, length: n })?;
     if n > buf.len() {
-        return Err(format!(
-            "{what} of {n} bytes runs past the end of the file ({} left): truncated?",
-            buf.len()
-        ));
+        return Err(AvroError::PastTheEnd {
+            what,
+            length: n,
+            left: buf.len(),
+        });
     }
     Ok(n)
 }
@@ -146,9 +149,9 @@ pub fn for_each_record_with_schema(
     bytes: &[u8],
     mut on_record: impl FnMut(usize, Value, &CachedSchema),
 ) -> Result<usize, ContainerError> {
-    let header = |p: String| ContainerError::Header(p);
+    let header = ContainerError::Header;
     if bytes.len() < 4 || &bytes[..4] != MAGIC {
-        return Err(header("no Avro magic bytes 'Obj\\x01' at the start".into()));
+        return Err(header(AvroError::NoMagic));
     }
     let mut buf = &bytes[4..];
     let mut schema_json: Option<&str> = None;
@@ -169,49 +172,60 @@ pub fn for_each_record_with_schema(
             let value = take(&mut buf, vlen);
             match key {
                 b"avro.schema" => {
-                    schema_json = Some(
-                        std::str::from_utf8(value)
-                            .map_err(|_| header("schema is not UTF-8".into()))?,
-                    )
+                    schema_json = Some(std::str::from_utf8(value).map_err(|source| {
+                        header(AvroError::NotUtf8 {
+                            what: "schema",
+                            source,
+                        })
+                    })?)
                 }
                 b"avro.codec" => {
-                    codec_name = std::str::from_utf8(value)
-                        .map_err(|_| header("codec name is not UTF-8".into()))?
+                    codec_name = std::str::from_utf8(value).map_err(|source| {
+                        header(AvroError::NotUtf8 {
+                            what: "codec name",
+                            source,
+                        })
+                    })?
                 }
                 _ => {}
             }
         }
     }
-    let schema = cached_schema(schema_json.ok_or_else(|| header("no avro.schema".into()))?)
-        .map_err(header)?;
-    let codec = Codec::from_str(codec_name)
-        .map_err(|_| header(format!("unsupported codec {codec_name:?}")))?;
+    let schema = cached_schema(schema_json.ok_or(header(AvroError::NoSchema))?).map_err(header)?;
+    let codec = Codec::from_str(codec_name).map_err(|_| {
+        header(AvroError::UnsupportedCodec {
+            codec: codec_name.to_string(),
+        })
+    })?;
     if buf.len() < 16 {
-        return Err(header("header ends before its sync marker".into()));
+        return Err(header(AvroError::NoSyncMarker));
     }
     let sync = take(&mut buf, 16);
 
     let mut record = 0usize;
     while !buf.is_empty() {
-        let body = |problem: String| ContainerError::Body { record, problem };
+        let body = |problem: AvroError| ContainerError::Body { record, problem };
         let count = read_long(&mut buf).map_err(body)?;
         let size = read_len(&mut buf, "block").map_err(body)?;
         let block = take(&mut buf, size);
         if buf.len() < 16 || &buf[..16] != sync {
-            return Err(body("block not followed by the file's sync marker".into()));
+            return Err(body(AvroError::SyncMismatch));
         }
         buf = &buf[16..];
         if count < 0 {
-            return Err(body(format!("negative record count {count}")));
+            return Err(body(AvroError::NegativeCount(count)));
         }
         let owned;
         let mut data: &[u8] = if matches!(codec, Codec::Null) {
             block
         } else {
             let mut v = block.to_vec();
-            codec
-                .decompress(&mut v)
-                .map_err(|e| body(format!("{codec_name} block: {e}")))?;
+            codec.decompress(&mut v).map_err(|e| {
+                body(AvroError::Block {
+                    codec: codec_name.to_string(),
+                    source: Arc::new(e),
+                })
+            })?;
             owned = v;
             &owned
         };

@@ -3,18 +3,25 @@
 //! temporary file is ever written. The plainest image (ZTF's: one 2-D HDU of unscaled
 //! 32-bit floats) is read here without cfitsio, bit for bit what cfitsio gives.
 
+use super::error::CutoutError;
 use super::types::Stamp;
 use fitsio::hdu::HduInfo;
 use fitsio::{FileOpenMode, FitsFile};
 use libdeflater::{DecompressionError, Decompressor};
 use std::cell::RefCell;
 use std::ffi::c_void;
+use std::sync::Arc;
 
 /// Cutouts are about 20 kB; anything claiming more than this is corrupt, and refusing it
 /// keeps a flipped size field from allocating gigabytes.
 const MAX_FITS_BYTES: usize = 64 << 20;
 /// The largest stamp side accepted. ZTF writes 63x63; other surveys' cutouts can be larger.
 const MAX_STAMP_SIDE: usize = 1024;
+
+/// cfitsio's error, as a cutout's.
+fn fits_error(e: fitsio::errors::Error) -> CutoutError {
+    CutoutError::Fits(Arc::new(e))
+}
 
 thread_local! {
     static DECOMPRESSOR: RefCell<Decompressor> = RefCell::new(Decompressor::new());
@@ -25,7 +32,7 @@ thread_local! {
 
 /// Gunzips a whole gzip member. Data that already is a FITS file passes through, as some
 /// brokers store cutouts uncompressed.
-pub fn gunzip(data: &[u8]) -> Result<Vec<u8>, String> {
+pub fn gunzip(data: &[u8]) -> Result<Vec<u8>, CutoutError> {
     if data.starts_with(b"SIMPLE") {
         return Ok(data.to_vec());
     }
@@ -36,20 +43,17 @@ pub fn gunzip(data: &[u8]) -> Result<Vec<u8>, String> {
 
 /// Gunzips `data` into `out` (grown as needed, never shrunk), leaving the member's bytes
 /// in `out[..n]`; returns `n`.
-fn gunzip_into(data: &[u8], out: &mut Vec<u8>) -> Result<usize, String> {
+fn gunzip_into(data: &[u8], out: &mut Vec<u8>) -> Result<usize, CutoutError> {
     if data.len() < 18 || data[0] != 0x1f || data[1] != 0x8b {
-        return Err(format!(
-            "not gzip data (starts with {:02x?})",
-            &data[..data.len().min(4)]
-        ));
+        return Err(CutoutError::NotGzip {
+            start: data[..data.len().min(4)].to_vec(),
+        });
     }
     // The gzip trailer's ISIZE is the uncompressed length modulo 2^32.
     let n = data.len();
     let isize = u32::from_le_bytes([data[n - 4], data[n - 3], data[n - 2], data[n - 1]]) as usize;
     if isize == 0 || isize > MAX_FITS_BYTES {
-        return Err(format!(
-            "gzip trailer gives an implausible size of {isize} bytes (truncated or corrupt)"
-        ));
+        return Err(CutoutError::ImplausibleSize { size: isize });
     }
     if out.len() < isize {
         out.resize(isize, 0);
@@ -57,18 +61,17 @@ fn gunzip_into(data: &[u8], out: &mut Vec<u8>) -> Result<usize, String> {
     let written = DECOMPRESSOR.with(|d| d.borrow_mut().gzip_decompress(data, &mut out[..isize]));
     match written {
         Ok(w) if w == isize => Ok(isize),
-        Ok(w) => Err(format!(
-            "gzip: {w} bytes decompressed, trailer says {isize}"
-        )),
-        Err(DecompressionError::BadData) => Err("gzip: corrupt or truncated stream".into()),
-        Err(DecompressionError::InsufficientSpace) => {
-            Err("gzip: stream longer than its trailer says (corrupt)".into())
-        }
+        Ok(written) => Err(CutoutError::ShortStream {
+            written,
+            size: isize,
+        }),
+        Err(DecompressionError::BadData) => Err(CutoutError::CorruptStream),
+        Err(DecompressionError::InsufficientSpace) => Err(CutoutError::LongStream),
     }
 }
 
 /// Decodes a (gzipped) FITS cutout into a 2-D float image.
-pub fn decode_cutout(stamp_data: &[u8]) -> Result<Stamp, String> {
+pub fn decode_cutout(stamp_data: &[u8]) -> Result<Stamp, CutoutError> {
     if stamp_data.starts_with(b"SIMPLE") {
         return decode_fits_image(stamp_data);
     }
@@ -79,16 +82,19 @@ pub fn decode_cutout(stamp_data: &[u8]) -> Result<Stamp, String> {
     })
 }
 
-fn cfitsio_error(status: i32) -> String {
+fn cfitsio_error(status: i32) -> CutoutError {
     let mut buf = [0 as std::ffi::c_char; 31];
     // SAFETY: ffgerr writes at most 30 characters plus the terminator.
     unsafe { fitsio::sys::ffgerr(status, buf.as_mut_ptr()) };
     let msg = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-    format!("cfitsio status {status}: {}", msg.to_string_lossy())
+    CutoutError::Open {
+        status,
+        message: msg.to_string_lossy().into_owned(),
+    }
 }
 
 /// Decodes the primary image of a FITS file held in memory.
-pub fn decode_fits_image(fits: &[u8]) -> Result<Stamp, String> {
+pub fn decode_fits_image(fits: &[u8]) -> Result<Stamp, CutoutError> {
     if let Some(stamp) = plain_float_image(fits) {
         return Ok(stamp);
     }
@@ -169,13 +175,10 @@ fn plain_float_image(fits: &[u8]) -> Option<Stamp> {
 /// share this so that the unsafe opening lives in one place.
 pub(crate) fn with_fits_in_memory<T>(
     fits: &[u8],
-    read: impl FnOnce(&mut FitsFile) -> Result<T, String>,
-) -> Result<T, String> {
+    read: impl FnOnce(&mut FitsFile) -> Result<T, CutoutError>,
+) -> Result<T, CutoutError> {
     if fits.len() < 2880 || !fits.starts_with(b"SIMPLE") {
-        return Err(format!(
-            "FITS: not a FITS file ({} bytes, a FITS file is at least 2880)",
-            fits.len()
-        ));
+        return Err(CutoutError::NotFits { length: fits.len() });
     }
     // cfitsio keeps pointers to these two for as long as the file is open, so they must
     // outlive `file` (dropped explicitly below). Read-only mode never writes through them.
@@ -198,18 +201,18 @@ pub(crate) fn with_fits_in_memory<T>(
         );
     }
     if status != 0 || fptr.is_null() {
-        return Err(format!("FITS: cannot open ({})", cfitsio_error(status)));
+        return Err(cfitsio_error(status));
     }
     // SAFETY: fptr is an open cfitsio file; FitsFile takes ownership and closes it on drop.
-    let mut file = unsafe { FitsFile::from_raw(fptr, FileOpenMode::READONLY) }
-        .map_err(|e| format!("FITS: {e}"))?;
+    let mut file =
+        unsafe { FitsFile::from_raw(fptr, FileOpenMode::READONLY) }.map_err(fits_error)?;
     let result = read(&mut file);
     drop(file);
     result
 }
 
-fn read_primary_image(file: &mut FitsFile) -> Result<Stamp, String> {
-    let hdu = file.primary_hdu().map_err(|e| format!("FITS: {e}"))?;
+fn read_primary_image(file: &mut FitsFile) -> Result<Stamp, CutoutError> {
+    let hdu = file.primary_hdu().map_err(fits_error)?;
     read_image_hdu(file, &hdu, "primary HDU")
 }
 
@@ -218,31 +221,33 @@ pub(crate) fn read_image_hdu(
     file: &mut FitsFile,
     hdu: &fitsio::hdu::FitsHdu,
     what: &str,
-) -> Result<Stamp, String> {
+) -> Result<Stamp, CutoutError> {
     let (height, width) = match &hdu.info {
         HduInfo::ImageInfo { shape, .. } if shape.len() == 2 => (shape[0], shape[1]),
         HduInfo::ImageInfo { shape, .. } => {
-            return Err(format!(
-                "FITS: {what} has {} axes {:?}, a stamp needs 2",
-                shape.len(),
-                shape
-            ))
+            return Err(CutoutError::NotTwoAxes {
+                hdu: what.to_string(),
+                shape: shape.clone(),
+            })
         }
-        _ => return Err(format!("FITS: {what} is not an image")),
+        _ => {
+            return Err(CutoutError::NotAnImage {
+                hdu: what.to_string(),
+            })
+        }
     };
     if width == 0 || height == 0 || width > MAX_STAMP_SIDE || height > MAX_STAMP_SIDE {
-        return Err(format!(
-            "FITS: image of {width}x{height} pixels is not a cutout stamp"
-        ));
+        return Err(CutoutError::NotAStamp { width, height });
     }
     let pixels: Vec<f32> = hdu
         .read_image(file)
-        .map_err(|e| format!("FITS: reading pixels: {e}"))?;
+        .map_err(|e| CutoutError::Pixels(Arc::new(e)))?;
     if pixels.len() != width * height {
-        return Err(format!(
-            "FITS: {} pixels read for a {width}x{height} image",
-            pixels.len()
-        ));
+        return Err(CutoutError::PixelCount {
+            read: pixels.len(),
+            width,
+            height,
+        });
     }
     Ok(Stamp::new(width, height, pixels))
 }

@@ -27,7 +27,10 @@ pub use any::{AnyReader, DecodedAny};
 pub use any_alert::{kept_record, AlertRef, AnyAlert};
 pub use cutout::{decode_cutout, decode_fits_image, gunzip};
 pub(crate) use error::catch_decoder_panic;
-pub use error::{ReadError, ReadErrorKind};
+pub use error::{
+    ArchiveError, AvroError, CutoutError, DecoderPanic, FrameError, GzipError, ParquetReadError,
+    ReadError, ReadErrorKind,
+};
 pub use source::{
     collect_inputs, read_all, read_all_any, read_inputs, read_inputs_any, Input, ReadOptions,
     ReadProgress, ReadSummary,

@@ -11,7 +11,7 @@ use super::lsst::{
     SchemaVersion,
 };
 use super::ztf::AlertFileReader;
-use super::{catch_decoder_panic, AlertOrigin, ReadError, ReadErrorKind};
+use super::{catch_decoder_panic, AlertOrigin, ParquetReadError, ReadError, ReadErrorKind};
 use apache_avro::types::Value;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
@@ -81,7 +81,7 @@ pub fn decode_parquet(
         Err(panic) => errors.push(ReadError::new(
             &**file,
             current,
-            ReadErrorKind::Parquet(format!("corrupt data (the reader gave up: {panic})")),
+            ReadErrorKind::Parquet(ParquetReadError::GaveUp(panic)),
         )),
     }
 }
@@ -98,23 +98,24 @@ fn read_rows(
         ReadError::new(
             &**file,
             None,
-            ReadErrorKind::Parquet(format!("not a readable Parquet file: {e}")),
+            ReadErrorKind::Parquet(ParquetReadError::NotParquet(Arc::new(e))),
         )
     })?;
     let version = lsst_version(
         reader.metadata().file_metadata().schema(),
         readers.lsst_schemas,
     );
-    let rows = reader
-        .get_row_iter(None)
-        .map_err(|e| ReadError::new(&**file, None, ReadErrorKind::Parquet(e.to_string())))?;
+    let rows = reader.get_row_iter(None).map_err(|e| {
+        let kind = ReadErrorKind::Parquet(ParquetReadError::Rows(Arc::new(e)));
+        ReadError::new(&**file, None, kind)
+    })?;
     for (record, row) in rows.enumerate() {
         *current = Some(record);
         let row = row.map_err(|e| {
             ReadError::new(
                 &**file,
                 Some(record),
-                ReadErrorKind::Parquet(format!("corrupt row: {e}")),
+                ReadErrorKind::Parquet(ParquetReadError::CorruptRow(Arc::new(e))),
             )
         })?;
         let value = Value::Record(

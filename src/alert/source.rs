@@ -8,7 +8,7 @@
 
 use super::any::AnyReader;
 use super::any_alert::AnyAlert;
-use super::error::{ReadError, ReadErrorKind};
+use super::error::{ArchiveError, ReadError, ReadErrorKind};
 use super::ztf::Alert;
 use rayon::iter::{ParallelBridge, ParallelIterator};
 use std::collections::BTreeMap;
@@ -68,11 +68,7 @@ pub fn collect_inputs<P: AsRef<Path>>(paths: &[P]) -> (Vec<Input>, Vec<ReadError
         match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => walk_dir(path, &mut inputs, &mut errors),
             Ok(_) => inputs.push(Input::from_file(path.to_path_buf())),
-            Err(e) => errors.push(ReadError::path(
-                path,
-                None,
-                ReadErrorKind::Io(e.to_string()),
-            )),
+            Err(e) => errors.push(ReadError::path(path, None, ReadErrorKind::io(e))),
         }
     }
     (inputs, errors)
@@ -82,7 +78,7 @@ fn walk_dir(dir: &Path, inputs: &mut Vec<Input>, errors: &mut Vec<ReadError>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            errors.push(ReadError::path(dir, None, ReadErrorKind::Io(e.to_string())));
+            errors.push(ReadError::path(dir, None, ReadErrorKind::io(e)));
             return;
         }
     };
@@ -253,29 +249,29 @@ where
             if cancel.load(Ordering::Relaxed) {
                 return;
             }
-            let (name, bytes, size) =
-                match job {
-                    Job::Failed(e) => {
-                        errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-                        return;
-                    }
-                    Job::Member { name, bytes } => (name, bytes, 0),
-                    Job::Path(path) => {
-                        let name: Arc<str> = Arc::from(path.display().to_string());
-                        match std::fs::read(&path) {
-                            Ok(b) => {
-                                let n = b.len() as u64;
-                                (name, b, n)
-                            }
-                            Err(e) => {
-                                errors.lock().unwrap_or_else(|p| p.into_inner()).push(
-                                    ReadError::new(&*name, None, ReadErrorKind::Io(e.to_string())),
-                                );
-                                return;
-                            }
+            let (name, bytes, size) = match job {
+                Job::Failed(e) => {
+                    errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                    return;
+                }
+                Job::Member { name, bytes } => (name, bytes, 0),
+                Job::Path(path) => {
+                    let name: Arc<str> = Arc::from(path.display().to_string());
+                    match std::fs::read(&path) {
+                        Ok(b) => {
+                            let n = b.len() as u64;
+                            (name, b, n)
+                        }
+                        Err(e) => {
+                            errors
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(ReadError::new(&*name, None, ReadErrorKind::io(e)));
+                            return;
                         }
                     }
-                };
+                }
+            };
             let decoded = reader.decode(bytes, &name);
             files.fetch_add(1, Ordering::Relaxed);
             alerts.fetch_add(decoded.alerts.len(), Ordering::Relaxed);
@@ -376,7 +372,7 @@ fn stream_archive<F: Fn(u64)>(
     };
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) => return fail(ReadErrorKind::Io(e.to_string())),
+        Err(e) => return fail(ReadErrorKind::io(e)),
     };
     let counted = CountingReader {
         inner: std::io::BufReader::with_capacity(1 << 20, file),
@@ -392,7 +388,11 @@ fn stream_archive<F: Fn(u64)>(
     let mut archive = tar::Archive::new(stream);
     let entries = match archive.entries() {
         Ok(e) => e,
-        Err(e) => return fail(ReadErrorKind::Archive(e.to_string())),
+        Err(e) => {
+            return fail(ReadErrorKind::Archive(ArchiveError::Unreadable(Arc::new(
+                e,
+            ))))
+        }
     };
     for entry in entries {
         if cancel.load(Ordering::Relaxed) {
@@ -400,7 +400,7 @@ fn stream_archive<F: Fn(u64)>(
         }
         let mut entry = match entry {
             Ok(e) => e,
-            Err(e) => return fail(ReadErrorKind::Archive(format!("truncated or corrupt: {e}"))),
+            Err(e) => return fail(ReadErrorKind::Archive(ArchiveError::Corrupt(Arc::new(e)))),
         };
         if !entry.header().entry_type().is_file() {
             continue;
@@ -419,7 +419,11 @@ fn stream_archive<F: Fn(u64)>(
         let full_name: Arc<str> = Arc::from(format!("{}!{}", path.display(), member));
         let mut bytes = Vec::with_capacity(entry.size() as usize);
         if let Err(e) = entry.read_to_end(&mut bytes) {
-            let err = ReadError::new(&*full_name, None, ReadErrorKind::Archive(e.to_string()));
+            let err = ReadError::new(
+                &*full_name,
+                None,
+                ReadErrorKind::Archive(ArchiveError::Unreadable(Arc::new(e))),
+            );
             let _ = tx.send(Job::Failed(err));
             return true;
         }

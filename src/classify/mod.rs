@@ -11,7 +11,7 @@ pub use network::production_rule;
 use crate::alert::neutral::Survey;
 use crate::alert::AlertRef;
 use crate::backend::ResolvedBackend;
-use crate::features::sets::FeatureSet;
+use crate::features::sets::{FeatureSet, InputError};
 use crate::features::FeatureStats;
 use crate::model::file::{self, ModelFileError, ModelHeader, ModelKind};
 use crate::model::trees::{read_tree_model, TreeEnsemble};
@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One alert's model input: stamps (crop x crop x 3) and normalised features, or why not.
-type Prepared = Result<(Vec<f32>, Vec<f32>), String>;
+type Prepared = Result<(Vec<f32>, Vec<f32>), InputError>;
 
 /// A model ready to run.
 pub struct LoadedModel {
@@ -171,7 +171,8 @@ impl ClassRow {
     }
 }
 
-/// An alert that could not be classified, and why.
+/// An alert that could not be classified, and why: a line of the run's report (printed,
+/// serialised), so the reason is the words the user reads, not an error to handle.
 #[derive(Debug, Clone, Serialize)]
 pub struct SkippedAlert {
     pub object_id: String,
@@ -568,13 +569,9 @@ impl LoadedModel {
                 .iter()
                 .flat_map(|o| (first_answered(o)..o.answered).map(move |i| (o, i)))
                 .collect();
-            let rows: Vec<Result<Vec<f32>, String>> = items
+            let rows: Vec<_> = items
                 .par_iter()
-                .map(|(o, i)| {
-                    features
-                        .tree_row(o.alerts[*i], &o.alerts[..*i])
-                        .map_err(|e| e.to_string())
-                })
+                .map(|(o, i)| features.tree_row(o.alerts[*i], &o.alerts[..*i]))
                 .collect();
             let mut kept = Vec::with_capacity(items.len());
             let mut kept_rows = Vec::with_capacity(items.len());
@@ -588,7 +585,7 @@ impl LoadedModel {
                         object_id: o.name.to_string(),
                         k: step_number(o.alerts[i], i),
                         source: o.alerts[i].source(),
-                        reason,
+                        reason: reason.to_string(),
                     }),
                 }
             }

@@ -176,11 +176,7 @@ impl LoadedModel {
             }
             let prepared: Vec<Prepared> = chunk
                 .par_iter()
-                .map(|item| {
-                    features
-                        .network_input(item.alert, crop, stats)
-                        .map_err(|e| e.to_string())
-                })
+                .map(|item| features.network_input(item.alert, crop, stats))
                 .collect();
             let (mut stamps, mut features_in, mut kept) = (Vec::new(), Vec::new(), Vec::new());
             for (item, p) in chunk.iter().zip(prepared) {
@@ -194,7 +190,7 @@ impl LoadedModel {
                         object_id: item.object.name.to_string(),
                         k: item.k,
                         source: item.alert.source(),
-                        reason,
+                        reason: reason.to_string(),
                     }),
                 }
             }

@@ -138,7 +138,7 @@ pub fn load_answerer(models: &[PathBuf], backend: BackendChoice) -> anyhow::Resu
     let mut loaded = models
         .iter()
         .map(|p| StreamModel::load(p, backend))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     for survey in Survey::ALL {
         if loaded.iter().any(|m| m.model.reads(survey)) {
             continue;

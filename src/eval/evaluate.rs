@@ -18,8 +18,9 @@ pub enum EvalError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{0}")]
-    Data(String),
+    /// No labelled object carries a label the model answers with.
+    #[error("no labelled sequence with one of the model's classes ({})", classes.join(", "))]
+    NoLabelledSequence { classes: Vec<String> },
     #[error(transparent)]
     Labels(#[from] crate::labels::LabelError),
     #[error("{path}: {source}")]
@@ -113,9 +114,7 @@ pub fn evaluate_with<O: AlertObject>(
         }
     }
     if kept.is_empty() {
-        return Err(EvalError::Data(
-            "no labelled sequence with one of the model's classes".into(),
-        ));
+        return Err(EvalError::NoLabelledSequence { classes });
     }
     let options = ClassifyOptions {
         max_detections,

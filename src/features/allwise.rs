@@ -6,10 +6,13 @@
 //! (`cdshealpix`). A missing crossmatch is a masked input, never a zero: a zero magnitude
 //! is a very bright star.
 
+use crate::alert::{catch_decoder_panic, DecoderPanic};
+use parquet::errors::ParquetError;
 use std::collections::HashMap;
 use std::path::Path;
 
 mod parquet_reader;
+pub use parquet_reader::ColumnError;
 
 /// Names of the AllWISE features, in model order.
 pub const WISE_FEATURES: [&str; 9] = [
@@ -26,8 +29,53 @@ const INDEX_DEPTH: u8 = 14;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AllWiseError {
+    /// A catalogue or crossmatch table that cannot be read, and why.
     #[error("{path}: {problem}")]
-    File { path: String, problem: String },
+    File {
+        path: String,
+        #[source]
+        problem: CatalogueError,
+    },
+}
+
+/// What is wrong with a catalogue or a crossmatch table.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("{0}")]
+    Csv(#[source] csv::Error),
+    #[error("row {row}: {source}")]
+    CsvRow { row: usize, source: csv::Error },
+    #[error("no ra column (ra or RAJ2000)")]
+    NoRa,
+    #[error("no dec column (dec or DEJ2000)")]
+    NoDec,
+    #[error("no objectId column")]
+    NoObjectId,
+    #[error("no W1/W2/W3 magnitude columns")]
+    NoMagnitudes,
+    #[error("{0}")]
+    Io(#[source] std::io::Error),
+    #[error("not a readable Parquet file: {0}")]
+    NotParquet(#[source] ParquetError),
+    #[error("column {column} is a list, not one value per row")]
+    ListColumn { column: String },
+    #[error("column {column} is {kind}, not a number")]
+    NotNumeric {
+        column: String,
+        kind: parquet::basic::Type,
+    },
+    #[error("row group {group}: {source}")]
+    RowGroup { group: usize, source: ParquetError },
+    #[error("row group {group}, column {column}: {problem}")]
+    Column {
+        group: usize,
+        column: String,
+        #[source]
+        problem: ColumnError,
+    },
+    /// The Parquet reader panicked on the file's bytes.
+    #[error("corrupt Parquet data ({0})")]
+    Corrupt(#[source] DecoderPanic),
 }
 
 /// W1, W2, W3 Vega magnitudes of one source; `None` where AllWISE has no measurement.
@@ -181,21 +229,14 @@ impl AllWiseCatalogue {
     /// float32, float64 or integer, nullable or not; only those columns are decoded. Nulls
     /// and NaNs are missing magnitudes; rows without a position are skipped.
     pub fn from_parquet(path: &Path) -> Result<Self, AllWiseError> {
-        let err = |problem: String| AllWiseError::File {
+        let err = |problem: CatalogueError| AllWiseError::File {
             path: path.display().to_string(),
             problem,
         };
         // The decoder is third-party code fed with arbitrary bytes: a corrupt page must
         // become an error message in the app, not take its worker thread down.
-        let read =
-            std::panic::catch_unwind(|| parquet_reader::read_sources(path)).map_err(|p| {
-                let what = p
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| p.downcast_ref::<&str>().copied())
-                    .unwrap_or("unknown");
-                err(format!("corrupt Parquet data ({what})"))
-            })?;
+        let read = catch_decoder_panic(|| parquet_reader::read_sources(path))
+            .map_err(|p| err(CatalogueError::Corrupt(p)))?;
         Ok(Self::new(read.map_err(err)?))
     }
 
@@ -204,24 +245,30 @@ impl AllWiseCatalogue {
     /// identifier column (`AllWISE`, `designation`, `source_id`). Rows whose position does
     /// not parse are skipped and counted in the error if none is left.
     pub fn from_csv(path: &Path) -> Result<Self, AllWiseError> {
-        let err = |problem: String| AllWiseError::File {
+        let err = |problem: CatalogueError| AllWiseError::File {
             path: path.display().to_string(),
             problem,
         };
-        let mut reader = csv::Reader::from_path(path).map_err(|e| err(e.to_string()))?;
-        let headers = reader.headers().map_err(|e| err(e.to_string()))?.clone();
-        let ra_col = find_column(&headers, RA_NAMES)
-            .ok_or_else(|| err("no ra column (ra or RAJ2000)".into()))?;
-        let dec_col = find_column(&headers, DEC_NAMES)
-            .ok_or_else(|| err("no dec column (dec or DEJ2000)".into()))?;
+        let mut reader = csv::Reader::from_path(path).map_err(|e| err(CatalogueError::Csv(e)))?;
+        let headers = reader
+            .headers()
+            .map_err(|e| err(CatalogueError::Csv(e)))?
+            .clone();
+        let ra_col = find_column(&headers, RA_NAMES).ok_or_else(|| err(CatalogueError::NoRa))?;
+        let dec_col = find_column(&headers, DEC_NAMES).ok_or_else(|| err(CatalogueError::NoDec))?;
         let id_col = find_column(&headers, ID_NAMES);
         let cols = [W1_NAMES, W2_NAMES, W3_NAMES].map(|n| find_column(&headers, n));
         if cols.iter().all(Option::is_none) {
-            return Err(err("no W1/W2/W3 magnitude columns".into()));
+            return Err(err(CatalogueError::NoMagnitudes));
         }
         let mut sources = Vec::new();
         for (row, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| err(format!("row {}: {e}", row + 1)))?;
+            let record = record.map_err(|source| {
+                err(CatalogueError::CsvRow {
+                    row: row + 1,
+                    source,
+                })
+            })?;
             let (Some(ra), Some(dec)) = (
                 parse_optional(record.get(ra_col)),
                 parse_optional(record.get(dec_col)),
@@ -287,22 +334,30 @@ impl CrossmatchTable {
     /// (`W1`, `W1mag` or `w1mpro`, ...). When an object has several rows, the nearest
     /// (smallest `angDist`, if present) wins.
     pub fn from_csv(path: &Path) -> Result<Self, AllWiseError> {
-        let err = |problem: String| AllWiseError::File {
+        let err = |problem: CatalogueError| AllWiseError::File {
             path: path.display().to_string(),
             problem,
         };
-        let mut reader = csv::Reader::from_path(path).map_err(|e| err(e.to_string()))?;
-        let headers = reader.headers().map_err(|e| err(e.to_string()))?.clone();
+        let mut reader = csv::Reader::from_path(path).map_err(|e| err(CatalogueError::Csv(e)))?;
+        let headers = reader
+            .headers()
+            .map_err(|e| err(CatalogueError::Csv(e)))?
+            .clone();
         let obj = find_column(&headers, &["objectId", "oid", "oid_in"])
-            .ok_or_else(|| err("no objectId column".into()))?;
+            .ok_or_else(|| err(CatalogueError::NoObjectId))?;
         let dist_col = find_column(&headers, &["angDist"]);
         let cols = [W1_NAMES, W2_NAMES, W3_NAMES].map(|n| find_column(&headers, n));
         if cols.iter().all(Option::is_none) {
-            return Err(err("no W1/W2/W3 magnitude columns".into()));
+            return Err(err(CatalogueError::NoMagnitudes));
         }
         let mut best: HashMap<String, (f64, WiseMagnitudes)> = HashMap::new();
         for (row, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| err(format!("row {}: {e}", row + 1)))?;
+            let record = record.map_err(|source| {
+                err(CatalogueError::CsvRow {
+                    row: row + 1,
+                    source,
+                })
+            })?;
             let Some(id) = record.get(obj).map(str::trim).filter(|s| !s.is_empty()) else {
                 continue;
             };

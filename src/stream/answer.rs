@@ -39,7 +39,7 @@ impl StreamModel {
     pub fn load(
         path: &std::path::Path,
         backend: crate::backend::BackendChoice,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, StreamModelError> {
         let backend = LoadedModel::backend_for(path, backend);
         let model = LoadedModel::load_for(path, &backend)?;
         Ok(Self {
@@ -73,6 +73,9 @@ pub struct Answerer {
 /// Models a stream cannot answer with.
 #[derive(Debug, thiserror::Error)]
 pub enum StreamModelError {
+    /// A model file that does not load (the error names the file).
+    #[error(transparent)]
+    Load(#[from] crate::model::file::ModelFileError),
     /// Which of the two should answer the survey's alerts is not said.
     #[error(
         "models {} and {} were both trained on {survey} alerts and read the same surveys: a \
@@ -129,12 +132,15 @@ impl Answerer {
     }
 
     /// Loads the model files of a stream (the CLI's and the app's).
-    pub fn load(paths: &[PathBuf], backend: crate::backend::BackendChoice) -> anyhow::Result<Self> {
+    pub fn load(
+        paths: &[PathBuf],
+        backend: crate::backend::BackendChoice,
+    ) -> Result<Self, StreamModelError> {
         let models = paths
             .iter()
             .map(|p| StreamModel::load(p, backend))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Self::new(models)?)
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(models)
     }
 
     /// Whether any model reads stamps (tree models do not: the stream then skips decoding

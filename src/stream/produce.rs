@@ -34,8 +34,27 @@ pub struct Outgoing {
 #[derive(Debug, Default)]
 pub struct Prepared {
     pub messages: Vec<Outgoing>,
-    /// Paths that are not sent, and why.
+    /// Paths that are not sent, and why (a report's lines: [`Refused`] or a walk's error).
     pub refused: Vec<String>,
+}
+
+/// Why a file is not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("{}: archives are not replayed one alert per message; unpack it first", .0.display())]
+    Archive(PathBuf),
+    #[error("{}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    NotGzip {
+        path: PathBuf,
+        source: crate::alert::ReadErrorKind,
+    },
+    #[error("{}: a Parquet file is a broker's copy, not a stream message", .0.display())]
+    Parquet(PathBuf),
 }
 
 /// Reads the files and orders them into messages.
@@ -49,31 +68,28 @@ pub fn prepare(paths: &[PathBuf], reader: &AnyReader) -> Prepared {
         decode_stamps: false,
         ..reader.clone()
     };
-    let read: Vec<Result<Outgoing, String>> = inputs
+    let read: Vec<Result<Outgoing, Refused>> = inputs
         .par_iter()
         .map(|input| {
             let path = match input {
                 Input::Avro(p) => p,
-                Input::Archive(p) => {
-                    return Err(format!(
-                        "{}: archives are not replayed one alert per message; unpack it first",
-                        p.display()
-                    ))
-                }
+                Input::Archive(p) => return Err(Refused::Archive(p.clone())),
             };
-            let payload = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let payload = std::fs::read(path).map_err(|source| Refused::Unreadable {
+                path: path.clone(),
+                source,
+            })?;
             // A stream carries the alert itself, not a gzipped file of it.
             let payload = if crate::alert::is_gzip(&payload) {
-                crate::alert::gunzip_file(&payload)
-                    .map_err(|e| format!("{}: {e}", path.display()))?
+                crate::alert::gunzip_file(&payload).map_err(|source| Refused::NotGzip {
+                    path: path.clone(),
+                    source,
+                })?
             } else {
                 payload
             };
             if crate::alert::parquet::is_parquet(&payload) {
-                return Err(format!(
-                    "{}: a Parquet file is a broker's copy, not a stream message",
-                    path.display()
-                ));
+                return Err(Refused::Parquet(path.clone()));
             }
             let label: Arc<str> = path.display().to_string().into();
             let decoded = reader.decode(payload.clone(), &label);
@@ -108,7 +124,7 @@ pub fn prepare(paths: &[PathBuf], reader: &AnyReader) -> Prepared {
     for r in read {
         match r {
             Ok(m) => prepared.messages.push(m),
-            Err(e) => prepared.refused.push(e),
+            Err(e) => prepared.refused.push(e.to_string()),
         }
     }
     prepared

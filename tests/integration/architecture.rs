@@ -1081,3 +1081,141 @@ fn test_items_are_left_out_of_the_survey_count() {
     assert!(kept.contains("Survey::Ztf") && kept.contains("AlertRef::Lsst"));
     assert!(!kept.contains("Survey::Lsst"), "{kept}");
 }
+
+/// Library files (outside `cli/` and `app/`) whose errors are still strings or `anyhow`,
+/// each with the reason it stays. Keep it empty. An entry that is clean now fails the test,
+/// so that the list stays true.
+const ALLOWED_UNTYPED_ERRORS: &[(&str, &str)] = &[];
+
+/// Issue #19: errors of the library are `thiserror` enums that keep their source and say
+/// which file, record or model they concern; `anyhow` is for `cli/` and `app/` alone. So no
+/// `Result<_, String>`, no `map_err(|e| e.to_string())` and no `anyhow::` below them.
+#[test]
+fn library_errors_are_typed_and_keep_their_source() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut paths = Vec::new();
+    collect_rs(&src, &mut paths);
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for path in paths {
+        let rel = path
+            .strip_prefix(&src)
+            .expect("under src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.starts_with("cli/") || rel.starts_with("app/") {
+            continue;
+        }
+        let text = without_test_items(&strip(
+            &std::fs::read_to_string(&path).expect("readable source"),
+        ));
+        let problems = untyped_errors(&text);
+        if !problems.is_empty() {
+            found.insert(rel, problems);
+        }
+    }
+    let allowed: BTreeSet<&str> = ALLOWED_UNTYPED_ERRORS.iter().map(|(f, _)| *f).collect();
+    let new: Vec<String> = found
+        .iter()
+        .filter(|(file, _)| !allowed.contains(file.as_str()))
+        .map(|(file, p)| format!("src/{file}: {}", p.join(", ")))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "errors as strings or anyhow in the library (give the module a thiserror enum whose \
+         variant names the file, record or model and keeps the error as its #[source]):\n  {}",
+        new.join("\n  ")
+    );
+    let stale: Vec<&&str> = allowed
+        .iter()
+        .filter(|file| !found.contains_key(**file))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "ALLOWED_UNTYPED_ERRORS lists files that are clean now (or gone); remove them: {stale:?}"
+    );
+}
+
+/// What in `text` (stripped, test items left out) is an error made a string or `anyhow`:
+/// a `Result` whose error type is `String`, a `map_err` closure that only stringifies, an
+/// `anyhow::` path.
+fn untyped_errors(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let code: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut from = 0;
+    while let Some(at) = code[from..].find("Result<") {
+        let start = from + at;
+        from = start + "Result<".len();
+        let before = code[..start].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let args = generic_args(&code[from..]);
+        if args.len() == 2 && matches!(args[1].as_str(), "String" | "std::string::String") {
+            out.push(format!("Result<{}, String>", args[0]));
+        }
+    }
+    let mut from = 0;
+    while let Some(at) = code[from..].find("map_err(|") {
+        from += at + "map_err(|".len();
+        let rest = &code[from..];
+        let Some(bar) = rest.find('|') else { break };
+        let var = &rest[..bar];
+        if rest[bar + 1..].starts_with(&format!("{var}.to_string())")) {
+            out.push(format!("map_err(|{var}| {var}.to_string())"));
+        }
+    }
+    if code.contains("map_err(ToString::to_string)") {
+        out.push("map_err(ToString::to_string)".into());
+    }
+    let anyhow = code.matches("anyhow::").count() + code.matches("anyhow!").count();
+    if anyhow > 0 {
+        out.push(format!("anyhow ({anyhow} times)"));
+    }
+    out
+}
+
+/// The top-level arguments of the generic list that `after_open` starts inside (just past
+/// its `<`), whitespace removed: `Vec<u8>,String>x` is `["Vec<u8>", "String"]`.
+fn generic_args(after_open: &str) -> Vec<String> {
+    let mut args = vec![String::new()];
+    let mut depth = 0i32;
+    let mut prev = '\0';
+    for c in after_open.chars() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            // `->` in a `Fn(..) -> T` bound is no closing bracket.
+            '>' if prev == '-' => {}
+            '>' | ')' | ']' if depth == 0 => return args,
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                args.push(String::new());
+                prev = c;
+                continue;
+            }
+            _ => {}
+        }
+        args.last_mut().expect("one argument at least").push(c);
+        prev = c;
+    }
+    args
+}
+
+#[test]
+fn the_error_reader_sees_string_errors_but_not_string_values() {
+    let text = without_test_items(&strip(
+        "fn a() -> Result<Vec<u8>, String> {}\n\
+         fn b() -> Result<HashMap<String, String>, LabelError> {}\n\
+         fn c() -> io::Result<String> {}\n\
+         fn d(f: impl Fn(u8) -> Result<u8, E>) -> MyResult<u8, String> { x.map_err(|e| e.to_string()) }\n\
+         fn e() { let s = \"anyhow::Result<(), String>\"; y.map_err(|p| p .to_string() )?; }\n\
+         #[cfg(test)]\nmod tests { fn t() -> anyhow::Result<()> {} }\n",
+    ));
+    assert_eq!(
+        untyped_errors(&text),
+        [
+            "Result<Vec<u8>, String>",
+            "map_err(|e| e.to_string())",
+            "map_err(|p| p.to_string())",
+        ]
+    );
+}

@@ -4,8 +4,10 @@
 use super::types::{CutoutWcs, LsstCutout};
 use crate::alert::cutout::{read_image_hdu, with_fits_in_memory};
 use crate::alert::gunzip;
+use crate::alert::CutoutError;
 use fitsio::hdu::FitsHdu;
 use fitsio::FitsFile;
+use std::sync::Arc;
 
 /// The HDU names Rubin writes (lsst/ap_association `packageAlerts.py`).
 pub const VARIANCE_HDU: &str = "UNCERT";
@@ -16,11 +18,11 @@ pub const PSF_HDU: &str = "PSFIMAGE";
 #[derive(Debug)]
 pub struct DecodedCutout {
     pub cutout: LsstCutout,
-    pub problems: Vec<String>,
+    pub problems: Vec<CutoutError>,
 }
 
 /// Decodes one cutout field. Gzipped data is accepted too, in case a producer compresses.
-pub fn decode_lsst_cutout(data: &[u8]) -> Result<DecodedCutout, String> {
+pub fn decode_lsst_cutout(data: &[u8]) -> Result<DecodedCutout, CutoutError> {
     if data.starts_with(&[0x1f, 0x8b]) {
         let fits = gunzip(data)?;
         return with_fits_in_memory(&fits, read_cutout);
@@ -28,8 +30,10 @@ pub fn decode_lsst_cutout(data: &[u8]) -> Result<DecodedCutout, String> {
     with_fits_in_memory(data, read_cutout)
 }
 
-fn read_cutout(file: &mut FitsFile) -> Result<DecodedCutout, String> {
-    let primary = file.primary_hdu().map_err(|e| format!("FITS: {e}"))?;
+fn read_cutout(file: &mut FitsFile) -> Result<DecodedCutout, CutoutError> {
+    let primary = file
+        .primary_hdu()
+        .map_err(|e| CutoutError::Fits(Arc::new(e)))?;
     let image = read_image_hdu(file, &primary, "PRIMARY HDU")?;
     let unit = primary
         .read_key::<String>(file, "BUNIT")
@@ -45,18 +49,24 @@ fn read_cutout(file: &mut FitsFile) -> Result<DecodedCutout, String> {
         _ => None,
     };
     let mut problems = Vec::new();
-    let mut extension = |name: &str, what: &str| match file.hdu(name) {
-        Ok(hdu) => match read_image_hdu(&mut *file, &hdu, name) {
+    let mut extension = |hdu: &'static str, what: &'static str| match file.hdu(hdu) {
+        Ok(found) => match read_image_hdu(&mut *file, &found, hdu) {
             Ok(stamp) => Some(stamp),
             Err(e) => {
-                problems.push(format!("{what} HDU {name}: {e}"));
+                problems.push(CutoutError::Extension {
+                    what,
+                    hdu,
+                    problem: Box::new(e),
+                });
                 None
             }
         },
-        Err(_) => {
-            problems.push(format!(
-                "FITS: no {name} HDU ({what}); the file is cut short or not an LSST cutout"
-            ));
+        Err(e) => {
+            problems.push(CutoutError::MissingExtension {
+                what,
+                hdu,
+                source: Arc::new(e),
+            });
             None
         }
     };
@@ -64,11 +74,10 @@ fn read_cutout(file: &mut FitsFile) -> Result<DecodedCutout, String> {
     let psf = extension(PSF_HDU, "PSF");
     if let Some(v) = &variance {
         if (v.width, v.height) != (image.width, image.height) {
-            problems.push(format!(
-                "variance is {}, the image {}",
-                v.shape_label(),
-                image.shape_label()
-            ));
+            problems.push(CutoutError::VarianceShape {
+                variance: v.shape_label(),
+                image: image.shape_label(),
+            });
         }
     }
     Ok(DecodedCutout {
@@ -147,7 +156,7 @@ mod tests {
         assert!(decoded.cutout.psf.is_none());
         assert_eq!(decoded.problems.len(), 1, "{:?}", decoded.problems);
         assert!(
-            decoded.problems[0].contains("PSFIMAGE"),
+            decoded.problems[0].to_string().contains("PSFIMAGE"),
             "{:?}",
             decoded.problems
         );

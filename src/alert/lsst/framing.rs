@@ -5,7 +5,7 @@
 use super::record::LsstRecordReader;
 use super::schemas::{writer_schema, SchemaSources};
 use super::types::LsstAlert;
-use crate::alert::{AlertOrigin, ReadError, ReadErrorKind};
+use crate::alert::{AlertOrigin, AvroError, FrameError, ReadError, ReadErrorKind};
 use std::sync::Arc;
 
 const MAGIC_BYTE: u8 = 0;
@@ -18,18 +18,14 @@ pub fn is_framed(bytes: &[u8]) -> bool {
 }
 
 /// Reads the schema id of a framed message, or says why the header is not one.
-pub fn frame_header(bytes: &[u8]) -> Result<u32, String> {
+pub fn frame_header(bytes: &[u8]) -> Result<u32, FrameError> {
     if bytes.len() < HEADER_LEN {
-        return Err(format!(
-            "truncated: {} bytes, a framed message has a 5-byte header and a body",
-            bytes.len()
-        ));
+        return Err(FrameError::Truncated {
+            length: bytes.len(),
+        });
     }
     if bytes[0] != MAGIC_BYTE {
-        return Err(format!(
-            "starts with 0x{:02x}, not the magic byte 0x00",
-            bytes[0]
-        ));
+        return Err(FrameError::NoMagicByte { first: bytes[0] });
     }
     Ok(u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]))
 }
@@ -58,7 +54,7 @@ pub fn decode_framed(
         let schema = match writer_schema(schemas, id) {
             Ok(s) => s,
             Err(e) => {
-                errors.push(fail(ReadErrorKind::Schema(e.to_string())));
+                errors.push(fail(ReadErrorKind::Schema(e)));
                 return;
             }
         };
@@ -66,10 +62,10 @@ pub fn decode_framed(
         let value = match schema.read_value(&mut body) {
             Ok(v) => v,
             Err(e) => {
-                errors.push(fail(ReadErrorKind::CorruptAvro(format!(
-                    "message with schema id {id} ({}) is truncated or corrupt: {e}",
-                    schema.version
-                ))));
+                errors.push(fail(ReadErrorKind::CorruptAvro(AvroError::Message {
+                    version: schema.version,
+                    source: Arc::new(e),
+                })));
                 return;
             }
         };
@@ -94,8 +90,8 @@ mod tests {
     fn header_gives_the_big_endian_schema_id_or_says_what_is_wrong() {
         assert_eq!(frame_header(&[0, 0, 0, 0x03, 0xe8, 1]), Ok(1000));
         assert_eq!(frame_header(&[0, 0, 0, 0x04, 0x4d]), Ok(1101));
-        assert!(frame_header(&[0, 0, 0]).is_err_and(|e| e.contains("truncated")));
-        assert!(frame_header(b"Obj\x01\x02").is_err_and(|e| e.contains("0x4f")));
+        assert!(frame_header(&[0, 0, 0]).is_err_and(|e| e.to_string().contains("truncated")));
+        assert!(frame_header(b"Obj\x01\x02").is_err_and(|e| e.to_string().contains("0x4f")));
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub use cutout::{decode_lsst_cutout, DecodedCutout, PSF_HDU, VARIANCE_HDU};
 pub use framing::{decode_framed, frame_header, is_framed};
 pub(crate) use record::to_json;
 pub use record::{looks_like_lsst, LsstRecordReader};
-pub use registry::SchemaRegistry;
+pub use registry::{RegistryError, ReplyError, SchemaRegistry};
 pub use schemas::{
     schema_dir, versions_matching, writer_schema, ColumnShape, SchemaError, SchemaSources,
     WriterSchema, SCHEMAS_ENV,

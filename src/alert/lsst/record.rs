@@ -5,7 +5,7 @@
 use super::cutout::decode_lsst_cutout;
 use super::types::*;
 use crate::alert::avro_value::{as_f64, as_i64, as_string, strip_union, value_kind};
-use crate::alert::{AlertOrigin, CutoutKind, ReadError, ReadErrorKind};
+use crate::alert::{AlertOrigin, CutoutError, CutoutKind, ReadError, ReadErrorKind};
 use apache_avro::types::Value;
 
 /// True when a decoded top-level record is an LSST alert rather than a ZTF one.
@@ -120,7 +120,7 @@ fn cutout(
     origin: &AlertOrigin,
     errors: &mut Vec<ReadError>,
 ) -> Option<LsstCutout> {
-    let report = |errors: &mut Vec<ReadError>, problem: String| {
+    let report = |errors: &mut Vec<ReadError>, problem: CutoutError| {
         errors.push(ReadError::new(
             &*origin.file,
             Some(origin.record),
@@ -136,7 +136,10 @@ fn cutout(
         other => {
             report(
                 errors,
-                format!("cutout is {}, not bytes", value_kind(&other)),
+                CutoutError::NotBytes {
+                    field: "cutout",
+                    found: value_kind(&other),
+                },
             );
             return None;
         }

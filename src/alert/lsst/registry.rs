@@ -13,6 +13,35 @@ const IO_TIMEOUT: Duration = Duration::from_secs(20);
 /// The 11.x alert schema is about 60 kB; a reply far larger is not a schema.
 const MAX_REPLY: usize = 16 << 20;
 
+/// Why a registry gave no schema.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("registry {url}: the URL must start with http:// or https://")]
+    NotHttp { url: String },
+    #[error("registry {url} unreachable: {source}")]
+    Unreachable { url: String, source: curl::Error },
+    #[error("registry {target}: reply longer than {} MiB: not a schema", MAX_REPLY >> 20)]
+    TooLong { target: String },
+    #[error("registry {target}: {problem}")]
+    Reply {
+        target: String,
+        #[source]
+        problem: ReplyError,
+    },
+}
+
+/// Why a registry's reply holds no schema.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    /// Not 200; the start of the body says why (the registry's own message).
+    #[error("HTTP {status}: {body}")]
+    Status { status: u32, body: String },
+    #[error("reply is not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("reply has no \"schema\" string")]
+    NoSchema,
+}
+
 /// A registry and the folder its schemas are cached in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SchemaRegistry {
@@ -47,7 +76,7 @@ impl SchemaRegistry {
     }
 
     /// The schema text for an id: from the cache, else from the registry (then cached).
-    pub fn schema_text(&self, id: u32) -> Result<String, String> {
+    pub fn schema_text(&self, id: u32) -> Result<String, RegistryError> {
         let cached = self.cache_file(id);
         if let Ok(text) = std::fs::read_to_string(&cached) {
             return Ok(text);
@@ -58,15 +87,17 @@ impl SchemaRegistry {
         Ok(text)
     }
 
-    fn fetch(&self, id: u32) -> Result<String, String> {
+    fn fetch(&self, id: u32) -> Result<String, RegistryError> {
         let target = format!("{}/schemas/ids/{id}", self.url);
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(format!(
-                "registry {}: the URL must start with http:// or https://",
-                self.url
-            ));
+            return Err(RegistryError::NotHttp {
+                url: self.url.clone(),
+            });
         }
-        let down = |e: curl::Error| format!("registry {} unreachable: {e}", self.url);
+        let down = |source: curl::Error| RegistryError::Unreachable {
+            url: self.url.clone(),
+            source,
+        };
         let mut easy = curl::easy::Easy::new();
         easy.url(&target).map_err(down)?;
         easy.connect_timeout(CONNECT_TIMEOUT).map_err(down)?;
@@ -95,29 +126,28 @@ impl SchemaRegistry {
             transfer.perform()
         };
         if too_long {
-            return Err(format!(
-                "registry {target}: reply longer than {} MiB: not a schema",
-                MAX_REPLY >> 20
-            ));
+            return Err(RegistryError::TooLong { target });
         }
         performed.map_err(down)?;
         let status = easy.response_code().map_err(down)?;
-        parse_reply(status, &body).map_err(|e| format!("registry {target}: {e}"))
+        parse_reply(status, &body).map_err(|problem| RegistryError::Reply { target, problem })
     }
 }
 
 /// The `schema` string of a registry reply, or why there is none.
-fn parse_reply(status: u32, body: &[u8]) -> Result<String, String> {
+fn parse_reply(status: u32, body: &[u8]) -> Result<String, ReplyError> {
     if status != 200 {
         let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-        return Err(format!("HTTP {status}: {}", text.trim()));
+        return Err(ReplyError::Status {
+            status,
+            body: text.trim().to_string(),
+        });
     }
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| format!("reply is not JSON: {e}"))?;
+    let json: serde_json::Value = serde_json::from_slice(body).map_err(ReplyError::NotJson)?;
     json["schema"]
         .as_str()
         .map(str::to_string)
-        .ok_or_else(|| "reply has no \"schema\" string".to_string())
+        .ok_or(ReplyError::NoSchema)
 }
 
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
@@ -136,13 +166,17 @@ mod tests {
     #[test]
     fn replies_give_the_schema_or_the_status() {
         let ok = b"{\"schema\":\"{\\\"type\\\":\\\"int\\\"}\"}";
-        assert_eq!(parse_reply(200, ok).as_deref(), Ok("{\"type\":\"int\"}"));
-        let missing = b"{\"error_code\":40403,\"message\":\"Schema not found\"}";
-        assert!(
-            parse_reply(404, missing).is_err_and(|e| e.contains("404") && e.contains("not found"))
+        assert_eq!(
+            parse_reply(200, ok).ok().as_deref(),
+            Some("{\"type\":\"int\"}")
         );
+        let missing = b"{\"error_code\":40403,\"message\":\"Schema not found\"}";
+        assert!(parse_reply(404, missing).is_err_and(|e| {
+            let e = e.to_string();
+            e.contains("404") && e.contains("not found")
+        }));
         assert!(parse_reply(200, b"garbage").is_err());
-        assert!(parse_reply(200, b"{}").is_err_and(|e| e.contains("no \"schema\"")));
+        assert!(parse_reply(200, b"{}").is_err_and(|e| e.to_string().contains("no \"schema\"")));
     }
 
     #[test]
@@ -159,7 +193,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("https://127.0.0.1:{port}");
         let registry = SchemaRegistry::new(&url, Some(dir.path().into()));
-        let e = registry.schema_text(1000).expect_err("not a TLS server");
+        let e = registry
+            .schema_text(1000)
+            .expect_err("not a TLS server")
+            .to_string();
         assert!(e.contains(&url) && e.contains("unreachable"), "{e}");
         assert!(
             e.to_ascii_lowercase().contains("ssl") || e.contains("TLS"),
@@ -167,12 +204,12 @@ mod tests {
         );
         std::fs::write(dir.path().join("1000.avsc"), "{\"type\":\"int\"}").expect("write");
         assert_eq!(
-            registry.schema_text(1000).as_deref(),
-            Ok("{\"type\":\"int\"}")
+            registry.schema_text(1000).ok().as_deref(),
+            Some("{\"type\":\"int\"}")
         );
         let ftp = SchemaRegistry::new("ftp://example.org", Some(dir.path().join("ftp")));
         assert!(ftp
             .schema_text(1000)
-            .is_err_and(|e| e.contains("http:// or https://")));
+            .is_err_and(|e| e.to_string().contains("http:// or https://")));
     }
 }

@@ -6,7 +6,7 @@
 //! `.avsc` files of one version name each other (`lsst.v10_0.diaSource`), so they are parsed
 //! as one set. The schemas are GPL-3.0 and are never bundled; the user points at a copy.
 
-use super::registry::SchemaRegistry;
+use super::registry::{RegistryError, SchemaRegistry};
 use super::types::SchemaVersion;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::schema::ResolvedSchema;
@@ -34,10 +34,27 @@ pub enum SchemaError {
         minor: u32,
         dir: String,
     },
-    #[error("schema id {id}: {problem}")]
-    Invalid { id: u32, problem: String },
-    #[error("schema id {id}: {problem}")]
-    Registry { id: u32, problem: String },
+    #[error("schema id {id}: {source}")]
+    Invalid {
+        id: u32,
+        source: Arc<apache_avro::Error>,
+    },
+    #[error("schema id {id}: {}: {source}", path.display())]
+    Unreadable {
+        id: u32,
+        path: PathBuf,
+        source: Arc<std::io::Error>,
+    },
+    #[error("schema id {id}: {}: {source}", folder.display())]
+    InvalidSet {
+        id: u32,
+        folder: PathBuf,
+        source: Arc<apache_avro::Error>,
+    },
+    #[error("schema id {id}: no record named {name}")]
+    NoAlertRecord { id: u32, name: String },
+    #[error("schema id {id}: {source}")]
+    Registry { id: u32, source: Arc<RegistryError> },
 }
 
 /// Where writer schemas come from: a local folder first, then a registry.
@@ -56,19 +73,22 @@ pub struct WriterSchema {
 
 impl WriterSchema {
     /// Decodes one schemaless datum; `data` is advanced past it.
-    pub fn read_value(&self, data: &mut &[u8]) -> Result<Value, String> {
-        self.reader.read_value(data).map_err(|e| e.to_string())
+    pub fn read_value(&self, data: &mut &[u8]) -> Result<Value, apache_avro::Error> {
+        self.reader.read_value(data)
     }
 
     /// One self-contained schema, as a registry serves it.
     fn from_text(text: &str, id: u32) -> Result<Self, SchemaError> {
-        let invalid = |problem: String| SchemaError::Invalid { id, problem };
-        let schema = Schema::parse_str(text).map_err(|e| invalid(e.to_string()))?;
+        let invalid = |e| SchemaError::Invalid {
+            id,
+            source: Arc::new(e),
+        };
+        let schema = Schema::parse_str(text).map_err(invalid)?;
         // Leaked as in `load`: one per version for the life of the process.
         let schema: &'static Schema = Box::leak(Box::new(schema));
         let reader = GenericDatumReader::builder(schema)
             .build()
-            .map_err(|e| invalid(e.to_string()))?;
+            .map_err(invalid)?;
         Ok(Self {
             version: SchemaVersion::from_id(id),
             reader,
@@ -104,22 +124,35 @@ impl WriterSchema {
         }) {
             return Err(unknown());
         }
-        let invalid = |problem: String| SchemaError::Invalid { id, problem };
+        let invalid = |e| SchemaError::Invalid {
+            id,
+            source: Arc::new(e),
+        };
         let texts = files
             .iter()
             .map(|p| {
-                std::fs::read_to_string(p).map_err(|e| invalid(format!("{}: {e}", p.display())))
+                std::fs::read_to_string(p).map_err(|e| SchemaError::Unreadable {
+                    id,
+                    path: p.clone(),
+                    source: Arc::new(e),
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let schemata = Schema::parse_list(&texts)
-            .map_err(|e| invalid(format!("{}: {e}", folder.display())))?;
+        let schemata = Schema::parse_list(&texts).map_err(|e| SchemaError::InvalidSet {
+            id,
+            folder: folder.clone(),
+            source: Arc::new(e),
+        })?;
         // Leaked on purpose: the datum reader borrows the schemas, and each version is
         // loaded once for the life of the process (a dozen versions exist).
         let schemata: &'static [Schema] = Box::leak(schemata.into_boxed_slice());
         let alert = schemata
             .iter()
             .find(|s| s.name().is_some_and(|n| n.fullname(None) == alert_name))
-            .ok_or_else(|| invalid(format!("no record named {alert_name}")))?;
+            .ok_or_else(|| SchemaError::NoAlertRecord {
+                id,
+                name: alert_name.clone(),
+            })?;
         // apache-avro resolves references in list order, and only to schemas before them:
         // the alert, which names all the others, goes last.
         let mut ordered: Vec<&Schema> = schemata
@@ -127,12 +160,11 @@ impl WriterSchema {
             .filter(|s| !std::ptr::eq(*s, alert))
             .collect();
         ordered.push(alert);
-        let resolved =
-            ResolvedSchema::new_with_schemata(ordered).map_err(|e| invalid(e.to_string()))?;
+        let resolved = ResolvedSchema::new_with_schemata(ordered).map_err(invalid)?;
         let reader = GenericDatumReader::builder(alert)
             .resolved_writer_schemata(resolved)
             .build()
-            .map_err(|e| invalid(e.to_string()))?;
+            .map_err(invalid)?;
         Ok(Self { version, reader })
     }
 }
@@ -169,7 +201,10 @@ pub fn writer_schema(sources: &SchemaSources, id: u32) -> Result<Arc<WriterSchem
         (Some(registry), _) => cached_or(format!("url:{}", registry.url), id, || {
             let text = registry
                 .schema_text(id)
-                .map_err(|problem| SchemaError::Registry { id, problem })?;
+                .map_err(|e| SchemaError::Registry {
+                    id,
+                    source: Arc::new(e),
+                })?;
             WriterSchema::from_text(&text, id)
         }),
         (None, Some(local_error)) => Err(local_error),

@@ -8,7 +8,7 @@ use crate::alert::avro_value::*;
 use crate::alert::catch_decoder_panic;
 use crate::alert::container::for_each_record;
 use crate::alert::cutout::decode_cutout;
-use crate::alert::error::{ReadError, ReadErrorKind};
+use crate::alert::error::{CutoutError, ReadError, ReadErrorKind};
 use crate::alert::{AlertOrigin, CutoutKind, Stamp};
 use apache_avro::types::Value;
 use std::sync::Arc;
@@ -41,11 +41,7 @@ impl AlertFileReader {
             Ok(d) => d,
             Err(panic) => DecodedFile {
                 alerts: Vec::new(),
-                errors: vec![ReadError::new(
-                    &**file,
-                    None,
-                    ReadErrorKind::Panic(panic.message),
-                )],
+                errors: vec![ReadError::new(&**file, None, panic.into())],
             },
         }
     }
@@ -350,7 +346,11 @@ fn fp_from_value(v: Value) -> Option<ForcedPhotometry> {
 }
 
 /// A cutout is `{fileName, stampData}`, raw bytes (flat stamp sets), or null.
-fn cutout_from_value(v: Value) -> Result<Option<Stamp>, String> {
+fn cutout_from_value(v: Value) -> Result<Option<Stamp>, CutoutError> {
+    let not_bytes = |field, other: &Value| CutoutError::NotBytes {
+        field,
+        found: value_kind(other),
+    };
     let bytes = match v {
         Value::Null => return Ok(None),
         Value::Bytes(b) => b,
@@ -358,11 +358,11 @@ fn cutout_from_value(v: Value) -> Result<Option<Stamp>, String> {
             Some((_, value)) => match strip_union(value) {
                 Value::Bytes(b) => b,
                 Value::Null => return Ok(None),
-                other => return Err(format!("stampData is {}", value_kind(&other))),
+                other => return Err(not_bytes("stampData", &other)),
             },
-            None => return Err("cutout record has no stampData".into()),
+            None => return Err(CutoutError::NoStampData),
         },
-        other => return Err(format!("cutout is {}", value_kind(&other))),
+        other => return Err(not_bytes("cutout", &other)),
     };
     decode_cutout(&bytes).map(Some)
 }

@@ -4,15 +4,34 @@
 //! decoded, whatever else the file holds (IRSA's files have about 300 columns).
 
 use super::{
-    AllWiseSource, WiseMagnitudes, DEC_NAMES, ID_NAMES, RA_NAMES, W1_NAMES, W2_NAMES, W3_NAMES,
+    AllWiseSource, CatalogueError, WiseMagnitudes, DEC_NAMES, ID_NAMES, RA_NAMES, W1_NAMES,
+    W2_NAMES, W3_NAMES,
 };
 use parquet::basic::Type as PhysicalType;
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl};
 use parquet::data_type::DataType;
+use parquet::errors::ParquetError;
 use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
 use parquet::schema::types::SchemaDescriptor;
 use std::fs::File;
 use std::path::Path;
+
+/// Why one column of one row group cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ColumnError {
+    #[error("{}", codec_hint(.0.to_string()))]
+    Read(#[source] ParquetError),
+    #[error("{0}")]
+    RowCount(#[source] std::num::TryFromIntError),
+    #[error("{records} values where the row group has {rows} rows")]
+    Count { records: usize, rows: usize },
+    #[error("definition levels do not match the values")]
+    Levels,
+    #[error("not a numeric column")]
+    NotNumeric,
+    #[error("neither text nor an integer")]
+    NotAnId,
+}
 
 /// The first flat column (file order, as the CSV reader takes the first header) whose name is
 /// one of `names`, ignoring case.
@@ -27,16 +46,14 @@ fn read_all<T: DataType>(
     mut reader: ColumnReaderImpl<T>,
     rows: usize,
     max_def: i16,
-) -> Result<Vec<Option<T::T>>, String> {
+) -> Result<Vec<Option<T::T>>, ColumnError> {
     let mut defs: Vec<i16> = Vec::with_capacity(rows);
     let mut values: Vec<T::T> = Vec::with_capacity(rows);
     let (records, _, _) = reader
         .read_records(rows, Some(&mut defs), None, &mut values)
-        .map_err(|e| e.to_string())?;
+        .map_err(ColumnError::Read)?;
     if records != rows {
-        return Err(format!(
-            "{records} values where the row group has {rows} rows"
-        ));
+        return Err(ColumnError::Count { records, rows });
     }
     if max_def == 0 {
         return Ok(values.into_iter().map(Some).collect());
@@ -47,7 +64,7 @@ fn read_all<T: DataType>(
         .map(|&d| if d == max_def { values.next() } else { None })
         .collect();
     if out.len() != rows || values.next().is_some() {
-        return Err("definition levels do not match the values".into());
+        return Err(ColumnError::Levels);
     }
     Ok(out)
 }
@@ -57,10 +74,10 @@ fn finite(v: f64) -> Option<f64> {
 }
 
 /// A numeric column as f64 (float32, float64 or integer), non-finite values as missing.
-fn read_numbers(rg: &dyn RowGroupReader, col: usize) -> Result<Vec<Option<f64>>, String> {
-    let rows = usize::try_from(rg.metadata().num_rows()).map_err(|e| e.to_string())?;
+fn read_numbers(rg: &dyn RowGroupReader, col: usize) -> Result<Vec<Option<f64>>, ColumnError> {
+    let rows = usize::try_from(rg.metadata().num_rows()).map_err(ColumnError::RowCount)?;
     let max_def = rg.metadata().column(col).column_descr().max_def_level();
-    let reader = rg.get_column_reader(col).map_err(|e| e.to_string())?;
+    let reader = rg.get_column_reader(col).map_err(ColumnError::Read)?;
     let conv = |v: Vec<Option<f64>>| v.into_iter().map(|v| v.and_then(finite)).collect();
     Ok(match reader {
         ColumnReader::DoubleColumnReader(r) => conv(read_all(r, rows, max_def)?),
@@ -82,15 +99,15 @@ fn read_numbers(rg: &dyn RowGroupReader, col: usize) -> Result<Vec<Option<f64>>,
                 .map(|v| v.map(|v| v as f64))
                 .collect(),
         ),
-        _ => return Err("not a numeric column".into()),
+        _ => return Err(ColumnError::NotNumeric),
     })
 }
 
 /// An identifier column as text (strings or integers, as `source_id` or `cntr` are).
-fn read_ids(rg: &dyn RowGroupReader, col: usize) -> Result<Vec<Option<String>>, String> {
-    let rows = usize::try_from(rg.metadata().num_rows()).map_err(|e| e.to_string())?;
+fn read_ids(rg: &dyn RowGroupReader, col: usize) -> Result<Vec<Option<String>>, ColumnError> {
+    let rows = usize::try_from(rg.metadata().num_rows()).map_err(ColumnError::RowCount)?;
     let max_def = rg.metadata().column(col).column_descr().max_def_level();
-    let reader = rg.get_column_reader(col).map_err(|e| e.to_string())?;
+    let reader = rg.get_column_reader(col).map_err(ColumnError::Read)?;
     Ok(match reader {
         ColumnReader::ByteArrayColumnReader(r) => read_all(r, rows, max_def)?
             .into_iter()
@@ -104,7 +121,7 @@ fn read_ids(rg: &dyn RowGroupReader, col: usize) -> Result<Vec<Option<String>>, 
             .into_iter()
             .map(|v| v.map(|v| v.to_string()))
             .collect(),
-        _ => return Err("neither text nor an integer".into()),
+        _ => return Err(ColumnError::NotAnId),
     })
 }
 
@@ -121,19 +138,16 @@ fn codec_hint(e: String) -> String {
 }
 
 /// Reads the sources of a Parquet catalogue; errors are the problem, without the path.
-pub(super) fn read_sources(path: &Path) -> Result<Vec<AllWiseSource>, String> {
-    let file = File::open(path).map_err(|e| e.to_string())?;
-    let reader =
-        SerializedFileReader::new(file).map_err(|e| format!("not a readable Parquet file: {e}"))?;
+pub(super) fn read_sources(path: &Path) -> Result<Vec<AllWiseSource>, CatalogueError> {
+    let file = File::open(path).map_err(CatalogueError::Io)?;
+    let reader = SerializedFileReader::new(file).map_err(CatalogueError::NotParquet)?;
     let schema = reader.metadata().file_metadata().schema_descr_ptr();
-    let ra_col =
-        find_column(&schema, RA_NAMES).ok_or("no ra column (ra or RAJ2000)".to_string())?;
-    let dec_col =
-        find_column(&schema, DEC_NAMES).ok_or("no dec column (dec or DEJ2000)".to_string())?;
+    let ra_col = find_column(&schema, RA_NAMES).ok_or(CatalogueError::NoRa)?;
+    let dec_col = find_column(&schema, DEC_NAMES).ok_or(CatalogueError::NoDec)?;
     let id_col = find_column(&schema, ID_NAMES);
     let cols = [W1_NAMES, W2_NAMES, W3_NAMES].map(|n| find_column(&schema, n));
     if cols.iter().all(Option::is_none) {
-        return Err("no W1/W2/W3 magnitude columns".into());
+        return Err(CatalogueError::NoMagnitudes);
     }
     for c in [Some(ra_col), Some(dec_col), id_col]
         .into_iter()
@@ -142,31 +156,32 @@ pub(super) fn read_sources(path: &Path) -> Result<Vec<AllWiseSource>, String> {
     {
         let d = schema.column(c);
         if d.max_rep_level() > 0 {
-            return Err(format!(
-                "column {} is a list, not one value per row",
-                d.name()
-            ));
+            return Err(CatalogueError::ListColumn {
+                column: d.name().to_string(),
+            });
         }
         let numeric = matches!(
             d.physical_type(),
             PhysicalType::FLOAT | PhysicalType::DOUBLE | PhysicalType::INT32 | PhysicalType::INT64
         );
         if Some(c) != id_col && !numeric {
-            return Err(format!(
-                "column {} is {}, not a number",
-                d.name(),
-                d.physical_type()
-            ));
+            return Err(CatalogueError::NotNumeric {
+                column: d.name().to_string(),
+                kind: d.physical_type(),
+            });
         }
     }
-    let named = |c: usize, e: String| format!("column {}: {e}", schema.column(c).name());
     let mut sources = Vec::new();
     let mut row_base = 0usize;
     for g in 0..reader.num_row_groups() {
         let rg = reader
             .get_row_group(g)
-            .map_err(|e| format!("row group {g}: {e}"))?;
-        let in_group = |c: usize, e: String| format!("row group {g}, {}", named(c, codec_hint(e)));
+            .map_err(|source| CatalogueError::RowGroup { group: g, source })?;
+        let in_group = |c: usize, problem: ColumnError| CatalogueError::Column {
+            group: g,
+            column: schema.column(c).name().to_string(),
+            problem,
+        };
         let ra = read_numbers(rg.as_ref(), ra_col).map_err(|e| in_group(ra_col, e))?;
         let dec = read_numbers(rg.as_ref(), dec_col).map_err(|e| in_group(dec_col, e))?;
         let ids = match id_col {
