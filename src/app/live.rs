@@ -412,7 +412,7 @@ impl StampseqApp {
                     // is not its bare ssObjectId).
                     for (r, a) in results.iter_mut().zip(&alerts) {
                         if let Some(key) = crate::sequence::neutral::ObjectKey::of(a) {
-                            r.object_id = super::state::browser_key(key);
+                            r.object_id = super::state::browser_key(&key);
                         }
                     }
                     let keep = self.state.selected_object_id();

@@ -113,11 +113,8 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     h.run_steps(2);
     let app = h.state();
     let selected = app.state.selection.object.expect("selection");
-    assert_eq!(
-        app.state.catalog.sequences[selected].object_id,
-        "ZTF21abiuvdk"
-    );
-    assert_eq!(app.state.catalog.sequences[selected].len(), 34);
+    assert_eq!(app.state.catalog.objects[selected].key.id, "ZTF21abiuvdk");
+    assert_eq!(app.state.catalog.objects[selected].alerts.len(), 34);
 
     // Change the science stretch from asinh to log.
     // The first "stretch" combo box is the science/reference one.
@@ -356,7 +353,9 @@ fn the_selected_detection_exports_as_fits_and_png() {
     let fits =
         std::fs::read(out.join("ZTF19abegmle_916439405515010013_science.fits")).expect("fits");
     let stamp = stampseq::alert::decode_fits_image(&fits).expect("decodes");
-    let alert = &h.state().state.catalog.sequences[0].detections[0];
+    let Some(stampseq::alert::AnyAlert::Ztf(alert)) = h.state().state.catalog.alert(0, 0) else {
+        panic!("a ZTF alert");
+    };
     let original = alert.cutouts.science.as_ref().expect("science");
     let bits =
         |s: &stampseq::alert::Stamp| s.pixels.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
@@ -616,7 +615,7 @@ fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
     h.run_steps(2);
     let app = h.state();
     let selected = app.state.selection.object.expect("selected");
-    assert_eq!(app.state.catalog.sequences[selected].object_id, first);
+    assert_eq!(app.state.catalog.objects[selected].key.id, first);
 
     export_both(
         &mut h,
@@ -983,14 +982,13 @@ fn loading_an_allwise_catalogue_reanswers_with_the_colour_rule() {
         .expect("answer");
     let (ra, dec) = {
         let app = h.state();
-        let s = app
-            .state
+        let row = app.state.catalog.index_of("ZTF18abslpjy").expect("object");
+        app.state
             .catalog
-            .sequences
-            .iter()
-            .find(|s| s.object_id == "ZTF18abslpjy")
-            .expect("object");
-        (s.detections[0].candidate.ra, s.detections[0].candidate.dec)
+            .alert(row, 0)
+            .expect("an alert")
+            .as_ref()
+            .ra_dec()
     };
     let catalogue = dir.path().join("allwise.csv");
     std::fs::write(
