@@ -6,6 +6,7 @@ use super::StampseqApp;
 impl StampseqApp {
     /// Applies what the background jobs reported.
     pub fn poll_jobs(&mut self) {
+        self.state.poll_label_writes();
         for event in self.state.jobs.poll() {
             match event {
                 JobEvent::Loaded {

@@ -148,6 +148,7 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     h.run_steps(2);
     h.key_press(Key::Num5);
     h.run_steps(2);
+    h.state_mut().flush_labels();
     let csv = std::fs::read_to_string(labels.path().join("labels.csv")).expect("labels.csv");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4, "{csv}");
@@ -157,6 +158,7 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     // Ctrl+Z takes the last label back, on disk too.
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::Z);
     h.run_steps(2);
+    h.state_mut().flush_labels();
     let csv = std::fs::read_to_string(labels.path().join("labels.csv")).expect("labels.csv");
     assert!(!csv.contains(",bogus"), "{csv}");
     let log = std::fs::read_to_string(labels.path().join("labels.log")).expect("labels.log");
@@ -954,6 +956,7 @@ fn labels_import_through_the_dialog_and_carry_confidence_and_vetter() {
     let d = store.details("ZTF18abslpjy").expect("details");
     assert_eq!(d.confidence.as_deref(), Some("unsure"));
     assert_eq!(d.vetter.as_deref(), Some("Ada"));
+    h.state_mut().flush_labels();
     let journal = std::fs::read_to_string(labels_dir.join("labels.log")).expect("journal");
     assert!(journal.contains("\"vetter\":\"Ada\""), "{journal}");
     assert!(journal.contains("imported from alerce-export.csv"));
