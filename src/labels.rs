@@ -103,6 +103,46 @@ pub struct LabelStore {
     details: BTreeMap<String, LabelDetails>,
     /// Written into each new entry.
     vetter: Option<String>,
+    /// Journal lines not yet written, for a store whose writes are deferred
+    /// ([`LabelStore::defer_writes`]); `None` when each change is written before it returns.
+    unwritten: Option<String>,
+}
+
+/// The changes a store with deferred writes has not written yet: the journal entries and
+/// the CSV after them ([`LabelStore::take_unwritten`]), for a writer off the caller's thread.
+#[derive(Debug)]
+pub struct UnwrittenLabels {
+    log: PathBuf,
+    lines: String,
+    csv: PathBuf,
+    table: String,
+}
+
+impl UnwrittenLabels {
+    /// Appends the entries to the journal (synced to disk), then rewrites the CSV
+    /// atomically: the journal stays the truth, as when a store writes them itself.
+    pub fn write(&self) -> Result<(), LabelError> {
+        append_journal(&self.log, &self.lines)?;
+        write_atomic(&self.csv, self.table.as_bytes()).map_err(|source| LabelError::Io {
+            path: self.csv.display().to_string(),
+            source,
+        })
+    }
+}
+
+/// Appends `lines` to the journal at `log` and syncs it.
+fn append_journal(log: &Path, lines: &str) -> Result<(), LabelError> {
+    let io = |source| LabelError::Io {
+        path: log.display().to_string(),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(io)?;
+    f.write_all(lines.as_bytes()).map_err(io)?;
+    f.sync_data().map_err(io)
 }
 
 fn now() -> f64 {
@@ -135,6 +175,7 @@ impl LabelStore {
             revision: 0,
             details: BTreeMap::new(),
             vetter: None,
+            unwritten: None,
         };
         let log = store.log_path();
         match std::fs::File::open(&log) {
@@ -369,32 +410,51 @@ impl LabelStore {
         Ok(last.object_id)
     }
 
+    /// From now on a change is made in memory only and its entry kept for the caller to
+    /// write, in order, with [`Self::take_unwritten`] (an app that must not wait on a disk).
+    pub fn defer_writes(&mut self) {
+        self.unwritten.get_or_insert_with(String::new);
+    }
+
+    /// The changes not yet written, if any, with the CSV as it is now.
+    pub fn take_unwritten(&mut self) -> Option<UnwrittenLabels> {
+        let lines = std::mem::take(self.unwritten.as_mut()?);
+        (!lines.is_empty()).then(|| UnwrittenLabels {
+            log: self.log_path(),
+            lines,
+            csv: self.csv_path(),
+            table: self.csv_text(),
+        })
+    }
+
     fn record(&mut self, event: &LabelEvent) -> Result<(), LabelError> {
         let log = self.log_path();
-        let io = |source| LabelError::Io {
+        let mut line = serde_json::to_string(event).map_err(|e| LabelError::Io {
             path: log.display().to_string(),
-            source,
-        };
-        let mut line = serde_json::to_string(event).map_err(|e| io(std::io::Error::other(e)))?;
+            source: std::io::Error::other(e),
+        })?;
         line.push('\n');
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .map_err(io)?;
-        f.write_all(line.as_bytes()).map_err(io)?;
-        f.sync_data().map_err(io)?;
+        if let Some(unwritten) = self.unwritten.as_mut() {
+            unwritten.push_str(&line);
+            self.apply(event);
+            return Ok(());
+        }
+        append_journal(&log, &line)?;
         self.apply(event);
         self.write_csv()
     }
 
-    fn write_csv(&self) -> Result<(), LabelError> {
+    fn csv_text(&self) -> String {
         let mut out = String::from("objectId,label\n");
         for (object, label) in &self.current {
             out.push_str(&format!("{object},{label}\n"));
         }
+        out
+    }
+
+    fn write_csv(&self) -> Result<(), LabelError> {
         let path = self.csv_path();
-        write_atomic(&path, out.as_bytes()).map_err(|source| LabelError::Io {
+        write_atomic(&path, self.csv_text().as_bytes()).map_err(|source| LabelError::Io {
             path: path.display().to_string(),
             source,
         })

@@ -40,6 +40,8 @@ impl StampseqApp {
             }
             AppCommand::ConnectStream => self.connect_stream(),
         }
+        // What the command changed in the labels goes to their writer, in order.
+        self.state.send_label_writes();
     }
 
     pub(super) fn run_commands(&mut self, commands: Vec<AppCommand>) {

@@ -3,6 +3,7 @@
 //! the app's command handlers and the job reports change it.
 
 use super::jobs::Jobs;
+use super::label_writer::LabelWriter;
 use super::live::LiveStream;
 use super::predictions::Predictions;
 use super::state::{BrowserFilter, Catalog, RowFacts, RowsKey, Selection};
@@ -20,7 +21,9 @@ pub struct AppState {
     /// Browser rows after filter and sort, recomputed when `visible_key` changes.
     pub visible: Vec<usize>,
     visible_key: Option<RowsKey>,
+    /// The vetting labels, changed in memory at once; `label_writer` writes them.
     pub labels: Option<LabelStore>,
+    pub label_writer: LabelWriter,
     pub label_error: Option<String>,
     pub predictions: Predictions,
     pub feature_stats: Option<FeatureStats>,
@@ -76,19 +79,25 @@ impl RowFacts for Facts<'_> {
 
 impl AppState {
     pub fn new(
-        labels: Option<LabelStore>,
+        mut labels: Option<LabelStore>,
         label_error: Option<String>,
         jobs: Jobs,
         model_paths: Vec<PathBuf>,
         backend: crate::backend::BackendChoice,
         stream_dir: PathBuf,
     ) -> Self {
+        // A label is kept in memory at once and written by the writer, off the UI thread.
+        if let Some(store) = labels.as_mut() {
+            store.defer_writes();
+        }
+        let label_writer = LabelWriter::start(jobs.context());
         Self {
             catalog: Catalog::default(),
             selection: Selection::default(),
             visible: Vec::new(),
             visible_key: None,
             labels,
+            label_writer,
             label_error,
             predictions: Predictions::default(),
             feature_stats: None,
@@ -146,6 +155,20 @@ impl AppState {
         self.visible = key.filter.visible_rows(&self.catalog, &facts);
         self.visible_key = Some(key);
         true
+    }
+
+    /// Hands the labels' changes not yet written to the writer, in the order they were made.
+    pub fn send_label_writes(&mut self) {
+        if let Some(unwritten) = self.labels.as_mut().and_then(LabelStore::take_unwritten) {
+            self.label_writer.send(unwritten);
+        }
+    }
+
+    /// Writes that failed since the last call, shown where the labels' errors are.
+    pub fn poll_label_writes(&mut self) {
+        if let Some(e) = self.label_writer.errors().pop() {
+            self.label_error = Some(format!("label not saved: {e}"));
+        }
     }
 
     /// Forgets the browser's rows, so the next frame recomputes them (benchmarks compare

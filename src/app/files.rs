@@ -5,22 +5,15 @@
 use super::jobs::FileDone;
 use super::StampseqApp;
 use crate::alert::lsst::LsstAlert;
-use crate::alert::{Alert, CutoutKind};
+use crate::alert::neutral::SurveyAlert;
+use crate::alert::{Alert, AnyAlert, CutoutKind};
 use crate::stamp::display::DisplaySettings;
 use std::path::{Path, PathBuf};
 
-/// The selected detection, of either survey, as its stamps are written.
-enum Detection {
-    Ztf {
-        object_id: String,
-        alert: Box<Alert>,
-    },
-    Lsst(Box<LsstAlert>),
-}
-
 /// The selected detection's stamps with the display settings their PNGs are drawn with.
 pub struct StampExport {
-    detection: Detection,
+    /// The selected alert, of either survey.
+    alert: AnyAlert,
     science: DisplaySettings,
     difference: DisplaySettings,
 }
@@ -34,11 +27,16 @@ impl StampExport {
         }
     }
 
-    /// Writes the stamps into `dir`; returns the number of files written.
+    /// Writes the stamps into `dir`, each survey's cutouts with the cards it has; returns
+    /// the number of files written.
     pub fn write(&self, dir: &Path) -> anyhow::Result<usize> {
-        match &self.detection {
-            Detection::Ztf { object_id, alert } => self.write_ztf(object_id, alert, dir),
-            Detection::Lsst(alert) => self.write_lsst(alert, dir),
+        let alert = self.alert.as_ref();
+        if let Some(a) = alert.ztf() {
+            self.write_ztf(a, dir)
+        } else if let Some(a) = alert.lsst() {
+            self.write_lsst(a, dir)
+        } else {
+            anyhow::bail!("{}: no stamps this app can write", alert.source())
         }
     }
 
@@ -126,7 +124,7 @@ impl StampExport {
                 &shown,
                 settings,
                 8,
-                crate::alert::neutral::Survey::Lsst.pixel_scale_arcsec(),
+                alert.survey().pixel_scale_arcsec(),
                 &dir.join(format!("{stem}_{name}.png")),
             )?;
             written += 1;
@@ -136,8 +134,9 @@ impl StampExport {
 
     /// A ZTF alert's three cutouts as FITS (raw pixels) and as PNG (as displayed, 4x, with
     /// a 10 arcsec bar).
-    fn write_ztf(&self, object_id: &str, alert: &Alert, dir: &Path) -> anyhow::Result<usize> {
+    fn write_ztf(&self, alert: &Alert, dir: &Path) -> anyhow::Result<usize> {
         use crate::stamp::export::{write_fits, write_png};
+        let object_id = &alert.object_id;
         let stem = format!(
             "{}_{}",
             object_id,
@@ -181,32 +180,18 @@ impl StampExport {
 impl StampseqApp {
     /// The selected detection's stamps, copied out to be written.
     pub fn stamp_export(&self) -> anyhow::Result<StampExport> {
-        use crate::alert::AnyAlert;
         let state = &self.state;
         let object = state
             .selection
             .object
+            .filter(|&o| state.catalog.object(o).is_some())
             .ok_or_else(|| anyhow::anyhow!("no object selected"))?;
-        let k = state.selection.detection;
-        let no_detection = || anyhow::anyhow!("no detection selected");
-        let detection = match state.catalog.ztf(object) {
-            Some(sequence) => Detection::Ztf {
-                object_id: sequence.object_id.clone(),
-                alert: Box::new(sequence.detections.get(k).ok_or_else(no_detection)?.clone()),
-            },
-            None => {
-                let lsst = state
-                    .catalog
-                    .lsst_object(object)
-                    .ok_or_else(|| anyhow::anyhow!("no object selected"))?;
-                let Some(AnyAlert::Lsst(alert)) = lsst.alerts.get(k) else {
-                    return Err(no_detection());
-                };
-                Detection::Lsst(alert.clone())
-            }
-        };
+        let alert = state
+            .catalog
+            .alert(object, state.selection.detection)
+            .ok_or_else(|| anyhow::anyhow!("no detection selected"))?;
         Ok(StampExport {
-            detection,
+            alert: alert.clone(),
             science: self.ui.prefs.science,
             difference: self.ui.prefs.difference,
         })

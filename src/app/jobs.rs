@@ -2,8 +2,10 @@
 //! own thread, reports [`JobEvent`]s over a channel and asks for a repaint; the UI drains
 //! the channel once a frame. Every job can be cancelled.
 
+use super::models::{answers, stands_in, ClassifyRequest};
 use crate::alert::lsst::SchemaSources;
 use crate::alert::{collect_inputs, read_inputs_any, AnyAlert, ReadOptions, ReadSummary};
+use crate::sequence::neutral::{AlertObject, BorrowedObject, ObjectSequence};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -58,6 +60,10 @@ pub enum JobEvent {
         job: u64,
         done: FileDone,
     },
+    /// A job found nothing to do (a stand-in with every survey read).
+    Idle {
+        job: u64,
+    },
     Failed {
         job: u64,
         error: String,
@@ -91,6 +97,7 @@ impl JobEvent {
             | JobEvent::AllWiseLoaded { job, .. }
             | JobEvent::FineTuned { job, .. }
             | JobEvent::FileDone { job, .. }
+            | JobEvent::Idle { job }
             | JobEvent::Failed { job, .. } => *job,
         }
     }
@@ -110,6 +117,94 @@ pub struct RunningJob {
 fn wake_ui(ctx: &Option<egui::Context>) {
     if let Some(c) = ctx {
         c.request_repaint();
+    }
+}
+
+/// An object as the answer path reads it, named as the browser (and the labels) name it.
+fn named(o: &ObjectSequence) -> BorrowedObject<'_> {
+    BorrowedObject {
+        name: super::state::browser_key(&o.key),
+        alerts: o.alert_refs(),
+    }
+}
+
+/// A classify job's side of the channel.
+struct ClassifyWork<'a> {
+    job: u64,
+    cancel: &'a AtomicBool,
+    tx: &'a Sender<JobEvent>,
+    ctx: &'a Option<egui::Context>,
+}
+
+impl ClassifyWork<'_> {
+    /// `model`'s answers for the `chosen` objects of the request, in one pass of the answer
+    /// path, as the app keeps them.
+    fn answer(
+        &self,
+        model_path: &std::path::Path,
+        model: &crate::classify::LoadedModel,
+        resolved: &crate::backend::ResolvedBackend,
+        request: &ClassifyRequest,
+        chosen: impl Fn(&ObjectSequence) -> bool,
+    ) -> anyhow::Result<JobEvent> {
+        use crate::app::predictions::{display_name, ModelPredictions, Spread};
+        let options = crate::classify::ClassifyOptions {
+            max_detections: 0,
+            allwise: request.allwise.clone(),
+            rules: request.rules,
+            ..Default::default()
+        };
+        let progress = |done: usize, total: usize| {
+            let _ = self.tx.send(JobEvent::Progress {
+                job: self.job,
+                fraction: done as f32 / total.max(1) as f32,
+                message: format!("{done}/{total} detections"),
+            });
+            wake_ui(self.ctx);
+        };
+        let objects: Vec<BorrowedObject> = request
+            .objects
+            .iter()
+            .filter(|o| chosen(o))
+            .map(named)
+            .collect();
+        let output =
+            model.classify(&objects, &options, &resolved.device, self.cancel, &progress)?;
+        let mut by_object: std::collections::HashMap<String, Vec<Vec<f32>>> = Default::default();
+        let mut spread: std::collections::HashMap<String, Vec<Spread>> = Default::default();
+        let mut transferred = std::collections::HashSet::new();
+        for row in output.rows {
+            if row.transferred {
+                transferred.insert(row.object_id.clone());
+            }
+            if let Some(d) = row.disagreement {
+                spread
+                    .entry(row.object_id.clone())
+                    .or_default()
+                    .push(Spread {
+                        std: row.std.clone(),
+                        disagreement: d,
+                    });
+            }
+            // Rows come in detection order per object; a skipped detection leaves no gap in
+            // the evolution.
+            by_object
+                .entry(row.object_id)
+                .or_default()
+                .push(row.probabilities);
+        }
+        Ok(JobEvent::Classified {
+            job: self.job,
+            predictions: ModelPredictions {
+                model: display_name(model_path, model.name()),
+                classes: model.classes().to_vec(),
+                by_object,
+                spread,
+                transferred,
+            },
+            backend: resolved.description.clone(),
+            skipped: output.skipped.len(),
+        })
     }
 }
 
@@ -238,108 +333,23 @@ impl Jobs {
         id
     }
 
-    /// Runs a model file over the loaded objects in the background: every detection of each
-    /// object, so the class evolution can be drawn.
-    pub fn classify(
-        &mut self,
-        model_path: PathBuf,
-        backend: crate::backend::BackendChoice,
-        sequences: Arc<Vec<crate::sequence::Sequence>>,
-        lsst: Arc<Vec<crate::sequence::neutral::ObjectSequence>>,
-        allwise: Option<(Arc<crate::features::allwise::AllWiseCatalogue>, f64)>,
-        rules: bool,
-    ) -> u64 {
+    /// Runs a model file over the loaded objects it answers ([`answers`]) in
+    /// the background: every detection of each object, so the class evolution can be drawn.
+    pub fn classify(&mut self, model_path: PathBuf, request: ClassifyRequest) -> u64 {
         let title = format!("Classifying with {}", model_path.display());
         let (id, cancel, tx, ctx) = self.start(title);
         self.spawn(id, "classify", move || {
-            let wake = || wake_ui(&ctx);
+            let work = ClassifyWork {
+                job: id,
+                cancel: &cancel,
+                tx: &tx,
+                ctx: &ctx,
+            };
             let event = (|| -> anyhow::Result<JobEvent> {
-                let resolved = backend.resolve();
+                let resolved = request.backend.resolve();
                 let model = crate::classify::LoadedModel::load_for(&model_path, &resolved)?;
-                // Each model answers the objects of the surveys it reads.
-                let options = crate::classify::ClassifyOptions {
-                    max_detections: 0,
-                    allwise,
-                    rules,
-                    ..Default::default()
-                };
-                let progress = |done: usize, total: usize| {
-                    let _ = tx.send(JobEvent::Progress {
-                        job: id,
-                        fraction: done as f32 / total.max(1) as f32,
-                        message: format!("{done}/{total} detections"),
-                    });
-                    wake();
-                };
-                let mut output = crate::classify::ClassifyOutput::default();
-                // A model learnt on another survey's labels (one fine-tuned on LSST
-                // objects) leaves the ZTF objects to the ZTF models.
-                let ztf = crate::alert::neutral::Survey::Ztf;
-                if model.reads(ztf) && !model.header.transferred_to(ztf) {
-                    output = model.classify(
-                        &sequences,
-                        &options,
-                        &resolved.device,
-                        &cancel,
-                        &progress,
-                    )?;
-                }
-                if model.reads(crate::alert::neutral::Survey::Lsst) && !lsst.is_empty() {
-                    // The browser's key of each object.
-                    let keys: std::collections::HashMap<&str, String> = lsst
-                        .iter()
-                        .map(|o| (o.key.id.as_str(), crate::app::state::lsst_key(o)))
-                        .collect();
-                    let part = model.classify(
-                        &lsst[..],
-                        &options,
-                        &resolved.device,
-                        &cancel,
-                        &progress,
-                    )?;
-                    for mut row in part.rows {
-                        if let Some(key) = keys.get(row.object_id.as_str()) {
-                            row.object_id = key.clone();
-                        }
-                        output.rows.push(row);
-                    }
-                    output.skipped.extend(part.skipped);
-                }
-                let mut by_object: std::collections::HashMap<String, Vec<Vec<f32>>> =
-                    Default::default();
-                let mut spread: std::collections::HashMap<
-                    String,
-                    Vec<crate::app::predictions::Spread>,
-                > = Default::default();
-                let mut transferred = std::collections::HashSet::new();
-                for row in output.rows {
-                    if row.transferred {
-                        transferred.insert(row.object_id.clone());
-                    }
-                    if let Some(d) = row.disagreement {
-                        spread.entry(row.object_id.clone()).or_default().push(
-                            crate::app::predictions::Spread {
-                                std: row.std.clone(),
-                                disagreement: d,
-                            },
-                        );
-                    }
-                    let steps = by_object.entry(row.object_id).or_default();
-                    // Rows come in detection order per object; a skipped detection
-                    // leaves no gap in the evolution.
-                    steps.push(row.probabilities);
-                }
-                Ok(JobEvent::Classified {
-                    job: id,
-                    predictions: crate::app::predictions::ModelPredictions {
-                        model: crate::app::predictions::display_name(&model_path, model.name()),
-                        classes: model.classes().to_vec(),
-                        by_object,
-                        spread,
-                        transferred,
-                    },
-                    backend: resolved.description,
-                    skipped: output.skipped.len(),
+                work.answer(&model_path, &model, &resolved, &request, |o| {
+                    answers(&model.header, o.key.survey)
                 })
             })()
             .unwrap_or_else(|e| JobEvent::Failed {
@@ -347,13 +357,51 @@ impl Jobs {
                 error: format!("{e:#}"),
             });
             let _ = tx.send(event);
-            wake();
+            wake_ui(&ctx);
         });
         id
     }
 
-    /// Trains a model in the background, reporting every step and validation; cancelling
-    /// stops after the current step and keeps the best model in `out`.
+    /// The bundled stand-in model ([`crate::assets::neutral_model`]) answers the loaded
+    /// objects of the surveys none of the `loaded` model files reads, where it stands in
+    /// for them ([`stands_in`]). The headers are read here, on the worker;
+    /// with nothing to answer the job ends with [`JobEvent::Idle`].
+    pub fn stand_in(&mut self, loaded: Vec<PathBuf>, request: ClassifyRequest) -> u64 {
+        let (id, cancel, tx, ctx) = self.start("Answering what no loaded model reads".into());
+        self.spawn(id, "stand-in", move || {
+            let work = ClassifyWork {
+                job: id,
+                cancel: &cancel,
+                tx: &tx,
+                ctx: &ctx,
+            };
+            let event = (|| -> anyhow::Result<JobEvent> {
+                use crate::model::file::read_header;
+                let headers: Vec<_> = loaded.iter().filter_map(|p| read_header(p).ok()).collect();
+                let unread = |s| !headers.iter().any(|h| h.reads(s));
+                let Some(path) = crate::assets::neutral_model() else {
+                    return Ok(JobEvent::Idle { job: id });
+                };
+                let header = read_header(&path)?;
+                let chosen =
+                    |o: &ObjectSequence| unread(o.key.survey) && stands_in(&header, o.key.survey);
+                if !request.objects.iter().any(chosen) {
+                    return Ok(JobEvent::Idle { job: id });
+                }
+                let resolved = request.backend.resolve();
+                let model = crate::classify::LoadedModel::load_for(&path, &resolved)?;
+                work.answer(&path, &model, &resolved, &request, chosen)
+            })()
+            .unwrap_or_else(|e| JobEvent::Failed {
+                job: id,
+                error: format!("{e:#}"),
+            });
+            let _ = tx.send(event);
+            wake_ui(&ctx);
+        });
+        id
+    }
+
     /// Fine-tunes the tree model `base` on `labels` of the loaded objects, with the bundled
     /// training objects (the benchmark split's, when the shared data is found), on a worker.
     /// `choose_base` picks the model to start from on the worker, as it reads model files.
@@ -362,8 +410,7 @@ impl Jobs {
         browsers: &std::path::Path,
         choose_base: impl FnOnce() -> PathBuf + Send + 'static,
         labels: std::collections::BTreeMap<String, String>,
-        sequences: Arc<Vec<crate::sequence::Sequence>>,
-        lsst: Arc<Vec<crate::sequence::neutral::ObjectSequence>>,
+        loaded: Arc<Vec<ObjectSequence>>,
         config: crate::experiments::finetune::FinetuneConfig,
     ) -> u64 {
         let title = format!("Fine-tuning {} on your labels", browsers.display());
@@ -383,20 +430,8 @@ impl Jobs {
                 let (bundled, bundled_labels) =
                     crate::experiments::finetune::bundled_training_data();
                 let refs: Vec<&crate::sequence::Sequence> = bundled.iter().collect();
-                // The loaded objects of both surveys, named as the browser (and the
-                // labels) name them.
-                use crate::sequence::neutral::{AlertObject, BorrowedObject};
-                let objects: Vec<BorrowedObject> = sequences
-                    .iter()
-                    .map(|s| BorrowedObject {
-                        name: s.object_id.clone(),
-                        alerts: s.alert_refs(),
-                    })
-                    .chain(lsst.iter().map(|o| BorrowedObject {
-                        name: crate::app::state::lsst_key(o),
-                        alerts: o.alert_refs(),
-                    }))
-                    .collect();
+                // The loaded objects, named as the browser (and the labels) name them.
+                let objects: Vec<BorrowedObject> = loaded.iter().map(named).collect();
                 let report = crate::experiments::finetune::finetune(
                     &base,
                     &objects,
@@ -428,6 +463,8 @@ impl Jobs {
         id
     }
 
+    /// Trains a model in the background, reporting every step and validation; cancelling
+    /// stops after the current step and keeps the best model in `out`.
     pub fn train(
         &mut self,
         config: crate::train::TrainConfig,
@@ -576,6 +613,7 @@ impl Jobs {
                 | JobEvent::AllWiseLoaded { job, .. }
                 | JobEvent::FineTuned { job, .. }
                 | JobEvent::FileDone { job, .. }
+                | JobEvent::Idle { job }
                 | JobEvent::Failed { job, .. } => {
                     self.running.retain(|r| r.id != *job);
                 }

@@ -99,6 +99,25 @@ impl ConnectForm {
     }
 }
 
+/// The first model file of each survey among `candidates`, in their order, a file given
+/// twice kept once; a file whose header cannot be read is kept, so that the stream says
+/// why. Reads the files' headers: on the stream's worker.
+fn one_per_survey(candidates: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut chosen: Vec<(Option<Survey>, PathBuf)> = Vec::new();
+    for path in candidates {
+        let survey = crate::model::file::read_header(&path)
+            .ok()
+            .map(|h| h.trained_on.survey);
+        let taken = chosen
+            .iter()
+            .any(|(s, p)| *p == path || (survey.is_some() && *s == survey));
+        if !taken {
+            chosen.push((survey, path));
+        }
+    }
+    chosen.into_iter().map(|(_, p)| p).collect()
+}
+
 /// A model a stream answers with, named as the app names models.
 #[derive(Debug, Clone)]
 pub struct LiveModel {
@@ -137,7 +156,8 @@ pub struct LiveStream {
 }
 
 impl LiveStream {
-    /// Loads the models (at most one per survey) and runs the stream on a worker thread.
+    /// Loads the models (the first of `model_paths` for each survey, [`one_per_survey`])
+    /// and runs the stream on a worker thread.
     pub fn start(
         config: StreamConfig,
         model_paths: Vec<PathBuf>,
@@ -161,6 +181,7 @@ impl LiveStream {
                         c.request_repaint();
                     }
                 };
+                let model_paths = one_per_survey(model_paths);
                 let answerer = match Answerer::load(&model_paths, backend) {
                     Ok(a) => a,
                     Err(e) => {
@@ -305,9 +326,10 @@ impl Drop for LiveStream {
 }
 
 impl StampseqApp {
-    /// The models the stream answers with, one per survey: the browser's (the first model's
-    /// file) first, then the other loaded files, then the bundled default answer (ZTF); a
-    /// file whose header cannot be read is kept, so that the stream says why.
+    /// The model files the stream may answer with, in order of preference: the browser's
+    /// (the first model's file) first, then the other loaded files, then the bundled
+    /// default answer. The stream's worker keeps one per survey ([`one_per_survey`]), as
+    /// it reads their headers.
     fn stream_models(&self) -> Vec<PathBuf> {
         let first = self
             .state
@@ -322,23 +344,11 @@ impl StampseqApp {
                 .find(|p| display_name(p, "") == name)
                 .cloned()
         });
-        let candidates = browsers
+        browsers
             .into_iter()
             .chain(self.state.model_paths.iter().cloned())
-            .chain(crate::assets::default_model());
-        let mut chosen: Vec<(Option<Survey>, PathBuf)> = Vec::new();
-        for path in candidates {
-            let survey = crate::model::file::read_header(&path)
-                .ok()
-                .map(|h| h.trained_on.survey);
-            let taken = chosen
-                .iter()
-                .any(|(s, p)| *p == path || (survey.is_some() && *s == survey));
-            if !taken {
-                chosen.push((survey, path));
-            }
-        }
-        chosen.into_iter().map(|(_, p)| p).collect()
+            .chain(crate::assets::default_model())
+            .collect()
     }
 
     /// Connect pressed in the dialog: starts the worker, or says in the dialog why not.
@@ -412,7 +422,7 @@ impl StampseqApp {
                     // is not its bare ssObjectId).
                     for (r, a) in results.iter_mut().zip(&alerts) {
                         if let Some(key) = crate::sequence::neutral::ObjectKey::of(a) {
-                            r.object_id = super::state::browser_key(key);
+                            r.object_id = super::state::browser_key(&key);
                         }
                     }
                     let keep = self.state.selected_object_id();

@@ -3,7 +3,8 @@
 //! [`UiState`] (`views/`); each panel in `views/` reads the one, keeps its widgets in the
 //! other and returns [`commands::AppCommand`]s, which [`StampseqApp::run_command`] alone
 //! applies (`dispatch.rs`). Every file read or write and every training runs as a job on a
-//! worker ([`jobs`]); `poll.rs` applies what the jobs report.
+//! worker ([`jobs`]); `poll.rs` applies what the jobs report. The vetting labels change in
+//! memory at once and are written in order by their own worker (`label_writer.rs`).
 
 pub mod commands;
 mod dispatch;
@@ -11,6 +12,7 @@ pub mod domain;
 pub mod export;
 mod files;
 pub mod jobs;
+mod label_writer;
 pub mod live;
 mod models;
 mod poll;
@@ -232,6 +234,19 @@ impl eframe::App for StampseqApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.ui.prefs);
+    }
+
+    fn on_exit(&mut self) {
+        self.flush_labels();
+    }
+}
+
+impl StampseqApp {
+    /// Waits until every label change made so far is on disk (the app's exit; tests that
+    /// read the labels' files).
+    pub fn flush_labels(&mut self) {
+        self.state.send_label_writes();
+        self.state.label_writer.flush();
     }
 }
 

@@ -1,9 +1,14 @@
-//! The app's models: loading one and running it on what is loaded, the bundled neutral
-//! model standing in for LSST objects no loaded model reads, switching the browser's
-//! model, and fine-tuning on the vetting labels.
+//! The app's models: loading one and running it on what is loaded (which surveys' objects
+//! each answers), the bundled neutral model standing in for objects no loaded model reads,
+//! switching the browser's model, and fine-tuning on the vetting labels.
 
 use super::StampseqApp;
+use crate::alert::neutral::Survey;
+use crate::features::allwise::AllWiseCatalogue;
+use crate::model::file::ModelHeader;
+use crate::sequence::neutral::ObjectSequence;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 impl StampseqApp {
     /// Starts fine-tuning the browser's model (a tree model, the default answer) on the
@@ -42,20 +47,18 @@ impl StampseqApp {
                 return;
             }
         };
-        let lsst_labelled = self
-            .state
-            .catalog
-            .lsst
-            .iter()
-            .any(|o| labels.contains_key(&crate::app::state::lsst_key(o)));
+        // Which surveys' objects are labelled: a fine-tune on LSST labels starts from a
+        // model that reads them (chosen on the worker, as it reads model files).
+        let lsst_labelled = self.state.catalog.objects.iter().any(|o| {
+            o.key.survey == Survey::Lsst && labels.contains_key(&super::state::browser_key(&o.key))
+        });
         let model_paths = self.state.model_paths.clone();
         let browsers = base.clone();
         self.state.jobs.finetune(
             &browsers,
             move || finetune_base(base, lsst_labelled, &model_paths),
             labels,
-            self.state.catalog.sequences.clone(),
-            self.state.catalog.lsst.clone(),
+            self.state.catalog.objects.clone(),
             self.state.finetune_config.clone(),
         );
     }
@@ -83,30 +86,31 @@ impl StampseqApp {
         }
     }
 
-    /// LSST objects loaded and no loaded model that reads them: the bundled neutral model
-    /// answers them (only them: the ZTF objects keep their own models), marked transferred.
+    /// Objects of a survey no loaded model reads: the bundled stand-in answers them, marked
+    /// transferred (only them: the other objects keep their own models). Which surveys the
+    /// loaded models read is read from their files, on a worker ([`Jobs::stand_in`]).
+    ///
+    /// [`Jobs::stand_in`]: super::jobs::Jobs::stand_in
     pub fn answer_other_surveys(&mut self) {
-        use crate::alert::neutral::Survey;
-        if self.state.catalog.lsst.is_empty() || self.state.model_paths.is_empty() {
+        if self.state.catalog.objects.is_empty() || self.state.model_paths.is_empty() {
             return;
         }
-        let reads_lsst = self
-            .state
-            .model_paths
-            .iter()
-            .any(|p| crate::model::file::read_header(p).is_ok_and(|h| h.reads(Survey::Lsst)));
-        if reads_lsst {
-            return;
-        }
-        if let Some(neutral) = crate::assets::neutral_model() {
-            self.state.jobs.classify(
-                neutral,
-                self.state.backend,
-                std::sync::Arc::new(Vec::new()),
-                self.state.catalog.lsst.clone(),
-                None,
-                !self.ui.prefs.raw_model_output,
-            );
+        let request = self.classify_request(None);
+        let loaded = self.state.model_paths.clone();
+        self.state.jobs.stand_in(loaded, request);
+    }
+
+    /// What a model answers: everything loaded, with the AllWISE catalogue given (if any),
+    /// through the physics rules unless the preferences ask for the raw output.
+    pub(super) fn classify_request(
+        &self,
+        allwise: Option<(Arc<AllWiseCatalogue>, f64)>,
+    ) -> ClassifyRequest {
+        ClassifyRequest {
+            objects: self.state.catalog.objects.clone(),
+            backend: self.state.backend,
+            allwise,
+            rules: !self.ui.prefs.raw_model_output,
         }
     }
 
@@ -131,11 +135,34 @@ impl StampseqApp {
     }
 }
 
+/// What a classify job answers and how: the loaded objects (shared with the catalogue, not
+/// copied), the backend, the AllWISE catalogue for the mid-infrared rule, and whether the
+/// physics rules pass the answers.
+pub struct ClassifyRequest {
+    pub objects: Arc<Vec<ObjectSequence>>,
+    pub backend: crate::backend::BackendChoice,
+    pub allwise: Option<(Arc<AllWiseCatalogue>, f64)>,
+    pub rules: bool,
+}
+
+/// Whether a model answers the loaded objects of `survey`: those of the surveys it reads,
+/// except that a model learnt on another survey's labels (one fine-tuned on LSST objects)
+/// leaves ZTF's objects to the models learnt on ZTF's own; LSST has no labels of its own
+/// in reach, so a transferred answer is the best it has.
+pub(super) fn answers(header: &ModelHeader, survey: Survey) -> bool {
+    header.reads(survey) && !(survey == Survey::Ztf && header.transferred_to(survey))
+}
+
+/// Whether the bundled stand-in answers objects of `survey` that no loaded model reads:
+/// where it reads them from another survey's training, which is what it stands in for.
+pub(super) fn stands_in(header: &ModelHeader, survey: Survey) -> bool {
+    header.reads(survey) && header.transferred_to(survey)
+}
+
 /// The model a fine-tune starts from: the browser's, unless the labels are on LSST objects
 /// it does not read; then the loaded model that reads them, else the bundled neutral model
 /// (which vetting thus turns into an LSST model). Reads model files: on the worker.
 fn finetune_base(browsers: PathBuf, lsst_labelled: bool, model_paths: &[PathBuf]) -> PathBuf {
-    use crate::alert::neutral::Survey;
     let reads_lsst =
         |p: &PathBuf| crate::model::file::read_header(p).is_ok_and(|h| h.reads(Survey::Lsst));
     if !lsst_labelled || reads_lsst(&browsers) {

@@ -6,6 +6,7 @@ use super::StampseqApp;
 impl StampseqApp {
     /// Applies what the background jobs reported.
     pub fn poll_jobs(&mut self) {
+        self.state.poll_label_writes();
         for event in self.state.jobs.poll() {
             match event {
                 JobEvent::Loaded {
@@ -38,7 +39,7 @@ impl StampseqApp {
                     .state
                     .messages
                     .push(format!("plot written to {}", path.display())),
-                JobEvent::Progress { .. } => {}
+                JobEvent::Progress { .. } | JobEvent::Idle { .. } => {}
             }
         }
     }
@@ -81,16 +82,8 @@ impl StampseqApp {
 
     /// Runs a model file over everything loaded, as the preferences say.
     pub(super) fn classify_with(&mut self, path: std::path::PathBuf) {
-        let allwise = self.allwise_for_models();
-        let state = &mut self.state;
-        state.jobs.classify(
-            path,
-            state.backend,
-            state.catalog.sequences.clone(),
-            state.catalog.lsst.clone(),
-            allwise,
-            !self.ui.prefs.raw_model_output,
-        );
+        let request = self.classify_request(self.allwise_for_models());
+        self.state.jobs.classify(path, request);
     }
 
     /// A fine-tuned model was written (its report beside it): it loads, and the browser
@@ -135,7 +128,7 @@ impl StampseqApp {
         state.allwise.catalogue = Some(catalogue);
         state.allwise.path = Some(path);
         // The mid-infrared colour rule passes every model's answer: answer again.
-        if !state.catalog.sequences.is_empty() {
+        if !state.catalog.objects.is_empty() {
             for model in state.model_paths.clone() {
                 self.classify_with(model);
             }

@@ -2,31 +2,29 @@
 //! the app's state holds them. Plain data, so it is tested without a window.
 
 use crate::alert::neutral::Survey;
-use crate::alert::{Alert, AnyAlert};
-use crate::sequence::neutral::{group_objects, NeutralLightCurve, ObjectSequence};
-use crate::sequence::{group_into_sequences, Sequence};
+use crate::alert::AnyAlert;
+use crate::sequence::neutral::{
+    count_nights_mjd, group_objects, NeutralLightCurve, ObjectKey, ObjectSequence,
+};
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// Adds `new` objects (sorted by key, as the grouping functions give them) to `objects`
-/// (sorted by key): one already there absorbs the new one's alerts, the others are merged
-/// in at their place. Costs the new objects plus one pass of moves when any is new.
-fn merge_objects<T, K: Ord + ?Sized>(
-    objects: &mut Vec<T>,
-    new: Vec<T>,
-    key: impl Fn(&T) -> &K,
-    absorb: impl Fn(&mut T, T),
-) {
+/// Adds `new` objects (sorted by key, as [`group_objects`] gives them) to `objects` (sorted
+/// by key): one already there absorbs the new one's alerts, the others are merged in at
+/// their place. Costs the new objects plus one pass of moves when any is new; returns the
+/// keys of the new ones.
+fn merge_objects(objects: &mut Vec<ObjectSequence>, new: Vec<ObjectSequence>) -> Vec<ObjectKey> {
     let mut fresh = Vec::new();
     for object in new {
-        match objects.binary_search_by(|o| key(o).cmp(key(&object))) {
-            Ok(i) => absorb(&mut objects[i], object),
+        match objects.binary_search_by(|o| o.key.cmp(&object.key)) {
+            Ok(i) => objects[i].absorb(object),
             Err(_) => fresh.push(object),
         }
     }
+    let added = fresh.iter().map(|o| o.key.clone()).collect();
     if fresh.is_empty() {
-        return;
+        return added;
     }
     let old = std::mem::take(objects);
     objects.reserve(old.len() + fresh.len());
@@ -34,7 +32,7 @@ fn merge_objects<T, K: Ord + ?Sized>(
     let mut fresh = fresh.into_iter().peekable();
     loop {
         let take_old = match (old.peek(), fresh.peek()) {
-            (Some(a), Some(b)) => key(a) < key(b),
+            (Some(a), Some(b)) => a.key < b.key,
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => break,
@@ -42,22 +40,22 @@ fn merge_objects<T, K: Ord + ?Sized>(
         let next = if take_old { old.next() } else { fresh.next() };
         objects.extend(next);
     }
+    added
 }
 
 /// The rows of `objects` (in catalogue order) given the rows they had before (`old`, in
 /// the same order, a subsequence: objects are never removed): an old row is kept unless
 /// its object is in `touched`; a new or touched object's row is made by `row`.
-fn refreshed_rows<T>(
+fn refreshed_rows(
     old: Vec<ObjectRow>,
-    objects: &[T],
-    touched: &std::collections::HashSet<String>,
-    is: impl Fn(&T, &str) -> bool,
-    row: impl Fn(&T) -> ObjectRow,
+    objects: &[ObjectSequence],
+    touched: &HashSet<String>,
+    row: impl Fn(&ObjectSequence) -> ObjectRow,
 ) -> Vec<ObjectRow> {
     let mut old = old.into_iter().peekable();
     objects
         .iter()
-        .map(|o| match old.next_if(|r| is(o, &r.object_id)) {
+        .map(|o| match old.next_if(|r| r.is(&o.key)) {
             Some(r) if !touched.contains(&r.object_id) => r,
             _ => row(o),
         })
@@ -67,9 +65,8 @@ fn refreshed_rows<T>(
 /// One line of the object browser.
 #[derive(Debug, Clone)]
 pub struct ObjectRow {
-    /// The object's key: ZTF `objectId`; LSST `diaObjectId`, or `SSO <ssObjectId>` for a
-    /// solar-system object (the two id sequences are separate, so the prefix keeps them
-    /// apart in the labels too).
+    /// The object's key as the browser shows it ([`browser_key`]): ZTF `objectId`; LSST
+    /// `diaObjectId`, or `SSO <ssObjectId>` for a solar-system object.
     pub object_id: String,
     pub survey: Survey,
     /// An LSST solar-system object (alerts with `ssObjectId` and no diaObject).
@@ -85,58 +82,40 @@ pub struct ObjectRow {
 }
 
 impl ObjectRow {
-    fn of(s: &Sequence) -> Self {
+    /// The row of an object: its alerts' own detections, not the history they carry.
+    fn of(o: &ObjectSequence) -> Self {
+        let jds = || o.alerts.iter().map(|a| a.as_ref().jd());
         Self {
-            object_id: s.object_id.clone(),
-            survey: Survey::Ztf,
-            solar_system: false,
-            detections: s.len(),
-            nights: s.nights(),
-            first_jd: s.first_jd().unwrap_or(f64::NAN),
-            last_jd: s.last_jd().unwrap_or(f64::NAN),
-            arrival: 0,
-        }
-    }
-
-    fn of_lsst(o: &ObjectSequence) -> Self {
-        // As for ZTF: the alerts' own detections, not the history they carry.
-        let mjds = || o.alerts.iter().map(alert_mjd);
-        Self {
-            object_id: lsst_key(o),
+            object_id: browser_key(&o.key),
             survey: o.key.survey,
             solar_system: o.key.solar_system,
             detections: o.alerts.len(),
-            nights: o.alert_nights(),
-            first_jd: mjds().fold(f64::NAN, f64::min) + 2_400_000.5,
-            last_jd: mjds().fold(f64::NAN, f64::max) + 2_400_000.5,
+            nights: count_nights_mjd(o.key.survey, o.alerts.iter().map(|a| a.as_ref().mjd())),
+            first_jd: jds().fold(f64::NAN, f64::min),
+            last_jd: jds().fold(f64::NAN, f64::max),
             arrival: 0,
         }
     }
-}
 
-/// An alert's own time as MJD (ZTF: exposure start, UTC; LSST: mid-exposure, TAI).
-pub fn alert_mjd(alert: &AnyAlert) -> f64 {
-    match alert {
-        AnyAlert::Ztf(a) => a.candidate.jd - 2_400_000.5,
-        AnyAlert::Lsst(a) => a.dia_source.midpoint_mjd_tai,
+    /// Whether this is the row of the object `key`, without making its browser key.
+    fn is(&self, key: &ObjectKey) -> bool {
+        self.survey == key.survey
+            && self.solar_system == key.solar_system
+            && survey_id(&self.object_id) == key.id
     }
-}
-
-/// The browser's key of an LSST object (see [`ObjectRow::object_id`]).
-pub fn lsst_key(o: &ObjectSequence) -> String {
-    browser_key(o.key.clone())
 }
 
 /// What the browser puts before a solar-system object's ssObjectId.
 const SOLAR_SYSTEM_PREFIX: &str = "SSO ";
 
-/// The browser's key of an object, which is also its display name: solar-system objects
-/// apart, as their ids are numbered apart from diaObjectIds.
-pub fn browser_key(key: crate::sequence::neutral::ObjectKey) -> String {
+/// The browser's key of an object, which is also its display name and the name its labels
+/// and answers are filed under: solar-system objects apart, as their ids are numbered
+/// apart from diaObjectIds. The one place an object's name is made.
+pub fn browser_key(key: &ObjectKey) -> String {
     if key.solar_system {
         format!("{SOLAR_SYSTEM_PREFIX}{}", key.id)
     } else {
-        key.id
+        key.id.clone()
     }
 }
 
@@ -147,154 +126,86 @@ pub fn survey_id(browser_key: &str) -> &str {
         .unwrap_or(browser_key)
 }
 
-/// One loaded object, of either survey.
-#[derive(Debug, Clone, Copy)]
-pub enum CatalogObject<'a> {
-    Ztf(&'a Sequence),
-    Lsst(&'a ObjectSequence),
-}
-
-/// Every loaded object: the ZTF sequences first, in object-id order (the browser relies on
-/// it for ties), then the LSST objects in id order. A row index is an index into `rows`;
-/// the first `sequences.len()` rows are the ZTF sequences. Views read the rows, the
-/// survey, the light curve and the alert times of a row through the catalogue, whatever
-/// the survey; only the stamps and details, which differ by science, take the survey's own
-/// object ([`Catalog::object`]). ZTF objects are stored as the ZTF models read them, so
-/// that their stamps are held once; both lists are shared (not copied) with the jobs.
+/// Every loaded object, of either survey, in [`ObjectKey`] order: by survey (ZTF first),
+/// then by id, which is the browser's order for ties. A row index is an index into both
+/// `objects` and `rows`. Views read the rows, the survey, the light curve and the alert
+/// times of a row here, whatever the survey; what differs by survey (the details, the
+/// stamps) they ask of the row's alerts ([`Catalog::object`]). The objects are shared
+/// (not copied) with the jobs.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    pub sequences: Arc<Vec<Sequence>>,
-    pub lsst: Arc<Vec<ObjectSequence>>,
+    pub objects: Arc<Vec<ObjectSequence>>,
     pub rows: Vec<ObjectRow>,
     pub alerts: usize,
     /// LSST alerts naming no object (ids of 0, as synthetic samples have): not listed.
     pub unassociated: usize,
     /// Counts the changes, so that what is derived from the rows knows when to redo it.
     pub revision: u64,
-    lsst_index: HashMap<String, usize>,
-    /// Each ZTF sequence's light curve in survey-neutral units, made when first drawn (LSST
-    /// objects carry theirs): what the light-curve view and its export read for both
-    /// surveys, without a survey branch and without rebuilding it every frame.
-    ztf_curves: Vec<std::sync::OnceLock<NeutralLightCurve>>,
-    /// Object key -> the arrival count of its newest alert (see [`ObjectRow::arrival`]).
+    /// Browser key -> object key, for [`Catalog::index_of`].
+    keys: HashMap<String, ObjectKey>,
+    /// Browser key -> the arrival count of its newest alert (see [`ObjectRow::arrival`]).
     arrivals: HashMap<String, u64>,
     arrived: u64,
 }
 
 impl Catalog {
-    /// Adds alerts (a new file, a drop, a second folder): objects seen before gain the new
-    /// detections, repeated alerts are dropped. Returns how many of the new LSST alerts name
-    /// no object.
+    /// Adds alerts (a new file, a drop, a stream batch): objects seen before gain the new
+    /// detections, repeated alerts are dropped. Returns how many of the new alerts name no
+    /// object.
     pub fn add_alerts(&mut self, alerts: Vec<AnyAlert>) -> usize {
         // Counted per alert, in the order given, so that within one stream batch the last
         // alert read is the newest.
-        let mut touched = std::collections::HashSet::new();
+        let mut touched = HashSet::new();
         for a in &alerts {
-            if let Some(key) = crate::sequence::neutral::ObjectKey::of(a) {
+            if let Some(key) = ObjectKey::of(a) {
                 self.arrived += 1;
-                let key = browser_key(key);
+                let key = browser_key(&key);
                 self.arrivals.insert(key.clone(), self.arrived);
                 touched.insert(key);
             }
         }
-        let old_rows = std::mem::take(&mut self.rows);
-        let old_ztf = self.sequences.len();
-        let mut ztf: Vec<Alert> = Vec::new();
-        let mut lsst: Vec<AnyAlert> = Vec::new();
-        for a in alerts {
-            match a {
-                AnyAlert::Ztf(a) => ztf.push(a),
-                other => lsst.push(other),
-            }
-        }
-        if !ztf.is_empty() {
-            // Only the objects the new alerts name are regrouped: a stream batch costs its
-            // own size, not the catalogue's (a copy only while a job still reads the old).
-            let sequences = Arc::make_mut(&mut self.sequences);
-            merge_objects(
-                sequences,
-                group_into_sequences(ztf),
-                |s| &s.object_id,
-                Sequence::absorb,
-            );
-        }
-        // Rows move when objects are added: every curve is made again when next drawn.
-        self.ztf_curves = (0..self.sequences.len())
-            .map(|_| std::sync::OnceLock::new())
-            .collect();
-        let mut unassociated = 0;
-        if !lsst.is_empty() {
-            let (objects, none) = group_objects(lsst);
-            unassociated = none.len();
-            self.unassociated += unassociated;
-            let known = Arc::make_mut(&mut self.lsst);
-            merge_objects(known, objects, |o| &o.key, ObjectSequence::absorb);
-            self.lsst_index = self
-                .lsst
-                .iter()
-                .enumerate()
-                .map(|(i, o)| (lsst_key(o), i))
-                .collect();
+        let (grouped, none) = group_objects(alerts);
+        let unassociated = none.len();
+        self.unassociated += unassociated;
+        // Only the objects the new alerts name are regrouped: a stream batch costs its own
+        // size, not the catalogue's (a copy only while a job still reads the old list).
+        if !grouped.is_empty() {
+            let added = merge_objects(Arc::make_mut(&mut self.objects), grouped);
+            self.keys
+                .extend(added.into_iter().map(|k| (browser_key(&k), k)));
         }
         // The rows of objects no new alert names are kept as they were: a row costs a
         // pass over the object's alerts, and a catalogue holds many more than a batch names.
-        let mut old_rows = old_rows;
-        let old_lsst = old_rows.split_off(old_ztf.min(old_rows.len()));
-        let with_arrival = |mut r: ObjectRow| {
-            r.arrival = self.arrivals.get(&r.object_id).copied().unwrap_or(0);
-            r
-        };
-        let mut rows = refreshed_rows(
-            old_rows,
-            &self.sequences,
+        let arrivals = &self.arrivals;
+        self.rows = refreshed_rows(
+            std::mem::take(&mut self.rows),
+            &self.objects,
             &touched,
-            |s, id| s.object_id == id,
-            |s| with_arrival(ObjectRow::of(s)),
+            |o| {
+                let mut r = ObjectRow::of(o);
+                r.arrival = arrivals.get(&r.object_id).copied().unwrap_or(0);
+                r
+            },
         );
-        rows.extend(refreshed_rows(
-            old_lsst,
-            &self.lsst,
-            &touched,
-            |o, id| lsst_key(o) == id,
-            |o| with_arrival(ObjectRow::of_lsst(o)),
-        ));
-        self.rows = rows;
-        self.alerts = self.sequences.iter().map(Sequence::len).sum::<usize>()
-            + self.lsst.iter().map(|o| o.alerts.len()).sum::<usize>();
+        self.alerts = self.objects.iter().map(|o| o.alerts.len()).sum();
         self.revision += 1;
         unassociated
     }
 
-    /// The row of an object key.
+    /// The row of a browser key.
     pub fn index_of(&self, object_id: &str) -> Option<usize> {
-        self.sequences
-            .binary_search_by(|s| s.object_id.as_str().cmp(object_id))
-            .ok()
-            .or_else(|| {
-                self.lsst_index
-                    .get(object_id)
-                    .map(|i| i + self.sequences.len())
-            })
+        let key = self.keys.get(object_id)?;
+        self.objects.binary_search_by(|o| o.key.cmp(key)).ok()
     }
 
-    pub fn object(&self, row: usize) -> Option<CatalogObject<'_>> {
-        let n = self.sequences.len();
-        if row < n {
-            Some(CatalogObject::Ztf(&self.sequences[row]))
-        } else {
-            self.lsst.get(row - n).map(CatalogObject::Lsst)
-        }
+    /// The object of a row.
+    pub fn object(&self, row: usize) -> Option<&ObjectSequence> {
+        self.objects.get(row)
     }
 
-    /// The ZTF sequence of a row, if it is one.
-    pub fn ztf(&self, row: usize) -> Option<&Sequence> {
-        self.sequences.get(row)
-    }
-
-    /// The LSST object of a row, if it is one.
-    pub fn lsst_object(&self, row: usize) -> Option<&ObjectSequence> {
-        row.checked_sub(self.sequences.len())
-            .and_then(|i| self.lsst.get(i))
+    /// The `detection`-th alert of a row's object.
+    pub fn alert(&self, row: usize, detection: usize) -> Option<&AnyAlert> {
+        self.object(row)?.alerts.get(detection)
     }
 
     /// The survey of a row's object.
@@ -304,25 +215,12 @@ impl Catalog {
 
     /// A row's light curve in survey-neutral units (MJD, nJy, AB magnitude), either survey.
     pub fn light_curve(&self, row: usize) -> Option<&NeutralLightCurve> {
-        match self.object(row)? {
-            CatalogObject::Ztf(sequence) => Some(
-                self.ztf_curves
-                    .get(row)?
-                    .get_or_init(|| NeutralLightCurve::from_ztf(&sequence.detections)),
-            ),
-            CatalogObject::Lsst(o) => Some(&o.light_curve),
-        }
+        self.object(row).map(|o| &o.light_curve)
     }
 
     /// The time (MJD) of a row's `detection`-th alert.
     pub fn alert_mjd(&self, row: usize, detection: usize) -> Option<f64> {
-        match self.object(row)? {
-            CatalogObject::Ztf(sequence) => sequence
-                .detections
-                .get(detection)
-                .map(|a| a.candidate.jd - 2_400_000.5),
-            CatalogObject::Lsst(o) => o.alerts.get(detection).map(alert_mjd),
-        }
+        self.alert(row, detection).map(|a| a.as_ref().mjd())
     }
 
     /// Alerts (detections with stamps) of a row's object.

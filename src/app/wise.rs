@@ -5,7 +5,7 @@
 //! and radius.
 
 use crate::features::allwise::{AllWiseCatalogue, AllWiseSource, WiseFeatures};
-use crate::sequence::Sequence;
+use crate::sequence::neutral::ObjectSequence;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ pub struct WiseMatch {
 
 #[derive(Debug, Clone, PartialEq)]
 struct LookupKey {
-    object_id: String,
+    object: crate::sequence::neutral::ObjectKey,
     detections: usize,
     radius_bits: u64,
     catalogue: usize,
@@ -43,11 +43,11 @@ pub struct WiseLookup {
 
 /// The object's mean position over its detections. RA is averaged as offsets from the first
 /// detection, so an object at RA 359.9999 / 0.0001 does not land at 180.
-pub fn mean_position(sequence: &Sequence) -> Option<(f64, f64)> {
-    let positions: Vec<(f64, f64)> = sequence
-        .detections
+pub fn mean_position(object: &ObjectSequence) -> Option<(f64, f64)> {
+    let positions: Vec<(f64, f64)> = object
+        .alerts
         .iter()
-        .map(|a| (a.candidate.ra, a.candidate.dec))
+        .map(|a| a.as_ref().ra_dec())
         .filter(|(ra, dec)| ra.is_finite() && dec.is_finite())
         .collect();
     let &(ra0, _) = positions.first()?;
@@ -58,18 +58,23 @@ pub fn mean_position(sequence: &Sequence) -> Option<(f64, f64)> {
     Some((ra.rem_euclid(360.0), dec))
 }
 
-/// Mean PSF magnitude of the detections in g (fid 1) and in r (fid 2).
-pub fn mean_g_r(sequence: &Sequence) -> (Option<f64>, Option<f64>) {
-    let mean = |fid: i32| {
-        let mags: Vec<f64> = sequence
-            .detections
+/// Mean magnitude of the detections that have alerts, in g and in r (the alerts' own
+/// points, as the light curve has them).
+pub fn mean_g_r(object: &ObjectSequence) -> (Option<f64>, Option<f64>) {
+    let points: Vec<_> = object
+        .alerts
+        .iter()
+        .map(|a| a.as_ref().own_point().1)
+        .collect();
+    let mean = |band: &str| {
+        let mags: Vec<f64> = points
             .iter()
-            .filter(|a| a.candidate.fid == fid && a.candidate.magpsf.is_finite())
-            .map(|a| a.candidate.magpsf)
+            .filter(|p| p.band == band)
+            .filter_map(|p| p.mag)
             .collect();
         (!mags.is_empty()).then(|| mags.iter().sum::<f64>() / mags.len() as f64)
     };
-    (mean(1), mean(2))
+    (mean("g"), mean("r"))
 }
 
 impl WiseLookup {
@@ -78,22 +83,22 @@ impl WiseLookup {
     pub fn nearest(
         &mut self,
         catalogue: Option<&Arc<AllWiseCatalogue>>,
-        sequence: &Sequence,
+        object: &ObjectSequence,
         radius_arcsec: f64,
     ) -> Option<&WiseMatch> {
         let catalogue = catalogue?;
         let key = LookupKey {
-            object_id: sequence.object_id.clone(),
-            detections: sequence.len(),
+            object: object.key.clone(),
+            detections: object.alerts.len(),
             radius_bits: radius_arcsec.to_bits(),
             catalogue: Arc::as_ptr(catalogue) as usize,
         };
         if self.last.as_ref().is_none_or(|(k, _)| *k != key) {
-            let found = mean_position(sequence).and_then(|(ra, dec)| {
+            let found = mean_position(object).and_then(|(ra, dec)| {
                 catalogue
                     .nearest(ra, dec, radius_arcsec)
                     .map(|(source, separation_arcsec)| {
-                        let (g, r) = mean_g_r(sequence);
+                        let (g, r) = mean_g_r(object);
                         WiseMatch {
                             source: source.clone(),
                             separation_arcsec,

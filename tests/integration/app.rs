@@ -113,11 +113,8 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     h.run_steps(2);
     let app = h.state();
     let selected = app.state.selection.object.expect("selection");
-    assert_eq!(
-        app.state.catalog.sequences[selected].object_id,
-        "ZTF21abiuvdk"
-    );
-    assert_eq!(app.state.catalog.sequences[selected].len(), 34);
+    assert_eq!(app.state.catalog.objects[selected].key.id, "ZTF21abiuvdk");
+    assert_eq!(app.state.catalog.objects[selected].alerts.len(), 34);
 
     // Change the science stretch from asinh to log.
     // The first "stretch" combo box is the science/reference one.
@@ -151,6 +148,7 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     h.run_steps(2);
     h.key_press(Key::Num5);
     h.run_steps(2);
+    h.state_mut().flush_labels();
     let csv = std::fs::read_to_string(labels.path().join("labels.csv")).expect("labels.csv");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4, "{csv}");
@@ -160,6 +158,7 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     // Ctrl+Z takes the last label back, on disk too.
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::Z);
     h.run_steps(2);
+    h.state_mut().flush_labels();
     let csv = std::fs::read_to_string(labels.path().join("labels.csv")).expect("labels.csv");
     assert!(!csv.contains(",bogus"), "{csv}");
     let log = std::fs::read_to_string(labels.path().join("labels.log")).expect("labels.log");
@@ -356,7 +355,9 @@ fn the_selected_detection_exports_as_fits_and_png() {
     let fits =
         std::fs::read(out.join("ZTF19abegmle_916439405515010013_science.fits")).expect("fits");
     let stamp = stampseq::alert::decode_fits_image(&fits).expect("decodes");
-    let alert = &h.state().state.catalog.sequences[0].detections[0];
+    let Some(stampseq::alert::AnyAlert::Ztf(alert)) = h.state().state.catalog.alert(0, 0) else {
+        panic!("a ZTF alert");
+    };
     let original = alert.cutouts.science.as_ref().expect("science");
     let bits =
         |s: &stampseq::alert::Stamp| s.pixels.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
@@ -616,7 +617,7 @@ fn the_evaluation_view_opens_a_confusion_cell_and_its_objects() {
     h.run_steps(2);
     let app = h.state();
     let selected = app.state.selection.object.expect("selected");
-    assert_eq!(app.state.catalog.sequences[selected].object_id, first);
+    assert_eq!(app.state.catalog.objects[selected].key.id, first);
 
     export_both(
         &mut h,
@@ -955,6 +956,7 @@ fn labels_import_through_the_dialog_and_carry_confidence_and_vetter() {
     let d = store.details("ZTF18abslpjy").expect("details");
     assert_eq!(d.confidence.as_deref(), Some("unsure"));
     assert_eq!(d.vetter.as_deref(), Some("Ada"));
+    h.state_mut().flush_labels();
     let journal = std::fs::read_to_string(labels_dir.join("labels.log")).expect("journal");
     assert!(journal.contains("\"vetter\":\"Ada\""), "{journal}");
     assert!(journal.contains("imported from alerce-export.csv"));
@@ -983,14 +985,13 @@ fn loading_an_allwise_catalogue_reanswers_with_the_colour_rule() {
         .expect("answer");
     let (ra, dec) = {
         let app = h.state();
-        let s = app
-            .state
+        let row = app.state.catalog.index_of("ZTF18abslpjy").expect("object");
+        app.state
             .catalog
-            .sequences
-            .iter()
-            .find(|s| s.object_id == "ZTF18abslpjy")
-            .expect("object");
-        (s.detections[0].candidate.ra, s.detections[0].candidate.dec)
+            .alert(row, 0)
+            .expect("an alert")
+            .as_ref()
+            .ra_dec()
     };
     let catalogue = dir.path().join("allwise.csv");
     std::fs::write(

@@ -160,7 +160,7 @@ fn a_label_updates_the_not_yet_vetted_list() {
     assert_eq!(h.state().state.visible.len(), 50, "nothing vetted yet");
 
     let first = h.state().state.selection.object.expect("selected");
-    let first_id = h.state().state.catalog.sequences[first].object_id.clone();
+    let first_id = h.state().state.catalog.objects[first].key.id.clone();
     h.key_press(Key::Num2);
     h.run_steps(2);
     let app = h.state();
@@ -238,7 +238,7 @@ fn the_details_panel_shows_the_nearest_allwise_source() {
     h.get_by_label("AllWISE").click();
     h.run_steps(2);
     let object = h.state().state.selection.object.expect("selected");
-    let sequence = h.state().state.catalog.sequences[object].clone();
+    let sequence = h.state().state.catalog.objects[object].clone();
     let app = h.state_mut();
     let m = app
         .ui
@@ -318,7 +318,7 @@ fn the_app_reads_a_parquet_catalogue_and_reports_a_broken_one() {
     h.get_by_label("AllWISE").click();
     h.run_steps(2);
     let object = h.state().state.selection.object.expect("selected");
-    let sequence = h.state().state.catalog.sequences[object].clone();
+    let sequence = h.state().state.catalog.objects[object].clone();
     let app = h.state_mut();
     let m = app
         .ui

@@ -199,8 +199,8 @@ fn stream_objects_appear_answered_newest_first_then_disconnect() {
         .first()
         .expect("the stream's model");
     assert_eq!(m.model, "default-fused");
-    let seq = &app.state.catalog.sequences[app.state.catalog.index_of(late).expect("row")];
-    assert_eq!(m.by_object[late].len(), seq.len());
+    let seq = &app.state.catalog.objects[app.state.catalog.index_of(late).expect("row")];
+    assert_eq!(m.by_object[late].len(), seq.alerts.len());
     let (class, p) = app.state.predictions.top_class(late).expect("answer");
     assert!(m.classes.iter().any(|c| c == class) && p > 0.0 && p <= 1.0);
     // The browser draws the answers, and the status line the stream.
@@ -359,11 +359,18 @@ fn a_topic_of_both_surveys_is_answered_by_each_surveys_model() {
         .expect("the default answer's answers");
     assert!(ztf_model.by_object.contains_key("ZTF18aabjhro"));
     assert!(!lsst_model.by_object.contains_key("ZTF18aabjhro"));
-    let lsst_objects = app.state.catalog.lsst.len();
+    let lsst: Vec<_> = app
+        .state
+        .catalog
+        .objects
+        .iter()
+        .filter(|o| o.key.survey == stampseq::alert::neutral::Survey::Lsst)
+        .collect();
+    let lsst_objects = lsst.len();
     assert!(lsst_objects > 0);
     assert_eq!(lsst_model.by_object.len(), lsst_objects);
-    for o in app.state.catalog.lsst.iter() {
-        let key = stampseq::app::state::lsst_key(o);
+    for o in lsst {
+        let key = stampseq::app::state::browser_key(&o.key);
         assert!(lsst_model.by_object.contains_key(&key), "{key} answered");
     }
     assert!(lsst_model

@@ -922,24 +922,10 @@ fn definitions(text: &str) -> BTreeSet<String> {
 /// count fails too, so that the list follows every step down).
 const SURVEY_NAMED: &[(&str, usize, &str)] = &[
     (
-        "app/files.rs",
-        2,
-        "the catalogue's two lists (ZTF sequences, neutral objects)",
-    ),
-    (
-        "app/jobs.rs",
-        2,
-        "the classify job answers the catalogue's two lists",
-    ),
-    (
         "app/models.rs",
-        2,
-        "the stand-in model asked for LSST objects no loaded model reads",
-    ),
-    (
-        "app/state.rs",
-        4,
-        "the catalogue's two lists; the browser's object key",
+        3,
+        "which surveys' objects a model answers (ZTF's own models, a stand-in for LSST); \
+         a fine-tune on LSST labels starts from a model that reads LSST",
     ),
     (
         "app/views/browser.rs",
@@ -951,17 +937,6 @@ const SURVEY_NAMED: &[(&str, usize, &str)] = &[
         1,
         "'no LSST model' when nothing answers an LSST object's evolution",
     ),
-    (
-        "app/views/lsst_details.rs",
-        1,
-        "the LSST details view itself",
-    ),
-    (
-        "app/views/model_input.rs",
-        3,
-        "stamp preparation shown per survey",
-    ),
-    ("app/views/stamps.rs", 2, "the ZTF and LSST stamp panels"),
     (
         "assets.rs",
         1,

@@ -267,7 +267,7 @@ fn the_lsst_folder_opens_with_oriented_stamps_and_a_multiband_light_curve() {
     h.run_steps(3);
     let app = h.state();
     let row = app.state.selection.object.expect("selected");
-    let object = app.state.catalog.lsst_object(row).expect("an LSST object");
+    let object = app.state.catalog.object(row).expect("an LSST object");
     assert_eq!(object.key.id, id);
     assert_eq!(object.light_curve.bands(), ["g", "r", "i"]);
     assert_eq!(object.light_curve.detections().count(), 56);
@@ -520,7 +520,7 @@ fn the_selected_lsst_alert_exports_its_cutouts_with_their_wcs() {
     // Three cutouts, each: image, variance, PSF (FITS) and the image as PNG.
     assert_eq!(app.export_stamps(&out).expect("export"), 12);
     let row = app.state.selection.object.expect("selected");
-    let object = app.state.catalog.lsst_object(row).expect("LSST");
+    let object = app.state.catalog.object(row).expect("LSST");
     let stampseq::alert::AnyAlert::Lsst(alert) = &object.alerts[app.state.selection.detection]
     else {
         panic!("an LSST alert");

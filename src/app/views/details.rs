@@ -19,18 +19,30 @@ pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui, command
         ui.label("No object selected.");
         return;
     };
-    if state.catalog.lsst_object(object).is_some() {
-        super::lsst_details::show(state, ui_state, ui, object, commands);
-        return;
-    }
-    let Some(object_id) = state.catalog.ztf(object).map(|s| s.object_id.clone()) else {
+    let (Some(sequence), Some(row)) =
+        (state.catalog.object(object), state.catalog.rows.get(object))
+    else {
         return;
     };
+    // Each survey's record has its own fields: the object's alerts say which it is.
+    if sequence
+        .alerts
+        .first()
+        .and_then(|a| a.as_ref().ztf())
+        .is_none()
+    {
+        super::lsst_details::show(state, ui_state, ui, sequence, &row.object_id, commands);
+        return;
+    }
+    let object_id = row.object_id.clone();
     ui.heading(&object_id);
     vetting(state, ui_state, ui, &object_id, commands);
     ui.separator();
-    let sequence = &state.catalog.sequences[object];
-    let Some(alert) = sequence.detections.get(state.selection.detection) else {
+    let Some(alert) = state
+        .catalog
+        .alert(object, state.selection.detection)
+        .and_then(|a| a.as_ref().ztf())
+    else {
         return;
     };
     let c = &alert.candidate;
@@ -234,14 +246,14 @@ fn candidate_grid(ui: &mut egui::Ui, alert: &Alert) {
 /// loaded.
 fn allwise(
     ui: &mut egui::Ui,
-    sequence: &crate::sequence::Sequence,
+    object: &crate::sequence::neutral::ObjectSequence,
     table: Option<&crate::features::allwise::CrossmatchTable>,
     panel: &crate::app::wise::WisePanel,
     lookup: &mut crate::app::wise::WiseLookup,
     radius: &mut f64,
 ) {
     let o = |v: Option<f64>| number(v, 3);
-    if let Some(m) = table.and_then(|w| w.get(&sequence.object_id)) {
+    if let Some(m) = table.and_then(|w| w.get(&object.key.id)) {
         ui.label("Crossmatch table:");
         ui.monospace(format!("W1 {}  W2 {}  W3 {}", o(m.w1), o(m.w2), o(m.w3)));
     } else if table.is_some() {
@@ -268,7 +280,7 @@ fn allwise(
             .labelled_by(l.id);
         });
         let radius = *radius;
-        match lookup.nearest(panel.catalogue.as_ref(), sequence, radius) {
+        match lookup.nearest(panel.catalogue.as_ref(), object, radius) {
             Some(m) => {
                 ui.monospace(format!("{} at {:.2}\"", m.source.id, m.separation_arcsec));
                 egui::Grid::new("allwise grid")

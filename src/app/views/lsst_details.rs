@@ -7,8 +7,8 @@ use super::vetting::vetting;
 use super::{Commands, UiState};
 use crate::alert::lsst::LsstAlert;
 use crate::alert::neutral::{njy_to_mag, MAG_PER_RELATIVE_FLUX};
-use crate::alert::AnyAlert;
 use crate::app::domain::AppState;
+use crate::sequence::neutral::ObjectSequence;
 
 /// Shown where an LSST object has no answer: no model trained on LSST alerts is loaded.
 pub const NO_LSST_MODEL: &str = "No model trained on LSST";
@@ -22,17 +22,12 @@ pub fn show(
     state: &AppState,
     ui_state: &mut UiState,
     ui: &mut egui::Ui,
-    row: usize,
+    object: &ObjectSequence,
+    key: &str,
     commands: &mut Commands,
 ) {
-    let Some(key) = state.catalog.rows.get(row).map(|r| r.object_id.clone()) else {
-        return;
-    };
-    let Some(object) = state.catalog.lsst_object(row) else {
-        return;
-    };
-    let (id, solar_system) = (object.key.id.clone(), object.key.solar_system);
-    ui.heading(&key);
+    let (id, solar_system) = (&object.key.id, object.key.solar_system);
+    ui.heading(key);
     if solar_system {
         ui.colored_label(egui::Color32::YELLOW, "Solar-system object")
             .on_hover_text(format!(
@@ -42,12 +37,13 @@ pub fn show(
     } else {
         ui.label(format!("LSST diaObjectId {id}"));
     }
-    vetting(state, ui_state, ui, &key, commands);
+    vetting(state, ui_state, ui, key, commands);
     ui.separator();
-    let Some(object) = state.catalog.lsst_object(row) else {
-        return;
-    };
-    let Some(AnyAlert::Lsst(alert)) = object.alerts.get(state.selection.detection) else {
+    let Some(alert) = object
+        .alerts
+        .get(state.selection.detection)
+        .and_then(|a| a.as_ref().lsst())
+    else {
         return;
     };
     let s = &alert.dia_source;
@@ -58,7 +54,7 @@ pub fn show(
                 .default_open(true)
                 .show(ui, |ui| {
                     // By position: ALeRCE's and Fink's ZTF pages do not know LSST ids.
-                    for (name, url) in links(&key, s.ra, s.dec)
+                    for (name, url) in links(key, s.ra, s.dec)
                         .into_iter()
                         .filter(|(name, _)| matches!(*name, "TNS" | "SIMBAD"))
                     {
@@ -108,10 +104,10 @@ pub fn show(
                         .models
                         .iter()
                         .filter_map(|m| {
-                            let steps = m.by_object.get(&key)?;
+                            let steps = m.by_object.get(key)?;
                             let p = steps.get(state.selection.detection).or(steps.last())?;
                             let best = crate::model::probs::argmax(p)?;
-                            let mark = if m.transferred.contains(&key) {
+                            let mark = if m.transferred.contains(key) {
                                 " *"
                             } else {
                                 ""

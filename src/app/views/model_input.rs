@@ -3,9 +3,8 @@
 //! network, channel by channel.
 
 use super::UiState;
-use crate::alert::{AnyAlert, Stamp};
+use crate::alert::Stamp;
 use crate::app::domain::AppState;
-use crate::app::state::CatalogObject;
 use crate::stamp::display::{render_rgba, Colormap, DisplaySettings, Interval, Stretch};
 use crate::stamp::{lsst_model_stamps, model_stamps, Dihedral, ALERCE_CROP, CHANNELS};
 
@@ -17,27 +16,17 @@ pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui) {
     // Each survey's stamps are prepared as its networks read them (the science differs:
     // ZTF's gzipped FITS at 1"/px, LSST's image planes in nJy at 0.2"/px); the crop is the
     // bundled networks' for both.
-    let (input, scale) = match state.catalog.object(object) {
-        Some(CatalogObject::Ztf(sequence)) => {
-            let Some(alert) = sequence.detections.get(detection) else {
-                return;
-            };
-            (
-                model_stamps(&alert.cutouts, Some(&alert.candidate), ALERCE_CROP),
-                crate::alert::neutral::Survey::Ztf.pixel_scale_arcsec(),
-            )
-        }
-        Some(CatalogObject::Lsst(o)) => {
-            let Some(AnyAlert::Lsst(alert)) = o.alerts.get(detection) else {
-                return;
-            };
-            (
-                lsst_model_stamps(&alert.cutouts, ALERCE_CROP),
-                crate::alert::neutral::Survey::Lsst.pixel_scale_arcsec(),
-            )
-        }
-        None => return,
+    let Some(alert) = state.catalog.alert(object, detection).map(|a| a.as_ref()) else {
+        return;
     };
+    let input = if let Some(a) = alert.ztf() {
+        model_stamps(&a.cutouts, Some(&a.candidate), ALERCE_CROP)
+    } else if let Some(a) = alert.lsst() {
+        lsst_model_stamps(&a.cutouts, ALERCE_CROP)
+    } else {
+        return;
+    };
+    let scale = alert.survey().pixel_scale_arcsec();
     ui.horizontal(|ui| {
         ui.checkbox(
             &mut ui_state.prefs.model_input_dihedral,

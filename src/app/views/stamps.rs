@@ -13,7 +13,6 @@ use crate::alert::{Alert, AlertOrigin, CutoutKind, DiffSign, Stamp};
 use crate::app::commands::AppCommand;
 use crate::app::domain::AppState;
 use crate::app::stamp_gpu::ViewTransform;
-use crate::app::state::CatalogObject;
 use crate::sequence::neutral::ObjectSequence;
 use crate::stamp::display::{DisplaySettings, Interval, Stretch};
 use crate::stamp::orient::{lsst_frame, Cd, FrameSource, Orientation, OrientedStamp};
@@ -186,7 +185,11 @@ pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui, command
         });
         return;
     };
-    let lsst = state.catalog.survey(object) == Some(crate::alert::neutral::Survey::Lsst);
+    let Some(o) = state.catalog.object(object) else {
+        return;
+    };
+    // Each survey's cutouts have their own panels: the object's alerts say which.
+    let lsst = o.alerts.first().and_then(|a| a.as_ref().lsst()).is_some();
     settings_bar(ui_state, ui, lsst);
     ui.separator();
     let blink_template = ui_state.blink && (ui.input(|i| i.time) * 2.0) as u64 % 2 == 1;
@@ -200,21 +203,16 @@ pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui, command
         view: ui_state.view,
         blink_template,
     };
-    let catalog = &state.catalog;
     let env = StampEnv {
         prefs: &ui_state.prefs,
         gpu: ui_state.gpu,
         frame: ui_state.frame,
         selected: state.selection.detection,
     };
-    match catalog.object(object) {
-        Some(CatalogObject::Ztf(sequence)) => {
-            ztf_strip(env, ui, &sequence.detections, &mut strip);
-        }
-        Some(CatalogObject::Lsst(o)) => {
-            lsst_strip(env, ui, o, &mut ui_state.lsst_panels, &mut strip);
-        }
-        None => {}
+    if lsst {
+        lsst_strip(env, ui, o, &mut ui_state.lsst_panels, &mut strip);
+    } else {
+        ztf_strip(env, ui, o, &mut strip);
     }
     ui_state.view = strip.view;
     ui_state.hover = strip.hover;
@@ -266,9 +264,9 @@ fn detection_frame(
     response.interact(egui::Sense::click()).clicked()
 }
 
-fn ztf_strip(env: StampEnv<'_>, ui: &mut egui::Ui, detections: &[Alert], strip: &mut Strip) {
+fn ztf_strip(env: StampEnv<'_>, ui: &mut egui::Ui, object: &ObjectSequence, strip: &mut Strip) {
     let size = env.prefs.stamp_size;
-    let n = detections.len();
+    let n = object.alerts.len();
     // ZTF cutouts are North up, East left as they come.
     let s = ZTF_ARCSEC_PER_PIXEL / 3600.0;
     let frame = [[-s, 0.0], [0.0, s]];
@@ -276,7 +274,10 @@ fn ztf_strip(env: StampEnv<'_>, ui: &mut egui::Ui, detections: &[Alert], strip: 
         .id_salt("filmstrip")
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            for (k, alert) in detections.iter().enumerate() {
+            for (k, any) in object.alerts.iter().enumerate() {
+                let Some(alert) = any.as_ref().ztf() else {
+                    continue;
+                };
                 let clicked = detection_frame(ui, &env, k, |ui| {
                     ztf_header(ui, alert, k, n);
                     ui.horizontal(|ui| {
@@ -344,7 +345,7 @@ fn lsst_strip(
         .auto_shrink([false, false])
         .show(ui, |ui| {
             for (k, any) in object.alerts.iter().enumerate() {
-                let crate::alert::AnyAlert::Lsst(alert) = any else {
+                let Some(alert) = any.as_ref().lsst() else {
                     continue;
                 };
                 let clicked = detection_frame(ui, &env, k, |ui| {
