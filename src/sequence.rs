@@ -1,5 +1,6 @@
-//! Objects: an object's alerts in time order, and its light curve merged from every alert's
-//! history. [`neutral`]: objects and light curves of either survey (LSST included).
+//! ZTF objects: an object's alerts in time order, and its light curve merged from every
+//! alert's history. [`neutral`]: objects and light curves of either survey, what the layers
+//! above read (only the app's catalogue still holds these ZTF ones).
 
 pub mod neutral;
 

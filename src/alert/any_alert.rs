@@ -66,8 +66,8 @@ impl AnyAlert {
 }
 
 /// A borrowed alert of either survey: what the answer path, the rules and the features
-/// take, so that an object's alerts can come from a ZTF [`crate::sequence::Sequence`] or a
-/// survey-neutral object alike. Its accessors are the survey-neutral questions every
+/// take, so that an object's alerts can come from wherever they are held (an object, a
+/// stream's state, a training set) alike. Its accessors are the survey-neutral questions every
 /// caller asks; what differs further by survey is asked of `features/`.
 #[derive(Debug, Clone, Copy)]
 pub enum AlertRef<'a> {

@@ -429,7 +429,7 @@ impl Jobs {
             let event = (|| -> anyhow::Result<JobEvent> {
                 let (bundled, bundled_labels) =
                     crate::experiments::finetune::bundled_training_data();
-                let refs: Vec<&crate::sequence::Sequence> = bundled.iter().collect();
+                let refs: Vec<&crate::sequence::neutral::ObjectSequence> = bundled.iter().collect();
                 // The loaded objects, named as the browser (and the labels) name them.
                 let objects: Vec<BorrowedObject> = loaded.iter().map(named).collect();
                 let report = crate::experiments::finetune::finetune(

@@ -397,8 +397,8 @@ impl LoadedModel {
     }
 
     /// Classifies every object's first detections: the one answer path, for objects of any
-    /// survey ([`AlertObject`]: a ZTF [`crate::sequence::Sequence`] or a survey-neutral
-    /// [`crate::sequence::neutral::ObjectSequence`]). Objects of a survey the model does
+    /// survey ([`AlertObject`]: a survey-neutral [`crate::sequence::neutral::ObjectSequence`],
+    /// or an object's alerts borrowed from where they are held). Objects of a survey the model does
     /// not read are skipped with the reason, not refused; `k` is the object's detection
     /// count at the alert (its place among those loaded, or the count an LSST alert
     /// carries). `progress` gets (done, total) detection counts; setting `cancel` stops

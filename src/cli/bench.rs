@@ -140,12 +140,8 @@ fn active(args: ActiveArgs) -> anyhow::Result<ExitCode> {
     let wanted: std::collections::HashSet<&str> =
         rows.iter().map(|r| r.object_id.as_str()).collect();
     let started = Instant::now();
-    let (alerts, _) = crate::alert::read_all(&folders, &ReadOptions::default());
-    let sequences = crate::sequence::group_into_sequences(
-        alerts
-            .into_iter()
-            .filter(|a| wanted.contains(a.object_id.as_str())),
-    );
+    let (sequences, _) =
+        crate::experiments::answers::read_labelled_objects(&args.data, &|id| wanted.contains(id));
     let part_of: std::collections::HashMap<&str, &str> = rows
         .iter()
         .map(|r| (r.object_id.as_str(), r.part.as_str()))
@@ -154,18 +150,18 @@ fn active(args: ActiveArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|r| (r.object_id.clone(), r.label.clone()))
         .collect();
-    let pool: Vec<&crate::sequence::Sequence> = sequences
+    let pool: Vec<&crate::sequence::neutral::ObjectSequence> = sequences
         .iter()
-        .filter(|s| part_of.get(s.object_id.as_str()) != Some(&"test"))
+        .filter(|s| part_of.get(s.key.id.as_str()) != Some(&"test"))
         .collect();
-    let test: Vec<crate::sequence::Sequence> = sequences
+    let test: Vec<crate::sequence::neutral::ObjectSequence> = sequences
         .iter()
-        .filter(|s| part_of.get(s.object_id.as_str()) == Some(&"test"))
+        .filter(|s| part_of.get(s.key.id.as_str()) == Some(&"test"))
         .cloned()
         .collect();
     let truth: Vec<(String, String)> = test
         .iter()
-        .map(|s| (s.object_id.clone(), labels[&s.object_id].clone()))
+        .map(|s| (s.key.id.clone(), labels[&s.key.id].clone()))
         .collect();
     let config = ActiveConfig {
         initial: args.initial,
@@ -274,7 +270,7 @@ fn ingest(args: IngestArgs) -> anyhow::Result<ExitCode> {
 
 fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
     use crate::classify::{ClassifyOptions, LoadedModel};
-    use crate::sequence::group_into_sequences;
+    use crate::sequence::neutral::BorrowedObject;
     let backend = args.backend.resolve();
     let model = LoadedModel::load_for(&args.model, &backend)?;
     let paths = if args.paths.is_empty() {
@@ -302,19 +298,20 @@ fn infer(args: InferArgs) -> anyhow::Result<ExitCode> {
     alerts
         .sort_by(|a, b| (&a.origin.file, a.origin.record).cmp(&(&b.origin.file, b.origin.record)));
     anyhow::ensure!(!alerts.is_empty(), "no alert could be read");
-    // Repeat the real alerts until one batch is full, as one object each.
-    let mut batch_alerts = Vec::with_capacity(args.batch);
-    while batch_alerts.len() < args.batch.max(1) {
-        for a in &alerts {
-            if batch_alerts.len() == args.batch.max(1) {
-                break;
-            }
-            let mut a = a.clone();
-            a.object_id = format!("bench{}", batch_alerts.len());
-            batch_alerts.push(a);
-        }
-    }
-    let sequences = group_into_sequences(batch_alerts);
+    // Repeat the real alerts until one batch is full, as one object each (in the order of
+    // their names, as objects read from files come).
+    let batch = args.batch.max(1);
+    let mut sequences: Vec<BorrowedObject> = alerts
+        .iter()
+        .cycle()
+        .take(batch)
+        .enumerate()
+        .map(|(i, a)| BorrowedObject {
+            name: format!("bench{i}"),
+            alerts: vec![a.into()],
+        })
+        .collect();
+    sequences.sort_by(|a, b| a.name.cmp(&b.name));
     let options = ClassifyOptions {
         max_detections: 1,
         batch_size: args.batch.max(1),

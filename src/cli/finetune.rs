@@ -1,14 +1,13 @@
 //! `stampseq finetune`: the default tree model retrained on your vetting labels.
 
 use crate::alert::neutral::Survey;
-use crate::alert::{read_all, ReadOptions};
+use crate::experiments::answers::read_labelled_objects;
 use crate::experiments::benchmark::read_split;
 use crate::experiments::finetune::{finetune, render_report, FinetuneConfig};
-use crate::sequence::group_into_sequences;
-use crate::sequence::neutral::read_objects;
+use crate::sequence::neutral::{read_objects, ObjectSequence};
 use anyhow::Context;
 use clap::Args;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -87,15 +86,8 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
                 .filter(|r| r.part != "test")
                 .map(|r| (r.object_id.clone(), r.label.clone()))
                 .collect();
-            let wanted: HashSet<&str> = fit.keys().map(|k| k.as_str()).collect();
-            let folders = crate::experiments::answers::labelled_alert_folders(&args.data);
-            let (alerts, _) = read_all(&folders, &ReadOptions::default());
-            let seqs = group_into_sequences(
-                alerts
-                    .into_iter()
-                    .filter(|a| wanted.contains(a.object_id.as_str())),
-            );
-            (seqs, fit)
+            let (objects, _) = read_labelled_objects(&args.data, &|id| fit.contains_key(id));
+            (objects, fit)
         }
         _ => {
             eprintln!(
@@ -106,7 +98,7 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
             (Vec::new(), HashMap::new())
         }
     };
-    let bundled_refs: Vec<&crate::sequence::Sequence> = bundled.iter().collect();
+    let bundled_refs: Vec<&ObjectSequence> = bundled.iter().collect();
     let config = FinetuneConfig {
         user_weight: args.user_weight.max(1),
         folds: args.folds.max(2),

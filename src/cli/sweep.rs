@@ -1,9 +1,9 @@
 //! `stampseq sweep`: heads x detection counts x repeats, and the paper-style table.
 
-use crate::alert::{read_all, ReadOptions};
+use crate::alert::{collect_inputs, ReadOptions};
 use crate::backend::BackendChoice;
 use crate::experiments::sweep::{csv, markdown, sweep, SweepConfig};
-use crate::sequence::group_into_sequences;
+use crate::sequence::neutral::read_objects;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -43,11 +43,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
             .heads
             .retain(|h| args.heads.iter().any(|w| w == h.name()));
     }
-    let (alerts, summary) = read_all(&config.train.data, &ReadOptions::default());
-    for e in &summary.errors {
+    let (inputs, walk_errors) = collect_inputs(&config.train.data);
+    let (sequences, summary) = read_objects(&inputs, &ReadOptions::default(), |_| {});
+    for e in walk_errors.iter().chain(&summary.errors) {
         eprintln!("warning: {e}");
     }
-    let sequences = group_into_sequences(alerts);
     let infer = args.backend.resolve();
     let device = burn::tensor::Device::flex().autodiff();
     let total = config.heads.len() * config.detections.len() * config.repeats;

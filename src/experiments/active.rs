@@ -11,9 +11,8 @@ use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
 pub use crate::eval::plots::ActiveCurve;
 use crate::eval::stats::mean_std;
-use crate::features::tabular::tabular_features;
 use crate::model::trees::{tree_model_header, TreeConfig, TreeEnsemble};
-use crate::sequence::Sequence;
+use crate::sequence::neutral::ObjectSequence;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -36,17 +35,16 @@ pub struct ActiveConfig {
 }
 
 /// How unsure the trees are of an object at its last detection: the top class's shortfall
-/// from certainty plus the members' spread on it.
-fn informativeness(trees: &TreeEnsemble, s: &Sequence) -> f64 {
+/// from certainty plus the members' spread on it (none for an object without a row).
+fn informativeness(trees: &TreeEnsemble, s: &ObjectSequence) -> f64 {
     let k = s
+        .alerts
         .len()
         .min(super::benchmark::MAX_DETECTIONS)
         .saturating_sub(1);
-    if s.detections.is_empty() {
+    let Some(row) = super::benchmark::tree_row_at(s, k) else {
         return 0.0;
-    }
-    let earlier: Vec<&crate::alert::Alert> = s.detections[..k].iter().collect();
-    let row = tabular_features(&s.detections[k], &earlier);
+    };
     match trees.predict(&[row]) {
         Ok(a) => {
             let top = crate::model::probs::argmax(&a[0].mean).unwrap_or(0);
@@ -58,7 +56,7 @@ fn informativeness(trees: &TreeEnsemble, s: &Sequence) -> f64 {
 
 fn test_ba(
     trees: TreeEnsemble,
-    test: &[Sequence],
+    test: &[ObjectSequence],
     truth: &[(String, String)],
     backend: &ResolvedBackend,
 ) -> Result<f64, BenchmarkError> {
@@ -83,18 +81,18 @@ fn test_ba(
 
 /// Replays vetting of `pool` (objects with their labels) against the fixed `test` part.
 pub fn replay(
-    pool: &[&Sequence],
+    pool: &[&ObjectSequence],
     labels: &HashMap<String, String>,
-    test: &[Sequence],
+    test: &[ObjectSequence],
     truth: &[(String, String)],
     config: &ActiveConfig,
     backend: &ResolvedBackend,
     say: &dyn Fn(&str),
 ) -> Result<Vec<ActiveCurve>, BenchmarkError> {
-    let usable: Vec<&Sequence> = pool
+    let usable: Vec<&ObjectSequence> = pool
         .iter()
         .copied()
-        .filter(|s| labels.contains_key(&s.object_id))
+        .filter(|s| labels.contains_key(&s.key.id))
         .collect();
     let budget = config.budget.min(usable.len());
     let mut steps = vec![config.initial.max(REAL_CLASSES.len())];
@@ -109,12 +107,12 @@ pub fn replay(
         for seed in 0..config.seeds.max(1) {
             say(&format!("{order} order, seed {}", seed + 1));
             let mut rng = StdRng::seed_from_u64(100 + seed as u64);
-            let mut order_of: Vec<&Sequence> = usable.clone();
+            let mut order_of: Vec<&ObjectSequence> = usable.clone();
             order_of.shuffle(&mut rng);
             // A stratified start: one object of each class, then the first of the shuffle.
-            let mut chosen: Vec<&Sequence> = Vec::new();
+            let mut chosen: Vec<&ObjectSequence> = Vec::new();
             for class in REAL_CLASSES {
-                if let Some(pos) = order_of.iter().position(|s| labels[&s.object_id] == class) {
+                if let Some(pos) = order_of.iter().position(|s| labels[&s.key.id] == class) {
                     chosen.push(order_of.remove(pos));
                 }
             }

@@ -3,10 +3,12 @@
 //! (the random split, the grouped validation, the shortcut audit), so none imports another.
 
 use super::benchmark::*;
+use crate::alert::neutral::ObjectKey;
+use crate::alert::{read_all_any, ReadError, ReadOptions};
 use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
 use crate::model::trees::{TreeConfig, TreeEnsemble};
-use crate::sequence::Sequence;
+use crate::sequence::neutral::{group_objects, ObjectSequence};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -24,18 +26,16 @@ pub fn majority(labels: &HashMap<String, String>) -> String {
 }
 
 /// The tree answers without the physics rules: the ablation that shows what the rules add.
-pub fn bare_tree_answers(trees: &TreeEnsemble, sequences: &[&Sequence]) -> Answers {
+/// An object the trees' features cannot read (another survey's) gets no answer.
+pub fn bare_tree_answers(trees: &TreeEnsemble, sequences: &[&ObjectSequence]) -> Answers {
     let mut by_object = HashMap::new();
     for s in sequences {
-        let rows: Vec<Vec<f32>> = (0..s.len().min(MAX_DETECTIONS))
-            .map(|k| {
-                let earlier: Vec<&crate::alert::Alert> = s.detections[..k].iter().collect();
-                crate::features::tabular::tabular_features(&s.detections[k], &earlier)
-            })
-            .collect();
+        let Some(rows) = tree_rows_of(s) else {
+            continue;
+        };
         if let Ok(answers) = trees.predict(&rows) {
             by_object.insert(
-                s.object_id.clone(),
+                s.key.id.clone(),
                 answers.into_iter().map(|a| a.mean).collect(),
             );
         }
@@ -48,7 +48,7 @@ pub fn bare_tree_answers(trees: &TreeEnsemble, sequences: &[&Sequence]) -> Answe
 
 pub fn classify_all(
     model: &LoadedModel,
-    sequences: &[Sequence],
+    sequences: &[ObjectSequence],
     backend: &ResolvedBackend,
 ) -> Result<Answers, BenchmarkError> {
     // Answers after N detections are scored: no rule may look at later alerts.
@@ -76,27 +76,42 @@ pub fn labelled_alert_folders(data: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The labelled objects under the shared data folder `data` whose ids `wanted` takes, each
+/// with its alerts in time order (objects sorted by id), and the files that could not be
+/// read.
+pub fn read_labelled_objects(
+    data: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+) -> (Vec<ObjectSequence>, Vec<ReadError>) {
+    let (alerts, summary) = read_all_any(&labelled_alert_folders(data), &ReadOptions::default());
+    let (objects, _) = group_objects(
+        alerts
+            .into_iter()
+            .filter(|a| ObjectKey::of(a).is_some_and(|k| wanted(&k.id))),
+    );
+    (objects, summary.errors)
+}
+
 /// Trees on the objects of `sequences` labelled in `labels`, over the real classes present
 /// among them: a held-out group can take a class's every object with it.
 pub fn train_trees_present(
-    sequences: &[&Sequence],
+    sequences: &[&ObjectSequence],
     labels: &HashMap<String, String>,
     config: &TreeConfig,
 ) -> Result<TreeEnsemble, BenchmarkError> {
-    let ztf = crate::features::sets::FeatureSet::ZtfCandidate;
-    train_set_trees_present(sequences, labels, ztf, config)
+    train_set_trees_present(sequences, labels, TREES_FEATURES, config)
 }
 
 /// [`train_trees_present`] in the features of `set`.
 pub fn train_set_trees_present(
-    sequences: &[&Sequence],
+    sequences: &[&ObjectSequence],
     labels: &HashMap<String, String>,
     set: crate::features::sets::FeatureSet,
     config: &TreeConfig,
 ) -> Result<TreeEnsemble, BenchmarkError> {
     let present: HashSet<&str> = sequences
         .iter()
-        .filter_map(|s| labels.get(&s.object_id).map(String::as_str))
+        .filter_map(|s| labels.get(&s.key.id).map(String::as_str))
         .collect();
     let classes: Vec<String> = REAL_CLASSES
         .iter()

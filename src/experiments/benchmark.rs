@@ -10,8 +10,9 @@
 
 use crate::eval::metrics::{argmax, calibration, ConfusionMatrix, Metrics, ReliabilityBin};
 use crate::eval::stats::mean_std;
+use crate::features::sets::FeatureSet;
 use crate::model::trees::{TreeConfig, TreeEnsemble, TreeError};
-use crate::sequence::Sequence;
+use crate::sequence::neutral::{AlertObject, ObjectSequence};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -27,6 +28,11 @@ pub const FIVE_CLASSES: [&str; 5] = ["AGN", "SN", "VS", "asteroid", "bogus"];
 pub const THREE_CLASSES: [&str; 3] = ["AGN", "SN", "VS"];
 /// Detections per object the models read (the paper's longest sequences).
 pub const MAX_DETECTIONS: usize = 5;
+/// The features the benchmark's trees read (the default answer's, every fold's and every
+/// repeat's): the labelled objects are ZTF's, and their header
+/// ([`crate::model::trees::tree_model_header`]) is a ZTF model's. An object of a survey
+/// these features do not read has no row.
+pub const TREES_FEATURES: FeatureSet = FeatureSet::ZtfCandidate;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchmarkError {
@@ -275,23 +281,35 @@ pub fn read_split(path: &Path) -> Result<Vec<SplitRow>, BenchmarkError> {
 /// The tree training rows of `sequences` whose objects `labels` names: one row per
 /// detection (the first [`MAX_DETECTIONS`]), each with the object's earlier alerts.
 pub fn tree_rows(
-    sequences: &[&Sequence],
+    sequences: &[&ObjectSequence],
     labels: &HashMap<String, usize>,
 ) -> (Vec<Vec<f32>>, Vec<usize>) {
-    tree_rows_for(
-        sequences,
-        labels,
-        crate::features::sets::FeatureSet::ZtfCandidate,
-    )
+    tree_rows_for(sequences, labels, TREES_FEATURES)
+}
+
+/// The trees' row ([`TREES_FEATURES`]) at detection `k` (0-based) of `object`, with its
+/// earlier alerts; None where it has no such alert or the features do not read it.
+pub fn tree_row_at(object: &ObjectSequence, k: usize) -> Option<Vec<f32>> {
+    let refs = object.alert_refs();
+    TREES_FEATURES.tree_row(*refs.get(k)?, &refs[..k]).ok()
+}
+
+/// The trees' rows ([`TREES_FEATURES`]) of the first [`MAX_DETECTIONS`] of `object`, each
+/// with its earlier alerts; None where the features do not read one of them.
+pub fn tree_rows_of(object: &ObjectSequence) -> Option<Vec<Vec<f32>>> {
+    let refs = object.alert_refs();
+    (0..refs.len().min(MAX_DETECTIONS))
+        .map(|k| TREES_FEATURES.tree_row(refs[k], &refs[..k]).ok())
+        .collect()
 }
 
 /// [`tree_rows`] for objects of any survey in the features of `set` (a row per detection
 /// the set can read, the first [`MAX_DETECTIONS`] of each labelled object, each with the
 /// object's earlier alerts).
-pub fn tree_rows_for<O: crate::sequence::neutral::AlertObject>(
+pub fn tree_rows_for<O: AlertObject>(
     objects: &[&O],
     labels: &HashMap<String, usize>,
-    set: crate::features::sets::FeatureSet,
+    set: FeatureSet,
 ) -> (Vec<Vec<f32>>, Vec<usize>) {
     let mut rows = Vec::new();
     let mut ys = Vec::new();
@@ -312,7 +330,7 @@ pub fn tree_rows_for<O: crate::sequence::neutral::AlertObject>(
 
 /// Trains the default tree ensemble on the objects of `sequences` labelled in `labels`.
 pub fn train_trees(
-    sequences: &[&Sequence],
+    sequences: &[&ObjectSequence],
     labels: &HashMap<String, String>,
     config: &TreeConfig,
 ) -> Result<TreeEnsemble, BenchmarkError> {
@@ -322,21 +340,20 @@ pub fn train_trees(
 
 /// Trees over `classes` on the objects of `sequences` labelled with one of them.
 pub fn train_trees_for(
-    sequences: &[&Sequence],
+    sequences: &[&ObjectSequence],
     labels: &HashMap<String, String>,
     classes: Vec<String>,
     config: &TreeConfig,
 ) -> Result<TreeEnsemble, BenchmarkError> {
-    let ztf = crate::features::sets::FeatureSet::ZtfCandidate;
-    train_set_trees_for(sequences, labels, classes, ztf, config)
+    train_set_trees_for(sequences, labels, classes, TREES_FEATURES, config)
 }
 
 /// [`train_trees_for`] in the features of `set`.
 pub fn train_set_trees_for(
-    sequences: &[&Sequence],
+    sequences: &[&ObjectSequence],
     labels: &HashMap<String, String>,
     classes: Vec<String>,
-    set: crate::features::sets::FeatureSet,
+    set: FeatureSet,
     config: &TreeConfig,
 ) -> Result<TreeEnsemble, BenchmarkError> {
     let index: HashMap<String, usize> = labels
@@ -385,7 +402,7 @@ impl Answers {
     }
 
     /// Always `class`, with probability one.
-    pub fn constant(class: &str, objects: &[&Sequence]) -> Self {
+    pub fn constant(class: &str, objects: &[&ObjectSequence]) -> Self {
         let classes: Vec<String> = FIVE_CLASSES.iter().map(|c| c.to_string()).collect();
         let p: Vec<f32> = classes.iter().map(|c| f32::from(c == class)).collect();
         Self {
@@ -393,8 +410,8 @@ impl Answers {
                 .iter()
                 .map(|s| {
                     (
-                        s.object_id.clone(),
-                        vec![p.clone(); s.len().clamp(1, MAX_DETECTIONS)],
+                        s.key.id.clone(),
+                        vec![p.clone(); s.alerts.len().clamp(1, MAX_DETECTIONS)],
                     )
                 })
                 .collect(),

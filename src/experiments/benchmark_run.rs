@@ -6,12 +6,12 @@
 use super::answers::*;
 use super::benchmark::*;
 use super::report::*;
-use crate::alert::{read_all, ReadOptions};
+use crate::alert::{read_all_any, ReadOptions};
 use crate::assets::DEFAULT_TREES_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
 use crate::model::trees::{tree_model_header, write_tree_model, TreeConfig, TreeEnsemble};
-use crate::sequence::{group_into_sequences, Sequence};
+use crate::sequence::neutral::{group_objects, ObjectSequence};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -53,30 +53,31 @@ pub struct BenchmarkConfig {
 
 fn simulation_ablation(
     dir: &Path,
-    train: &[&Sequence],
+    train: &[&ObjectSequence],
     train_labels: &HashMap<String, String>,
-    val: &[Sequence],
+    val: &[ObjectSequence],
     val_truth: &[(String, String)],
     config: &BenchmarkConfig,
     trees: &TreeConfig,
 ) -> Result<SimulationAblation, BenchmarkError> {
     let labels = crate::labels::read_labels_csv(&dir.join("labels.csv"))?;
-    let (alerts, _) = read_all(&[dir], &ReadOptions::default());
-    let simulated: Vec<Sequence> = group_into_sequences(alerts)
+    let (alerts, _) = read_all_any(&[dir], &ReadOptions::default());
+    let simulated: Vec<ObjectSequence> = group_objects(alerts)
+        .0
         .into_iter()
         .filter(|s| {
             labels
-                .get(&s.object_id)
+                .get(&s.key.id)
                 .is_some_and(|l| REAL_CLASSES.contains(&l.as_str()))
         })
         .collect();
     let mut with_labels = train_labels.clone();
-    with_labels.extend(simulated.iter().filter_map(|s| {
-        labels
-            .get(&s.object_id)
-            .map(|l| (s.object_id.clone(), l.clone()))
-    }));
-    let mut with: Vec<&Sequence> = train.to_vec();
+    with_labels.extend(
+        simulated
+            .iter()
+            .filter_map(|s| labels.get(&s.key.id).map(|l| (s.key.id.clone(), l.clone()))),
+    );
+    let mut with: Vec<&ObjectSequence> = train.to_vec();
     with.extend(simulated.iter());
     let score_on_val = |trees: TreeEnsemble| -> Result<f64, BenchmarkError> {
         let header = tree_model_header(&trees, DEFAULT_TREES_NAME);
@@ -145,7 +146,7 @@ pub fn run_benchmark(
 ) -> Result<BenchmarkReport, BenchmarkError> {
     let rows = read_split(&config.split)?;
     let (sequences, read_errors) = read_objects(config, &rows, say)?;
-    let loaded: HashSet<&str> = sequences.iter().map(|s| s.object_id.as_str()).collect();
+    let loaded: HashSet<&str> = sequences.iter().map(|s| s.key.id.as_str()).collect();
     let (mut notes, test_missing) = first_notes(&read_errors, &rows, &loaded);
     let counts = counts_of(&rows, &loaded);
     let objects = Objects::new(&sequences);
@@ -190,7 +191,7 @@ pub fn run_benchmark(
     let tree_model = LoadedModel::from_trees(trees.clone(), header.clone(), &model_path);
 
     let test_labels = labels_of(&rows, &["test"]);
-    let test_sequences: Vec<Sequence> = objects.pick(&test_labels).into_iter().cloned().collect();
+    let test_sequences = objects.owned(&test_labels);
     let mut scored = baselines(config, &rows, &trees, &tree_model, &test_sequences)?;
     // The fused model is written where it is scored from, outside the results folder.
     let scratch = std::env::temp_dir().join(format!("stampseq-benchmark-{}", std::process::id()));
@@ -204,14 +205,14 @@ pub fn run_benchmark(
     scored.extend(others);
 
     let test_truth = truth_of(&rows, "test", &loaded);
-    let multi = test_sequences.iter().filter(|s| s.len() > 1).count();
+    let multi = test_sequences.iter().filter(|s| s.alerts.len() > 1).count();
 
     let ablation = match &config.simulated {
         Some(dir) => {
             say(&format!("simulated-data ablation with {}", dir.display()));
             let train_labels = labels_of(&rows, &["train"]);
             let val_labels = labels_of(&rows, &["val"]);
-            let val: Vec<Sequence> = objects.pick(&val_labels).into_iter().cloned().collect();
+            let val = objects.owned(&val_labels);
             let a = simulation_ablation(
                 dir,
                 &objects.pick(&train_labels),
@@ -340,29 +341,23 @@ fn grouped_part(
     )
 }
 
-/// The labelled objects' alerts under the data folder, as sequences, and the files that
-/// could not be read.
+/// The labelled objects under the data folder, and the files that could not be read.
 fn read_objects(
     config: &BenchmarkConfig,
     rows: &[SplitRow],
     say: &dyn Fn(&str),
-) -> Result<(Vec<Sequence>, Vec<crate::alert::ReadError>), BenchmarkError> {
+) -> Result<(Vec<ObjectSequence>, Vec<crate::alert::ReadError>), BenchmarkError> {
     let wanted: HashSet<&str> = rows.iter().map(|r| r.object_id.as_str()).collect();
-    let folders = labelled_alert_folders(&config.data);
-    if folders.is_empty() {
+    if labelled_alert_folders(&config.data).is_empty() {
         return Err(BenchmarkError::Invalid(format!(
             "{}: no ztf/labeled, ztf/sequences or ztf/extra folder",
             config.data.display()
         )));
     }
     say(&format!("reading alerts under {}", config.data.display()));
-    let (alerts, summary) = read_all(&folders, &ReadOptions::default());
-    let sequences: Vec<Sequence> = group_into_sequences(
-        alerts
-            .into_iter()
-            .filter(|a| wanted.contains(a.object_id.as_str())),
-    );
-    Ok((sequences, summary.errors))
+    Ok(read_labelled_objects(&config.data, &|id| {
+        wanted.contains(id)
+    }))
 }
 
 /// The report's first notes (what the labels are, unreadable files, test objects without
@@ -425,27 +420,29 @@ fn counts_of(
 
 /// The loaded objects by id.
 struct Objects<'a> {
-    by_id: HashMap<&'a str, &'a Sequence>,
+    by_id: HashMap<&'a str, &'a ObjectSequence>,
 }
 
 impl<'a> Objects<'a> {
-    fn new(sequences: &'a [Sequence]) -> Self {
+    fn new(sequences: &'a [ObjectSequence]) -> Self {
         Self {
-            by_id: sequences
-                .iter()
-                .map(|s| (s.object_id.as_str(), s))
-                .collect(),
+            by_id: sequences.iter().map(|s| (s.key.id.as_str(), s)).collect(),
         }
     }
 
     /// The loaded objects among `labels`, by id.
-    fn pick(&self, labels: &HashMap<String, String>) -> Vec<&'a Sequence> {
-        let mut v: Vec<&Sequence> = labels
+    fn pick(&self, labels: &HashMap<String, String>) -> Vec<&'a ObjectSequence> {
+        let mut v: Vec<&ObjectSequence> = labels
             .keys()
             .filter_map(|id| self.by_id.get(id.as_str()).copied())
             .collect();
-        v.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+        v.sort_by(|a, b| a.key.id.cmp(&b.key.id));
         v
+    }
+
+    /// [`Self::pick`], as the objects themselves: what a model classifies.
+    fn owned(&self, labels: &HashMap<String, String>) -> Vec<ObjectSequence> {
+        self.pick(labels).into_iter().cloned().collect()
     }
 }
 
@@ -456,9 +453,9 @@ fn baselines(
     rows: &[SplitRow],
     trees: &TreeEnsemble,
     tree_model: &LoadedModel,
-    test_sequences: &[Sequence],
+    test_sequences: &[ObjectSequence],
 ) -> Result<Vec<Scored>, BenchmarkError> {
-    let test_refs: Vec<&Sequence> = test_sequences.iter().collect();
+    let test_refs: Vec<&ObjectSequence> = test_sequences.iter().collect();
     let train_majority = majority(&labels_of(rows, &["train"]));
     Ok(vec![
         Scored {
@@ -493,7 +490,7 @@ type NamedAnswers = (String, Answers);
 fn other_models(
     config: &BenchmarkConfig,
     models: &[PathBuf],
-    sequences: &[Sequence],
+    sequences: &[ObjectSequence],
     say: &dyn Fn(&str),
 ) -> Result<(Vec<Scored>, Option<NamedAnswers>), BenchmarkError> {
     let mut scored = Vec::new();
@@ -574,9 +571,8 @@ impl Repeats<'_> {
             let fit = labels_of(&split, &["train", "val"]);
             let truth = truth_of(&split, "test", self.loaded);
             let test_ids: HashMap<String, String> = labels_of(&split, &["test"]);
-            let test_seqs: Vec<Sequence> =
-                self.objects.pick(&test_ids).into_iter().cloned().collect();
-            let test_refs: Vec<&Sequence> = test_seqs.iter().collect();
+            let test_seqs = self.objects.owned(&test_ids);
+            let test_refs: Vec<&ObjectSequence> = test_seqs.iter().collect();
             let repeat_config = TreeConfig {
                 seed: config.trees.seed + 1 + r as u64,
                 ..self.tree_config.clone()

@@ -10,8 +10,7 @@ use crate::experiments::benchmark::{score, tree_rows_for, Answers, FIVE_CLASSES,
 use crate::features::sets::FeatureSet;
 use crate::model::file::ModelKind;
 use crate::model::trees::{tree_model_header, write_tree_model, TreeConfig, TreeEnsemble};
-use crate::sequence::neutral::AlertObject;
-use crate::sequence::Sequence;
+use crate::sequence::neutral::{AlertObject, ObjectSequence};
 use crate::time::{jd_to_calendar, unix_seconds_to_jd};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -154,7 +153,7 @@ pub fn finetune<O: AlertObject>(
     base: &Path,
     loaded: &[O],
     user_labels: &BTreeMap<String, String>,
-    bundled: &[&Sequence],
+    bundled: &[&ObjectSequence],
     bundled_labels: &HashMap<String, String>,
     config: &FinetuneConfig,
     say: &dyn Fn(&str),
@@ -191,10 +190,10 @@ pub fn finetune<O: AlertObject>(
         bundled.len()
     ));
     let classes: Vec<String> = REAL_CLASSES.iter().map(|c| c.to_string()).collect();
-    let keep_bundled: Vec<&Sequence> = bundled
+    let keep_bundled: Vec<&ObjectSequence> = bundled
         .iter()
         .copied()
-        .filter(|s| !user_labels.contains_key(&s.object_id))
+        .filter(|s| !user_labels.contains_key(&s.key.id))
         .collect();
     let bundled_index: HashMap<String, usize> = bundled_labels
         .iter()
@@ -570,7 +569,7 @@ pub fn render_report(r: &FinetuneReport) -> String {
 /// training and validation objects, read from the shared data folder (`$STAMPSEQ_DATA`,
 /// else `../shared/data` beside the checkout this was built from, if it is still there). Empty when either is missing: the fine-tune
 /// then learns from the user's labels alone.
-pub fn bundled_training_data() -> (Vec<Sequence>, HashMap<String, String>) {
+pub fn bundled_training_data() -> (Vec<ObjectSequence>, HashMap<String, String>) {
     let Some(split) = crate::assets::bundled_split() else {
         return (Vec::new(), HashMap::new());
     };
@@ -586,16 +585,11 @@ pub fn bundled_training_data() -> (Vec<Sequence>, HashMap<String, String>) {
         .filter(|r| r.part != "test")
         .map(|r| (r.object_id, r.label))
         .collect();
-    let folders = crate::experiments::answers::labelled_alert_folders(&data);
-    if folders.is_empty() {
+    if crate::experiments::answers::labelled_alert_folders(&data).is_empty() {
         return (Vec::new(), HashMap::new());
     }
-    let (alerts, _) = crate::alert::read_all(&folders, &crate::alert::ReadOptions::default());
-    let sequences = crate::sequence::group_into_sequences(
-        alerts
-            .into_iter()
-            .filter(|a| fit.contains_key(&a.object_id)),
-    );
+    let (sequences, _) =
+        crate::experiments::answers::read_labelled_objects(&data, &|id| fit.contains_key(id));
     (sequences, fit)
 }
 

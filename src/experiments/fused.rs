@@ -7,11 +7,11 @@
 //! training groups only.
 
 use super::benchmark::*;
+use crate::alert::AnyAlert;
 use crate::classify::ClassifyOptions;
 use crate::experiments::groups::Fold;
-use crate::features::tabular::{tabular_features, TABULAR_FEATURES};
 use crate::model::trees::{TreeConfig, TreeEnsemble};
-use crate::sequence::Sequence;
+use crate::sequence::neutral::ObjectSequence;
 use std::collections::HashMap;
 
 /// The stamp model's probability of each of the five classes at detection `k` (0-based) of
@@ -30,17 +30,18 @@ fn stamp_columns(stamp: &Answers, object: &str, k: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The stacker's feature row for detection `k` of `s`.
-fn row(s: &Sequence, k: usize, stamp: &Answers) -> Vec<f32> {
-    let earlier: Vec<&crate::alert::Alert> = s.detections[..k].iter().collect();
-    let mut r = tabular_features(&s.detections[k], &earlier);
-    r.extend(stamp_columns(stamp, &s.object_id, k));
-    r
+/// The stacker's feature row for detection `k` of `s`; None where the trees' features do
+/// not read it.
+fn row(s: &ObjectSequence, k: usize, stamp: &Answers) -> Option<Vec<f32>> {
+    let mut r = tree_row_at(s, k)?;
+    r.extend(stamp_columns(stamp, &s.key.id, k));
+    Some(r)
 }
 
 /// The stacker's feature names: the trees' own, then the stamp model's five probabilities.
 pub fn fused_features() -> Vec<String> {
-    TABULAR_FEATURES
+    TREES_FEATURES
+        .tree_features()
         .iter()
         .map(|s| s.to_string())
         .chain(FIVE_CLASSES.iter().map(|c| format!("stamp_p_{c}")))
@@ -48,7 +49,7 @@ pub fn fused_features() -> Vec<String> {
 }
 
 fn fit(
-    train: &[&Sequence],
+    train: &[&ObjectSequence],
     labels: &HashMap<String, String>,
     stamp: &Answers,
     config: &TreeConfig,
@@ -60,21 +61,23 @@ fn fit(
         .filter(|c| {
             train
                 .iter()
-                .any(|s| labels.get(&s.object_id).map(String::as_str) == Some(**c))
+                .any(|s| labels.get(&s.key.id).map(String::as_str) == Some(**c))
         })
         .map(|c| c.to_string())
         .collect();
     let (mut rows, mut ys) = (Vec::new(), Vec::new());
     for s in train {
         let Some(y) = labels
-            .get(&s.object_id)
+            .get(&s.key.id)
             .and_then(|l| classes.iter().position(|c| c == l))
         else {
             continue;
         };
-        for k in 0..s.len().min(MAX_DETECTIONS) {
-            rows.push(row(s, k, stamp));
-            ys.push(y);
+        for k in 0..s.alerts.len().min(MAX_DETECTIONS) {
+            if let Some(r) = row(s, k, stamp) {
+                rows.push(r);
+                ys.push(y);
+            }
         }
     }
     Ok(TreeEnsemble::fit(
@@ -93,7 +96,7 @@ fn fit(
 pub fn fused_answers(
     folds: &[Fold],
     labels: &HashMap<&str, &str>,
-    by_id: &HashMap<&str, &Sequence>,
+    by_id: &HashMap<&str, &ObjectSequence>,
     stamp: &Answers,
     config: &TreeConfig,
     rules: bool,
@@ -109,7 +112,7 @@ pub fn fused_answers(
         by_object: HashMap::new(),
     };
     for fold in folds {
-        let train: Vec<&Sequence> = fold
+        let train: Vec<&ObjectSequence> = fold
             .train
             .iter()
             .filter_map(|id| by_id.get(id.as_str()).copied())
@@ -129,8 +132,10 @@ pub fn fused_answers(
             let Some(s) = by_id.get(id.as_str()) else {
                 continue;
             };
-            let n = s.len().min(MAX_DETECTIONS);
-            let rows: Vec<Vec<f32>> = (0..n).map(|k| row(s, k, stamp)).collect();
+            let n = s.alerts.len().min(MAX_DETECTIONS);
+            let Some(rows) = (0..n).map(|k| row(s, k, stamp)).collect::<Option<Vec<_>>>() else {
+                continue;
+            };
             let mut steps = Vec::with_capacity(n);
             for (k, answer) in trees.predict(&rows)?.into_iter().enumerate() {
                 let mut probs = vec![0f32; five.len()];
@@ -139,9 +144,9 @@ pub fn fused_answers(
                 }
                 if options.rules {
                     let earlier: Vec<crate::alert::AlertRef> =
-                        s.detections[..k].iter().map(Into::into).collect();
+                        s.alerts[..k].iter().map(AnyAlert::as_ref).collect();
                     crate::classify::after::physics_rules(
-                        (&s.detections[k]).into(),
+                        s.alerts[k].as_ref(),
                         &earlier,
                         &[],
                         &five,
@@ -161,7 +166,7 @@ pub fn fused_answers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiments::answers::labelled_alert_folders;
+    use crate::experiments::answers::read_labelled_objects;
     use crate::experiments::groups::grouped_folds;
     use crate::experiments::groups::grouped_objects;
     use std::collections::HashSet;
@@ -176,20 +181,12 @@ mod tests {
         let split =
             read_split(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/benchmark/split.csv"))
                 .expect("split");
-        let (alerts, _) =
-            crate::alert::read_all(&labelled_alert_folders(&data), &Default::default());
         let wanted: HashSet<&str> = split.iter().map(|r| r.object_id.as_str()).collect();
-        let sequences = crate::sequence::group_into_sequences(
-            alerts
-                .into_iter()
-                .filter(|a| wanted.contains(a.object_id.as_str())),
-        );
-        let loaded: HashSet<&str> = sequences.iter().map(|s| s.object_id.as_str()).collect();
+        let (sequences, _) = read_labelled_objects(&data, &|id| wanted.contains(id));
+        let loaded: HashSet<&str> = sequences.iter().map(|s| s.key.id.as_str()).collect();
         let objects = grouped_objects(&data, &split, &loaded).expect("groups");
-        let by_id: HashMap<&str, &Sequence> = sequences
-            .iter()
-            .map(|s| (s.object_id.as_str(), s))
-            .collect();
+        let by_id: HashMap<&str, &ObjectSequence> =
+            sequences.iter().map(|s| (s.key.id.as_str(), s)).collect();
         let labels: HashMap<&str, &str> = objects
             .iter()
             .map(|o| (o.object_id.as_str(), o.label.as_str()))

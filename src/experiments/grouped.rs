@@ -19,7 +19,7 @@ use crate::experiments::grouped_networks::{network_models, over_five};
 use crate::experiments::groups::{grouped_folds, Fold, GroupedObject};
 use crate::model::trees::TreeEnsemble;
 use crate::model::trees::{tree_model_header, TreeConfig};
-use crate::sequence::Sequence;
+use crate::sequence::neutral::ObjectSequence;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -38,7 +38,7 @@ pub struct FixedModel<'a> {
 
 pub struct GroupedInput<'a> {
     pub objects: &'a [GroupedObject],
-    pub by_id: &'a HashMap<&'a str, &'a Sequence>,
+    pub by_id: &'a HashMap<&'a str, &'a ObjectSequence>,
     pub trees: &'a TreeConfig,
     pub backend: &'a ResolvedBackend,
     pub fixed: Vec<FixedModel<'a>>,
@@ -160,7 +160,7 @@ fn group_counts(objects: &[GroupedObject]) -> Vec<GroupCounts> {
 /// `model`'s answers to `sequences` with the rules, at `priors` instead of equal priors.
 fn classify_at_priors(
     model: &LoadedModel,
-    sequences: &[Sequence],
+    sequences: &[ObjectSequence],
     backend: &ResolvedBackend,
     priors: BTreeMap<String, f64>,
 ) -> Result<Answers, BenchmarkError> {
@@ -202,12 +202,12 @@ fn retrained_answers(
             folds.len(),
             fold.name
         ));
-        let pick = |ids: &[String]| -> Vec<&Sequence> {
-            let mut v: Vec<&Sequence> = ids
+        let pick = |ids: &[String]| -> Vec<&ObjectSequence> {
+            let mut v: Vec<&ObjectSequence> = ids
                 .iter()
                 .filter_map(|id| input.by_id.get(id.as_str()).copied())
                 .collect();
-            v.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+            v.sort_by(|a, b| a.key.id.cmp(&b.key.id));
             v
         };
         let train_labels: HashMap<String, String> = fold
@@ -221,7 +221,7 @@ fn retrained_answers(
             .collect();
         let trees = train_trees_present(&pick(&fold.train), &train_labels, input.trees)?;
         let test_refs = pick(&fold.test);
-        let test_seqs: Vec<Sequence> = test_refs.iter().map(|s| (*s).clone()).collect();
+        let test_seqs: Vec<ObjectSequence> = test_refs.iter().map(|s| (*s).clone()).collect();
         let header = tree_model_header(&trees, DEFAULT_TREES_NAME);
         let model = LoadedModel::from_trees(trees.clone(), header, Path::new("fold.stampseq"));
         let frequencies = crate::model::priors::frequency_priors(

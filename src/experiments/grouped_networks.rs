@@ -14,7 +14,7 @@ use crate::assets::DEFAULT_TREES_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::LoadedModel;
 use crate::experiments::groups::{Fold, GroupedObject};
-use crate::sequence::Sequence;
+use crate::sequence::neutral::ObjectSequence;
 use crate::train::{TrainConfig, TrainEvent};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -31,7 +31,7 @@ const VALIDATION_SHARE: f64 = 0.2;
 pub struct FoldScope<'a> {
     pub objects: &'a [GroupedObject],
     pub folds: &'a [Fold],
-    pub by_id: &'a HashMap<&'a str, &'a Sequence>,
+    pub by_id: &'a HashMap<&'a str, &'a ObjectSequence>,
     pub backend: &'a ResolvedBackend,
     pub trees_of_fold: &'a [Option<crate::model::trees::TreeEnsemble>],
 }
@@ -61,7 +61,7 @@ pub struct RetrainInput<'a> {
     pub labels: &'a Path,
     pub objects: &'a [GroupedObject],
     pub folds: &'a [Fold],
-    pub by_id: &'a HashMap<&'a str, &'a Sequence>,
+    pub by_id: &'a HashMap<&'a str, &'a ObjectSequence>,
     /// The runs' folder: `<name>/<fold>/` each.
     pub work: &'a Path,
     pub backend: &'a ResolvedBackend,
@@ -360,7 +360,7 @@ pub fn fuse_per_fold(
     folds: &[Fold],
     networks: &[&RetrainedNetwork],
     trees_of_fold: Option<&[Option<crate::model::trees::TreeEnsemble>]>,
-    by_id: &HashMap<&str, &Sequence>,
+    by_id: &HashMap<&str, &ObjectSequence>,
     backend: &ResolvedBackend,
 ) -> Result<Answers, BenchmarkError> {
     let mut pooled = Answers::default();
@@ -390,13 +390,13 @@ pub fn fuse_per_fold(
 }
 
 /// A fold's held-out objects, in a fixed order.
-fn held_out_of(fold: &Fold, by_id: &HashMap<&str, &Sequence>) -> Vec<Sequence> {
-    let mut held_out: Vec<Sequence> = fold
+fn held_out_of(fold: &Fold, by_id: &HashMap<&str, &ObjectSequence>) -> Vec<ObjectSequence> {
+    let mut held_out: Vec<ObjectSequence> = fold
         .test
         .iter()
         .filter_map(|id| by_id.get(id.as_str()).map(|s| (*s).clone()))
         .collect();
-    held_out.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+    held_out.sort_by(|a, b| a.key.id.cmp(&b.key.id));
     held_out
 }
 

@@ -4,15 +4,14 @@
 //! validation and beside it, then trained on the benchmark split's training and validation
 //! objects and written as the bundled `neutral-trees`, the default answer for LSST alerts.
 
-use super::answers::{majority, train_set_trees_present};
+use super::answers::{majority, read_labelled_objects, train_set_trees_present};
 use super::benchmark::*;
-use crate::alert::{read_all, ReadOptions};
 use crate::classify::{ClassifyOptions, LoadedModel};
 use crate::experiments::groups::{grouped_folds, grouped_objects, GroupedObject};
 use crate::features::neutral::NEUTRALISED;
 use crate::features::sets::FeatureSet;
 use crate::model::trees::{TreeConfig, TreeEnsemble};
-use crate::sequence::{group_into_sequences, Sequence};
+use crate::sequence::neutral::ObjectSequence;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -64,7 +63,10 @@ fn as_model(trees: TreeEnsemble, set: FeatureSet, name: &str) -> LoadedModel {
 
 /// Answers after each of the first detections, rules on, no look-ahead: as the benchmark
 /// scores every model.
-fn answers_of(model: &LoadedModel, sequences: &[&Sequence]) -> Result<Answers, BenchmarkError> {
+fn answers_of(
+    model: &LoadedModel,
+    sequences: &[&ObjectSequence],
+) -> Result<Answers, BenchmarkError> {
     let options = ClassifyOptions {
         max_detections: MAX_DETECTIONS,
         look_ahead_for_stationary: false,
@@ -95,30 +97,22 @@ pub fn run_neutral(
 ) -> Result<NeutralReport, BenchmarkError> {
     let rows = read_split(&config.split)?;
     let wanted: HashSet<&str> = rows.iter().map(|r| r.object_id.as_str()).collect();
-    let folders = crate::experiments::answers::labelled_alert_folders(&config.data);
     say(&format!("reading alerts under {}", config.data.display()));
-    let (alerts, _) = read_all(&folders, &ReadOptions::default());
-    let sequences: Vec<Sequence> = group_into_sequences(
-        alerts
-            .into_iter()
-            .filter(|a| wanted.contains(a.object_id.as_str())),
-    );
-    let loaded: HashSet<&str> = sequences.iter().map(|s| s.object_id.as_str()).collect();
-    let by_id: HashMap<&str, &Sequence> = sequences
-        .iter()
-        .map(|s| (s.object_id.as_str(), s))
-        .collect();
+    let (sequences, _) = read_labelled_objects(&config.data, &|id| wanted.contains(id));
+    let loaded: HashSet<&str> = sequences.iter().map(|s| s.key.id.as_str()).collect();
+    let by_id: HashMap<&str, &ObjectSequence> =
+        sequences.iter().map(|s| (s.key.id.as_str(), s)).collect();
     let objects: Vec<GroupedObject> = grouped_objects(&config.data, &rows, &loaded)?;
     let label_of: HashMap<&str, &str> = objects
         .iter()
         .map(|o| (o.object_id.as_str(), o.label.as_str()))
         .collect();
-    let pick = |ids: &[String]| -> Vec<&Sequence> {
-        let mut v: Vec<&Sequence> = ids
+    let pick = |ids: &[String]| -> Vec<&ObjectSequence> {
+        let mut v: Vec<&ObjectSequence> = ids
             .iter()
             .filter_map(|id| by_id.get(id.as_str()).copied())
             .collect();
-        v.sort_by(|a, b| a.object_id.cmp(&b.object_id));
+        v.sort_by(|a, b| a.key.id.cmp(&b.key.id));
         v
     };
     let folds = grouped_folds(
@@ -155,15 +149,14 @@ pub fn run_neutral(
         let test = pick(&fold.test);
         let neutral =
             train_set_trees_present(&train, &train_labels, FeatureSet::Neutral, &neutral_config)?;
-        let ztf =
-            train_set_trees_present(&train, &train_labels, FeatureSet::ZtfCandidate, &ztf_config)?;
+        let ztf = train_set_trees_present(&train, &train_labels, TREES_FEATURES, &ztf_config)?;
         pool(
             &mut pooled[0],
             Answers::constant(&majority(&train_labels), &test),
         );
         pool(
             &mut pooled[1],
-            answers_of(&as_model(ztf, FeatureSet::ZtfCandidate, "ztf"), &test)?,
+            answers_of(&as_model(ztf, TREES_FEATURES, "ztf"), &test)?,
         );
         pool(
             &mut pooled[2],
@@ -234,7 +227,7 @@ fn train_and_save<'a>(
     config: &NeutralConfig,
     rows: &[SplitRow],
     loaded: &HashSet<&str>,
-    pick: &dyn Fn(&[String]) -> Vec<&'a Sequence>,
+    pick: &dyn Fn(&[String]) -> Vec<&'a ObjectSequence>,
     neutral_config: &TreeConfig,
     say: &dyn Fn(&str),
 ) -> Result<(usize, Option<PathBuf>), BenchmarkError> {

@@ -8,11 +8,11 @@
 //! training and validation parts of its split: the choice never sees a test object.
 
 use super::answers::train_trees_present;
-use super::benchmark::{BenchmarkError, MAX_DETECTIONS, REAL_CLASSES};
+use super::benchmark::TREES_FEATURES;
+use super::benchmark::{tree_row_at, BenchmarkError, MAX_DETECTIONS, REAL_CLASSES};
 use crate::experiments::groups::{grouped_folds, GroupedObject};
-use crate::features::tabular::{tabular_features, TABULAR_FEATURES};
 use crate::model::trees::{TreeConfig, TreeEnsemble};
-use crate::sequence::Sequence;
+use crate::sequence::neutral::ObjectSequence;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -59,11 +59,10 @@ pub struct ShortcutAudit {
     pub neutralised: Vec<String>,
 }
 
-/// The features of an object's last detection (up to [`MAX_DETECTIONS`]), the one scored.
-fn last_row(s: &Sequence) -> Vec<f32> {
-    let k = s.len().min(MAX_DETECTIONS).saturating_sub(1);
-    let earlier: Vec<&crate::alert::Alert> = s.detections[..k].iter().collect();
-    tabular_features(&s.detections[k], &earlier)
+/// The features of an object's last detection (up to [`MAX_DETECTIONS`]), the one scored;
+/// None where the trees' features do not read it.
+fn last_row(s: &ObjectSequence) -> Option<Vec<f32>> {
+    tree_row_at(s, s.alerts.len().min(MAX_DETECTIONS).saturating_sub(1))
 }
 
 /// Mean recall over the classes present in `pairs` (truth, predicted).
@@ -152,8 +151,9 @@ fn drops(
     target: &dyn Fn(&TreeEnsemble, usize) -> usize,
 ) -> Result<(f64, Vec<f64>), BenchmarkError> {
     let base = pooled(folds, classes, None, 0, target)?;
-    let mut out = Vec::with_capacity(TABULAR_FEATURES.len());
-    for j in 0..TABULAR_FEATURES.len() {
+    let features = TREES_FEATURES.tree_features();
+    let mut out = Vec::with_capacity(features.len());
+    for j in 0..features.len() {
         // Averaged over three shuffles: one permutation of ~100 objects is noisy.
         let mut lost = 0.0;
         for rep in 0..3 {
@@ -168,7 +168,7 @@ fn drops(
 /// by object-level folds stratified by group.
 fn source_folds(
     objects: &[&GroupedObject],
-    by_id: &HashMap<&str, &Sequence>,
+    by_id: &HashMap<&str, &ObjectSequence>,
     groups: &[String],
     config: &TreeConfig,
 ) -> Result<Vec<HeldOut>, BenchmarkError> {
@@ -190,7 +190,11 @@ fn source_folds(
             fold_of.insert(id, i % SOURCE_FOLDS);
         }
     }
-    let features: Vec<String> = TABULAR_FEATURES.iter().map(|s| s.to_string()).collect();
+    let features: Vec<String> = TREES_FEATURES
+        .tree_features()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let mut out = Vec::new();
     for f in 0..SOURCE_FOLDS {
         let (mut rows, mut ys) = (Vec::new(), Vec::new());
@@ -201,11 +205,14 @@ fn source_folds(
             };
             let y = index[o.group.as_str()];
             if fold_of.get(o.object_id.as_str()) == Some(&f) {
-                held_rows.push(last_row(s));
+                let Some(row) = last_row(s) else {
+                    continue;
+                };
+                held_rows.push(row);
                 truth.push(y);
                 labels.push(o.label.clone());
             } else {
-                let one = HashMap::from([(s.object_id.clone(), y)]);
+                let one = HashMap::from([(s.key.id.clone(), y)]);
                 let (r, _) = super::benchmark::tree_rows(&[*s], &one);
                 ys.extend(std::iter::repeat_n(y, r.len()));
                 rows.extend(r);
@@ -224,7 +231,7 @@ fn source_folds(
 /// The class answer under leave-one-group-out over `objects`, trees without rules.
 fn class_folds(
     objects: &[GroupedObject],
-    by_id: &HashMap<&str, &Sequence>,
+    by_id: &HashMap<&str, &ObjectSequence>,
     config: &TreeConfig,
 ) -> Result<Vec<HeldOut>, BenchmarkError> {
     let label_of: HashMap<&str, &str> = objects
@@ -236,7 +243,7 @@ fn class_folds(
         .into_iter()
         .filter(|f| f.cross_source)
     {
-        let train: Vec<&Sequence> = fold
+        let train: Vec<&ObjectSequence> = fold
             .train
             .iter()
             .filter_map(|id| by_id.get(id.as_str()).copied())
@@ -261,7 +268,10 @@ fn class_folds(
             let Some(t) = REAL_CLASSES.iter().position(|c| c == l) else {
                 continue;
             };
-            rows.push(last_row(s));
+            let Some(row) = last_row(s) else {
+                continue;
+            };
+            rows.push(row);
             truth.push(t);
             labels.push(l.to_string());
         }
@@ -278,7 +288,7 @@ fn class_folds(
 /// Runs the audit on `objects` (the split's training and validation objects).
 pub fn shortcut_audit(
     objects: &[GroupedObject],
-    by_id: &HashMap<&str, &Sequence>,
+    by_id: &HashMap<&str, &ObjectSequence>,
     config: &TreeConfig,
     say: &dyn Fn(&str),
 ) -> Result<ShortcutAudit, BenchmarkError> {
@@ -326,7 +336,8 @@ pub fn shortcut_audit(
     };
     let cls = class_folds(objects, by_id, &base_config)?;
     let (grouped_all, class_drop) = drops(&cls, REAL_CLASSES.len(), &real_class)?;
-    let mut importance: Vec<FeatureImportance> = TABULAR_FEATURES
+    let mut importance: Vec<FeatureImportance> = TREES_FEATURES
+        .tree_features()
         .iter()
         .enumerate()
         .map(|(j, f)| FeatureImportance {

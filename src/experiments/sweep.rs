@@ -6,7 +6,7 @@
 use crate::classify::{ClassifyOptions, LoadedModel};
 use crate::eval::stats::{mean_std, welch_t_test};
 use crate::model::HeadConfig;
-use crate::sequence::Sequence;
+use crate::sequence::neutral::ObjectSequence;
 use crate::train::{train, ModelChoice, TrainConfig, TrainError};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
@@ -94,7 +94,7 @@ pub struct SweepRow {
 pub fn sweep(
     config: &SweepConfig,
     out: &Path,
-    sequences: &[Sequence],
+    sequences: &[ObjectSequence],
     device: &Device,
     infer: &crate::backend::ResolvedBackend,
     cancel: &AtomicBool,

@@ -1,7 +1,8 @@
 //! Objects and light curves of either survey, in the survey-neutral units of
-//! [`crate::alert::neutral`]: time as MJD, flux in nJy, AB magnitude, bands by name. The
-//! ZTF [`Sequence`](super::Sequence) and [`LightCurve`](super::LightCurve) stay what models
-//! and the app read; this is what reads LSST objects (and ZTF ones the same way).
+//! [`crate::alert::neutral`]: time as MJD, flux in nJy, AB magnitude, bands by name. These
+//! are the objects everything above this layer reads, ZTF ones included; the ZTF
+//! [`Sequence`](super::Sequence) and [`LightCurve`](super::LightCurve) are left to the
+//! app's catalogue until it holds these (`tests/integration/architecture.rs` keeps it so).
 //!
 //! What each survey's record says (its history, its nights, which object it is) is asked
 //! of the alert ([`AlertRef`], [`crate::alert::points`], [`Survey`]): nothing here

@@ -403,18 +403,18 @@ fn sanitize(topic: &str) -> String {
 mod tests {
     use super::*;
     use crate::alert::lsst::LsstAlert;
-    use crate::sequence::{group_into_sequences, Sequence};
+    use crate::sequence::neutral::{group_objects, ObjectSequence};
 
     impl PartitionState {
-        /// The object's ZTF alerts through `candid`, as a sequence to classify.
-        fn ztf_sequence_through(
+        /// The object's alerts through `alert_id`, as an object to classify.
+        fn object_through(
             &self,
+            survey: Survey,
             object: &str,
-            candid: Option<i64>,
-        ) -> Option<(usize, Sequence)> {
-            let (k, alerts) = self.alerts_through(Survey::Ztf, object, candid)?;
-            let alerts = alerts.into_iter().filter_map(AnyAlert::into_ztf);
-            Some((k, group_into_sequences(alerts).into_iter().next()?))
+            alert_id: Option<i64>,
+        ) -> Option<(usize, ObjectSequence)> {
+            let (k, alerts) = self.alerts_through(survey, object, alert_id)?;
+            Some((k, group_objects(alerts).0.into_iter().next()?))
         }
 
         /// An LSST object's alerts held whole through `alert_id`.
@@ -591,10 +591,10 @@ mod tests {
         let (s, report) = PartitionState::open(Some(dir.path()), "t", 0, 10).expect("reopen");
         assert_eq!((report.alerts, report.bad_lines), (1, 0));
         let (k, seq) = s
-            .ztf_sequence_through(&alert.object_id, alert.candid)
+            .object_through(Survey::Ztf, &alert.object_id, alert.candid)
             .expect("held");
         assert_eq!(k, 1);
-        let back = &seq.detections[0];
+        let back = seq.alerts[0].as_ref().ztf().expect("a ZTF alert");
         assert_eq!(back.candidate.magpsf, alert.candidate.magpsf);
         assert_eq!(back.prv_candidates.len(), alert.prv_candidates.len());
     }

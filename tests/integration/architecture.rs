@@ -1194,3 +1194,106 @@ fn the_error_reader_sees_string_errors_but_not_string_values() {
         ]
     );
 }
+
+/// What the ZTF-only object of `sequence.rs` is known by: its object, its light curve and
+/// that light curve's points, and the grouping that makes them.
+const ZTF_SEQUENCE_ITEMS: &[&str] = &[
+    "Sequence",
+    "LightCurve",
+    "LightCurvePoint",
+    "PointKind",
+    "group_into_sequences",
+];
+
+/// Where the ZTF [`ZTF_SEQUENCE_ITEMS`] may still be named: the sequence layer that defines
+/// them and the alert layer below it (issue #19).
+const ZTF_SEQUENCE_READERS: &[&str] = &["sequence.rs", "sequence/", "alert/"];
+
+/// Each place `text` (stripped, of the file of `module`) names a ZTF sequence item: a path
+/// to it (`use` trees and `crate::`/`super::` paths, resolved), `sequence::Item` written
+/// after importing the module, or an item's name after a glob import of the module.
+fn ztf_sequence_names(graph: &Graph, text: &str, module: &[String]) -> Vec<String> {
+    let is_item = |name: &str| ZTF_SEQUENCE_ITEMS.contains(&name);
+    let mut found = Vec::new();
+    let mut glob = false;
+    for import in imports(text, module) {
+        let Some(path) = graph.absolute(&import.scope, &import.path) else {
+            continue;
+        };
+        match path.as_slice() {
+            [m] if m == "sequence" && import.glob => glob = true,
+            [m, item] if m == "sequence" && is_item(item) => found.push(path.join("::")),
+            _ => {}
+        }
+    }
+    let t = tokens(text);
+    for (i, tok) in t.iter().enumerate() {
+        let Tok::Ident(word) = tok else { continue };
+        let after_module = i >= 2 && t[i - 1] == Tok::Sep && is_ident(t.get(i - 2), "sequence");
+        if is_item(word) && (after_module || glob || word == "group_into_sequences") {
+            found.push(format!("`{word}`"));
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[test]
+fn above_the_sequence_layer_objects_are_survey_neutral() {
+    let graph = Graph::of_src();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut wrong = Vec::new();
+    for f in &graph.files {
+        if ZTF_SEQUENCE_READERS.iter().any(|r| f.rel.starts_with(r)) {
+            continue;
+        }
+        let text = strip(&std::fs::read_to_string(src.join(&f.rel)).expect("readable source"));
+        let names = ztf_sequence_names(&graph, &text, &f.module);
+        if !names.is_empty() {
+            wrong.push(format!("src/{} names {}", f.rel, names.join(", ")));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the ZTF-only sequence (sequence.rs) named above the sequence layer: read \
+         survey-neutral objects instead (sequence::neutral::ObjectSequence, group_objects, \
+         read_objects; AlertObject for the answer path):\n  {}",
+        wrong.join("\n  ")
+    );
+}
+
+/// The reader of that test, on a snippet with each way of naming an item.
+#[test]
+fn the_ztf_sequence_reader_sees_paths_use_trees_modules_and_globs() {
+    let graph = Graph::of_src();
+    let scope = vec!["experiments".to_string(), "x".to_string()];
+    let names = |snippet: &str| ztf_sequence_names(&graph, &strip(snippet), &scope);
+    assert_eq!(
+        names("use crate::sequence::{group_into_sequences, Sequence as S};"),
+        vec![
+            "`group_into_sequences`",
+            "sequence::Sequence",
+            "sequence::group_into_sequences"
+        ]
+    );
+    assert_eq!(
+        names("fn f(c: &crate::sequence::LightCurve) {}"),
+        vec!["`LightCurve`", "sequence::LightCurve"]
+    );
+    assert_eq!(
+        names("use crate::sequence; fn f(s: &sequence::Sequence) {}"),
+        vec!["`Sequence`"]
+    );
+    assert_eq!(
+        names("use crate::sequence::*; fn f(s: &Sequence) {}"),
+        vec!["`Sequence`"]
+    );
+    // The survey-neutral objects, and a doc comment or string naming the ZTF one, pass.
+    assert!(names(
+        "use crate::sequence::neutral::{group_objects, ObjectSequence, NeutralLightCurve};\n\
+         /// Not a [`crate::sequence::Sequence`].\n\
+         fn f(s: &ObjectSequence) { let t = \"sequence::Sequence\"; }"
+    )
+    .is_empty());
+}

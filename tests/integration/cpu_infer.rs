@@ -125,8 +125,8 @@ fn cpu_encoder_refuses_stamps_of_the_wrong_size() {
 #[test]
 fn bundled_models_on_cpu_kernels_match_flex() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models");
-    let (alerts, _) = stampseq::alert::read_all(&[ztf("sequences")], &Default::default());
-    let sequences = stampseq::sequence::group_into_sequences(alerts);
+    let (alerts, _) = stampseq::alert::read_all_any(&[ztf("sequences")], &Default::default());
+    let (sequences, _) = stampseq::sequence::neutral::group_objects(alerts);
     assert!(sequences.len() >= 10);
     let options = ClassifyOptions {
         max_detections: 5,

@@ -359,10 +359,12 @@ fn ztf_parquet_alerts_read_with_cutouts_and_match_the_manifest() {
     // The rest of stampseq takes them as they are: objects as sequences (one alert is in
     // both files, and a sequence keeps it once).
     let objects: BTreeSet<String> = alerts.iter().map(|a| a.object_id.clone()).collect();
-    let sequences = stampseq::sequence::group_into_sequences(alerts);
+    let (sequences, _) = stampseq::sequence::neutral::group_objects(
+        alerts.into_iter().map(stampseq::alert::AnyAlert::Ztf),
+    );
     assert_eq!(sequences.len(), objects.len());
     assert_eq!(objects.len(), 85);
-    assert_eq!(sequences.iter().map(|s| s.len()).sum::<usize>(), 85);
+    assert_eq!(sequences.iter().map(|s| s.alerts.len()).sum::<usize>(), 85);
 }
 
 /// Finds the `n`-th FITS cutout in a framed message and replaces it, fixing the Avro

@@ -6,25 +6,26 @@ use crate::common::{data_dir, ztf};
 use stampseq::backend::BackendChoice;
 use stampseq::classify::{ClassifyOptions, LoadedModel};
 use stampseq::features::tabular::nights_detected;
-use stampseq::sequence::{group_into_sequences, Sequence};
+use stampseq::sequence::neutral::{group_objects, ObjectSequence};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-fn sequences_of(folders: &[PathBuf]) -> Vec<Sequence> {
-    let (alerts, _) = stampseq::alert::read_all(folders, &Default::default());
-    group_into_sequences(alerts)
+fn sequences_of(folders: &[PathBuf]) -> Vec<ObjectSequence> {
+    let (alerts, _) = stampseq::alert::read_all_any(folders, &Default::default());
+    group_objects(alerts).0
 }
 
 /// Objects whose alerts (with their histories) span two or more nights.
-fn multi_night(sequences: &[Sequence]) -> Vec<&Sequence> {
+fn multi_night(sequences: &[ObjectSequence]) -> Vec<&ObjectSequence> {
     sequences
         .iter()
         .filter(|s| {
-            let Some((last, earlier)) = s.detections.split_last() else {
+            let ztf: Vec<&stampseq::alert::Alert> =
+                s.alerts.iter().filter_map(|a| a.as_ref().ztf()).collect();
+            let Some((last, earlier)) = ztf.split_last() else {
                 return false;
             };
-            let earlier: Vec<&stampseq::alert::Alert> = earlier.iter().collect();
-            nights_detected(last, &earlier) >= 2
+            nights_detected(last, earlier) >= 2
         })
         .collect()
 }
@@ -33,11 +34,11 @@ fn multi_night(sequences: &[Sequence]) -> Vec<&Sequence> {
 fn asteroid_calls(
     model: &LoadedModel,
     backend: &stampseq::backend::ResolvedBackend,
-    sequences: &[Sequence],
+    sequences: &[ObjectSequence],
 ) -> (usize, usize) {
     let multi: std::collections::HashSet<&str> = multi_night(sequences)
         .iter()
-        .map(|s| s.object_id.as_str())
+        .map(|s| s.key.id.as_str())
         .collect();
     let count = |rules: bool| {
         let options = ClassifyOptions {

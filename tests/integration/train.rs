@@ -133,8 +133,8 @@ fn a_small_temporal_model_beats_chance_and_classifies() {
     let dev = burn::tensor::Device::flex();
     let model = stampseq::classify::LoadedModel::load(&run.path().join("best.stampseq"), &dev)
         .expect("trained model loads");
-    let (alerts, _) = stampseq::alert::read_all(&[simulated()], &Default::default());
-    let sequences = stampseq::sequence::group_into_sequences(alerts);
+    let (alerts, _) = stampseq::alert::read_all_any(&[simulated()], &Default::default());
+    let (sequences, _) = stampseq::sequence::neutral::group_objects(alerts);
     let out = model
         .classify(
             &sequences,
@@ -147,7 +147,7 @@ fn a_small_temporal_model_beats_chance_and_classifies() {
             &|_, _| {},
         )
         .expect("classify");
-    let expected: usize = sequences.iter().map(|s| s.len().min(4)).sum();
+    let expected: usize = sequences.iter().map(|s| s.alerts.len().min(4)).sum();
     assert_eq!(out.rows.len() + out.skipped.len(), expected);
     assert!(!out.rows.is_empty());
     for r in &out.rows {
@@ -283,8 +283,8 @@ fn a_small_sweep_gives_mean_and_std_over_repeats() {
         repeats: 2,
         train: base,
     };
-    let (alerts, _) = stampseq::alert::read_all(&[simulated()], &Default::default());
-    let sequences = stampseq::sequence::group_into_sequences(alerts);
+    let (alerts, _) = stampseq::alert::read_all_any(&[simulated()], &Default::default());
+    let (sequences, _) = stampseq::sequence::neutral::group_objects(alerts);
     let out = tempfile::tempdir().expect("tempdir");
     let mut seen = 0;
     let (runs, rows) = sweep(
