@@ -44,17 +44,7 @@ pub fn gunzip(data: &[u8]) -> Result<Vec<u8>, CutoutError> {
 /// Gunzips `data` into `out` (grown as needed, never shrunk), leaving the member's bytes
 /// in `out[..n]`; returns `n`.
 fn gunzip_into(data: &[u8], out: &mut Vec<u8>) -> Result<usize, CutoutError> {
-    if data.len() < 18 || data[0] != 0x1f || data[1] != 0x8b {
-        return Err(CutoutError::NotGzip {
-            start: data[..data.len().min(4)].to_vec(),
-        });
-    }
-    // The gzip trailer's ISIZE is the uncompressed length modulo 2^32.
-    let n = data.len();
-    let isize = u32::from_le_bytes([data[n - 4], data[n - 3], data[n - 2], data[n - 1]]) as usize;
-    if isize == 0 || isize > MAX_FITS_BYTES {
-        return Err(CutoutError::ImplausibleSize { size: isize });
-    }
+    let isize = gzip_size(data)?;
     if out.len() < isize {
         out.resize(isize, 0);
     }
@@ -68,6 +58,22 @@ fn gunzip_into(data: &[u8], out: &mut Vec<u8>) -> Result<usize, CutoutError> {
         Err(DecompressionError::BadData) => Err(CutoutError::CorruptStream),
         Err(DecompressionError::InsufficientSpace) => Err(CutoutError::LongStream),
     }
+}
+
+/// The size a gzip member says it inflates to, if it is a gzip member of a plausible size.
+fn gzip_size(data: &[u8]) -> Result<usize, CutoutError> {
+    if data.len() < 18 || data[0] != 0x1f || data[1] != 0x8b {
+        return Err(CutoutError::NotGzip {
+            start: data[..data.len().min(4)].to_vec(),
+        });
+    }
+    // The gzip trailer's ISIZE is the uncompressed length modulo 2^32.
+    let n = data.len();
+    let size = u32::from_le_bytes([data[n - 4], data[n - 3], data[n - 2], data[n - 1]]) as usize;
+    if size == 0 || size > MAX_FITS_BYTES {
+        return Err(CutoutError::ImplausibleSize { size });
+    }
+    Ok(size)
 }
 
 /// Decodes a (gzipped) FITS cutout into a 2-D float image.
@@ -260,6 +266,15 @@ mod tests {
 
     /// The FITS bytes of every cutout of the first alert files of a shared ZTF folder.
     fn shared_fits(folder: &str, files: usize) -> Vec<Vec<u8>> {
+        shared_stamp_data(folder, files)
+            .iter()
+            .map(|gz| gunzip(gz).expect("gunzip"))
+            .collect()
+    }
+
+    /// The gzipped `stampData` of every cutout of the first alert files of a shared ZTF
+    /// folder.
+    fn shared_stamp_data(folder: &str, files: usize) -> Vec<Vec<u8>> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/data/ztf")
             .join(folder);
@@ -284,7 +299,7 @@ mod tests {
                             if let (true, Value::Bytes(b)) =
                                 (n == "stampData", crate::alert::avro_value::strip_union(d))
                             {
-                                out.push(gunzip(&b).expect("gunzip"));
+                                out.push(b);
                             }
                         }
                     }
@@ -332,5 +347,57 @@ mod tests {
         // Stored uncompressed, a cutout is read the same.
         let a = decode_cutout(&fits).expect("plain");
         assert_eq!(a, decode_fits_image(&fits).expect("plain"));
+    }
+
+    /// Issue #22: libdeflate (what `gunzip_into` uses) against zlib-rs through flate2 (a
+    /// dependency already), inflating every cutout of the night on one thread: the fastest
+    /// and the median of 40 passes, after one that warms up. A measurement, not a check of
+    /// speed, so left out of the suite: `cargo test --release --lib inflate_backends --
+    /// --ignored --nocapture`. Both must give the same bytes.
+    #[test]
+    #[ignore]
+    fn inflate_backends() {
+        let members = shared_stamp_data("night-20231018", usize::MAX);
+        let size = |m: &[u8]| gzip_size(m).expect("a gzip member");
+        let zlib_rs = |m: &[u8], out: &mut [u8]| {
+            let mut z = flate2::Decompress::new_gzip(15);
+            let status = z.decompress(m, out, flate2::FlushDecompress::Finish);
+            assert!(
+                matches!(status, Ok(flate2::Status::StreamEnd)),
+                "{status:?}"
+            );
+            z.total_out() as usize
+        };
+        let mut libdeflate = Decompressor::new();
+        for m in &members {
+            let (mut a, mut b) = (vec![0u8; size(m)], vec![0u8; size(m)]);
+            assert_eq!(libdeflate.gzip_decompress(m, &mut a).ok(), Some(a.len()));
+            assert_eq!(zlib_rs(m, &mut b), b.len());
+            assert!(a == b, "the backends inflate a cutout differently");
+        }
+        let mut out = vec![0u8; members.iter().map(|m| size(m)).max().expect("cutouts")];
+        let mut time = |name: &str, inflate: &mut dyn FnMut(&[u8], &mut [u8]) -> usize| {
+            let mut passes: Vec<f64> = (0..41)
+                .map(|_| {
+                    let started = std::time::Instant::now();
+                    for m in &members {
+                        assert_eq!(inflate(m, &mut out[..size(m)]), size(m));
+                    }
+                    started.elapsed().as_secs_f64() * 1e3
+                })
+                .skip(1)
+                .collect();
+            passes.sort_by(f64::total_cmp);
+            println!(
+                "{name}: {} cutouts, fastest {:.1} ms, median {:.1} ms",
+                members.len(),
+                passes[0],
+                passes[passes.len() / 2]
+            );
+        };
+        time("libdeflate", &mut |m, o| {
+            libdeflate.gzip_decompress(m, o).expect("libdeflate")
+        });
+        time("zlib-rs (flate2)", &mut |m, o| zlib_rs(m, o));
     }
 }
