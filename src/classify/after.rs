@@ -18,7 +18,7 @@ pub(crate) fn priors_for(
         .as_ref()
         .map(|p| crate::model::priors::prior_weights(classes, p))
         .transpose()
-        .map_err(|e| crate::model::ModelError::Input(e.to_string()))
+        .map_err(crate::model::ModelError::Priors)
 }
 
 /// `probs` at the priors' `weights`, the spread `std` scaled alongside.

@@ -230,7 +230,7 @@ fn host_embedding(
 ) -> Result<Tensor<2>, crate::model::ModelError> {
     let embedding = cpu
         .embed(stamps)
-        .map_err(|e| crate::model::ModelError::Input(e.to_string()))?;
+        .map_err(crate::model::ModelError::CpuInput)?;
     let b = embedding.len() / cpu.width();
     Ok(Tensor::from_data(
         TensorData::new(embedding, [b, cpu.width()]),

@@ -38,8 +38,12 @@ pub enum ModelError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: not a safetensors file: {reason}")]
-    NotSafetensors { path: PathBuf, reason: String },
+    #[error("{path}: not a safetensors file: {source}")]
+    NotSafetensors {
+        path: PathBuf,
+        #[source]
+        source: safetensors::SafeTensorError,
+    },
     #[error("{path}: no tensor `{tensor}`")]
     MissingTensor { path: PathBuf, tensor: String },
     #[error("{path}: tensor `{tensor}` is {dtype} {shape:?}, expected F32 {expected:?}")]
@@ -52,8 +56,19 @@ pub enum ModelError {
     },
     #[error("input: {0}")]
     Input(String),
+    /// The CPU encoder refused the stamps.
+    #[error("input: {0}")]
+    CpuInput(#[source] super::cpu_infer::CpuInferError),
+    /// The tree ensemble refused the feature rows.
+    #[error("input: {0}")]
+    TreeInput(#[source] super::trees::TreeError),
+    /// The class priors do not fit the model's classes.
+    #[error("input: {0}")]
+    Priors(#[source] super::priors::PriorsError),
     #[error("reading the result from the device: {0}")]
     Readback(String),
+    #[error("reading the result from the device: {0}")]
+    Device(#[source] super::file::Cause),
 }
 
 /// One row of 5 per stamp, in [`ALERCE_CLASSES`] order.
@@ -122,10 +137,10 @@ impl AlerceStampClassifier {
             path: path.to_path_buf(),
             source,
         })?;
-        let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
+        let file = safetensors::SafeTensors::deserialize(&bytes).map_err(|source| {
             ModelError::NotSafetensors {
                 path: path.to_path_buf(),
-                reason: e.to_string(),
+                source,
             }
         })?;
         let weights = Weights { path, file, device };
@@ -265,9 +280,7 @@ impl AlerceStampClassifier {
             Tensor::<2>::from_data(TensorData::new(features.to_vec(), [b, N_FEATURES]), device);
         let embedding = match cpu {
             Some(cpu) => {
-                let embedding = cpu
-                    .embed(stamps)
-                    .map_err(|e| ModelError::Input(e.to_string()))?;
+                let embedding = cpu.embed(stamps).map_err(ModelError::CpuInput)?;
                 Tensor::<2>::from_data(TensorData::new(embedding, [b, HIDDEN]), device)
             }
             None => self.embed(Tensor::<4>::from_data(
@@ -325,7 +338,7 @@ impl AlerceStampClassifier {
 fn rows(t: Tensor<2>) -> Result<Vec<[f32; 5]>, ModelError> {
     let values = t
         .try_into_data()
-        .map_err(|e| ModelError::Readback(e.to_string()))?
+        .map_err(|e| ModelError::Device(e.into()))?
         .try_into_vec_as::<f32>()
         .map_err(|e| ModelError::Readback(format!("{e:?}")))?;
     Ok(values

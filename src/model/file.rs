@@ -24,12 +24,23 @@ pub enum ModelFileError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: not a safetensors file ({reason}); is it a stampseq model?")]
-    NotSafetensors { path: PathBuf, reason: String },
+    #[error("{path}: not a safetensors file ({source}); is it a stampseq model?")]
+    NotSafetensors {
+        path: PathBuf,
+        #[source]
+        source: safetensors::SafeTensorError,
+    },
     #[error("{path}: a safetensors file but not a stampseq model (no `stampseq` header); convert ALeRCE weights with `stampseq import-alerce`")]
     NoHeader { path: PathBuf },
     #[error("{path}: bad model header: {reason}")]
     BadHeader { path: PathBuf, reason: String },
+    /// The header is there but a part of it does not parse or does not hold together.
+    #[error("{path}: bad model header: {source}")]
+    HeaderUnreadable {
+        path: PathBuf,
+        #[source]
+        source: Cause,
+    },
     #[error("{path}: model format version {found} is newer than this stampseq reads ({supported}); update stampseq")]
     TooNew {
         path: PathBuf,
@@ -42,8 +53,51 @@ pub enum ModelFileError {
         kind: String,
         reason: String,
     },
-    #[error("{path}: cannot write: {reason}")]
-    Write { path: PathBuf, reason: String },
+    /// The weights could not be loaded into the architecture (burn-store's error).
+    #[error("{path}: weights do not fit the {kind} architecture: {source}")]
+    WeightsUnreadable {
+        path: PathBuf,
+        kind: String,
+        #[source]
+        source: Cause,
+    },
+    /// One tensor of the file holds data that does not decode.
+    #[error("{path}: weights do not fit the {kind} architecture: {tensor}: {source}")]
+    TensorUnreadable {
+        path: PathBuf,
+        kind: String,
+        tensor: &'static str,
+        #[source]
+        source: Cause,
+    },
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: Cause,
+    },
+}
+
+/// The underlying error of a model file problem (serde_json, safetensors, burn-store, io,
+/// gzip...), kept whole so that callers can walk the chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl ModelFileError {
+    /// A [`ModelFileError::Write`] of `path` caused by `source`.
+    pub fn write(path: &Path, source: impl Into<Cause>) -> Self {
+        Self::Write {
+            path: path.into(),
+            source: source.into(),
+        }
+    }
+
+    /// A [`ModelFileError::HeaderUnreadable`] of `path` caused by `source`.
+    pub fn header(path: &Path, source: impl Into<Cause>) -> Self {
+        Self::HeaderUnreadable {
+            path: path.into(),
+            source: source.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,10 +203,10 @@ pub fn read_header(path: &Path) -> Result<ModelHeader, ModelFileError> {
 }
 
 pub fn header_from_bytes(bytes: &[u8], path: &Path) -> Result<ModelHeader, ModelFileError> {
-    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|source| {
         ModelFileError::NotSafetensors {
             path: path.into(),
-            reason: e.to_string(),
+            source,
         }
     })?;
     let json = meta
@@ -161,10 +215,7 @@ pub fn header_from_bytes(bytes: &[u8], path: &Path) -> Result<ModelHeader, Model
         .and_then(|m| m.get(HEADER_KEY))
         .ok_or_else(|| ModelFileError::NoHeader { path: path.into() })?;
     let header: ModelHeader =
-        serde_json::from_str(json).map_err(|e| ModelFileError::BadHeader {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
+        serde_json::from_str(json).map_err(|e| ModelFileError::header(path, e))?;
     if header.format != MODEL_FORMAT {
         return Err(ModelFileError::BadHeader {
             path: path.into(),
@@ -181,10 +232,7 @@ pub fn header_from_bytes(bytes: &[u8], path: &Path) -> Result<ModelHeader, Model
     header
         .feature_stats
         .validate_for(&header.trained_on.feature_set)
-        .map_err(|e| ModelFileError::BadHeader {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| ModelFileError::header(path, e))?;
     if header.classes.is_empty() {
         return Err(ModelFileError::BadHeader {
             path: path.into(),
@@ -200,17 +248,15 @@ pub fn write_model<M: Module + ModuleSnapshot>(
     header: &ModelHeader,
     path: &Path,
 ) -> Result<(), ModelFileError> {
-    let err = |reason: String| ModelFileError::Write {
-        path: path.into(),
-        reason,
-    };
-    let json = serde_json::to_string(header).map_err(|e| err(e.to_string()))?;
+    let json = serde_json::to_string(header).map_err(|e| ModelFileError::write(path, e))?;
     let mut store = SafetensorsStore::from_bytes(None).metadata(HEADER_KEY, json);
     module
         .save_into(&mut store)
-        .map_err(|e| err(e.to_string()))?;
-    let bytes = store.get_bytes().map_err(|e| err(e.to_string()))?;
-    crate::atomic::write_atomic(path, &bytes).map_err(|e| err(e.to_string()))
+        .map_err(|e| ModelFileError::write(path, e))?;
+    let bytes = store
+        .get_bytes()
+        .map_err(|e| ModelFileError::write(path, e))?;
+    crate::atomic::write_atomic(path, &bytes).map_err(|e| ModelFileError::write(path, e))
 }
 
 /// Loads the weights of a model file into a module built from its header's architecture.
@@ -229,7 +275,11 @@ pub fn load_weights<M: Module + ModuleSnapshot>(
     let mut store = SafetensorsStore::from_bytes(Some(bytes));
     let result = module
         .load_from(&mut store)
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| ModelFileError::WeightsUnreadable {
+            path: path.into(),
+            kind: header.kind.to_string(),
+            source: e.into(),
+        })?;
     if !result.errors.is_empty() {
         return Err(err(format!("{:?}", result.errors)));
     }

@@ -86,10 +86,6 @@ pub fn write_fused_model(
     members: &[Vec<u8>],
     path: &Path,
 ) -> Result<(), ModelFileError> {
-    let err = |reason: String| ModelFileError::Write {
-        path: path.into(),
-        reason,
-    };
     let names: Vec<String> = (0..members.len())
         .map(|i| format!("{MEMBER_PREFIX}{i}"))
         .collect();
@@ -97,13 +93,14 @@ pub fn write_fused_model(
     for (name, bytes) in names.iter().zip(members) {
         let view =
             safetensors::tensor::TensorView::new(safetensors::Dtype::U8, vec![bytes.len()], bytes)
-                .map_err(|e| err(e.to_string()))?;
+                .map_err(|e| ModelFileError::write(path, e))?;
         views.push((name.as_str(), view));
     }
-    let header_json = serde_json::to_string(header).map_err(|e| err(e.to_string()))?;
+    let header_json = serde_json::to_string(header).map_err(|e| ModelFileError::write(path, e))?;
     let metadata = std::collections::HashMap::from([(HEADER_KEY.to_string(), header_json)]);
-    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| err(e.to_string()))?;
-    crate::atomic::write_atomic(path, &bytes).map_err(|e| err(e.to_string()))
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| ModelFileError::write(path, e))?;
+    crate::atomic::write_atomic(path, &bytes).map_err(|e| ModelFileError::write(path, e))
 }
 
 /// The members' model files held in a fused model file, in order.
@@ -117,10 +114,10 @@ pub fn read_fused_members(
         kind: header.kind.to_string(),
         reason,
     };
-    let tensors = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
+    let tensors = safetensors::SafeTensors::deserialize(bytes).map_err(|source| {
         ModelFileError::NotSafetensors {
             path: path.into(),
-            reason: e.to_string(),
+            source,
         }
     })?;
     let mut members = Vec::new();

@@ -385,10 +385,7 @@ pub fn write_tree_model(
     path: &Path,
 ) -> Result<(), ModelFileError> {
     let bytes = tree_model_bytes(ensemble, header, path)?;
-    crate::atomic::write_atomic(path, &bytes).map_err(|e| ModelFileError::Write {
-        path: path.into(),
-        reason: e.to_string(),
-    })
+    crate::atomic::write_atomic(path, &bytes).map_err(|e| ModelFileError::write(path, e))
 }
 
 /// The bytes of the model file [`write_tree_model`] writes (`path` names it in errors).
@@ -398,20 +395,18 @@ pub fn tree_model_bytes(
     path: &Path,
 ) -> Result<Vec<u8>, ModelFileError> {
     use std::io::Write;
-    let err = |reason: String| ModelFileError::Write {
-        path: path.into(),
-        reason,
-    };
-    let json = serde_json::to_vec(ensemble).map_err(|e| err(e.to_string()))?;
+    let json = serde_json::to_vec(ensemble).map_err(|e| ModelFileError::write(path, e))?;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(&json).map_err(|e| err(e.to_string()))?;
-    let packed = gz.finish().map_err(|e| err(e.to_string()))?;
+    gz.write_all(&json)
+        .map_err(|e| ModelFileError::write(path, e))?;
+    let packed = gz.finish().map_err(|e| ModelFileError::write(path, e))?;
     let view =
         safetensors::tensor::TensorView::new(safetensors::Dtype::U8, vec![packed.len()], &packed)
-            .map_err(|e| err(e.to_string()))?;
-    let header_json = serde_json::to_string(header).map_err(|e| err(e.to_string()))?;
+            .map_err(|e| ModelFileError::write(path, e))?;
+    let header_json = serde_json::to_string(header).map_err(|e| ModelFileError::write(path, e))?;
     let metadata = std::collections::HashMap::from([(HEADER_KEY.to_string(), header_json)]);
-    safetensors::serialize([(TREES_TENSOR, view)], Some(metadata)).map_err(|e| err(e.to_string()))
+    safetensors::serialize([(TREES_TENSOR, view)], Some(metadata))
+        .map_err(|e| ModelFileError::write(path, e))
 }
 
 /// Reads the ensemble of a tree model file whose header is already read, and checks that
@@ -427,10 +422,16 @@ pub fn read_tree_model(
         kind: header.kind.to_string(),
         reason,
     };
-    let tensors = safetensors::SafeTensors::deserialize(bytes).map_err(|e| {
+    let unreadable = |source: super::file::Cause| ModelFileError::TensorUnreadable {
+        path: path.into(),
+        kind: header.kind.to_string(),
+        tensor: TREES_TENSOR,
+        source,
+    };
+    let tensors = safetensors::SafeTensors::deserialize(bytes).map_err(|source| {
         ModelFileError::NotSafetensors {
             path: path.into(),
-            reason: e.to_string(),
+            source,
         }
     })?;
     let packed = tensors
@@ -439,9 +440,8 @@ pub fn read_tree_model(
     let mut json = Vec::new();
     flate2::read::GzDecoder::new(packed.data())
         .read_to_end(&mut json)
-        .map_err(|e| err(format!("{TREES_TENSOR}: {e}")))?;
-    let ensemble: TreeEnsemble =
-        serde_json::from_slice(&json).map_err(|e| err(format!("{TREES_TENSOR}: {e}")))?;
+        .map_err(|e| unreadable(e.into()))?;
+    let ensemble: TreeEnsemble = serde_json::from_slice(&json).map_err(|e| unreadable(e.into()))?;
     let expected = features_of_set(&header.trained_on.feature_set);
     if ensemble.features != expected {
         return Err(err(format!(
