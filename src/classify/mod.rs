@@ -65,9 +65,9 @@ fn architecture<T: serde::de::DeserializeOwned>(
     if let Some(map) = value.as_object_mut() {
         map.remove("kind");
     }
-    serde_json::from_value(value).map_err(|e| ModelFileError::BadHeader {
+    serde_json::from_value(value).map_err(|source| ModelFileError::Architecture {
         path: path.into(),
-        reason: format!("architecture: {e}"),
+        source,
     })
 }
 
@@ -213,19 +213,17 @@ impl LoadedModel {
             }
             ModelKind::Enhanced => {
                 let config: EnhancedStampClassifierConfig = architecture(&header, path)?;
-                let mut net = config.init(device).map_err(|e| ModelFileError::BadHeader {
-                    path: path.into(),
-                    reason: e.to_string(),
-                })?;
+                let mut net = config
+                    .init(device)
+                    .map_err(|e| ModelFileError::header(path, e))?;
                 file::load_weights(&mut net, bytes, &header, path)?;
                 Net::Enhanced(net)
             }
             ModelKind::Temporal => {
                 let config: TemporalStampClassifierConfig = architecture(&header, path)?;
-                let mut net = config.init(device).map_err(|e| ModelFileError::BadHeader {
-                    path: path.into(),
-                    reason: e.to_string(),
-                })?;
+                let mut net = config
+                    .init(device)
+                    .map_err(|e| ModelFileError::header(path, e))?;
                 file::load_weights(&mut net, bytes, &header, path)?;
                 Net::Temporal(net)
             }
@@ -270,10 +268,7 @@ impl LoadedModel {
                 return members.iter_mut().try_for_each(|m| m.use_cpu_kernels());
             }
         };
-        self.cpu = Some(cpu.map_err(|e| ModelFileError::BadHeader {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?);
+        self.cpu = Some(cpu.map_err(|e| ModelFileError::header(&self.path, e))?);
         Ok(())
     }
 

@@ -130,6 +130,18 @@ pub fn raw_features(c: &Candidate, names: &[impl AsRef<str>]) -> Vec<f64> {
 pub enum FeatureStatsError {
     #[error("{path}: {problem}")]
     File { path: String, problem: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a safetensors file: {source}")]
+    NotSafetensors {
+        path: String,
+        #[source]
+        source: safetensors::SafeTensorError,
+    },
     #[error("feature statistics: {0}")]
     Invalid(String),
 }
@@ -287,9 +299,16 @@ impl FeatureStats {
             path: path.display().to_string(),
             problem,
         };
-        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-        let tensors = safetensors::SafeTensors::deserialize(&bytes)
-            .map_err(|e| err(format!("not a safetensors file: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|source| FeatureStatsError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let tensors = safetensors::SafeTensors::deserialize(&bytes).map_err(|source| {
+            FeatureStatsError::NotSafetensors {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
         let get = |name: &str| -> Result<Vec<f64>, FeatureStatsError> {
             let t = tensors
                 .tensor(name)

@@ -34,7 +34,7 @@ pub enum InputError {
     #[error("no network reads {0} features: they are for tree models")]
     NoNetwork(&'static str),
     #[error("stamps: {0}")]
-    Stamps(String),
+    Stamps(#[source] crate::stamp::StampError),
 }
 
 impl FeatureSet {
@@ -175,7 +175,7 @@ impl FeatureSet {
         stats: &FeatureStats,
     ) -> Result<(Vec<f32>, Vec<f32>), InputError> {
         self.check(alert)?;
-        let stamps = |e: crate::stamp::StampError| InputError::Stamps(e.to_string());
+        let stamps = InputError::Stamps;
         match (self, alert) {
             (Self::ZtfCandidate, AlertRef::Ztf(a)) => {
                 let s = crate::stamp::model_stamps(&a.cutouts, Some(&a.candidate), crop)

@@ -34,6 +34,13 @@ pub enum ModelFileError {
     NoHeader { path: PathBuf },
     #[error("{path}: bad model header: {reason}")]
     BadHeader { path: PathBuf, reason: String },
+    /// The header's architecture does not describe the model kind's configuration.
+    #[error("{path}: bad model header: architecture: {source}")]
+    Architecture {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     /// The header is there but a part of it does not parse or does not hold together.
     #[error("{path}: bad model header: {source}")]
     HeaderUnreadable {

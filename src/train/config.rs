@@ -169,9 +169,11 @@ impl TrainConfig {
             path: path.into(),
             source,
         })?;
-        let mut config: TrainConfig = toml::from_str(&text).map_err(|e| TrainError::Config {
-            reason: format!("{}: {e}", path.display()),
-        })?;
+        let mut config: TrainConfig =
+            toml::from_str(&text).map_err(|source| TrainError::ConfigToml {
+                path: path.into(),
+                source,
+            })?;
         config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         config.check()?;
         Ok(config)

@@ -28,6 +28,13 @@ pub enum TrainError {
     },
     #[error("training configuration: {reason}")]
     Config { reason: String },
+    /// The configuration file is not TOML of a training configuration.
+    #[error("training configuration: {path}: {source}")]
+    ConfigToml {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
     #[error("training data: {0}")]
     Data(String),
     #[error("training data: {0}")]
@@ -43,6 +50,9 @@ pub enum TrainError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    /// The model's settled architecture could not be put into the model header.
+    #[error("training data: {0}")]
+    ArchitectureJson(#[source] serde_json::Error),
     #[error("training data: split {path}: {source}")]
     SplitCsv { path: PathBuf, source: csv::Error },
     #[error("training data: split {path}: row {row}: {source}")]

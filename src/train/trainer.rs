@@ -338,8 +338,7 @@ impl<'a> Session<'a> {
         let arch = config
             .model
             .settled(&config.classes, stats.len(), config.max_detections);
-        let architecture =
-            serde_json::to_value(&arch).map_err(|e| TrainError::Data(e.to_string()))?;
+        let architecture = serde_json::to_value(&arch).map_err(TrainError::ArchitectureJson)?;
         let training_json = serde_json::json!({
             "config": config,
             "data": data.summary,
