@@ -586,7 +586,7 @@ impl LoadedModel {
             }
             let answers = trees
                 .predict(&kept_rows)
-                .map_err(crate::model::ModelError::TreeInput)?;
+                .map_err(|e| crate::model::ModelError::TreeInput(e.into()))?;
             for ((o, i), answer) in kept.into_iter().zip(answers) {
                 let mut probs = vec![0f32; classes.len()];
                 let mut std = vec![0f32; classes.len()];

@@ -59,9 +59,10 @@ pub enum ModelError {
     /// The CPU encoder refused the stamps.
     #[error("input: {0}")]
     CpuInput(#[source] super::cpu_infer::CpuInferError),
-    /// The tree ensemble refused the feature rows.
+    /// The tree ensemble refused the feature rows (a `trees::TreeError`, boxed: the tree
+    /// module reads this one's classes, so this one does not name its types).
     #[error("input: {0}")]
-    TreeInput(#[source] super::trees::TreeError),
+    TreeInput(#[source] super::file::Cause),
     /// The class priors do not fit the model's classes.
     #[error("input: {0}")]
     Priors(#[source] super::priors::PriorsError),

@@ -1083,7 +1083,10 @@ fn library_errors_are_typed_and_keep_their_source() {
         let text = without_test_items(&strip(
             &std::fs::read_to_string(&path).expect("readable source"),
         ));
-        let problems = untyped_errors(&text);
+        let mut problems = untyped_errors(&text);
+        if SOURCE_KEEPING_MODULES.iter().any(|m| rel.starts_with(m)) {
+            problems.extend(flattened_sources(&text));
+        }
         if !problems.is_empty() {
             found.insert(rel, problems);
         }
@@ -1147,6 +1150,73 @@ fn untyped_errors(text: &str) -> Vec<String> {
         out.push(format!("anyhow ({anyhow} times)"));
     }
     out
+}
+
+/// Where an error given to a `map_err` closure must not be made a string inside the error
+/// built from it (issue #19: the error stays whole, as the new error's `#[source]`).
+const SOURCE_KEEPING_MODULES: &[&str] = &["model/", "train/", "classify/"];
+
+/// Each `map_err` closure in `text` (stripped) that passes its error argument's
+/// `.to_string()` to a constructor or a field (`X(e.to_string())`, `err(e.to_string())`,
+/// `reason: e.to_string()`), whitespace ignored.
+fn flattened_sources(text: &str) -> Vec<String> {
+    let code: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = code[from..].find("map_err(|") {
+        from += at + "map_err(|".len();
+        let rest = &code[from..];
+        let Some(bar) = rest.find('|') else { break };
+        let var = rest[..bar].split(':').next().unwrap_or_default();
+        if var.is_empty() || var == "_" {
+            continue;
+        }
+        // The closure's body: up to the `)` that closes `map_err(`.
+        let mut depth = 0i32;
+        let body_len = rest[bar + 1..]
+            .char_indices()
+            .find(|&(_, c)| {
+                match c {
+                    '(' | '[' | '{' => depth += 1,
+                    ')' | ']' | '}' => depth -= 1,
+                    _ => {}
+                }
+                depth < 0
+            })
+            .map_or(rest.len() - bar - 1, |(i, _)| i);
+        let body = &rest[bar + 1..bar + 1 + body_len];
+        let needle = format!("{var}.to_string()");
+        let flattened = body.match_indices(&needle).any(|(i, _)| {
+            let before = body[..i].chars().next_back();
+            matches!(before, Some('(' | ',' | ':')) && !body[..i].ends_with("::")
+        });
+        if flattened {
+            out.push(format!("map_err(|{var}| ..{needle}..)"));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_source_reader_sees_flattened_errors_but_not_kept_ones() {
+    let text = without_test_items(&strip(
+        "fn a() { x.map_err(|e| err(e.to_string()))?; }\n\
+         fn b() { x.map_err(|e| ModelError::Input( e .to_string() ))?; }\n\
+         fn c() { x.map_err(|e: io::Error| Error::Write { path: p.into(), reason: e.to_string() })?; }\n\
+         fn d() { x.map_err(|source| Error::Io { path: p.into(), source })?; }\n\
+         fn e() { x.map_err(|e| ModelFileError::write(path, e))?; }\n\
+         fn f() { x.map_err(|e| e.to_string())?; y.map_err(|_| err(name.to_string()))?; }\n\
+         fn g() { x.map_err(|p| err(q.to_string()))?; z.map(|e| X(e.to_string())); }\n\
+         #[cfg(test)]\nmod tests { fn t() { x.map_err(|e| err(e.to_string())); } }\n",
+    ));
+    assert_eq!(
+        flattened_sources(&text),
+        [
+            "map_err(|e| ..e.to_string()..)",
+            "map_err(|e| ..e.to_string()..)",
+            "map_err(|e| ..e.to_string()..)",
+        ]
+    );
 }
 
 /// The top-level arguments of the generic list that `after_open` starts inside (just past
