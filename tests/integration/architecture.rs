@@ -1154,7 +1154,7 @@ fn untyped_errors(text: &str) -> Vec<String> {
 
 /// Where an error given to a `map_err` closure must not be made a string inside the error
 /// built from it (issue #19: the error stays whole, as the new error's `#[source]`).
-const SOURCE_KEEPING_MODULES: &[&str] = &["model/", "train/", "classify/"];
+const SOURCE_KEEPING_MODULES: &[&str] = &["model/", "train/", "classify/", "features/"];
 
 /// Each `map_err` closure in `text` (stripped) that passes its error argument's
 /// `.to_string()` to a constructor or a field (`X(e.to_string())`, `err(e.to_string())`,
