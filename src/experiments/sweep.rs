@@ -36,9 +36,11 @@ impl SweepConfig {
             path: path.into(),
             source,
         })?;
-        let mut config: SweepConfig = toml::from_str(&text).map_err(|e| TrainError::Config {
-            reason: format!("{}: {e}", path.display()),
-        })?;
+        let mut config: SweepConfig =
+            toml::from_str(&text).map_err(|source| TrainError::ConfigToml {
+                path: path.into(),
+                source,
+            })?;
         config
             .train
             .resolve_paths(path.parent().unwrap_or(Path::new(".")));
