@@ -36,6 +36,9 @@ pub struct BenchmarkConfig {
     /// Keep every feature even where the shortcut audit finds one that only tells the
     /// source (the audit is still run and printed).
     pub keep_features: bool,
+    /// Run the shortcut audit inside each fold of the grouped validation, on the fold's
+    /// training objects alone (nested), for the fold's trees.
+    pub audit_per_fold: bool,
     /// Network training configurations to retrain on every fold of the grouped validation
     /// (their runs go to `out/grouped-runs`).
     pub retrain_grouped: Vec<PathBuf>,
@@ -325,6 +328,7 @@ fn grouped_part(
             backend: &config.backend,
             fixed,
             stack_on: stack_on.map(|(n, a)| (n.clone(), a)),
+            audit_per_fold: config.audit_per_fold && !config.keep_features,
             agn_subtypes: &crate::experiments::groups::agn_subtypes(&config.data)?,
             networks: (!config.retrain_grouped.is_empty()).then(|| {
                 crate::experiments::grouped::NetworkRetraining {

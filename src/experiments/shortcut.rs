@@ -10,14 +10,14 @@
 use super::answers::train_trees_present;
 use super::benchmark::TREES_FEATURES;
 use super::benchmark::{tree_row_at, BenchmarkError, MAX_DETECTIONS, REAL_CLASSES};
-use crate::experiments::groups::{grouped_folds, GroupedObject};
+use crate::experiments::groups::{grouped_folds, Fold, GroupedObject};
 use crate::model::trees::{TreeConfig, TreeEnsemble};
 use crate::sequence::neutral::ObjectSequence;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Object-level folds of the source classifier.
 pub const SOURCE_FOLDS: usize = 5;
@@ -457,4 +457,78 @@ pub fn render_audit(a: &ShortcutAudit) -> String {
         None => s.push_str("; no feature carries the source alone.\n"),
     }
     s
+}
+
+/// The objects a fold's own shortcut audit may read: its training objects, never one of
+/// the held-out group.
+fn fold_audit_objects(objects: &[GroupedObject], fold: &Fold) -> Vec<GroupedObject> {
+    let train: HashSet<&str> = fold.train.iter().map(String::as_str).collect();
+    objects
+        .iter()
+        .filter(|o| train.contains(o.object_id.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// `trees` with the features a shortcut audit of `fold`'s training objects alone
+/// neutralises (the nested audit), so that no held-out object has a say in which features
+/// the fold's trees may read.
+pub fn nested_tree_config(
+    objects: &[GroupedObject],
+    fold: &Fold,
+    by_id: &HashMap<&str, &ObjectSequence>,
+    trees: &TreeConfig,
+) -> Result<TreeConfig, BenchmarkError> {
+    let audit = shortcut_audit(
+        &fold_audit_objects(objects, fold),
+        by_id,
+        &TreeConfig {
+            neutralised: Vec::new(),
+            ..trees.clone()
+        },
+        &|_| {},
+    )?;
+    Ok(TreeConfig {
+        neutralised: audit.neutralised,
+        ..trees.clone()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folds_own_audit_reads_none_of_its_held_out_objects() {
+        let object = |id: &str, group: &str| GroupedObject {
+            object_id: id.into(),
+            label: "VS".into(),
+            group: group.into(),
+        };
+        let objects = vec![
+            object("a1", "a"),
+            object("a2", "a"),
+            object("b1", "b"),
+            object("c1", "c"),
+        ];
+        for fold in grouped_folds(&objects, 2, 1) {
+            let read: Vec<String> = fold_audit_objects(&objects, &fold)
+                .into_iter()
+                .map(|o| o.object_id)
+                .collect();
+            assert!(!read.is_empty(), "{fold:?}");
+            assert!(read.iter().all(|id| !fold.test.contains(id)), "{fold:?}");
+            let held_out_group = objects
+                .iter()
+                .find(|o| fold.test.contains(&o.object_id))
+                .map(|o| o.group.clone());
+            assert!(
+                objects
+                    .iter()
+                    .filter(|o| read.contains(&o.object_id))
+                    .all(|o| Some(&o.group) != held_out_group.as_ref()),
+                "{fold:?}"
+            );
+        }
+    }
 }
