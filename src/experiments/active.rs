@@ -11,8 +11,9 @@ use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
 pub use crate::eval::plots::ActiveCurve;
 use crate::eval::stats::mean_std;
+use crate::features::sets::FeatureSet;
 use crate::model::trees::{tree_model_header, TreeConfig, TreeEnsemble};
-use crate::sequence::neutral::ObjectSequence;
+use crate::sequence::neutral::{AlertObject, ObjectSequence};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -34,15 +35,21 @@ pub struct ActiveConfig {
     pub trees: TreeConfig,
 }
 
-/// How unsure the trees are of an object at its last detection: the top class's shortfall
-/// from certainty plus the members' spread on it (none for an object without a row).
-fn informativeness(trees: &TreeEnsemble, s: &ObjectSequence) -> f64 {
-    let k = s
-        .alerts
+/// How unsure the trees are of an object at its last detection (up to the benchmark's
+/// [`super::benchmark::MAX_DETECTIONS`]), in the features of `set`: the top class's
+/// shortfall from certainty plus the members' spread on it (none for an object without a
+/// row). Both replays (here and [`super::active_cross`]) rank by it.
+pub(super) fn informativeness<O: AlertObject>(
+    trees: &TreeEnsemble,
+    object: &O,
+    set: FeatureSet,
+) -> f64 {
+    let refs = object.alert_refs();
+    let k = refs
         .len()
         .min(super::benchmark::MAX_DETECTIONS)
         .saturating_sub(1);
-    let Some(row) = super::benchmark::tree_row_at(s, k) else {
+    let Some(row) = refs.get(k).and_then(|a| set.tree_row(*a, &refs[..k]).ok()) else {
         return 0.0;
     };
     match trees.predict(&[row]) {
@@ -127,7 +134,12 @@ pub fn replay(
                         let mut ranked: Vec<(f64, usize)> = order_of
                             .iter()
                             .enumerate()
-                            .map(|(j, s)| (informativeness(&current, s), j))
+                            .map(|(j, s)| {
+                                (
+                                    informativeness(&current, *s, super::benchmark::TREES_FEATURES),
+                                    j,
+                                )
+                            })
                             .collect();
                         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
                         let random = ((want as f64) * config.random_share).round() as usize;

@@ -314,7 +314,7 @@ impl<'a, O: AlertObject> GroupReplay<'a, O> {
         let mut ranked: Vec<(f64, usize)> = waiting
             .iter()
             .enumerate()
-            .map(|(j, o)| (uncertainty(trees, *o, self.input.set), j))
+            .map(|(j, o)| (super::active::informativeness(trees, *o, self.input.set), j))
             .collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         let random = ((want as f64) * self.config.random_share.clamp(0.0, 1.0)).round() as usize;
@@ -392,30 +392,6 @@ fn class_index(labels: &HashMap<String, String>) -> HashMap<String, usize> {
                 .map(|i| (id.clone(), i))
         })
         .collect()
-}
-
-/// How unsure the trees are of an object at its last detection (up to the benchmark's
-/// [`super::benchmark::MAX_DETECTIONS`]): the top class's shortfall from certainty plus the
-/// members' spread on it.
-fn uncertainty<O: AlertObject>(trees: &TreeEnsemble, object: &O, set: FeatureSet) -> f64 {
-    let refs = object.alert_refs();
-    let k = refs
-        .len()
-        .min(super::benchmark::MAX_DETECTIONS)
-        .saturating_sub(1);
-    let Some(&alert) = refs.get(k) else {
-        return 0.0;
-    };
-    let Ok(row) = set.tree_row(alert, &refs[..k]) else {
-        return 0.0;
-    };
-    match trees.predict(&[row]) {
-        Ok(a) => {
-            let top = crate::model::probs::argmax(&a[0].mean).unwrap_or(0);
-            f64::from(1.0 - a[0].mean[top] + a[0].std[top])
-        }
-        Err(_) => 0.0,
-    }
 }
 
 fn summarise(labels: usize, seeds: &[Run]) -> CrossSourceStep {
