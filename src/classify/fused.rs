@@ -1,6 +1,7 @@
 //! A fused model's answers (see [`crate::model::fused`]): every member answers at equal
-//! priors without the rules, the probabilities are averaged class by class, then the
-//! priors and the physics rules are applied once, as for any other model.
+//! priors without the rules, the probabilities are averaged class by class (weighted where
+//! the file records weights), then the priors and the physics rules are applied once, as
+//! for any other model.
 
 use super::after::{at_priors, priors_for};
 use super::{
@@ -22,6 +23,8 @@ pub(super) fn load_members(
     device: &Device,
 ) -> Result<Vec<LoadedModel>, ModelFileError> {
     let members = crate::model::fused::read_fused_members(bytes, header, path)?;
+    // A weight list that does not fit the members is refused when the file is loaded.
+    crate::model::fused::member_weights(header, path)?;
     let names = crate::model::fused::member_names(header);
     members
         .into_iter()
@@ -41,15 +44,19 @@ pub(super) fn load_members(
 
 impl LoadedModel {
     /// Models loaded in this process fused into one (the benchmark's, per fold), as if read
-    /// from `path`.
+    /// from `path`; with `weights` (one per member) their weighted mean, else the plain one.
     pub fn fuse(
         members: Vec<LoadedModel>,
         name: &str,
+        weights: Option<&[f32]>,
         path: &Path,
     ) -> Result<Self, ModelFileError> {
         let headers: Vec<ModelHeader> = members.iter().map(|m| m.header.clone()).collect();
         let names: Vec<String> = members.iter().map(|m| m.name().to_string()).collect();
-        let header = crate::model::fused::fused_header(name, &headers, &names, path)?;
+        let mut header = crate::model::fused::fused_header(name, &headers, &names, path)?;
+        if let Some(w) = weights {
+            crate::model::fused::set_weights(&mut header, w, path)?;
+        }
         let device = members[0].device.clone();
         Ok(Self {
             header,
@@ -66,6 +73,8 @@ impl LoadedModel {
 struct MemberAnswer {
     probabilities: Vec<f32>,
     std: Vec<f32>,
+    /// The member's weight in the fused header.
+    weight: f32,
 }
 
 impl LoadedModel {
@@ -88,6 +97,10 @@ impl LoadedModel {
         let mut answers: HashMap<(&str, usize), Vec<MemberAnswer>> = HashMap::new();
         let mut reasons: HashMap<(&str, usize), Vec<String>> = HashMap::new();
         let n = members.len();
+        // Checked when the file was loaded or the fusion made: an empty list (equal shares)
+        // cannot happen here.
+        let member_weights =
+            crate::model::fused::member_weights(&self.header, &self.path).unwrap_or_default();
         // The objects' names as the answer path holds them, to key the members' rows.
         let names: HashMap<&str, &str> = objects.iter().map(|o| (o.name, o.name)).collect();
         for (m_index, member) in members.iter().enumerate() {
@@ -120,7 +133,11 @@ impl LoadedModel {
                 answers
                     .entry((name, row.k))
                     .or_default()
-                    .push(MemberAnswer { probabilities, std });
+                    .push(MemberAnswer {
+                        probabilities,
+                        std,
+                        weight: member_weights.get(m_index).copied().unwrap_or(0.0),
+                    });
             }
             for s in out.skipped {
                 if let Some(&name) = names.get(s.object_id.as_str()) {
@@ -183,20 +200,28 @@ impl LoadedModel {
     }
 }
 
-/// The members' mean probability of each class, and its spread: the members' own spreads
-/// (a tree ensemble's) carried through the mean, sd = sqrt(sum sd_m^2) / M; a member
-/// without one adds none.
+/// The members' weighted mean probability of each class (the weights of the members that
+/// answered, renormalised), and its spread: the members' own spreads (a tree ensemble's)
+/// carried through the mean, sd = sqrt(sum (w_m sd_m)^2); a member without one adds none.
 fn mean_answer(given: &[MemberAnswer], classes: usize) -> (Vec<f32>, Vec<f32>) {
-    let m = given.len() as f32;
+    let total: f32 = given.iter().map(|a| a.weight).sum();
+    let share = |a: &MemberAnswer| {
+        if total > 0.0 {
+            a.weight / total
+        } else {
+            1.0 / given.len() as f32
+        }
+    };
     let mut probs = vec![0f32; classes];
     let mut var = vec![0f32; classes];
     for a in given {
+        let w = share(a);
         for c in 0..classes {
-            probs[c] += a.probabilities[c] / m;
-            var[c] += a.std[c] * a.std[c];
+            probs[c] += w * a.probabilities[c];
+            var[c] += (w * a.std[c]).powi(2);
         }
     }
-    let std = var.into_iter().map(|v| v.sqrt() / m).collect();
+    let std = var.into_iter().map(f32::sqrt).collect();
     (probs, std)
 }
 
@@ -210,14 +235,31 @@ mod tests {
             MemberAnswer {
                 probabilities: vec![0.8, 0.2],
                 std: vec![0.1, 0.1],
+                weight: 0.5,
             },
             MemberAnswer {
                 probabilities: vec![0.2, 0.8],
                 std: vec![0.0, 0.0],
+                weight: 0.5,
             },
         ];
         let (p, s) = mean_answer(&given, 2);
         assert!((p[0] - 0.5).abs() < 1e-6 && (p[1] - 0.5).abs() < 1e-6);
         assert!((s[0] - 0.05).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_weighted_mean_leans_to_the_heavier_member_and_renormalises_over_those_present() {
+        let answer = |p: f32, sd: f32, weight: f32| MemberAnswer {
+            probabilities: vec![p, 1.0 - p],
+            std: vec![sd, sd],
+            weight,
+        };
+        let (p, s) = mean_answer(&[answer(0.8, 0.1, 0.2), answer(0.2, 0.0, 0.8)], 2);
+        assert!((p[0] - 0.32).abs() < 1e-6, "{p:?}");
+        assert!((s[0] - 0.02).abs() < 1e-6, "{s:?}");
+        // One member of three missing: the two present share its weight pro rata.
+        let (p, _) = mean_answer(&[answer(1.0, 0.0, 0.1), answer(0.0, 0.0, 0.3)], 2);
+        assert!((p[0] - 0.25).abs() < 1e-6, "{p:?}");
     }
 }

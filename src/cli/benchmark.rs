@@ -86,11 +86,12 @@ pub struct BenchmarkArgs {
     /// the source and not the class (the audit is still printed).
     #[arg(long)]
     pub keep_features: bool,
-    /// Run the shortcut audit inside each fold of the grouped validation, on that fold's
-    /// training objects alone, and neutralise what it finds in the fold's trees (nested),
-    /// instead of the list chosen once on the split's training and validation objects.
+    /// In the grouped validation, neutralise in every fold's trees the features of the
+    /// audit chosen once on the split's training and validation objects, instead of each
+    /// fold's own audit of its training objects alone (nested, the default). The list
+    /// chosen once read objects of the held-out groups, so it flatters the trees.
     #[arg(long, conflicts_with = "keep_features")]
-    pub audit_per_fold: bool,
+    pub audit_once: bool,
     /// Instead of the benchmark: the survey-neutral model (the default answer for LSST
     /// alerts), judged grouped by source beside the ZTF trees, written with --save-model
     /// (this is how the bundled neutral-trees is made); the table goes to --out.
@@ -178,7 +179,7 @@ pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
         forced_train: forced,
         simulated: args.simulated,
         keep_features: args.keep_features,
-        audit_per_fold: args.audit_per_fold,
+        audit_per_fold: !args.audit_once,
         retrain_grouped: args.retrain_grouped,
         retrain_iterations: args.retrain_iterations,
         retrain_runs: args.retrain_runs,

@@ -1,4 +1,5 @@
-//! `stampseq fuse`: two or more model files as one whose answer is the mean of theirs.
+//! `stampseq fuse`: two or more model files as one whose answer is the (weighted) mean of
+//! theirs.
 
 use anyhow::Context;
 use clap::Args;
@@ -17,6 +18,10 @@ pub struct FuseArgs {
     /// Its name in tables and the app (default: the file name).
     #[arg(long)]
     pub name: Option<String>,
+    /// The members' weights, in order (`0.15,0.85`; normalised to sum to 1): the answer
+    /// is their weighted mean. Default: the plain mean.
+    #[arg(long, value_delimiter = ',')]
+    pub weights: Option<Vec<f32>>,
 }
 
 pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
@@ -26,8 +31,9 @@ pub fn run(args: FuseArgs) -> anyhow::Result<ExitCode> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "fused".into())
     });
-    let header = crate::model::fused::fuse_files(&args.members, &name, &args.out)
-        .with_context(|| format!("fusing into {}", args.out.display()))?;
+    let header =
+        crate::model::fused::fuse_files(&args.members, &name, args.weights.as_deref(), &args.out)
+            .with_context(|| format!("fusing into {}", args.out.display()))?;
     eprintln!(
         "wrote {}: {} (classes {})",
         args.out.display(),

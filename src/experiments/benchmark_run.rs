@@ -6,12 +6,11 @@
 use super::answers::*;
 use super::benchmark::*;
 use super::report::*;
-use crate::alert::{read_all_any, ReadOptions};
 use crate::assets::DEFAULT_TREES_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::{ClassifyOptions, LoadedModel};
 use crate::model::trees::{tree_model_header, write_tree_model, TreeConfig, TreeEnsemble};
-use crate::sequence::neutral::{group_objects, ObjectSequence};
+use crate::sequence::neutral::ObjectSequence;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -52,52 +51,6 @@ pub struct BenchmarkConfig {
     pub fuse_with: Option<PathBuf>,
     /// Where to write that fused model (this is how the bundled default is made).
     pub save_fused: Option<PathBuf>,
-}
-
-fn simulation_ablation(
-    dir: &Path,
-    train: &[&ObjectSequence],
-    train_labels: &HashMap<String, String>,
-    val: &[ObjectSequence],
-    val_truth: &[(String, String)],
-    config: &BenchmarkConfig,
-    trees: &TreeConfig,
-) -> Result<SimulationAblation, BenchmarkError> {
-    let labels = crate::labels::read_labels_csv(&dir.join("labels.csv"))?;
-    let (alerts, _) = read_all_any(&[dir], &ReadOptions::default());
-    let simulated: Vec<ObjectSequence> = group_objects(alerts)
-        .0
-        .into_iter()
-        .filter(|s| {
-            labels
-                .get(&s.key.id)
-                .is_some_and(|l| REAL_CLASSES.contains(&l.as_str()))
-        })
-        .collect();
-    let mut with_labels = train_labels.clone();
-    with_labels.extend(
-        simulated
-            .iter()
-            .filter_map(|s| labels.get(&s.key.id).map(|l| (s.key.id.clone(), l.clone()))),
-    );
-    let mut with: Vec<&ObjectSequence> = train.to_vec();
-    with.extend(simulated.iter());
-    let score_on_val = |trees: TreeEnsemble| -> Result<f64, BenchmarkError> {
-        let header = tree_model_header(&trees, DEFAULT_TREES_NAME);
-        let model = LoadedModel::from_trees(trees, header, Path::new("ablation.stampseq"));
-        let answers = classify_all(&model, val, &config.backend)?;
-        Ok(score(&answers, val_truth, &FIVE_CLASSES, None, 3)
-            .map_or(f64::NAN, |t| t.metrics.balanced_accuracy))
-    };
-    let without = score_on_val(train_trees(train, train_labels, trees)?)?;
-    let with_sim = score_on_val(train_trees(&with, &with_labels, trees)?)?;
-    Ok(SimulationAblation {
-        simulated_objects: simulated.len(),
-        validation_objects: val_truth.len(),
-        without_simulated: without,
-        with_simulated: with_sim,
-        used_in_default: false,
-    })
 }
 
 fn labels_of(rows: &[SplitRow], parts: &[&str]) -> HashMap<String, String> {
@@ -196,46 +149,47 @@ pub fn run_benchmark(
     let test_labels = labels_of(&rows, &["test"]);
     let test_sequences = objects.owned(&test_labels);
     let mut scored = baselines(config, &rows, &trees, &tree_model, &test_sequences)?;
-    // The fused model is written where it is scored from, outside the results folder.
-    let scratch = std::env::temp_dir().join(format!("stampseq-benchmark-{}", std::process::id()));
-    let model_files = crate::experiments::default_fused::model_files_with_fused(
-        &config.models,
-        config.fuse_with.as_deref(),
-        &trees,
-        &scratch,
-    )?;
-    let (others, stack_on) = other_models(config, &model_files, &sequences, say)?;
+    let (others, stack_on) = other_models(config, &config.models, &sequences, say)?;
     scored.extend(others);
 
     let test_truth = truth_of(&rows, "test", &loaded);
     let multi = test_sequences.iter().filter(|s| s.alerts.len() > 1).count();
 
-    let ablation = match &config.simulated {
-        Some(dir) => {
-            say(&format!("simulated-data ablation with {}", dir.display()));
-            let train_labels = labels_of(&rows, &["train"]);
-            let val_labels = labels_of(&rows, &["val"]);
-            let val = objects.owned(&val_labels);
-            let a = simulation_ablation(
-                dir,
-                &objects.pick(&train_labels),
-                &train_labels,
-                &val,
-                &truth_of(&rows, "val", &loaded),
-                config,
-                &tree_config,
-            )?;
-            notes.push(format!(
-                "Simulated-data ablation (five classes, {} real validation objects): trees on the real training objects {:.1} %, with {} simulated objects added {:.1} %; the default answer uses no simulated data.",
-                a.validation_objects,
-                100.0 * a.without_simulated,
-                a.simulated_objects,
-                100.0 * a.with_simulated
-            ));
-            Some(a)
-        }
-        None => None,
+    let ablation = ablation(
+        config,
+        &rows,
+        &loaded,
+        &objects,
+        &tree_config,
+        &mut notes,
+        say,
+    )?;
+
+    // The grouped validation first: it chooses the trees' weight in the fused default.
+    let mut grouped = grouped_part(
+        config,
+        &grouped_objects,
+        &objects,
+        &tree_config,
+        &scored,
+        stack_on.as_ref(),
+        say,
+    )?;
+    grouped.audit = Some(audit);
+    let trees_weight = crate::experiments::default_fused::fused_trees_weight(
+        config.fuse_with.as_deref(),
+        &grouped.fusion_weights,
+    );
+    // The fused model is written where it is scored from, outside the results folder.
+    let scratch = std::env::temp_dir().join(format!("stampseq-benchmark-{}", std::process::id()));
+    let fused_default = FusedDefault {
+        trees: &trees,
+        trees_weight,
+        scratch: &scratch,
+        grouped_objects: &grouped_objects,
+        sequences: &sequences,
     };
+    fused_default.score(config, &mut scored, &mut grouped, say)?;
 
     let repeats = Repeats {
         config,
@@ -257,16 +211,6 @@ pub fn run_benchmark(
             config.repeats
         ));
     }
-    let mut grouped = grouped_part(
-        config,
-        &grouped_objects,
-        &objects,
-        &tree_config,
-        &scored,
-        stack_on.as_ref(),
-        say,
-    )?;
-    grouped.audit = Some(audit);
     let report = BenchmarkReport {
         split: config.split.clone(),
         counts,
@@ -289,9 +233,114 @@ pub fn run_benchmark(
         config.fuse_with.as_deref(),
         config.save_model.as_deref(),
         &scratch,
+        trees_weight,
         say,
     )?;
     Ok(report)
+}
+
+/// The fused default: the trees trained here with `--fuse-with` at the trees' weight the
+/// grouped validation chose, scored beside the others in both tables.
+struct FusedDefault<'a> {
+    trees: &'a TreeEnsemble,
+    trees_weight: f32,
+    scratch: &'a Path,
+    grouped_objects: &'a [crate::experiments::groups::GroupedObject],
+    sequences: &'a [ObjectSequence],
+}
+
+impl FusedDefault<'_> {
+    fn score(
+        &self,
+        config: &BenchmarkConfig,
+        scored: &mut Vec<Scored>,
+        grouped: &mut crate::experiments::grouped::GroupedReport,
+        say: &dyn Fn(&str),
+    ) -> Result<(), BenchmarkError> {
+        let Some(file) = crate::experiments::default_fused::fused_model_file(
+            config.fuse_with.as_deref(),
+            self.trees,
+            self.scratch,
+            self.trees_weight,
+        )?
+        else {
+            return Ok(());
+        };
+        let (fused, _) = other_models(config, &[file], self.sequences, say)?;
+        add_fixed_rows(config, self.grouped_objects, &fused, grouped)?;
+        let at = scored.iter().take_while(|s| s.retrained).count();
+        scored.splice(at..at, fused);
+        Ok(())
+    }
+}
+
+/// Rows for models scored after the grouped validation ran (the fused default, whose weight
+/// it chose), before the first row of the models that were not retrained.
+fn add_fixed_rows(
+    config: &BenchmarkConfig,
+    grouped_objects: &[crate::experiments::groups::GroupedObject],
+    late: &[Scored],
+    grouped: &mut crate::experiments::grouped::GroupedReport,
+) -> Result<(), BenchmarkError> {
+    let fixed: Vec<_> = late
+        .iter()
+        .map(|s| crate::experiments::grouped::FixedModel {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            answers: &s.answers,
+            seen: &s.seen,
+        })
+        .collect();
+    let rows = crate::experiments::grouped::score_fixed(
+        grouped_objects,
+        &crate::experiments::groups::agn_subtypes(&config.data)?,
+        &fixed,
+    );
+    let at = grouped
+        .models
+        .iter()
+        .position(|m| !m.retrained)
+        .unwrap_or(grouped.models.len());
+    grouped.models.splice(at..at, rows);
+    Ok(())
+}
+
+/// The simulated-data ablation when `--simulated` names a folder, its result also as a note.
+fn ablation(
+    config: &BenchmarkConfig,
+    rows: &[SplitRow],
+    loaded: &HashSet<&str>,
+    objects: &Objects,
+    tree_config: &TreeConfig,
+    notes: &mut Vec<String>,
+    say: &dyn Fn(&str),
+) -> Result<Option<SimulationAblation>, BenchmarkError> {
+    Ok(match &config.simulated {
+        Some(dir) => {
+            say(&format!("simulated-data ablation with {}", dir.display()));
+            let train_labels = labels_of(rows, &["train"]);
+            let val_labels = labels_of(rows, &["val"]);
+            let val = objects.owned(&val_labels);
+            let a = crate::experiments::ablation::simulation_ablation(
+                dir,
+                &objects.pick(&train_labels),
+                &train_labels,
+                &val,
+                &truth_of(rows, "val", loaded),
+                &config.backend,
+                tree_config,
+            )?;
+            notes.push(format!(
+                "Simulated-data ablation (five classes, {} real validation objects): trees on the real training objects {:.1} %, with {} simulated objects added {:.1} %; the default answer uses no simulated data.",
+                a.validation_objects,
+                100.0 * a.without_simulated,
+                a.simulated_objects,
+                100.0 * a.with_simulated
+            ));
+            Some(a)
+        }
+        None => None,
+    })
 }
 
 /// The grouped-by-source validation of the benchmark's models: the trees (and the networks

@@ -79,6 +79,11 @@ pub struct FinetuneReport {
     pub user_validation_objects: Vec<String>,
     /// Folds the judging used (each label scored by trees that did not train on it).
     pub folds: usize,
+    /// A fused base's trees' weight, before (the base's) and after: the weight whose
+    /// out-of-fold answers scored best on the user's labels.
+    pub trees_weight: Option<(f32, f32)>,
+    /// The trees' weights tried out of fold and the balanced accuracy each gave.
+    pub trees_weights_tried: Vec<(f32, f64)>,
     pub bundled_objects: usize,
     pub before: Option<Comparison>,
     pub after: Option<Comparison>,
@@ -211,7 +216,8 @@ pub fn finetune<O: AlertObject>(
         .collect();
     let all_labelled: Vec<&O> = usable.iter().map(|(s, _)| *s).collect();
     let (before, _) = compare(old, &all_labelled, &truth)?;
-    let after = out_of_fold(&fit, &usable, &base_model, &truth, say)?;
+    let judged = out_of_fold(&fit, &usable, &base_model, &truth, say)?;
+    let after = judged.chosen.clone();
 
     let trees = fit.trees(&usable, &|m, n| say(&format!("member {m} of {n}")))?;
     let now = std::time::SystemTime::now()
@@ -232,6 +238,7 @@ pub fn finetune<O: AlertObject>(
     let new_model = base_model.with_trees(
         LoadedModel::from_trees(trees.clone(), header.clone(), &new_path),
         &name,
+        judged.trees_weight,
         &new_path,
     )?;
     let (_, old_all) = compare(old, loaded, &[])?;
@@ -248,7 +255,7 @@ pub fn finetune<O: AlertObject>(
         "bundled_objects": keep_bundled.len(),
     }));
     header.provenance.metrics = Some(serde_json::json!({ "before": before, "after": after }));
-    base_model.write(&trees, &header, &name, &new_path)?;
+    base_model.write(&trees, &header, &name, judged.trees_weight, &new_path)?;
     Ok(FinetuneReport {
         base_model: base.into(),
         new_model: new_path,
@@ -257,6 +264,9 @@ pub fn finetune<O: AlertObject>(
         user_train_objects: usable.len(),
         user_validation_objects: truth.into_iter().map(|(id, _)| id).collect(),
         folds: config.folds.min(usable.len()),
+        trees_weight: (!base_model.others.is_empty())
+            .then(|| (base_model.trees_weight(), judged.trees_weight)),
+        trees_weights_tried: judged.tried,
         bundled_objects: keep_bundled.len(),
         before,
         after,
@@ -277,6 +287,9 @@ struct Base {
     trees_member: Option<LoadedModel>,
     /// The other members of a fused base: (name, model file bytes).
     others: Vec<(String, Vec<u8>)>,
+    /// A weighted fused base's weights, the trees' first, then the others' in order: the
+    /// new model keeps them.
+    weights: Option<Vec<f32>>,
     path: PathBuf,
 }
 
@@ -289,6 +302,7 @@ impl Base {
                 whole,
                 trees_member: None,
                 others: Vec::new(),
+                weights: None,
                 path: path.into(),
             }),
             ModelKind::Fused => {
@@ -300,22 +314,33 @@ impl Base {
                 })?;
                 let members = crate::model::fused::read_fused_members(&bytes, &whole.header, path)?;
                 let names = crate::model::fused::member_names(&whole.header);
+                let member_weights = crate::model::fused::member_weights(&whole.header, path)?;
                 let mut trees = None;
+                let (mut trees_weight, mut other_weights) = (0.0, Vec::new());
                 let mut others = Vec::new();
                 for (i, m) in members.into_iter().enumerate() {
                     let kind = crate::model::file::header_from_bytes(&m, path)?.kind;
                     let name = names.get(i).cloned().unwrap_or_default();
+                    let weight = member_weights.get(i).copied().unwrap_or(0.0);
                     if kind == ModelKind::Trees && trees.is_none() {
                         trees = Some(LoadedModel::from_bytes(m, path, &device)?);
+                        trees_weight = weight;
                     } else {
                         others.push((name, m));
+                        other_weights.push(weight);
                     }
                 }
                 let trees = trees.ok_or_else(|| FinetuneError::NotTrees(path.into()))?;
+                let weights = whole
+                    .header
+                    .architecture
+                    .get("weights")
+                    .map(|_| std::iter::once(trees_weight).chain(other_weights).collect());
                 Ok(Self {
                     whole,
                     trees_member: Some(trees),
                     others,
+                    weights,
                     path: path.into(),
                 })
             }
@@ -328,11 +353,57 @@ impl Base {
         self.trees_member.as_ref().unwrap_or(&self.whole)
     }
 
-    /// `trees` in the base's place: fused with the base's other members where it has any.
+    /// The trees' weight in the base's answer (1 for a tree base, 1/M for a plain mean).
+    fn trees_weight(&self) -> f32 {
+        match &self.weights {
+            Some(w) => w.first().copied().unwrap_or(1.0),
+            None => 1.0 / (1 + self.others.len()) as f32,
+        }
+    }
+
+    /// The trees' weights a fine-tune tries: the base's first (it wins a tie), then those
+    /// the benchmark tries; a tree base has only its own.
+    fn candidate_trees_weights(&self) -> Vec<f32> {
+        let mut tried = vec![self.trees_weight()];
+        if !self.others.is_empty() {
+            for w in crate::experiments::fusion_weight::TREES_WEIGHTS {
+                if !tried.iter().any(|t| (t - w).abs() < 1e-6) {
+                    tried.push(w);
+                }
+            }
+        }
+        tried
+    }
+
+    /// The members' weights with the trees at `trees_weight` and the other members sharing
+    /// the rest as they shared the base's; None where that is the base's plain mean.
+    fn weights_at(&self, trees_weight: f32) -> Option<Vec<f32>> {
+        if self.weights.is_none() && (trees_weight - self.trees_weight()).abs() < 1e-6 {
+            return None;
+        }
+        let others: Vec<f32> = match &self.weights {
+            Some(w) => w.iter().skip(1).copied().collect(),
+            None => vec![1.0; self.others.len()],
+        };
+        let sum: f32 = others.iter().sum();
+        let n = others.len().max(1) as f32;
+        Some(
+            std::iter::once(trees_weight)
+                .chain(others.iter().map(|w| {
+                    let share = if sum > 0.0 { w / sum } else { 1.0 / n };
+                    (1.0 - trees_weight) * share
+                }))
+                .collect(),
+        )
+    }
+
+    /// `trees` in the base's place: fused with the base's other members where it has any,
+    /// the trees weighing `trees_weight`.
     fn with_trees(
         &self,
         trees: LoadedModel,
         name: &str,
+        trees_weight: f32,
         path: &Path,
     ) -> Result<LoadedModel, FinetuneError> {
         if self.others.is_empty() {
@@ -348,15 +419,22 @@ impl Base {
                 &device,
             )?);
         }
-        Ok(LoadedModel::fuse(members, name, path)?)
+        Ok(LoadedModel::fuse(
+            members,
+            name,
+            self.weights_at(trees_weight).as_deref(),
+            path,
+        )?)
     }
 
-    /// Writes the new model: the trees alone, or fused with the base's other members.
+    /// Writes the new model: the trees alone, or fused with the base's other members, the
+    /// trees weighing `trees_weight`.
     fn write(
         &self,
         trees: &TreeEnsemble,
         header: &crate::model::file::ModelHeader,
         name: &str,
+        trees_weight: f32,
         path: &Path,
     ) -> Result<(), FinetuneError> {
         if self.others.is_empty() {
@@ -371,6 +449,9 @@ impl Base {
             names.push(member_name.clone());
         }
         let mut fused = crate::model::fused::fused_header(name, &headers, &names, path)?;
+        if let Some(w) = self.weights_at(trees_weight) {
+            crate::model::fused::set_weights(&mut fused, &w, path)?;
+        }
         fused.provenance.training = header.provenance.training.clone();
         fused.provenance.metrics = header.provenance.metrics.clone();
         fused.provenance.source = format!(
@@ -435,36 +516,37 @@ impl Fit<'_> {
     }
 }
 
+/// The fine-tune judged out of fold: the score of the chosen trees' weight, the weight,
+/// and every weight tried with its balanced accuracy.
+struct Judged {
+    chosen: Option<Comparison>,
+    trees_weight: f32,
+    tried: Vec<(f32, f64)>,
+}
+
 /// The fine-tune judged on every one of the user's labels: stratified folds, each scored by
-/// trees trained on the bundled objects and the other folds. None with fewer than two
-/// labels.
+/// trees trained on the bundled objects and the other folds. A fused base is judged at each
+/// trees' weight tried, and the best is chosen (its score is then optimistic by that
+/// choice, and the report says so). Nothing judged with fewer than two labels.
 fn out_of_fold<O: AlertObject>(
     fit: &Fit,
     usable: &[(&O, &String)],
     base: &Base,
     truth: &[(String, String)],
     say: &dyn Fn(&str),
-) -> Result<Option<Comparison>, FinetuneError> {
+) -> Result<Judged, FinetuneError> {
     let k = fit.config.folds.min(usable.len());
+    let weights = base.candidate_trees_weights();
+    let mut judged = Judged {
+        chosen: None,
+        trees_weight: base.trees_weight(),
+        tried: Vec::new(),
+    };
     if k < 2 {
-        return Ok(None);
+        return Ok(judged);
     }
-    let mut rng = StdRng::seed_from_u64(fit.config.seed);
-    let mut fold_of: HashMap<&str, usize> = HashMap::new();
-    let mut next = 0;
-    for class in REAL_CLASSES {
-        let mut members: Vec<&str> = usable
-            .iter()
-            .filter(|(_, l)| l.as_str() == class)
-            .map(|(s, _)| s.name())
-            .collect();
-        members.shuffle(&mut rng);
-        for id in members {
-            fold_of.insert(id, next % k);
-            next += 1;
-        }
-    }
-    let mut pooled = Answers::default();
+    let fold_of = stratified_folds(usable, k, fit.config.seed);
+    let mut pooled: Vec<Answers> = vec![Answers::default(); weights.len()];
     for f in 0..k {
         say(&format!("judging: fold {} of {k}", f + 1));
         let (test, train): (Vec<_>, Vec<_>) = usable
@@ -475,21 +557,62 @@ fn out_of_fold<O: AlertObject>(
         let train_objects: Vec<&O> = train.iter().map(|(s, _)| *s).collect();
         let header = finetuned_header(&trees, "fold", base.trees(), fit.set, &train_objects);
         let path = Path::new("fold.stampseq");
-        let model = base.with_trees(LoadedModel::from_trees(trees, header, path), "fold", path)?;
         let test_objects: Vec<&O> = test.iter().map(|(s, _)| *s).collect();
-        let (_, answers) = compare(&model, &test_objects, &[])?;
-        pooled.classes = answers.classes;
-        pooled.by_object.extend(answers.by_object);
+        for (w, pooled) in weights.iter().zip(pooled.iter_mut()) {
+            let member = LoadedModel::from_trees(trees.clone(), header.clone(), path);
+            let model = base.with_trees(member, "fold", *w, path)?;
+            let (_, answers) = compare(&model, &test_objects, &[])?;
+            pooled.classes = answers.classes;
+            pooled.by_object.extend(answers.by_object);
+        }
     }
-    Ok(
-        score(&pooled, truth, &FIVE_CLASSES, None, 1).map(|s| Comparison {
-            objects: s.objects,
-            accuracy: s.metrics.accuracy,
-            balanced_accuracy: s.metrics.balanced_accuracy,
-            balanced_accuracy_se: s.balanced_accuracy_se,
-            confusion: s.metrics.confusion.counts,
-        }),
-    )
+    for (w, pooled) in weights.iter().zip(&pooled) {
+        let Some(s) = score(pooled, truth, &FIVE_CLASSES, None, 1) else {
+            continue;
+        };
+        let ba = s.metrics.balanced_accuracy;
+        judged.tried.push((*w, ba));
+        if judged
+            .chosen
+            .as_ref()
+            .is_none_or(|c| ba > c.balanced_accuracy)
+        {
+            judged.trees_weight = *w;
+            judged.chosen = Some(Comparison {
+                objects: s.objects,
+                accuracy: s.metrics.accuracy,
+                balanced_accuracy: ba,
+                balanced_accuracy_se: s.balanced_accuracy_se,
+                confusion: s.metrics.confusion.counts,
+            });
+        }
+    }
+    Ok(judged)
+}
+
+/// Each usable label's fold: the labels of each class dealt round the `k` folds in a
+/// seeded random order.
+fn stratified_folds<'a, O: AlertObject>(
+    usable: &[(&'a O, &String)],
+    k: usize,
+    seed: u64,
+) -> HashMap<&'a str, usize> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut fold_of: HashMap<&str, usize> = HashMap::new();
+    let mut next = 0;
+    for class in REAL_CLASSES {
+        let mut members: Vec<&'a str> = usable
+            .iter()
+            .filter(|(_, l)| l.as_str() == class)
+            .map(|&(s, _)| s.name())
+            .collect();
+        members.shuffle(&mut rng);
+        for id in members {
+            fold_of.insert(id, next % k);
+            next += 1;
+        }
+    }
+    fold_of
 }
 
 /// The new model's header: the base model's kind of header for its feature set. A model of
@@ -549,6 +672,18 @@ pub fn render_report(r: &FinetuneReport) -> String {
         line(&r.before)
     ));
     s.push_str(&format!("- after: {} (out of fold)\n", line(&r.after)));
+    if let Some((before, after)) = r.trees_weight {
+        let tried: Vec<String> = r
+            .trees_weights_tried
+            .iter()
+            .map(|(w, ba)| format!("{w:.2}: {:.1} %", 100.0 * ba))
+            .collect();
+        s.push_str(&format!(
+            "- the trees' weight in the fused answer: {before:.2} before, {after:.2} after, the \
+             best out of fold of those tried ({}); \"after\" is optimistic by that choice\n",
+            tried.join(", ")
+        ));
+    }
     s.push_str(&format!(
         "- answers that changed (last detection): {} of {} objects\n",
         r.answers_changed, r.objects_answered

@@ -21,7 +21,7 @@ use crate::model::trees::TreeEnsemble;
 use crate::model::trees::{tree_model_header, TreeConfig};
 use crate::sequence::neutral::ObjectSequence;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// Object-level folds for a class that lives in one group only.
@@ -138,6 +138,8 @@ pub struct GroupedReport {
     pub folds: Vec<FoldSummary>,
     pub models: Vec<GroupedModel>,
     pub audit: Option<crate::experiments::shortcut::ShortcutAudit>,
+    /// Each network's fusion with the trees at every trees' weight tried, the best marked.
+    pub fusion_weights: Vec<crate::experiments::fusion_weight::FusionWeightScore>,
     pub notes: Vec<String>,
 }
 
@@ -310,21 +312,8 @@ pub fn grouped_validation(
     let folds = grouped_folds(input.objects, WITHIN_FOLDS, FOLD_SEED);
     let groups = group_counts(input.objects);
     let ([maj, trees, bare, frequent], trees_of_fold) = retrained_answers(input, &folds, say)?;
-    let group_of: HashMap<&str, &str> = input
-        .objects
-        .iter()
-        .map(|o| (o.object_id.as_str(), o.group.as_str()))
-        .collect();
-    let scored: HashSet<&str> = folds
-        .iter()
-        .flat_map(|f| f.test.iter().map(String::as_str))
-        .collect();
-    let truth: Vec<(String, String)> = input
-        .objects
-        .iter()
-        .filter(|o| scored.contains(o.object_id.as_str()))
-        .map(|o| (o.object_id.clone(), o.label.clone()))
-        .collect();
+    let mut fusion_weights = Vec::new();
+    let (truth, group_of) = held_out_truth(input.objects, &folds);
     let by = Breakdown {
         group_of: &group_of,
         groups: &groups,
@@ -392,27 +381,13 @@ pub fn grouped_validation(
             backend: input.backend,
             trees_of_fold: &trees_of_fold,
         };
-        for (name, description, answers) in network_models(&scope, nets, say)? {
+        let (networks, weighted) = network_models(&scope, nets, say)?;
+        for (name, description, answers) in networks {
             models.push(retrained(name, description, &answers));
         }
+        fusion_weights = add_weighted_rows(&mut models, &weighted, &retrained);
     }
-    for f in &input.fixed {
-        let t: Vec<(String, String)> = truth
-            .iter()
-            .filter(|(id, _)| !f.seen.contains(id))
-            .cloned()
-            .collect();
-        let mut m = score_model(
-            f.name.clone(),
-            f.description.clone(),
-            false,
-            f.answers,
-            &t,
-            &by,
-        );
-        m.left_out += truth.len() - t.len();
-        models.push(m);
-    }
+    models.extend(score_fixed(input.objects, input.agn_subtypes, &input.fixed));
     let mut notes = grouped_notes(input, &folds, truth.len(), groups.len());
     if input.audit_per_fold {
         let per_fold: Vec<(String, Vec<String>)> = folds
@@ -435,8 +410,116 @@ pub fn grouped_validation(
             .collect(),
         models,
         audit: None,
+        fusion_weights,
         notes,
     })
+}
+
+/// Scores each network's fusions with the trees at every weight tried, and puts a row for
+/// each network's best weight (unless it is the plain mean) beside its plain mean's row.
+fn add_weighted_rows(
+    models: &mut Vec<GroupedModel>,
+    weighted: &[crate::experiments::fusion_weight::WeightedFusion],
+    retrained: &dyn Fn(String, String, &Answers) -> GroupedModel,
+) -> Vec<crate::experiments::fusion_weight::FusionWeightScore> {
+    use crate::experiments::fusion_weight::{choose, chosen_trees_weight};
+    let scores = choose(
+        weighted
+            .iter()
+            .filter_map(|f| {
+                let t = retrained(String::new(), String::new(), &f.answers).five_classes?;
+                Some((f.network.clone(), f.trees_weight, t))
+            })
+            .collect(),
+    );
+    for f in weighted {
+        if chosen_trees_weight(&scores, &f.network) != Some(f.trees_weight) || f.trees_weight == 0.5
+        {
+            continue;
+        }
+        let plain = format!(
+            "fused: {DEFAULT_TREES_NAME} + {} (retrained per fold)",
+            f.network
+        );
+        let at = models
+            .iter()
+            .position(|m| m.model == plain)
+            .map_or(models.len(), |i| i + 1);
+        let row = retrained(
+            format!(
+                "fused: {DEFAULT_TREES_NAME} x {:.2} + {} (retrained per fold; weight chosen here)",
+                f.trees_weight, f.network
+            ),
+            format!(
+                "the weighted mean of the trees' ({:.2}) and {}'s ({:.2}) probabilities, then \
+                 the rules; the weight is the best of those tried on this validation",
+                f.trees_weight,
+                f.network,
+                1.0 - f.trees_weight
+            ),
+            &f.answers,
+        );
+        models.insert(at, row);
+    }
+    scores
+}
+
+/// Models that are not retrained here, each scored on the held-out objects of every fold
+/// that it was not trained or selected on.
+pub fn score_fixed(
+    objects: &[GroupedObject],
+    agn_subtypes: &HashMap<String, String>,
+    fixed: &[FixedModel],
+) -> Vec<GroupedModel> {
+    let folds = grouped_folds(objects, WITHIN_FOLDS, FOLD_SEED);
+    let groups = group_counts(objects);
+    let (truth, group_of) = held_out_truth(objects, &folds);
+    let by = Breakdown {
+        group_of: &group_of,
+        groups: &groups,
+        agn_subtypes,
+    };
+    fixed
+        .iter()
+        .map(|f| {
+            let t: Vec<(String, String)> = truth
+                .iter()
+                .filter(|(id, _)| !f.seen.contains(id))
+                .cloned()
+                .collect();
+            let mut m = score_model(
+                f.name.clone(),
+                f.description.clone(),
+                false,
+                f.answers,
+                &t,
+                &by,
+            );
+            m.left_out += truth.len() - t.len();
+            m
+        })
+        .collect()
+}
+
+/// The label of every object some fold holds out, and every object's source group.
+fn held_out_truth<'a>(
+    objects: &'a [GroupedObject],
+    folds: &[Fold],
+) -> (Vec<(String, String)>, HashMap<&'a str, &'a str>) {
+    let group_of: HashMap<&str, &str> = objects
+        .iter()
+        .map(|o| (o.object_id.as_str(), o.group.as_str()))
+        .collect();
+    let scored: HashSet<&str> = folds
+        .iter()
+        .flat_map(|f| f.test.iter().map(String::as_str))
+        .collect();
+    let truth = objects
+        .iter()
+        .filter(|o| scored.contains(o.object_id.as_str()))
+        .map(|o| (o.object_id.clone(), o.label.clone()))
+        .collect();
+    (truth, group_of)
 }
 
 fn per_fold_note(per_fold: &[(String, Vec<String>)]) -> String {
@@ -487,7 +570,8 @@ fn grouped_notes(
             "Rows marked \"retrained per fold\" and the fused rows: each network ({}) trained \
              on the other groups of every fold, selected on a fifth of their objects (per \
              class), and scored on the held-out group; a fused row is the mean of its members' \
-             probabilities, then the rules. These are cross-source.",
+             probabilities (weighted where the row names the trees' weight), then the rules. \
+             These are cross-source.",
             nets.configs
                 .iter()
                 .map(|c| c.display().to_string())
@@ -506,149 +590,6 @@ fn grouped_notes(
         );
     }
     notes
-}
-
-fn pct(v: f64) -> String {
-    format!("{:.1}", 100.0 * v)
-}
-
-fn random_split_ba(random: &[ModelReport], name: &str, five: bool) -> Option<f64> {
-    let m = random.iter().find(|m| {
-        m.model == name || (name.starts_with("majority") && m.model.starts_with("majority"))
-    })?;
-    let t = if five {
-        m.five_classes.as_ref()
-    } else {
-        m.three_classes.as_ref()
-    }?;
-    Some(t.metrics.balanced_accuracy)
-}
-
-/// The grouped validation as Markdown, each model's random-split figure beside.
-/// AGN recall by the kind the labels name, per model: answered AGN / scored, with the
-/// binomial standard error.
-fn render_agn_kinds(g: &GroupedReport) -> String {
-    let kinds: BTreeSet<&str> = g
-        .models
-        .iter()
-        .flat_map(|m| m.agn_by_subtype.iter().map(|(k, _, _)| k.as_str()))
-        .collect();
-    if kinds.is_empty() {
-        return String::new();
-    }
-    let mut s = String::from(
-        "\n**AGN recall by kind** (the kind the labelling catalogue names: blazar = BL Lac, \
-         blazar, 4LAC/3HSP; quasar; Seyfert = Seyfert 1/2, LINER; unnamed), grouped by \
-         source, % ± standard error (answered AGN / scored):\n\n| model |",
-    );
-    for k in &kinds {
-        s.push_str(&format!(" {k} |"));
-    }
-    s.push_str("\n|---|");
-    s.push_str(&"---|".repeat(kinds.len()));
-    s.push('\n');
-    for m in &g.models {
-        s.push_str(&format!("| {} |", m.model));
-        for k in &kinds {
-            match m.agn_by_subtype.iter().find(|(kind, _, _)| kind == k) {
-                Some((_, n, r)) if *n > 0 => {
-                    let p = *r as f64 / *n as f64;
-                    let se = (p * (1.0 - p) / *n as f64).sqrt();
-                    s.push_str(&format!(" {} ± {} ({r}/{n}) |", pct(p), pct(se)));
-                }
-                _ => s.push_str(" – |"),
-            }
-        }
-        s.push('\n');
-    }
-    s
-}
-
-pub fn render_grouped(g: &GroupedReport, random: &[ModelReport]) -> String {
-    let mut s = String::from(
-        "**Grouped by source** (the headline: each source group held out in turn, never \
-         trained on; weak labels):\n\n| source group | AGN | SN | VS | asteroid | total |\n|---|---|---|---|---|---|\n",
-    );
-    for c in &g.groups {
-        s.push_str(&format!("| {} |", c.group));
-        for k in REAL_CLASSES {
-            s.push_str(&format!(" {} |", c.counts.get(k).copied().unwrap_or(0)));
-        }
-        s.push_str(&format!(" {} |\n", c.total));
-    }
-    for (title, five, classes) in [
-        ("Five classes", true, &FIVE_CLASSES[..4]),
-        ("AGN / SN / VS", false, &THREE_CLASSES[..]),
-    ] {
-        s.push_str(&format!(
-            "\n**{title}, grouped by source**, at each object's last detection (up to {MAX_DETECTIONS}), in %, ± standard error; the random split's figure beside:\n\n| model | cross-source | objects | balanced accuracy | random split | accuracy | ECE |"
-        ));
-        for c in classes.iter() {
-            s.push_str(&format!(" recall {c} |"));
-        }
-        s.push_str("\n|---|---|---|---|---|---|---|");
-        s.push_str(&"---|".repeat(classes.len()));
-        s.push('\n');
-        for m in &g.models {
-            let Some(t) = (if five {
-                &m.five_classes
-            } else {
-                &m.three_classes
-            }) else {
-                continue;
-            };
-            s.push_str(&format!(
-                "| {} | {} | {} | **{} ± {}** | {} | {} ± {} | {:.3} |",
-                m.model,
-                if m.retrained { "yes" } else { "no" },
-                t.objects,
-                pct(t.metrics.balanced_accuracy),
-                pct(t.balanced_accuracy_se),
-                random_split_ba(random, &m.model, five).map_or("–".into(), pct),
-                pct(t.metrics.accuracy),
-                pct(t.accuracy_se),
-                t.ece
-            ));
-            for c in classes.iter() {
-                match t.metrics.per_class.iter().position(|k| k.class == *c) {
-                    Some(i) if t.metrics.per_class[i].support > 0 => s.push_str(&format!(
-                        " {} ± {} ({}) |",
-                        pct(t.metrics.per_class[i].recall),
-                        pct(t.recall_se[i]),
-                        t.metrics.per_class[i].support
-                    )),
-                    _ => s.push_str(" – |"),
-                }
-            }
-            s.push('\n');
-        }
-    }
-    s.push_str("\n**Accuracy on each held-out source group** (five classes, %, objects in brackets):\n\n| model |");
-    for c in &g.groups {
-        s.push_str(&format!(" {} |", c.group));
-    }
-    s.push_str("\n|---|");
-    s.push_str(&"---|".repeat(g.groups.len()));
-    s.push('\n');
-    for m in &g.models {
-        s.push_str(&format!("| {} |", m.model));
-        for c in &g.groups {
-            match m.per_group.iter().find(|p| p.group == c.group) {
-                Some(p) => s.push_str(&format!(" {} ({}) |", pct(p.accuracy), p.objects)),
-                None => s.push_str(" – |"),
-            }
-        }
-        s.push('\n');
-    }
-    s.push_str(&render_agn_kinds(g));
-    if let Some(a) = &g.audit {
-        s.push_str(&crate::experiments::shortcut::render_audit(a));
-    }
-    s.push('\n');
-    for n in &g.notes {
-        s.push_str(&format!("- {n}\n"));
-    }
-    s
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use super::benchmark::*;
 use crate::assets::DEFAULT_TREES_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::LoadedModel;
+use crate::experiments::fusion_weight::{member_weights, WeightedFusion, TREES_WEIGHTS};
 use crate::experiments::groups::{Fold, GroupedObject};
 use crate::sequence::neutral::ObjectSequence;
 use crate::train::{TrainConfig, TrainEvent};
@@ -76,8 +77,9 @@ pub struct RetrainedNetwork {
     pub name: String,
     pub description: String,
     pub answers: Answers,
-    /// The fold's trees and network fused (see [`crate::model::fused`]), retrained the same.
-    pub fused: Answers,
+    /// The fold's trees and network fused (see [`crate::model::fused`]), retrained the same,
+    /// at each of [`TREES_WEIGHTS`] (the plain mean first).
+    pub fused: Vec<(f32, Answers)>,
     /// Each cross-source fold's network (the fold's index in `folds`, its model file).
     pub best_of_fold: Vec<(usize, PathBuf)>,
     /// Training seconds over all folds (0 for folds taken from earlier runs).
@@ -179,7 +181,10 @@ pub fn retrain_per_fold(
         .collect();
     let device = input.backend.device.clone().autodiff();
     let mut pooled = Answers::default();
-    let mut fused = Answers::default();
+    let mut fused: Vec<(f32, Answers)> = TREES_WEIGHTS
+        .iter()
+        .map(|&w| (w, Answers::default()))
+        .collect();
     let mut best_of_fold = Vec::new();
     let mut training_seconds = 0.0;
     // The preprocessed stamps of every labelled object: read once, shared by the folds.
@@ -260,11 +265,22 @@ pub fn retrain_per_fold(
         pooled.classes = answers.classes;
         pooled.by_object.extend(answers.by_object);
         if let Some(Some(trees)) = input.trees_of_fold.get(fold_index) {
-            let trees = fold_trees_model(trees);
-            let pair = LoadedModel::fuse(vec![trees, model], "fused", &dir.join("fused.stampseq"))?;
-            let answers = over_five(classify_all(&pair, &held_out, input.backend)?);
-            fused.classes = answers.classes;
-            fused.by_object.extend(answers.by_object);
+            for (trees_weight, pooled_fused) in fused.iter_mut() {
+                let members = vec![
+                    fold_trees_model(trees),
+                    LoadedModel::load_for(&best, input.backend)?,
+                ];
+                let weights = member_weights(*trees_weight);
+                let pair = LoadedModel::fuse(
+                    members,
+                    "fused",
+                    weights.as_ref().map(|w| &w[..]),
+                    &dir.join("fused.stampseq"),
+                )?;
+                let answers = over_five(classify_all(&pair, &held_out, input.backend)?);
+                pooled_fused.classes = answers.classes;
+                pooled_fused.by_object.extend(answers.by_object);
+            }
         }
     }
     Ok(RetrainedNetwork {
@@ -283,13 +299,15 @@ pub fn retrain_per_fold(
 
 /// The networks of `nets` retrained on every fold, each alone and fused with the fold's
 /// trees, and (with two or more) all of them fused, with and without the trees: (name,
-/// description, pooled answers) each.
+/// description, pooled answers) each; and each network's fusion with the trees at every
+/// trees' weight tried.
 pub fn network_models(
     scope: &FoldScope,
     nets: &NetworkRetraining,
     say: &dyn Fn(&str),
-) -> Result<Vec<NamedModelAnswers>, BenchmarkError> {
+) -> Result<(Vec<NamedModelAnswers>, Vec<WeightedFusion>), BenchmarkError> {
     let mut models = Vec::new();
+    let mut weighted = Vec::new();
     let mut retrained_nets = Vec::new();
     for config in nets.configs {
         let net = retrain_per_fold(
@@ -320,8 +338,15 @@ pub fn network_models(
                  model, both members retrained on the other groups)",
                 net.name
             ),
-            net.fused.clone(),
+            net.fused[0].1.clone(),
         ));
+        for (trees_weight, answers) in &net.fused {
+            weighted.push(WeightedFusion {
+                network: name_of(config),
+                trees_weight: *trees_weight,
+                answers: answers.clone(),
+            });
+        }
         retrained_nets.push(net);
     }
     if retrained_nets.len() >= 2 {
@@ -350,7 +375,7 @@ pub fn network_models(
             networks_only,
         ));
     }
-    Ok(models)
+    Ok((models, weighted))
 }
 
 /// Each cross-source fold's `networks` (their runs of that fold), with the fold's trees
@@ -380,7 +405,7 @@ pub fn fuse_per_fold(
         if members.len() < networks.len() + usize::from(trees_of_fold.is_some()) {
             continue;
         }
-        let model = LoadedModel::fuse(members, "fused", Path::new("fused.stampseq"))?;
+        let model = LoadedModel::fuse(members, "fused", None, Path::new("fused.stampseq"))?;
         let held_out = held_out_of(fold, by_id);
         let answers = over_five(classify_all(&model, &held_out, backend)?);
         pooled.classes = answers.classes;

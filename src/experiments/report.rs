@@ -2,7 +2,7 @@
 //! split's tables, the simulated-data ablation. Above the runs whose results it names.
 
 use super::benchmark::*;
-use super::grouped::render_grouped;
+use super::grouped_render::render_grouped;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -34,6 +34,13 @@ pub enum ModelFileError {
     NoHeader { path: PathBuf },
     #[error("{path}: bad model header: {reason}")]
     BadHeader { path: PathBuf, reason: String },
+    /// A fused model's member weights that do not fit its members.
+    #[error("{path}: bad model header: {source}")]
+    BadWeights {
+        path: PathBuf,
+        #[source]
+        source: WeightsError,
+    },
     /// The header's architecture does not describe the model kind's configuration.
     #[error("{path}: bad model header: architecture: {source}")]
     Architecture {
@@ -83,6 +90,19 @@ pub enum ModelFileError {
         #[source]
         source: Cause,
     },
+}
+
+/// Why a fused model's member weights were refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("{weights} weights for {members} members")]
+    Count { weights: usize, members: usize },
+    #[error("member weight {0}: weights are finite and >= 0")]
+    Invalid(f32),
+    #[error("the member weights are all 0")]
+    AllZero,
+    #[error("the fused header's weights are not numbers: {0}")]
+    NotNumbers(#[source] serde_json::Error),
 }
 
 /// The underlying error of a model file problem (serde_json, safetensors, burn-store, io,

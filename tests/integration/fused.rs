@@ -233,3 +233,147 @@ fn a_fused_base_fine_tunes_its_trees_and_keeps_its_network() {
     assert_ne!(new_members[0], old_members[0], "the trees are retrained");
     assert!(new_header.provenance.source.contains("fine-tuned"));
 }
+
+#[test]
+fn a_weighted_fusion_answers_the_weighted_mean_of_its_members() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fused = dir.path().join("weighted.stampseq");
+    let out = stampseq()
+        .arg("fuse")
+        .arg(bundled("default-trees"))
+        .arg(bundled("enhanced-real"))
+        .args(["--weights", "1,4"])
+        .arg("--out")
+        .arg(&fused)
+        .output()
+        .expect("fuse");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let raw = ["--no-rules"];
+    let (f, t, n) = (
+        answers(&fused, &raw),
+        answers(&bundled("default-trees"), &raw),
+        answers(&bundled("enhanced-real"), &raw),
+    );
+    assert_eq!(f.len(), 56, "every detection of the sample answered");
+    for (key, (p, sd, _, _)) in &f {
+        let (pt, sdt, _, _) = &t[key];
+        let (pn, _, _, _) = &n[key];
+        for c in 0..5 {
+            let mean = 0.2 * pt[c] + 0.8 * pn[c];
+            assert!(
+                (p[c] - mean).abs() < 1e-5,
+                "{key:?} {}: {} vs {mean}",
+                FIVE[c],
+                p[c]
+            );
+            assert!(
+                (sd[c] - 0.2 * sdt[c]).abs() < 1e-5,
+                "{key:?} sd {}",
+                FIVE[c]
+            );
+        }
+    }
+    let bytes = std::fs::read(&fused).expect("model");
+    let header = stampseq::model::file::header_from_bytes(&bytes, &fused).expect("header");
+    assert!(
+        header
+            .provenance
+            .source
+            .contains("0.20 x default-trees, 0.80 x enhanced-real"),
+        "{}",
+        header.provenance.source
+    );
+    // Weights that do not fit the members are refused with the reason.
+    let out = stampseq()
+        .arg("fuse")
+        .arg(bundled("default-trees"))
+        .arg(bundled("enhanced-real"))
+        .args(["--weights", "1,2,3"])
+        .arg("--out")
+        .arg(dir.path().join("bad.stampseq"))
+        .output()
+        .expect("fuse");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("3 weights for 2 members"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_fused_fine_tune_chooses_the_trees_weight_out_of_fold_and_records_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("default-fused.stampseq");
+    std::fs::copy(bundled("default-fused"), &base).expect("copy");
+    let labels = crate::default_answer::vetting_labels(dir.path());
+    let out = stampseq()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("finetune")
+        .arg(ztf("extra/fink-broker-history"))
+        .arg("--model")
+        .arg(&base)
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--data")
+        .arg(data_dir())
+        .output()
+        .expect("finetune");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("default-fused.ft-"))
+                && p.extension().is_some_and(|x| x == "json")
+        })
+        .expect("report json");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("read")).expect("json");
+    let bytes = std::fs::read(&base).expect("base");
+    let base_header = stampseq::model::file::header_from_bytes(&bytes, &base).expect("header");
+    let base_weight = stampseq::model::fused::member_weights(&base_header, &base).expect("w")[0];
+    let (before, after) = (
+        report["trees_weight"][0].as_f64().expect("before"),
+        report["trees_weight"][1].as_f64().expect("after"),
+    );
+    assert!((before - f64::from(base_weight)).abs() < 1e-6);
+    let tried: Vec<(f64, f64)> = report["trees_weights_tried"]
+        .as_array()
+        .expect("tried")
+        .iter()
+        .map(|t| (t[0].as_f64().expect("w"), t[1].as_f64().expect("ba")))
+        .collect();
+    assert!(tried.len() >= 7, "{tried:?}");
+    assert!(
+        (tried[0].0 - before).abs() < 1e-6,
+        "the base's weight is tried first"
+    );
+    let best = tried.iter().map(|t| t.1).fold(f64::MIN, f64::max);
+    let chosen = tried.iter().find(|t| t.1 == best).expect("best");
+    assert!(
+        (chosen.0 - after).abs() < 1e-6,
+        "the first best is chosen: {tried:?}"
+    );
+    let after_ba = report["after"]["balanced_accuracy"]
+        .as_f64()
+        .expect("after");
+    assert!((after_ba - best).abs() < 1e-9);
+    // The new model answers with the weight chosen.
+    let new = json.with_extension("stampseq");
+    let new_bytes = std::fs::read(&new).expect("new model");
+    let new_header = stampseq::model::file::header_from_bytes(&new_bytes, &new).expect("header");
+    let w = stampseq::model::fused::member_weights(&new_header, &new).expect("weights");
+    assert!(
+        (f64::from(w[0]) - after).abs() < 1e-6,
+        "{w:?} against {after}"
+    );
+}
