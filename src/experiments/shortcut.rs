@@ -451,7 +451,9 @@ pub fn render_audit(a: &ShortcutAudit) -> String {
             if a.neutralised.is_empty() {
                 "kept, since removing them does not help on unseen groups"
             } else {
-                "neutralised in every tree model of this benchmark"
+                "neutralised in the trees trained on the split (the saved default-trees); each \
+                 grouped fold's trees follow that fold's own audit instead, unless --audit-once \
+                 (see the notes)"
             }
         )),
         None => s.push_str("; no feature carries the source alone.\n"),
