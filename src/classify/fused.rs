@@ -75,6 +75,8 @@ struct MemberAnswer {
     std: Vec<f32>,
     /// The member's weight in the fused header.
     weight: f32,
+    /// Whether the member gave a spread (a tree ensemble does, a network does not).
+    has_spread: bool,
 }
 
 impl LoadedModel {
@@ -137,6 +139,7 @@ impl LoadedModel {
                         probabilities,
                         std,
                         weight: member_weights.get(m_index).copied().unwrap_or(0.0),
+                        has_spread: !row.std.is_empty(),
                     });
             }
             for s in out.skipped {
@@ -167,6 +170,9 @@ impl LoadedModel {
                     continue;
                 };
                 let (mut probs, mut std) = mean_answer(given, classes.len());
+                // No spread where no member that carries weight has one (the default, whose
+                // trees weigh 0): zeros would read as certainty.
+                let spread_known = given.iter().any(|a| a.has_spread && a.weight > 0.0);
                 let top = crate::model::probs::argmax(&probs);
                 let differing = given
                     .iter()
@@ -191,7 +197,8 @@ impl LoadedModel {
                     );
                     rule = super::join_notes(rule, Some(note));
                 }
-                let mut row: ClassRow = self.row(o.name, k, alert, probs, Some(std), rule);
+                let std = spread_known.then_some(std);
+                let mut row: ClassRow = self.row(o.name, k, alert, probs, std, rule);
                 row.disagreement = Some(differing as f32 / given.len() as f32);
                 out.rows.push(row);
             }
@@ -236,11 +243,13 @@ mod tests {
                 probabilities: vec![0.8, 0.2],
                 std: vec![0.1, 0.1],
                 weight: 0.5,
+                has_spread: true,
             },
             MemberAnswer {
                 probabilities: vec![0.2, 0.8],
                 std: vec![0.0, 0.0],
                 weight: 0.5,
+                has_spread: true,
             },
         ];
         let (p, s) = mean_answer(&given, 2);
@@ -254,6 +263,7 @@ mod tests {
             probabilities: vec![p, 1.0 - p],
             std: vec![sd, sd],
             weight,
+            has_spread: true,
         };
         let (p, s) = mean_answer(&[answer(0.8, 0.1, 0.2), answer(0.2, 0.0, 0.8)], 2);
         assert!((p[0] - 0.32).abs() < 1e-6, "{p:?}");

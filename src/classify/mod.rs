@@ -350,7 +350,15 @@ impl LoadedModel {
     pub fn has_uncertainty(&self) -> bool {
         match &self.net {
             Net::Trees(_) => true,
-            Net::Fused(members) => members.iter().any(|m| m.has_uncertainty()),
+            // A member's spread counts only where the member carries weight.
+            Net::Fused(members) => {
+                let weights = crate::model::fused::member_weights(&self.header, &self.path)
+                    .unwrap_or_default();
+                members
+                    .iter()
+                    .zip(weights)
+                    .any(|(m, w)| w > 0.0 && m.has_uncertainty())
+            }
             _ => false,
         }
     }

@@ -28,7 +28,8 @@ pub struct ClassifyArgs {
     pub paths: Vec<PathBuf>,
     /// A stampseq model file (see `import-alerce`, `train` and `benchmark`) for the alerts
     /// of the survey(s) it reads; the others get their survey's bundled default. Defaults:
-    /// ZTF `default-trees` (five classes with uncertainty); LSST `neutral-trees` (trees on
+    /// ZTF `default-fused` (five classes: the enhanced network, the trees kept at weight 0
+    /// for the fine-tune); LSST `neutral-trees` (trees on
     /// survey-neutral features learnt on ZTF objects: answers marked `transferred`).
     #[arg(long)]
     pub model: Option<PathBuf>,
@@ -274,11 +275,18 @@ fn to_csv(models: &[(LoadedModel, String)], output: &ClassifyOutput) -> String {
         s.push_str(&format!(",p_{c}"));
     }
     let spread = models.iter().any(|(m, _)| m.has_uncertainty());
+    // A fused model says whether its members agree, with or without a spread.
+    let fused = models
+        .iter()
+        .any(|(m, _)| m.header.kind == crate::model::file::ModelKind::Fused);
     if spread {
         for c in &classes {
             s.push_str(&format!(",sd_{c}"));
         }
-        s.push_str(",uncertainty,disagreement");
+        s.push_str(",uncertainty");
+    }
+    if spread || fused {
+        s.push_str(",disagreement");
     }
     s.push_str(",top_class,rule,source,survey,transferred\n");
     for r in &output.rows {
@@ -305,11 +313,16 @@ fn to_csv(models: &[(LoadedModel, String)], output: &ClassifyOutput) -> String {
                     None => s.push(','),
                 }
             }
-            s.push_str(&format!(
-                ",{:.6},{:.3}",
-                r.uncertainty().unwrap_or(f32::NAN),
-                r.disagreement.unwrap_or(f32::NAN)
-            ));
+            match r.uncertainty() {
+                Some(u) => s.push_str(&format!(",{u:.6}")),
+                None => s.push(','),
+            }
+        }
+        if spread || fused {
+            match r.disagreement {
+                Some(d) => s.push_str(&format!(",{d:.3}")),
+                None => s.push(','),
+            }
         }
         let quote = |t: &str| {
             if t.contains(',') || t.contains('"') {
