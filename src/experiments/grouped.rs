@@ -534,7 +534,7 @@ fn per_fold_note(per_fold: &[(String, Vec<String>)]) -> String {
         })
         .collect();
     format!(
-        "Nested shortcut audit (`--audit-per-fold`): each fold's trees neutralise what an audit of that fold's training objects alone finds, not the list chosen once above. Neutralised per fold: {}.",
+        "Nested shortcut audit (the default; `--audit-once` puts the list above in every fold): each fold's trees neutralise what an audit of that fold's training objects alone finds, not the list chosen once above. Neutralised per fold: {}.",
         folds.join("; ")
     )
 }
