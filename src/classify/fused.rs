@@ -73,10 +73,20 @@ impl LoadedModel {
 struct MemberAnswer {
     probabilities: Vec<f32>,
     std: Vec<f32>,
-    /// The member's weight in the fused header.
+    /// The member's place among the fused model's members.
+    member: usize,
+    /// The member's weight in the mean.
     weight: f32,
     /// Whether the member gave a spread (a tree ensemble does, a network does not).
     has_spread: bool,
+}
+
+/// The members' raw answers to every alert (keyed by object and step), and why a member
+/// gave none where it did not.
+struct MemberAnswers<'a> {
+    answers: HashMap<(&'a str, usize), Vec<MemberAnswer>>,
+    reasons: HashMap<(&'a str, usize), Vec<String>>,
+    members: usize,
 }
 
 impl LoadedModel {
@@ -88,6 +98,40 @@ impl LoadedModel {
         cancel: &AtomicBool,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<ClassifyOutput, crate::model::ModelError> {
+        // Checked when the file was loaded or the fusion made: an empty list (equal shares)
+        // cannot happen here.
+        let weights =
+            crate::model::fused::member_weights(&self.header, &self.path).unwrap_or_default();
+        let given = self.member_answers(members, objects, options, cancel, progress)?;
+        self.combine(objects, options, &given, &weights)
+    }
+
+    /// [`Self::classify_fused`] at each of `weight_sets` (one weight per member), the
+    /// members run once: what a fine-tune needs to judge several weights.
+    pub(super) fn classify_fused_at(
+        &self,
+        members: &[LoadedModel],
+        objects: &[ObjectAlerts],
+        options: &ClassifyOptions,
+        weight_sets: &[Vec<f32>],
+        cancel: &AtomicBool,
+    ) -> Result<Vec<ClassifyOutput>, crate::model::ModelError> {
+        let given = self.member_answers(members, objects, options, cancel, &|_, _| {})?;
+        weight_sets
+            .iter()
+            .map(|w| self.combine(objects, options, &given, w))
+            .collect()
+    }
+
+    /// Every member's answer at equal priors, without the rules.
+    fn member_answers<'a>(
+        &self,
+        members: &[LoadedModel],
+        objects: &[ObjectAlerts<'a>],
+        options: &ClassifyOptions,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<MemberAnswers<'a>, crate::model::ModelError> {
         let raw = ClassifyOptions {
             rules: false,
             priors: None,
@@ -99,10 +143,6 @@ impl LoadedModel {
         let mut answers: HashMap<(&str, usize), Vec<MemberAnswer>> = HashMap::new();
         let mut reasons: HashMap<(&str, usize), Vec<String>> = HashMap::new();
         let n = members.len();
-        // Checked when the file was loaded or the fusion made: an empty list (equal shares)
-        // cannot happen here.
-        let member_weights =
-            crate::model::fused::member_weights(&self.header, &self.path).unwrap_or_default();
         // The objects' names as the answer path holds them, to key the members' rows.
         let names: HashMap<&str, &str> = objects.iter().map(|o| (o.name, o.name)).collect();
         for (m_index, member) in members.iter().enumerate() {
@@ -138,7 +178,8 @@ impl LoadedModel {
                     .push(MemberAnswer {
                         probabilities,
                         std,
-                        weight: member_weights.get(m_index).copied().unwrap_or(0.0),
+                        member: m_index,
+                        weight: 0.0,
                         has_spread: !row.std.is_empty(),
                     });
             }
@@ -152,14 +193,32 @@ impl LoadedModel {
                 }
             }
         }
-        let weights = priors_for(classes, options)?;
+        Ok(MemberAnswers {
+            answers,
+            reasons,
+            members: n,
+        })
+    }
+
+    /// The members' answers combined at `weights` (one per member), then the priors and
+    /// the rules once.
+    fn combine(
+        &self,
+        objects: &[ObjectAlerts],
+        options: &ClassifyOptions,
+        given: &MemberAnswers,
+        weights: &[f32],
+    ) -> Result<ClassifyOutput, crate::model::ModelError> {
+        let classes = &self.header.classes;
+        let n = given.members;
+        let priors = priors_for(classes, options)?;
         let mut out = ClassifyOutput::default();
         for o in objects {
             for i in 0..o.answered {
                 let alert = o.alerts[i];
                 let k = step_number(alert, i);
-                let Some(given) = answers.get(&(o.name, k)) else {
-                    if let Some(r) = reasons.get(&(o.name, k)) {
+                let Some(answered) = given.answers.get(&(o.name, k)) else {
+                    if let Some(r) = given.reasons.get(&(o.name, k)) {
                         out.skipped.push(SkippedAlert {
                             object_id: o.name.to_string(),
                             k,
@@ -169,16 +228,25 @@ impl LoadedModel {
                     }
                     continue;
                 };
-                let (mut probs, mut std) = mean_answer(given, classes.len());
+                let weighted: Vec<MemberAnswer> = answered
+                    .iter()
+                    .map(|a| MemberAnswer {
+                        weight: weights.get(a.member).copied().unwrap_or(0.0),
+                        probabilities: a.probabilities.clone(),
+                        std: a.std.clone(),
+                        ..*a
+                    })
+                    .collect();
+                let (mut probs, mut std) = mean_answer(&weighted, classes.len());
                 // No spread where no member that carries weight has one (the default, whose
                 // trees weigh 0): zeros would read as certainty.
-                let spread_known = given.iter().any(|a| a.has_spread && a.weight > 0.0);
+                let spread_known = weighted.iter().any(|a| a.has_spread && a.weight > 0.0);
                 let top = crate::model::probs::argmax(&probs);
-                let differing = given
+                let differing = weighted
                     .iter()
                     .filter(|a| crate::model::probs::argmax(&a.probabilities) != top)
                     .count();
-                if let Some(w) = &weights {
+                if let Some(w) = &priors {
                     at_priors(&mut probs, Some(&mut std), w);
                 }
                 let mut rule = if options.rules {
@@ -186,11 +254,12 @@ impl LoadedModel {
                 } else {
                     None
                 };
-                if given.len() < n {
+                if answered.len() < n {
                     let note = format!(
                         "answered by {} of the {n} members ({})",
-                        given.len(),
-                        reasons
+                        answered.len(),
+                        given
+                            .reasons
                             .get(&(o.name, k))
                             .map(|r| r.join("; "))
                             .unwrap_or_default()
@@ -199,7 +268,7 @@ impl LoadedModel {
                 }
                 let std = spread_known.then_some(std);
                 let mut row: ClassRow = self.row(o.name, k, alert, probs, std, rule);
-                row.disagreement = Some(differing as f32 / given.len() as f32);
+                row.disagreement = Some(differing as f32 / answered.len() as f32);
                 out.rows.push(row);
             }
         }
@@ -243,12 +312,14 @@ mod tests {
                 probabilities: vec![0.8, 0.2],
                 std: vec![0.1, 0.1],
                 weight: 0.5,
+                member: 0,
                 has_spread: true,
             },
             MemberAnswer {
                 probabilities: vec![0.2, 0.8],
                 std: vec![0.0, 0.0],
                 weight: 0.5,
+                member: 0,
                 has_spread: true,
             },
         ];
@@ -263,6 +334,7 @@ mod tests {
             probabilities: vec![p, 1.0 - p],
             std: vec![sd, sd],
             weight,
+            member: 0,
             has_spread: true,
         };
         let (p, s) = mean_answer(&[answer(0.8, 0.1, 0.2), answer(0.2, 0.0, 0.8)], 2);

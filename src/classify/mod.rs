@@ -399,21 +399,13 @@ impl LoadedModel {
         self.header.reads(survey)
     }
 
-    /// Classifies every object's first detections: the one answer path, for objects of any
-    /// survey ([`AlertObject`]: a survey-neutral [`crate::sequence::neutral::ObjectSequence`],
-    /// or an object's alerts borrowed from where they are held). Objects of a survey the model does
-    /// not read are skipped with the reason, not refused; `k` is the object's detection
-    /// count at the alert (its place among those loaded, or the count an LSST alert
-    /// carries). `progress` gets (done, total) detection counts; setting `cancel` stops
-    /// between batches.
-    pub fn classify<O: AlertObject>(
+    /// The objects' alerts this model answers (the first N of each, of its survey), and a
+    /// skipped line for each alert it does not.
+    fn readable<'a, O: AlertObject>(
         &self,
-        objects: &[O],
+        objects: &'a [O],
         options: &ClassifyOptions,
-        device: &Device,
-        cancel: &AtomicBool,
-        progress: &(dyn Fn(usize, usize) + Sync),
-    ) -> Result<ClassifyOutput, crate::model::ModelError> {
+    ) -> (Vec<ObjectAlerts<'a>>, ClassifyOutput) {
         let mut out = ClassifyOutput::default();
         let mut readable: Vec<ObjectAlerts> = Vec::new();
         for o in objects {
@@ -457,6 +449,46 @@ impl LoadedModel {
                 answered: n,
             });
         }
+        (readable, out)
+    }
+
+    /// A fused model's answers at each of `weight_sets` (one weight per member, in the
+    /// file's order), its members run once; None for a model that is not fused. The rules
+    /// and priors of `options` apply to each.
+    pub fn classify_at_weights<O: AlertObject>(
+        &self,
+        objects: &[O],
+        options: &ClassifyOptions,
+        weight_sets: &[Vec<f32>],
+        cancel: &AtomicBool,
+    ) -> Result<Option<Vec<ClassifyOutput>>, crate::model::ModelError> {
+        let Net::Fused(members) = &self.net else {
+            return Ok(None);
+        };
+        let (readable, skipped) = self.readable(objects, options);
+        let mut outs = self.classify_fused_at(members, &readable, options, weight_sets, cancel)?;
+        for out in &mut outs {
+            out.skipped.extend(skipped.skipped.iter().cloned());
+        }
+        Ok(Some(outs))
+    }
+
+    /// Classifies every object's first detections: the one answer path, for objects of any
+    /// survey ([`AlertObject`]: a survey-neutral [`crate::sequence::neutral::ObjectSequence`],
+    /// or an object's alerts borrowed from where they are held). Objects of a survey the model does
+    /// not read are skipped with the reason, not refused; `k` is the object's detection
+    /// count at the alert (its place among those loaded, or the count an LSST alert
+    /// carries). `progress` gets (done, total) detection counts; setting `cancel` stops
+    /// between batches.
+    pub fn classify<O: AlertObject>(
+        &self,
+        objects: &[O],
+        options: &ClassifyOptions,
+        device: &Device,
+        cancel: &AtomicBool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<ClassifyOutput, crate::model::ModelError> {
+        let (readable, mut out) = self.readable(objects, options);
         let answered = match &self.net {
             Net::Trees(trees) => {
                 self.classify_tabular(trees, &readable, options, cancel, progress)?

@@ -375,6 +375,12 @@ impl Base {
         tried
     }
 
+    /// [`Self::weights_at`], the plain mean written out.
+    fn member_weights_at(&self, trees_weight: f32) -> Vec<f32> {
+        self.weights_at(trees_weight)
+            .unwrap_or_else(|| vec![1.0 / (1 + self.others.len()) as f32; 1 + self.others.len()])
+    }
+
     /// The members' weights with the trees at `trees_weight` and the other members sharing
     /// the rest as they shared the base's; None where that is the base's plain mean.
     fn weights_at(&self, trees_weight: f32) -> Option<Vec<f32>> {
@@ -558,10 +564,21 @@ fn out_of_fold<O: AlertObject>(
         let header = finetuned_header(&trees, "fold", base.trees(), fit.set, &train_objects);
         let path = Path::new("fold.stampseq");
         let test_objects: Vec<&O> = test.iter().map(|(s, _)| *s).collect();
-        for (w, pooled) in weights.iter().zip(pooled.iter_mut()) {
-            let member = LoadedModel::from_trees(trees.clone(), header.clone(), path);
-            let model = base.with_trees(member, "fold", *w, path)?;
-            let (_, answers) = compare(&model, &test_objects, &[])?;
+        let member = LoadedModel::from_trees(trees, header, path);
+        let model = base.with_trees(member, "fold", base.trees_weight(), path)?;
+        // The members run once; their answers are combined at every weight tried.
+        let sets: Vec<Vec<f32>> = weights.iter().map(|w| base.member_weights_at(*w)).collect();
+        let never = AtomicBool::new(false);
+        let options = ClassifyOptions::default();
+        let answers: Vec<Answers> =
+            match model.classify_at_weights(&test_objects, &options, &sets, &never)? {
+                Some(outs) => outs
+                    .iter()
+                    .map(|out| Answers::from_rows(model.classes(), &out.rows))
+                    .collect(),
+                None => vec![compare(&model, &test_objects, &[])?.1],
+            };
+        for (answers, pooled) in answers.into_iter().zip(pooled.iter_mut()) {
             pooled.classes = answers.classes;
             pooled.by_object.extend(answers.by_object);
         }
