@@ -23,9 +23,13 @@ const SCHEMA_CACHE_CAP: usize = 256;
 /// A parsed writer schema with its resolved names, ready to decode records.
 pub struct CachedSchema {
     reader: GenericDatumReader<'static>,
+    schema: &'static Schema,
     /// Full name of the top-level record (`ztf.alert`, `lsst.v10_0.alert`), which says
     /// which survey and version wrote the file.
     pub name: Option<String>,
+    /// The ZTF decoder compiled from this schema, made on first use; `None` inside when the
+    /// schema is not one it reads (LSST, flat stamp sets, broker columns).
+    ztf_plan: OnceLock<Option<super::ztf::RecordPlan>>,
 }
 
 impl CachedSchema {
@@ -39,10 +43,23 @@ impl CachedSchema {
         let reader = GenericDatumReader::builder(schema)
             .build()
             .map_err(writer_schema)?;
-        Ok(Self { reader, name })
+        Ok(Self {
+            reader,
+            schema,
+            name,
+            ztf_plan: OnceLock::new(),
+        })
     }
 
-    fn read_value(&self, data: &mut &[u8]) -> Result<Value, AvroError> {
+    /// The ZTF decoder compiled from this schema, if it is a ZTF alert schema it can read.
+    pub(crate) fn ztf_plan(&self) -> Option<&super::ztf::RecordPlan> {
+        self.ztf_plan
+            .get_or_init(|| super::ztf::RecordPlan::compile(self.schema))
+            .as_ref()
+    }
+
+    /// Decodes the record at the front of `data` into apache-avro's generic value.
+    pub(crate) fn read_value(&self, data: &mut &[u8]) -> Result<Value, AvroError> {
         self.reader
             .read_value(data)
             .map_err(|e| AvroError::Record(Arc::new(e)))
@@ -137,17 +154,24 @@ fn take<'a>(buf: &mut &'a [u8], n: usize) -> &'a [u8] {
 
 /// Decodes every record of an Avro container in memory, calling `on_record` for each. On a
 /// corrupt block it stops and returns the error; records before it have been delivered.
+#[cfg(test)]
 pub fn for_each_record(
     bytes: &[u8],
     mut on_record: impl FnMut(usize, Value),
 ) -> Result<usize, ContainerError> {
-    for_each_record_with_schema(bytes, |index, value, _| on_record(index, value))
+    for_each_record_raw(bytes, |index, data, schema| {
+        on_record(index, schema.read_value(data)?);
+        Ok(())
+    })
 }
 
-/// [`for_each_record`], also handing over the file's writer schema.
-pub fn for_each_record_with_schema(
+/// Hands each record's bytes to `on_record`, which must consume exactly that record from
+/// the front of `data` (with [`CachedSchema::read_value`] or a decoder of its own): the
+/// records of a block follow each other with nothing between them. The bytes are borrowed
+/// from `bytes` (or from the inflated block), so nothing is copied that is not kept.
+pub(crate) fn for_each_record_raw(
     bytes: &[u8],
-    mut on_record: impl FnMut(usize, Value, &CachedSchema),
+    mut on_record: impl FnMut(usize, &mut &[u8], &CachedSchema) -> Result<(), AvroError>,
 ) -> Result<usize, ContainerError> {
     let header = ContainerError::Header;
     if bytes.len() < 4 || &bytes[..4] != MAGIC {
@@ -230,10 +254,8 @@ pub fn for_each_record_with_schema(
             &owned
         };
         for _ in 0..count {
-            let value = schema
-                .read_value(&mut data)
+            on_record(record, &mut data, &schema)
                 .map_err(|p| ContainerError::Body { record, problem: p })?;
-            on_record(record, value, &schema);
             record += 1;
         }
     }

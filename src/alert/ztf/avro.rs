@@ -6,11 +6,13 @@
 use super::types::*;
 use crate::alert::avro_value::*;
 use crate::alert::catch_decoder_panic;
-use crate::alert::container::for_each_record;
+use crate::alert::container::for_each_record_raw;
 use crate::alert::cutout::decode_cutout;
 use crate::alert::error::{CutoutError, ReadError, ReadErrorKind};
-use crate::alert::{AlertOrigin, CutoutKind, Stamp};
+use crate::alert::AlertOrigin;
+use crate::alert::CutoutKind;
 use apache_avro::types::Value;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The result of decoding one Avro container file.
@@ -48,15 +50,24 @@ impl AlertFileReader {
 
     fn decode_inner(&self, bytes: &[u8], file: &Arc<str>) -> DecodedFile {
         let mut out = DecodedFile::default();
-        let result = for_each_record(bytes, |index, value| {
+        let result = for_each_record_raw(bytes, |index, data, schema| {
             let origin = AlertOrigin {
                 file: file.clone(),
                 record: index,
             };
-            match self.alert_from_value(value, origin, &mut out.errors) {
+            let decoded = match schema.ztf_plan() {
+                Some(plan) => plan.read_alert(self, data, origin.clone(), &mut out.errors),
+                None => None,
+            };
+            let decoded = match decoded {
+                Some(decoded) => decoded,
+                None => self.alert_from_value(schema.read_value(data)?, origin, &mut out.errors),
+            };
+            match decoded {
                 Ok(alert) => out.alerts.push(alert),
                 Err(kind) => out.errors.push(ReadError::new(&**file, Some(index), kind)),
             }
+            Ok(())
         });
         if let Err(e) = result {
             out.errors.push(e.into_read_error(file));
@@ -81,19 +92,26 @@ impl AlertFileReader {
                 )))
             }
         };
+        let fields = fields
+            .into_iter()
+            .map(|(name, value)| Field::from_value(name, strip_union(value)));
+        self.assemble(fields, origin, errors)
+    }
+
+    /// The alert of a record's fields, taken in the writer's order (the first bad candidate
+    /// stops the record; cutouts before it have been decoded and their errors kept).
+    pub(super) fn assemble<'a>(
+        &self,
+        fields: impl Iterator<Item = Field<'a>>,
+        origin: AlertOrigin,
+        errors: &mut Vec<ReadError>,
+    ) -> Result<Alert, ReadErrorKind> {
         let mut object_id = None;
         let mut candid = None;
         let mut schema_version = None;
         let mut publisher = None;
         let mut candidate = None;
-        let mut flat = Candidate {
-            jd: f64::NAN,
-            ra: f64::NAN,
-            dec: f64::NAN,
-            magpsf: f64::NAN,
-            sigmapsf: f64::NAN,
-            ..Default::default()
-        };
+        let mut flat = new_candidate();
         let mut prv_candidates = Vec::new();
         let mut fp_hists = Vec::new();
         let mut cutouts = Cutouts::default();
@@ -101,48 +119,35 @@ impl AlertFileReader {
         let mut has_cutout_fields = false;
         let mut broker_columns = std::collections::BTreeMap::new();
 
-        for (name, value) in fields {
-            let value = strip_union(value);
-            match name.as_str() {
-                "objectId" | "oid" => object_id = as_string(value),
-                "candid" => candid = as_i64(&value),
-                "schemavsn" => schema_version = as_string(value),
-                "publisher" => publisher = as_string(value),
-                "label" => label = as_string(value),
-                "candidate" => candidate = Some(candidate_from_value(value)?),
-                "prv_candidates" => {
-                    if let Value::Array(items) = value {
-                        prv_candidates = items
-                            .into_iter()
-                            .filter_map(|v| prv_from_value(strip_union(v)))
-                            .collect();
-                    }
-                }
-                "fp_hists" => {
-                    if let Value::Array(items) = value {
-                        fp_hists = items
-                            .into_iter()
-                            .filter_map(|v| fp_from_value(strip_union(v)))
-                            .collect();
-                    }
-                }
-                _ => {
-                    if let Some(kind) = CutoutKind::from_field(&name) {
-                        has_cutout_fields = true;
-                        if self.decode_stamps {
-                            match cutout_from_value(value) {
-                                Ok(stamp) => *cutouts.slot(kind) = stamp,
-                                Err(problem) => errors.push(ReadError::new(
-                                    &*origin.file,
-                                    Some(origin.record),
-                                    ReadErrorKind::Cutout {
-                                        cutout: kind.field(),
-                                        problem,
-                                    },
-                                )),
-                            }
+        for field in fields {
+            match field {
+                Field::ObjectId(v) => object_id = v,
+                Field::Candid(v) => candid = v,
+                Field::SchemaVersion(v) => schema_version = v,
+                Field::Publisher(v) => publisher = v,
+                Field::Label(v) => label = v,
+                Field::Candidate(c) => candidate = Some(c?),
+                Field::Prv(v) => prv_candidates = v,
+                Field::Fp(v) => fp_hists = v,
+                Field::Cutout(kind, bytes) => {
+                    has_cutout_fields = true;
+                    if self.decode_stamps {
+                        let stamp = bytes.and_then(|b| b.map(|b| decode_cutout(&b)).transpose());
+                        match stamp {
+                            Ok(stamp) => *cutouts.slot(kind) = stamp,
+                            Err(problem) => errors.push(ReadError::new(
+                                &*origin.file,
+                                Some(origin.record),
+                                ReadErrorKind::Cutout {
+                                    cutout: kind.field(),
+                                    problem,
+                                },
+                            )),
                         }
-                    } else if let Some(value) = set_candidate_field(&mut flat, &name, value) {
+                    }
+                }
+                Field::Other(name, value) => {
+                    if let Some(value) = set_candidate_field(&mut flat, &name, value) {
                         // Neither an alert field nor a candidate field of a flat stamp set:
                         // a column the broker added (Fink: `cdsxmatch`, `topic`, ...).
                         broker_columns.insert(name, crate::alert::lsst::to_json(value));
@@ -179,6 +184,86 @@ impl AlertFileReader {
     }
 }
 
+/// One top-level field of a ZTF record, read into what the alert keeps: from apache-avro's
+/// `Value` ([`Field::from_value`]) or straight from the bytes (`compiled.rs`).
+pub(super) enum Field<'a> {
+    ObjectId(Option<String>),
+    Candid(Option<i64>),
+    SchemaVersion(Option<String>),
+    Publisher(Option<String>),
+    Label(Option<String>),
+    Candidate(Result<Candidate, ReadErrorKind>),
+    Prv(Vec<PrvCandidate>),
+    Fp(Vec<ForcedPhotometry>),
+    /// A cutout's gzipped (or plain) FITS bytes, not yet decoded.
+    Cutout(CutoutKind, Result<Option<Cow<'a, [u8]>>, CutoutError>),
+    /// Any other field: a candidate field of a flat stamp set, or a broker's column.
+    Other(String, Value),
+}
+
+/// The role of a top-level field, by its name.
+pub(super) enum TopName {
+    ObjectId,
+    Candid,
+    SchemaVersion,
+    Publisher,
+    Label,
+    Candidate,
+    Prv,
+    Fp,
+    Cutout(CutoutKind),
+}
+
+impl TopName {
+    pub(super) fn of(name: &str) -> Option<Self> {
+        Some(match name {
+            "objectId" | "oid" => Self::ObjectId,
+            "candid" => Self::Candid,
+            "schemavsn" => Self::SchemaVersion,
+            "publisher" => Self::Publisher,
+            "label" => Self::Label,
+            "candidate" => Self::Candidate,
+            "prv_candidates" => Self::Prv,
+            "fp_hists" => Self::Fp,
+            _ => Self::Cutout(CutoutKind::from_field(name)?),
+        })
+    }
+}
+
+impl Field<'static> {
+    /// The field `name` of a decoded record (its value already out of its union).
+    fn from_value(name: String, value: Value) -> Self {
+        let Some(role) = TopName::of(&name) else {
+            return Field::Other(name, value);
+        };
+        match role {
+            TopName::ObjectId => Field::ObjectId(as_string(value)),
+            TopName::Candid => Field::Candid(as_i64(&value)),
+            TopName::SchemaVersion => Field::SchemaVersion(as_string(value)),
+            TopName::Publisher => Field::Publisher(as_string(value)),
+            TopName::Label => Field::Label(as_string(value)),
+            TopName::Candidate => Field::Candidate(candidate_from_value(value)),
+            TopName::Prv => Field::Prv(match value {
+                Value::Array(items) => items
+                    .into_iter()
+                    .filter_map(|v| prv_from_value(strip_union(v)))
+                    .collect(),
+                _ => Vec::new(),
+            }),
+            TopName::Fp => Field::Fp(match value {
+                Value::Array(items) => items
+                    .into_iter()
+                    .filter_map(|v| fp_from_value(strip_union(v)))
+                    .collect(),
+                _ => Vec::new(),
+            }),
+            TopName::Cutout(kind) => {
+                Field::Cutout(kind, cutout_bytes(value).map(|b| b.map(Cow::Owned)))
+            }
+        }
+    }
+}
+
 /// Decodes alerts from Avro bytes with stamps, the common case.
 pub fn decode_avro_bytes(bytes: &[u8], file: &str) -> DecodedFile {
     AlertFileReader::default().decode(bytes, &Arc::from(file))
@@ -204,7 +289,7 @@ fn diff_sign(v: &Value) -> Option<DiffSign> {
 
 /// Sets one candidate field by its schema name; unknown names are ignored.
 /// Sets the candidate field `name`; gives the value back when no such field exists.
-fn set_candidate_field(c: &mut Candidate, name: &str, v: Value) -> Option<Value> {
+pub(super) fn set_candidate_field(c: &mut Candidate, name: &str, v: Value) -> Option<Value> {
     let f = || as_f64(&v);
     match name {
         "jd" => c.jd = f().unwrap_or(f64::NAN),
@@ -269,24 +354,20 @@ fn set_candidate_field(c: &mut Candidate, name: &str, v: Value) -> Option<Value>
     None
 }
 
-fn candidate_from_value(v: Value) -> Result<Candidate, ReadErrorKind> {
-    let Value::Record(fields) = v else {
-        return Err(ReadErrorKind::NotAnAlert(format!(
-            "candidate is {}, not a record",
-            value_kind(&v)
-        )));
-    };
-    let mut c = Candidate {
+/// A candidate with nothing read yet: the fields every alert must have are NaN.
+pub(super) fn new_candidate() -> Candidate {
+    Candidate {
         jd: f64::NAN,
         ra: f64::NAN,
         dec: f64::NAN,
         magpsf: f64::NAN,
         sigmapsf: f64::NAN,
         ..Default::default()
-    };
-    for (name, value) in fields {
-        set_candidate_field(&mut c, &name, strip_union(value));
     }
+}
+
+/// The candidate record's fields read; it must have said when and where.
+pub(super) fn checked_candidate(c: Candidate) -> Result<Candidate, ReadErrorKind> {
     if !c.jd.is_finite() || !c.ra.is_finite() || !c.dec.is_finite() {
         return Err(ReadErrorKind::NotAnAlert(
             "candidate lacks jd, ra or dec".into(),
@@ -295,74 +376,130 @@ fn candidate_from_value(v: Value) -> Result<Candidate, ReadErrorKind> {
     Ok(c)
 }
 
+/// Whether [`set_candidate_field`] reads a field of this name.
+pub(super) fn is_candidate_field(name: &str) -> bool {
+    set_candidate_field(&mut Candidate::default(), name, Value::Null).is_none()
+}
+
+fn candidate_from_value(v: Value) -> Result<Candidate, ReadErrorKind> {
+    let Value::Record(fields) = v else {
+        return Err(candidate_not_a_record(value_kind(&v)));
+    };
+    let mut c = new_candidate();
+    for (name, value) in fields {
+        set_candidate_field(&mut c, &name, strip_union(value));
+    }
+    checked_candidate(c)
+}
+
+pub(super) fn candidate_not_a_record(kind: &str) -> ReadErrorKind {
+    ReadErrorKind::NotAnAlert(format!("candidate is {kind}, not a record"))
+}
+
 fn prv_from_value(v: Value) -> Option<PrvCandidate> {
     let Value::Record(fields) = v else {
         return None;
     };
-    let mut p = PrvCandidate {
-        jd: f64::NAN,
-        ..Default::default()
-    };
+    let mut p = new_prv();
     for (name, value) in &fields {
-        match name.as_str() {
-            "jd" => p.jd = as_f64(value).unwrap_or(f64::NAN),
-            "fid" => p.fid = as_i32(value).unwrap_or(0),
-            "candid" => p.candid = as_i64(value),
-            "magpsf" => p.magpsf = as_f64(value),
-            "sigmapsf" => p.sigmapsf = as_f64(value),
-            "diffmaglim" => p.diffmaglim = as_f64(value),
-            "isdiffpos" => p.isdiffpos = diff_sign(value),
-            "ra" => p.ra = as_f64(value),
-            "dec" => p.dec = as_f64(value),
-            "rb" => p.rb = as_f64(value),
-            "programid" => p.programid = as_i32(value),
-            _ => {}
-        }
+        let in_union = matches!(value, Value::Union(..));
+        set_prv_field(&mut p, name, strip_union_ref(value), in_union);
     }
     p.jd.is_finite().then_some(p)
+}
+
+pub(super) fn new_prv() -> PrvCandidate {
+    PrvCandidate {
+        jd: f64::NAN,
+        ..Default::default()
+    }
+}
+
+fn strip_union_ref(v: &Value) -> &Value {
+    match v {
+        Value::Union(_, inner) => strip_union_ref(inner),
+        other => other,
+    }
+}
+
+/// Sets the `prv_candidates` entry's field `name` from its value out of any union
+/// (`in_union`: it was in one); false when no such field is read.
+pub(super) fn set_prv_field(
+    p: &mut PrvCandidate,
+    name: &str,
+    value: &Value,
+    in_union: bool,
+) -> bool {
+    match name {
+        "jd" => p.jd = as_f64(value).unwrap_or(f64::NAN),
+        "fid" => p.fid = as_i32(value).unwrap_or(0),
+        "candid" => p.candid = as_i64(value),
+        "magpsf" => p.magpsf = as_f64(value),
+        "sigmapsf" => p.sigmapsf = as_f64(value),
+        "diffmaglim" => p.diffmaglim = as_f64(value),
+        // A sign inside a union is read from a string only (a boolean or integer one has
+        // always been dropped there).
+        "isdiffpos" if in_union => p.isdiffpos = as_str(value).and_then(DiffSign::parse),
+        "isdiffpos" => p.isdiffpos = diff_sign(value),
+        "ra" => p.ra = as_f64(value),
+        "dec" => p.dec = as_f64(value),
+        "rb" => p.rb = as_f64(value),
+        "programid" => p.programid = as_i32(value),
+        _ => return false,
+    }
+    true
 }
 
 fn fp_from_value(v: Value) -> Option<ForcedPhotometry> {
     let Value::Record(fields) = v else {
         return None;
     };
-    let mut p = ForcedPhotometry {
-        jd: f64::NAN,
-        ..Default::default()
-    };
+    let mut p = new_fp();
     for (name, value) in fields {
-        match name.as_str() {
-            "jd" => p.jd = as_f64(&value).unwrap_or(f64::NAN),
-            "fid" => p.fid = as_i32(&value).unwrap_or(0),
-            "forcediffimflux" => p.forcediffimflux = as_f64(&value),
-            "forcediffimfluxunc" => p.forcediffimfluxunc = as_f64(&value),
-            "diffmaglim" => p.diffmaglim = as_f64(&value),
-            "magzpsci" => p.magzpsci = as_f64(&value),
-            "procstatus" => p.procstatus = as_string(value),
-            _ => {}
-        }
+        set_fp_field(&mut p, &name, value);
     }
     p.jd.is_finite().then_some(p)
 }
 
-/// A cutout is `{fileName, stampData}`, raw bytes (flat stamp sets), or null.
-fn cutout_from_value(v: Value) -> Result<Option<Stamp>, CutoutError> {
-    let not_bytes = |field, other: &Value| CutoutError::NotBytes {
-        field,
-        found: value_kind(other),
-    };
-    let bytes = match v {
-        Value::Null => return Ok(None),
-        Value::Bytes(b) => b,
+pub(super) fn new_fp() -> ForcedPhotometry {
+    ForcedPhotometry {
+        jd: f64::NAN,
+        ..Default::default()
+    }
+}
+
+/// Sets the `fp_hists` entry's field `name`; false when no such field is read.
+pub(super) fn set_fp_field(p: &mut ForcedPhotometry, name: &str, value: Value) -> bool {
+    match name {
+        "jd" => p.jd = as_f64(&value).unwrap_or(f64::NAN),
+        "fid" => p.fid = as_i32(&value).unwrap_or(0),
+        "forcediffimflux" => p.forcediffimflux = as_f64(&value),
+        "forcediffimfluxunc" => p.forcediffimfluxunc = as_f64(&value),
+        "diffmaglim" => p.diffmaglim = as_f64(&value),
+        "magzpsci" => p.magzpsci = as_f64(&value),
+        "procstatus" => p.procstatus = as_string(value),
+        _ => return false,
+    }
+    true
+}
+
+pub(super) fn cutout_not_bytes(field: &'static str, found: &'static str) -> CutoutError {
+    CutoutError::NotBytes { field, found }
+}
+
+/// A cutout is `{fileName, stampData}`, raw bytes (flat stamp sets), or null: its bytes.
+fn cutout_bytes(v: Value) -> Result<Option<Vec<u8>>, CutoutError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Bytes(b) => Ok(Some(b)),
         Value::Record(fields) => match fields.into_iter().find(|(n, _)| n == "stampData") {
             Some((_, value)) => match strip_union(value) {
-                Value::Bytes(b) => b,
-                Value::Null => return Ok(None),
-                other => return Err(not_bytes("stampData", &other)),
+                Value::Bytes(b) => Ok(Some(b)),
+                Value::Null => Ok(None),
+                other => Err(cutout_not_bytes("stampData", value_kind(&other))),
             },
-            None => return Err(CutoutError::NoStampData),
+            None => Err(CutoutError::NoStampData),
         },
-        other => return Err(not_bytes("cutout", &other)),
-    };
-    decode_cutout(&bytes).map(Some)
+        other => Err(cutout_not_bytes("cutout", value_kind(&other))),
+    }
 }

@@ -3,7 +3,9 @@
 //! 4.02) and of brokers' re-serialisations.
 
 mod avro;
+mod compiled;
 mod types;
 
 pub use avro::{decode_avro_bytes, AlertFileReader, DecodedFile};
+pub(crate) use compiled::RecordPlan;
 pub use types::{band_name, Alert, Candidate, Cutouts, DiffSign, ForcedPhotometry, PrvCandidate};
