@@ -139,11 +139,7 @@ impl AnyReader {
                 file: file.clone(),
                 record: index,
             };
-            let compiled = match schema.ztf_plan() {
-                Some(plan) => plan.read_alert(ztf, data, origin.clone(), &mut out.errors),
-                None => None,
-            };
-            let decoded = match compiled {
+            let decoded = match ztf.read_compiled(data, schema, origin.clone(), &mut out.errors) {
                 Some(decoded) => decoded.map(AnyAlert::Ztf),
                 None => {
                     let value = schema.read_value(data)?;

@@ -11,6 +11,7 @@ use super::error::AvroError;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
 use apache_avro::{Codec, Schema};
+use std::any::Any;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -27,9 +28,9 @@ pub struct CachedSchema {
     /// Full name of the top-level record (`ztf.alert`, `lsst.v10_0.alert`), which says
     /// which survey and version wrote the file.
     pub name: Option<String>,
-    /// The ZTF decoder compiled from this schema, made on first use; `None` inside when the
-    /// schema is not one it reads (LSST, flat stamp sets, broker columns).
-    ztf_plan: OnceLock<Option<super::ztf::RecordPlan>>,
+    /// What a reader compiled from this schema (the ZTF decoder), made on first use; `None`
+    /// inside when the schema is not one it reads.
+    compiled: OnceLock<Option<Box<dyn Any + Send + Sync>>>,
 }
 
 impl CachedSchema {
@@ -47,15 +48,20 @@ impl CachedSchema {
             reader,
             schema,
             name,
-            ztf_plan: OnceLock::new(),
+            compiled: OnceLock::new(),
         })
     }
 
-    /// The ZTF decoder compiled from this schema, if it is a ZTF alert schema it can read.
-    pub(crate) fn ztf_plan(&self) -> Option<&super::ztf::RecordPlan> {
-        self.ztf_plan
-            .get_or_init(|| super::ztf::RecordPlan::compile(self.schema))
+    /// What `compile` makes of this schema, compiled once (the first caller's `T` is kept:
+    /// one reader compiles schemas).
+    pub(crate) fn compiled<T: Any + Send + Sync>(
+        &self,
+        compile: impl FnOnce(&Schema) -> Option<T>,
+    ) -> Option<&T> {
+        self.compiled
+            .get_or_init(|| compile(self.schema).map(|t| Box::new(t) as Box<dyn Any + Send + Sync>))
             .as_ref()
+            .and_then(|b| b.downcast_ref())
     }
 
     /// Decodes the record at the front of `data` into apache-avro's generic value.
@@ -76,16 +82,22 @@ fn schema_cache() -> &'static Mutex<SchemaCache> {
     CACHE.get_or_init(Default::default)
 }
 
-fn cached_schema(json: &str) -> Result<Arc<CachedSchema>, AvroError> {
-    let found = schema_cache()
+/// The parsed schema of these `avro.schema` bytes, if it is in the cache.
+fn cached_schema(bytes: &[u8]) -> Option<Arc<CachedSchema>> {
+    schema_cache()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .get(&json.len())
-        .and_then(|same_length| same_length.iter().find(|(text, _)| text == json))
-        .map(|(_, s)| s.clone());
-    if let Some(s) = found {
-        return Ok(s);
-    }
+        .get(&bytes.len())
+        .and_then(|same_length| {
+            same_length
+                .iter()
+                .find(|(text, _)| text.as_bytes() == bytes)
+        })
+        .map(|(_, s)| s.clone())
+}
+
+/// Parses a schema not in the cache and puts it there.
+fn parse_schema(json: &str) -> Result<Arc<CachedSchema>, AvroError> {
     let parsed = Arc::new(CachedSchema::parse(json)?);
     let mut cache = schema_cache().lock().unwrap_or_else(|p| p.into_inner());
     if cache.values().map(Vec::len).sum::<usize>() < SCHEMA_CACHE_CAP {
@@ -179,6 +191,9 @@ pub(crate) fn for_each_record_raw(
     }
     let mut buf = &bytes[4..];
     let mut schema_json: Option<&str> = None;
+    // A schema found in the cache was UTF-8 when it was put there: the same bytes are not
+    // checked again (40 kB per ZTF file).
+    let mut schema_found = None;
     let mut codec_name = "null";
     loop {
         let mut count = read_long(&mut buf).map_err(header)?;
@@ -196,12 +211,15 @@ pub(crate) fn for_each_record_raw(
             let value = take(&mut buf, vlen);
             match key {
                 b"avro.schema" => {
-                    schema_json = Some(std::str::from_utf8(value).map_err(|source| {
-                        header(AvroError::NotUtf8 {
-                            what: "schema",
-                            source,
-                        })
-                    })?)
+                    schema_found = cached_schema(value);
+                    if schema_found.is_none() {
+                        schema_json = Some(std::str::from_utf8(value).map_err(|source| {
+                            header(AvroError::NotUtf8 {
+                                what: "schema",
+                                source,
+                            })
+                        })?);
+                    }
                 }
                 b"avro.codec" => {
                     codec_name = std::str::from_utf8(value).map_err(|source| {
@@ -215,7 +233,11 @@ pub(crate) fn for_each_record_raw(
             }
         }
     }
-    let schema = cached_schema(schema_json.ok_or(header(AvroError::NoSchema))?).map_err(header)?;
+    let schema = match (schema_found, schema_json) {
+        (Some(schema), _) => schema,
+        (None, Some(json)) => parse_schema(json).map_err(header)?,
+        (None, None) => return Err(header(AvroError::NoSchema)),
+    };
     let codec = Codec::from_str(codec_name).map_err(|_| {
         header(AvroError::UnsupportedCodec {
             codec: codec_name.to_string(),

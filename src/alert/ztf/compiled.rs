@@ -4,12 +4,12 @@
 //! record's bytes until they are inflated. Building and freeing that tree was about a
 //! quarter of reading a ZTF alert with its stamps.
 //!
-//! The plan reads what [`super::avro`] reads from a `Value`, through the same setters, so
+//! The plan reads what `avro.rs` reads from a `Value`, through the same setters (`fields.rs`), so
 //! the two give the same alert. A schema it does not cover (a field other than the alert's
 //! own at the top, logical types, no `candidate`) has no plan, and a record it cannot read
 //! (corrupt bytes) is handed to apache-avro from its start: every error is apache-avro's.
 
-use super::avro::*;
+use super::fields::*;
 use super::types::*;
 use crate::alert::avro_value::value_kind;
 use crate::alert::error::{CutoutError, ReadError, ReadErrorKind};
@@ -24,7 +24,7 @@ use std::collections::HashMap;
 const MAX_DEPTH: usize = 32;
 
 /// How a ZTF top-level record is laid out by one writer schema.
-pub struct RecordPlan {
+pub(super) struct RecordPlan {
     fields: Vec<(TopName, Node)>,
 }
 
@@ -94,7 +94,7 @@ impl RecordPlan {
     /// to apache-avro, which says what is wrong.
     pub(crate) fn read_alert(
         &self,
-        reader: &AlertFileReader,
+        decode_stamps: bool,
         data: &mut &[u8],
         origin: AlertOrigin,
         errors: &mut Vec<ReadError>,
@@ -105,7 +105,7 @@ impl RecordPlan {
             fields.push(read_field(role, node, &mut buf).ok()?);
         }
         *data = buf;
-        Some(reader.assemble(fields.into_iter(), origin, errors))
+        Some(assemble(decode_stamps, fields.into_iter(), origin, errors))
     }
 }
 
@@ -205,7 +205,7 @@ fn read_field<'a>(role: &TopName, node: &Node, buf: &mut &'a [u8]) -> Read<Field
                         None => skip(node, buf)?,
                     }
                 }
-                checked_candidate(c)
+                checked_candidate(c).map(Box::new)
             }
             other => Err(candidate_not_a_record(value_kind(&plain(other, buf)?))),
         }),
@@ -478,123 +478,4 @@ fn string<'a>(buf: &mut &'a [u8]) -> Read<&'a str> {
 fn enum_index(symbols: &[String], buf: &mut &[u8]) -> Read<usize> {
     let index = usize::try_from(int(buf)?).map_err(|_| Bad)?;
     (index < symbols.len()).then_some(index).ok_or(Bad)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::alert::container::{for_each_record, for_each_record_raw};
-    use std::sync::Arc;
-
-    fn shared_avro_files() -> Vec<std::path::PathBuf> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ztf");
-        let mut out = Vec::new();
-        let mut dirs = vec![root];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).expect("shared data").flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "avro") {
-                    out.push(path);
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-
-    /// What the reader made of a file through apache-avro's `Value` alone, as text.
-    fn by_values(reader: &AlertFileReader, bytes: &[u8], file: &Arc<str>) -> String {
-        let mut out = DecodedFile::default();
-        let result = for_each_record(bytes, |record, value| {
-            let origin = AlertOrigin {
-                file: file.clone(),
-                record,
-            };
-            match reader.alert_from_value(value, origin, &mut out.errors) {
-                Ok(alert) => out.alerts.push(alert),
-                Err(kind) => out.errors.push(ReadError::new(&**file, Some(record), kind)),
-            }
-        });
-        if let Err(e) = result {
-            out.errors.push(e.into_read_error(file));
-        }
-        format!("{out:?}")
-    }
-
-    #[test]
-    fn every_shared_ztf_record_reads_as_through_values() {
-        let mut compiled = 0;
-        for path in shared_avro_files() {
-            let bytes = std::fs::read(&path).expect("read");
-            let file: Arc<str> = Arc::from(path.display().to_string());
-            for decode_stamps in [true, false] {
-                let reader = AlertFileReader { decode_stamps };
-                let _ = for_each_record_raw(&bytes, |_, data, schema| {
-                    if let Some(plan) = schema.ztf_plan() {
-                        let origin = AlertOrigin {
-                            file: file.clone(),
-                            record: 0,
-                        };
-                        let mut fast_data = *data;
-                        let mut fast_errors = Vec::new();
-                        let fast = plan.read_alert(
-                            &reader,
-                            &mut fast_data,
-                            origin.clone(),
-                            &mut fast_errors,
-                        );
-                        let mut errors = Vec::new();
-                        let slow =
-                            reader.alert_from_value(schema.read_value(data)?, origin, &mut errors);
-                        let fast =
-                            fast.unwrap_or_else(|| panic!("{}: not compiled", path.display()));
-                        assert_eq!(
-                            format!("{fast:?} {fast_errors:?}"),
-                            format!("{slow:?} {errors:?}")
-                        );
-                        assert_eq!(fast_data.len(), data.len());
-                        compiled += 1;
-                    } else {
-                        schema.read_value(data)?;
-                    }
-                    Ok(())
-                });
-            }
-        }
-        assert!(compiled > 2 * 1500, "{compiled} records compiled");
-    }
-
-    #[test]
-    fn corrupt_records_give_apache_avro_s_errors() {
-        let path = &shared_avro_files()
-            .into_iter()
-            .find(|p| p.to_string_lossy().contains("night-20231018"))
-            .expect("a night file");
-        let bytes = std::fs::read(path).expect("read");
-        let file: Arc<str> = Arc::from("corrupt.avro");
-        let reader = AlertFileReader::default();
-        // The block starts after the header, which ends with the sync marker that also
-        // ends the file; flip and cut bytes all through the block.
-        let sync = &bytes[bytes.len() - 16..];
-        let header_end = bytes.windows(16).position(|w| w == sync).expect("sync") + 16;
-        let body = header_end;
-        for step in 0..400 {
-            let at = body + step * 149 % (bytes.len() - body);
-            for flip in [0x01u8, 0x80, 0xff] {
-                let mut bad = bytes.clone();
-                bad[at] ^= flip;
-                let fast = format!("{:?}", reader.decode(&bad, &file));
-                assert_eq!(
-                    fast,
-                    by_values(&reader, &bad, &file),
-                    "byte {at} ^ {flip:#x}"
-                );
-            }
-            let cut = &bytes[..at];
-            let fast = format!("{:?}", reader.decode(cut, &file));
-            assert_eq!(fast, by_values(&reader, cut, &file), "cut at {at}");
-        }
-    }
 }

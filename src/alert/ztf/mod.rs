@@ -4,8 +4,8 @@
 
 mod avro;
 mod compiled;
+mod fields;
 mod types;
 
 pub use avro::{decode_avro_bytes, AlertFileReader, DecodedFile};
-pub(crate) use compiled::RecordPlan;
 pub use types::{band_name, Alert, Candidate, Cutouts, DiffSign, ForcedPhotometry, PrvCandidate};
