@@ -5,7 +5,7 @@
 
 use super::any_alert::AnyAlert;
 use super::catch_decoder_panic;
-use super::container::for_each_record_with_schema;
+use super::container::for_each_record_raw;
 use super::lsst::{self, LsstRecordReader, SchemaRegistry, SchemaSources, SchemaVersion};
 use super::parquet;
 use super::ztf::AlertFileReader;
@@ -134,27 +134,34 @@ impl AnyReader {
         lsst_reader: LsstRecordReader,
         out: &mut DecodedAny,
     ) {
-        let result = for_each_record_with_schema(bytes, |index, value, schema| {
+        let result = for_each_record_raw(bytes, |index, data, schema| {
             let origin = AlertOrigin {
                 file: file.clone(),
                 record: index,
             };
-            let decoded = if lsst::looks_like_lsst(&value) {
-                let version = schema
-                    .name
-                    .as_deref()
-                    .and_then(SchemaVersion::from_namespace);
-                lsst_reader
-                    .alert_from_value(value, version, origin, &mut out.errors)
-                    .map(|a| AnyAlert::Lsst(Box::new(a)))
-            } else {
-                ztf.alert_from_value(value, origin, &mut out.errors)
-                    .map(AnyAlert::Ztf)
+            let decoded = match ztf.read_compiled(data, schema, origin.clone(), &mut out.errors) {
+                Some(decoded) => decoded.map(AnyAlert::Ztf),
+                None => {
+                    let value = schema.read_value(data)?;
+                    if lsst::looks_like_lsst(&value) {
+                        let version = schema
+                            .name
+                            .as_deref()
+                            .and_then(SchemaVersion::from_namespace);
+                        lsst_reader
+                            .alert_from_value(value, version, origin, &mut out.errors)
+                            .map(|a| AnyAlert::Lsst(Box::new(a)))
+                    } else {
+                        ztf.alert_from_value(value, origin, &mut out.errors)
+                            .map(AnyAlert::Ztf)
+                    }
+                }
             };
             match decoded {
                 Ok(alert) => out.alerts.push(alert),
                 Err(kind) => out.errors.push(ReadError::new(&**file, Some(index), kind)),
             }
+            Ok(())
         });
         if let Err(e) = result {
             out.errors.push(e.into_read_error(file));

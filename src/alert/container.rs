@@ -11,6 +11,7 @@ use super::error::AvroError;
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
 use apache_avro::{Codec, Schema};
+use std::any::Any;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -23,9 +24,13 @@ const SCHEMA_CACHE_CAP: usize = 256;
 /// A parsed writer schema with its resolved names, ready to decode records.
 pub struct CachedSchema {
     reader: GenericDatumReader<'static>,
+    schema: &'static Schema,
     /// Full name of the top-level record (`ztf.alert`, `lsst.v10_0.alert`), which says
     /// which survey and version wrote the file.
     pub name: Option<String>,
+    /// What a reader compiled from this schema (the ZTF decoder), made on first use; `None`
+    /// inside when the schema is not one it reads.
+    compiled: OnceLock<Option<Box<dyn Any + Send + Sync>>>,
 }
 
 impl CachedSchema {
@@ -39,10 +44,28 @@ impl CachedSchema {
         let reader = GenericDatumReader::builder(schema)
             .build()
             .map_err(writer_schema)?;
-        Ok(Self { reader, name })
+        Ok(Self {
+            reader,
+            schema,
+            name,
+            compiled: OnceLock::new(),
+        })
     }
 
-    fn read_value(&self, data: &mut &[u8]) -> Result<Value, AvroError> {
+    /// What `compile` makes of this schema, compiled once (the first caller's `T` is kept:
+    /// one reader compiles schemas).
+    pub(crate) fn compiled<T: Any + Send + Sync>(
+        &self,
+        compile: impl FnOnce(&Schema) -> Option<T>,
+    ) -> Option<&T> {
+        self.compiled
+            .get_or_init(|| compile(self.schema).map(|t| Box::new(t) as Box<dyn Any + Send + Sync>))
+            .as_ref()
+            .and_then(|b| b.downcast_ref())
+    }
+
+    /// Decodes the record at the front of `data` into apache-avro's generic value.
+    pub(crate) fn read_value(&self, data: &mut &[u8]) -> Result<Value, AvroError> {
         self.reader
             .read_value(data)
             .map_err(|e| AvroError::Record(Arc::new(e)))
@@ -59,16 +82,22 @@ fn schema_cache() -> &'static Mutex<SchemaCache> {
     CACHE.get_or_init(Default::default)
 }
 
-fn cached_schema(json: &str) -> Result<Arc<CachedSchema>, AvroError> {
-    let found = schema_cache()
+/// The parsed schema of these `avro.schema` bytes, if it is in the cache.
+fn cached_schema(bytes: &[u8]) -> Option<Arc<CachedSchema>> {
+    schema_cache()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .get(&json.len())
-        .and_then(|same_length| same_length.iter().find(|(text, _)| text == json))
-        .map(|(_, s)| s.clone());
-    if let Some(s) = found {
-        return Ok(s);
-    }
+        .get(&bytes.len())
+        .and_then(|same_length| {
+            same_length
+                .iter()
+                .find(|(text, _)| text.as_bytes() == bytes)
+        })
+        .map(|(_, s)| s.clone())
+}
+
+/// Parses a schema not in the cache and puts it there.
+fn parse_schema(json: &str) -> Result<Arc<CachedSchema>, AvroError> {
     let parsed = Arc::new(CachedSchema::parse(json)?);
     let mut cache = schema_cache().lock().unwrap_or_else(|p| p.into_inner());
     if cache.values().map(Vec::len).sum::<usize>() < SCHEMA_CACHE_CAP {
@@ -137,17 +166,24 @@ fn take<'a>(buf: &mut &'a [u8], n: usize) -> &'a [u8] {
 
 /// Decodes every record of an Avro container in memory, calling `on_record` for each. On a
 /// corrupt block it stops and returns the error; records before it have been delivered.
+#[cfg(test)]
 pub fn for_each_record(
     bytes: &[u8],
     mut on_record: impl FnMut(usize, Value),
 ) -> Result<usize, ContainerError> {
-    for_each_record_with_schema(bytes, |index, value, _| on_record(index, value))
+    for_each_record_raw(bytes, |index, data, schema| {
+        on_record(index, schema.read_value(data)?);
+        Ok(())
+    })
 }
 
-/// [`for_each_record`], also handing over the file's writer schema.
-pub fn for_each_record_with_schema(
+/// Hands each record's bytes to `on_record`, which must consume exactly that record from
+/// the front of `data` (with [`CachedSchema::read_value`] or a decoder of its own): the
+/// records of a block follow each other with nothing between them. The bytes are borrowed
+/// from `bytes` (or from the inflated block), so nothing is copied that is not kept.
+pub(crate) fn for_each_record_raw(
     bytes: &[u8],
-    mut on_record: impl FnMut(usize, Value, &CachedSchema),
+    mut on_record: impl FnMut(usize, &mut &[u8], &CachedSchema) -> Result<(), AvroError>,
 ) -> Result<usize, ContainerError> {
     let header = ContainerError::Header;
     if bytes.len() < 4 || &bytes[..4] != MAGIC {
@@ -155,6 +191,9 @@ pub fn for_each_record_with_schema(
     }
     let mut buf = &bytes[4..];
     let mut schema_json: Option<&str> = None;
+    // A schema found in the cache was UTF-8 when it was put there: the same bytes are not
+    // checked again (40 kB per ZTF file).
+    let mut schema_found = None;
     let mut codec_name = "null";
     loop {
         let mut count = read_long(&mut buf).map_err(header)?;
@@ -172,12 +211,15 @@ pub fn for_each_record_with_schema(
             let value = take(&mut buf, vlen);
             match key {
                 b"avro.schema" => {
-                    schema_json = Some(std::str::from_utf8(value).map_err(|source| {
-                        header(AvroError::NotUtf8 {
-                            what: "schema",
-                            source,
-                        })
-                    })?)
+                    schema_found = cached_schema(value);
+                    if schema_found.is_none() {
+                        schema_json = Some(std::str::from_utf8(value).map_err(|source| {
+                            header(AvroError::NotUtf8 {
+                                what: "schema",
+                                source,
+                            })
+                        })?);
+                    }
                 }
                 b"avro.codec" => {
                     codec_name = std::str::from_utf8(value).map_err(|source| {
@@ -191,7 +233,11 @@ pub fn for_each_record_with_schema(
             }
         }
     }
-    let schema = cached_schema(schema_json.ok_or(header(AvroError::NoSchema))?).map_err(header)?;
+    let schema = match (schema_found, schema_json) {
+        (Some(schema), _) => schema,
+        (None, Some(json)) => parse_schema(json).map_err(header)?,
+        (None, None) => return Err(header(AvroError::NoSchema)),
+    };
     let codec = Codec::from_str(codec_name).map_err(|_| {
         header(AvroError::UnsupportedCodec {
             codec: codec_name.to_string(),
@@ -230,10 +276,8 @@ pub fn for_each_record_with_schema(
             &owned
         };
         for _ in 0..count {
-            let value = schema
-                .read_value(&mut data)
+            on_record(record, &mut data, &schema)
                 .map_err(|p| ContainerError::Body { record, problem: p })?;
-            on_record(record, value, &schema);
             record += 1;
         }
     }

@@ -10,7 +10,7 @@ use super::any::AnyReader;
 use super::any_alert::AnyAlert;
 use super::error::{ArchiveError, ReadError, ReadErrorKind};
 use super::ztf::Alert;
-use rayon::iter::{ParallelBridge, ParallelIterator};
+use rayon::iter::{IntoParallelRefIterator, ParallelBridge, ParallelIterator};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -227,66 +227,76 @@ where
         });
     };
 
-    // Bounded so that a fast archive reader cannot run ahead of the decoders by gigabytes.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(64);
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let tx = tx;
-            for input in inputs {
-                if cancel.load(Ordering::Relaxed) {
-                    break;
-                }
-                let sent = match input {
-                    Input::Avro(p) => tx.send(Job::Path(p.clone())).is_ok(),
-                    Input::Archive(p) => stream_archive(p, &tx, cancel, &report),
-                };
-                if !sent {
-                    break;
-                }
-            }
-        });
-        rx.into_iter().par_bridge().for_each(|job| {
-            if cancel.load(Ordering::Relaxed) {
+    let decode_job = |job: Job| {
+        if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let (name, bytes, size) = match job {
+            Job::Failed(e) => {
+                errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
                 return;
             }
-            let (name, bytes, size) = match job {
-                Job::Failed(e) => {
-                    errors.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-                    return;
-                }
-                Job::Member { name, bytes } => (name, bytes, 0),
-                Job::Path(path) => {
-                    let name: Arc<str> = Arc::from(path.display().to_string());
-                    match std::fs::read(&path) {
-                        Ok(b) => {
-                            let n = b.len() as u64;
-                            (name, b, n)
-                        }
-                        Err(e) => {
-                            errors
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .push(ReadError::new(&*name, None, ReadErrorKind::io(e)));
-                            return;
-                        }
+            Job::Member { name, bytes } => (name, bytes, 0),
+            Job::Path(path) => {
+                let name: Arc<str> = Arc::from(path.display().to_string());
+                match std::fs::read(&path) {
+                    Ok(b) => {
+                        let n = b.len() as u64;
+                        (name, b, n)
+                    }
+                    Err(e) => {
+                        errors
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(ReadError::new(&*name, None, ReadErrorKind::io(e)));
+                        return;
                     }
                 }
-            };
-            let decoded = reader.decode(bytes, &name);
-            files.fetch_add(1, Ordering::Relaxed);
-            alerts.fetch_add(decoded.alerts.len(), Ordering::Relaxed);
-            if !decoded.errors.is_empty() {
-                errors
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .extend(decoded.errors);
             }
-            for alert in decoded.alerts {
-                on_alert(alert);
-            }
-            report(size);
+        };
+        let decoded = reader.decode(bytes, &name);
+        files.fetch_add(1, Ordering::Relaxed);
+        alerts.fetch_add(decoded.alerts.len(), Ordering::Relaxed);
+        if !decoded.errors.is_empty() {
+            errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(decoded.errors);
+        }
+        for alert in decoded.alerts {
+            on_alert(alert);
+        }
+        report(size);
+    };
+
+    if inputs.iter().all(|i| matches!(i, Input::Avro(_))) {
+        // Files alone: the workers take them from the list. A producer thread and a channel
+        // cost a wake-up per file, about 5 % of reading a ZTF night.
+        inputs
+            .par_iter()
+            .for_each(|input| decode_job(Job::Path(input.path().to_path_buf())));
+    } else {
+        // Bounded so that a fast archive reader cannot run ahead of the decoders by gigabytes.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(64);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let tx = tx;
+                for input in inputs {
+                    if cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let sent = match input {
+                        Input::Avro(p) => tx.send(Job::Path(p.clone())).is_ok(),
+                        Input::Archive(p) => stream_archive(p, &tx, cancel, &report),
+                    };
+                    if !sent {
+                        break;
+                    }
+                }
+            });
+            rx.into_iter().par_bridge().for_each(decode_job);
         });
-    });
+    }
 
     let mut errors = errors.into_inner().unwrap_or_else(|p| p.into_inner());
     errors.sort_by(|a, b| (&a.file, a.record).cmp(&(&b.file, b.record)));

@@ -3,13 +3,14 @@
 //! optional fields stay `None`. Flat records without a `candidate` sub-record (labelled
 //! stamp sets) take their candidate fields from the top level.
 
+use super::compiled::RecordPlan;
+use super::fields::{assemble, Field};
 use super::types::*;
 use crate::alert::avro_value::*;
 use crate::alert::catch_decoder_panic;
-use crate::alert::container::for_each_record;
-use crate::alert::cutout::decode_cutout;
-use crate::alert::error::{CutoutError, ReadError, ReadErrorKind};
-use crate::alert::{AlertOrigin, CutoutKind, Stamp};
+use crate::alert::container::{for_each_record_raw, CachedSchema};
+use crate::alert::error::{ReadError, ReadErrorKind};
+use crate::alert::AlertOrigin;
 use apache_avro::types::Value;
 use std::sync::Arc;
 
@@ -48,20 +49,40 @@ impl AlertFileReader {
 
     fn decode_inner(&self, bytes: &[u8], file: &Arc<str>) -> DecodedFile {
         let mut out = DecodedFile::default();
-        let result = for_each_record(bytes, |index, value| {
+        let result = for_each_record_raw(bytes, |index, data, schema| {
             let origin = AlertOrigin {
                 file: file.clone(),
                 record: index,
             };
-            match self.alert_from_value(value, origin, &mut out.errors) {
+            let decoded = match self.read_compiled(data, schema, origin.clone(), &mut out.errors) {
+                Some(decoded) => decoded,
+                None => self.alert_from_value(schema.read_value(data)?, origin, &mut out.errors),
+            };
+            match decoded {
                 Ok(alert) => out.alerts.push(alert),
                 Err(kind) => out.errors.push(ReadError::new(&**file, Some(index), kind)),
             }
+            Ok(())
         });
         if let Err(e) = result {
             out.errors.push(e.into_read_error(file));
         }
         out
+    }
+
+    /// The record at the front of `data` read by the decoder compiled from its writer
+    /// schema, moving `data` past it. `None`, with `data` untouched, when the schema is not
+    /// a ZTF alert's that it reads or the bytes do not decode: apache-avro reads them then.
+    pub(crate) fn read_compiled(
+        &self,
+        data: &mut &[u8],
+        schema: &CachedSchema,
+        origin: AlertOrigin,
+        errors: &mut Vec<ReadError>,
+    ) -> Option<Result<Alert, ReadErrorKind>> {
+        schema
+            .compiled(RecordPlan::compile)?
+            .read_alert(self.decode_stamps, data, origin, errors)
     }
 
     /// Turns one decoded record into an alert. Cutouts that fail to decode are reported in
@@ -81,101 +102,10 @@ impl AlertFileReader {
                 )))
             }
         };
-        let mut object_id = None;
-        let mut candid = None;
-        let mut schema_version = None;
-        let mut publisher = None;
-        let mut candidate = None;
-        let mut flat = Candidate {
-            jd: f64::NAN,
-            ra: f64::NAN,
-            dec: f64::NAN,
-            magpsf: f64::NAN,
-            sigmapsf: f64::NAN,
-            ..Default::default()
-        };
-        let mut prv_candidates = Vec::new();
-        let mut fp_hists = Vec::new();
-        let mut cutouts = Cutouts::default();
-        let mut label = None;
-        let mut has_cutout_fields = false;
-        let mut broker_columns = std::collections::BTreeMap::new();
-
-        for (name, value) in fields {
-            let value = strip_union(value);
-            match name.as_str() {
-                "objectId" | "oid" => object_id = as_string(value),
-                "candid" => candid = as_i64(&value),
-                "schemavsn" => schema_version = as_string(value),
-                "publisher" => publisher = as_string(value),
-                "label" => label = as_string(value),
-                "candidate" => candidate = Some(candidate_from_value(value)?),
-                "prv_candidates" => {
-                    if let Value::Array(items) = value {
-                        prv_candidates = items
-                            .into_iter()
-                            .filter_map(|v| prv_from_value(strip_union(v)))
-                            .collect();
-                    }
-                }
-                "fp_hists" => {
-                    if let Value::Array(items) = value {
-                        fp_hists = items
-                            .into_iter()
-                            .filter_map(|v| fp_from_value(strip_union(v)))
-                            .collect();
-                    }
-                }
-                _ => {
-                    if let Some(kind) = CutoutKind::from_field(&name) {
-                        has_cutout_fields = true;
-                        if self.decode_stamps {
-                            match cutout_from_value(value) {
-                                Ok(stamp) => *cutouts.slot(kind) = stamp,
-                                Err(problem) => errors.push(ReadError::new(
-                                    &*origin.file,
-                                    Some(origin.record),
-                                    ReadErrorKind::Cutout {
-                                        cutout: kind.field(),
-                                        problem,
-                                    },
-                                )),
-                            }
-                        }
-                    } else if let Some(value) = set_candidate_field(&mut flat, &name, value) {
-                        // Neither an alert field nor a candidate field of a flat stamp set:
-                        // a column the broker added (Fink: `cdsxmatch`, `topic`, ...).
-                        broker_columns.insert(name, crate::alert::lsst::to_json(value));
-                    }
-                }
-            }
-        }
-
-        let object_id =
-            object_id.ok_or_else(|| ReadErrorKind::NotAnAlert("no objectId field".into()))?;
-        let candidate = match candidate {
-            Some(c) => c,
-            // Labelled stamp sets: stamps with whatever metadata the record has.
-            None if has_cutout_fields || (flat.ra.is_finite() && flat.dec.is_finite()) => flat,
-            None => {
-                return Err(ReadErrorKind::NotAnAlert(
-                    "no candidate record, no top-level ra/dec and no cutouts".into(),
-                ))
-            }
-        };
-        Ok(Alert {
-            object_id,
-            candid: candid.or(candidate.candid),
-            schema_version,
-            publisher,
-            candidate,
-            prv_candidates,
-            fp_hists,
-            cutouts,
-            label,
-            broker_columns,
-            origin,
-        })
+        let fields = fields
+            .into_iter()
+            .map(|(name, value)| Field::from_value(name, strip_union(value)));
+        assemble(self.decode_stamps, fields, origin, errors)
     }
 }
 
@@ -184,185 +114,121 @@ pub fn decode_avro_bytes(bytes: &[u8], file: &str) -> DecodedFile {
     AlertFileReader::default().decode(bytes, &Arc::from(file))
 }
 
-fn diff_sign(v: &Value) -> Option<DiffSign> {
-    match v {
-        Value::Boolean(b) => Some(if *b {
-            DiffSign::Positive
-        } else {
-            DiffSign::Negative
-        }),
-        Value::Int(_) | Value::Long(_) => as_i64(v).map(|x| {
-            if x > 0 {
-                DiffSign::Positive
-            } else {
-                DiffSign::Negative
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::container::{for_each_record, for_each_record_raw};
+    use std::sync::Arc;
+
+    fn shared_avro_files() -> Vec<std::path::PathBuf> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/ztf");
+        let mut out = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("shared data").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "avro") {
+                    out.push(path);
+                }
             }
-        }),
-        _ => as_str(v).and_then(DiffSign::parse),
+        }
+        out.sort();
+        out
     }
-}
 
-/// Sets one candidate field by its schema name; unknown names are ignored.
-/// Sets the candidate field `name`; gives the value back when no such field exists.
-fn set_candidate_field(c: &mut Candidate, name: &str, v: Value) -> Option<Value> {
-    let f = || as_f64(&v);
-    match name {
-        "jd" => c.jd = f().unwrap_or(f64::NAN),
-        "fid" => c.fid = as_i32(&v).unwrap_or(0),
-        "pid" => c.pid = as_i64(&v),
-        "candid" => c.candid = as_i64(&v),
-        "diffmaglim" => c.diffmaglim = f(),
-        "programid" => c.programid = as_i32(&v),
-        "isdiffpos" => c.isdiffpos = diff_sign(&v),
-        "nid" => c.nid = as_i32(&v),
-        "rcid" => c.rcid = as_i32(&v),
-        "field" => c.field = as_i32(&v),
-        "xpos" => c.xpos = f(),
-        "ypos" => c.ypos = f(),
-        "ra" => c.ra = f().unwrap_or(f64::NAN),
-        "dec" => c.dec = f().unwrap_or(f64::NAN),
-        "magpsf" => c.magpsf = f().unwrap_or(f64::NAN),
-        "sigmapsf" => c.sigmapsf = f().unwrap_or(f64::NAN),
-        "chipsf" => c.chipsf = f(),
-        "magap" => c.magap = f(),
-        "sigmagap" => c.sigmagap = f(),
-        "distnr" => c.distnr = f(),
-        "magnr" => c.magnr = f(),
-        "sigmagnr" => c.sigmagnr = f(),
-        "chinr" => c.chinr = f(),
-        "sharpnr" => c.sharpnr = f(),
-        "sky" => c.sky = f(),
-        "magdiff" => c.magdiff = f(),
-        "fwhm" => c.fwhm = f(),
-        "classtar" => c.classtar = f(),
-        "mindtoedge" => c.mindtoedge = f(),
-        "elong" => c.elong = f(),
-        "nbad" => c.nbad = as_i32(&v),
-        "rb" => c.rb = f(),
-        "drb" => c.drb = f(),
-        "ssdistnr" => c.ssdistnr = f(),
-        "ssmagnr" => c.ssmagnr = f(),
-        "ssnamenr" => c.ssnamenr = as_string(v),
-        "ranr" => c.ranr = f(),
-        "decnr" => c.decnr = f(),
-        "sgmag1" => c.sgmag1 = f(),
-        "srmag1" => c.srmag1 = f(),
-        "simag1" => c.simag1 = f(),
-        "szmag1" => c.szmag1 = f(),
-        "sgscore1" => c.sgscore1 = f(),
-        "distpsnr1" => c.distpsnr1 = f(),
-        "sgscore2" => c.sgscore2 = f(),
-        "distpsnr2" => c.distpsnr2 = f(),
-        "sgscore3" => c.sgscore3 = f(),
-        "distpsnr3" => c.distpsnr3 = f(),
-        "ndethist" => c.ndethist = as_i32(&v),
-        "ncovhist" => c.ncovhist = as_i32(&v),
-        "jdstarthist" => c.jdstarthist = f(),
-        "jdendhist" => c.jdendhist = f(),
-        "scorr" => c.scorr = f(),
-        "magzpsci" => c.magzpsci = f(),
-        "neargaia" => c.neargaia = f(),
-        "maggaia" => c.maggaia = f(),
-        "exptime" => c.exptime = f(),
-        _ => return Some(v),
+    /// What the reader made of a file through apache-avro's `Value` alone, as text.
+    fn by_values(reader: &AlertFileReader, bytes: &[u8], file: &Arc<str>) -> String {
+        let mut out = DecodedFile::default();
+        let result = for_each_record(bytes, |record, value| {
+            let origin = AlertOrigin {
+                file: file.clone(),
+                record,
+            };
+            match reader.alert_from_value(value, origin, &mut out.errors) {
+                Ok(alert) => out.alerts.push(alert),
+                Err(kind) => out.errors.push(ReadError::new(&**file, Some(record), kind)),
+            }
+        });
+        if let Err(e) = result {
+            out.errors.push(e.into_read_error(file));
+        }
+        format!("{out:?}")
     }
-    None
-}
 
-fn candidate_from_value(v: Value) -> Result<Candidate, ReadErrorKind> {
-    let Value::Record(fields) = v else {
-        return Err(ReadErrorKind::NotAnAlert(format!(
-            "candidate is {}, not a record",
-            value_kind(&v)
-        )));
-    };
-    let mut c = Candidate {
-        jd: f64::NAN,
-        ra: f64::NAN,
-        dec: f64::NAN,
-        magpsf: f64::NAN,
-        sigmapsf: f64::NAN,
-        ..Default::default()
-    };
-    for (name, value) in fields {
-        set_candidate_field(&mut c, &name, strip_union(value));
+    #[test]
+    fn every_shared_ztf_record_reads_as_through_values() {
+        let mut compiled = 0;
+        for path in shared_avro_files() {
+            let bytes = std::fs::read(&path).expect("read");
+            let file: Arc<str> = Arc::from(path.display().to_string());
+            for decode_stamps in [true, false] {
+                let reader = AlertFileReader { decode_stamps };
+                let _ = for_each_record_raw(&bytes, |_, data, schema| {
+                    if schema.compiled(RecordPlan::compile).is_some() {
+                        let origin = AlertOrigin {
+                            file: file.clone(),
+                            record: 0,
+                        };
+                        let mut fast_data = *data;
+                        let mut fast_errors = Vec::new();
+                        let fast = reader.read_compiled(
+                            &mut fast_data,
+                            schema,
+                            origin.clone(),
+                            &mut fast_errors,
+                        );
+                        let mut errors = Vec::new();
+                        let slow =
+                            reader.alert_from_value(schema.read_value(data)?, origin, &mut errors);
+                        let fast =
+                            fast.unwrap_or_else(|| panic!("{}: not compiled", path.display()));
+                        assert_eq!(
+                            format!("{fast:?} {fast_errors:?}"),
+                            format!("{slow:?} {errors:?}")
+                        );
+                        assert_eq!(fast_data.len(), data.len());
+                        compiled += 1;
+                    } else {
+                        schema.read_value(data)?;
+                    }
+                    Ok(())
+                });
+            }
+        }
+        assert!(compiled > 2 * 1500, "{compiled} records compiled");
     }
-    if !c.jd.is_finite() || !c.ra.is_finite() || !c.dec.is_finite() {
-        return Err(ReadErrorKind::NotAnAlert(
-            "candidate lacks jd, ra or dec".into(),
-        ));
-    }
-    Ok(c)
-}
 
-fn prv_from_value(v: Value) -> Option<PrvCandidate> {
-    let Value::Record(fields) = v else {
-        return None;
-    };
-    let mut p = PrvCandidate {
-        jd: f64::NAN,
-        ..Default::default()
-    };
-    for (name, value) in &fields {
-        match name.as_str() {
-            "jd" => p.jd = as_f64(value).unwrap_or(f64::NAN),
-            "fid" => p.fid = as_i32(value).unwrap_or(0),
-            "candid" => p.candid = as_i64(value),
-            "magpsf" => p.magpsf = as_f64(value),
-            "sigmapsf" => p.sigmapsf = as_f64(value),
-            "diffmaglim" => p.diffmaglim = as_f64(value),
-            "isdiffpos" => p.isdiffpos = diff_sign(value),
-            "ra" => p.ra = as_f64(value),
-            "dec" => p.dec = as_f64(value),
-            "rb" => p.rb = as_f64(value),
-            "programid" => p.programid = as_i32(value),
-            _ => {}
+    #[test]
+    fn corrupt_records_give_apache_avro_s_errors() {
+        let path = &shared_avro_files()
+            .into_iter()
+            .find(|p| p.to_string_lossy().contains("night-20231018"))
+            .expect("a night file");
+        let bytes = std::fs::read(path).expect("read");
+        let file: Arc<str> = Arc::from("corrupt.avro");
+        let reader = AlertFileReader::default();
+        // The block starts after the header, which ends with the sync marker that also
+        // ends the file; flip and cut bytes all through the block.
+        let sync = &bytes[bytes.len() - 16..];
+        let header_end = bytes.windows(16).position(|w| w == sync).expect("sync") + 16;
+        let body = header_end;
+        for step in 0..400 {
+            let at = body + step * 149 % (bytes.len() - body);
+            for flip in [0x01u8, 0x80, 0xff] {
+                let mut bad = bytes.clone();
+                bad[at] ^= flip;
+                let fast = format!("{:?}", reader.decode(&bad, &file));
+                assert_eq!(
+                    fast,
+                    by_values(&reader, &bad, &file),
+                    "byte {at} ^ {flip:#x}"
+                );
+            }
+            let cut = &bytes[..at];
+            let fast = format!("{:?}", reader.decode(cut, &file));
+            assert_eq!(fast, by_values(&reader, cut, &file), "cut at {at}");
         }
     }
-    p.jd.is_finite().then_some(p)
-}
-
-fn fp_from_value(v: Value) -> Option<ForcedPhotometry> {
-    let Value::Record(fields) = v else {
-        return None;
-    };
-    let mut p = ForcedPhotometry {
-        jd: f64::NAN,
-        ..Default::default()
-    };
-    for (name, value) in fields {
-        match name.as_str() {
-            "jd" => p.jd = as_f64(&value).unwrap_or(f64::NAN),
-            "fid" => p.fid = as_i32(&value).unwrap_or(0),
-            "forcediffimflux" => p.forcediffimflux = as_f64(&value),
-            "forcediffimfluxunc" => p.forcediffimfluxunc = as_f64(&value),
-            "diffmaglim" => p.diffmaglim = as_f64(&value),
-            "magzpsci" => p.magzpsci = as_f64(&value),
-            "procstatus" => p.procstatus = as_string(value),
-            _ => {}
-        }
-    }
-    p.jd.is_finite().then_some(p)
-}
-
-/// A cutout is `{fileName, stampData}`, raw bytes (flat stamp sets), or null.
-fn cutout_from_value(v: Value) -> Result<Option<Stamp>, CutoutError> {
-    let not_bytes = |field, other: &Value| CutoutError::NotBytes {
-        field,
-        found: value_kind(other),
-    };
-    let bytes = match v {
-        Value::Null => return Ok(None),
-        Value::Bytes(b) => b,
-        Value::Record(fields) => match fields.into_iter().find(|(n, _)| n == "stampData") {
-            Some((_, value)) => match strip_union(value) {
-                Value::Bytes(b) => b,
-                Value::Null => return Ok(None),
-                other => return Err(not_bytes("stampData", &other)),
-            },
-            None => return Err(CutoutError::NoStampData),
-        },
-        other => return Err(not_bytes("cutout", &other)),
-    };
-    decode_cutout(&bytes).map(Some)
 }

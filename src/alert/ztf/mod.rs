@@ -3,6 +3,8 @@
 //! 4.02) and of brokers' re-serialisations.
 
 mod avro;
+mod compiled;
+mod fields;
 mod types;
 
 pub use avro::{decode_avro_bytes, AlertFileReader, DecodedFile};
