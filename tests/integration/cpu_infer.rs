@@ -11,18 +11,30 @@ use std::sync::atomic::AtomicBool;
 
 use stampseq::backend::BackendChoice;
 use stampseq::classify::{ClassifyOptions, LoadedModel};
-use stampseq::model::StampEncoderConfig;
+use stampseq::model::cpu_infer::WinogradTile;
+use stampseq::model::{CpuEncoder, StampEncoderConfig};
 
 use crate::common::ztf;
 
 /// Largest |cpu - burn| over `b` random stamps, and the largest |burn| for scale.
 fn encoder_errors(config: &StampEncoderConfig, b: usize, seed: u64, winograd: bool) -> (f32, f32) {
+    encoder_errors_with(config, b, seed, |cpu| cpu.with_winograd(winograd))
+}
+
+/// [`encoder_errors`] with the CPU encoder set up by `setup`.
+fn encoder_errors_with(
+    config: &StampEncoderConfig,
+    b: usize,
+    seed: u64,
+    setup: impl FnOnce(CpuEncoder) -> CpuEncoder,
+) -> (f32, f32) {
     let device = Device::flex();
     let encoder = config.init(&device).expect("valid config");
-    let cpu = encoder
-        .cpu_encoder()
-        .expect("CPU path supports the encoder")
-        .with_winograd(winograd);
+    let cpu = setup(
+        encoder
+            .cpu_encoder()
+            .expect("CPU path supports the encoder"),
+    );
     let mut rng = StdRng::seed_from_u64(seed);
     let n = b * config.crop * config.crop * config.channels;
     let stamps: Vec<f32> = (0..n).map(|_| StandardNormal.sample(&mut rng)).collect();
@@ -107,6 +119,30 @@ fn cpu_encoder_matches_burn_with_odd_maps_and_no_first_padding() {
         },
         4,
     );
+}
+
+/// Both Winograd tiles, F(2x2, 3x3) and F(4x4, 3x3), on maps that are whole tiles (the
+/// pool folded into the output transform) and on maps that are not (18 -> 9 -> 4).
+#[test]
+fn cpu_encoder_winograd_tiles_match_burn() {
+    let odd = StampEncoderConfig {
+        first_padding: 0,
+        blocks: vec![vec![6, 6], vec![12]],
+        dense: 10,
+        ..StampEncoderConfig::default()
+    };
+    for (config, seed) in [(StampEncoderConfig::default(), 5), (odd, 6)] {
+        for tile in [WinogradTile::F2, WinogradTile::F4] {
+            let (worst, scale) =
+                encoder_errors_with(&config, 9, seed, |cpu| cpu.with_winograd_tile(Some(tile)));
+            eprintln!("{tile:?}: max |cpu - burn| = {worst:e} (max |burn| = {scale:e})");
+            assert!(scale > 0.0, "a dead encoder tests nothing");
+            assert!(
+                worst <= 1e-5 * scale.max(1.0),
+                "{tile:?}: {worst:e} of {scale:e}"
+            );
+        }
+    }
 }
 
 #[test]
