@@ -60,8 +60,9 @@ pub struct BenchmarkArgs {
     pub backend: BackendChoice,
     /// A network's training configuration (e.g. assets/models/tsc-gru-real.toml) to retrain
     /// on every fold of the grouped validation, so that it is judged on source groups it
-    /// never saw; it is also fused with the trees (the mean of the two). Minutes per fold on
-    /// a CPU; runs go to OUT/grouped-runs and a finished fold is not trained again.
+    /// never saw; it is also fused with the trees at every trees' weight tried (0.5, the
+    /// plain mean, down to 0), the best marked. Minutes per fold on a CPU; runs go to
+    /// OUT/grouped-runs and a finished fold is not trained again.
     #[arg(long = "retrain-grouped")]
     pub retrain_grouped: Vec<PathBuf>,
     /// Training iterations of the retrained networks instead of their configurations'.
@@ -72,7 +73,9 @@ pub struct BenchmarkArgs {
     #[arg(long)]
     pub retrain_runs: Option<PathBuf>,
     /// The network to fuse with the trees trained here into the default answer
-    /// (default-fused: the mean of the two, then the rules), scored beside the others.
+    /// (default-fused: their weighted mean at the trees' weight the grouped validation chose
+    /// for the network of that name, else the plain mean; then the rules), scored beside the
+    /// others.
     #[arg(long)]
     pub fuse_with: Option<PathBuf>,
     /// Score no fused model (the trees alone stand for the default).

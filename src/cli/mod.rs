@@ -64,8 +64,9 @@ pub enum Command {
     /// The real-data benchmark: every model, the trees and the majority answer on the
     /// committed split of real labelled alerts, with repeats, calibration and figures.
     Benchmark(benchmark::BenchmarkArgs),
-    /// Fuse model files into one whose answer is the mean of theirs (trees on the alert's
-    /// metadata with a network on its stamps), the priors and the physics rules applied once.
+    /// Fuse model files into one whose answer is the (weighted) mean of theirs (trees on the
+    /// alert's metadata with a network on its stamps), the priors and the physics rules
+    /// applied once.
     Fuse(fuse::FuseArgs),
     /// Retrain the default tree model on your vetting labels; the new model is written
     /// beside the old one with a report of what it bought.
