@@ -51,20 +51,53 @@ pub fn classify_all(
     sequences: &[ObjectSequence],
     backend: &ResolvedBackend,
 ) -> Result<Answers, BenchmarkError> {
-    // Answers after N detections are scored: no rule may look at later alerts.
-    let options = ClassifyOptions {
+    let cancel = AtomicBool::new(false);
+    let out = model
+        .classify(
+            sequences,
+            &scoring_options(),
+            &backend.device,
+            &cancel,
+            &|_, _| {},
+        )
+        .map_err(|source| run_error(model, source))?;
+    Ok(Answers::from_rows(model.classes(), &out.rows))
+}
+
+/// Answers after N detections are scored: no rule may look at later alerts.
+fn scoring_options() -> ClassifyOptions {
+    ClassifyOptions {
         max_detections: MAX_DETECTIONS,
         look_ahead_for_stationary: false,
         ..Default::default()
-    };
+    }
+}
+
+fn run_error(model: &LoadedModel, source: crate::model::ModelError) -> BenchmarkError {
+    BenchmarkError::ModelRun {
+        path: model.path.clone(),
+        source: Box::new(source),
+    }
+}
+
+/// [`classify_all`] of a fused model at each of `weight_sets` (one weight per member), its
+/// members run once; a model that is not fused answers once, whatever the weights.
+pub fn classify_all_at_weights(
+    model: &LoadedModel,
+    sequences: &[ObjectSequence],
+    weight_sets: &[Vec<f32>],
+) -> Result<Vec<Answers>, BenchmarkError> {
     let cancel = AtomicBool::new(false);
-    let out = model
-        .classify(sequences, &options, &backend.device, &cancel, &|_, _| {})
-        .map_err(|source| BenchmarkError::ModelRun {
-            path: model.path.clone(),
-            source: Box::new(source),
+    let outs = model
+        .classify_at_weights(sequences, &scoring_options(), weight_sets, &cancel)
+        .map_err(|source| run_error(model, source))?
+        .ok_or_else(|| {
+            BenchmarkError::Invalid(format!("{}: not a fused model", model.path.display()))
         })?;
-    Ok(Answers::from_rows(model.classes(), &out.rows))
+    Ok(outs
+        .iter()
+        .map(|out| Answers::from_rows(model.classes(), &out.rows))
+        .collect())
 }
 
 /// The alert folders of the shared data that hold labelled objects.

@@ -78,6 +78,18 @@ struct Scored {
     seen: HashSet<String>,
 }
 
+impl Scored {
+    /// The model as the grouped validation scores one it does not retrain.
+    fn as_fixed(&self) -> crate::experiments::grouped::FixedModel<'_> {
+        crate::experiments::grouped::FixedModel {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            answers: &self.answers,
+            seen: &self.seen,
+        }
+    }
+}
+
 /// The training and validation objects of a model file's run, from the `split.json` that
 /// `train` writes beside it (`NAME.split.json` for the bundled models).
 fn seen_objects(model: &Path) -> HashSet<String> {
@@ -282,15 +294,7 @@ fn add_fixed_rows(
     late: &[Scored],
     grouped: &mut crate::experiments::grouped::GroupedReport,
 ) -> Result<(), BenchmarkError> {
-    let fixed: Vec<_> = late
-        .iter()
-        .map(|s| crate::experiments::grouped::FixedModel {
-            name: s.name.clone(),
-            description: s.description.clone(),
-            answers: &s.answers,
-            seen: &s.seen,
-        })
-        .collect();
+    let fixed: Vec<_> = late.iter().map(Scored::as_fixed).collect();
     let rows = crate::experiments::grouped::score_fixed(
         grouped_objects,
         &crate::experiments::groups::agn_subtypes(&config.data)?,
@@ -357,12 +361,7 @@ fn grouped_part(
     let fixed = scored
         .iter()
         .filter(|s| !s.retrained)
-        .map(|s| crate::experiments::grouped::FixedModel {
-            name: s.name.clone(),
-            description: s.description.clone(),
-            answers: &s.answers,
-            seen: &s.seen,
-        })
+        .map(Scored::as_fixed)
         .collect();
     let runs = config
         .retrain_runs

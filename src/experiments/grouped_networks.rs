@@ -8,12 +8,12 @@
 //! be cancelled and taken up. Selection (the best validation loss) is on objects of the
 //! training groups only: nothing of the held-out group reaches training or selection.
 
-use super::answers::classify_all;
+use super::answers::{classify_all, classify_all_at_weights};
 use super::benchmark::*;
 use crate::assets::DEFAULT_TREES_NAME;
 use crate::backend::ResolvedBackend;
 use crate::classify::LoadedModel;
-use crate::experiments::fusion_weight::{member_weights, WeightedFusion, TREES_WEIGHTS};
+use crate::experiments::fusion_weight::{WeightedFusion, TREES_WEIGHTS};
 use crate::experiments::groups::{Fold, GroupedObject};
 use crate::sequence::neutral::ObjectSequence;
 use crate::train::{TrainConfig, TrainEvent};
@@ -265,19 +265,17 @@ pub fn retrain_per_fold(
         pooled.classes = answers.classes;
         pooled.by_object.extend(answers.by_object);
         if let Some(Some(trees)) = input.trees_of_fold.get(fold_index) {
-            for (trees_weight, pooled_fused) in fused.iter_mut() {
-                let members = vec![
-                    fold_trees_model(trees),
-                    LoadedModel::load_for(&best, input.backend)?,
-                ];
-                let weights = member_weights(*trees_weight);
-                let pair = LoadedModel::fuse(
-                    members,
-                    "fused",
-                    weights.as_ref().map(|w| &w[..]),
-                    &dir.join("fused.stampseq"),
-                )?;
-                let answers = over_five(classify_all(&pair, &held_out, input.backend)?);
+            // The members run once; their answers are combined at every weight tried.
+            let pair = LoadedModel::fuse(
+                vec![fold_trees_model(trees), model],
+                "fused",
+                None,
+                &dir.join("fused.stampseq"),
+            )?;
+            let sets: Vec<Vec<f32>> = fused.iter().map(|(w, _)| vec![*w, 1.0 - w]).collect();
+            let at_weights = classify_all_at_weights(&pair, &held_out, &sets)?;
+            for ((_, pooled_fused), answers) in fused.iter_mut().zip(at_weights) {
+                let answers = over_five(answers);
                 pooled_fused.classes = answers.classes;
                 pooled_fused.by_object.extend(answers.by_object);
             }

@@ -175,19 +175,16 @@ fn fusing_refuses_a_lone_member_other_features_and_a_cut_file() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-#[test]
-fn a_fused_base_fine_tunes_its_trees_and_keeps_its_network() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let base = dir.path().join("default-fused.stampseq");
-    let original = std::fs::read(bundled("default-fused")).expect("bundled");
-    std::fs::write(&base, &original).expect("copy");
-    let labels = crate::default_answer::vetting_labels(dir.path());
+/// `stampseq finetune` of the model file `base` on the vetting labels of
+/// `ztf/extra/fink-broker-history` (written into `dir`), which must succeed.
+fn fine_tune_on_vetting_labels(dir: &Path, base: &Path) {
+    let labels = crate::default_answer::vetting_labels(dir);
     let out = stampseq()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .arg("finetune")
         .arg(ztf("extra/fink-broker-history"))
         .arg("--model")
-        .arg(&base)
+        .arg(base)
         .arg("--labels")
         .arg(&labels)
         .arg("--data")
@@ -199,6 +196,15 @@ fn a_fused_base_fine_tunes_its_trees_and_keeps_its_network() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_fused_base_fine_tunes_its_trees_and_keeps_its_network() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("default-fused.stampseq");
+    let original = std::fs::read(bundled("default-fused")).expect("bundled");
+    std::fs::write(&base, &original).expect("copy");
+    fine_tune_on_vetting_labels(dir.path(), &base);
     assert_eq!(
         std::fs::read(&base).expect("base"),
         original,
@@ -309,24 +315,7 @@ fn a_fused_fine_tune_chooses_the_trees_weight_out_of_fold_and_records_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let base = dir.path().join("default-fused.stampseq");
     std::fs::copy(bundled("default-fused"), &base).expect("copy");
-    let labels = crate::default_answer::vetting_labels(dir.path());
-    let out = stampseq()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("finetune")
-        .arg(ztf("extra/fink-broker-history"))
-        .arg("--model")
-        .arg(&base)
-        .arg("--labels")
-        .arg(&labels)
-        .arg("--data")
-        .arg(data_dir())
-        .output()
-        .expect("finetune");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    fine_tune_on_vetting_labels(dir.path(), &base);
     let json = std::fs::read_dir(dir.path())
         .expect("dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
