@@ -140,6 +140,8 @@ pub struct GroupedReport {
     pub audit: Option<crate::experiments::shortcut::ShortcutAudit>,
     /// Each network's fusion with the trees at every trees' weight tried, the best marked.
     pub fusion_weights: Vec<crate::experiments::fusion_weight::FusionWeightScore>,
+    /// Each network's weights chosen group by group on the other groups alone.
+    pub fusion_weights_elsewhere: Vec<crate::experiments::fusion_weight::ChosenElsewhere>,
     pub notes: Vec<String>,
 }
 
@@ -313,6 +315,7 @@ pub fn grouped_validation(
     let groups = group_counts(input.objects);
     let ([maj, trees, bare, frequent], trees_of_fold) = retrained_answers(input, &folds, say)?;
     let mut fusion_weights = Vec::new();
+    let mut fusion_weights_elsewhere = Vec::new();
     let (truth, group_of) = held_out_truth(input.objects, &folds);
     let by = Breakdown {
         group_of: &group_of,
@@ -386,6 +389,8 @@ pub fn grouped_validation(
             models.push(retrained(name, description, &answers));
         }
         fusion_weights = add_weighted_rows(&mut models, &weighted, &retrained);
+        fusion_weights_elsewhere =
+            add_chosen_elsewhere_rows(&mut models, &weighted, &truth, &group_of, &retrained);
     }
     models.extend(score_fixed(input.objects, input.agn_subtypes, &input.fixed));
     let mut notes = grouped_notes(input, &folds, truth.len(), groups.len());
@@ -411,6 +416,7 @@ pub fn grouped_validation(
         models,
         audit: None,
         fusion_weights,
+        fusion_weights_elsewhere,
         notes,
     })
 }
@@ -462,6 +468,57 @@ fn add_weighted_rows(
         models.insert(at, row);
     }
     scores
+}
+
+/// Puts a row for each network's fusion with every source group answered at the trees'
+/// weight chosen on the other groups alone, after the network's other fusion rows.
+fn add_chosen_elsewhere_rows(
+    models: &mut Vec<GroupedModel>,
+    weighted: &[crate::experiments::fusion_weight::WeightedFusion],
+    truth: &[(String, String)],
+    group_of: &HashMap<&str, &str>,
+    retrained: &dyn Fn(String, String, &Answers) -> GroupedModel,
+) -> Vec<crate::experiments::fusion_weight::ChosenElsewhere> {
+    let balanced = |a: &Answers, t: &[(String, String)]| {
+        score(a, t, &FIVE_CLASSES, None, 13).map(|s| s.metrics.balanced_accuracy)
+    };
+    let chosen = crate::experiments::fusion_weight::choose_on_other_groups(
+        weighted, truth, group_of, &balanced,
+    );
+    for c in &chosen {
+        let prefix = format!("fused: {DEFAULT_TREES_NAME} + {} ", c.network);
+        let prefix_weighted = format!("fused: {DEFAULT_TREES_NAME} x ");
+        let suffix = format!("+ {} (retrained per fold; weight chosen here)", c.network);
+        let at = models
+            .iter()
+            .rposition(|m| {
+                m.model.starts_with(&prefix)
+                    || (m.model.starts_with(&prefix_weighted) && m.model.ends_with(&suffix))
+            })
+            .map_or(models.len(), |i| i + 1);
+        let weights: Vec<String> = c
+            .weights
+            .iter()
+            .map(|(g, w)| format!("{w:.2} for {g}"))
+            .collect();
+        let row = retrained(
+            format!(
+                "fused: {DEFAULT_TREES_NAME} x (chosen on the other groups) + {} (retrained per \
+                 fold)",
+                c.network
+            ),
+            format!(
+                "the weighted mean of the trees' and {}'s probabilities, then the rules; each \
+                 held-out group answered at the trees' weight that scored best on the other \
+                 groups ({})",
+                c.network,
+                weights.join(", ")
+            ),
+            &c.answers,
+        );
+        models.insert(at, row);
+    }
+    chosen
 }
 
 /// Models that are not retrained here, each scored on the held-out objects of every fold

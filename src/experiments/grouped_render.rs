@@ -141,6 +141,7 @@ pub fn render_grouped(g: &GroupedReport, random: &[ModelReport]) -> String {
     s.push_str(&render_agn_kinds(g));
     s.push_str(&crate::experiments::fusion_weight::render(
         &g.fusion_weights,
+        &g.fusion_weights_elsewhere,
     ));
     if let Some(a) = &g.audit {
         s.push_str(&crate::experiments::shortcut::render_audit(a));
