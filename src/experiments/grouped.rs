@@ -78,6 +78,9 @@ pub struct GroupScore {
     pub objects: usize,
     pub accuracy: f64,
     pub balanced_accuracy: f64,
+    /// The group's AGN scored, and of them answered AGN after their last detection.
+    pub agn_scored: usize,
+    pub agn_found: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -286,7 +289,10 @@ fn score_model(
                 .cloned()
                 .collect();
             let s = score(answers, &t, &FIVE_CLASSES, None, 5)?;
+            let agn = agn_by_subtype(answers, &t, &HashMap::new());
             Some(GroupScore {
+                agn_scored: agn.iter().map(|(_, n, _)| n).sum(),
+                agn_found: agn.iter().map(|(_, _, found)| found).sum(),
                 group: g.group.clone(),
                 objects: s.objects,
                 accuracy: s.metrics.accuracy,

@@ -138,6 +138,7 @@ pub fn render_grouped(g: &GroupedReport, random: &[ModelReport]) -> String {
         }
         s.push('\n');
     }
+    s.push_str(&render_agn_by_group(g));
     s.push_str(&render_agn_kinds(g));
     s.push_str(&crate::experiments::fusion_weight::render(
         &g.fusion_weights,
@@ -149,6 +150,46 @@ pub fn render_grouped(g: &GroupedReport, random: &[ModelReport]) -> String {
     s.push('\n');
     for n in &g.notes {
         s.push_str(&format!("- {n}\n"));
+    }
+    s
+}
+
+/// AGN found on each held-out group that has any, with how many AGN the fold's models
+/// trained on: the grouped AGN figure is a few such experiments, each its own regime.
+fn render_agn_by_group(g: &GroupedReport) -> String {
+    let agn_of =
+        |c: &crate::experiments::grouped::GroupCounts| c.counts.get("AGN").copied().unwrap_or(0);
+    let total: usize = g.groups.iter().map(agn_of).sum();
+    let with_agn: Vec<_> = g.groups.iter().filter(|c| agn_of(c) > 0).collect();
+    if with_agn.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\n**AGN found on each held-out source group** (answered AGN / AGN of the group \
+         scored; the retrained models of that fold learnt AGN from the other groups' AGN \
+         alone):\n\n| model |",
+    );
+    for c in &with_agn {
+        s.push_str(&format!(
+            " {} (trained on {} AGN) |",
+            c.group,
+            total - agn_of(c)
+        ));
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---|".repeat(with_agn.len()));
+    s.push('\n');
+    for m in &g.models {
+        s.push_str(&format!("| {} |", m.model));
+        for c in &with_agn {
+            match m.per_group.iter().find(|p| p.group == c.group) {
+                Some(p) if p.agn_scored > 0 => {
+                    s.push_str(&format!(" {}/{} |", p.agn_found, p.agn_scored))
+                }
+                _ => s.push_str(" – |"),
+            }
+        }
+        s.push('\n');
     }
     s
 }

@@ -279,6 +279,50 @@ fn benchmark_writes_its_table_metrics_and_figures() {
         assert!(ba(name) > ba("majority (per fold)"), "{name}");
     }
     assert!(table.contains("| default-fused |"), "{table}");
+    // The trees' weight is also chosen for each held-out group on the other groups alone,
+    // one of the weights tried, for every group.
+    let elsewhere = grouped["fusion_weights_elsewhere"]
+        .as_array()
+        .expect("weights chosen elsewhere");
+    assert_eq!(elsewhere.len(), 1);
+    let weights = elsewhere[0]["weights"].as_array().expect("per group");
+    assert_eq!(
+        weights.len(),
+        grouped["groups"].as_array().expect("groups").len()
+    );
+    for w in weights {
+        let w = w[1].as_f64().expect("weight") as f32;
+        assert!(
+            stampseq::experiments::fusion_weight::TREES_WEIGHTS.contains(&w),
+            "{w}"
+        );
+    }
+    assert!(
+        ba("fused: default-trees x (chosen on the other groups) + tsc-gru-real (retrained per fold)")
+            > ba("majority (per fold)")
+    );
+    // AGN by held-out group: each AGN is scored once, in its own group's column, where the
+    // fold's models learnt AGN from the other groups' alone.
+    assert!(
+        table.contains("**AGN found on each held-out source group**"),
+        "{table}"
+    );
+    let trees_row = g
+        .iter()
+        .find(|m| m["model"] == "default-trees")
+        .expect("trees");
+    let agn_scored: u64 = trees_row["per_group"]
+        .as_array()
+        .expect("per group")
+        .iter()
+        .map(|p| p["agn_scored"].as_u64().expect("agn scored"))
+        .sum();
+    assert_eq!(
+        agn_scored,
+        metrics["counts"]["test"]["AGN"].as_u64().unwrap_or(0)
+            + metrics["counts"]["train"]["AGN"].as_u64().unwrap_or(0)
+            + metrics["counts"]["val"]["AGN"].as_u64().unwrap_or(0)
+    );
     let runs = out.join("grouped-runs/tsc-gru-real");
     let mut fold_dirs: Vec<_> = std::fs::read_dir(&runs)
         .expect("fold runs")
