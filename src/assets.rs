@@ -23,6 +23,9 @@ pub const DEFAULT_MODEL_NAME: &str = "default-fused";
 /// The file stem of the default answer's trees in `models/`: what the benchmark trains and
 /// what a fine-tune on your labels retrains.
 pub const DEFAULT_TREES_NAME: &str = "default-trees";
+/// The file stems of the networks in `models/` that the benchmark fuses with its trees into
+/// the default answer (`benchmark --fuse-with` when none is given).
+pub const DEFAULT_FUSED_NETWORKS: [&str; 1] = ["enhanced-real"];
 /// The bundled model of survey-neutral features (see [`neutral_model`]).
 pub const NEUTRAL_MODEL_NAME: &str = "neutral-trees";
 

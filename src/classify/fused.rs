@@ -238,9 +238,15 @@ impl LoadedModel {
                     })
                     .collect();
                 let (mut probs, mut std) = mean_answer(&weighted, classes.len());
-                // No spread where no member that carries weight has one (the default, whose
-                // trees weigh 0): zeros would read as certainty.
-                let spread_known = weighted.iter().any(|a| a.has_spread && a.weight > 0.0);
+                // Where no member that carries weight has a spread of its own (networks), an
+                // ensemble of two or more has the spread of their answers; one alone has
+                // none, and zeros would read as certainty.
+                let own_spread = weighted.iter().any(|a| a.has_spread && a.weight > 0.0);
+                let carrying = weighted.iter().filter(|a| a.weight > 0.0).count();
+                if !own_spread && carrying >= 2 {
+                    std = between_members(&weighted, &probs);
+                }
+                let spread_known = own_spread || carrying >= 2;
                 let top = crate::model::probs::argmax(&probs);
                 let differing = weighted
                     .iter()
@@ -301,9 +307,47 @@ fn mean_answer(given: &[MemberAnswer], classes: usize) -> (Vec<f32>, Vec<f32>) {
     (probs, std)
 }
 
+/// The weighted standard deviation of the members' probabilities around their weighted
+/// mean `mean`, class by class: how far a network ensemble's members disagree.
+fn between_members(given: &[MemberAnswer], mean: &[f32]) -> Vec<f32> {
+    let total: f32 = given.iter().map(|a| a.weight).sum();
+    if total <= 0.0 {
+        return vec![0.0; mean.len()];
+    }
+    (0..mean.len())
+        .map(|c| {
+            given
+                .iter()
+                .map(|a| a.weight / total * (a.probabilities[c] - mean[c]).powi(2))
+                .sum::<f32>()
+                .sqrt()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ensemble_without_spreads_of_its_own_has_the_spread_of_its_members() {
+        let answer = |p: f32, weight: f32| MemberAnswer {
+            probabilities: vec![p, 1.0 - p],
+            std: vec![0.0, 0.0],
+            weight,
+            member: 0,
+            has_spread: false,
+        };
+        // A member at weight 0 (the default's trees) does not count.
+        let given = [answer(0.9, 0.5), answer(0.5, 0.5), answer(0.0, 0.0)];
+        let (p, _) = mean_answer(&given, 2);
+        assert!((p[0] - 0.7).abs() < 1e-6, "{p:?}");
+        let s = between_members(&given, &p);
+        assert!(
+            (s[0] - 0.2).abs() < 1e-6 && (s[1] - 0.2).abs() < 1e-6,
+            "{s:?}"
+        );
+    }
 
     #[test]
     fn the_mean_carries_the_members_spread() {

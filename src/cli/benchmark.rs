@@ -72,12 +72,14 @@ pub struct BenchmarkArgs {
     /// taken from there instead of trained again, a stopped one resumes.
     #[arg(long)]
     pub retrain_runs: Option<PathBuf>,
-    /// The network to fuse with the trees trained here into the default answer
+    /// The network(s) to fuse with the trees trained here into the default answer
     /// (default-fused: their weighted mean at the trees' weight the grouped validation chose
-    /// for the network of that name, else the plain mean; then the rules), scored beside the
-    /// others.
+    /// for the network, or the ensemble of the networks, of that name, the networks sharing
+    /// the rest equally; else the plain mean; then the rules), scored beside the others.
+    /// Repeat it for an ensemble (e.g. one network trained with several seeds), each
+    /// retrained per fold with `--retrain-grouped` of the same file stem.
     #[arg(long)]
-    pub fuse_with: Option<PathBuf>,
+    pub fuse_with: Vec<PathBuf>,
     /// Score no fused model (the trees alone stand for the default).
     #[arg(long)]
     pub no_fuse: bool,
@@ -186,11 +188,17 @@ pub fn run(args: BenchmarkArgs) -> anyhow::Result<ExitCode> {
         retrain_grouped: args.retrain_grouped,
         retrain_iterations: args.retrain_iterations,
         retrain_runs: args.retrain_runs,
-        fuse_with: args
-            .fuse_with
-            .clone()
-            .or_else(|| Some(PathBuf::from("assets/models/enhanced-real.stampseq")))
-            .filter(|p| p.is_file() && !args.no_fuse),
+        fuse_with: if args.no_fuse {
+            Vec::new()
+        } else if args.fuse_with.is_empty() {
+            crate::assets::DEFAULT_FUSED_NETWORKS
+                .iter()
+                .map(|n| PathBuf::from(format!("assets/models/{n}.stampseq")))
+                .filter(|p| p.is_file())
+                .collect()
+        } else {
+            args.fuse_with.clone()
+        },
         save_fused: args.save_fused,
     };
     let report = run_benchmark(&config, &|line| eprintln!("{line}"))?;

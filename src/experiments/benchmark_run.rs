@@ -46,9 +46,10 @@ pub struct BenchmarkConfig {
     /// Where those networks' runs go (a finished fold is not trained again); by default
     /// `out/grouped-runs`.
     pub retrain_runs: Option<PathBuf>,
-    /// A network model file to fuse with the trees trained here (the default answer is
-    /// `default-trees` + `enhanced-real`): the fused model is scored beside the others.
-    pub fuse_with: Option<PathBuf>,
+    /// Network model files to fuse with the trees trained here (the default answer is
+    /// `default-trees` + [`crate::assets::DEFAULT_FUSED_NETWORKS`]): the fused model is
+    /// scored beside the others; none, no fused model.
+    pub fuse_with: Vec<PathBuf>,
     /// Where to write that fused model (this is how the bundled default is made).
     pub save_fused: Option<PathBuf>,
 }
@@ -189,7 +190,7 @@ pub fn run_benchmark(
     )?;
     grouped.audit = Some(audit);
     let trees_weight = crate::experiments::default_fused::fused_trees_weight(
-        config.fuse_with.as_deref(),
+        &config.fuse_with,
         &grouped.fusion_weights,
     );
     // The fused model is written where it is scored from, outside the results folder.
@@ -242,7 +243,7 @@ pub fn run_benchmark(
     }
     crate::experiments::default_fused::save_and_clean(
         config.save_fused.as_deref(),
-        config.fuse_with.as_deref(),
+        &config.fuse_with,
         config.save_model.as_deref(),
         &scratch,
         trees_weight,
@@ -270,7 +271,7 @@ impl FusedDefault<'_> {
         say: &dyn Fn(&str),
     ) -> Result<(), BenchmarkError> {
         let Some(file) = crate::experiments::default_fused::fused_model_file(
-            config.fuse_with.as_deref(),
+            &config.fuse_with,
             self.trees,
             self.scratch,
             self.trees_weight,
@@ -386,6 +387,17 @@ fn grouped_part(
                     work: &runs,
                     iterations: config.retrain_iterations,
                     cancel: &never,
+                    ensemble: (config.fuse_with.len() >= 2).then(|| {
+                        config
+                            .fuse_with
+                            .iter()
+                            .map(|p| {
+                                crate::experiments::default_fused::networks_name(
+                                    std::slice::from_ref(p),
+                                )
+                            })
+                            .collect()
+                    }),
                 }
             }),
         },

@@ -1,86 +1,127 @@
-//! The fused default answer as the benchmark makes it: the trees it trains fused with a
-//! bundled network (`--fuse-with`) at the trees' weight the grouped validation chose for
-//! that network, scored as a model file and saved with `--save-fused`.
+//! The fused default answer as the benchmark makes it: the trees it trains fused with the
+//! bundled network or networks (`--fuse-with`, repeated for an ensemble) at the trees'
+//! weight the grouped validation chose for them, scored as a model file and saved with
+//! `--save-fused`.
 
 use super::benchmark::BenchmarkError;
 use crate::assets::DEFAULT_TREES_NAME;
 use crate::model::trees::tree_model_header;
 use std::path::{Path, PathBuf};
 
-/// The trees' weight in the fused default: the one the grouped validation chose for the
-/// `fuse_with` network (retrained per fold under the same name), else the plain mean.
+/// The name the grouped validation gives `nets` together: one network's file stem, or the
+/// stems of an ensemble joined by " + ".
+pub fn networks_name(nets: &[PathBuf]) -> String {
+    nets.iter()
+        .map(|p| {
+            p.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// The trees' weight in the fused default: the one the grouped validation chose for
+/// `nets` (retrained per fold under the same name), else the plain mean.
 pub fn fused_trees_weight(
-    fuse_with: Option<&Path>,
+    nets: &[PathBuf],
     weights: &[crate::experiments::fusion_weight::FusionWeightScore],
 ) -> f32 {
-    fuse_with
-        .and_then(|p| p.file_stem())
-        .and_then(|stem| {
-            crate::experiments::fusion_weight::chosen_trees_weight(weights, &stem.to_string_lossy())
-        })
+    if nets.is_empty() {
+        return 0.5;
+    }
+    crate::experiments::fusion_weight::chosen_trees_weight(weights, &networks_name(nets))
         .unwrap_or(0.5)
 }
 
-/// The trees trained here fused with `--fuse-with` at `trees_weight` (written into
-/// `scratch`), to be scored as a model file.
+/// The trees trained here fused with `nets` at `trees_weight` (written into `scratch`), to
+/// be scored as a model file.
 pub fn fused_model_file(
-    fuse_with: Option<&Path>,
+    nets: &[PathBuf],
     trees: &crate::model::trees::TreeEnsemble,
     scratch: &Path,
     trees_weight: f32,
 ) -> Result<Option<PathBuf>, BenchmarkError> {
-    let Some(net) = fuse_with else {
+    if nets.is_empty() {
         return Ok(None);
-    };
-    let trees_path = scratch.join(format!("{DEFAULT_TREES_NAME}.stampseq"));
-    Ok(Some(fuse_trees_with(
-        scratch,
-        trees,
-        &trees_path,
-        net,
-        trees_weight,
-    )?))
-}
-
-/// The trees trained here (written to `trees_path`) fused with the network `net` into
-/// `DIR/default-fused.stampseq`, to be scored as a model file.
-fn fuse_trees_with(
-    dir: &Path,
-    trees: &crate::model::trees::TreeEnsemble,
-    trees_path: &Path,
-    net: &Path,
-    trees_weight: f32,
-) -> Result<PathBuf, BenchmarkError> {
-    std::fs::create_dir_all(dir).map_err(|e| BenchmarkError::File {
-        path: dir.into(),
+    }
+    std::fs::create_dir_all(scratch).map_err(|e| BenchmarkError::File {
+        path: scratch.into(),
         source: Box::new(e),
     })?;
+    let trees_path = scratch.join(format!("{DEFAULT_TREES_NAME}.stampseq"));
     let header = tree_model_header(trees, DEFAULT_TREES_NAME);
-    crate::model::trees::write_tree_model(trees, &header, trees_path)?;
-    let fused = dir.join(format!("{}.stampseq", crate::assets::DEFAULT_MODEL_NAME));
-    fuse_files_with_split(trees_path, net, &fused, trees_weight)?;
-    Ok(fused)
+    crate::model::trees::write_tree_model(trees, &header, &trees_path)?;
+    let fused = scratch.join(format!("{}.stampseq", crate::assets::DEFAULT_MODEL_NAME));
+    fuse_files_with_split(&trees_path, nets, &fused, trees_weight)?;
+    Ok(Some(fused))
 }
 
-/// `trees` and `net` fused into `out`, with the network's split beside it: the trees train
-/// on the split's training and validation objects, the network on its training objects and
-/// was selected on its validation ones, so the fused model has seen what the network has.
-/// The trees weigh `trees_weight` in the mean, the network the rest.
+/// The members' weights of trees + `networks` networks with the trees at `trees_weight`
+/// and the networks sharing the rest equally; None for the plain mean of one network and
+/// the trees, written as an unweighted fusion.
+pub fn ensemble_weights(trees_weight: f32, networks: usize) -> Option<Vec<f32>> {
+    if networks == 1 {
+        return crate::experiments::fusion_weight::member_weights(trees_weight).map(|w| w.to_vec());
+    }
+    let share = (1.0 - trees_weight) / networks.max(1) as f32;
+    Some(
+        std::iter::once(trees_weight)
+            .chain(std::iter::repeat_n(share, networks))
+            .collect(),
+    )
+}
+
+/// `trees` and `nets` fused into `out`, with the first network's split beside it: the trees
+/// train on the split's training and validation objects, the networks on its training
+/// objects and were selected on its validation ones (an ensemble's networks share one
+/// split), so the fused model has seen what the networks have. The trees weigh
+/// `trees_weight` in the mean, the networks the rest, equally.
 pub fn fuse_files_with_split(
     trees: &Path,
-    net: &Path,
+    nets: &[PathBuf],
     out: &Path,
     trees_weight: f32,
 ) -> Result<(), BenchmarkError> {
-    let weights = crate::experiments::fusion_weight::member_weights(trees_weight);
+    let Some(first) = nets.first() else {
+        return Err(BenchmarkError::Invalid(
+            "a fused default needs a network to fuse with".into(),
+        ));
+    };
+    // The parts, not the seed each run drew with (a split from a labels file is the same
+    // whatever the seed).
+    let splits: Vec<Option<[Vec<String>; 3]>> = nets
+        .iter()
+        .map(|n| {
+            crate::train::Split::load(&n.with_extension("split.json"))
+                .ok()
+                .map(|s| {
+                    [s.train, s.val, s.test].map(|mut v| {
+                        v.sort();
+                        v
+                    })
+                })
+        })
+        .collect();
+    if splits.iter().any(|s| s != &splits[0]) {
+        return Err(BenchmarkError::Invalid(format!(
+            "the networks fused with the trees ({}) did not train on one split: their \
+             split.json files differ",
+            networks_name(nets)
+        )));
+    }
+    let weights = ensemble_weights(trees_weight, nets.len());
+    let members: Vec<PathBuf> = std::iter::once(trees.to_path_buf())
+        .chain(nets.iter().cloned())
+        .collect();
     crate::model::fused::fuse_files(
-        &[trees.to_path_buf(), net.to_path_buf()],
+        &members,
         crate::assets::DEFAULT_MODEL_NAME,
-        weights.as_ref().map(|w| &w[..]),
+        weights.as_deref(),
         out,
     )?;
     let (from, to) = (
-        net.with_extension("split.json"),
+        first.with_extension("split.json"),
         out.with_extension("split.json"),
     );
     if from.is_file() {
@@ -93,24 +134,46 @@ pub fn fuse_files_with_split(
 }
 
 /// `--save-fused`: the saved trees (`--save-model`, else those scored from `scratch`) fused
-/// with the network into `out` at `trees_weight`; then `scratch` is removed, since the
+/// with the networks into `out` at `trees_weight`; then `scratch` is removed, since the
 /// models kept are where `--save-model` and `--save-fused` say.
 pub fn save_and_clean(
     out: Option<&Path>,
-    net: Option<&Path>,
+    nets: &[PathBuf],
     saved_trees: Option<&Path>,
     scratch: &Path,
     trees_weight: f32,
     say: &dyn Fn(&str),
 ) -> Result<(), BenchmarkError> {
-    if let (Some(out), Some(net)) = (out, net) {
+    if let (Some(out), false) = (out, nets.is_empty()) {
         let trees_path = match saved_trees {
             Some(p) => p.to_path_buf(),
             None => scratch.join(format!("{DEFAULT_TREES_NAME}.stampseq")),
         };
-        fuse_files_with_split(&trees_path, net, out, trees_weight)?;
+        fuse_files_with_split(&trees_path, nets, out, trees_weight)?;
         say(&format!("wrote {}", out.display()));
     }
     let _ = std::fs::remove_dir_all(scratch);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ensemble_shares_what_the_trees_leave_equally() {
+        assert_eq!(ensemble_weights(0.5, 1), None);
+        assert_eq!(ensemble_weights(0.25, 1), Some(vec![0.25, 0.75]));
+        assert_eq!(
+            ensemble_weights(0.25, 3),
+            Some(vec![0.25, 0.25, 0.25, 0.25])
+        );
+        assert_eq!(ensemble_weights(0.0, 2), Some(vec![0.0, 0.5, 0.5]));
+        let nets = [
+            PathBuf::from("m/a.stampseq"),
+            PathBuf::from("m/a-s13.stampseq"),
+        ];
+        assert_eq!(networks_name(&nets), "a + a-s13");
+        assert_eq!(networks_name(&nets[..1]), "a");
+    }
 }

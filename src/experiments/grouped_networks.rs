@@ -50,6 +50,9 @@ pub struct NetworkRetraining<'a> {
     pub work: &'a Path,
     pub iterations: Option<usize>,
     pub cancel: &'a std::sync::atomic::AtomicBool,
+    /// The names of networks (configurations' file stems) that the default answer fuses as
+    /// one ensemble: scored together, alone and with the trees at every weight tried.
+    pub ensemble: Option<Vec<String>>,
 }
 
 /// What to retrain and where.
@@ -347,6 +350,36 @@ pub fn network_models(
         }
         retrained_nets.push(net);
     }
+    if let Some(names) = &nets.ensemble {
+        let members: Vec<&RetrainedNetwork> = names
+            .iter()
+            .filter_map(|n| retrained_nets.iter().find(|r| &r.name == n))
+            .collect();
+        if members.len() == names.len() && members.len() >= 2 {
+            let name = names.join(" + ");
+            say(&format!("grouped validation: the ensemble {name}"));
+            let at_weights = ensemble_at_weights(scope, &members)?;
+            if let Some((_, alone)) = at_weights.iter().find(|(w, _)| *w == 0.0) {
+                models.push((
+                    format!("ensemble: {name} (retrained per fold)"),
+                    format!(
+                        "the mean of {}, each retrained on the other groups, then the rules",
+                        names.join(", ")
+                    ),
+                    alone.clone(),
+                ));
+            }
+            weighted.extend(
+                at_weights
+                    .into_iter()
+                    .map(|(trees_weight, answers)| WeightedFusion {
+                        network: name.clone(),
+                        trees_weight,
+                        answers,
+                    }),
+            );
+        }
+    }
     if retrained_nets.len() >= 2 {
         let all: Vec<_> = retrained_nets.iter().collect();
         let names: Vec<&str> = all.iter().map(|n| n.name.as_str()).collect();
@@ -408,6 +441,47 @@ pub fn fuse_per_fold(
         let answers = over_five(classify_all(&model, &held_out, backend)?);
         pooled.classes = answers.classes;
         pooled.by_object.extend(answers.by_object);
+    }
+    Ok(pooled)
+}
+
+/// The fold's trees and `networks` fused on every cross-source fold, answering its held-out
+/// objects at each of [`TREES_WEIGHTS`] (the networks sharing the rest equally), the members
+/// run once per fold; pooled. A fold some member has no run of is left out.
+fn ensemble_at_weights(
+    scope: &FoldScope,
+    networks: &[&RetrainedNetwork],
+) -> Result<Vec<(f32, Answers)>, BenchmarkError> {
+    let weight_sets: Vec<Vec<f32>> = TREES_WEIGHTS
+        .iter()
+        .filter_map(|&w| crate::experiments::default_fused::ensemble_weights(w, networks.len()))
+        .collect();
+    let mut pooled: Vec<(f32, Answers)> = TREES_WEIGHTS
+        .iter()
+        .map(|&w| (w, Answers::default()))
+        .collect();
+    for (fold_index, fold) in scope.folds.iter().enumerate() {
+        let Some(Some(trees)) = scope.trees_of_fold.get(fold_index) else {
+            continue;
+        };
+        let mut members = vec![fold_trees_model(trees)];
+        for net in networks {
+            if let Some((_, path)) = net.best_of_fold.iter().find(|(i, _)| *i == fold_index) {
+                members.push(LoadedModel::load_for(path, scope.backend)?);
+            }
+        }
+        if members.len() < networks.len() + 1 {
+            continue;
+        }
+        let model = LoadedModel::fuse(members, "fused", None, Path::new("fused.stampseq"))?;
+        let held_out = held_out_of(fold, scope.by_id);
+        let answers =
+            crate::experiments::answers::classify_all_at_weights(&model, &held_out, &weight_sets)?;
+        for ((_, into), part) in pooled.iter_mut().zip(answers) {
+            let part = over_five(part);
+            into.classes = part.classes;
+            into.by_object.extend(part.by_object);
+        }
     }
     Ok(pooled)
 }

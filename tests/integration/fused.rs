@@ -366,3 +366,50 @@ fn a_fused_fine_tune_chooses_the_trees_weight_out_of_fold_and_records_it() {
         "{w:?} against {after}"
     );
 }
+
+#[test]
+fn an_ensemble_of_networks_has_the_spread_of_its_members_and_trees_at_weight_0_add_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fused = dir.path().join("ensemble.stampseq");
+    let out = stampseq()
+        .arg("fuse")
+        .arg(bundled("default-trees"))
+        .arg(bundled("enhanced-real"))
+        .arg(bundled("tsc-gru-real"))
+        .args(["--weights", "0,1,1"])
+        .arg("--out")
+        .arg(&fused)
+        .output()
+        .expect("fuse");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let raw = ["--no-rules"];
+    let (f, a, b) = (
+        answers(&fused, &raw),
+        answers(&bundled("enhanced-real"), &raw),
+        answers(&bundled("tsc-gru-real"), &raw),
+    );
+    assert_eq!(f.len(), 56, "every detection of the sample answered");
+    let mut spread = 0.0;
+    for (key, (p, sd, _, _)) in &f {
+        let (pa, _, _, _) = &a[key];
+        let (pb, _, _, _) = &b[key];
+        for c in 0..5 {
+            let mean = 0.5 * (pa[c] + pb[c]);
+            assert!((p[c] - mean).abs() < 1e-5, "{key:?} {}", FIVE[c]);
+            // Two networks at equal weight: their spread is half their difference.
+            let expected = 0.5 * (pa[c] - pb[c]).abs();
+            assert!(
+                (sd[c] - expected).abs() < 1e-5,
+                "{key:?} sd {}: {} vs {expected}",
+                FIVE[c],
+                sd[c]
+            );
+            spread += sd[c];
+        }
+    }
+    assert!(spread > 0.0, "the networks differ somewhere");
+}
