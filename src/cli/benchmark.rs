@@ -88,13 +88,16 @@ pub struct BenchmarkArgs {
     #[arg(long)]
     pub save_fused: Option<PathBuf>,
     /// Keep every feature in the trees even where the shortcut audit finds one that tells
-    /// the source and not the class (the audit is still printed).
+    /// the source and not the class (the audit is still printed); with --neutral, in the
+    /// folds' trees and the saved neutral model alike.
     #[arg(long)]
     pub keep_features: bool,
     /// In the grouped validation, neutralise in every fold's trees the features of the
     /// audit chosen once on the split's training and validation objects, instead of each
     /// fold's own audit of its training objects alone (nested, the default). The list
-    /// chosen once read objects of the held-out groups, so it flatters the trees.
+    /// chosen once read objects of the held-out groups, so it flatters the trees. With
+    /// --neutral: the neutral trees take the saved neutral model's list, the ZTF trees the
+    /// bundled default's.
     #[arg(long, conflicts_with = "keep_features")]
     pub audit_once: bool,
     /// Instead of the benchmark: the survey-neutral model (the default answer for LSST
@@ -227,8 +230,11 @@ fn alerce_model(args: &BenchmarkArgs, scratch: &Path) -> anyhow::Result<Option<P
 /// `benchmark --neutral`: the survey-neutral model judged grouped by source beside the ZTF
 /// trees (and ALeRCE with `--alerce`), and written with `--save-model`.
 fn run_neutral_model(args: &BenchmarkArgs) -> anyhow::Result<ExitCode> {
-    use crate::experiments::neutral::{render_neutral, run_neutral, NeutralConfig};
-    // The ZTF trees beside it leave out what the bundled default's audit left out.
+    use crate::experiments::neutral::{
+        render_neutral, run_neutral, FoldNeutralising, NeutralConfig,
+    };
+    // With --audit-once, the ZTF trees beside it leave out what the bundled default's audit
+    // of the split's training and validation objects left out.
     let ztf_neutralised = crate::assets::default_trees_model()
         .and_then(|p| crate::model::file::read_header(&p).ok())
         .and_then(|h| {
@@ -246,6 +252,13 @@ fn run_neutral_model(args: &BenchmarkArgs) -> anyhow::Result<ExitCode> {
         trees: TreeConfig {
             members: args.members,
             ..TreeConfig::default()
+        },
+        neutralising: if args.keep_features {
+            FoldNeutralising::Keep
+        } else if args.audit_once {
+            FoldNeutralising::Once
+        } else {
+            FoldNeutralising::Nested
         },
         ztf_neutralised,
         save_model: args.save_model.clone(),

@@ -7,12 +7,13 @@
 //! Everything here runs on the objects it is given, which the benchmark restricts to the
 //! training and validation parts of its split: the choice never sees a test object.
 
-use super::answers::train_trees_present;
+use super::answers::train_set_trees_present;
 use super::benchmark::TREES_FEATURES;
-use super::benchmark::{tree_row_at, BenchmarkError, MAX_DETECTIONS, REAL_CLASSES};
+use super::benchmark::{tree_rows_for, BenchmarkError, MAX_DETECTIONS, REAL_CLASSES};
 use crate::experiments::groups::{grouped_folds, Fold, GroupedObject};
+use crate::features::sets::FeatureSet;
 use crate::model::trees::{TreeConfig, TreeEnsemble};
-use crate::sequence::neutral::ObjectSequence;
+use crate::sequence::neutral::{AlertObject, ObjectSequence};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -59,10 +60,12 @@ pub struct ShortcutAudit {
     pub neutralised: Vec<String>,
 }
 
-/// The features of an object's last detection (up to [`MAX_DETECTIONS`]), the one scored;
-/// None where the trees' features do not read it.
-fn last_row(s: &ObjectSequence) -> Option<Vec<f32>> {
-    tree_row_at(s, s.alerts.len().min(MAX_DETECTIONS).saturating_sub(1))
+/// The features of `set` at an object's last detection (up to [`MAX_DETECTIONS`]), the one
+/// scored; None where the set does not read it.
+fn last_row(set: FeatureSet, s: &ObjectSequence) -> Option<Vec<f32>> {
+    let refs = s.alert_refs();
+    let k = s.alerts.len().min(MAX_DETECTIONS).saturating_sub(1);
+    set.tree_row(*refs.get(k)?, &refs[..k]).ok()
 }
 
 /// Mean recall over the classes present in `pairs` (truth, predicted).
@@ -144,14 +147,15 @@ fn real_class(model: &TreeEnsemble, p: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// Per feature, the pooled balanced accuracy lost when it is shuffled.
+/// Per feature of `set`, the pooled balanced accuracy lost when it is shuffled.
 fn drops(
+    set: FeatureSet,
     folds: &[HeldOut],
     classes: usize,
     target: &dyn Fn(&TreeEnsemble, usize) -> usize,
 ) -> Result<(f64, Vec<f64>), BenchmarkError> {
     let base = pooled(folds, classes, None, 0, target)?;
-    let features = TREES_FEATURES.tree_features();
+    let features = set.tree_features();
     let mut out = Vec::with_capacity(features.len());
     for j in 0..features.len() {
         // Averaged over three shuffles: one permutation of ~100 objects is noisy.
@@ -164,9 +168,10 @@ fn drops(
     Ok((base, out))
 }
 
-/// The source classifier: trees telling the group of an object from its features, judged
-/// by object-level folds stratified by group.
+/// The source classifier: trees telling the group of an object from its features (those of
+/// `set`), judged by object-level folds stratified by group.
 fn source_folds(
+    set: FeatureSet,
     objects: &[&GroupedObject],
     by_id: &HashMap<&str, &ObjectSequence>,
     groups: &[String],
@@ -190,11 +195,7 @@ fn source_folds(
             fold_of.insert(id, i % SOURCE_FOLDS);
         }
     }
-    let features: Vec<String> = TREES_FEATURES
-        .tree_features()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let features: Vec<String> = set.tree_features().iter().map(|s| s.to_string()).collect();
     let mut out = Vec::new();
     for f in 0..SOURCE_FOLDS {
         let (mut rows, mut ys) = (Vec::new(), Vec::new());
@@ -205,7 +206,7 @@ fn source_folds(
             };
             let y = index[o.group.as_str()];
             if fold_of.get(o.object_id.as_str()) == Some(&f) {
-                let Some(row) = last_row(s) else {
+                let Some(row) = last_row(set, s) else {
                     continue;
                 };
                 held_rows.push(row);
@@ -213,7 +214,7 @@ fn source_folds(
                 labels.push(o.label.clone());
             } else {
                 let one = HashMap::from([(s.key.id.clone(), y)]);
-                let (r, _) = super::benchmark::tree_rows(&[*s], &one);
+                let (r, _) = tree_rows_for(&[*s], &one, set);
                 ys.extend(std::iter::repeat_n(y, r.len()));
                 rows.extend(r);
             }
@@ -228,8 +229,9 @@ fn source_folds(
     Ok(out)
 }
 
-/// The class answer under leave-one-group-out over `objects`, trees without rules.
+/// The class answer under leave-one-group-out over `objects`, trees of `set` without rules.
 fn class_folds(
+    set: FeatureSet,
     objects: &[GroupedObject],
     by_id: &HashMap<&str, &ObjectSequence>,
     config: &TreeConfig,
@@ -257,7 +259,7 @@ fn class_folds(
                     .map(|l| (id.clone(), l.to_string()))
             })
             .collect();
-        let model = train_trees_present(&train, &labels, config)?;
+        let model = train_set_trees_present(&train, &labels, set, config)?;
         let (mut rows, mut truth, mut labels) = (Vec::new(), Vec::new(), Vec::new());
         for id in &fold.test {
             let (Some(s), Some(l)) = (by_id.get(id.as_str()), label_of.get(id.as_str())) else {
@@ -268,7 +270,7 @@ fn class_folds(
             let Some(t) = REAL_CLASSES.iter().position(|c| c == l) else {
                 continue;
             };
-            let Some(row) = last_row(s) else {
+            let Some(row) = last_row(set, s) else {
                 continue;
             };
             rows.push(row);
@@ -285,8 +287,21 @@ fn class_folds(
     Ok(out)
 }
 
-/// Runs the audit on `objects` (the split's training and validation objects).
+/// Runs the audit of the ZTF trees' features ([`TREES_FEATURES`]) on `objects` (the
+/// split's training and validation objects).
 pub fn shortcut_audit(
+    objects: &[GroupedObject],
+    by_id: &HashMap<&str, &ObjectSequence>,
+    config: &TreeConfig,
+    say: &dyn Fn(&str),
+) -> Result<ShortcutAudit, BenchmarkError> {
+    shortcut_audit_for(TREES_FEATURES, objects, by_id, config, say)
+}
+
+/// [`shortcut_audit`] of the trees of any feature set: the features shuffled, named and
+/// neutralised are `set`'s, and every tree trained reads them.
+pub fn shortcut_audit_for(
+    set: FeatureSet,
     objects: &[GroupedObject],
     by_id: &HashMap<&str, &ObjectSequence>,
     config: &TreeConfig,
@@ -316,8 +331,8 @@ pub fn shortcut_audit(
         neutralised: Vec::new(),
         ..config.clone()
     };
-    let src = source_folds(&told, by_id, &groups, &source_config)?;
-    let (source_ba, source_drop) = drops(&src, groups.len(), &same)?;
+    let src = source_folds(set, &told, by_id, &groups, &source_config)?;
+    let (source_ba, source_drop) = drops(set, &src, groups.len(), &same)?;
     let mut hits = 0usize;
     let mut total = 0usize;
     let mut by_class: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
@@ -334,9 +349,9 @@ pub fn shortcut_audit(
         neutralised: Vec::new(),
         ..config.clone()
     };
-    let cls = class_folds(objects, by_id, &base_config)?;
-    let (grouped_all, class_drop) = drops(&cls, REAL_CLASSES.len(), &real_class)?;
-    let mut importance: Vec<FeatureImportance> = TREES_FEATURES
+    let cls = class_folds(set, objects, by_id, &base_config)?;
+    let (grouped_all, class_drop) = drops(set, &cls, REAL_CLASSES.len(), &real_class)?;
+    let mut importance: Vec<FeatureImportance> = set
         .tree_features()
         .iter()
         .enumerate()
@@ -364,7 +379,7 @@ pub fn shortcut_audit(
             ..config.clone()
         };
         let ba = pooled(
-            &class_folds(objects, by_id, &trial)?,
+            &class_folds(set, objects, by_id, &trial)?,
             REAL_CLASSES.len(),
             None,
             0,
@@ -481,7 +496,19 @@ pub fn nested_tree_config(
     by_id: &HashMap<&str, &ObjectSequence>,
     trees: &TreeConfig,
 ) -> Result<TreeConfig, BenchmarkError> {
-    let audit = shortcut_audit(
+    nested_tree_config_for(TREES_FEATURES, objects, fold, by_id, trees)
+}
+
+/// [`nested_tree_config`] for trees of the features of `set`, audited in those features.
+pub fn nested_tree_config_for(
+    set: FeatureSet,
+    objects: &[GroupedObject],
+    fold: &Fold,
+    by_id: &HashMap<&str, &ObjectSequence>,
+    trees: &TreeConfig,
+) -> Result<TreeConfig, BenchmarkError> {
+    let audit = shortcut_audit_for(
+        set,
         &fold_audit_objects(objects, fold),
         by_id,
         &TreeConfig {
@@ -499,6 +526,57 @@ pub fn nested_tree_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::answers::read_labelled_objects;
+    use crate::experiments::benchmark::read_split;
+    use crate::experiments::groups::grouped_objects;
+    use std::path::Path;
+
+    /// The audit shuffles, names and neutralises the features of the set it is given, each
+    /// once, whichever set that is.
+    #[test]
+    fn the_audit_reads_the_features_of_the_set_it_is_given() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+        let split =
+            read_split(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/benchmark/split.csv"))
+                .expect("split");
+        let wanted: HashSet<&str> = split
+            .iter()
+            .filter(|r| r.part != "test")
+            .map(|r| r.object_id.as_str())
+            .collect();
+        let (sequences, _) = read_labelled_objects(&data, &|id| wanted.contains(id));
+        let loaded: HashSet<&str> = sequences.iter().map(|s| s.key.id.as_str()).collect();
+        let objects = grouped_objects(&data, &split, &loaded).expect("groups");
+        let by_id: HashMap<&str, &ObjectSequence> =
+            sequences.iter().map(|s| (s.key.id.as_str(), s)).collect();
+        // Small trees: what is checked is which features the audit reads, not its verdict.
+        let config = TreeConfig {
+            members: 1,
+            iterations: 10,
+            ..TreeConfig::default()
+        };
+        for set in [FeatureSet::Neutral, TREES_FEATURES] {
+            let audit = shortcut_audit_for(set, &objects, &by_id, &config, &|_| {}).expect("audit");
+            let mut named: Vec<&str> = audit
+                .importance
+                .iter()
+                .map(|i| i.feature.as_str())
+                .collect();
+            named.sort_unstable();
+            let mut features = set.tree_features().to_vec();
+            features.sort_unstable();
+            assert_eq!(named, features, "{}", set.name());
+            assert!(audit.importance.iter().all(|i| i.source_drop.is_finite()));
+            assert!(audit
+                .candidates
+                .iter()
+                .all(|c| features.contains(&c.as_str())));
+            assert!(audit
+                .neutralised
+                .iter()
+                .all(|n| audit.candidates.contains(n)));
+        }
+    }
 
     #[test]
     fn a_folds_own_audit_reads_none_of_its_held_out_objects() {

@@ -50,12 +50,6 @@ pub const NEUTRAL_TABULAR_FEATURES: [&str; 20] = [
     "g_minus_r_30d",
 ];
 
-/// Features that the shortcut audit of the ZTF default found to say which source (file,
-/// broker) an object came from more than what it is (`drb` present or not, the galactic
-/// and ecliptic latitude of a broker's fields): a neutral model trained on ZTF objects reads
-/// them as missing, as the ZTF default does.
-pub const NEUTRALISED: [&str; 3] = ["reliability", "abs_gal_lat", "abs_ecl_lat"];
-
 /// One detection in survey-neutral terms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NeutralDetection {
