@@ -25,7 +25,8 @@ pub const DEFAULT_MODEL_NAME: &str = "default-fused";
 pub const DEFAULT_TREES_NAME: &str = "default-trees";
 /// The file stems of the networks in `models/` that the benchmark fuses with its trees into
 /// the default answer (`benchmark --fuse-with` when none is given).
-pub const DEFAULT_FUSED_NETWORKS: [&str; 1] = ["enhanced-real"];
+pub const DEFAULT_FUSED_NETWORKS: [&str; 3] =
+    ["enhanced-real", "enhanced-real-s13", "enhanced-real-s14"];
 /// The bundled model of survey-neutral features (see [`neutral_model`]).
 pub const NEUTRAL_MODEL_NAME: &str = "neutral-trees";
 

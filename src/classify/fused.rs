@@ -238,15 +238,24 @@ impl LoadedModel {
                     })
                     .collect();
                 let (mut probs, mut std) = mean_answer(&weighted, classes.len());
-                // Where no member that carries weight has a spread of its own (networks), an
-                // ensemble of two or more has the spread of their answers; one alone has
-                // none, and zeros would read as certainty.
+                // Members without a spread of their own (networks) give one together, two or
+                // more of them: how far apart their answers are, times their share of the
+                // weight, added to the others' (a tree ensemble's carried through the mean).
+                // One network alone gives none, and zeros would read as certainty.
                 let own_spread = weighted.iter().any(|a| a.has_spread && a.weight > 0.0);
-                let carrying = weighted.iter().filter(|a| a.weight > 0.0).count();
-                if !own_spread && carrying >= 2 {
-                    std = between_members(&weighted, &probs);
+                let networks: Vec<&MemberAnswer> = weighted
+                    .iter()
+                    .filter(|a| !a.has_spread && a.weight > 0.0)
+                    .collect();
+                if networks.len() >= 2 {
+                    let total: f32 = weighted.iter().map(|a| a.weight).sum();
+                    let share = networks.iter().map(|a| a.weight).sum::<f32>() / total;
+                    let between = between_members(&networks, classes.len());
+                    for (s, b) in std.iter_mut().zip(between) {
+                        *s = (s.powi(2) + (share * b).powi(2)).sqrt();
+                    }
                 }
-                let spread_known = own_spread || carrying >= 2;
+                let spread_known = own_spread || networks.len() >= 2;
                 let top = crate::model::probs::argmax(&probs);
                 let differing = weighted
                     .iter()
@@ -307,18 +316,22 @@ fn mean_answer(given: &[MemberAnswer], classes: usize) -> (Vec<f32>, Vec<f32>) {
     (probs, std)
 }
 
-/// The weighted standard deviation of the members' probabilities around their weighted
-/// mean `mean`, class by class: how far a network ensemble's members disagree.
-fn between_members(given: &[MemberAnswer], mean: &[f32]) -> Vec<f32> {
+/// The weighted standard deviation of `given` members' probabilities around their own
+/// weighted mean, class by class: how far a network ensemble's members disagree.
+fn between_members(given: &[&MemberAnswer], classes: usize) -> Vec<f32> {
     let total: f32 = given.iter().map(|a| a.weight).sum();
     if total <= 0.0 {
-        return vec![0.0; mean.len()];
+        return vec![0.0; classes];
     }
-    (0..mean.len())
+    (0..classes)
         .map(|c| {
+            let mean: f32 = given
+                .iter()
+                .map(|a| a.weight / total * a.probabilities[c])
+                .sum();
             given
                 .iter()
-                .map(|a| a.weight / total * (a.probabilities[c] - mean[c]).powi(2))
+                .map(|a| a.weight / total * (a.probabilities[c] - mean).powi(2))
                 .sum::<f32>()
                 .sqrt()
         })
@@ -338,11 +351,10 @@ mod tests {
             member: 0,
             has_spread: false,
         };
-        // A member at weight 0 (the default's trees) does not count.
-        let given = [answer(0.9, 0.5), answer(0.5, 0.5), answer(0.0, 0.0)];
+        let given = [answer(0.9, 0.5), answer(0.5, 0.5)];
         let (p, _) = mean_answer(&given, 2);
         assert!((p[0] - 0.7).abs() < 1e-6, "{p:?}");
-        let s = between_members(&given, &p);
+        let s = between_members(&[&given[0], &given[1]], 2);
         assert!(
             (s[0] - 0.2).abs() < 1e-6 && (s[1] - 0.2).abs() < 1e-6,
             "{s:?}"

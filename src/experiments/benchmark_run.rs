@@ -387,17 +387,7 @@ fn grouped_part(
                     work: &runs,
                     iterations: config.retrain_iterations,
                     cancel: &never,
-                    ensemble: (config.fuse_with.len() >= 2).then(|| {
-                        config
-                            .fuse_with
-                            .iter()
-                            .map(|p| {
-                                crate::experiments::default_fused::networks_name(
-                                    std::slice::from_ref(p),
-                                )
-                            })
-                            .collect()
-                    }),
+                    ensemble: crate::experiments::default_fused::ensemble_names(&config.fuse_with),
                 }
             }),
         },

@@ -21,6 +21,15 @@ pub fn networks_name(nets: &[PathBuf]) -> String {
         .join(" + ")
 }
 
+/// The names of `nets` when they are an ensemble (two or more), each its file stem.
+pub fn ensemble_names(nets: &[PathBuf]) -> Option<Vec<String>> {
+    (nets.len() >= 2).then(|| {
+        nets.iter()
+            .map(|p| networks_name(std::slice::from_ref(p)))
+            .collect()
+    })
+}
+
 /// The trees' weight in the fused default: the one the grouped validation chose for
 /// `nets` (retrained per fold under the same name), else the plain mean.
 pub fn fused_trees_weight(

@@ -492,14 +492,19 @@ fn add_chosen_elsewhere_rows(
         weighted, truth, group_of, &balanced,
     );
     for c in &chosen {
-        let prefix = format!("fused: {DEFAULT_TREES_NAME} + {} ", c.network);
-        let prefix_weighted = format!("fused: {DEFAULT_TREES_NAME} x ");
-        let suffix = format!("+ {} (retrained per fold; weight chosen here)", c.network);
+        let plain = format!(
+            "fused: {DEFAULT_TREES_NAME} + {} (retrained per fold)",
+            c.network
+        );
+        let chosen_here = format!("{} (retrained per fold; weight chosen here)", c.network);
         let at = models
             .iter()
             .rposition(|m| {
-                m.model.starts_with(&prefix)
-                    || (m.model.starts_with(&prefix_weighted) && m.model.ends_with(&suffix))
+                m.model == plain
+                    || m.model
+                        .strip_prefix(&format!("fused: {DEFAULT_TREES_NAME} x "))
+                        .and_then(|rest| rest.split_once(" + "))
+                        .is_some_and(|(_, rest)| rest == chosen_here)
             })
             .map_or(models.len(), |i| i + 1);
         let weights: Vec<String> = c

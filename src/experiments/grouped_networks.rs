@@ -353,7 +353,12 @@ pub fn network_models(
     if let Some(names) = &nets.ensemble {
         let members: Vec<&RetrainedNetwork> = names
             .iter()
-            .filter_map(|n| retrained_nets.iter().find(|r| &r.name == n))
+            .filter_map(|n| {
+                nets.configs
+                    .iter()
+                    .position(|c| &name_of(c) == n)
+                    .and_then(|i| retrained_nets.get(i))
+            })
             .collect();
         if members.len() == names.len() && members.len() >= 2 {
             let name = names.join(" + ");

@@ -231,11 +231,13 @@ fn a_fused_base_fine_tunes_its_trees_and_keeps_its_network() {
     let (new_header, new_members) = read(&new[0]);
     assert_eq!(new_header.kind, stampseq::model::file::ModelKind::Fused);
     assert_eq!(new_header.classes, old_header.classes);
-    assert_eq!(new_members.len(), 2);
-    assert_eq!(
-        new_members[1], old_members[1],
-        "the network is kept as it was"
-    );
+    assert_eq!(new_members.len(), old_members.len());
+    for i in 1..old_members.len() {
+        assert_eq!(
+            new_members[i], old_members[i],
+            "network {i} is kept as it was"
+        );
+    }
     assert_ne!(new_members[0], old_members[0], "the trees are retrained");
     assert!(new_header.provenance.source.contains("fine-tuned"));
 }
@@ -368,7 +370,7 @@ fn a_fused_fine_tune_chooses_the_trees_weight_out_of_fold_and_records_it() {
 }
 
 #[test]
-fn an_ensemble_of_networks_has_the_spread_of_its_members_and_trees_at_weight_0_add_none() {
+fn an_ensemble_of_networks_adds_the_spread_of_its_members_to_the_trees_spread() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fused = dir.path().join("ensemble.stampseq");
     let out = stampseq()
@@ -376,7 +378,7 @@ fn an_ensemble_of_networks_has_the_spread_of_its_members_and_trees_at_weight_0_a
         .arg(bundled("default-trees"))
         .arg(bundled("enhanced-real"))
         .arg(bundled("tsc-gru-real"))
-        .args(["--weights", "0,1,1"])
+        .args(["--weights", "1,2,2"])
         .arg("--out")
         .arg(&fused)
         .output()
@@ -387,21 +389,25 @@ fn an_ensemble_of_networks_has_the_spread_of_its_members_and_trees_at_weight_0_a
         String::from_utf8_lossy(&out.stderr)
     );
     let raw = ["--no-rules"];
-    let (f, a, b) = (
+    let (f, t, a, b) = (
         answers(&fused, &raw),
+        answers(&bundled("default-trees"), &raw),
         answers(&bundled("enhanced-real"), &raw),
         answers(&bundled("tsc-gru-real"), &raw),
     );
     assert_eq!(f.len(), 56, "every detection of the sample answered");
     let mut spread = 0.0;
     for (key, (p, sd, _, _)) in &f {
+        let (pt, sdt, _, _) = &t[key];
         let (pa, _, _, _) = &a[key];
         let (pb, _, _, _) = &b[key];
         for c in 0..5 {
-            let mean = 0.5 * (pa[c] + pb[c]);
+            let mean = 0.2 * pt[c] + 0.4 * (pa[c] + pb[c]);
             assert!((p[c] - mean).abs() < 1e-5, "{key:?} {}", FIVE[c]);
-            // Two networks at equal weight: their spread is half their difference.
-            let expected = 0.5 * (pa[c] - pb[c]).abs();
+            // The trees' spread at their weight, and the two networks' (at equal weight,
+            // half their difference) at theirs, added in quadrature.
+            let networks = 0.8 * 0.5 * (pa[c] - pb[c]).abs();
+            let expected = ((0.2 * sdt[c]).powi(2) + networks.powi(2)).sqrt();
             assert!(
                 (sd[c] - expected).abs() < 1e-5,
                 "{key:?} sd {}: {} vs {expected}",
