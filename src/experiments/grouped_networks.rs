@@ -426,22 +426,9 @@ pub fn fuse_per_fold(
 ) -> Result<Answers, BenchmarkError> {
     let mut pooled = Answers::default();
     for (fold_index, fold) in folds.iter().enumerate() {
-        let mut members = Vec::new();
-        if let Some(trees) = trees_of_fold {
-            let Some(Some(trees)) = trees.get(fold_index) else {
-                continue;
-            };
-            members.push(fold_trees_model(trees));
-        }
-        for net in networks {
-            if let Some((_, path)) = net.best_of_fold.iter().find(|(i, _)| *i == fold_index) {
-                members.push(LoadedModel::load_for(path, backend)?);
-            }
-        }
-        if members.len() < networks.len() + usize::from(trees_of_fold.is_some()) {
+        let Some(model) = fused_of_fold(fold_index, networks, trees_of_fold, backend)? else {
             continue;
-        }
-        let model = LoadedModel::fuse(members, "fused", None, Path::new("fused.stampseq"))?;
+        };
         let held_out = held_out_of(fold, by_id);
         let answers = over_five(classify_all(&model, &held_out, backend)?);
         pooled.classes = answers.classes;
@@ -466,19 +453,15 @@ fn ensemble_at_weights(
         .map(|&w| (w, Answers::default()))
         .collect();
     for (fold_index, fold) in scope.folds.iter().enumerate() {
-        let Some(Some(trees)) = scope.trees_of_fold.get(fold_index) else {
+        let Some(model) = fused_of_fold(
+            fold_index,
+            networks,
+            Some(scope.trees_of_fold),
+            scope.backend,
+        )?
+        else {
             continue;
         };
-        let mut members = vec![fold_trees_model(trees)];
-        for net in networks {
-            if let Some((_, path)) = net.best_of_fold.iter().find(|(i, _)| *i == fold_index) {
-                members.push(LoadedModel::load_for(path, scope.backend)?);
-            }
-        }
-        if members.len() < networks.len() + 1 {
-            continue;
-        }
-        let model = LoadedModel::fuse(members, "fused", None, Path::new("fused.stampseq"))?;
         let held_out = held_out_of(fold, scope.by_id);
         let answers =
             crate::experiments::answers::classify_all_at_weights(&model, &held_out, &weight_sets)?;
@@ -489,6 +472,35 @@ fn ensemble_at_weights(
         }
     }
     Ok(pooled)
+}
+
+/// The fold's trees (when `trees_of_fold` is given) and `networks`' runs of the fold fused
+/// into one model; None where the fold lacks one of them.
+fn fused_of_fold(
+    fold_index: usize,
+    networks: &[&RetrainedNetwork],
+    trees_of_fold: Option<&[Option<crate::model::trees::TreeEnsemble>]>,
+    backend: &ResolvedBackend,
+) -> Result<Option<LoadedModel>, BenchmarkError> {
+    let mut members = Vec::new();
+    if let Some(trees) = trees_of_fold {
+        let Some(Some(trees)) = trees.get(fold_index) else {
+            return Ok(None);
+        };
+        members.push(fold_trees_model(trees));
+    }
+    for net in networks {
+        let Some((_, path)) = net.best_of_fold.iter().find(|(i, _)| *i == fold_index) else {
+            return Ok(None);
+        };
+        members.push(LoadedModel::load_for(path, backend)?);
+    }
+    Ok(Some(LoadedModel::fuse(
+        members,
+        "fused",
+        None,
+        Path::new("fused.stampseq"),
+    )?))
 }
 
 /// A fold's held-out objects, in a fixed order.
