@@ -160,6 +160,7 @@ impl LoadedModel {
         let crop = self.header.crop;
         let stats = &self.header.feature_stats;
         let features = self.feature_set();
+        let temporal = matches!(self.net, Net::Temporal(_));
         let mut bounds = Vec::new();
         let mut start = 0;
         for i in 1..=items.len() {
@@ -179,7 +180,25 @@ impl LoadedModel {
                 .map(|item| features.network_input(item.alert, crop, stats))
                 .collect();
             let (mut stamps, mut features_in, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+            // The time of each object's first kept detection, which a temporal model counts
+            // from.
+            let mut first_time: Option<(&str, f64)> = None;
             for (item, p) in chunk.iter().zip(prepared) {
+                let p = p.map_err(|reason| reason.to_string()).and_then(|input| {
+                    if !temporal {
+                        return Ok(input);
+                    }
+                    let time = item.alert.days();
+                    match first_time {
+                        Some((name, t0)) if name == item.object.name => {
+                            untimed(t0, time).map_or(Ok(input), Err)
+                        }
+                        _ => {
+                            first_time = Some((item.object.name, time));
+                            Ok(input)
+                        }
+                    }
+                });
                 match p {
                     Ok((s, f)) => {
                         stamps.extend(s);
@@ -190,7 +209,7 @@ impl LoadedModel {
                         object_id: item.object.name.to_string(),
                         k: item.k,
                         source: item.alert.source(),
-                        reason: reason.to_string(),
+                        reason,
                     }),
                 }
             }
@@ -201,6 +220,19 @@ impl LoadedModel {
             let probabilities = self.network_probabilities(stamps, features_in, &steps, device)?;
             for (item, mut probs) in kept.into_iter().zip(probabilities) {
                 if !item.answer {
+                    continue;
+                }
+                // A class read off NaNs would be the first class, not an answer.
+                if probs.iter().any(|p| !p.is_finite()) {
+                    out.skipped.push(SkippedAlert {
+                        object_id: item.object.name.to_string(),
+                        k: item.k,
+                        source: item.alert.source(),
+                        reason: format!(
+                            "{} gave no finite probabilities for this detection (an input out of range)",
+                            self.name()
+                        ),
+                    });
                     continue;
                 }
                 let rule = rule(item, &mut probs);
@@ -274,7 +306,12 @@ fn temporal_probabilities(
         let t0 = steps[start].1;
         for k in 0..t {
             let src = start + k.min(len - 1);
-            days[g * t + k] = (steps[src].1 - t0) as f32;
+            // The first detection is at zero whether or not its alert gives a time.
+            days[g * t + k] = if src == start {
+                0.0
+            } else {
+                (steps[src].1 - t0) as f32
+            };
             if k < len {
                 let slot = g * t + k;
                 s[slot * per..(slot + 1) * per]
@@ -309,6 +346,15 @@ fn temporal_probabilities(
         }
     }
     Ok(out)
+}
+
+/// Why a temporal model cannot place a detection after its object's first (at `first`),
+/// if it cannot: its time or the first's is not a number.
+fn untimed(first: f64, time: f64) -> Option<String> {
+    (!(first.is_finite() && time.is_finite())).then(|| {
+        "no observation time to place it after the object's first detection (a temporal model reads the days between them)"
+            .to_string()
+    })
 }
 
 /// One detection a network reads: its object, its place among the object's loaded

@@ -406,8 +406,22 @@ impl Builder<'_> {
             }
             match step {
                 Ok(s) => {
+                    // The first detection is at zero whether or not its alert gives a time;
+                    // a later one without a time (or after a first without) cannot be placed.
                     let t0 = *first.get_or_insert(s.time);
-                    object.days.push((s.time - t0) as f32);
+                    let day = if object.steps() == 0 {
+                        0.0
+                    } else {
+                        s.time - t0
+                    };
+                    if !day.is_finite() {
+                        self.summary.bad_detections += 1;
+                        self.first_bad.get_or_insert_with(|| {
+                            format!("{object_id}: no observation time to place it after the first detection")
+                        });
+                        continue;
+                    }
+                    object.days.push(day as f32);
                     object.raw.extend(s.raw);
                     object.stamps.extend(s.stamps);
                     *self.sides.entry(s.side).or_default() += 1;

@@ -165,3 +165,84 @@ fn wrong_model_files_are_refused_with_a_reason() {
         assert!(err.contains(expect), "{}: {err}", path.display());
     }
 }
+
+/// Records without an observation time (ALeRCE's stamp classifier test set gives no jd): a
+/// temporal model answers an object's first detection at day zero, leaves out a later one
+/// with the reason, and never reads a class off NaN probabilities (it answered every one of
+/// these AGN, from NaNs, before).
+#[test]
+fn a_temporal_model_answers_a_first_detection_without_a_time_and_leaves_out_a_later_one() {
+    use stampseq::alert::{read_all_any, AnyAlert};
+    use stampseq::backend::BackendChoice;
+    use stampseq::classify::{ClassifyOptions, LoadedModel};
+    use stampseq::sequence::neutral::group_objects;
+    use std::sync::atomic::AtomicBool;
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/models/tsc-gru-real.stampseq");
+    let backend = LoadedModel::backend_for(&path, BackendChoice::Cpu);
+    let model = LoadedModel::load_for(&path, &backend).expect("bundled model");
+    let run = |alerts: Vec<AnyAlert>| {
+        let (objects, _) = group_objects(alerts);
+        model
+            .classify(
+                &objects,
+                &ClassifyOptions::default(),
+                &backend.device,
+                &AtomicBool::new(false),
+                &|_, _| {},
+            )
+            .expect("classify")
+    };
+
+    let (stamps, _) = read_all_any(
+        &[ztf("aux/alerce_stamp_classifier_test_stamps.avro")],
+        &Default::default(),
+    );
+    assert_eq!(stamps.len(), 51);
+    let out = run(stamps);
+    assert_eq!(out.rows.len(), 51, "left out: {:?}", out.skipped);
+    for row in &out.rows {
+        assert!(
+            row.probabilities.iter().all(|p| p.is_finite()),
+            "{}: {:?}",
+            row.object_id,
+            row.probabilities
+        );
+    }
+    let classes: std::collections::HashSet<&str> =
+        out.rows.iter().map(|r| r.top_class.as_str()).collect();
+    assert!(classes.len() >= 2, "one class for all: {classes:?}");
+
+    // A real object of several nights whose later alerts lost their time.
+    let (mut alerts, _) = read_all_any(&[ztf("sequences/ZTF21abiuvdk")], &Default::default());
+    assert!(alerts.len() >= 3);
+    let first = alerts
+        .iter()
+        .filter_map(|a| a.as_ref().ztf().map(|z| z.candidate.jd))
+        .fold(f64::INFINITY, f64::min);
+    for alert in &mut alerts {
+        if let AnyAlert::Ztf(z) = alert {
+            if z.candidate.jd > first {
+                z.candidate.jd = f64::NAN;
+            }
+        }
+    }
+    let out = run(alerts);
+    assert_eq!(
+        out.rows.len(),
+        1,
+        "only the first detection: {:?}",
+        out.rows
+    );
+    assert_eq!(out.rows[0].k, 1);
+    assert!(out.rows[0].probabilities.iter().all(|p| p.is_finite()));
+    assert!(!out.skipped.is_empty());
+    assert!(
+        out.skipped
+            .iter()
+            .all(|s| s.reason.contains("no observation time") && s.k > 1),
+        "{:?}",
+        out.skipped
+    );
+}
