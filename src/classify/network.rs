@@ -184,33 +184,38 @@ impl LoadedModel {
             // from.
             let mut first_time: Option<(&str, f64)> = None;
             for (item, p) in chunk.iter().zip(prepared) {
-                let p = p.map_err(|reason| reason.to_string()).and_then(|input| {
-                    if !temporal {
-                        return Ok(input);
-                    }
-                    let time = item.alert.days();
-                    match first_time {
-                        Some((name, t0)) if name == item.object.name => {
-                            untimed(t0, time).map_or(Ok(input), Err)
-                        }
-                        _ => {
-                            first_time = Some((item.object.name, time));
-                            Ok(input)
-                        }
-                    }
-                });
-                match p {
+                let reason = match p {
                     Ok((s, f)) => {
-                        stamps.extend(s);
-                        features_in.extend(f);
-                        kept.push(item);
+                        let untimed_reason = temporal
+                            .then(|| {
+                                let time = item.alert.days();
+                                match first_time {
+                                    Some((name, t0)) if name == item.object.name => {
+                                        untimed(t0, time)
+                                    }
+                                    _ => {
+                                        first_time = Some((item.object.name, time));
+                                        None
+                                    }
+                                }
+                            })
+                            .flatten();
+                        if untimed_reason.is_none() {
+                            stamps.extend(s);
+                            features_in.extend(f);
+                            kept.push(item);
+                        }
+                        untimed_reason
                     }
-                    Err(reason) => out.skipped.push(SkippedAlert {
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(reason) = reason {
+                    out.skipped.push(SkippedAlert {
                         object_id: item.object.name.to_string(),
                         k: item.k,
                         source: item.alert.source(),
                         reason,
-                    }),
+                    });
                 }
             }
             let steps: Vec<(&str, f64)> = kept
