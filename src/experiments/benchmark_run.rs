@@ -202,7 +202,23 @@ pub fn run_benchmark(
         grouped_objects: &grouped_objects,
         sequences: &sequences,
     };
-    fused_default.score(config, &mut scored, &mut grouped, say)?;
+    let fused_file = fused_default.score(config, &mut scored, &mut grouped, say)?;
+    let external = crate::experiments::external::score_external(
+        &config.data,
+        &loaded,
+        (
+            DEFAULT_TREES_NAME,
+            LoadedModel::from_trees(trees.clone(), header.clone(), &model_path),
+        ),
+        &config
+            .models
+            .iter()
+            .cloned()
+            .chain(fused_file)
+            .collect::<Vec<_>>(),
+        &config.backend,
+        say,
+    )?;
 
     let repeats = Repeats {
         config,
@@ -215,15 +231,7 @@ pub fn run_benchmark(
     };
     let (rep_three, rep_five) = repeats.score(&scored, say)?;
     let models = model_reports(&scored, &test_truth, &rep_three, &rep_five, &mut notes);
-    if config.repeats > 0 {
-        notes.push(format!(
-            "Repeats: {} fresh stratified splits of the same objects (seeds 1000..); the trees \
-             and the majority answer are retrained on each; the bundled networks are not \
-             retrained (too slow on this CPU) and are scored on each repeat's test part, which \
-             never holds an object they were trained or selected on.",
-            config.repeats
-        ));
-    }
+    notes.extend(repeats_note(config.repeats));
     let report = BenchmarkReport {
         split: config.split.clone(),
         counts,
@@ -233,6 +241,7 @@ pub fn run_benchmark(
         models,
         simulation_ablation: ablation,
         grouped: Some(grouped),
+        external,
         notes,
     };
     write_outputs(&report, &config.out)?;
@@ -252,6 +261,17 @@ pub fn run_benchmark(
     Ok(report)
 }
 
+fn repeats_note(repeats: usize) -> Option<String> {
+    (repeats > 0).then(|| {
+        format!(
+            "Repeats: {repeats} fresh stratified splits of the same objects (seeds 1000..); the \
+             trees and the majority answer are retrained on each; the bundled networks are not \
+             retrained (too slow on this CPU) and are scored on each repeat's test part, which \
+             never holds an object they were trained or selected on."
+        )
+    })
+}
+
 /// The fused default: the trees trained here with `--fuse-with` at the trees' weight the
 /// grouped validation chose, scored beside the others in both tables.
 struct FusedDefault<'a> {
@@ -269,7 +289,7 @@ impl FusedDefault<'_> {
         scored: &mut Vec<Scored>,
         grouped: &mut crate::experiments::grouped::GroupedReport,
         say: &dyn Fn(&str),
-    ) -> Result<(), BenchmarkError> {
+    ) -> Result<Option<PathBuf>, BenchmarkError> {
         let Some(file) = crate::experiments::default_fused::fused_model_file(
             &config.fuse_with,
             self.trees,
@@ -277,13 +297,13 @@ impl FusedDefault<'_> {
             self.trees_weight,
         )?
         else {
-            return Ok(());
+            return Ok(None);
         };
-        let (fused, _) = other_models(config, &[file], self.sequences, say)?;
+        let (fused, _) = other_models(config, std::slice::from_ref(&file), self.sequences, say)?;
         add_fixed_rows(config, self.grouped_objects, &fused, grouped)?;
         let at = scored.iter().take_while(|s| s.retrained).count();
         scored.splice(at..at, fused);
-        Ok(())
+        Ok(Some(file))
     }
 }
 
@@ -741,60 +761,4 @@ fn save_default_model(
             })
         });
     Ok(write_tree_model(trees, &header, path)?)
-}
-
-/// A file-name-safe form of a model's name.
-fn slug(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .trim_matches('-')
-        .to_string()
-}
-
-fn write_outputs(report: &BenchmarkReport, out: &Path) -> Result<(), BenchmarkError> {
-    let err = |source: Box<dyn std::error::Error + Send + Sync>| BenchmarkError::File {
-        path: out.into(),
-        source,
-    };
-    std::fs::create_dir_all(out).map_err(|e| err(e.into()))?;
-    let json = serde_json::to_vec_pretty(report).map_err(|e| err(e.into()))?;
-    crate::atomic::write_atomic(&out.join("metrics.json"), &json).map_err(|e| err(e.into()))?;
-    crate::atomic::write_atomic(&out.join("table.md"), render_markdown(report).as_bytes())
-        .map_err(|e| err(e.into()))?;
-    let mut curves = Vec::new();
-    for m in &report.models {
-        let Some(t) = &m.five_classes else { continue };
-        let name = slug(&m.model);
-        crate::eval::plots::confusion_matrix(
-            &t.metrics.confusion,
-            &format!("{} — real test objects", m.model),
-            &out.join(format!("confusion-{name}.png")),
-            &out.join(format!("confusion-{name}.svg")),
-        )
-        .map_err(|e| err(e.into()))?;
-        if !m.model.starts_with("majority") {
-            curves.push((
-                m.model.clone(),
-                t.reliability
-                    .iter()
-                    .map(|b| (b.confidence, b.accuracy, b.count))
-                    .collect(),
-            ));
-        }
-    }
-    crate::eval::plots::reliability_diagram(
-        "Reliability on real test objects (five classes)",
-        &curves,
-        &out.join("reliability.png"),
-        &out.join("reliability.svg"),
-    )
-    .map_err(|e| err(e.into()))?;
-    Ok(())
 }

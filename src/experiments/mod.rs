@@ -9,6 +9,7 @@ pub mod answers;
 pub mod benchmark;
 pub mod benchmark_run;
 pub mod default_fused;
+pub mod external;
 pub mod finetune;
 pub mod fused;
 pub mod fusion_weight;

@@ -5,7 +5,7 @@ use super::benchmark::*;
 use super::grouped_render::render_grouped;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The simulated-data ablation: balanced accuracy on the real validation objects of trees
 /// trained on the real training objects alone and with the simulated ones added.
@@ -29,6 +29,8 @@ pub struct BenchmarkReport {
     pub simulation_ablation: Option<SimulationAblation>,
     /// The headline: every source group held out in turn (see `experiments::grouped`).
     pub grouped: Option<super::grouped::GroupedReport>,
+    /// Every model on a source outside the grouping (see `experiments::external`).
+    pub external: Option<super::external::ExternalReport>,
     pub notes: Vec<String>,
 }
 
@@ -41,6 +43,9 @@ pub fn render_markdown(report: &BenchmarkReport) -> String {
     let mut s = String::new();
     if let Some(g) = &report.grouped {
         s.push_str(&render_grouped(g, &report.models));
+        if let Some(e) = &report.external {
+            s.push_str(&super::external::render_external(e));
+        }
         s.push_str(
             "\n**Random object-level split** (the committed split: objects of one source on \
              both sides, so features that identify a source can stand in for the class; \
@@ -155,4 +160,60 @@ pub fn render_markdown(report: &BenchmarkReport) -> String {
         }
     }
     s
+}
+
+/// A file-name-safe form of a model's name.
+fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('-')
+        .to_string()
+}
+
+pub fn write_outputs(report: &BenchmarkReport, out: &Path) -> Result<(), BenchmarkError> {
+    let err = |source: Box<dyn std::error::Error + Send + Sync>| BenchmarkError::File {
+        path: out.into(),
+        source,
+    };
+    std::fs::create_dir_all(out).map_err(|e| err(e.into()))?;
+    let json = serde_json::to_vec_pretty(report).map_err(|e| err(e.into()))?;
+    crate::atomic::write_atomic(&out.join("metrics.json"), &json).map_err(|e| err(e.into()))?;
+    crate::atomic::write_atomic(&out.join("table.md"), render_markdown(report).as_bytes())
+        .map_err(|e| err(e.into()))?;
+    let mut curves = Vec::new();
+    for m in &report.models {
+        let Some(t) = &m.five_classes else { continue };
+        let name = slug(&m.model);
+        crate::eval::plots::confusion_matrix(
+            &t.metrics.confusion,
+            &format!("{} — real test objects", m.model),
+            &out.join(format!("confusion-{name}.png")),
+            &out.join(format!("confusion-{name}.svg")),
+        )
+        .map_err(|e| err(e.into()))?;
+        if !m.model.starts_with("majority") {
+            curves.push((
+                m.model.clone(),
+                t.reliability
+                    .iter()
+                    .map(|b| (b.confidence, b.accuracy, b.count))
+                    .collect(),
+            ));
+        }
+    }
+    crate::eval::plots::reliability_diagram(
+        "Reliability on real test objects (five classes)",
+        &curves,
+        &out.join("reliability.png"),
+        &out.join("reliability.svg"),
+    )
+    .map_err(|e| err(e.into()))?;
+    Ok(())
 }

@@ -281,6 +281,29 @@ fn benchmark_writes_its_table_metrics_and_figures() {
         assert!(ba(name) > ba("majority (per fold)"), "{name}");
     }
     assert!(table.contains("| default-fused |"), "{table}");
+    // A source outside the grouping: ALeRCE's stamp classifier test set, none of its objects
+    // among the shared ones, every record of the three classes scored for the trees and the
+    // fused default as the benchmark leaves them, those with metadata apart.
+    assert!(table.contains("A source outside the grouping"), "{table}");
+    let external = &metrics["external"];
+    assert_eq!(external["shared_objects_left_out"], 0);
+    for (class, all, with_metadata) in [("AGN", 13, 10), ("VS", 21, 6), ("asteroid", 14, 3)] {
+        assert_eq!(
+            external["objects"][class],
+            serde_json::json!([all, with_metadata]),
+            "{class}"
+        );
+    }
+    let rows = external["rows"].as_array().expect("external rows");
+    for name in ["default-trees", "default-fused"] {
+        let row = rows.iter().find(|r| r["model"] == name).expect(name);
+        assert_eq!(row["all"]["objects"], 48, "{name}");
+        assert_eq!(row["with_metadata"]["objects"], 19, "{name}");
+        let ba = row["with_metadata"]["metrics"]["balanced_accuracy"]
+            .as_f64()
+            .expect("ba");
+        assert!((0.0..=1.0).contains(&ba), "{name}: {ba}");
+    }
     // The trees' weight is also chosen for each held-out group on the other groups alone,
     // one of the weights tried, for every group.
     let elsewhere = grouped["fusion_weights_elsewhere"]
