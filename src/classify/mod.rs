@@ -350,14 +350,19 @@ impl LoadedModel {
     pub fn has_uncertainty(&self) -> bool {
         match &self.net {
             Net::Trees(_) => true,
-            // A member's spread counts only where the member carries weight.
+            // A member's spread counts only where the member carries weight; two or more
+            // weighted networks, which have none of their own, give one together.
             Net::Fused(members) => {
                 let weights = crate::model::fused::member_weights(&self.header, &self.path)
                     .unwrap_or_default();
-                members
+                let weighted: Vec<&LoadedModel> = members
                     .iter()
                     .zip(weights)
-                    .any(|(m, w)| w > 0.0 && m.has_uncertainty())
+                    .filter(|(_, w)| *w > 0.0)
+                    .map(|(m, _)| m)
+                    .collect();
+                weighted.iter().any(|m| m.has_uncertainty())
+                    || weighted.iter().filter(|m| !m.has_uncertainty()).count() >= 2
             }
             _ => false,
         }
