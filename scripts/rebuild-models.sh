@@ -3,7 +3,7 @@
 #   scripts/rebuild-models.sh              # the default answer, the benchmark with every network
 #                                          # retrained per source group, the reports (~35 min;
 #                                          # RUNS=DIR keeps the folds' runs for the next time)
-#   scripts/rebuild-models.sh --networks   # also retrains the six networks (~2 to 4 min each, tsc-gru-sim ~13, on 2 cores)
+#   scripts/rebuild-models.sh --networks   # also retrains the eight networks (~2 to 4 min each, tsc-gru-sim ~13, on 2 cores)
 # DATA defaults to ../shared/data (or $STAMPSEQ_DATA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ if [ "${1:-}" = "--networks" ]; then
     # and test objects. The other networks train on the benchmark split's real alerts.
     sim=$(mktemp -d)
     "$bin" simulate --out "$sim/simtrain" --objects 500 --seed 7
-    for m in tsc-transformer-real tsc-gru-real enhanced-real enhanced-real-s13 enhanced-real-s14 tsc-gru-sim; do
+    for m in tsc-transformer-real tsc-gru-real tsc-gru-real-s23 tsc-gru-real-s24 enhanced-real enhanced-real-s13 enhanced-real-s14 tsc-gru-sim; do
         # Beside the original, so that its relative paths still resolve; the simulated
         # folders it names are this run's.
         cfg="assets/models/.rebuild-$m.toml"
@@ -55,9 +55,14 @@ ablation=$(mktemp -d)
     --retrain-grouped assets/models/enhanced-real.toml \
     --retrain-grouped assets/models/enhanced-real-s13.toml \
     --retrain-grouped assets/models/enhanced-real-s14.toml \
+    --retrain-grouped assets/models/tsc-gru-real-s23.toml \
+    --retrain-grouped assets/models/tsc-gru-real-s24.toml \
     --fuse-with assets/models/enhanced-real.stampseq \
     --fuse-with assets/models/enhanced-real-s13.stampseq \
     --fuse-with assets/models/enhanced-real-s14.stampseq \
+    --fuse-with assets/models/tsc-gru-real.stampseq \
+    --fuse-with assets/models/tsc-gru-real-s23.stampseq \
+    --fuse-with assets/models/tsc-gru-real-s24.stampseq \
     --save-model assets/models/default-trees.stampseq \
     --save-fused assets/models/default-fused.stampseq
 # The survey-neutral model (the default answer for LSST alerts), judged beside the trees.

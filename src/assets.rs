@@ -25,8 +25,14 @@ pub const DEFAULT_MODEL_NAME: &str = "default-fused";
 pub const DEFAULT_TREES_NAME: &str = "default-trees";
 /// The file stems of the networks in `models/` that the benchmark fuses with its trees into
 /// the default answer (`benchmark --fuse-with` when none is given).
-pub const DEFAULT_FUSED_NETWORKS: [&str; 3] =
-    ["enhanced-real", "enhanced-real-s13", "enhanced-real-s14"];
+pub const DEFAULT_FUSED_NETWORKS: [&str; 6] = [
+    "enhanced-real",
+    "enhanced-real-s13",
+    "enhanced-real-s14",
+    "tsc-gru-real",
+    "tsc-gru-real-s23",
+    "tsc-gru-real-s24",
+];
 /// The bundled model of survey-neutral features (see [`neutral_model`]).
 pub const NEUTRAL_MODEL_NAME: &str = "neutral-trees";
 
