@@ -203,19 +203,12 @@ pub fn run_benchmark(
         sequences: &sequences,
     };
     let fused_file = fused_default.score(config, &mut scored, &mut grouped, say)?;
+    let trees_model = LoadedModel::from_trees(trees.clone(), header.clone(), &model_path);
+    let files: Vec<PathBuf> = config.models.iter().cloned().chain(fused_file).collect();
     let external = crate::experiments::external::score_external(
-        &config.data,
-        &loaded,
-        (
-            DEFAULT_TREES_NAME,
-            LoadedModel::from_trees(trees.clone(), header.clone(), &model_path),
-        ),
-        &config
-            .models
-            .iter()
-            .cloned()
-            .chain(fused_file)
-            .collect::<Vec<_>>(),
+        (&config.data, &loaded),
+        (DEFAULT_TREES_NAME, trees_model),
+        &files,
         &config.backend,
         say,
     )?;

@@ -132,12 +132,11 @@ impl ExternalSet {
     }
 }
 
-/// The benchmark's models on the external set: the trees of the split (`trees`, with the
-/// name the benchmark gives them) and each model file (the fused default's among them).
-/// None where the data folder lacks the set.
+/// The benchmark's models on the external set under `data` (objects of `shared` left out):
+/// the trees of the split (`trees`, with the name the benchmark gives them) and each model
+/// file (the fused default's among them). None where the data folder lacks the set.
 pub fn score_external(
-    data: &Path,
-    shared: &HashSet<&str>,
+    (data, shared): (&Path, &HashSet<&str>),
     trees: (&str, LoadedModel),
     files: &[PathBuf],
     backend: &ResolvedBackend,
