@@ -79,10 +79,15 @@ fn no_model_calls_a_source_seen_on_two_nights_an_asteroid() {
     )
     .expect("import ALeRCE");
     let mut paths: Vec<PathBuf> = [
+        "default-fused",
         "default-trees",
         "tsc-transformer-real",
         "tsc-gru-real",
+        "tsc-gru-real-s23",
+        "tsc-gru-real-s24",
         "enhanced-real",
+        "enhanced-real-s13",
+        "enhanced-real-s14",
         "tsc-gru-sim",
     ]
     .iter()
