@@ -242,12 +242,11 @@ impl LoadedModel {
                 // more of them: how far apart their answers are, times their share of the
                 // weight, added to the others' (a tree ensemble's carried through the mean).
                 // One network alone gives none, and zeros would read as certainty.
-                let own_spread = weighted.iter().any(|a| a.has_spread && a.weight > 0.0);
                 let networks: Vec<&MemberAnswer> = weighted
                     .iter()
                     .filter(|a| !a.has_spread && a.weight > 0.0)
                     .collect();
-                if networks.len() >= 2 {
+                if networks.len() >= MEMBERS_FOR_A_SPREAD {
                     let total: f32 = weighted.iter().map(|a| a.weight).sum();
                     let share = networks.iter().map(|a| a.weight).sum::<f32>() / total;
                     let between = between_members(&networks, classes.len());
@@ -255,7 +254,12 @@ impl LoadedModel {
                         *s = (s.powi(2) + (share * b).powi(2)).sqrt();
                     }
                 }
-                let spread_known = own_spread || networks.len() >= 2;
+                let spread_known = has_spread(
+                    weighted
+                        .iter()
+                        .filter(|a| a.weight > 0.0)
+                        .map(|a| a.has_spread),
+                );
                 let top = crate::model::probs::argmax(&probs);
                 let differing = weighted
                     .iter()
@@ -289,6 +293,20 @@ impl LoadedModel {
         }
         Ok(out)
     }
+}
+
+/// How many weighted members without a spread of their own (networks) give one together.
+const MEMBERS_FOR_A_SPREAD: usize = 2;
+
+/// Whether a fused answer carries a spread, from whether each weighted member has one of
+/// its own: one that does, or two or more that do not (their disagreement).
+pub(super) fn has_spread(weighted_members_spread: impl Iterator<Item = bool>) -> bool {
+    let (mut own, mut without) = (false, 0);
+    for spread in weighted_members_spread {
+        own |= spread;
+        without += usize::from(!spread);
+    }
+    own || without >= MEMBERS_FOR_A_SPREAD
 }
 
 /// The members' weighted mean probability of each class (the weights of the members that
@@ -341,6 +359,15 @@ fn between_members(given: &[&MemberAnswer], classes: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fusion_has_a_spread_from_one_member_with_its_own_or_two_without() {
+        assert!(has_spread([true].into_iter()));
+        assert!(has_spread([false, false].into_iter()));
+        assert!(has_spread([true, false].into_iter()));
+        assert!(!has_spread([false].into_iter()));
+        assert!(!has_spread(std::iter::empty()));
+    }
 
     #[test]
     fn an_ensemble_without_spreads_of_its_own_has_the_spread_of_its_members() {

@@ -355,14 +355,13 @@ impl LoadedModel {
             Net::Fused(members) => {
                 let weights = crate::model::fused::member_weights(&self.header, &self.path)
                     .unwrap_or_default();
-                let weighted: Vec<&LoadedModel> = members
-                    .iter()
-                    .zip(weights)
-                    .filter(|(_, w)| *w > 0.0)
-                    .map(|(m, _)| m)
-                    .collect();
-                weighted.iter().any(|m| m.has_uncertainty())
-                    || weighted.iter().filter(|m| !m.has_uncertainty()).count() >= 2
+                fused::has_spread(
+                    members
+                        .iter()
+                        .zip(weights)
+                        .filter(|(_, w)| *w > 0.0)
+                        .map(|(m, _)| m.has_uncertainty()),
+                )
             }
             _ => false,
         }

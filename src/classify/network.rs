@@ -191,7 +191,9 @@ impl LoadedModel {
                                 let time = item.alert.days();
                                 match first_time {
                                     Some((name, t0)) if name == item.object.name => {
-                                        untimed(t0, time)
+                                        crate::model::days_after_first(t0, time, false)
+                                            .is_none()
+                                            .then(|| UNTIMED.to_string())
                                     }
                                     _ => {
                                         first_time = Some((item.object.name, time));
@@ -210,12 +212,7 @@ impl LoadedModel {
                     Err(e) => Some(e.to_string()),
                 };
                 if let Some(reason) = reason {
-                    out.skipped.push(SkippedAlert {
-                        object_id: item.object.name.to_string(),
-                        k: item.k,
-                        source: item.alert.source(),
-                        reason,
-                    });
+                    out.skipped.push(item.skipped(reason));
                 }
             }
             let steps: Vec<(&str, f64)> = kept
@@ -229,15 +226,10 @@ impl LoadedModel {
                 }
                 // A class read off NaNs would be the first class, not an answer.
                 if probs.iter().any(|p| !p.is_finite()) {
-                    out.skipped.push(SkippedAlert {
-                        object_id: item.object.name.to_string(),
-                        k: item.k,
-                        source: item.alert.source(),
-                        reason: format!(
-                            "{} gave no finite probabilities for this detection (an input out of range)",
-                            self.name()
-                        ),
-                    });
+                    out.skipped.push(item.skipped(format!(
+                        "{} gave no finite probabilities for this detection (an input out of range)",
+                        self.name()
+                    )));
                     continue;
                 }
                 let rule = rule(item, &mut probs);
@@ -311,12 +303,9 @@ fn temporal_probabilities(
         let t0 = steps[start].1;
         for k in 0..t {
             let src = start + k.min(len - 1);
-            // The first detection is at zero whether or not its alert gives a time.
-            days[g * t + k] = if src == start {
-                0.0
-            } else {
-                (steps[src].1 - t0) as f32
-            };
+            // Later detections without a time were left out before the batch was made.
+            days[g * t + k] =
+                crate::model::days_after_first(t0, steps[src].1, src == start).unwrap_or(0.0);
             if k < len {
                 let slot = g * t + k;
                 s[slot * per..(slot + 1) * per]
@@ -353,14 +342,8 @@ fn temporal_probabilities(
     Ok(out)
 }
 
-/// Why a temporal model cannot place a detection after its object's first (at `first`),
-/// if it cannot: its time or the first's is not a number.
-fn untimed(first: f64, time: f64) -> Option<String> {
-    (!(first.is_finite() && time.is_finite())).then(|| {
-        "no observation time to place it after the object's first detection (a temporal model reads the days between them)"
-            .to_string()
-    })
-}
+/// Why a temporal model leaves out a later detection without a time.
+const UNTIMED: &str = "no observation time to place it after the object's first detection (a temporal model reads the days between them)";
 
 /// One detection a network reads: its object, its place among the object's loaded
 /// alerts, the detection number reported, and whether its answer is wanted (a stream wants
@@ -372,6 +355,18 @@ struct NetItem<'a> {
     k: usize,
     alert: AlertRef<'a>,
     answer: bool,
+}
+
+impl NetItem<'_> {
+    /// This detection left out of the answers, with the reason.
+    fn skipped(&self, reason: String) -> SkippedAlert {
+        SkippedAlert {
+            object_id: self.object.name.to_string(),
+            k: self.k,
+            source: self.alert.source(),
+            reason,
+        }
+    }
 }
 
 /// ALeRCE's rules around its network, as its stamp classifier step applies them: an alert

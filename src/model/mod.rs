@@ -26,6 +26,6 @@ pub use loss::{confidence_penalty_loss, confidence_penalty_loss_single};
 pub use read::read_alerts_for_model;
 pub use survey::{SurveyMismatch, TrainedOn};
 pub use temporal::{
-    wise_row, TemporalStampClassifier, TemporalStampClassifierConfig, TimeModulation,
-    DEFAULT_CLASSES,
+    days_after_first, wise_row, TemporalStampClassifier, TemporalStampClassifierConfig,
+    TimeModulation, DEFAULT_CLASSES,
 };

@@ -242,6 +242,17 @@ impl TemporalStampClassifier {
     }
 }
 
+/// A detection's days after its object's first detection, as the temporal models read them:
+/// the first is at zero whether or not its alert gives a time; a later one is None when its
+/// time or the first's is not a number (it cannot be placed).
+pub fn days_after_first(first: f64, time: f64, is_first: bool) -> Option<f32> {
+    if is_first {
+        return Some(0.0);
+    }
+    let days = time - first;
+    days.is_finite().then_some(days as f32)
+}
+
 /// One object's AllWISE input row: the 9 values (0 where missing) then their 9 presence flags.
 pub fn wise_row(values: [Option<f32>; WISE_VALUES]) -> [f32; WISE_INPUTS] {
     let mut row = [0.0; WISE_INPUTS];
@@ -252,4 +263,17 @@ pub fn wise_row(values: [Option<f32>; WISE_VALUES]) -> [f32; WISE_INPUTS] {
         }
     }
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::days_after_first;
+
+    #[test]
+    fn the_first_detection_is_at_zero_and_a_later_one_needs_both_times() {
+        assert_eq!(days_after_first(f64::NAN, f64::NAN, true), Some(0.0));
+        assert_eq!(days_after_first(10.0, 12.5, false), Some(2.5));
+        assert_eq!(days_after_first(10.0, f64::NAN, false), None);
+        assert_eq!(days_after_first(f64::NAN, 12.5, false), None);
+    }
 }

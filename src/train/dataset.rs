@@ -406,22 +406,16 @@ impl Builder<'_> {
             }
             match step {
                 Ok(s) => {
-                    // The first detection is at zero whether or not its alert gives a time;
-                    // a later one without a time (or after a first without) cannot be placed.
                     let t0 = *first.get_or_insert(s.time);
-                    let day = if object.steps() == 0 {
-                        0.0
-                    } else {
-                        s.time - t0
-                    };
-                    if !day.is_finite() {
+                    let Some(day) = crate::model::days_after_first(t0, s.time, object.steps() == 0)
+                    else {
                         self.summary.bad_detections += 1;
                         self.first_bad.get_or_insert_with(|| {
                             format!("{object_id}: no observation time to place it after the first detection")
                         });
                         continue;
-                    }
-                    object.days.push(day as f32);
+                    };
+                    object.days.push(day);
                     object.raw.extend(s.raw);
                     object.stamps.extend(s.stamps);
                     *self.sides.entry(s.side).or_default() += 1;
