@@ -206,7 +206,11 @@ pub fn run_benchmark(
     let trees_model = LoadedModel::from_trees(trees.clone(), header.clone(), &model_path);
     let files: Vec<PathBuf> = config.models.iter().cloned().chain(fused_file).collect();
     let external = crate::experiments::external::score_external(
-        (&config.data, &loaded),
+        (
+            &config.data,
+            &loaded,
+            &majority(&labels_of(&rows, &["train"])),
+        ),
         (DEFAULT_TREES_NAME, trees_model),
         &files,
         &config.backend,

@@ -92,18 +92,33 @@ impl ExternalSet {
         }))
     }
 
+    /// Always `class` (the benchmark's training majority), for the table's floor.
+    fn majority_row(&self, class: &str) -> ExternalRow {
+        let objects: Vec<&ObjectSequence> = self.sequences.iter().collect();
+        let answers = Answers::constant(class, &objects);
+        ExternalRow {
+            model: format!("majority ({class})"),
+            own_distribution: false,
+            with_metadata: score(&answers, &self.metadata_truth(), &EXTERNAL_CLASSES, None, 7),
+            all: score(&answers, &self.truth, &EXTERNAL_CLASSES, None, 7),
+        }
+    }
+
+    fn metadata_truth(&self) -> Vec<(String, String)> {
+        self.truth
+            .iter()
+            .filter(|(id, _)| self.with_metadata.contains(id))
+            .cloned()
+            .collect()
+    }
+
     fn score(
         &self,
         models: &[(String, LoadedModel)],
         backend: &ResolvedBackend,
         say: &dyn Fn(&str),
     ) -> Result<ExternalReport, BenchmarkError> {
-        let metadata_truth: Vec<(String, String)> = self
-            .truth
-            .iter()
-            .filter(|(id, _)| self.with_metadata.contains(id))
-            .cloned()
-            .collect();
+        let metadata_truth = self.metadata_truth();
         let mut objects = BTreeMap::new();
         for (id, label) in &self.truth {
             if EXTERNAL_CLASSES.contains(&label.as_str()) {
@@ -132,11 +147,11 @@ impl ExternalSet {
     }
 }
 
-/// The benchmark's models on the external set under `data` (objects of `shared` left out):
-/// the trees of the split (`trees`, with the name the benchmark gives them) and each model
+/// The benchmark's models on the external set under `data` (objects of `shared` left out),
+/// after the answer that is always `majority`: the trees of the split (`trees`, with the name the benchmark gives them) and each model
 /// file (the fused default's among them). None where the data folder lacks the set.
 pub fn score_external(
-    (data, shared): (&Path, &HashSet<&str>),
+    (data, shared, majority): (&Path, &HashSet<&str>, &str),
     trees: (&str, LoadedModel),
     files: &[PathBuf],
     backend: &ResolvedBackend,
@@ -150,7 +165,9 @@ pub fn score_external(
         let model = LoadedModel::load_for(path, backend)?;
         models.push((model.name().to_string(), model));
     }
-    set.score(&models, backend, say).map(Some)
+    let mut report = set.score(&models, backend, say)?;
+    report.rows.insert(0, set.majority_row(majority));
+    Ok(Some(report))
 }
 
 /// The table, for the benchmark's Markdown.

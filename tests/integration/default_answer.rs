@@ -295,6 +295,12 @@ fn benchmark_writes_its_table_metrics_and_figures() {
         );
     }
     let rows = external["rows"].as_array().expect("external rows");
+    // The floor: always the training majority (VS), a third over three classes.
+    let floor = rows[0]["with_metadata"]["metrics"]["balanced_accuracy"]
+        .as_f64()
+        .expect("majority ba");
+    assert_eq!(rows[0]["model"], "majority (VS)");
+    assert!((floor - 1.0 / 3.0).abs() < 1e-9, "{floor}");
     for name in ["default-trees", "default-fused"] {
         let row = rows.iter().find(|r| r["model"] == name).expect(name);
         assert_eq!(row["all"]["objects"], 48, "{name}");
