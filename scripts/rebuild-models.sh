@@ -70,13 +70,19 @@ neutral=$(mktemp -d)
 "$bin" benchmark --data "$data" --neutral --out "$neutral" \
     --alerce "$data/alerce/alerce_stamp_classifier.safetensors" \
     --save-model assets/models/neutral-trees.stampseq
-python3 - "$neutral/neutral.md" assets/models/neutral-trees.md <<'PY'
+python3 - "$neutral/neutral.md" assets/models/neutral-trees.md README.md <<'PY'
 import re, sys
 table = open(sys.argv[1]).read().strip()
 card = open(sys.argv[2]).read()
 card = re.sub(r"<!-- neutral:start -->.*<!-- neutral:end -->",
               "<!-- neutral:start -->\n" + table + "\n<!-- neutral:end -->", card, flags=re.S)
 open(sys.argv[2], "w").write(card)
+# The README shows the first two tables (accuracy, AGN by kind).
+readme = open(sys.argv[3]).read()
+short = table.split("\n\nFeatures each fold")[0].strip()
+readme = re.sub(r"<!-- neutral:start -->.*<!-- neutral:end -->",
+                lambda _: "<!-- neutral:start -->\n" + short + "\n<!-- neutral:end -->", readme, flags=re.S)
+open(sys.argv[3], "w").write(readme)
 PY
 scripts/refresh-reports.sh
 echo "rebuilt: assets/models/default-trees.stampseq, default-fused.stampseq, neutral-trees.stampseq, assets/benchmark/results, the reports"

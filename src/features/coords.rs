@@ -69,6 +69,23 @@ pub fn galactic(ra_deg: f64, dec_deg: f64) -> (f64, f64) {
     (lat.to_degrees(), lon.to_degrees())
 }
 
+/// How far from the galactic plane and from the ecliptic a position is, in degrees: the
+/// two sky-position features every tabular feature set carries (variable stars crowd the
+/// plane, asteroids the ecliptic, AGN are seen away from both). Named fields, because a
+/// tuple's latitude and longitude were once swapped in three feature sets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AbsLatitudes {
+    pub galactic: f64,
+    pub ecliptic: f64,
+}
+
+pub fn abs_latitudes(ra_deg: f64, dec_deg: f64) -> AbsLatitudes {
+    AbsLatitudes {
+        galactic: galactic(ra_deg, dec_deg).0.abs(),
+        ecliptic: ecliptic(ra_deg, dec_deg).0.abs(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +110,20 @@ mod tests {
         // The summer solstice point: RA 6h, Dec +obliquity -> longitude 90.
         let (lat, lon) = ecliptic(90.0, OBLIQUITY_J2000_DEG);
         assert!(lat.abs() < 1e-9 && (lon - 90.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn absolute_latitudes_are_latitudes_not_longitudes() {
+        // The south galactic pole and the north ecliptic pole: 90 degrees from each plane.
+        let south_pole = abs_latitudes(12.859_48, -27.128_25);
+        assert!((south_pole.galactic - 90.0).abs() < 1e-4, "{south_pole:?}");
+        let ecliptic_pole = abs_latitudes(270.0, 90.0 - OBLIQUITY_J2000_DEG);
+        assert!(
+            (ecliptic_pole.ecliptic - 90.0).abs() < 1e-6,
+            "{ecliptic_pole:?}"
+        );
+        // The summer solstice point lies on the ecliptic at longitude 90: a longitude
+        // read as a latitude would give 90 here.
+        assert!(abs_latitudes(90.0, OBLIQUITY_J2000_DEG).ecliptic < 1e-9);
     }
 }

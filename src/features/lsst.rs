@@ -12,7 +12,7 @@
 //! from 7.0 to 11.1 gives the features it has and NaN for the others.
 
 use crate::alert::lsst::{DiaSource, FieldMap, LsstAlert};
-use crate::features::coords::{ecliptic, galactic};
+use crate::features::coords::abs_latitudes;
 use std::collections::BTreeSet;
 
 /// The feature names, in vector order. A tree model trained on LSST alerts stores these
@@ -34,8 +34,8 @@ pub const LSST_TABULAR_FEATURES: [&str; 30] = [
     "is_dipole",
     "pixel_flags",
     "pixel_flags_edge",
-    "abs_gal_lat",
-    "abs_ecl_lat",
+    "abs_galactic_lat",
+    "abs_ecliptic_lat",
     "n_prev_detections",
     "nights_detected",
     "days_since_first",
@@ -126,10 +126,9 @@ pub fn lsst_features(alert: &LsstAlert) -> Vec<f32> {
     out.push(nan(f("isDipole")));
     out.push(nan(f("pixelFlags")));
     out.push(nan(f("pixelFlags_edge")));
-    let (_, b) = galactic(s.ra, s.dec);
-    let (_, beta) = ecliptic(s.ra, s.dec);
-    out.push(b.abs() as f32);
-    out.push(beta.abs() as f32);
+    let sky = abs_latitudes(s.ra, s.dec);
+    out.push(sky.galactic as f32);
+    out.push(sky.ecliptic as f32);
 
     // The history the alert carries: earlier detections of the object, before this one.
     let now = s.midpoint_mjd_tai;
@@ -241,6 +240,26 @@ mod tests {
             .iter()
             .position(|n| *n == name)
             .expect("feature")]
+    }
+
+    #[test]
+    fn sky_position_features_are_latitudes() {
+        // The summer solstice point lies on the ecliptic (longitude 90) and in the
+        // galactic plane (b = -0.02, l = 186): longitudes read as latitudes give 90 and 186.
+        let mut s = source(1, 61000.2, "i", 1000.0);
+        s.ra = 90.0;
+        s.dec = 23.439_291_1;
+        let v = lsst_features(&alert(s, vec![], vec![]));
+        assert!(
+            get(&v, "abs_ecliptic_lat") < 1e-4,
+            "{}",
+            get(&v, "abs_ecliptic_lat")
+        );
+        assert!(
+            get(&v, "abs_galactic_lat") < 0.05,
+            "{}",
+            get(&v, "abs_galactic_lat")
+        );
     }
 
     #[test]

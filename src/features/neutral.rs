@@ -16,7 +16,7 @@
 use crate::alert::lsst::LsstAlert;
 use crate::alert::neutral::{mag_to_njy, njy_to_mag, SurveyAlert};
 use crate::alert::{Alert, AlertRef, DiffSign};
-use crate::features::coords::{ecliptic, galactic};
+use crate::features::coords::abs_latitudes;
 use crate::sequence::neutral::{count_nights_mjd, NeutralLightCurve};
 use std::collections::BTreeSet;
 
@@ -35,8 +35,8 @@ pub const NEUTRAL_TABULAR_FEATURES: [&str; 20] = [
     "elongation",
     "log_diff_over_template_flux",
     "reliability",
-    "abs_gal_lat",
-    "abs_ecl_lat",
+    "abs_galactic_lat",
+    "abs_ecliptic_lat",
     "n_prev_detections_30d",
     "nights_detected_30d",
     "days_since_first_30d",
@@ -206,10 +206,9 @@ pub fn features_of(
         .filter(|r| *r > 0.0)
         .map(f64::log10)));
     out.push(nan(d.reliability));
-    let (b, _) = galactic(d.ra, d.dec);
-    let (_, beta) = ecliptic(d.ra, d.dec);
-    out.push(b.abs() as f32);
-    out.push(beta.abs() as f32);
+    let sky = abs_latitudes(d.ra, d.dec);
+    out.push(sky.galactic as f32);
+    out.push(sky.ecliptic as f32);
 
     // Detections before this one, within the history window; a point within a second of
     // the detection is the detection itself.
@@ -431,6 +430,24 @@ mod tests {
         );
         // The negative earlier detection counts as such.
         assert_eq!(from_alert[16], 1.0);
+    }
+
+    #[test]
+    fn sky_position_features_are_latitudes() {
+        // The summer solstice point lies on the ecliptic (longitude 90) and in the
+        // galactic plane (b = -0.02, l = 186): longitudes read as latitudes give 90 and 186.
+        let mut z = ztf(2_460_100.8, 18.0, 0.05, Vec::new());
+        z.candidate.ra = 90.0;
+        z.candidate.dec = 23.439_291_1;
+        let v = neutral_features(AlertRef::Ztf(&z), &[]);
+        let at = |name: &str| {
+            v[NEUTRAL_TABULAR_FEATURES
+                .iter()
+                .position(|n| *n == name)
+                .expect("feature")]
+        };
+        assert!(at("abs_ecliptic_lat") < 1e-4, "{}", at("abs_ecliptic_lat"));
+        assert!(at("abs_galactic_lat") < 0.05, "{}", at("abs_galactic_lat"));
     }
 
     #[test]

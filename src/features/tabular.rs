@@ -44,8 +44,8 @@ pub const TABULAR_FEATURES: [&str; 40] = [
     "days_since_first_hist",
     "hist_span_days",
     "neargaia",
-    "abs_gal_lat",
-    "abs_ecl_lat",
+    "abs_galactic_lat",
+    "abs_ecliptic_lat",
     "ps1_g_r",
     "ps1_r_i",
     "ps1_i_z",
@@ -173,8 +173,7 @@ pub fn tabular_features(alert: &Alert, earlier: &[&Alert]) -> Vec<f32> {
     let mag = known(Some(c.magpsf));
     let sub = |a: f32, b: f32| a - b;
     let (points, last_limit) = history(alert, earlier);
-    let (b, _) = crate::features::coords::galactic(c.ra, c.dec);
-    let (_, beta) = crate::features::coords::ecliptic(c.ra, c.dec);
+    let sky = crate::features::coords::abs_latitudes(c.ra, c.dec);
     let sgmag1 = known(c.sgmag1);
     let srmag1 = known(c.srmag1);
     let simag1 = known(c.simag1);
@@ -261,8 +260,8 @@ pub fn tabular_features(alert: &Alert, earlier: &[&Alert]) -> Vec<f32> {
             _ => f32::NAN,
         },
         known(c.neargaia),
-        b.abs() as f32,
-        beta.abs() as f32,
+        sky.galactic as f32,
+        sky.ecliptic as f32,
         sub(sgmag1, srmag1),
         sub(srmag1, simag1),
         sub(simag1, szmag1),
@@ -366,5 +365,25 @@ mod tests {
         assert!(value(&v, "distnr").is_nan());
         assert!(value(&v, "lc_std").is_nan());
         assert_eq!(value(&v, "isdiffpos"), 1.0);
+    }
+
+    #[test]
+    fn sky_position_features_are_latitudes() {
+        // The summer solstice point lies on the ecliptic (longitude 90) and in the
+        // galactic plane (b = -0.02, l = 186): longitudes read as latitudes give 90 and 186.
+        let mut a = alert(2_460_000.7, 1, 18.0, Vec::new());
+        a.candidate.ra = 90.0;
+        a.candidate.dec = 23.439_291_1;
+        let v = tabular_features(&a, &[]);
+        assert!(
+            value(&v, "abs_ecliptic_lat") < 1e-4,
+            "{}",
+            value(&v, "abs_ecliptic_lat")
+        );
+        assert!(
+            value(&v, "abs_galactic_lat") < 0.05,
+            "{}",
+            value(&v, "abs_galactic_lat")
+        );
     }
 }

@@ -444,13 +444,21 @@ pub fn read_tree_model(
     let ensemble: TreeEnsemble = serde_json::from_slice(&json).map_err(|e| unreadable(e.into()))?;
     let expected = features_of_set(&header.trained_on.feature_set);
     if ensemble.features != expected {
+        // Name the first feature that differs: a renamed or redefined one (as when
+        // abs_gal_lat became abs_galactic_lat, a longitude until then) is the usual cause.
+        let differs = (0..ensemble.features.len().max(expected.len()))
+            .find(|&i| ensemble.features.get(i).map(String::as_str) != expected.get(i).copied());
+        let at = |i: usize| {
+            let file = ensemble.features.get(i).map_or("nothing", |s| s.as_str());
+            let now = expected.get(i).copied().unwrap_or("nothing");
+            format!("feature {} is {file} in the file, {now} here", i + 1)
+        };
         return Err(err(format!(
-            "it reads {} features ({}...), this stampseq computes {} ({}...) for {}: retrain it",
+            "it reads {} features, this stampseq computes {} for {} ({}): retrain it",
             ensemble.features.len(),
-            ensemble.features.first().map_or("", |s| s.as_str()),
             expected.len(),
-            expected[0],
-            header.trained_on.feature_set
+            header.trained_on.feature_set,
+            differs.map_or_else(String::new, at)
         )));
     }
     if ensemble.members.is_empty()
@@ -596,5 +604,48 @@ mod tests {
             ),
             Err(TreeError::Labels { .. })
         ));
+    }
+
+    #[test]
+    fn a_model_of_features_since_renamed_is_refused_naming_the_feature() {
+        // A model trained before the sky latitudes were fixed reads abs_gal_lat (then a
+        // galactic longitude): its file must be refused, not fed the latitude.
+        let mut features: Vec<String> = TABULAR_FEATURES.iter().map(|s| s.to_string()).collect();
+        let at = features
+            .iter()
+            .position(|f| f == "abs_galactic_lat")
+            .expect("feature");
+        features[at] = "abs_gal_lat".into();
+        let (toy_rows, labels) = toy(60);
+        let rows: Vec<Vec<f32>> = toy_rows
+            .iter()
+            .map(|r| {
+                let mut row = vec![f32::NAN; features.len()];
+                row[..2].copy_from_slice(r);
+                row
+            })
+            .collect();
+        let classes = names(&["AGN", "SN", "VS"]);
+        let config = TreeConfig {
+            members: 1,
+            iterations: 3,
+            ..TreeConfig::default()
+        };
+        let ensemble =
+            TreeEnsemble::fit(&rows, &labels, &classes, &features, &config, &|_, _| {}).unwrap();
+        let header = tree_model_header(&ensemble, "old");
+        let path = Path::new("old-trees.stampseq");
+        let bytes = tree_model_bytes(&ensemble, &header, path).unwrap();
+        let message = read_tree_model(&bytes, &header, path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains(&format!(
+                "feature {} is abs_gal_lat in the file, abs_galactic_lat here",
+                at + 1
+            )) && message.contains("old-trees.stampseq")
+                && message.contains("retrain it"),
+            "{message}"
+        );
     }
 }
