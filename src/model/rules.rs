@@ -83,13 +83,23 @@ pub fn apply_wise(
     }
     probs[agn] = after;
     if let Some(std) = std {
-        for (s, f) in std.iter_mut().zip(&scale) {
-            *s *= f;
-        }
+        carry_spread(std, &scale, probs);
     }
     Some(format!(
         "AGN-like: AllWISE W1-W2 = {w1_w2:.2} (>= {AGN_W1_W2}, Stern et al. 2012)"
     ))
+}
+
+/// Scales each class's spread as the rules scaled its probability, within what a spread of
+/// probabilities with that mean can be: members' probabilities in [0, 1] with mean p spread
+/// by at most sqrt(p (1 - p)) (Bhatia and Davis 2000). Renormalising after shrinking one
+/// class scales the others up, and their spread would otherwise pass that bound (a
+/// probability of 0.92 with a spread of 0.52).
+fn carry_spread(std: &mut [f32], scale: &[f32], probs: &[f32]) {
+    for ((s, f), p) in std.iter_mut().zip(scale).zip(probs) {
+        let p = p.clamp(0.0, 1.0);
+        *s = (*s * f).min((p * (1.0 - p)).sqrt());
+    }
 }
 
 /// Scales class `k` of `probs` by `factor` and renormalises the others so that the sum
@@ -256,9 +266,7 @@ pub fn apply_facts(
         }
     }
     if let Some(std) = std {
-        for (s, f) in std.iter_mut().zip(&scale) {
-            *s *= f;
-        }
+        carry_spread(std, &scale, probs);
     }
     (!notes.is_empty()).then(|| notes.join("; "))
 }
@@ -445,5 +453,26 @@ mod tests {
         assert!(apply(&a, &[], &classes(), &mut p, None).is_none());
         assert_eq!(p[4], 0.0);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_spread_carried_through_the_rules_stays_within_what_its_probability_allows() {
+        // Two of six networks say SN, four VS; then the VS is cut five-fold and SN is
+        // scaled up by the renormalisation, and so would its spread be.
+        let mut probs = [0.2f32, 0.8];
+        let mut std = [0.45f32, 0.45];
+        carry_spread(&mut std, &[1.0, 1.0], &probs);
+        assert!(
+            std.iter().all(|s| (s - 0.4).abs() < 1e-6),
+            "within sqrt(p (1 - p)): {std:?}"
+        );
+        let scale = [1.0 / 0.36, 0.2 / 0.36];
+        probs = [0.2 / 0.36, 0.16 / 0.36];
+        let mut std = [0.45f32, 0.45];
+        carry_spread(&mut std, &scale, &probs);
+        let bound = |p: f32| (p * (1.0 - p)).sqrt();
+        assert!((std[0] - bound(probs[0])).abs() < 1e-6, "{std:?}");
+        assert!((std[1] - 0.45 * 0.2 / 0.36).abs() < 1e-6, "{std:?}");
+        assert!(std.iter().all(|s| *s <= 0.5));
     }
 }
