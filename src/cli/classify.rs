@@ -143,8 +143,9 @@ pub(crate) fn run_models(
         let resolved = LoadedModel::backend_for(path, backend);
         eprintln!("backend: {}", resolved.description);
         let model = LoadedModel::load_for(path, &resolved)?;
+        let neutralised = &model.header.feature_stats.neutralised;
         eprintln!(
-            "model: {} ({}, classes {}; answers {} alerts)",
+            "model: {} ({}, classes {}; answers {} alerts{})",
             model.name(),
             model.header.kind,
             model.classes().join(", "),
@@ -154,6 +155,11 @@ pub(crate) fn run_models(
                 .map(|s| s.to_string())
                 .collect::<Vec<_>>()
                 .join(" and "),
+            if neutralised.is_empty() {
+                String::new()
+            } else {
+                format!("; reads {} as missing", neutralised.join(", "))
+            },
         );
         Ok((model, resolved.description))
     };

@@ -13,6 +13,7 @@ pub(crate) mod gui;
 mod import;
 mod inspect;
 mod labels;
+mod neutralise;
 mod progress;
 mod simulate;
 mod stream;
@@ -68,6 +69,9 @@ pub enum Command {
     /// alert's metadata with a network on its stamps), the priors and the physics rules
     /// applied once.
     Fuse(fuse::FuseArgs),
+    /// Write a copy of a network model that reads some features as missing (its sky
+    /// position, say), with the same weights.
+    Neutralise(neutralise::NeutraliseArgs),
     /// Retrain the default tree model on your vetting labels; the new model is written
     /// beside the old one with a report of what it bought.
     Finetune(finetune::FinetuneArgs),
@@ -101,6 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Benchmark(args)) => benchmark::run(args),
         Some(Command::Finetune(args)) => finetune::run(args),
         Some(Command::Fuse(args)) => fuse::run(args),
+        Some(Command::Neutralise(args)) => neutralise::run(args),
         Some(Command::Labels(cmd)) => labels::run(cmd),
         Some(Command::Stream(args)) => stream::run_stream(*args),
         Some(Command::Produce(args)) => stream::run_produce(args),

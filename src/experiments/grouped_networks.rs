@@ -258,6 +258,7 @@ pub fn retrain_per_fold(
             })?;
         }
         check_kept_out(&dir, fold)?;
+        neutralise_as_configured(&best, &base.neutralised_features, &name, say)?;
         if shared_cache.is_none() && dir.join("data.cache").is_file() {
             shared_cache = Some(dir.join("data.cache"));
         }
@@ -296,6 +297,37 @@ pub fn retrain_per_fold(
         best_of_fold,
         training_seconds,
     })
+}
+
+/// A run trained before its configuration named features to neutralise (kept with
+/// `--retrain-runs`) answers with them neutralised, as a run trained now does; said, since
+/// it was trained reading them.
+fn neutralise_as_configured(
+    best: &Path,
+    features: &[String],
+    name: &str,
+    say: &dyn Fn(&str),
+) -> Result<(), BenchmarkError> {
+    if features.is_empty() {
+        return Ok(());
+    }
+    let header = crate::model::file::read_header(best)?;
+    let missing: Vec<&str> = features
+        .iter()
+        .filter(|f| !header.feature_stats.neutralised.contains(f))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    crate::model::neutralise::neutralise_file(best, features, best)?;
+    say(&format!(
+        "{name}: {} was trained reading {}: it answers with them neutralised, as its \
+         configuration says",
+        best.display(),
+        missing.join(", ")
+    ));
+    Ok(())
 }
 
 /// The networks of `nets` retrained on every fold, each alone and fused with the fold's

@@ -160,6 +160,11 @@ pub struct FeatureStats {
     /// Upper clip bounds; +inf where unbounded (null in JSON).
     #[serde(with = "unbounded_as_null")]
     pub clip_hi: Vec<f64>,
+    /// Features the model reads as missing (normalised to 0, the training mean) whatever the
+    /// alert says: those that tell where an alert came from rather than what it is, such as
+    /// its position on the sky, which no source seen later shares.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neutralised: Vec<String>,
 }
 
 /// The serialised form, before unbounded clips are settled.
@@ -172,6 +177,8 @@ struct FeatureStatsFile {
     clip_lo: Vec<f64>,
     #[serde(with = "unbounded_as_null")]
     clip_hi: Vec<f64>,
+    #[serde(default)]
+    neutralised: Vec<String>,
 }
 
 impl From<FeatureStatsFile> for FeatureStats {
@@ -182,6 +189,7 @@ impl From<FeatureStatsFile> for FeatureStats {
             std: f.std,
             clip_lo: f.clip_lo,
             clip_hi: f.clip_hi,
+            neutralised: f.neutralised,
         };
         s.settle_unbounded();
         s
@@ -267,14 +275,42 @@ impl FeatureStats {
                 "unknown feature {name:?}"
             )));
         }
+        if let Some(name) = self.neutralised.iter().find(|n| !self.names.contains(n)) {
+            return Err(FeatureStatsError::Invalid(format!(
+                "neutralised feature {name:?} is not one the model reads ({})",
+                self.names.join(", ")
+            )));
+        }
         Ok(())
     }
 
-    /// Clips then z-scores raw features. A missing value (NaN) becomes 0, the training mean.
+    /// These statistics with `names` read as missing too (kept in feature order).
+    pub fn with_neutralised(mut self, names: &[String]) -> Result<Self, FeatureStatsError> {
+        if let Some(name) = names.iter().find(|n| !self.names.contains(n)) {
+            return Err(FeatureStatsError::Invalid(format!(
+                "cannot neutralise {name:?}: the model reads {}",
+                self.names.join(", ")
+            )));
+        }
+        let all: Vec<String> = self
+            .names
+            .iter()
+            .filter(|n| self.neutralised.contains(n) || names.contains(n))
+            .cloned()
+            .collect();
+        self.neutralised = all;
+        Ok(self)
+    }
+
+    /// Clips then z-scores raw features. A missing value (NaN) and a neutralised feature
+    /// become 0, the training mean.
     pub fn normalize(&self, raw: &[f64]) -> Vec<f64> {
         raw.iter()
             .enumerate()
             .map(|(i, &x)| {
+                if self.neutralised.iter().any(|n| *n == self.names[i]) {
+                    return 0.0;
+                }
                 let z = (x.clamp(self.clip_lo[i], self.clip_hi[i]) - self.mean[i]) / self.std[i];
                 if z.is_nan() {
                     0.0
@@ -332,6 +368,7 @@ impl FeatureStats {
             std: get("feature_norm.std")?,
             clip_lo: get("feature_clip.lo")?,
             clip_hi: get("feature_clip.hi")?,
+            neutralised: Vec::new(),
         };
         stats.validate()?;
         Ok(stats)
@@ -350,10 +387,46 @@ mod tests {
             std: vec![1.6, 1.5],
             clip_lo: vec![f64::NEG_INFINITY, -1.0],
             clip_hi: vec![10.0, f64::INFINITY],
+            neutralised: Vec::new(),
         };
         let json = serde_json::to_string(&stats).expect("to json");
         assert!(json.contains("null"));
         let back: FeatureStats = serde_json::from_str(&json).expect("from json");
         assert_eq!(back, stats);
+    }
+
+    #[test]
+    fn a_neutralised_feature_reads_as_missing_and_survives_json() {
+        let stats = FeatureStats {
+            names: vec!["ra".into(), "fwhm".into(), "dec".into()],
+            mean: vec![180.0, 2.6, 10.0],
+            std: vec![100.0, 1.6, 30.0],
+            clip_lo: vec![f64::NEG_INFINITY; 3],
+            clip_hi: vec![f64::INFINITY; 3],
+            neutralised: Vec::new(),
+        };
+        let raw = [280.0, 4.2, 40.0];
+        assert_eq!(stats.normalize(&raw), vec![1.0, 1.0, 1.0]);
+        let pinned = stats
+            .clone()
+            .with_neutralised(&["dec".into(), "ra".into()])
+            .expect("known features");
+        // Kept in feature order, whatever order they were asked in.
+        assert_eq!(pinned.neutralised, vec!["ra".to_string(), "dec".into()]);
+        assert_eq!(pinned.normalize(&raw), vec![0.0, 1.0, 0.0]);
+        let json = serde_json::to_string(&pinned).expect("to json");
+        let back: FeatureStats = serde_json::from_str(&json).expect("from json");
+        assert_eq!(back, pinned);
+        // Files written before the field existed read as neutralising nothing.
+        let plain: FeatureStats =
+            serde_json::from_str(&serde_json::to_string(&stats).expect("json")).expect("read");
+        assert!(plain.neutralised.is_empty());
+
+        let unknown = stats.with_neutralised(&["gal_long".into()]).unwrap_err();
+        assert!(unknown.to_string().contains("gal_long"), "{unknown}");
+        let mut bad = pinned;
+        bad.neutralised.push("magpsf".into());
+        let e = bad.validate_for(ZTF_FEATURES).unwrap_err().to_string();
+        assert!(e.contains("\"magpsf\" is not one the model reads"), "{e}");
     }
 }

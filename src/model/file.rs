@@ -14,8 +14,12 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub const MODEL_FORMAT: &str = "stampseq-model";
-pub const MODEL_FORMAT_VERSION: u32 = 1;
+/// The newest version this build reads (2: feature statistics may name neutralised features).
+pub const MODEL_FORMAT_VERSION: u32 = 2;
 pub(crate) const HEADER_KEY: &str = "stampseq";
+/// The model format version of a header whose features name neutralised ones: a reader of
+/// version 1 would ignore the list and read those features.
+pub const NEUTRALISED_FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelFileError {
@@ -83,6 +87,12 @@ pub enum ModelFileError {
         tensor: &'static str,
         #[source]
         source: Cause,
+    },
+    #[error("{path}: {source}")]
+    Neutralise {
+        path: PathBuf,
+        #[source]
+        source: crate::features::FeatureStatsError,
     },
     #[error("{path}: cannot write: {source}")]
     Write {
@@ -198,9 +208,16 @@ impl ModelHeader {
         crop: usize,
         feature_stats: FeatureStats,
     ) -> Self {
+        // The oldest version that holds what the header says, so that older builds read
+        // every file they can read right.
+        let format_version = if feature_stats.neutralised.is_empty() {
+            1
+        } else {
+            NEUTRALISED_FORMAT_VERSION
+        };
         Self {
             format: MODEL_FORMAT.into(),
-            format_version: MODEL_FORMAT_VERSION,
+            format_version,
             kind,
             name: name.into(),
             classes: classes.iter().map(|c| c.to_string()).collect(),

@@ -63,6 +63,11 @@ pub fn fused_header(
         first.feature_stats.clone(),
     );
     header.trained_on = first.trained_on.clone();
+    // A member's header may need a newer reader (neutralised features): so does the whole.
+    header.format_version = members
+        .iter()
+        .map(|m| m.format_version)
+        .fold(header.format_version, u32::max);
     let name_of = |i: usize| names.get(i).unwrap_or(&members[i].name).clone();
     header.provenance.source = format!(
         "fused by stampseq: the mean of {}",
@@ -265,6 +270,7 @@ mod tests {
             std: Vec::new(),
             clip_lo: Vec::new(),
             clip_hi: Vec::new(),
+            neutralised: Vec::new(),
         };
         ModelHeader::new(ModelKind::Trees, name, &["AGN", "VS"], 0, stats)
     }

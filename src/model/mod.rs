@@ -9,6 +9,7 @@ pub mod fused;
 pub mod heads;
 pub mod import;
 pub mod loss;
+pub mod neutralise;
 pub mod priors;
 pub mod probs;
 pub mod read;

@@ -325,6 +325,7 @@ pub fn tree_model_header_for(
         std: Vec::new(),
         clip_lo: Vec::new(),
         clip_hi: Vec::new(),
+        neutralised: Vec::new(),
     };
     let mut header = ModelHeader::new(
         crate::model::file::ModelKind::Trees,

@@ -117,6 +117,11 @@ pub struct TrainConfig {
     /// Feature names (default: the 26 of the ALeRCE checkpoint). Tree models compute their
     /// own survey's features and ignore this.
     pub features: Vec<String>,
+    /// Of `features`, those a network reads as missing (normalised to 0) in training and in
+    /// every answer, recorded in its file: what tells the source, not the class (the sky
+    /// position of the bundled networks: `ra`, `dec`, `ecl_long`, `gal_long`). Tree models
+    /// have their own list (`[model] neutralised`).
+    pub neutralised_features: Vec<String>,
     /// The LSST schema folder for Confluent-framed messages among `data` (else
     /// `$STAMPSEQ_LSST_SCHEMAS`).
     pub lsst_schemas: Option<PathBuf>,
@@ -156,6 +161,7 @@ impl Default for TrainConfig {
                 .iter()
                 .map(|f| f.to_string())
                 .collect(),
+            neutralised_features: Vec::new(),
             lsst_schemas: None,
             data_cache: None,
         }
@@ -245,6 +251,22 @@ impl TrainConfig {
         }
         if self.features.is_empty() {
             return bad("no features".into());
+        }
+        if let Some(f) = self
+            .neutralised_features
+            .iter()
+            .find(|f| !self.features.contains(f))
+        {
+            return bad(format!(
+                "neutralised feature {f:?} is not among the features ({})",
+                self.features.join(", ")
+            ));
+        }
+        if let (false, ModelChoice::Trees(_)) = (self.neutralised_features.is_empty(), &self.model)
+        {
+            return bad(
+                "neutralised_features is for networks: tree models take [model] neutralised".into(),
+            );
         }
         Ok(())
     }

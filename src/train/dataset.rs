@@ -489,5 +489,6 @@ pub fn feature_stats(names: &[String], objects: &[&Object]) -> FeatureStats {
         std,
         clip_lo,
         clip_hi,
+        neutralised: Vec::new(),
     }
 }

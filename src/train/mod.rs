@@ -28,6 +28,8 @@ pub enum TrainError {
     },
     #[error("training configuration: {reason}")]
     Config { reason: String },
+    #[error("training configuration: neutralised_features: {0}")]
+    Neutralised(#[source] crate::features::FeatureStatsError),
     /// The configuration file is not TOML of a training configuration.
     #[error("training configuration: {path}: {source}")]
     ConfigToml {

@@ -237,7 +237,9 @@ fn start_or_resume(
         });
         return Ok((net, state, header.feature_stats));
     }
-    let stats = feature_stats(&data.feature_names, train_set);
+    let stats = feature_stats(&data.feature_names, train_set)
+        .with_neutralised(&config.neutralised_features)
+        .map_err(TrainError::Neutralised)?;
     device.seed(config.seed);
     let arch = config
         .model

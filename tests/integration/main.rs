@@ -22,6 +22,7 @@ mod lsst_app;
 mod lsst_objects;
 mod lsst_trees;
 mod model;
+mod neutralise;
 mod priors;
 mod reading;
 mod reference;

@@ -469,4 +469,42 @@ fn a_network_trains_from_a_data_cache_without_the_alerts() {
         err.contains(&cache.display().to_string()) && err.contains("made with other labels"),
         "{err}"
     );
+
+    // The sky position read as missing from the first step: the same cache serves (it
+    // holds raw features), the model records what it neutralised and answers otherwise.
+    let fourth = write_config(&dir.path().join("d"), &missing, "\"SN\", \"other\"");
+    let text = std::fs::read_to_string(&fourth).expect("config");
+    let text = text.replacen(
+        "seed = 5\n",
+        "seed = 5\nneutralised_features = [\"ra\", \"dec\", \"ecl_long\", \"gal_long\"]\n",
+        1,
+    );
+    std::fs::write(&fourth, text).expect("config");
+    let run4 = dir.path().join("run4");
+    succeeded(train(&fourth, &run4, Some(&cache)));
+    assert_eq!(
+        header(&run4).feature_stats.neutralised,
+        ["ra", "dec", "ecl_long", "gal_long"]
+    );
+    assert_eq!(header(&run4).format_version, 2);
+    assert_ne!(answers(&run4), a);
+
+    // A feature the network does not read is refused before training.
+    let fifth = write_config(&dir.path().join("e"), &missing, "\"SN\", \"other\"");
+    let text = std::fs::read_to_string(&fifth).expect("config");
+    std::fs::write(
+        &fifth,
+        text.replacen(
+            "seed = 5\n",
+            "seed = 5\nneutralised_features = [\"drb\"]\n",
+            1,
+        ),
+    )
+    .expect("config");
+    let out = train(&fifth, &dir.path().join("run5"), Some(&cache));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("neutralised feature \"drb\" is not among"),
+        "{err}"
+    );
 }
