@@ -36,7 +36,7 @@ if [ "${1:-}" = "--networks" ]; then
         "$bin" evaluate --model "assets/models/$m.stampseq" \
             --data "$data/ztf/labeled" --data "$data/ztf/extra" \
             --labels assets/benchmark/split.csv --split "assets/models/$m.split.json" \
-            --out "$sim/eval-$m"
+            --no-rules --out "$sim/eval-$m"
         cp "$sim/eval-$m/metrics.json" "assets/models/$m.real-test-metrics.json"
         cp "$sim/eval-$m/confusion_matrix.png" "assets/models/$m.real-test-confusion.png"
         cp "$sim/eval-$m/confusion_matrix.svg" "assets/models/$m.real-test-confusion.svg"
