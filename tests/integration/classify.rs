@@ -173,27 +173,10 @@ fn wrong_model_files_are_refused_with_a_reason() {
 #[test]
 fn a_temporal_model_answers_a_first_detection_without_a_time_and_leaves_out_a_later_one() {
     use stampseq::alert::{read_all_any, AnyAlert};
-    use stampseq::backend::BackendChoice;
-    use stampseq::classify::{ClassifyOptions, LoadedModel};
-    use stampseq::sequence::neutral::group_objects;
-    use std::sync::atomic::AtomicBool;
 
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets/models/tsc-gru-real.stampseq");
-    let backend = LoadedModel::backend_for(&path, BackendChoice::Cpu);
-    let model = LoadedModel::load_for(&path, &backend).expect("bundled model");
-    let run = |alerts: Vec<AnyAlert>| {
-        let (objects, _) = group_objects(alerts);
-        model
-            .classify(
-                &objects,
-                &ClassifyOptions::default(),
-                &backend.device,
-                &AtomicBool::new(false),
-                &|_, _| {},
-            )
-            .expect("classify")
-    };
+    let run = |alerts: Vec<AnyAlert>| crate::common::classify_on_cpu(&path, alerts);
 
     let (stamps, _) = read_all_any(
         &[ztf("aux/alerce_stamp_classifier_test_stamps.avro")],

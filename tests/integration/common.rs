@@ -58,3 +58,25 @@ pub fn vulkan_device(test: &str) -> bool {
     let _ = writeln!(std::io::stderr(), "NOT RUN {test}: {why}");
     false
 }
+
+/// The answers of the model file at `path`, loaded on the CPU path, to `alerts` grouped into
+/// objects, with the default options (rules on, equal priors).
+pub fn classify_on_cpu(
+    path: &std::path::Path,
+    alerts: Vec<stampseq::alert::AnyAlert>,
+) -> stampseq::classify::ClassifyOutput {
+    use stampseq::backend::BackendChoice;
+    use stampseq::classify::{ClassifyOptions, LoadedModel};
+    let backend = LoadedModel::backend_for(path, BackendChoice::Cpu);
+    let model = LoadedModel::load_for(path, &backend).expect("model");
+    let (objects, _) = stampseq::sequence::neutral::group_objects(alerts);
+    model
+        .classify(
+            &objects,
+            &ClassifyOptions::default(),
+            &backend.device,
+            &std::sync::atomic::AtomicBool::new(false),
+            &|_, _| {},
+        )
+        .expect("classify")
+}

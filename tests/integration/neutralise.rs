@@ -21,13 +21,7 @@ const SKY: &str = "ra,dec,ecl_lat,ecl_long,gal_lat,gal_long";
 /// by `shift` degrees of right ascension (and to the other side of the equator).
 fn answers(model: &Path, shift: f64) -> Vec<Vec<f32>> {
     use stampseq::alert::{read_all_any, AnyAlert};
-    use stampseq::backend::BackendChoice;
-    use stampseq::classify::{ClassifyOptions, LoadedModel};
-    use stampseq::sequence::neutral::group_objects;
-    use std::sync::atomic::AtomicBool;
 
-    let backend = LoadedModel::backend_for(model, BackendChoice::Cpu);
-    let loaded = LoadedModel::load_for(model, &backend).expect("model");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
     let (mut alerts, _) = read_all_any(&[sample], &Default::default());
     assert!(alerts.len() > 20);
@@ -39,17 +33,11 @@ fn answers(model: &Path, shift: f64) -> Vec<Vec<f32>> {
             }
         }
     }
-    let (objects, _) = group_objects(alerts);
-    let out = loaded
-        .classify(
-            &objects,
-            &ClassifyOptions::default(),
-            &backend.device,
-            &AtomicBool::new(false),
-            &|_, _| {},
-        )
-        .expect("classify");
-    out.rows.into_iter().map(|r| r.probabilities).collect()
+    crate::common::classify_on_cpu(model, alerts)
+        .rows
+        .into_iter()
+        .map(|r| r.probabilities)
+        .collect()
 }
 
 fn largest_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
