@@ -252,6 +252,10 @@ pub(super) fn plots(
         .default_size(330.0)
         .min_size(220.0)
         .show(ui, |ui| {
+            // The panel remembers the height its content took on the first frame; filling
+            // it makes that the default height whether or not an object is shown yet (else
+            // the window's layout depends on when loading ends).
+            ui.set_min_height(ui.available_height());
             let mut wanted = None;
             let heading = |ui: &mut egui::Ui, title: &str, kind, wanted: &mut _| {
                 ui.horizontal(|ui| {
