@@ -169,6 +169,30 @@ fn browse_select_stretch_and_vet_from_the_keyboard() {
     );
 }
 
+/// egui keeps a resizable panel at the height it had on its first frame; the plots panel
+/// must open at its default height whether or not an object is shown by then (loading ends
+/// on a worker at no fixed frame, which made the window's layout depend on timing).
+#[test]
+fn the_plots_panel_opens_at_its_default_height_before_anything_is_loaded() {
+    if !crate::common::vulkan_device(
+        "app::the_plots_panel_opens_at_its_default_height_before_anything_is_loaded",
+    ) {
+        return;
+    }
+    let labels = tempfile::tempdir().expect("tempdir");
+    let mut h = harness(Vec::new(), labels.path());
+    h.run_steps(3);
+    assert!(h.state().state.catalog.rows.is_empty(), "nothing loaded");
+    let heading = h.get_by_label("Light curve").rect();
+    let status_top = h.get_by_label_contains("Display:").rect().top();
+    // Default 330 px; its minimum is 220.
+    assert!(
+        status_top - heading.top() > 300.0,
+        "plots panel {} px tall",
+        status_top - heading.top()
+    );
+}
+
 #[test]
 fn the_help_overlay_lists_every_shortcut() {
     if !crate::common::vulkan_device("app::the_help_overlay_lists_every_shortcut") {
