@@ -122,6 +122,12 @@ pub struct TrainConfig {
     /// position of the bundled networks: `ra`, `dec`, `ecl_long`, `gal_long`). Tree models
     /// have their own list (`[model] neutralised`).
     pub neutralised_features: Vec<String>,
+    /// When `neutralised_features` start being read as missing: `false`, from the first
+    /// step; `true`, once trained: the network trains and is selected reading them, and
+    /// its best checkpoint (the model it answers with) reads them as missing. The second
+    /// is how the bundled networks were made; across sources it scored higher (grouped
+    /// validation, README Known limits).
+    pub neutralise_after_training: bool,
     /// The LSST schema folder for Confluent-framed messages among `data` (else
     /// `$STAMPSEQ_LSST_SCHEMAS`).
     pub lsst_schemas: Option<PathBuf>,
@@ -162,6 +168,7 @@ impl Default for TrainConfig {
                 .map(|f| f.to_string())
                 .collect(),
             neutralised_features: Vec::new(),
+            neutralise_after_training: false,
             lsst_schemas: None,
             data_cache: None,
         }
@@ -267,6 +274,9 @@ impl TrainConfig {
             return bad(
                 "neutralised_features is for networks: tree models take [model] neutralised".into(),
             );
+        }
+        if self.neutralise_after_training && self.neutralised_features.is_empty() {
+            return bad("neutralise_after_training without neutralised_features".into());
         }
         Ok(())
     }

@@ -135,6 +135,12 @@ pub fn train(
     let session = Session::new(config, out, device, crop, stats, &data, &split, sets, files)?;
     let (state, cancelled, best_net) = session.iterate(net, state, cancel, on_event)?;
     let test = session.judge_test_split(&state, best_net)?;
+    if config.neutralise_after_training && session.files.best.is_file() {
+        // Without a test split the best checkpoint was last written while training, reading
+        // every feature; it answers with them read as missing all the same.
+        let best = &session.files.best;
+        crate::model::neutralise::neutralise_file(best, &config.neutralised_features, best)?;
+    }
     on_event(TrainEvent::Finished {
         iteration: state.iteration,
         cancelled,
@@ -237,9 +243,14 @@ fn start_or_resume(
         });
         return Ok((net, state, header.feature_stats));
     }
-    let stats = feature_stats(&data.feature_names, train_set)
-        .with_neutralised(&config.neutralised_features)
-        .map_err(TrainError::Neutralised)?;
+    let stats = feature_stats(&data.feature_names, train_set);
+    let stats = if config.neutralise_after_training {
+        stats
+    } else {
+        stats
+            .with_neutralised(&config.neutralised_features)
+            .map_err(TrainError::Neutralised)?
+    };
     device.seed(config.seed);
     let arch = config
         .model
@@ -317,6 +328,9 @@ struct Session<'a> {
     crop: usize,
     arch: ModelChoice,
     stats: FeatureStats,
+    /// What the finished model reads: `stats`, with `neutralised_features` read as missing
+    /// when they are so only once trained.
+    answer_stats: FeatureStats,
     sets: Sets<'a>,
     files: Checkpoints,
     architecture: serde_json::Value,
@@ -350,6 +364,10 @@ impl<'a> Session<'a> {
         if data.stamp_size > 0 {
             trained_on.stamp_size = data.stamp_size;
         }
+        let answer_stats = stats
+            .clone()
+            .with_neutralised(&config.neutralised_features)
+            .map_err(TrainError::Neutralised)?;
         Ok(Self {
             config,
             out,
@@ -358,6 +376,7 @@ impl<'a> Session<'a> {
             crop,
             arch,
             stats,
+            answer_stats,
             sets,
             files,
             architecture,
@@ -368,6 +387,15 @@ impl<'a> Session<'a> {
 
     /// The header of a checkpoint, with the metrics it was chosen by.
     fn header(&self, metrics: Option<serde_json::Value>) -> ModelHeader {
+        self.header_reading(&self.stats, metrics)
+    }
+
+    /// The header of a checkpoint whose network reads its features through `stats`.
+    fn header_reading(
+        &self,
+        stats: &FeatureStats,
+        metrics: Option<serde_json::Value>,
+    ) -> ModelHeader {
         let class_refs: Vec<&str> = self.config.classes.iter().map(|s| s.as_str()).collect();
         let kind = match self.arch {
             ModelChoice::Temporal(_) => ModelKind::Temporal,
@@ -379,7 +407,7 @@ impl<'a> Session<'a> {
             &self.arch.short_name(self.config.max_detections),
             &class_refs,
             self.crop,
-            self.stats.clone(),
+            stats.clone(),
         );
         h.architecture = self.architecture.clone();
         h.trained_on = self.trained_on.clone();
@@ -548,7 +576,7 @@ impl<'a> Session<'a> {
             test_set,
             self.config,
             self.crop,
-            &self.stats,
+            &self.answer_stats,
             &self.plain,
         )?;
         let balanced = confusion.metrics().balanced_accuracy;
@@ -565,7 +593,8 @@ impl<'a> Session<'a> {
             "test_balanced_accuracy": balanced,
             "test_objects": test_set.len(),
         });
-        write_net(&best, &self.header(Some(metrics)), &self.files.best)?;
+        let header = self.header_reading(&self.answer_stats, Some(metrics));
+        write_net(&best, &header, &self.files.best)?;
         Ok(TestScores {
             loss: Some(l),
             accuracy: Some(a),

@@ -489,6 +489,60 @@ fn a_network_trains_from_a_data_cache_without_the_alerts() {
     assert_eq!(header(&run4).format_version, 2);
     assert_ne!(answers(&run4), a);
 
+    // Read as missing once trained (the bundled networks' recipe): the network trains and is
+    // chosen reading its position, so its weights are those of the first run, and the
+    // model it answers with is that run's model neutralised afterwards; the checkpoint it
+    // resumes from still reads every feature.
+    let after = |folder: &str, test_per_class: usize| {
+        let config = write_config(&dir.path().join(folder), &missing, "\"SN\", \"other\"");
+        let text = std::fs::read_to_string(&config).expect("config");
+        let text = text
+            .replacen(
+                "seed = 5\n",
+                "seed = 5\nneutralised_features = [\"ra\", \"dec\", \"ecl_long\", \"gal_long\"]\n\
+                 neutralise_after_training = true\n",
+                1,
+            )
+            .replacen(
+                "test_per_class = 0\n",
+                &format!("test_per_class = {test_per_class}\n"),
+                1,
+            );
+        std::fs::write(&config, text).expect("config");
+        config
+    };
+    let run6 = dir.path().join("run6");
+    succeeded(train(&after("f", 0), &run6, Some(&cache)));
+    assert_eq!(
+        header(&run6).feature_stats.neutralised,
+        ["ra", "dec", "ecl_long", "gal_long"]
+    );
+    let last = stampseq::model::file::read_header(&run6.join("last.stampseq")).expect("last");
+    assert!(last.feature_stats.neutralised.is_empty());
+    let afterwards = dir.path().join("run1-neutralised");
+    succeeded(
+        stampseq()
+            .arg("neutralise")
+            .arg(run1.join("best.stampseq"))
+            .args(["--features", "ra,dec,ecl_long,gal_long", "--out"])
+            .arg(&afterwards)
+            .output()
+            .expect("neutralise"),
+    );
+    std::fs::create_dir_all(dir.path().join("run1n")).expect("dir");
+    std::fs::rename(&afterwards, dir.path().join("run1n/best.stampseq")).expect("move");
+    assert_eq!(answers(&run6), answers(&dir.path().join("run1n")));
+    assert_ne!(answers(&run6), a);
+    // With a test split, judged as it will answer.
+    let run7 = dir.path().join("run7");
+    succeeded(train(&after("g", 1), &run7, Some(&cache)));
+    let best7 = header(&run7);
+    assert_eq!(best7.feature_stats.neutralised.len(), 4);
+    assert!(best7
+        .provenance
+        .metrics
+        .is_some_and(|m| m["test_objects"] == 2));
+
     // A feature the network does not read is refused before training.
     let fifth = write_config(&dir.path().join("e"), &missing, "\"SN\", \"other\"");
     let text = std::fs::read_to_string(&fifth).expect("config");
@@ -505,6 +559,21 @@ fn a_network_trains_from_a_data_cache_without_the_alerts() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("neutralised feature \"drb\" is not among"),
+        "{err}"
+    );
+    std::fs::write(
+        &fifth,
+        std::fs::read_to_string(&fifth).expect("config").replacen(
+            "neutralised_features = [\"drb\"]\n",
+            "neutralise_after_training = true\n",
+            1,
+        ),
+    )
+    .expect("config");
+    let out = train(&fifth, &dir.path().join("run5"), Some(&cache));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("neutralise_after_training without"),
         "{err}"
     );
 }
