@@ -135,12 +135,6 @@ pub fn train(
     let session = Session::new(config, out, device, crop, stats, &data, &split, sets, files)?;
     let (state, cancelled, best_net) = session.iterate(net, state, cancel, on_event)?;
     let test = session.judge_test_split(&state, best_net)?;
-    if config.neutralise_after_training && session.files.best.is_file() {
-        // Without a test split the best checkpoint was last written while training, reading
-        // every feature; it answers with them read as missing all the same.
-        let best = &session.files.best;
-        crate::model::neutralise::neutralise_file(best, &config.neutralised_features, best)?;
-    }
     on_event(TrainEvent::Finished {
         iteration: state.iteration,
         cancelled,
@@ -569,6 +563,13 @@ impl<'a> Session<'a> {
         };
         let test_set = &self.sets.test;
         let (Some(best), false) = (best, test_set.is_empty()) else {
+            if self.config.neutralise_after_training && self.files.best.is_file() {
+                // Without a test split the best checkpoint was last written while training,
+                // reading every feature; it answers with them read as missing all the same.
+                let path = &self.files.best;
+                let features = &self.config.neutralised_features;
+                crate::model::neutralise::neutralise_file(path, features, path)?;
+            }
             return Ok(TestScores::default());
         };
         let (l, a, confusion) = evaluate(

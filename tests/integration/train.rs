@@ -543,37 +543,23 @@ fn a_network_trains_from_a_data_cache_without_the_alerts() {
         .metrics
         .is_some_and(|m| m["test_objects"] == 2));
 
-    // A feature the network does not read is refused before training.
-    let fifth = write_config(&dir.path().join("e"), &missing, "\"SN\", \"other\"");
-    let text = std::fs::read_to_string(&fifth).expect("config");
-    std::fs::write(
-        &fifth,
-        text.replacen(
-            "seed = 5\n",
-            "seed = 5\nneutralised_features = [\"drb\"]\n",
-            1,
-        ),
-    )
-    .expect("config");
-    let out = train(&fifth, &dir.path().join("run5"), Some(&cache));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("neutralised feature \"drb\" is not among"),
-        "{err}"
+    // A feature the network does not read is refused before training, as is the timing
+    // without the list.
+    let refused = |line: &str, expected: &str| {
+        let config = write_config(&dir.path().join("e"), &missing, "\"SN\", \"other\"");
+        let text = std::fs::read_to_string(&config).expect("config");
+        let text = text.replacen("seed = 5\n", &format!("seed = 5\n{line}\n"), 1);
+        std::fs::write(&config, text).expect("config");
+        let out = train(&config, &dir.path().join("run5"), Some(&cache));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expected), "{err}");
+    };
+    refused(
+        "neutralised_features = [\"drb\"]",
+        "neutralised feature \"drb\" is not among",
     );
-    std::fs::write(
-        &fifth,
-        std::fs::read_to_string(&fifth).expect("config").replacen(
-            "neutralised_features = [\"drb\"]\n",
-            "neutralise_after_training = true\n",
-            1,
-        ),
-    )
-    .expect("config");
-    let out = train(&fifth, &dir.path().join("run5"), Some(&cache));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("neutralise_after_training without"),
-        "{err}"
+    refused(
+        "neutralise_after_training = true",
+        "neutralise_after_training without",
     );
 }
