@@ -8,9 +8,9 @@ use crate::features::allwise::WISE_FEATURES;
 use crate::features::{raw_features, ALERCE_FEATURES};
 
 use super::values::{
-    arcsec, count, dec_dms, fields_grid, history_start, julian_date, links, magnitude,
-    modified_julian_date, number, pair, ra_hms, raw_feature, sign, solar_system_name, utc,
-    with_unit, MISSING,
+    arcsec, count, dec_dms, fields_grid, history_start, julian_date, links, links_section,
+    magnitude, modified_julian_date, number, pair, ra_hms, raw_feature, sign, solar_system_name,
+    utc, with_unit, MISSING,
 };
 use super::vetting::vetting;
 
@@ -49,25 +49,7 @@ pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui, command
     egui::ScrollArea::vertical()
         .id_salt("details")
         .show(ui, |ui| {
-            egui::CollapsingHeader::new("Links")
-                .default_open(true)
-                .show(ui, |ui| {
-                    for (name, url) in links(&object_id, c.ra, c.dec) {
-                        ui.horizontal(|ui| {
-                            ui.hyperlink_to(name, &url);
-                            if ui.small_button("copy").clicked() {
-                                ui.ctx().copy_text(url.clone());
-                            }
-                        });
-                    }
-                    ui.horizontal(|ui| {
-                        let pos = format!("{:.6} {:+.6}", c.ra, c.dec);
-                        ui.monospace(&pos);
-                        if ui.small_button("copy").clicked() {
-                            ui.ctx().copy_text(pos);
-                        }
-                    });
-                });
+            links_section(ui, links(&object_id, c.ra, c.dec), c.ra, c.dec);
             egui::CollapsingHeader::new("Candidate")
                 .default_open(true)
                 .show(ui, |ui| candidate_grid(ui, alert));

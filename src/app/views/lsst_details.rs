@@ -2,7 +2,7 @@
 //! the schema has), the columns a broker added, the object or solar-system records, links
 //! by position, and the vetting buttons. A solar-system object says so at the top.
 
-use super::values::{dec_dms, fields_grid, links, pair, ra_hms, utc, MISSING};
+use super::values::{dec_dms, fields_grid, links, links_section, pair, ra_hms, utc, MISSING};
 use super::vetting::vetting;
 use super::{Commands, UiState};
 use crate::alert::lsst::LsstAlert;
@@ -50,29 +50,12 @@ pub fn show(
     egui::ScrollArea::vertical()
         .id_salt("details")
         .show(ui, |ui| {
-            egui::CollapsingHeader::new("Links")
-                .default_open(true)
-                .show(ui, |ui| {
-                    // By position: ALeRCE's and Fink's ZTF pages do not know LSST ids.
-                    for (name, url) in links(key, s.ra, s.dec)
-                        .into_iter()
-                        .filter(|(name, _)| matches!(*name, "TNS" | "SIMBAD"))
-                    {
-                        ui.horizontal(|ui| {
-                            ui.hyperlink_to(name, &url);
-                            if ui.small_button("copy").clicked() {
-                                ui.ctx().copy_text(url.clone());
-                            }
-                        });
-                    }
-                    ui.horizontal(|ui| {
-                        let pos = format!("{:.6} {:+.6}", s.ra, s.dec);
-                        ui.monospace(&pos);
-                        if ui.small_button("copy").clicked() {
-                            ui.ctx().copy_text(pos);
-                        }
-                    });
-                });
+            // By position: ALeRCE's and Fink's ZTF pages do not know LSST ids.
+            let by_position = links(key, s.ra, s.dec)
+                .into_iter()
+                .filter(|(name, _)| matches!(*name, "TNS" | "SIMBAD"))
+                .collect();
+            links_section(ui, by_position, s.ra, s.dec);
             egui::CollapsingHeader::new("diaSource")
                 .default_open(true)
                 .show(ui, |ui| main_fields(ui, alert));

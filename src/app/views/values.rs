@@ -24,6 +24,29 @@ pub fn links(object_id: &str, ra: f64, dec: f64) -> Vec<(&'static str, String)> 
     ]
 }
 
+/// The "Links" section: each portal link and the position, with a button that copies it.
+pub fn links_section(ui: &mut egui::Ui, links: Vec<(&'static str, String)>, ra: f64, dec: f64) {
+    egui::CollapsingHeader::new("Links")
+        .default_open(true)
+        .show(ui, |ui| {
+            for (name, url) in links {
+                ui.horizontal(|ui| {
+                    ui.hyperlink_to(name, &url);
+                    if ui.small_button("copy").clicked() {
+                        ui.ctx().copy_text(url.clone());
+                    }
+                });
+            }
+            ui.horizontal(|ui| {
+                let pos = format!("{ra:.6} {dec:+.6}");
+                ui.monospace(&pos);
+                if ui.small_button("copy").clicked() {
+                    ui.ctx().copy_text(pos);
+                }
+            });
+        });
+}
+
 // Values as an astronomer writes them. ZTF marks "none" (no PS1 source, no known asteroid
 // near) with -999 and the schema with nulls; both read as a dash here, never as a number.
 
