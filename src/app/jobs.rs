@@ -113,10 +113,20 @@ pub struct RunningJob {
     pub cancel: Arc<AtomicBool>,
 }
 
-/// Asks the UI for a frame, so a job's report is drawn without waiting for input.
-fn wake_ui(ctx: &Option<egui::Context>) {
-    if let Some(c) = ctx {
-        c.request_repaint();
+/// Where a worker sends its job's events: each one wakes the UI, which would otherwise
+/// sleep until the next input.
+struct Reply {
+    tx: Sender<JobEvent>,
+    ctx: Option<egui::Context>,
+}
+
+impl Reply {
+    fn send(&self, event: JobEvent) {
+        // A closed channel means the app is gone; nobody is left to tell.
+        let _ = self.tx.send(event);
+        if let Some(c) = &self.ctx {
+            c.request_repaint();
+        }
     }
 }
 
@@ -132,8 +142,7 @@ fn named(o: &ObjectSequence) -> BorrowedObject<'_> {
 struct ClassifyWork<'a> {
     job: u64,
     cancel: &'a AtomicBool,
-    tx: &'a Sender<JobEvent>,
-    ctx: &'a Option<egui::Context>,
+    reply: &'a Reply,
 }
 
 impl ClassifyWork<'_> {
@@ -155,12 +164,11 @@ impl ClassifyWork<'_> {
             ..Default::default()
         };
         let progress = |done: usize, total: usize| {
-            let _ = self.tx.send(JobEvent::Progress {
+            self.reply.send(JobEvent::Progress {
                 job: self.job,
                 fraction: done as f32 / total.max(1) as f32,
                 message: format!("{done}/{total} detections"),
             });
-            wake_ui(self.ctx);
         };
         let objects: Vec<BorrowedObject> = request
             .objects
@@ -243,15 +251,7 @@ impl Jobs {
         self.repaint.clone()
     }
 
-    fn start(
-        &mut self,
-        title: String,
-    ) -> (
-        u64,
-        Arc<AtomicBool>,
-        Sender<JobEvent>,
-        Option<egui::Context>,
-    ) {
+    fn start(&mut self, title: String) -> (u64, Arc<AtomicBool>, Reply) {
         let id = self.next_id;
         self.next_id += 1;
         let cancel = Arc::new(AtomicBool::new(false));
@@ -262,7 +262,11 @@ impl Jobs {
             message: String::new(),
             cancel: cancel.clone(),
         });
-        (id, cancel, self.tx.clone(), self.repaint.clone())
+        let reply = Reply {
+            tx: self.tx.clone(),
+            ctx: self.repaint.clone(),
+        };
+        (id, cancel, reply)
     }
 
     /// Runs `work` on a named thread; a thread that cannot start is reported as the job's
@@ -286,10 +290,9 @@ impl Jobs {
             [one] => format!("Loading {}", one.display()),
             many => format!("Loading {} inputs", many.len()),
         };
-        let (id, cancel, tx, ctx) = self.start(title);
+        let (id, cancel, reply) = self.start(title);
         let schemas = self.lsst_schemas.clone();
         self.spawn(id, "load", move || {
-            let wake = || wake_ui(&ctx);
             let (inputs, walk_errors) = collect_inputs(&paths);
             let alerts = Mutex::new(Vec::new());
             let options = ReadOptions {
@@ -307,7 +310,7 @@ impl Jobs {
                     let mut last = last_report.lock().unwrap_or_else(|e| e.into_inner());
                     if last.elapsed().as_millis() >= 100 {
                         *last = std::time::Instant::now();
-                        let _ = tx.send(JobEvent::Progress {
+                        reply.send(JobEvent::Progress {
                             job: id,
                             fraction: if p.bytes_total > 0 {
                                 p.bytes_done as f32 / p.bytes_total as f32
@@ -316,19 +319,17 @@ impl Jobs {
                             },
                             message: format!("{} alerts", p.alerts),
                         });
-                        wake();
                     }
                 },
                 |a| alerts.lock().unwrap_or_else(|e| e.into_inner()).push(a),
             );
             summary.errors.splice(0..0, walk_errors);
             let alerts = alerts.into_inner().unwrap_or_else(|e| e.into_inner());
-            let _ = tx.send(JobEvent::Loaded {
+            reply.send(JobEvent::Loaded {
                 job: id,
                 alerts,
                 summary,
             });
-            wake();
         });
         id
     }
@@ -337,13 +338,12 @@ impl Jobs {
     /// the background: every detection of each object, so the class evolution can be drawn.
     pub fn classify(&mut self, model_path: PathBuf, request: ClassifyRequest) -> u64 {
         let title = format!("Classifying with {}", model_path.display());
-        let (id, cancel, tx, ctx) = self.start(title);
+        let (id, cancel, reply) = self.start(title);
         self.spawn(id, "classify", move || {
             let work = ClassifyWork {
                 job: id,
                 cancel: &cancel,
-                tx: &tx,
-                ctx: &ctx,
+                reply: &reply,
             };
             let event = (|| -> anyhow::Result<JobEvent> {
                 let resolved = request.backend.resolve();
@@ -356,8 +356,7 @@ impl Jobs {
                 job: id,
                 error: format!("{e:#}"),
             });
-            let _ = tx.send(event);
-            wake_ui(&ctx);
+            reply.send(event);
         });
         id
     }
@@ -367,13 +366,12 @@ impl Jobs {
     /// for them ([`stands_in`]). The headers are read here, on the worker;
     /// with nothing to answer the job ends with [`JobEvent::Idle`].
     pub fn stand_in(&mut self, loaded: Vec<PathBuf>, request: ClassifyRequest) -> u64 {
-        let (id, cancel, tx, ctx) = self.start("Answering what no loaded model reads".into());
+        let (id, cancel, reply) = self.start("Answering what no loaded model reads".into());
         self.spawn(id, "stand-in", move || {
             let work = ClassifyWork {
                 job: id,
                 cancel: &cancel,
-                tx: &tx,
-                ctx: &ctx,
+                reply: &reply,
             };
             let event = (|| -> anyhow::Result<JobEvent> {
                 use crate::model::file::read_header;
@@ -396,8 +394,7 @@ impl Jobs {
                 job: id,
                 error: format!("{e:#}"),
             });
-            let _ = tx.send(event);
-            wake_ui(&ctx);
+            reply.send(event);
         });
         id
     }
@@ -414,17 +411,15 @@ impl Jobs {
         config: crate::experiments::finetune::FinetuneConfig,
     ) -> u64 {
         let title = format!("Fine-tuning {} on your labels", browsers.display());
-        let (id, _cancel, tx, ctx) = self.start(title);
+        let (id, _cancel, reply) = self.start(title);
         self.spawn(id, "finetune", move || {
             let base = choose_base();
-            let wake = || wake_ui(&ctx);
             let say = |message: &str| {
-                let _ = tx.send(JobEvent::Progress {
+                reply.send(JobEvent::Progress {
                     job: id,
                     fraction: 0.5,
                     message: message.to_string(),
                 });
-                wake();
             };
             let event = (|| -> anyhow::Result<JobEvent> {
                 let (bundled, bundled_labels) =
@@ -457,8 +452,7 @@ impl Jobs {
                 job: id,
                 error: format!("{e:#}"),
             });
-            let _ = tx.send(event);
-            wake();
+            reply.send(event);
         });
         id
     }
@@ -471,10 +465,9 @@ impl Jobs {
         out: PathBuf,
     ) -> (u64, Arc<AtomicBool>) {
         let title = format!("Training into {}", out.display());
-        let (id, cancel, tx, ctx) = self.start(title);
+        let (id, cancel, reply) = self.start(title);
         let job_cancel = cancel.clone();
         self.spawn(id, "train", move || {
-            let wake = || wake_ui(&ctx);
             let device = burn::tensor::Device::flex().autodiff();
             let mut last_step_sent = std::time::Instant::now();
             let result = crate::train::train(&config, &out, &device, &job_cancel, &mut |event| {
@@ -482,8 +475,7 @@ impl Jobs {
                 let is_step = matches!(event, crate::train::TrainEvent::Step { .. });
                 if !is_step || last_step_sent.elapsed().as_millis() >= 200 {
                     last_step_sent = std::time::Instant::now();
-                    let _ = tx.send(JobEvent::Training { job: id, event });
-                    wake();
+                    reply.send(JobEvent::Training { job: id, event });
                 }
             });
             let event = match result {
@@ -509,15 +501,14 @@ impl Jobs {
                     error: format!("training failed: {e}"),
                 },
             };
-            let _ = tx.send(event);
-            wake();
+            reply.send(event);
         });
         (id, cancel)
     }
 
     /// Draws a plot into a PNG or SVG file (by its extension) in the background.
     pub fn export_plot(&mut self, plot: crate::eval::plots::PlotData, path: PathBuf) -> u64 {
-        let (id, _cancel, tx, ctx) = self.start(format!("Writing {}", path.display()));
+        let (id, _cancel, reply) = self.start(format!("Writing {}", path.display()));
         self.spawn(id, "export", move || {
             let event = match plot.write(&path) {
                 Ok(()) => JobEvent::Exported { job: id, path },
@@ -526,8 +517,7 @@ impl Jobs {
                     error: format!("plot not written: {e}"),
                 },
             };
-            let _ = tx.send(event);
-            wake_ui(&ctx);
+            reply.send(event);
         });
         id
     }
@@ -535,7 +525,7 @@ impl Jobs {
     /// Reads and indexes an AllWISE catalogue (CSV or Parquet) in the background: a sky
     /// region of millions of rows takes seconds.
     pub fn load_allwise(&mut self, path: PathBuf) -> u64 {
-        let (id, _cancel, tx, ctx) = self.start(format!("Reading AllWISE {}", path.display()));
+        let (id, _cancel, reply) = self.start(format!("Reading AllWISE {}", path.display()));
         self.spawn(id, "allwise", move || {
             let event = match crate::features::allwise::AllWiseCatalogue::from_path(&path) {
                 Ok(c) if c.is_empty() => JobEvent::Failed {
@@ -552,8 +542,7 @@ impl Jobs {
                     error: format!("AllWISE catalogue not loaded: {e}"),
                 },
             };
-            let _ = tx.send(event);
-            wake_ui(&ctx);
+            reply.send(event);
         });
         id
     }
@@ -565,14 +554,13 @@ impl Jobs {
         title: String,
         work: impl FnOnce() -> Result<FileDone, String> + Send + 'static,
     ) -> u64 {
-        let (id, _cancel, tx, ctx) = self.start(title);
+        let (id, _cancel, reply) = self.start(title);
         self.spawn(id, "file", move || {
             let event = match work() {
                 Ok(done) => JobEvent::FileDone { job: id, done },
                 Err(error) => JobEvent::Failed { job: id, error },
             };
-            let _ = tx.send(event);
-            wake_ui(&ctx);
+            reply.send(event);
         });
         id
     }
