@@ -314,38 +314,43 @@ pub fn read_all_any<P: AsRef<Path>>(
     paths: &[P],
     options: &ReadOptions,
 ) -> (Vec<AnyAlert>, ReadSummary) {
-    let (inputs, walk_errors) = collect_inputs(paths);
-    let alerts = Mutex::new(Vec::new());
-    let mut summary = read_inputs_any(
-        &inputs,
+    read_all_with(
+        paths,
         options,
-        |_| {},
-        |a| alerts.lock().unwrap_or_else(|p| p.into_inner()).push(a),
-    );
-    summary.errors.splice(0..0, walk_errors);
-    let mut alerts = alerts.into_inner().unwrap_or_else(|p| p.into_inner());
-    alerts.sort_by(|a, b| {
-        let (a, b) = (a.origin(), b.origin());
-        (&a.file, a.record).cmp(&(&b.file, b.record))
-    });
-    (alerts, summary)
+        |i, o, keep| read_inputs_any(i, o, |_| {}, keep),
+        |a| a.origin(),
+    )
 }
 
 /// Reads the ZTF alerts into memory: the simple call for tests and small inputs.
 pub fn read_all<P: AsRef<Path>>(paths: &[P], options: &ReadOptions) -> (Vec<Alert>, ReadSummary) {
+    read_all_with(
+        paths,
+        options,
+        |i, o, keep| read_inputs(i, o, |_| {}, keep),
+        |a| &a.origin,
+    )
+}
+
+/// Collects what `read` hands over, in file and record order: decoding order depends on
+/// thread timing, and callers want a stable one.
+fn read_all_with<T: Send, P: AsRef<Path>>(
+    paths: &[P],
+    options: &ReadOptions,
+    read: impl FnOnce(&[Input], &ReadOptions, &(dyn Fn(T) + Sync)) -> ReadSummary,
+    origin: impl Fn(&T) -> &super::AlertOrigin,
+) -> (Vec<T>, ReadSummary) {
     let (inputs, walk_errors) = collect_inputs(paths);
     let alerts = Mutex::new(Vec::new());
-    let mut summary = read_inputs(
-        &inputs,
-        options,
-        |_| {},
-        |a| alerts.lock().unwrap_or_else(|p| p.into_inner()).push(a),
-    );
+    let mut summary = read(&inputs, options, &|a| {
+        alerts.lock().unwrap_or_else(|p| p.into_inner()).push(a)
+    });
     summary.errors.splice(0..0, walk_errors);
     let mut alerts = alerts.into_inner().unwrap_or_else(|p| p.into_inner());
-    // Decoding order depends on thread timing; give callers a stable order.
-    alerts
-        .sort_by(|a, b| (&a.origin.file, a.origin.record).cmp(&(&b.origin.file, b.origin.record)));
+    alerts.sort_by(|a, b| {
+        let (a, b) = (origin(a), origin(b));
+        (&a.file, a.record).cmp(&(&b.file, b.record))
+    });
     (alerts, summary)
 }
 
