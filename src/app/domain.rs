@@ -32,26 +32,31 @@ pub struct AppState {
     pub jobs: Jobs,
     pub messages: Vec<String>,
     pub load_errors: Vec<crate::alert::ReadError>,
-    /// Model files in use, re-run whenever more alerts arrive.
-    pub model_paths: Vec<PathBuf>,
-    pub backend: crate::backend::BackendChoice,
-    /// Where the models last ran, for the status bar.
-    pub model_device: Option<String>,
+    pub models: ModelsInUse,
     /// The alert files and folders opened in this session, in order (what the training
     /// view's "From this session" trains on).
     pub sources: Vec<PathBuf>,
     /// How "Fine-tune on my labels" trains (tests shrink it).
     pub finetune_config: crate::experiments::finetune::FinetuneConfig,
-    /// A fine-tuned model whose answers the browser shows as soon as they arrive.
-    pub promote_on_arrival: Option<String>,
-    /// The model the browser showed before the last switch, to switch back to.
-    pub previous_model: Option<String>,
     /// The training run started from the training view, running or finished.
     pub training: TrainingRun,
     /// The stream connection, running or finished (its last status stays in view).
     pub live: Option<LiveStream>,
     /// Where a stream's answers, dead letters and partition states go, a folder per group.
     pub stream_dir: PathBuf,
+}
+
+/// The model files the app answers with, and where they run.
+pub struct ModelsInUse {
+    /// Re-run whenever more alerts arrive.
+    pub paths: Vec<PathBuf>,
+    pub backend: crate::backend::BackendChoice,
+    /// Where the models last ran, for the status bar.
+    pub device: Option<String>,
+    /// A fine-tuned model whose answers the browser shows as soon as they arrive.
+    pub promote_on_arrival: Option<String>,
+    /// The model the browser showed before the last switch, to switch back to.
+    pub previous: Option<String>,
 }
 
 struct Facts<'a> {
@@ -106,13 +111,15 @@ impl AppState {
             jobs,
             messages: Vec::new(),
             load_errors: Vec::new(),
-            model_paths,
-            backend,
-            model_device: None,
+            models: ModelsInUse {
+                paths: model_paths,
+                backend,
+                device: None,
+                promote_on_arrival: None,
+                previous: None,
+            },
             sources: Vec::new(),
             finetune_config: Default::default(),
-            promote_on_arrival: None,
-            previous_model: None,
             training: TrainingRun::default(),
             live: None,
             stream_dir,

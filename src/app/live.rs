@@ -339,14 +339,15 @@ impl StampseqApp {
             .map(|m| m.model.as_str());
         let browsers = first.and_then(|name| {
             self.state
-                .model_paths
+                .models
+                .paths
                 .iter()
                 .find(|p| display_name(p, "") == name)
                 .cloned()
         });
         browsers
             .into_iter()
-            .chain(self.state.model_paths.iter().cloned())
+            .chain(self.state.models.paths.iter().cloned())
             .chain(crate::assets::default_model())
             .collect()
     }
@@ -370,7 +371,7 @@ impl StampseqApp {
                 LiveStream::start(
                     config,
                     models,
-                    self.state.backend,
+                    self.state.models.backend,
                     self.state.jobs.context(),
                 )
                 .map_err(|e| format!("cannot start the stream's thread: {e}"))

@@ -28,7 +28,8 @@ impl StampseqApp {
         };
         let Some(base) = self
             .state
-            .model_paths
+            .models
+            .paths
             .iter()
             .find(|p| crate::app::predictions::display_name(p, "") == first)
             .cloned()
@@ -52,7 +53,7 @@ impl StampseqApp {
         let lsst_labelled = self.state.catalog.objects.iter().any(|o| {
             o.key.survey == Survey::Lsst && labels.contains_key(&super::state::browser_key(&o.key))
         });
-        let model_paths = self.state.model_paths.clone();
+        let model_paths = self.state.models.paths.clone();
         let browsers = base.clone();
         self.state.jobs.finetune(
             &browsers,
@@ -65,7 +66,7 @@ impl StampseqApp {
 
     /// Shows the previous model's answers in the browser again (and back).
     pub fn switch_model(&mut self) {
-        let Some(previous) = self.state.previous_model.clone() else {
+        let Some(previous) = self.state.models.previous.clone() else {
             self.state
                 .messages
                 .push("No previous model to switch to.".into());
@@ -78,7 +79,7 @@ impl StampseqApp {
             .first()
             .map(|m| m.model.clone());
         if self.state.predictions.promote(&previous) {
-            self.state.previous_model = current;
+            self.state.models.previous = current;
             self.state.invalidate_visible();
             self.state
                 .messages
@@ -92,11 +93,11 @@ impl StampseqApp {
     ///
     /// [`Jobs::stand_in`]: super::jobs::Jobs::stand_in
     pub fn answer_other_surveys(&mut self) {
-        if self.state.catalog.objects.is_empty() || self.state.model_paths.is_empty() {
+        if self.state.catalog.objects.is_empty() || self.state.models.paths.is_empty() {
             return;
         }
         let request = self.classify_request(None);
-        let loaded = self.state.model_paths.clone();
+        let loaded = self.state.models.paths.clone();
         self.state.jobs.stand_in(loaded, request);
     }
 
@@ -108,7 +109,7 @@ impl StampseqApp {
     ) -> ClassifyRequest {
         ClassifyRequest {
             objects: self.state.catalog.objects.clone(),
-            backend: self.state.backend,
+            backend: self.state.models.backend,
             allwise,
             rules: !self.ui.prefs.raw_model_output,
         }
@@ -116,7 +117,7 @@ impl StampseqApp {
 
     /// Every loaded model answers everything again (the rules switched on or off).
     pub fn answer_again(&mut self) {
-        for path in self.state.model_paths.clone() {
+        for path in self.state.models.paths.clone() {
             self.load_model(path);
         }
         self.state.messages.push(if self.ui.prefs.raw_model_output {
@@ -128,8 +129,8 @@ impl StampseqApp {
 
     /// Adds a model file and runs it on everything loaded.
     pub fn load_model(&mut self, path: PathBuf) {
-        if !self.state.model_paths.contains(&path) {
-            self.state.model_paths.push(path.clone());
+        if !self.state.models.paths.contains(&path) {
+            self.state.models.paths.push(path.clone());
         }
         self.classify_with(path);
     }

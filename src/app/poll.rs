@@ -75,7 +75,7 @@ impl StampseqApp {
             None if !self.state.catalog.rows.is_empty() => self.state.selection.object = None,
             None => {}
         }
-        for path in self.state.model_paths.clone() {
+        for path in self.state.models.paths.clone() {
             self.classify_with(path);
         }
     }
@@ -105,7 +105,7 @@ impl StampseqApp {
             report.answers_changed,
             report.new_model.display()
         ));
-        self.state.promote_on_arrival =
+        self.state.models.promote_on_arrival =
             Some(crate::app::predictions::display_name(&report.new_model, ""));
         self.load_model(report.new_model.clone());
     }
@@ -129,7 +129,7 @@ impl StampseqApp {
         state.allwise.path = Some(path);
         // The mid-infrared colour rule passes every model's answer: answer again.
         if !state.catalog.objects.is_empty() {
-            for model in state.model_paths.clone() {
+            for model in state.models.paths.clone() {
                 self.classify_with(model);
             }
         }
@@ -194,22 +194,23 @@ impl StampseqApp {
             predictions.model,
             predictions.by_object.len()
         ));
-        self.state.model_device = Some(backend);
+        self.state.models.device = Some(backend);
         let name = predictions.model.clone();
         self.state.predictions.insert(predictions);
         // After the first loaded model's answers, so that the stand-in's
         // answers always come last.
         let first = self
             .state
-            .model_paths
+            .models
+            .paths
             .first()
             .map(|p| crate::app::predictions::display_name(p, ""));
         if first.as_deref() == Some(name.as_str()) {
             self.answer_other_surveys();
         }
-        if self.state.promote_on_arrival.as_deref() == Some(name.as_str()) {
-            self.state.promote_on_arrival = None;
-            self.state.previous_model = self
+        if self.state.models.promote_on_arrival.as_deref() == Some(name.as_str()) {
+            self.state.models.promote_on_arrival = None;
+            self.state.models.previous = self
                 .state
                 .predictions
                 .models

@@ -125,7 +125,7 @@ pub(super) fn status_bar(
     ui.horizontal(|ui| {
         ui.label(format!("Display: {}", ui_state.device_name));
         ui.separator();
-        ui.label(match &state.model_device {
+        ui.label(match &state.models.device {
             Some(d) => format!("Models: {d}"),
             None => "Models: none run yet".to_string(),
         });

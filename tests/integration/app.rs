@@ -252,7 +252,8 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
         .all(|p| (p.iter().sum::<f32>() - 1.0).abs() < 1e-4));
     assert!(app
         .state
-        .model_device
+        .models
+        .device
         .as_deref()
         .is_some_and(|d| d.contains("CPU")));
     // The key above the plot: each model and each class once, as a checkbox.

@@ -242,7 +242,7 @@ fn model_cell(state: &AppState, ui: &mut egui::Ui, r: &crate::app::state::Object
             ui.add(egui::Label::new(format!("{class} {p:.2}")).selectable(false));
         }
     } else if r.survey != Survey::Ztf
-        && (!state.model_paths.is_empty() || !predictions.models.is_empty())
+        && (!state.models.paths.is_empty() || !predictions.models.is_empty())
     {
         // Only a model trained on LSST alerts answers an LSST object: say why there is no
         // answer.
