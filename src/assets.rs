@@ -157,13 +157,13 @@ pub fn bundled_split() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
-/// The default answer for ZTF alerts (`models/default-fused.stampseq`): the mean of the
-/// gradient-boosted trees on the alert's metadata and history (`default-trees`) and the
-/// enhanced stamp classifier that reads its stamps with the ALeRCE features
-/// (`enhanced-real`), then the physics rules; five classes, with uncertainty. Chosen by the
-/// benchmark's grouped-by-source validation (the best fusion that keeps the trees'
-/// uncertainty and two-second fine-tune). It is the only model loaded when none is asked
-/// for: the other bundled models are opt-in with `--model`.
+/// The default answer for ZTF alerts (`models/default-fused.stampseq`): the mean of six
+/// networks that read the stamps with the ALeRCE features (the enhanced stamp classifier
+/// and the GRU temporal head, three seeds each), then the physics rules; five classes, with
+/// the members' spread as uncertainty. The trees on the alert's metadata and history
+/// (`default-trees`) ride in the file at weight 0, for the fine-tune to weigh again. Chosen
+/// by the benchmark's grouped-by-source validation. It is the only model loaded when none
+/// is asked for: the other bundled models are opt-in with `--model`.
 pub fn default_model() -> Option<PathBuf> {
     let path = bundled_models_dir()?.join(format!("{DEFAULT_MODEL_NAME}.stampseq"));
     path.is_file().then_some(path)

@@ -1,9 +1,9 @@
-//! `stampseq finetune`: the default tree model retrained on your vetting labels.
+//! `stampseq finetune`: the default answer's trees retrained on your vetting labels.
 
 use crate::alert::neutral::Survey;
 use crate::experiments::answers::read_labelled_objects;
 use crate::experiments::benchmark::read_split;
-use crate::experiments::finetune::{finetune, render_report, FinetuneConfig};
+use crate::experiments::finetune::{finetune, render_report, shared_data, FinetuneConfig};
 use crate::sequence::neutral::{read_objects, ObjectSequence};
 use anyhow::Context;
 use clap::Args;
@@ -15,18 +15,22 @@ use std::process::ExitCode;
 pub struct FinetuneArgs {
     /// Alert files, folders or archives holding the vetted objects.
     pub paths: Vec<PathBuf>,
-    /// The tree model to start from (default: the bundled default answer). It is never
+    /// The model to start from: a tree model or a fused one holding trees (default: the
+    /// bundled default answer for the labelled objects' survey). It is never
     /// overwritten: the new model is written beside it as NAME.ft-YYYYMMDD-HHMM.stampseq.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Your labels: the app's labels folder or its labels.csv (objectId,label).
     #[arg(long)]
     pub labels: PathBuf,
-    /// The shared data folder, whose benchmark training objects are trained on too.
-    #[arg(long, default_value = "../shared/data")]
-    pub data: PathBuf,
-    #[arg(long, default_value = "assets/benchmark/split.csv")]
-    pub split: PathBuf,
+    /// The shared data folder, whose benchmark training objects are trained on too
+    /// (default: `$STAMPSEQ_DATA`, else `../shared/data` beside the checkout the binary was
+    /// built from, as the app finds it).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The benchmark split naming those objects (default: the bundled one).
+    #[arg(long)]
+    pub split: Option<PathBuf>,
     /// How many bundled objects one of your labels weighs.
     #[arg(long, default_value_t = 3)]
     pub user_weight: usize,
@@ -79,21 +83,28 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
 
     // The bundled training data: the benchmark split's training and validation objects,
     // when the shared data is here; without it, your labels alone.
-    let (bundled, bundled_labels) = match read_split(&args.split) {
-        Ok(rows) if args.data.is_dir() => {
+    let data = args.data.clone().or_else(shared_data).unwrap_or_default();
+    let split = args
+        .split
+        .clone()
+        .or_else(crate::assets::bundled_split)
+        .unwrap_or_default();
+    let (bundled, bundled_labels) = match read_split(&split) {
+        Ok(rows) if data.is_dir() => {
             let fit: HashMap<String, String> = rows
                 .iter()
                 .filter(|r| r.part != "test")
                 .map(|r| (r.object_id.clone(), r.label.clone()))
                 .collect();
-            let (objects, _) = read_labelled_objects(&args.data, &|id| fit.contains_key(id));
+            let (objects, _) = read_labelled_objects(&data, &|id| fit.contains_key(id));
             (objects, fit)
         }
         _ => {
             eprintln!(
-                "note: no bundled training data ({} or {}): training on your labels alone",
-                args.split.display(),
-                args.data.display()
+                "note: no bundled training data (split {:?}, shared data {:?}): training on \
+                 your labels alone",
+                split.display(),
+                data.display()
             );
             (Vec::new(), HashMap::new())
         }

@@ -30,7 +30,7 @@ use std::process::ExitCode;
     name = "stampseq",
     version,
     long_version = crate::assets::long_version(),
-    about = "Classify short sequences of ZTF alerts from their image stamps (Temporal Stamp Classifier)"
+    about = "Classify short sequences of ZTF and Rubin/LSST alerts from their image stamps and metadata (Temporal Stamp Classifier)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -72,7 +72,8 @@ pub enum Command {
     /// Write a copy of a network model that reads some features as missing (its sky
     /// position, say), with the same weights.
     Neutralise(neutralise::NeutraliseArgs),
-    /// Retrain the default tree model on your vetting labels; the new model is written
+    /// Retrain the default answer's trees on your vetting labels (in a fused model, weigh
+    /// them again, by their score out of fold on your labels); the new model is written
     /// beside the old one with a report of what it bought.
     Finetune(finetune::FinetuneArgs),
     /// Consume alerts from Kafka and answer each as it arrives (consumer groups, at least

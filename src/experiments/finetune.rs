@@ -725,10 +725,7 @@ pub fn bundled_training_data() -> (Vec<ObjectSequence>, HashMap<String, String>)
     let Some(split) = crate::assets::bundled_split() else {
         return (Vec::new(), HashMap::new());
     };
-    let data = std::env::var_os("STAMPSEQ_DATA")
-        .map(PathBuf::from)
-        .or_else(checkout_shared_data)
-        .unwrap_or_default();
+    let data = shared_data().unwrap_or_default();
     let Ok(rows) = crate::experiments::benchmark::read_split(&split) else {
         return (Vec::new(), HashMap::new());
     };
@@ -743,6 +740,14 @@ pub fn bundled_training_data() -> (Vec<ObjectSequence>, HashMap<String, String>)
     let (sequences, _) =
         crate::experiments::answers::read_labelled_objects(&data, &|id| fit.contains_key(id));
     (sequences, fit)
+}
+
+/// Where the labelled alerts of the bundled split are read: `$STAMPSEQ_DATA`, else
+/// [`checkout_shared_data`].
+pub fn shared_data() -> Option<PathBuf> {
+    std::env::var_os("STAMPSEQ_DATA")
+        .map(PathBuf::from)
+        .or_else(checkout_shared_data)
 }
 
 /// `../shared/data` beside the checkout this binary was built from, while it exists: the

@@ -525,6 +525,43 @@ fn finetune_command(base: &Path, labels: &Path) -> Command {
     cmd
 }
 
+/// From any folder, with no `--data` or `--split`, the fine-tune trains on the bundled
+/// split's objects as the app does (the split from the executable, the shared data from
+/// `$STAMPSEQ_DATA`), not on the user's labels alone.
+#[test]
+fn finetune_from_another_folder_still_trains_on_the_bundled_objects() {
+    let Fixture {
+        dir, base, labels, ..
+    } = fixture();
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let output = stampseq()
+        .current_dir(elsewhere.path())
+        .env("STAMPSEQ_DATA", data_dir())
+        .arg("finetune")
+        .arg(ztf("extra/fink-broker-history"))
+        .arg("--model")
+        .arg(&base)
+        .arg("--labels")
+        .arg(&labels)
+        .output()
+        .expect("run finetune");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("no bundled training data"), "{stderr}");
+    let report = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a report");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).expect("report")).expect("json");
+    assert!(
+        report["bundled_objects"].as_u64().expect("n") > 300,
+        "{}",
+        report["bundled_objects"]
+    );
+}
+
 #[test]
 fn finetune_writes_a_new_model_beside_the_old_and_reports_what_it_bought() {
     let Fixture {
