@@ -377,6 +377,14 @@ fn finetune_on_lsst_labels_makes_the_neutral_model_an_lsst_model() {
         )
         .expect("copy");
     }
+    // An assets folder as a checkout or an install has it: the fine-tune reads the
+    // benchmark split there to train on the bundled objects too.
+    std::fs::create_dir_all(assets.join("benchmark")).expect("dir");
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/benchmark/split.csv"),
+        assets.join("benchmark/split.csv"),
+    )
+    .expect("copy the split");
     let framed = data_dir().join("lsst/derived-fink-v10-framed");
     let answers = |model: Option<&std::path::Path>| -> Vec<HashMap<String, String>> {
         let out = dir.path().join("answers.csv");
