@@ -118,8 +118,8 @@ pub struct TrainConfig {
     /// own survey's features and ignore this.
     pub features: Vec<String>,
     /// Of `features`, those a network reads as missing (normalised to 0) in training and in
-    /// every answer, recorded in its file: what tells the source, not the class (the sky
-    /// position of the bundled networks: `ra`, `dec`, `ecl_long`, `gal_long`). Tree models
+    /// every answer, recorded in its file: what tells the source, not the class (for the
+    /// bundled networks the sky position and latitudes and `ndethist`). Tree models
     /// have their own list (`[model] neutralised`).
     pub neutralised_features: Vec<String>,
     /// When `neutralised_features` start being read as missing: `false`, from the first

@@ -51,7 +51,9 @@ fn largest_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
 #[test]
 fn a_network_with_its_sky_position_neutralised_answers_the_same_anywhere_on_the_sky() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let original = bundled("enhanced-real.stampseq");
+    // The simulation-only reference reads its position (the default's networks ship with
+    // it neutralised already).
+    let original = bundled("tsc-gru-sim.stampseq");
     let pinned = dir.path().join("pinned.stampseq");
     let out = stampseq()
         .args(["neutralise", "--features", SKY, "--out"])
@@ -123,4 +125,59 @@ fn neutralise_refuses_what_it_cannot_do_with_the_reason() {
         );
         assert!(!out_path.exists(), "{model}: nothing is written");
     }
+}
+
+/// Each bundled network file reads as missing exactly what its configuration names, and the
+/// default answer holds those same files: a network rebuilt, or a list changed, without the
+/// other shows here.
+#[test]
+fn bundled_networks_read_as_missing_what_their_configurations_name() {
+    use stampseq::model::file::{header_from_bytes, read_header};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let dir = bundled("");
+    let mut configured: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).expect("models folder") {
+        let path = entry.expect("entry").path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.extension().is_none_or(|e| e != "toml") || stem.starts_with('.') {
+            continue;
+        }
+        let config = stampseq::train::TrainConfig::from_toml_file(&path).expect("config");
+        if config.neutralised_features.is_empty() {
+            continue;
+        }
+        let header = read_header(&path.with_extension("stampseq")).expect("network file");
+        let wanted: BTreeSet<String> = config.neutralised_features.iter().cloned().collect();
+        let read: BTreeSet<String> = header.feature_stats.neutralised.iter().cloned().collect();
+        assert_eq!(read, wanted, "{stem}.stampseq against {stem}.toml");
+        configured.insert(stem.to_string(), wanted);
+    }
+    assert!(configured.len() >= 6, "{configured:?}");
+
+    let fused_path = bundled("default-fused.stampseq");
+    let bytes = std::fs::read(&fused_path).expect("default");
+    let header = header_from_bytes(&bytes, &fused_path).expect("default header");
+    let members =
+        stampseq::model::fused::read_fused_members(&bytes, &header, &fused_path).expect("members");
+    let mut networks = 0;
+    for (name, member) in stampseq::model::fused::member_names(&header)
+        .iter()
+        .zip(&members)
+    {
+        let member_header = header_from_bytes(member, &fused_path).expect("member header");
+        if let Some(wanted) = configured.get(name) {
+            let read: BTreeSet<String> = member_header
+                .feature_stats
+                .neutralised
+                .iter()
+                .cloned()
+                .collect();
+            assert_eq!(&read, wanted, "the default's member {name}");
+            networks += 1;
+        }
+    }
+    assert_eq!(networks, 6, "the default's six networks");
 }
