@@ -26,7 +26,8 @@ pub struct AppState {
     pub label_writer: LabelWriter,
     pub label_error: Option<String>,
     pub predictions: Predictions,
-    pub feature_stats: Option<FeatureStats>,
+    /// How the first model reads an alert's features, for the details view.
+    pub feature_stats: Option<Arc<FeatureStats>>,
     pub wise: Option<CrossmatchTable>,
     pub allwise: WisePanel,
     pub jobs: Jobs,

@@ -209,6 +209,7 @@ impl ClassifyWork<'_> {
                 by_object,
                 spread,
                 transferred,
+                feature_stats: model.alert_feature_stats().cloned().map(Arc::new),
             },
             backend: resolved.description.clone(),
             skipped: output.skipped.len(),

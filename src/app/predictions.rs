@@ -15,6 +15,9 @@ pub struct ModelPredictions {
     /// Objects whose answers are transferred: the model learnt from another survey's
     /// labelled alerts (the neutral model on LSST objects), unvalidated on theirs.
     pub transferred: std::collections::HashSet<String>,
+    /// How the model reads an alert's ALeRCE features (the details view shows them so),
+    /// for the networks that read them.
+    pub feature_stats: Option<std::sync::Arc<crate::features::FeatureStats>>,
 }
 
 impl ModelPredictions {

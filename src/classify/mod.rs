@@ -188,6 +188,25 @@ pub struct ClassifyOutput {
 }
 
 impl LoadedModel {
+    /// The statistics this model normalises an alert's ALeRCE features with, naming those it
+    /// reads as missing: a network's own, a fused model's first network's; `None` for a
+    /// model that reads other features (trees).
+    pub fn alert_feature_stats(&self) -> Option<&FeatureStats> {
+        match &self.net {
+            Net::Fused(members) => members.iter().find_map(LoadedModel::alert_feature_stats),
+            Net::Trees(_) => None,
+            Net::Alerce(_) | Net::Enhanced(_) | Net::Temporal(_) => {
+                let stats = &self.header.feature_stats;
+                stats
+                    .names
+                    .iter()
+                    .map(String::as_str)
+                    .eq(crate::features::ALERCE_FEATURES)
+                    .then_some(stats)
+            }
+        }
+    }
+
     /// Loads a stampseq model file onto a device; wrong, truncated or incompatible files are
     /// refused with a message that says what is wrong.
     pub fn load(path: &Path, device: &Device) -> Result<Self, ModelFileError> {

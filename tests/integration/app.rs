@@ -346,6 +346,68 @@ fn a_model_classifies_in_the_background_and_the_evolution_is_drawn() {
 }
 
 /// Steps the app until `n` models have answered and no job runs.
+/// The details view reads the alert's features as the first model does: normalised, and
+/// those it reads as missing (the default's sky position, latitudes and `ndethist`) said
+/// so rather than shown as a number it never sees.
+#[test]
+fn the_details_say_which_features_the_model_reads_as_missing() {
+    if !crate::common::vulkan_device(
+        "app::the_details_say_which_features_the_model_reads_as_missing",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/models/default-fused.stampseq");
+    let mut h = harness_with_models(
+        vec![ztf("fixture/sequence_ZTF19abegmle")],
+        dir.path(),
+        vec![model],
+    );
+    wait_for_models(&mut h, 1);
+    let stats = h
+        .state()
+        .state
+        .feature_stats
+        .clone()
+        .expect("the default's networks' feature statistics");
+    assert!(
+        stats.neutralised.iter().any(|n| n == "gal_lat"),
+        "{stats:?}"
+    );
+    if h.state().state.selection.object.is_none() {
+        h.get_by_label("ZTF19abegmle").click();
+        h.run_steps(3);
+    }
+    assert_eq!(h.query_all_by_label("read as missing").count(), 0);
+    h.get_by_label("Model features").click();
+    h.run_steps(3);
+    assert_eq!(
+        h.query_all_by_label("read as missing").count(),
+        stats.neutralised.len()
+    );
+    // The features it reads show their normalised value: the PS1 star/galaxy score here.
+    let shown = {
+        let app = h.state();
+        let state = &app.state;
+        let row = state.selection.object.expect("selected");
+        let alert = state
+            .catalog
+            .alert(row, state.selection.detection)
+            .and_then(|a| a.as_ref().ztf())
+            .expect("a ZTF alert");
+        let raw = stampseq::features::raw_features(
+            &alert.candidate,
+            &stampseq::features::ALERCE_FEATURES,
+        );
+        format!("{:+.3}", stats.normalize(&raw)[0])
+    };
+    assert!(
+        h.query_all_by_label(&shown).count() >= 1,
+        "sgscore1 normalised {shown}"
+    );
+}
+
 fn wait_for_models(h: &mut Harness<'_, StampseqApp>, n: usize) {
     for _ in 0..3000 {
         h.step();

@@ -75,14 +75,23 @@ pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui, command
                             ui.strong("raw");
                             ui.strong("normalised");
                             ui.end_row();
+                            let stats = state.feature_stats.as_ref();
                             for (i, name) in ALERCE_FEATURES.iter().enumerate() {
                                 ui.label(*name);
                                 ui.monospace(raw_feature(raw[i]));
-                                ui.monospace(
-                                    normalised
-                                        .as_ref()
-                                        .map_or(MISSING.into(), |n| format!("{:+.3}", n[i])),
-                                );
+                                if stats.is_some_and(|s| s.neutralised.iter().any(|n| n == name)) {
+                                    ui.label("read as missing").on_hover_text(
+                                        "The model reads this feature as missing (its training \
+                                         mean) whatever the alert says: it tells which source \
+                                         an alert came from rather than what it is",
+                                    );
+                                } else {
+                                    ui.monospace(
+                                        normalised
+                                            .as_ref()
+                                            .map_or(MISSING.into(), |n| format!("{:+.3}", n[i])),
+                                    );
+                                }
                                 ui.end_row();
                             }
                         });
