@@ -143,7 +143,13 @@ pub(crate) fn run_models(
         let resolved = LoadedModel::backend_for(path, backend);
         eprintln!("backend: {}", resolved.description);
         let model = LoadedModel::load_for(path, &resolved)?;
-        let neutralised = &model.header.feature_stats.neutralised;
+        // A fused model's header has no features of its own: its networks' say.
+        let (reader, neutralised) = match model.alert_feature_stats() {
+            Some(stats) if model.header.kind == crate::model::file::ModelKind::Fused => {
+                ("its networks read", &stats.neutralised)
+            }
+            _ => ("reads", &model.header.feature_stats.neutralised),
+        };
         eprintln!(
             "model: {} ({}, classes {}; answers {} alerts{})",
             model.name(),
@@ -158,7 +164,7 @@ pub(crate) fn run_models(
             if neutralised.is_empty() {
                 String::new()
             } else {
-                format!("; reads {} as missing", neutralised.join(", "))
+                format!("; {reader} {} as missing", neutralised.join(", "))
             },
         );
         Ok((model, resolved.description))

@@ -28,7 +28,8 @@ fn rows(csv_path: &Path) -> Vec<HashMap<String, String>> {
         .collect()
 }
 
-fn classify(paths: &[&Path], out: &Path) {
+/// Runs `classify` with the default answer; what it said on the terminal.
+fn classify(paths: &[&Path], out: &Path) -> String {
     let output = stampseq()
         .arg("classify")
         .args(paths)
@@ -36,11 +37,9 @@ fn classify(paths: &[&Path], out: &Path) {
         .arg(out)
         .output()
         .expect("run classify");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{said}");
+    said
 }
 
 #[test]
@@ -48,7 +47,14 @@ fn classify_without_a_model_gives_five_classes_and_whether_its_members_agree() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("sample.csv");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
-    classify(&[&sample], &out);
+    let said = classify(&[&sample], &out);
+    // What names the source rather than the class, which its networks read as missing.
+    assert!(
+        said.contains(
+            "its networks read ra, dec, ndethist, ecl_lat, ecl_long, gal_lat, gal_long as missing"
+        ),
+        "{said}"
+    );
     let rows = rows(&out);
     assert_eq!(rows.len(), 56, "every alert of the sample, one row each");
     for r in &rows {
@@ -58,7 +64,7 @@ fn classify_without_a_model_gives_five_classes_and_whether_its_members_agree() {
             .map(|c| r[&format!("p_{c}")].parse::<f32>().expect("probability"))
             .sum();
         assert!((p - 1.0).abs() < 1e-4, "{r:?}");
-        // Three networks and the trees: the spread of the networks' answers is the
+        // Six networks and the trees: the spread of the networks' answers is the
         // uncertainty, a probability's worth at most.
         let u: f32 = r["uncertainty"].parse().expect("uncertainty");
         assert!((0.0..=0.5).contains(&u), "{r:?}");
