@@ -31,7 +31,9 @@ pub fn ensemble_names(nets: &[PathBuf]) -> Option<Vec<String>> {
 }
 
 /// The trees' weight in the fused default: the one the grouped validation chose for
-/// `nets` (retrained per fold under the same name), else the plain mean.
+/// `nets` (retrained per fold under the same name); without one (no `--retrain-grouped`),
+/// the bundled default's own where `nets` are its networks, so that the row scores the
+/// default as it ships; else the plain mean.
 pub fn fused_trees_weight(
     nets: &[PathBuf],
     weights: &[crate::experiments::fusion_weight::FusionWeightScore],
@@ -40,7 +42,32 @@ pub fn fused_trees_weight(
         return 0.5;
     }
     crate::experiments::fusion_weight::chosen_trees_weight(weights, &networks_name(nets))
+        .or_else(|| {
+            let bundled = crate::assets::default_model()?;
+            bundled_trees_weight(&bundled, nets)
+        })
         .unwrap_or(0.5)
+}
+
+/// The trees' weight in the fused model file `bundled` when its other members are `nets`
+/// (by name, in any order); None otherwise or where the file does not read.
+pub fn bundled_trees_weight(bundled: &Path, nets: &[PathBuf]) -> Option<f32> {
+    let header = crate::model::file::read_header(bundled).ok()?;
+    let names = crate::model::fused::member_names(&header);
+    let weights = crate::model::fused::member_weights(&header, bundled).ok()?;
+    let trees_at = names.iter().position(|n| n == DEFAULT_TREES_NAME)?;
+    let mut theirs: Vec<&str> = names
+        .iter()
+        .filter(|n| *n != DEFAULT_TREES_NAME)
+        .map(String::as_str)
+        .collect();
+    let mut ours: Vec<String> = nets
+        .iter()
+        .map(|p| networks_name(std::slice::from_ref(p)))
+        .collect();
+    theirs.sort_unstable();
+    ours.sort_unstable();
+    (theirs == ours).then(|| weights.get(trees_at).copied())?
 }
 
 /// The trees trained here fused with `nets` at `trees_weight` (written into `scratch`), to
@@ -184,5 +211,22 @@ mod tests {
         ];
         assert_eq!(networks_name(&nets), "a + a-s13");
         assert_eq!(networks_name(&nets[..1]), "a");
+    }
+
+    /// Without a weight chosen on the grouped validation, the default's networks are fused
+    /// at the bundled default's trees weight (0), not the plain mean; other networks are.
+    #[test]
+    fn without_a_chosen_weight_the_default_is_scored_as_it_ships() {
+        let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models");
+        let nets: Vec<PathBuf> = crate::assets::DEFAULT_FUSED_NETWORKS
+            .iter()
+            .rev()
+            .map(|n| models.join(format!("{n}.stampseq")))
+            .collect();
+        let bundled = models.join("default-fused.stampseq");
+        assert_eq!(bundled_trees_weight(&bundled, &nets), Some(0.0));
+        assert_eq!(bundled_trees_weight(&bundled, &nets[1..]), None);
+        assert_eq!(fused_trees_weight(&nets, &[]), 0.0);
+        assert_eq!(fused_trees_weight(&nets[1..], &[]), 0.5);
     }
 }
