@@ -21,6 +21,21 @@ fn copied_binary(dir: &Path) -> Command {
     cmd
 }
 
+/// Runs `cmd`, waiting out "text file busy": a test thread that forks while another has just
+/// copied the binary leaves the copy open for writing in that child until it execs, and
+/// executing the copy in that instant fails; a moment later it runs.
+fn run(cmd: &mut Command) -> Output {
+    for _ in 0..100 {
+        match cmd.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            result => return result.expect("run the copied binary"),
+        }
+    }
+    panic!("the copied binary stayed busy for 2 s");
+}
+
 fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
@@ -36,11 +51,9 @@ fn ok(out: &Output) -> String {
 fn a_copied_binary_answers_from_root_with_its_bundled_default_model() {
     let dir = tempfile::tempdir().expect("tempdir");
     let alert = ztf("fixture/v4.02_2695378462115010012.avro");
-    let out = copied_binary(dir.path())
+    let out = run(copied_binary(dir.path())
         .args(["classify", "--format", "json"])
-        .arg(&alert)
-        .output()
-        .expect("run the copied binary");
+        .arg(&alert));
     let stdout = ok(&out);
     let answers: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(answers["model"], "default-fused", "{answers}");
@@ -52,11 +65,9 @@ fn a_copied_binary_answers_from_root_with_its_bundled_default_model() {
     let copies: Vec<_> = std::fs::read_dir(&bundled).expect("bundled copy").collect();
     assert_eq!(copies.len(), 1);
     // A second run reuses that copy.
-    let again = copied_binary(dir.path())
+    let again = run(copied_binary(dir.path())
         .args(["classify", "--format", "json"])
-        .arg(&alert)
-        .output()
-        .expect("run again");
+        .arg(&alert));
     assert_eq!(ok(&again), stdout);
     assert_eq!(std::fs::read_dir(&bundled).expect("bundled").count(), 1);
 }
@@ -64,10 +75,7 @@ fn a_copied_binary_answers_from_root_with_its_bundled_default_model() {
 #[test]
 fn the_version_names_the_bundled_models() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = copied_binary(dir.path())
-        .arg("--version")
-        .output()
-        .expect("run");
+    let out = run(copied_binary(dir.path()).arg("--version"));
     let text = ok(&out);
     assert!(
         text.starts_with(&format!("stampseq {}", env!("CARGO_PKG_VERSION"))),
@@ -87,11 +95,9 @@ fn the_version_names_the_bundled_models() {
 fn install_desktop_writes_an_entry_and_an_icon() {
     let dir = tempfile::tempdir().expect("tempdir");
     let home = dir.path().join("share");
-    let out = copied_binary(dir.path())
+    let out = run(copied_binary(dir.path())
         .args(["install-desktop", "--data-home"])
-        .arg(&home)
-        .output()
-        .expect("run");
+        .arg(&home));
     ok(&out);
     let entry =
         std::fs::read_to_string(home.join("applications/stampseq.desktop")).expect("desktop entry");
