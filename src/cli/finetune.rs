@@ -100,11 +100,16 @@ pub fn run(args: FinetuneArgs) -> anyhow::Result<ExitCode> {
             (objects, fit)
         }
         _ => {
+            let missing = if split.is_file() {
+                format!("no shared data at {:?}", data.display())
+            } else if split.as_os_str().is_empty() {
+                "no benchmark split bundled".to_string()
+            } else {
+                format!("the split {:?} does not read", split.display())
+            };
             eprintln!(
-                "note: no bundled training data (split {:?}, shared data {:?}): training on \
-                 your labels alone",
-                split.display(),
-                data.display()
+                "note: no bundled training data ({missing}; --data, --split): training on \
+                 your labels alone"
             );
             (Vec::new(), HashMap::new())
         }
