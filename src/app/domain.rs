@@ -10,7 +10,6 @@ use super::state::{BrowserFilter, Catalog, RowFacts, RowsKey, Selection};
 use super::training::TrainingRun;
 use super::wise::WisePanel;
 use crate::features::allwise::{AllWiseCatalogue, CrossmatchTable};
-use crate::features::FeatureStats;
 use crate::labels::LabelStore;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,8 +25,6 @@ pub struct AppState {
     pub label_writer: LabelWriter,
     pub label_error: Option<String>,
     pub predictions: Predictions,
-    /// How the first model reads an alert's features, for the details view.
-    pub feature_stats: Option<Arc<FeatureStats>>,
     pub wise: Option<CrossmatchTable>,
     pub allwise: WisePanel,
     pub jobs: Jobs,
@@ -106,7 +103,6 @@ impl AppState {
             label_writer,
             label_error,
             predictions: Predictions::default(),
-            feature_stats: None,
             wise: None,
             allwise: WisePanel::default(),
             jobs,

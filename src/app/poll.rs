@@ -196,7 +196,6 @@ impl StampseqApp {
         ));
         self.state.models.device = Some(backend);
         let name = predictions.model.clone();
-        let feature_stats = predictions.feature_stats.clone();
         self.state.predictions.insert(predictions);
         // After the first loaded model's answers, so that the stand-in's
         // answers always come last.
@@ -207,8 +206,6 @@ impl StampseqApp {
             .first()
             .map(|p| crate::app::predictions::display_name(p, ""));
         if first.as_deref() == Some(name.as_str()) {
-            // The details view reads the alert's features as the first model does.
-            self.state.feature_stats = feature_stats;
             self.answer_other_surveys();
         }
         if self.state.models.promote_on_arrival.as_deref() == Some(name.as_str()) {

@@ -159,6 +159,12 @@ impl Predictions {
             .is_some_and(|m| m.transferred.contains(object_id))
     }
 
+    /// How the first model that reads an alert's ALeRCE features reads them (the details
+    /// view shows them so): the browser's model first.
+    pub fn feature_stats(&self) -> Option<&crate::features::FeatureStats> {
+        self.models.iter().find_map(|m| m.feature_stats.as_deref())
+    }
+
     /// The answering model's answer after the object's last detection.
     pub fn top_class(&self, object_id: &str) -> Option<(&str, f32)> {
         // The first model that answered this object: a ZTF and an LSST model answer

@@ -368,8 +368,9 @@ fn the_details_say_which_features_the_model_reads_as_missing() {
     let stats = h
         .state()
         .state
-        .feature_stats
-        .clone()
+        .predictions
+        .feature_stats()
+        .cloned()
         .expect("the default's networks' feature statistics");
     assert!(
         stats.neutralised.iter().any(|n| n == "gal_lat"),

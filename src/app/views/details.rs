@@ -67,7 +67,7 @@ pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui, command
                 .default_open(false)
                 .show(ui, |ui| {
                     let raw = raw_features(c, &ALERCE_FEATURES);
-                    let normalised = state.feature_stats.as_ref().map(|s| s.normalize(&raw));
+                    let normalised = state.predictions.feature_stats().map(|s| s.normalize(&raw));
                     egui::Grid::new("feature grid")
                         .striped(true)
                         .show(ui, |ui| {
@@ -75,7 +75,7 @@ pub fn show(state: &AppState, ui_state: &mut UiState, ui: &mut egui::Ui, command
                             ui.strong("raw");
                             ui.strong("normalised");
                             ui.end_row();
-                            let stats = state.feature_stats.as_ref();
+                            let stats = state.predictions.feature_stats();
                             for (i, name) in ALERCE_FEATURES.iter().enumerate() {
                                 ui.label(*name);
                                 ui.monospace(raw_feature(raw[i]));
