@@ -128,6 +128,14 @@ impl Reply {
             c.request_repaint();
         }
     }
+
+    /// Sends a job's result: its event, or its failure with the whole chain of causes.
+    fn finish(&self, job: u64, result: anyhow::Result<JobEvent>) {
+        self.send(result.unwrap_or_else(|e| JobEvent::Failed {
+            job,
+            error: format!("{e:#}"),
+        }));
+    }
 }
 
 /// An object as the answer path reads it, named as the browser (and the labels) name it.
@@ -346,18 +354,14 @@ impl Jobs {
                 cancel: &cancel,
                 reply: &reply,
             };
-            let event = (|| -> anyhow::Result<JobEvent> {
+            let result = (|| -> anyhow::Result<JobEvent> {
                 let resolved = request.backend.resolve();
                 let model = crate::classify::LoadedModel::load_for(&model_path, &resolved)?;
                 work.answer(&model_path, &model, &resolved, &request, |o| {
                     answers(&model.header, o.key.survey)
                 })
-            })()
-            .unwrap_or_else(|e| JobEvent::Failed {
-                job: id,
-                error: format!("{e:#}"),
-            });
-            reply.send(event);
+            })();
+            reply.finish(id, result);
         });
         id
     }
@@ -374,7 +378,7 @@ impl Jobs {
                 cancel: &cancel,
                 reply: &reply,
             };
-            let event = (|| -> anyhow::Result<JobEvent> {
+            let result = (|| -> anyhow::Result<JobEvent> {
                 use crate::model::file::read_header;
                 let headers: Vec<_> = loaded.iter().filter_map(|p| read_header(p).ok()).collect();
                 let unread = |s| !headers.iter().any(|h| h.reads(s));
@@ -390,12 +394,8 @@ impl Jobs {
                 let resolved = request.backend.resolve();
                 let model = crate::classify::LoadedModel::load_for(&path, &resolved)?;
                 work.answer(&path, &model, &resolved, &request, chosen)
-            })()
-            .unwrap_or_else(|e| JobEvent::Failed {
-                job: id,
-                error: format!("{e:#}"),
-            });
-            reply.send(event);
+            })();
+            reply.finish(id, result);
         });
         id
     }
@@ -422,7 +422,7 @@ impl Jobs {
                     message: message.to_string(),
                 });
             };
-            let event = (|| -> anyhow::Result<JobEvent> {
+            let result = (|| -> anyhow::Result<JobEvent> {
                 let (bundled, bundled_labels) =
                     crate::experiments::finetune::bundled_training_data();
                 let refs: Vec<&crate::sequence::neutral::ObjectSequence> = bundled.iter().collect();
@@ -448,12 +448,8 @@ impl Jobs {
                     job: id,
                     report: Box::new(report),
                 })
-            })()
-            .unwrap_or_else(|e| JobEvent::Failed {
-                job: id,
-                error: format!("{e:#}"),
-            });
-            reply.send(event);
+            })();
+            reply.finish(id, result);
         });
         id
     }

@@ -9,8 +9,8 @@ use crate::features::{raw_features, ALERCE_FEATURES};
 
 use super::values::{
     arcsec, count, dec_dms, fields_grid, history_start, julian_date, links, links_section,
-    magnitude, modified_julian_date, number, pair, ra_hms, raw_feature, sign, solar_system_name,
-    utc, with_unit, MISSING,
+    magnitude, modified_julian_date, number, origin_row, pair, ra_hms, raw_feature, sign,
+    solar_system_name, utc, with_unit, MISSING,
 };
 use super::vetting::vetting;
 
@@ -221,15 +221,7 @@ fn candidate_grid(ui: &mut egui::Ui, alert: &Alert) {
                     .unwrap_or_else(|| MISSING.into()),
                 "",
             );
-            ui.label("file");
-            // The name only, so the view does not depend on where the
-            // data lives; the full path is on hover.
-            let full = format!("{} #{}", alert.origin.file, alert.origin.record);
-            let name = alert.origin.file.rsplit(['/', '\\']).next().unwrap_or("");
-            let short = format!("{name} #{}", alert.origin.record);
-            ui.add(egui::Label::new(egui::RichText::new(short).monospace()).truncate())
-                .on_hover_text(full);
-            ui.end_row();
+            origin_row(ui, &alert.origin);
         });
 }
 

@@ -2,7 +2,9 @@
 //! the schema has), the columns a broker added, the object or solar-system records, links
 //! by position, and the vetting buttons. A solar-system object says so at the top.
 
-use super::values::{dec_dms, fields_grid, links, links_section, pair, ra_hms, utc, MISSING};
+use super::values::{
+    dec_dms, fields_grid, links, links_section, origin_row, pair, ra_hms, utc, MISSING,
+};
 use super::vetting::vetting;
 use super::{Commands, UiState};
 use crate::alert::lsst::LsstAlert;
@@ -226,14 +228,6 @@ fn main_fields(ui: &mut egui::Ui, alert: &LsstAlert) {
                 alert.schema.map_or(MISSING.into(), |v| v.to_string()),
                 "",
             );
-            ui.label("file");
-            // The name only, so the view does not depend on where the data lives; the full
-            // path is on hover.
-            let full = format!("{} #{}", alert.origin.file, alert.origin.record);
-            let name = alert.origin.file.rsplit(['/', '\\']).next().unwrap_or("");
-            let short = format!("{name} #{}", alert.origin.record);
-            ui.add(egui::Label::new(egui::RichText::new(short).monospace()).truncate())
-                .on_hover_text(full);
-            ui.end_row();
+            origin_row(ui, &alert.origin);
         });
 }

@@ -47,6 +47,18 @@ pub fn links_section(ui: &mut egui::Ui, links: Vec<(&'static str, String)>, ra: 
         });
 }
 
+/// The grid row naming the file and record an alert was read from: the file's name only, so
+/// the view does not depend on where the data lives; the full path is on hover.
+pub fn origin_row(ui: &mut egui::Ui, origin: &crate::alert::AlertOrigin) {
+    ui.label("file");
+    let full = format!("{} #{}", origin.file, origin.record);
+    let name = origin.file.rsplit(['/', '\\']).next().unwrap_or("");
+    let short = format!("{name} #{}", origin.record);
+    ui.add(egui::Label::new(egui::RichText::new(short).monospace()).truncate())
+        .on_hover_text(full);
+    ui.end_row();
+}
+
 // Values as an astronomer writes them. ZTF marks "none" (no PS1 source, no known asteroid
 // near) with -999 and the schema with nulls; both read as a dash here, never as a number.
 
