@@ -120,8 +120,15 @@ impl AnyReader {
             );
             out.alerts
                 .extend(alerts.into_iter().map(|a| AnyAlert::Lsst(Box::new(a))));
-        } else {
+        } else if bytes.as_slice().starts_with(super::container::MAGIC) {
             self.decode_container(bytes.as_slice(), file, &ztf, lsst_reader, &mut out);
+        } else {
+            let start = bytes.as_slice().iter().take(8).copied().collect();
+            out.errors.push(ReadError::new(
+                &**file,
+                None,
+                ReadErrorKind::UnknownFormat { start },
+            ));
         }
         out
     }
@@ -216,4 +223,29 @@ pub(crate) fn gunzip_file(bytes: &[u8]) -> Result<Vec<u8>, ReadErrorKind> {
         }));
     }
     Ok(inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_error(bytes: &[u8]) -> String {
+        let decoded = AnyReader::default().decode_slice(bytes, &Arc::from("f.parquet"));
+        assert!(decoded.alerts.is_empty());
+        decoded.errors[0].to_string()
+    }
+
+    #[test]
+    fn a_file_of_no_known_format_is_named_so_whatever_its_name_says() {
+        let e = first_error(b"not a parquet\n");
+        assert!(
+            e.starts_with("f.parquet: no alert format recognised: it starts with [6e, 6f, 74"),
+            "{e}"
+        );
+        assert!(!e.contains("Avro magic"), "{e}");
+        assert_eq!(first_error(b""), "f.parquet: empty: no bytes to read");
+        // An Avro container that breaks after its magic keeps the container's own reason.
+        let e = first_error(b"Obj\x01\x02");
+        assert!(e.contains("not a readable Avro container file"), "{e}");
+    }
 }

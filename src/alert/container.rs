@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
-const MAGIC: &[u8; 4] = b"Obj\x01";
+pub(crate) const MAGIC: &[u8; 4] = b"Obj\x01";
 /// Distinct schemas kept parsed. Real inputs have a handful; the cap bounds what a stream
 /// of adversarial files could pin in memory.
 const SCHEMA_CACHE_CAP: usize = 256;

@@ -30,6 +30,10 @@ pub enum ReadErrorKind {
     Io(#[source] Arc<std::io::Error>),
     #[error("not a readable Avro container file: {0}")]
     NotAvro(#[source] AvroError),
+    /// A file none of the readers recognises by its first bytes (its name is no help: a
+    /// broker's `.parquet` may hold Avro, a `.avro` may be gzipped).
+    #[error("{}", unknown_format(start))]
+    UnknownFormat { start: Vec<u8> },
     #[error("corrupt Avro data: {0}")]
     CorruptAvro(#[source] AvroError),
     #[error("not a ZTF alert record: {0}")]
@@ -54,6 +58,17 @@ pub enum ReadErrorKind {
     Gzip(#[source] GzipError),
     #[error("internal error while decoding (please report): {0}")]
     Panic(#[source] DecoderPanic),
+}
+
+fn unknown_format(start: &[u8]) -> String {
+    if start.is_empty() {
+        return "empty: no bytes to read".into();
+    }
+    format!(
+        "no alert format recognised: it starts with {start:02x?}, where an Avro container file starts \
+         with 'Obj\\x01', a Parquet file with 'PAR1', a framed LSST message with a zero byte \
+         and a gzipped file with 1f 8b"
+    )
 }
 
 impl ReadErrorKind {
