@@ -14,8 +14,11 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
+    /// The model file to score. Without it, the default answer `classify` gives: the bundled
+    /// ZTF default for ZTF objects, each other survey's default for its objects (in a folder
+    /// of the model's name under `--out`).
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Avro files, folders or .tar.gz archives.
     #[arg(long, num_args = 1.., required = true)]
     pub data: Vec<PathBuf>,
@@ -49,9 +52,14 @@ pub struct EvaluateArgs {
 }
 
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let backend = LoadedModel::backend_for(&args.model, args.backend);
+    let model_path = match &args.model {
+        Some(path) => path.clone(),
+        None => crate::assets::default_model()
+            .context("no bundled default model was found: give one with --model")?,
+    };
+    let backend = LoadedModel::backend_for(&model_path, args.backend);
     eprintln!("backend: {}", backend.description);
-    let model = LoadedModel::load_for(&args.model, &backend)?;
+    let model = LoadedModel::load_for(&model_path, &backend)?;
     let mut labels = read_labels(&args.labels)?;
     if let Some(path) = &args.split {
         let split =
@@ -77,6 +85,20 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     }
     let (objects, other): (Vec<_>, Vec<_>) =
         objects.into_iter().partition(|o| model.reads(o.key.survey));
+    let options = crate::classify::ClassifyOptions {
+        rules: !args.no_rules,
+        priors: args
+            .priors
+            .as_deref()
+            .map(crate::model::priors::parse_priors)
+            .transpose()?,
+        ..Default::default()
+    };
+    if objects.is_empty() && args.model.is_none() && !other.is_empty() {
+        // No ZTF object, no model asked for: each survey's objects get their default.
+        evaluate_other_surveys(&args, &other, &labels, &options)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if !other.is_empty() {
         eprintln!(
             "warning: {} objects are of a survey {} does not read: their labelled ones are \
@@ -90,18 +112,9 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         !objects.is_empty(),
         "model {} ({}) reads {} alerts and the data holds none",
         model.name(),
-        args.model.display(),
+        model_path.display(),
         model.header.trained_on.survey
     );
-    let options = crate::classify::ClassifyOptions {
-        rules: !args.no_rules,
-        priors: args
-            .priors
-            .as_deref()
-            .map(crate::model::priors::parse_priors)
-            .transpose()?,
-        ..Default::default()
-    };
     let report = evaluate_with(
         &model,
         &objects,

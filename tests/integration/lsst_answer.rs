@@ -362,6 +362,59 @@ fn evaluate_scores_the_other_surveys_objects_with_their_default() {
     assert_eq!(lsst["accuracy"], 1.0, "the known-object rule: {err}");
 }
 
+/// `evaluate` without `--model` scores the answer `classify` gives: the ZTF default on the
+/// ZTF objects, the LSST default on the LSST ones; with LSST objects alone, only the latter.
+#[test]
+fn evaluate_without_a_model_scores_each_surveys_default() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let labels = dir.path().join("labels.csv");
+    std::fs::write(
+        &labels,
+        "objectId,label\nZTF19abegmle,VS\n20892066498361688,asteroid\n\
+         21163611661088578,asteroid\n21164736943044929,asteroid\n",
+    )
+    .expect("labels");
+    let evaluate = |inputs: Vec<PathBuf>, out: &std::path::Path| {
+        let run = stampseq()
+            .args(["evaluate", "--backend", "cpu", "--data"])
+            .args(inputs)
+            .arg("--labels")
+            .arg(&labels)
+            .arg("--out")
+            .arg(out)
+            .env("STAMPSEQ_LSST_SCHEMAS", schemas())
+            .output()
+            .expect("evaluate");
+        let err = String::from_utf8_lossy(&run.stderr).to_string();
+        assert!(run.status.success(), "{err}");
+    };
+    let read = |p: PathBuf| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        )
+        .expect("json")
+    };
+    let both = dir.path().join("both");
+    evaluate(mixed_inputs(), &both);
+    let ztf = read(both.join("metrics.json"));
+    assert_eq!(ztf["model"], "default-fused");
+    assert_eq!(ztf["objects"], 1);
+    let lsst = read(both.join("neutral-trees/metrics.json"));
+    assert_eq!(lsst["model"], "neutral-trees");
+    assert_eq!(lsst["objects"], 3);
+
+    let lsst_only = dir.path().join("lsst");
+    let lsst_inputs: Vec<PathBuf> = mixed_inputs()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("lsst"))
+        .collect();
+    assert!(!lsst_inputs.is_empty());
+    evaluate(lsst_inputs, &lsst_only);
+    assert!(!lsst_only.join("metrics.json").exists());
+    let lsst = read(lsst_only.join("neutral-trees/metrics.json"));
+    assert_eq!(lsst["objects"], 3);
+}
+
 /// `stampseq finetune` on labelled LSST objects starts from the neutral model and makes an
 /// LSST model of it: its LSST answers are no longer transferred.
 #[test]
