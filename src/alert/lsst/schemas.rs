@@ -24,7 +24,8 @@ pub const SCHEMAS_ENV: &str = "STAMPSEQ_LSST_SCHEMAS";
 pub enum SchemaError {
     #[error(
         "schema id {id} needs the LSST alert schemas: give --lsst-schemas DIR (alert_packet's \
-         schema/ folder) or set {SCHEMAS_ENV}"
+         schema/ folder), set {SCHEMAS_ENV}, or give --schema-registry URL (the stream's \
+         Confluent registry)"
     )]
     NoFolder { id: u32 },
     #[error("unknown schema id {id} (v{major}.{minor}): no {dir}/{major}/{minor}/lsst.v{major}_{minor}.alert.avsc")]
