@@ -57,9 +57,6 @@ ablation=$(mktemp -d)
     --retrain-grouped assets/models/enhanced-real-s14.toml \
     --retrain-grouped assets/models/tsc-gru-real-s23.toml \
     --retrain-grouped assets/models/tsc-gru-real-s24.toml \
-    --fuse-with assets/models/enhanced-real.stampseq \
-    --fuse-with assets/models/enhanced-real-s13.stampseq \
-    --fuse-with assets/models/enhanced-real-s14.stampseq \
     --fuse-with assets/models/tsc-gru-real.stampseq \
     --fuse-with assets/models/tsc-gru-real-s23.stampseq \
     --fuse-with assets/models/tsc-gru-real-s24.stampseq \

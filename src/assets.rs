@@ -25,14 +25,8 @@ pub const DEFAULT_MODEL_NAME: &str = "default-fused";
 pub const DEFAULT_TREES_NAME: &str = "default-trees";
 /// The file stems of the networks in `models/` that the benchmark fuses with its trees into
 /// the default answer (`benchmark --fuse-with` when none is given).
-pub const DEFAULT_FUSED_NETWORKS: [&str; 6] = [
-    "enhanced-real",
-    "enhanced-real-s13",
-    "enhanced-real-s14",
-    "tsc-gru-real",
-    "tsc-gru-real-s23",
-    "tsc-gru-real-s24",
-];
+pub const DEFAULT_FUSED_NETWORKS: [&str; 3] =
+    ["tsc-gru-real", "tsc-gru-real-s23", "tsc-gru-real-s24"];
 /// The bundled model of survey-neutral features (see [`neutral_model`]).
 pub const NEUTRAL_MODEL_NAME: &str = "neutral-trees";
 
@@ -157,10 +151,10 @@ pub fn bundled_split() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
-/// The default answer for ZTF alerts (`models/default-fused.stampseq`): the mean of six
-/// networks that read the stamps with the ALeRCE features (the enhanced stamp classifier
-/// and the GRU temporal head, three seeds each), then the physics rules; five classes, with
-/// the members' spread as uncertainty. The trees on the alert's metadata and history
+/// The default answer for ZTF alerts (`models/default-fused.stampseq`): the mean of three
+/// networks that read the stamps with the ALeRCE features over an object's detections (the
+/// GRU temporal head, seeds 22, 23 and 24), then the physics rules; five classes, with the
+/// members' spread as uncertainty. The trees on the alert's metadata and history
 /// (`default-trees`) ride in the file at weight 0, for the fine-tune to weigh again. Chosen
 /// by the benchmark's grouped-by-source validation. It is the only model loaded when none
 /// is asked for: the other bundled models are opt-in with `--model`.

@@ -28,8 +28,8 @@ pub struct ClassifyArgs {
     pub paths: Vec<PathBuf>,
     /// A stampseq model file (see `import-alerce`, `train` and `benchmark`) for the alerts
     /// of the survey(s) it reads; the others get their survey's bundled default. Defaults:
-    /// ZTF `default-fused` (five classes: six networks, three enhanced and three GRU, with
-    /// the trees at the weight the grouped validation chose, retrained by the fine-tune); LSST `neutral-trees` (trees on
+    /// ZTF `default-fused` (five classes: three GRU temporal networks, with the trees at the
+    /// weight the grouped validation chose, retrained by the fine-tune); LSST `neutral-trees` (trees on
     /// survey-neutral features learnt on ZTF objects: answers marked `transferred`).
     #[arg(long)]
     pub model: Option<PathBuf>,

@@ -64,7 +64,7 @@ fn classify_without_a_model_gives_five_classes_and_whether_its_members_agree() {
             .map(|c| r[&format!("p_{c}")].parse::<f32>().expect("probability"))
             .sum();
         assert!((p - 1.0).abs() < 1e-4, "{r:?}");
-        // Six networks and the trees: the spread of the networks' answers is the
+        // Three networks and the trees: the spread of the networks' answers is the
         // uncertainty, a probability's worth at most.
         let u: f32 = r["uncertainty"].parse().expect("uncertainty");
         assert!((0.0..=0.5).contains(&u), "{r:?}");

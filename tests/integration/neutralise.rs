@@ -179,5 +179,5 @@ fn bundled_networks_read_as_missing_what_their_configurations_name() {
             networks += 1;
         }
     }
-    assert_eq!(networks, 6, "the default's six networks");
+    assert_eq!(networks, 3, "the default's three networks");
 }
