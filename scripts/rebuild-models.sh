@@ -43,7 +43,9 @@ if [ "${1:-}" = "--networks" ]; then
     done
 fi
 
-# The simulated-data ablation: simulated objects on the shared night's templates.
+# The simulated-data ablation: simulated objects on the shared night's templates. With no
+# --fuse-with, the benchmark fuses the default's networks (DEFAULT_FUSED_NETWORKS in
+# src/assets.rs), so the list lives in one place.
 ablation=$(mktemp -d)
 "$bin" simulate --out "$ablation/sim" --objects 400 --seed 3
 "$bin" benchmark --data "$data" \
@@ -57,9 +59,6 @@ ablation=$(mktemp -d)
     --retrain-grouped assets/models/enhanced-real-s14.toml \
     --retrain-grouped assets/models/tsc-gru-real-s23.toml \
     --retrain-grouped assets/models/tsc-gru-real-s24.toml \
-    --fuse-with assets/models/tsc-gru-real.stampseq \
-    --fuse-with assets/models/tsc-gru-real-s23.stampseq \
-    --fuse-with assets/models/tsc-gru-real-s24.stampseq \
     --save-model assets/models/default-trees.stampseq \
     --save-fused assets/models/default-fused.stampseq
 # The survey-neutral model (the default answer for LSST alerts), judged beside the trees.

@@ -77,7 +77,8 @@ pub struct BenchmarkArgs {
     /// for the network, or the ensemble of the networks, of that name, the networks sharing
     /// the rest equally; else the plain mean; then the rules), scored beside the others.
     /// Repeat it for an ensemble (e.g. one network trained with several seeds), each
-    /// retrained per fold with `--retrain-grouped` of the same file stem.
+    /// retrained per fold with `--retrain-grouped` of the same file stem. Without it, the
+    /// bundled default's networks in `assets/models/` (named in `default-fused.md`).
     #[arg(long)]
     pub fuse_with: Vec<PathBuf>,
     /// Score no fused model (the trees alone stand for the default).
