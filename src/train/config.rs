@@ -89,6 +89,11 @@ pub struct TrainConfig {
     pub beta: f64,
     /// Draw classes uniformly for the training batches (oversamples the minority classes).
     pub balance_classes: bool,
+    /// Select the best checkpoint on the validation loss averaged class by class, each
+    /// class weighing the same, as the answers are made at equal priors; `false` averages
+    /// over the validation samples, where the frequent classes decide which checkpoint
+    /// is kept.
+    pub balanced_validation: bool,
     pub seed: u64,
     /// Objects per class held out for validation, and again for test.
     pub val_per_class: usize,
@@ -154,6 +159,7 @@ impl Default for TrainConfig {
             extend_on_improvement: None,
             beta: 0.5,
             balance_classes: true,
+            balanced_validation: false,
             seed: 0,
             val_per_class: 200,
             test_per_class: 200,

@@ -43,29 +43,29 @@ fn evaluate(
 ) -> Result<(f64, f64, ConfusionMatrix), TrainError> {
     let classes = config.classes.len();
     let mut confusion = ConfusionMatrix::new(&config.classes);
-    let (mut loss_sum, mut steps) = (0.0, 0.0);
-    for chunk in objects.chunks(config.batch.max(1)) {
-        let batch = make_batch(chunk, crop, stats, None);
-        let out = logits(net, &batch, crop, stats.len(), device);
-        let n_valid: f32 = batch.mask.iter().sum();
-        let loss = host(loss_of(out.clone(), &batch, config.beta, device))?[0];
-        loss_sum += loss as f64 * n_valid as f64;
-        steps += n_valid as f64;
-        let out = host(out)?;
-        for (i, o) in chunk.iter().enumerate() {
-            let slot = i * batch.t + o.steps() - 1;
-            if let Some(p) = argmax(&out[slot * classes..(slot + 1) * classes]) {
-                confusion.add(o.class, p);
+    let mut group_losses = Vec::new();
+    for group in validation_groups(objects, classes, config.balanced_validation) {
+        let (mut loss_sum, mut steps) = (0.0, 0.0);
+        for chunk in group.chunks(config.batch.max(1)) {
+            let batch = make_batch(chunk, crop, stats, None);
+            let out = logits(net, &batch, crop, stats.len(), device);
+            let n_valid: f32 = batch.mask.iter().sum();
+            let loss = host(loss_of(out.clone(), &batch, config.beta, device))?[0];
+            loss_sum += loss as f64 * n_valid as f64;
+            steps += n_valid as f64;
+            let out = host(out)?;
+            for (i, o) in chunk.iter().enumerate() {
+                let slot = i * batch.t + o.steps() - 1;
+                if let Some(p) = argmax(&out[slot * classes..(slot + 1) * classes]) {
+                    confusion.add(o.class, p);
+                }
             }
         }
+        group_losses.push((loss_sum, steps));
     }
     let right: u64 = (0..classes).map(|i| confusion.counts[i][i]).sum();
     Ok((
-        if steps > 0.0 {
-            loss_sum / steps
-        } else {
-            f64::NAN
-        },
+        mean_loss(&group_losses),
         if objects.is_empty() {
             f64::NAN
         } else {
@@ -73,6 +73,37 @@ fn evaluate(
         },
         confusion,
     ))
+}
+
+/// The validation objects in the groups whose mean losses weigh the same: one per class
+/// present when `balanced`, else all of them in one.
+fn validation_groups<'a>(
+    objects: &[&'a Object],
+    classes: usize,
+    balanced: bool,
+) -> Vec<Vec<&'a Object>> {
+    if !balanced {
+        return vec![objects.to_vec()];
+    }
+    (0..classes)
+        .map(|c| objects.iter().copied().filter(|o| o.class == c).collect())
+        .filter(|g: &Vec<&Object>| !g.is_empty())
+        .collect()
+}
+
+/// The mean over groups of each group's loss per step, from `(loss sum, steps)`; NaN when
+/// no group has a step.
+fn mean_loss(groups: &[(f64, f64)]) -> f64 {
+    let means: Vec<f64> = groups
+        .iter()
+        .filter(|(_, steps)| *steps > 0.0)
+        .map(|(sum, steps)| sum / steps)
+        .collect();
+    if means.is_empty() {
+        f64::NAN
+    } else {
+        means.iter().sum::<f64>() / means.len() as f64
+    }
 }
 
 fn save_json<T: Serialize>(value: &T, path: &Path) -> Result<(), TrainError> {
@@ -601,5 +632,51 @@ impl<'a> Session<'a> {
             accuracy: Some(a),
             balanced_accuracy: Some(balanced),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(id: &str, class: usize) -> Object {
+        Object {
+            object_id: id.into(),
+            class,
+            days: vec![0.0],
+            raw: Vec::new(),
+            stamps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn balanced_validation_weighs_each_class_once_and_pooled_keeps_one_group() {
+        let objects = [
+            object("a", 2),
+            object("b", 0),
+            object("c", 2),
+            object("d", 2),
+        ];
+        let refs: Vec<&Object> = objects.iter().collect();
+        let ids = |groups: Vec<Vec<&Object>>| -> Vec<Vec<String>> {
+            groups
+                .iter()
+                .map(|g| g.iter().map(|o| o.object_id.clone()).collect())
+                .collect()
+        };
+        assert_eq!(
+            ids(validation_groups(&refs, 4, false)),
+            [["a", "b", "c", "d"]]
+        );
+        assert_eq!(
+            ids(validation_groups(&refs, 4, true)),
+            [vec!["b"], vec!["a", "c", "d"]]
+        );
+        // One AGN step at loss 2 and ten VS steps at loss 3 in all: pooled, the variable
+        // stars decide (32 / 11); balanced, each class weighs half.
+        assert!((mean_loss(&[(32.0, 11.0)]) - 32.0 / 11.0).abs() < 1e-12);
+        assert!((mean_loss(&[(2.0, 1.0), (30.0, 10.0)]) - 2.5).abs() < 1e-12);
+        assert!(mean_loss(&[(0.0, 0.0)]).is_nan());
+        assert!(mean_loss(&[]).is_nan());
     }
 }

@@ -563,3 +563,44 @@ fn a_network_trains_from_a_data_cache_without_the_alerts() {
         "neutralise_after_training without",
     );
 }
+
+#[test]
+fn balanced_validation_changes_only_how_the_checkpoint_is_chosen() {
+    let run = |balanced: bool| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = TrainConfig {
+            balanced_validation: balanced,
+            ..config(30)
+        };
+        train(
+            &config,
+            dir.path(),
+            &device(),
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .expect("training runs")
+        .state
+    };
+    let (pooled, balanced) = (run(false), run(true));
+    assert_eq!(pooled.history.len(), 3);
+    assert_eq!(balanced.history.len(), 3);
+    for (p, b) in pooled.history.iter().zip(&balanced.history) {
+        // The same steps are trained; only the validation loss is averaged otherwise (the
+        // simulated objects' classes have different numbers of detections).
+        assert_eq!(p.train_loss, b.train_loss);
+        assert_eq!(p.val_accuracy, b.val_accuracy);
+        assert!(
+            (p.val_loss - b.val_loss).abs() > 1e-9,
+            "pooled {} balanced {}",
+            p.val_loss,
+            b.val_loss
+        );
+    }
+    let lowest = balanced
+        .history
+        .iter()
+        .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
+        .expect("validations");
+    assert_eq!(balanced.best_iteration, lowest.iteration);
+}
