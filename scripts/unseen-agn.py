@@ -76,10 +76,10 @@ def fold_answers(a, networks, inputs):
     folds = {}
     for net in networks:
         for d in sorted(os.listdir(os.path.join(a.runs, net))):
-            if not d.startswith("fold-"):
+            run = os.path.join(a.runs, net, d)
+            if not d.startswith("fold-") or not os.path.isfile(os.path.join(run, "best.stampseq")):
                 continue
             k = int(d.split("-")[1])
-            run = os.path.join(a.runs, net, d)
             model = os.path.join(a.work, f"{net}.{d}.stampseq")
             if not os.path.exists(model):
                 subprocess.run([a.bin, "neutralise", "--features", a.features, "--out", model,
