@@ -92,7 +92,7 @@ pub struct TrainConfig {
     /// Select the best checkpoint on the validation loss averaged class by class, each
     /// class weighing the same, as the answers are made at equal priors; `false` averages
     /// over the validation samples, where the frequent classes decide which checkpoint
-    /// is kept.
+    /// is kept. The test split's loss is averaged the same way.
     pub balanced_validation: bool,
     pub seed: u64,
     /// Objects per class held out for validation, and again for test.
