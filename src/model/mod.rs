@@ -18,6 +18,16 @@ pub mod survey;
 pub mod temporal;
 pub mod trees;
 
+/// The backends draw initial weights from one random generator per process (burn-flex
+/// keeps it in a static). A training run seeds it and draws its first weights under this
+/// lock, and every other network is built under it too, so that a run's weights are its
+/// seed's whatever else is built at the same time (the app's workers, parallel tests).
+pub fn weights_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub use alerce::{AlerceStampClassifier, ModelError, Prediction, ALERCE_CLASSES};
 pub use cpu_infer::{CpuEncoder, CpuInferError};
 pub use encoder::{NetError, StampEncoder, StampEncoderConfig};

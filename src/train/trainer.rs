@@ -276,7 +276,6 @@ fn start_or_resume(
             .with_neutralised(&config.neutralised_features)
             .map_err(TrainError::Neutralised)?
     };
-    device.seed(config.seed);
     let arch = config
         .model
         .settled(&config.classes, stats.len(), config.max_detections);
@@ -285,7 +284,12 @@ fn start_or_resume(
         seed: config.seed,
         ..Default::default()
     };
-    Ok((init_net(&arch, device)?, state, stats))
+    let net = {
+        let _weights_rng = crate::model::weights_rng_lock();
+        device.seed(config.seed);
+        init_net(&arch, device)?
+    };
+    Ok((net, state, stats))
 }
 
 /// Training accumulated since the last validation.
