@@ -226,30 +226,23 @@ impl LoadedModel {
         let header = file::header_from_bytes(&bytes, path)?;
         let net = match header.kind {
             ModelKind::Alerce => {
-                let mut net = {
-                    let _weights_rng = crate::model::weights_rng_lock();
-                    AlerceStampClassifier::new(device)
-                };
+                let mut net = AlerceStampClassifier::new(device);
                 file::load_weights(&mut net, bytes, &header, path)?;
                 Net::Alerce(net)
             }
             ModelKind::Enhanced => {
                 let config: EnhancedStampClassifierConfig = architecture(&header, path)?;
-                let mut net = {
-                    let _weights_rng = crate::model::weights_rng_lock();
-                    config.init(device)
-                }
-                .map_err(|e| ModelFileError::header(path, e))?;
+                let mut net = config
+                    .init(device)
+                    .map_err(|e| ModelFileError::header(path, e))?;
                 file::load_weights(&mut net, bytes, &header, path)?;
                 Net::Enhanced(net)
             }
             ModelKind::Temporal => {
                 let config: TemporalStampClassifierConfig = architecture(&header, path)?;
-                let mut net = {
-                    let _weights_rng = crate::model::weights_rng_lock();
-                    config.init(device)
-                }
-                .map_err(|e| ModelFileError::header(path, e))?;
+                let mut net = config
+                    .init(device)
+                    .map_err(|e| ModelFileError::header(path, e))?;
                 file::load_weights(&mut net, bytes, &header, path)?;
                 Net::Temporal(net)
             }

@@ -146,10 +146,7 @@ impl AlerceStampClassifier {
         })?;
         let weights = Weights { path, file, device };
 
-        let mut model = {
-            let _weights_rng = super::weights_rng_lock();
-            Self::new(device)
-        };
+        let mut model = Self::new(device);
         for (name, conv) in [
             ("conv1", &mut model.conv1),
             ("conv2", &mut model.conv2),

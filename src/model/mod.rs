@@ -19,9 +19,10 @@ pub mod temporal;
 pub mod trees;
 
 /// The backends draw initial weights from one random generator per process (burn-flex
-/// keeps it in a static). A training run seeds it and draws its first weights under this
-/// lock, and every other network is built under it too, so that a run's weights are its
-/// seed's whatever else is built at the same time (the app's workers, parallel tests).
+/// keeps it in a static), lazily, at a network's first forward pass. A training run seeds
+/// it and takes its first step under this lock, so that its weights are its seed's whatever
+/// else trains at the same time (the app's workers, parallel tests). Loading a model file
+/// draws nothing (its weights replace the lazy ones).
 pub fn weights_rng_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock()

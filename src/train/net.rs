@@ -52,10 +52,7 @@ pub(super) fn read_net(
                 source,
             }
         })?;
-    let mut net = {
-        let _weights_rng = crate::model::weights_rng_lock();
-        init_net(&arch, device)?
-    };
+    let mut net = init_net(&arch, device)?;
     match &mut net {
         Net::Temporal(m) => file::load_weights(m, bytes, &header, path)?,
         Net::Enhanced(m) => file::load_weights(m, bytes, &header, path)?,

@@ -161,10 +161,11 @@ pub fn train(
         from_cache,
     });
     let files = Checkpoints::in_folder(out);
-    let (net, state, stats) =
+    let (net, state, stats, weights_rng) =
         start_or_resume(config, &files, &data, &sets.train, device, on_event)?;
     let session = Session::new(config, out, device, crop, stats, &data, &split, sets, files)?;
-    let (state, cancelled, best_net) = session.iterate(net, state, cancel, on_event)?;
+    let (state, cancelled, best_net) =
+        session.iterate(net, state, weights_rng, cancel, on_event)?;
     let test = session.judge_test_split(&state, best_net)?;
     on_event(TrainEvent::Finished {
         iteration: state.iteration,
@@ -197,6 +198,9 @@ fn split_of(config: &TrainConfig, data: &Dataset, path: &Path) -> Result<Split, 
     s.save(path)?;
     Ok(s)
 }
+
+/// Held from seeding the backend's generator until a fresh network's weights are drawn.
+type WeightsRngGuard = std::sync::MutexGuard<'static, ()>;
 
 /// The objects of the data in each part of the split.
 struct Sets<'a> {
@@ -255,7 +259,7 @@ fn start_or_resume(
     train_set: &[&Object],
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent),
-) -> Result<(Net, TrainState, FeatureStats), TrainError> {
+) -> Result<(Net, TrainState, FeatureStats, Option<WeightsRngGuard>), TrainError> {
     if files.state.is_file() && files.last.is_file() {
         let text = std::fs::read_to_string(&files.state).map_err(io_err(&files.state))?;
         let state: TrainState = serde_json::from_str(&text).map_err(|source| TrainError::Json {
@@ -266,7 +270,7 @@ fn start_or_resume(
         on_event(TrainEvent::Resumed {
             iteration: state.iteration,
         });
-        return Ok((net, state, header.feature_stats));
+        return Ok((net, state, header.feature_stats, None));
     }
     let stats = feature_stats(&data.feature_names, train_set);
     let stats = if config.neutralise_after_training {
@@ -284,12 +288,11 @@ fn start_or_resume(
         seed: config.seed,
         ..Default::default()
     };
-    let net = {
-        let _weights_rng = crate::model::weights_rng_lock();
-        device.seed(config.seed);
-        init_net(&arch, device)?
-    };
-    Ok((net, state, stats))
+    // Burn draws the weights lazily, at the first forward pass: the generator is seeded under
+    // the lock, and the lock is held until the first training step has drawn them.
+    let weights_rng = crate::model::weights_rng_lock();
+    device.seed(config.seed);
+    Ok((init_net(&arch, device)?, state, stats, Some(weights_rng)))
 }
 
 /// Training accumulated since the last validation.
@@ -453,6 +456,7 @@ impl<'a> Session<'a> {
         &self,
         mut net: Net,
         mut state: TrainState,
+        mut weights_rng: Option<WeightsRngGuard>,
         cancel: &AtomicBool,
         on_event: &mut dyn FnMut(TrainEvent),
     ) -> Result<(TrainState, bool, Option<Net>), TrainError> {
@@ -486,6 +490,8 @@ impl<'a> Session<'a> {
             let micro = micro_batch_size(&self.arch, batch.b, batch.t, device);
             let (loss_value, out_logits, grads) =
                 batch_gradients(&net, &batch, micro, config.beta, crop, stats.len(), device)?;
+            // The first step has drawn the fresh network's weights.
+            weights_rng.take();
             let (r, t) = correct(&out_logits, &batch, config.classes.len(), &chosen);
             net = match net {
                 Net::Temporal(m) => Net::Temporal(optim.step(config.lr, m, grads)),

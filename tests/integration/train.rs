@@ -604,3 +604,47 @@ fn balanced_validation_changes_only_how_the_checkpoint_is_chosen() {
         .expect("validations");
     assert_eq!(balanced.best_iteration, lowest.iteration);
 }
+
+#[test]
+fn a_run_trains_the_same_while_another_trains_beside_it() {
+    // burn-flex draws every network's first weights from one generator per process, at its
+    // first forward pass: another run seeding it and drawing at that moment must not change
+    // this run's weights.
+    let run = |seed: u64, iterations: usize| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        train(
+            &TrainConfig {
+                seed,
+                ..config(iterations)
+            },
+            dir.path(),
+            &device(),
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .expect("training runs")
+        .state
+        .history
+    };
+    let alone = run(5, 20);
+    let stop = AtomicBool::new(false);
+    let (beside, others) = std::thread::scope(|s| {
+        let other = s.spawn(|| {
+            let mut runs = 0;
+            while !stop.load(Ordering::Relaxed) {
+                run(6 + runs, 1);
+                runs += 1;
+            }
+            runs
+        });
+        let beside = run(5, 20);
+        stop.store(true, Ordering::Relaxed);
+        (beside, other.join().expect("the other run"))
+    });
+    assert!(others > 0);
+    assert_eq!(alone.len(), beside.len());
+    for (a, b) in alone.iter().zip(&beside) {
+        assert_eq!(a.train_loss, b.train_loss);
+        assert_eq!(a.val_loss, b.val_loss);
+    }
+}
