@@ -18,17 +18,6 @@ pub mod survey;
 pub mod temporal;
 pub mod trees;
 
-/// The backends draw initial weights from one random generator per process (burn-flex
-/// keeps it in a static), lazily, at a network's first forward pass. A training run seeds
-/// it and takes its first step under this lock, so that its weights are its seed's whatever
-/// else trains at the same time (the app's workers, parallel tests). Loading a model file
-/// draws nothing (its weights replace the lazy ones).
-pub fn weights_rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 pub use alerce::{AlerceStampClassifier, ModelError, Prediction, ALERCE_CLASSES};
 pub use cpu_infer::{CpuEncoder, CpuInferError};
 pub use encoder::{NetError, StampEncoder, StampEncoderConfig};

@@ -202,6 +202,17 @@ fn split_of(config: &TrainConfig, data: &Dataset, path: &Path) -> Result<Split, 
 /// Held from seeding the backend's generator until a fresh network's weights are drawn.
 type WeightsRngGuard = std::sync::MutexGuard<'static, ()>;
 
+/// The backends draw initial weights from one random generator per process (burn-flex
+/// keeps it in a static), lazily, at a network's first forward pass. A run seeds it and
+/// takes its first step under this lock, so that its weights are its seed's whatever else
+/// trains at the same time (the app's workers, parallel tests). Loading a model file draws
+/// nothing (its weights replace the lazy ones).
+fn weights_rng_lock() -> WeightsRngGuard {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The objects of the data in each part of the split.
 struct Sets<'a> {
     train: Vec<&'a Object>,
@@ -290,7 +301,7 @@ fn start_or_resume(
     };
     // Burn draws the weights lazily, at the first forward pass: the generator is seeded under
     // the lock, and the lock is held until the first training step has drawn them.
-    let weights_rng = crate::model::weights_rng_lock();
+    let weights_rng = weights_rng_lock();
     device.seed(config.seed);
     Ok((init_net(&arch, device)?, state, stats, Some(weights_rng)))
 }
