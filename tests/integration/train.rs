@@ -564,23 +564,27 @@ fn a_network_trains_from_a_data_cache_without_the_alerts() {
     );
 }
 
+/// The state of a run of `config` trained to the end in a folder of its own.
+fn trained_in_a_fresh_folder(config: &TrainConfig) -> stampseq::train::TrainState {
+    let dir = tempfile::tempdir().expect("tempdir");
+    train(
+        config,
+        dir.path(),
+        &device(),
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .expect("training runs")
+    .state
+}
+
 #[test]
 fn balanced_validation_changes_only_how_the_checkpoint_is_chosen() {
     let run = |balanced: bool| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = TrainConfig {
+        trained_in_a_fresh_folder(&TrainConfig {
             balanced_validation: balanced,
             ..config(30)
-        };
-        train(
-            &config,
-            dir.path(),
-            &device(),
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )
-        .expect("training runs")
-        .state
+        })
     };
     let (pooled, balanced) = (run(false), run(true));
     assert_eq!(pooled.history.len(), 3);
@@ -611,19 +615,10 @@ fn a_run_trains_the_same_while_another_trains_beside_it() {
     // first forward pass: another run seeding it and drawing at that moment must not change
     // this run's weights.
     let run = |seed: u64, iterations: usize| {
-        let dir = tempfile::tempdir().expect("tempdir");
-        train(
-            &TrainConfig {
-                seed,
-                ..config(iterations)
-            },
-            dir.path(),
-            &device(),
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )
-        .expect("training runs")
-        .state
+        trained_in_a_fresh_folder(&TrainConfig {
+            seed,
+            ..config(iterations)
+        })
         .history
     };
     let alone = run(5, 20);
