@@ -159,3 +159,23 @@ pub fn train_set_trees_present(
     }
     train_set_trees_for(sequences, labels, classes, set, config)
 }
+
+/// What the experiments' tests start from: the committed split's objects that `keep` wants,
+/// read from the shared data, and grouped by source.
+#[cfg(test)]
+pub(crate) fn shared_grouped_objects(
+    keep: &dyn Fn(&SplitRow) -> bool,
+) -> (Vec<ObjectSequence>, Vec<super::groups::GroupedObject>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = root.join("../shared/data");
+    let split = read_split(&root.join("assets/benchmark/split.csv")).expect("the committed split");
+    let wanted: HashSet<&str> = split
+        .iter()
+        .filter(|r| keep(r))
+        .map(|r| r.object_id.as_str())
+        .collect();
+    let (sequences, _) = read_labelled_objects(&data, &|id| wanted.contains(id));
+    let loaded: HashSet<&str> = sequences.iter().map(|s| s.key.id.as_str()).collect();
+    let objects = super::groups::grouped_objects(&data, &split, &loaded).expect("groups");
+    (sequences, objects)
+}

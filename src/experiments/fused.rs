@@ -166,25 +166,16 @@ pub fn fused_answers(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiments::answers::read_labelled_objects;
+    use crate::experiments::answers::shared_grouped_objects;
     use crate::experiments::groups::grouped_folds;
-    use crate::experiments::groups::grouped_objects;
     use std::collections::HashSet;
-    use std::path::Path;
 
     /// The stacker reads no held-out object's label, and its stamp input is the given raw
     /// answers only: answers with the held-out labels hidden from it are the same as with
     /// them known, and only held-out objects are answered.
     #[test]
     fn the_stacker_never_reads_a_held_out_label() {
-        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-        let split =
-            read_split(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/benchmark/split.csv"))
-                .expect("split");
-        let wanted: HashSet<&str> = split.iter().map(|r| r.object_id.as_str()).collect();
-        let (sequences, _) = read_labelled_objects(&data, &|id| wanted.contains(id));
-        let loaded: HashSet<&str> = sequences.iter().map(|s| s.key.id.as_str()).collect();
-        let objects = grouped_objects(&data, &split, &loaded).expect("groups");
+        let (sequences, objects) = shared_grouped_objects(&|_| true);
         let by_id: HashMap<&str, &ObjectSequence> =
             sequences.iter().map(|s| (s.key.id.as_str(), s)).collect();
         let labels: HashMap<&str, &str> = objects

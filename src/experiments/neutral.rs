@@ -536,20 +536,13 @@ fn render_neutralised(r: &NeutralReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiments::groups::grouped_folds;
+    use crate::experiments::answers::shared_grouped_objects;
 
     /// The neutral trees of a fold neutralise what an audit of the fold's training objects
     /// alone finds: the same list when the held-out objects are not there at all.
     #[test]
     fn a_neutral_folds_audit_reads_none_of_its_held_out_objects() {
-        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-        let split =
-            read_split(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/benchmark/split.csv"))
-                .expect("split");
-        let wanted: HashSet<&str> = split.iter().map(|r| r.object_id.as_str()).collect();
-        let (sequences, _) = read_labelled_objects(&data, &|id| wanted.contains(id));
-        let loaded: HashSet<&str> = sequences.iter().map(|s| s.key.id.as_str()).collect();
-        let objects = grouped_objects(&data, &split, &loaded).expect("groups");
+        let (sequences, objects) = shared_grouped_objects(&|_| true);
         let fold = grouped_folds(
             &objects,
             crate::experiments::grouped::WITHIN_FOLDS,

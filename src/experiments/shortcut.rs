@@ -526,27 +526,13 @@ pub fn nested_tree_config_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiments::answers::read_labelled_objects;
-    use crate::experiments::benchmark::read_split;
-    use crate::experiments::groups::grouped_objects;
-    use std::path::Path;
+    use crate::experiments::answers::shared_grouped_objects;
 
     /// The audit shuffles, names and neutralises the features of the set it is given, each
     /// once, whichever set that is.
     #[test]
     fn the_audit_reads_the_features_of_the_set_it_is_given() {
-        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-        let split =
-            read_split(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/benchmark/split.csv"))
-                .expect("split");
-        let wanted: HashSet<&str> = split
-            .iter()
-            .filter(|r| r.part != "test")
-            .map(|r| r.object_id.as_str())
-            .collect();
-        let (sequences, _) = read_labelled_objects(&data, &|id| wanted.contains(id));
-        let loaded: HashSet<&str> = sequences.iter().map(|s| s.key.id.as_str()).collect();
-        let objects = grouped_objects(&data, &split, &loaded).expect("groups");
+        let (sequences, objects) = shared_grouped_objects(&|r| r.part != "test");
         let by_id: HashMap<&str, &ObjectSequence> =
             sequences.iter().map(|s| (s.key.id.as_str(), s)).collect();
         // Small trees: what is checked is which features the audit reads, not its verdict.

@@ -163,6 +163,15 @@ pub struct AllWiseCatalogue {
     index: Vec<(u64, u32)>,
 }
 
+/// A CSV catalogue opened, with its header row read.
+fn open_csv(
+    path: &Path,
+) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord), CatalogueError> {
+    let mut reader = csv::Reader::from_path(path).map_err(CatalogueError::Csv)?;
+    let headers = reader.headers().map_err(CatalogueError::Csv)?.clone();
+    Ok((reader, headers))
+}
+
 fn find_column(headers: &csv::StringRecord, names: &[&str]) -> Option<usize> {
     headers
         .iter()
@@ -249,11 +258,7 @@ impl AllWiseCatalogue {
             path: path.display().to_string(),
             problem,
         };
-        let mut reader = csv::Reader::from_path(path).map_err(|e| err(CatalogueError::Csv(e)))?;
-        let headers = reader
-            .headers()
-            .map_err(|e| err(CatalogueError::Csv(e)))?
-            .clone();
+        let (mut reader, headers) = open_csv(path).map_err(err)?;
         let ra_col = find_column(&headers, RA_NAMES).ok_or_else(|| err(CatalogueError::NoRa))?;
         let dec_col = find_column(&headers, DEC_NAMES).ok_or_else(|| err(CatalogueError::NoDec))?;
         let id_col = find_column(&headers, ID_NAMES);
@@ -338,11 +343,7 @@ impl CrossmatchTable {
             path: path.display().to_string(),
             problem,
         };
-        let mut reader = csv::Reader::from_path(path).map_err(|e| err(CatalogueError::Csv(e)))?;
-        let headers = reader
-            .headers()
-            .map_err(|e| err(CatalogueError::Csv(e)))?
-            .clone();
+        let (mut reader, headers) = open_csv(path).map_err(err)?;
         let obj = find_column(&headers, &["objectId", "oid", "oid_in"])
             .ok_or_else(|| err(CatalogueError::NoObjectId))?;
         let dist_col = find_column(&headers, &["angDist"]);

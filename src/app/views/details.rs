@@ -8,9 +8,9 @@ use crate::features::allwise::WISE_FEATURES;
 use crate::features::{raw_features, ALERCE_FEATURES};
 
 use super::values::{
-    arcsec, count, dec_dms, fields_grid, history_start, julian_date, links, links_section,
-    magnitude, modified_julian_date, number, origin_row, pair, ra_hms, raw_feature, sign,
-    solar_system_name, utc, with_unit, MISSING,
+    arcsec, count, dec_dms, fields_grid, grid_row, history_start, julian_date, links,
+    links_section, magnitude, modified_julian_date, number, origin_row, pair, ra_hms, raw_feature,
+    sign, solar_system_name, utc, with_unit, MISSING,
 };
 use super::vetting::vetting;
 
@@ -117,14 +117,7 @@ fn candidate_grid(ui: &mut egui::Ui, alert: &Alert) {
     egui::Grid::new("candidate grid")
         .striped(true)
         .show(ui, |ui| {
-            let mut row = |k: &str, v: String, why: &str| {
-                let l = ui.label(k);
-                if !why.is_empty() {
-                    l.on_hover_text(why);
-                }
-                ui.monospace(v);
-                ui.end_row();
-            };
+            let mut row = |k: &str, v: String, why: &str| grid_row(ui, k, v, why);
             row(
                 "candid",
                 alert.candid.map_or(MISSING.into(), |c| c.to_string()),

@@ -3,7 +3,7 @@
 //! by position, and the vetting buttons. A solar-system object says so at the top.
 
 use super::values::{
-    dec_dms, fields_grid, links, links_section, origin_row, pair, ra_hms, utc, MISSING,
+    dec_dms, fields_grid, grid_row, links, links_section, origin_row, pair, ra_hms, utc, MISSING,
 };
 use super::vetting::vetting;
 use super::{Commands, UiState};
@@ -137,14 +137,7 @@ fn main_fields(ui: &mut egui::Ui, alert: &LsstAlert) {
     egui::Grid::new("diaSource main grid")
         .striped(true)
         .show(ui, |ui| {
-            let mut row = |k: &str, v: String, why: &str| {
-                let l = ui.label(k);
-                if !why.is_empty() {
-                    l.on_hover_text(why);
-                }
-                ui.monospace(v);
-                ui.end_row();
-            };
+            let mut row = |k: &str, v: String, why: &str| grid_row(ui, k, v, why);
             row("diaSourceId", s.dia_source_id.to_string(), "");
             row(
                 "diaObjectId",

@@ -230,10 +230,8 @@ pub fn dec_dms(dec: f64) -> String {
     )
 }
 
-/// A record's fields by schema name, in name order; null (or NaN, read as null) shows as
-/// a dash.
-/// Named values of a record, by name: an LSST record's fields, the columns a broker added
-/// to an alert of either survey.
+/// Named values of a record in name order (an LSST record's fields, the columns a broker
+/// added to an alert of either survey); null (or NaN, read as null) shows as a dash.
 pub(super) fn fields_grid<'a>(
     ui: &mut egui::Ui,
     id: &str,
@@ -253,6 +251,17 @@ pub(super) fn fields_grid<'a>(
             ui.end_row();
         }
     });
+}
+
+/// One row of a details grid: the field's name, with what it means on hover where that is
+/// said, and its value.
+pub(super) fn grid_row(ui: &mut egui::Ui, name: &str, value: String, why: &str) {
+    let label = ui.label(name);
+    if !why.is_empty() {
+        label.on_hover_text(why);
+    }
+    ui.monospace(value);
+    ui.end_row();
 }
 
 #[cfg(test)]
