@@ -2,28 +2,19 @@
 //! against the probabilities of the original TensorFlow graph for all 580 reference alerts.
 
 use crate::common::{data_dir, ztf};
+use crate::common::{run_ok, stampseq};
 use std::collections::HashMap;
-use std::process::Command;
-
-fn stampseq() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stampseq"))
-}
 
 #[test]
 fn import_then_classify_matches_tensorflow_on_the_raw_alerts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = dir.path().join("alerce.stampseq");
-    let out = stampseq()
-        .arg("import-alerce")
-        .arg(data_dir().join("alerce/alerce_stamp_classifier.safetensors"))
-        .arg("--out")
-        .arg(&model)
-        .output()
-        .expect("run import-alerce");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .arg("import-alerce")
+            .arg(data_dir().join("alerce/alerce_stamp_classifier.safetensors"))
+            .arg("--out")
+            .arg(&model),
     );
 
     // Every file the reference rows come from.
@@ -43,29 +34,24 @@ fn import_then_classify_matches_tensorflow_on_the_raw_alerts() {
     files.sort();
     files.dedup();
     let csv_out = dir.path().join("classified.csv");
-    let out = stampseq()
-        .arg("classify")
-        .args(files.iter().map(|f| ztf(f)))
-        .args([
-            "--backend",
-            "cpu",
-            "--max-detections",
-            "0",
-            "--format",
-            "csv",
-            // TensorFlow's figures are the network's raw output, before any rule.
-            "--no-rules",
-            "--model",
-        ])
-        .arg(&model)
-        .arg("--out")
-        .arg(&csv_out)
-        .output()
-        .expect("run classify");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .arg("classify")
+            .args(files.iter().map(|f| ztf(f)))
+            .args([
+                "--backend",
+                "cpu",
+                "--max-detections",
+                "0",
+                "--format",
+                "csv",
+                // TensorFlow's figures are the network's raw output, before any rule.
+                "--no-rules",
+                "--model",
+            ])
+            .arg(&model)
+            .arg("--out")
+            .arg(&csv_out),
     );
 
     // Rows carry `file#record`; duplicates of one alert (same candid) are classified once.

@@ -1,22 +1,9 @@
 use crate::common::ztf;
-use std::process::Command;
-
-fn stampseq() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stampseq"))
-}
+use crate::common::{run_ok, stampseq};
 
 #[test]
 fn inspect_json_summarises_the_fixtures() {
-    let out = stampseq()
-        .args(["inspect", "--json"])
-        .arg(ztf("fixture"))
-        .output()
-        .expect("run stampseq");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(stampseq().args(["inspect", "--json"]).arg(ztf("fixture")));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["files"], 23);
     assert_eq!(v["alerts"], 33);
@@ -81,15 +68,10 @@ fn bench_ingest_prints_its_rate_last() {
 #[test]
 fn the_bundled_sample_is_eight_multi_night_objects() {
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
-    let out = stampseq()
-        .args(["inspect", "--json", "--strict"])
-        .arg(&sample)
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        stampseq()
+            .args(["inspect", "--json", "--strict"])
+            .arg(&sample),
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["alerts"], 56);
@@ -137,15 +119,10 @@ dense = 8
 "#,
     )
     .expect("config");
-    let out = stampseq()
-        .args(["bench", "train", "--steps", "2", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        stampseq()
+            .args(["bench", "train", "--steps", "2", "--config"])
+            .arg(&config),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().last().expect("a line");

@@ -80,3 +80,25 @@ pub fn classify_on_cpu(
         )
         .expect("classify")
 }
+
+/// The `stampseq` binary of this build.
+pub fn stampseq() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"))
+}
+
+/// Runs `command` and returns what it wrote; a command that fails fails the test with its
+/// standard error.
+pub fn run_ok(
+    mut command: impl std::borrow::BorrowMut<std::process::Command>,
+) -> std::process::Output {
+    let command = command.borrow_mut();
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?} did not start: {e}"));
+    assert!(
+        out.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

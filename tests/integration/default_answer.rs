@@ -3,13 +3,10 @@
 //! respect, and the benchmark's outputs.
 
 use crate::common::{data_dir, ztf};
+use crate::common::{run_ok, stampseq};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
-
-fn stampseq() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stampseq"))
-}
 
 /// Rows of a `classify` CSV as maps from column to value.
 fn rows(csv_path: &Path) -> Vec<HashMap<String, String>> {
@@ -183,29 +180,24 @@ fn benchmark_writes_its_table_metrics_and_figures() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("bench");
     let model = dir.path().join("trees.stampseq");
-    let output = stampseq()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("benchmark")
-        .arg("--data")
-        .arg(data_dir())
-        .args(["--repeats", "2", "--members", "2", "--no-networks", "--out"])
-        .arg(&out)
-        .arg("--save-model")
-        .arg(&model)
-        // A network retrained on every fold (two steps: this checks the plumbing, not the
-        // network) and fused with the fold's trees.
-        .args([
-            "--retrain-grouped",
-            "assets/models/tsc-gru-real.toml",
-            "--retrain-iterations",
-            "2",
-        ])
-        .output()
-        .expect("run benchmark");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_ok(
+        stampseq()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("benchmark")
+            .arg("--data")
+            .arg(data_dir())
+            .args(["--repeats", "2", "--members", "2", "--no-networks", "--out"])
+            .arg(&out)
+            .arg("--save-model")
+            .arg(&model)
+            // A network retrained on every fold (two steps: this checks the plumbing, not the
+            // network) and fused with the fold's trees.
+            .args([
+                "--retrain-grouped",
+                "assets/models/tsc-gru-real.toml",
+                "--retrain-iterations",
+                "2",
+            ]),
     );
     let table = std::fs::read_to_string(out.join("table.md")).expect("table.md");
     assert!(table.contains("| default-trees |"), "{table}");
@@ -416,30 +408,25 @@ fn benchmark_writes_its_table_metrics_and_figures() {
 fn bench_active_writes_a_well_formed_table_and_figure() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("active");
-    let output = stampseq()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["bench", "active", "--data"])
-        .arg(data_dir())
-        .args([
-            "--step",
-            "10",
-            "--initial",
-            "10",
-            "--budget",
-            "30",
-            "--seeds",
-            "2",
-            "--members",
-            "1",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .expect("run bench active");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_ok(
+        stampseq()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["bench", "active", "--data"])
+            .arg(data_dir())
+            .args([
+                "--step",
+                "10",
+                "--initial",
+                "10",
+                "--budget",
+                "30",
+                "--seeds",
+                "2",
+                "--members",
+                "1",
+                "--out",
+            ])
+            .arg(&out),
     );
     let table = std::fs::read_to_string(out.join("table.md")).expect("table.md");
     let rows: Vec<&str> = table
@@ -577,14 +564,7 @@ fn finetune_writes_a_new_model_beside_the_old_and_reports_what_it_bought() {
         labels,
         labels_before,
     } = fixture();
-    let output = finetune_command(&base, &labels)
-        .output()
-        .expect("run finetune");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_ok(finetune_command(&base, &labels));
     assert_eq!(
         std::fs::read(&base).expect("old"),
         original,
@@ -653,38 +633,28 @@ fn labels_import_and_export_from_the_command_line() {
     let csv = dir.path().join("theirs.csv");
     std::fs::write(&csv, "objectId,type\nZTF1,RRLyr\nZTF2,weird\n").expect("csv");
     let labels = dir.path().join("labels");
-    let out = stampseq()
-        .args(["labels", "import"])
-        .arg(&csv)
-        .arg("--labels")
-        .arg(&labels)
-        .args([
-            "--class-column",
-            "type",
-            "--map",
-            "weird=bogus",
-            "--vetter",
-            "Ada",
-        ])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .args(["labels", "import"])
+            .arg(&csv)
+            .arg("--labels")
+            .arg(&labels)
+            .args([
+                "--class-column",
+                "type",
+                "--map",
+                "weird=bogus",
+                "--vetter",
+                "Ada",
+            ]),
     );
     let export = dir.path().join("export.csv");
-    let out = stampseq()
-        .args(["labels", "export", "--labels"])
-        .arg(&labels)
-        .arg("--out")
-        .arg(&export)
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .args(["labels", "export", "--labels"])
+            .arg(&labels)
+            .arg("--out")
+            .arg(&export),
     );
     let text = std::fs::read_to_string(&export).expect("export");
     assert!(
@@ -730,19 +700,14 @@ fn an_allwise_catalogue_adds_the_mid_infrared_agn_rule() {
     )
     .expect("catalogue");
     let out = dir.path().join("with-wise.csv");
-    let output = stampseq()
-        .arg("classify")
-        .arg(&sample)
-        .arg("--allwise")
-        .arg(&catalogue)
-        .args(["--allwise-radius", "3", "--out"])
-        .arg(&out)
-        .output()
-        .expect("run classify");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_ok(
+        stampseq()
+            .arg("classify")
+            .arg(&sample)
+            .arg("--allwise")
+            .arg(&catalogue)
+            .args(["--allwise-radius", "3", "--out"])
+            .arg(&out),
     );
     let rows = rows(&out);
     let agn: Vec<_> = rows
@@ -797,29 +762,24 @@ fn the_default_answer_runs_on_the_cpu_without_looking_for_a_gpu() {
 fn bench_active_replays_the_loop_on_each_source_held_out_of_training() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("active");
-    let output = stampseq()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["bench", "active", "--data"])
-        .arg(data_dir())
-        .args([
-            "--cross-source-only",
-            "--cross-step",
-            "20",
-            "--cross-budget",
-            "40",
-            "--seeds",
-            "1",
-            "--members",
-            "1",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .expect("run bench active");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_ok(
+        stampseq()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["bench", "active", "--data"])
+            .arg(data_dir())
+            .args([
+                "--cross-source-only",
+                "--cross-step",
+                "20",
+                "--cross-budget",
+                "40",
+                "--seeds",
+                "1",
+                "--members",
+                "1",
+                "--out",
+            ])
+            .arg(&out),
     );
     let replays: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("cross-source.json")).expect("json"))

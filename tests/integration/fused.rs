@@ -3,13 +3,9 @@
 //! trees and keeps its network; bad fusions are refused with the reason.
 
 use crate::common::{data_dir, ztf};
+use crate::common::{run_ok, stampseq};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn stampseq() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stampseq"))
-}
 
 fn bundled(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("assets/models/{name}.stampseq"))
@@ -22,19 +18,14 @@ const FIVE: [&str; 5] = ["AGN", "SN", "VS", "asteroid", "bogus"];
 type Answer = (Vec<f64>, Vec<f64>, Option<f64>, Option<String>);
 
 fn answers(model: &Path, extra: &[&str]) -> HashMap<(String, u64), Answer> {
-    let out = stampseq()
-        .arg("classify")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample"))
-        .arg("--model")
-        .arg(model)
-        .args(["--format", "json", "--backend", "cpu"])
-        .args(extra)
-        .output()
-        .expect("classify");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        stampseq()
+            .arg("classify")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample"))
+            .arg("--model")
+            .arg(model)
+            .args(["--format", "json", "--backend", "cpu"])
+            .args(extra),
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let classes: Vec<String> = v["classes"]
@@ -80,18 +71,13 @@ fn answers(model: &Path, extra: &[&str]) -> HashMap<(String, u64), Answer> {
 fn a_fused_model_answers_the_mean_of_its_members_then_the_rules_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fused = dir.path().join("pair.stampseq");
-    let out = stampseq()
-        .arg("fuse")
-        .arg(bundled("default-trees"))
-        .arg(bundled("enhanced-real"))
-        .arg("--out")
-        .arg(&fused)
-        .output()
-        .expect("fuse");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .arg("fuse")
+            .arg(bundled("default-trees"))
+            .arg(bundled("enhanced-real"))
+            .arg("--out")
+            .arg(&fused),
     );
     let raw = ["--no-rules"];
     let (f, t, n) = (
@@ -179,22 +165,17 @@ fn fusing_refuses_a_lone_member_other_features_and_a_cut_file() {
 /// `ztf/extra/fink-broker-history` (written into `dir`), which must succeed.
 fn fine_tune_on_vetting_labels(dir: &Path, base: &Path) {
     let labels = crate::default_answer::vetting_labels(dir);
-    let out = stampseq()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("finetune")
-        .arg(ztf("extra/fink-broker-history"))
-        .arg("--model")
-        .arg(base)
-        .arg("--labels")
-        .arg(&labels)
-        .arg("--data")
-        .arg(data_dir())
-        .output()
-        .expect("finetune");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("finetune")
+            .arg(ztf("extra/fink-broker-history"))
+            .arg("--model")
+            .arg(base)
+            .arg("--labels")
+            .arg(&labels)
+            .arg("--data")
+            .arg(data_dir()),
     );
 }
 
@@ -246,19 +227,14 @@ fn a_fused_base_fine_tunes_its_trees_and_keeps_its_network() {
 fn a_weighted_fusion_answers_the_weighted_mean_of_its_members() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fused = dir.path().join("weighted.stampseq");
-    let out = stampseq()
-        .arg("fuse")
-        .arg(bundled("default-trees"))
-        .arg(bundled("enhanced-real"))
-        .args(["--weights", "1,4"])
-        .arg("--out")
-        .arg(&fused)
-        .output()
-        .expect("fuse");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .arg("fuse")
+            .arg(bundled("default-trees"))
+            .arg(bundled("enhanced-real"))
+            .args(["--weights", "1,4"])
+            .arg("--out")
+            .arg(&fused),
     );
     let raw = ["--no-rules"];
     let (f, t, n) = (
@@ -373,20 +349,15 @@ fn a_fused_fine_tune_chooses_the_trees_weight_out_of_fold_and_records_it() {
 fn an_ensemble_of_networks_adds_the_spread_of_its_members_to_the_trees_spread() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fused = dir.path().join("ensemble.stampseq");
-    let out = stampseq()
-        .arg("fuse")
-        .arg(bundled("default-trees"))
-        .arg(bundled("enhanced-real"))
-        .arg(bundled("tsc-gru-real"))
-        .args(["--weights", "1,2,2"])
-        .arg("--out")
-        .arg(&fused)
-        .output()
-        .expect("fuse");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .arg("fuse")
+            .arg(bundled("default-trees"))
+            .arg(bundled("enhanced-real"))
+            .arg(bundled("tsc-gru-real"))
+            .args(["--weights", "1,2,2"])
+            .arg("--out")
+            .arg(&fused),
     );
     let raw = ["--no-rules"];
     let (f, t, a, b) = (

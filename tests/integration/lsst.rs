@@ -3,6 +3,7 @@
 //! the manifests; the framed and Parquet copies of the same alerts give the same table
 //! rows; mutated copies made here give errors naming file and record.
 
+use crate::common::run_ok;
 use crate::common::{data_dir, ztf};
 use stampseq::alert::neutral::{read_table, write_table, AlertSummary, SurveyAlert, TableFormat};
 use stampseq::alert::{read_all, read_all_any, AnyAlert, CutoutKind, ReadErrorKind, ReadOptions};
@@ -237,19 +238,14 @@ fn framed_and_parquet_copies_agree_in_the_table() {
 fn table_command_writes_both_surveys() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("alerts.jsonl");
-    let status = Command::new(env!("CARGO_BIN_EXE_stampseq"))
-        .args(["table", "--format", "jsonl", "--out"])
-        .arg(&out)
-        .arg("--lsst-schemas")
-        .arg(schemas())
-        .arg(lsst("boom"))
-        .arg(ztf("extra/fink-science-history"))
-        .output()
-        .expect("run stampseq");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
+    run_ok(
+        Command::new(env!("CARGO_BIN_EXE_stampseq"))
+            .args(["table", "--format", "jsonl", "--out"])
+            .arg(&out)
+            .arg("--lsst-schemas")
+            .arg(schemas())
+            .arg(lsst("boom"))
+            .arg(ztf("extra/fink-science-history")),
     );
     let text = std::fs::read_to_string(&out).expect("output");
     let rows: Vec<serde_json::Value> = text
@@ -280,16 +276,11 @@ fn table_command_writes_both_surveys() {
 
 #[test]
 fn inspect_counts_lsst_alerts_objects_and_versions() {
-    let out = Command::new(env!("CARGO_BIN_EXE_stampseq"))
-        .args(["inspect", "--json", "--lsst-schemas"])
-        .arg(schemas())
-        .arg(lsst(""))
-        .output()
-        .expect("run stampseq");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new(env!("CARGO_BIN_EXE_stampseq"))
+            .args(["inspect", "--json", "--lsst-schemas"])
+            .arg(schemas())
+            .arg(lsst("")),
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["alerts"], 113);

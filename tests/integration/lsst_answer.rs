@@ -5,6 +5,7 @@
 //! detected on two or more nights are not).
 
 use crate::common::data_dir;
+use crate::common::run_ok;
 use stampseq::alert::neutral::Survey;
 use stampseq::alert::{collect_inputs, read_inputs_any, AnyAlert, ReadOptions};
 use stampseq::sequence::neutral::count_nights_mjd;
@@ -184,20 +185,18 @@ fn one_classify_run_answers_ztf_and_lsst_alerts_each_with_its_surveys_model() {
     // A model given for one survey leaves the other's alerts to its default; a model that
     // reads neither survey's alerts here is not needed for the run to answer.
     let json = dir.path().join("answers.json");
-    let run = stampseq()
-        .arg("classify")
-        .args(mixed_inputs())
-        .arg("--model")
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/default-trees.stampseq"))
-        .args(["--format", "json", "--out"])
-        .arg(&json)
-        .env("STAMPSEQ_LSST_SCHEMAS", schemas())
-        .output()
-        .expect("classify --model");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    run_ok(
+        stampseq()
+            .arg("classify")
+            .args(mixed_inputs())
+            .arg("--model")
+            .arg(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("assets/models/default-trees.stampseq"),
+            )
+            .args(["--format", "json", "--out"])
+            .arg(&json)
+            .env("STAMPSEQ_LSST_SCHEMAS", schemas()),
     );
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parse");
@@ -226,51 +225,41 @@ fn a_stream_of_both_surveys_answers_every_alert_as_classify_does() {
         data_dir().join("lsst/boom"),
         data_dir().join("ztf/fixture/sequence_ZTF19abegmle"),
     ];
-    let out = stampseq()
-        .args([
-            "produce",
-            "--brokers",
-            &broker.address(),
-            "--topic",
-            "mixed",
-        ])
-        .arg("--lsst-schemas")
-        .arg(schemas())
-        .args(&inputs)
-        .output()
-        .expect("produce");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .args([
+                "produce",
+                "--brokers",
+                &broker.address(),
+                "--topic",
+                "mixed",
+            ])
+            .arg("--lsst-schemas")
+            .arg(schemas())
+            .args(&inputs),
     );
     let answers_dir = dir.path().join("answers");
-    let out = stampseq()
-        .args([
-            "stream",
-            "--brokers",
-            &broker.address(),
-            "--topic",
-            "mixed",
-            "--group",
-            "both",
-            "--from-beginning",
-            "--until-caught-up",
-            "--backend",
-            "cpu",
-        ])
-        .arg("--lsst-schemas")
-        .arg(schemas())
-        .arg("--out")
-        .arg(&answers_dir)
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .output()
-        .expect("stream");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .args([
+                "stream",
+                "--brokers",
+                &broker.address(),
+                "--topic",
+                "mixed",
+                "--group",
+                "both",
+                "--from-beginning",
+                "--until-caught-up",
+                "--backend",
+                "cpu",
+            ])
+            .arg("--lsst-schemas")
+            .arg(schemas())
+            .arg("--out")
+            .arg(&answers_dir)
+            .arg("--state-dir")
+            .arg(dir.path().join("state")),
     );
     let mut streamed: HashMap<String, HashMap<String, String>> = HashMap::new();
     for f in std::fs::read_dir(&answers_dir).expect("answers") {
@@ -284,18 +273,13 @@ fn a_stream_of_both_surveys_answers_every_alert_as_classify_does() {
 
     // `classify --causal` on the same alerts gives the same answers.
     let csv_out = dir.path().join("classify.csv");
-    let run = stampseq()
-        .arg("classify")
-        .args(&inputs)
-        .args(["--causal", "--max-detections", "0", "--out"])
-        .arg(&csv_out)
-        .env("STAMPSEQ_LSST_SCHEMAS", schemas())
-        .output()
-        .expect("classify");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    run_ok(
+        stampseq()
+            .arg("classify")
+            .args(&inputs)
+            .args(["--causal", "--max-detections", "0", "--out"])
+            .arg(&csv_out)
+            .env("STAMPSEQ_LSST_SCHEMAS", schemas()),
     );
     let mut reader = csv::Reader::from_path(&csv_out).expect("csv");
     let mut n = 0;

@@ -9,12 +9,8 @@
 //! inference with the rules, evaluation), not the science.
 
 use crate::common::data_dir;
+use crate::common::{run_ok, stampseq};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn stampseq() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stampseq"))
-}
 
 fn schemas() -> PathBuf {
     data_dir().join("lsst/lsst-alert-packet/schema")
@@ -26,16 +22,11 @@ fn framed() -> PathBuf {
 
 /// `stampseq table` rows of the framed alerts: (objectId, n_previous, solar_system).
 fn table() -> Vec<(String, usize, bool)> {
-    let out = stampseq()
-        .args(["table", "--format", "csv", "--lsst-schemas"])
-        .arg(schemas())
-        .arg(framed())
-        .output()
-        .expect("table");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        stampseq()
+            .args(["table", "--format", "csv", "--lsst-schemas"])
+            .arg(schemas())
+            .arg(framed()),
     );
     let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
     reader
@@ -109,18 +100,13 @@ fn an_lsst_tree_model_trains_answers_and_evaluates_on_lsst_alerts_only() {
     // Every alert answered, k = the object's detections so far (the history it carries),
     // the rules applied: known solar-system objects are asteroids, an object detected on
     // several nights is not.
-    let out = stampseq()
-        .args(["classify", "--format", "json", "--model"])
-        .arg(&model)
-        .arg("--lsst-schemas")
-        .arg(schemas())
-        .arg(framed())
-        .output()
-        .expect("classify");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        stampseq()
+            .args(["classify", "--format", "json", "--model"])
+            .arg(&model)
+            .arg("--lsst-schemas")
+            .arg(schemas())
+            .arg(framed()),
     );
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(answer["survey"], "LSST");
@@ -197,18 +183,13 @@ fn an_lsst_tree_model_trains_answers_and_evaluates_on_lsst_alerts_only() {
 fn a_stream_answers_lsst_alerts_with_an_lsst_model_as_classify_does() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = trained_model(dir.path());
-    let out = stampseq()
-        .args(["classify", "--format", "json", "--model"])
-        .arg(&model)
-        .arg("--lsst-schemas")
-        .arg(schemas())
-        .arg(framed())
-        .output()
-        .expect("classify");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        stampseq()
+            .args(["classify", "--format", "json", "--model"])
+            .arg(&model)
+            .arg("--lsst-schemas")
+            .arg(schemas())
+            .arg(framed()),
     );
     let expected: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let got = stream_answers(dir.path(), &model);
@@ -258,17 +239,12 @@ fn evaluate(model: &Path, labels: &Path, out: &Path) -> serde_json::Value {
 pub(crate) fn trained_model(dir: &Path) -> PathBuf {
     let config = prepare(dir, &table());
     let run = dir.join("run");
-    let out = stampseq()
-        .args(["train", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&run)
-        .output()
-        .expect("train");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .args(["train", "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(&run),
     );
     run.join("best.stampseq")
 }
@@ -477,18 +453,13 @@ fn an_lsst_network_whose_crop_exceeds_the_cutouts_is_refused_with_the_reason() {
 fn ztf_answers_with(model: &Path) -> Vec<String> {
     let dir = tempfile::tempdir().expect("tmp");
     let out_csv = dir.path().join("ztf.csv");
-    let out = stampseq()
-        .args(["classify", "--model"])
-        .arg(model)
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample"))
-        .arg("--out")
-        .arg(&out_csv)
-        .output()
-        .expect("classify ZTF");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .args(["classify", "--model"])
+            .arg(model)
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sample"))
+            .arg("--out")
+            .arg(&out_csv),
     );
     let mut reader = csv::Reader::from_path(&out_csv).expect("csv");
     reader
@@ -505,48 +476,38 @@ fn stream_answers(
 ) -> std::collections::HashMap<String, std::collections::HashMap<String, String>> {
     let broker = crate::kafka::Broker::start();
     broker.create_topic("lsst", 2);
-    let out = stampseq()
-        .args(["produce", "--brokers", &broker.address(), "--topic", "lsst"])
-        .args(["-X", "batch.num.messages=1"])
-        .arg("--lsst-schemas")
-        .arg(schemas())
-        .arg(framed())
-        .output()
-        .expect("produce");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .args(["produce", "--brokers", &broker.address(), "--topic", "lsst"])
+            .args(["-X", "batch.num.messages=1"])
+            .arg("--lsst-schemas")
+            .arg(schemas())
+            .arg(framed()),
     );
     let answers = dir.join("stream-answers");
-    let out = stampseq()
-        .args([
-            "stream",
-            "--brokers",
-            &broker.address(),
-            "--topic",
-            "lsst",
-            "--group",
-            "rubin",
-            "--from-beginning",
-            "--until-caught-up",
-            "--backend",
-            "cpu",
-        ])
-        .arg("--model")
-        .arg(model)
-        .arg("--lsst-schemas")
-        .arg(schemas())
-        .arg("--out")
-        .arg(&answers)
-        .arg("--state-dir")
-        .arg(dir.join("stream-state"))
-        .output()
-        .expect("stream");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        stampseq()
+            .args([
+                "stream",
+                "--brokers",
+                &broker.address(),
+                "--topic",
+                "lsst",
+                "--group",
+                "rubin",
+                "--from-beginning",
+                "--until-caught-up",
+                "--backend",
+                "cpu",
+            ])
+            .arg("--model")
+            .arg(model)
+            .arg("--lsst-schemas")
+            .arg(schemas())
+            .arg("--out")
+            .arg(&answers)
+            .arg("--state-dir")
+            .arg(dir.join("stream-state")),
     );
     let mut got = std::collections::HashMap::new();
     for f in std::fs::read_dir(&answers).expect("answers") {

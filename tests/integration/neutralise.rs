@@ -2,12 +2,8 @@
 //! wherever an alert is on the sky, with the weights it had; tree and fused models, and
 //! features the model does not read, are refused with the reason.
 
+use crate::common::stampseq;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn stampseq() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stampseq"))
-}
 
 fn bundled(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

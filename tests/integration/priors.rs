@@ -1,26 +1,17 @@
 //! Class priors: the answer is at equal priors unless the user gives the stream's own, and
 //! then moves as Bayes' rule says; the JSON output says which priors it was given at.
 
+use crate::common::{run_ok, stampseq};
 use std::path::Path;
-use std::process::Command;
-
-fn stampseq() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stampseq"))
-}
 
 fn classify(extra: &[&str]) -> serde_json::Value {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sample");
-    let out = stampseq()
-        .arg("classify")
-        .arg(&sample)
-        .args(["--format", "json"])
-        .args(extra)
-        .output()
-        .expect("run classify");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        stampseq()
+            .arg("classify")
+            .arg(&sample)
+            .args(["--format", "json"])
+            .args(extra),
     );
     serde_json::from_slice(&out.stdout).expect("JSON")
 }

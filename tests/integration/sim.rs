@@ -1,5 +1,6 @@
 //! The alert simulator: files other tools can read, and physics with known answers.
 
+use crate::common::run_ok;
 use stampseq::alert::{read_all, ReadOptions};
 use stampseq::sim::artefacts::Artefact;
 use stampseq::sim::physics::{aperture_sum, brightest_centroid, robust_sigma, SIDE};
@@ -280,15 +281,10 @@ fn asteroids_are_single_detections_without_host() {
 #[test]
 fn simulate_command_writes_files() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"))
-        .args(["simulate", "--objects", "5", "--seed", "2", "--out"])
-        .arg(dir.path())
-        .output()
-        .expect("run stampseq");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"))
+            .args(["simulate", "--objects", "5", "--seed", "2", "--out"])
+            .arg(dir.path()),
     );
     let labels = labels(dir.path());
     assert_eq!(labels.len(), 5);

@@ -3,6 +3,7 @@
 //! answers it, with the unreadable messages in the dead-letter topic.
 
 use crate::common::{data_dir, ztf};
+use crate::common::{run_ok, stampseq};
 use crate::kafka::{read_topic, Broker};
 use stampseq::stream::sink::TopicWriter;
 use stampseq::stream::{KafkaOptions, StreamResult};
@@ -10,10 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn stampseq() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_stampseq"))
-}
 
 fn schemas() -> PathBuf {
     data_dir().join("lsst/lsst-alert-packet/schema")
@@ -453,26 +450,21 @@ fn replay_then_stream(
 ) -> String {
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     produce(broker, "alerts", &refs);
-    let out = stampseq()
-        .args([
-            "stream",
-            "--brokers",
-            &broker.address(),
-            "--topic",
-            "alerts",
-        ])
-        .args(["--group", "g", "--from-beginning", "--until-caught-up"])
-        .args(extra)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .output()
-        .expect("stream");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        stampseq()
+            .args([
+                "stream",
+                "--brokers",
+                &broker.address(),
+                "--topic",
+                "alerts",
+            ])
+            .args(["--group", "g", "--from-beginning", "--until-caught-up"])
+            .args(extra)
+            .arg("--out")
+            .arg(dir.join("out"))
+            .arg("--state-dir")
+            .arg(dir.join("state")),
     );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -721,18 +713,13 @@ fn after_a_restart_a_temporal_network_still_reads_the_earlier_stamps() {
     assert!(!log.contains("without its stamps"), "{log}");
 
     // classify's answers on the same files, each detection from the earlier ones only.
-    let out = stampseq()
-        .arg("classify")
-        .arg("--model")
-        .arg(&model)
-        .args(["--max-detections", "0", "--causal"])
-        .arg(&object)
-        .output()
-        .expect("classify");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        stampseq()
+            .arg("classify")
+            .arg("--model")
+            .arg(&model)
+            .args(["--max-detections", "0", "--causal"])
+            .arg(&object),
     );
     let mut want: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut reader = csv::Reader::from_reader(&out.stdout[..]);

@@ -2,6 +2,7 @@
 //! split, runs resume after a cancel, the split is stratified by object, and the trained
 //! model classifies and evaluates through the model file.
 
+use crate::common::run_ok;
 use stampseq::model::{HeadConfig, StampEncoderConfig, TemporalStampClassifierConfig};
 use stampseq::sim::{self, SimConfig};
 use stampseq::train::{train, ModelChoice, Split, TrainConfig, TrainEvent};
@@ -436,23 +437,18 @@ fn a_network_trains_from_a_data_cache_without_the_alerts() {
     assert_eq!(header(&run1).classes, header(&run2).classes);
     // Same seed, same data: the same answers on the sample.
     let answers = |run: &Path| {
-        let out = stampseq()
-            .args([
-                "classify",
-                "--backend",
-                "flex",
-                "--max-detections",
-                "0",
-                "--model",
-            ])
-            .arg(run.join("best.stampseq"))
-            .arg(repo.join("assets/sample"))
-            .output()
-            .expect("classify");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = run_ok(
+            stampseq()
+                .args([
+                    "classify",
+                    "--backend",
+                    "flex",
+                    "--max-detections",
+                    "0",
+                    "--model",
+                ])
+                .arg(run.join("best.stampseq"))
+                .arg(repo.join("assets/sample")),
         );
         String::from_utf8_lossy(&out.stdout).to_string()
     };
