@@ -4,7 +4,7 @@
 //! object that arrived last first in "Newest first", then File > Disconnect and the worker
 //! gone.
 
-use crate::common::ztf;
+use crate::common::{stampseq, ztf};
 use crate::kafka::Broker;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
@@ -19,7 +19,7 @@ fn produce(broker: &Broker, paths: &[PathBuf]) {
 
 /// [`produce`], with the LSST schema folder that framed messages need.
 fn produce_with(broker: &Broker, paths: &[PathBuf], lsst_schemas: Option<&Path>) {
-    let mut produce = std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"));
+    let mut produce = stampseq();
     produce
         .args([
             "produce",

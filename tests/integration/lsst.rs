@@ -3,13 +3,12 @@
 //! the manifests; the framed and Parquet copies of the same alerts give the same table
 //! rows; mutated copies made here give errors naming file and record.
 
-use crate::common::run_ok;
 use crate::common::{data_dir, ztf};
+use crate::common::{run_ok, stampseq};
 use stampseq::alert::neutral::{read_table, write_table, AlertSummary, SurveyAlert, TableFormat};
 use stampseq::alert::{read_all, read_all_any, AnyAlert, CutoutKind, ReadErrorKind, ReadOptions};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn lsst(rel: &str) -> PathBuf {
     data_dir().join("lsst").join(rel)
@@ -239,7 +238,7 @@ fn table_command_writes_both_surveys() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("alerts.jsonl");
     run_ok(
-        Command::new(env!("CARGO_BIN_EXE_stampseq"))
+        stampseq()
             .args(["table", "--format", "jsonl", "--out"])
             .arg(&out)
             .arg("--lsst-schemas")
@@ -277,7 +276,7 @@ fn table_command_writes_both_surveys() {
 #[test]
 fn inspect_counts_lsst_alerts_objects_and_versions() {
     let out = run_ok(
-        Command::new(env!("CARGO_BIN_EXE_stampseq"))
+        stampseq()
             .args(["inspect", "--json", "--lsst-schemas"])
             .arg(schemas())
             .arg(lsst("")),

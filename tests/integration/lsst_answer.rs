@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn stampseq() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_stampseq"));
+    let mut c = crate::common::stampseq();
     c.env(
         "STAMPSEQ_ASSETS",
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets"),

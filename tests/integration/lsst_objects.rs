@@ -2,7 +2,7 @@
 //! that know their survey: a ZTF model given LSST alerts is refused, naming both. Expected
 //! values were read from the files with fastavro and pyarrow, independently of stampseq.
 
-use crate::common::{data_dir, ztf};
+use crate::common::{data_dir, stampseq, ztf};
 use stampseq::alert::neutral::Survey;
 use stampseq::alert::{collect_inputs, read_all, read_all_any, ReadOptions};
 use stampseq::classify::{ClassifyOptions, LoadedModel};
@@ -11,7 +11,6 @@ use stampseq::model::{read_alerts_for_model, TrainedOn};
 use stampseq::sequence::group_into_sequences;
 use stampseq::sequence::neutral::{group_objects, PointKind};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
 fn lsst(rel: &str) -> PathBuf {
@@ -211,7 +210,7 @@ fn classify_answers_the_other_survey_with_its_default_and_evaluate_names_the_mod
     let framed = lsst("derived-fink-v10-framed/169813006395375676.v10_0.confluent.avro");
     let dir = tempfile::tempdir().expect("tempdir");
     let out_json = dir.path().join("answers.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_stampseq"))
+    let out = stampseq()
         .arg("classify")
         .arg(ztf("fixture"))
         .arg(&framed)
@@ -239,7 +238,7 @@ fn classify_answers_the_other_survey_with_its_default_and_evaluate_names_the_mod
 
     let labels = dir.path().join("labels.csv");
     std::fs::write(&labels, "objectId,label\nZTF18aaaaaaa,SN\n").expect("labels");
-    let out = Command::new(env!("CARGO_BIN_EXE_stampseq"))
+    let out = stampseq()
         .args(["evaluate", "--model"])
         .arg(bundled_model())
         .arg("--data")

@@ -1,6 +1,6 @@
 //! The alert simulator: files other tools can read, and physics with known answers.
 
-use crate::common::run_ok;
+use crate::common::{run_ok, stampseq};
 use stampseq::alert::{read_all, ReadOptions};
 use stampseq::sim::artefacts::Artefact;
 use stampseq::sim::physics::{aperture_sum, brightest_centroid, robust_sigma, SIDE};
@@ -282,7 +282,7 @@ fn asteroids_are_single_detections_without_host() {
 fn simulate_command_writes_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     run_ok(
-        std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"))
+        stampseq()
             .args(["simulate", "--objects", "5", "--seed", "2", "--out"])
             .arg(dir.path()),
     );
@@ -294,7 +294,7 @@ fn simulate_command_writes_files() {
             .count();
         assert!(files >= 1);
     }
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"))
+    let bad = stampseq()
         .args([
             "simulate",
             "--objects",

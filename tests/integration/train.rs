@@ -2,7 +2,7 @@
 //! split, runs resume after a cancel, the split is stratified by object, and the trained
 //! model classifies and evaluates through the model file.
 
-use crate::common::run_ok;
+use crate::common::{run_ok, stampseq};
 use stampseq::model::{HeadConfig, StampEncoderConfig, TemporalStampClassifierConfig};
 use stampseq::sim::{self, SimConfig};
 use stampseq::train::{train, ModelChoice, Split, TrainConfig, TrainEvent};
@@ -396,7 +396,6 @@ fn a_network_trains_from_a_data_cache_without_the_alerts() {
         std::fs::write(&path, text).expect("config");
         path
     };
-    let stampseq = || std::process::Command::new(env!("CARGO_BIN_EXE_stampseq"));
     let first = write_config(
         &dir.path().join("a"),
         &repo.join("assets/sample"),
