@@ -105,6 +105,13 @@ pub struct TrainConfig {
     /// `[random_window_min, crop]`, the rest set to 0 as the missing part of an edge or
     /// smaller stamp arrives; `None` keeps whole stamps.
     pub random_window_min: Option<usize>,
+    /// With augmentation on, the chance that each of an object's features is read as
+    /// missing (normalised to 0, the training mean, for all its detections), drawn for every
+    /// object of every batch. A source whose alerts lack a field, or carry it with other
+    /// values, then finds a network that does not lean on that field alone; and the
+    /// features read as missing once trained (`neutralise_after_training`) are not new to
+    /// it. 0 draws nothing.
+    pub feature_dropout: f64,
     /// Alert files, folders or archives.
     pub data: Vec<PathBuf>,
     /// `objectId,label` CSV.
@@ -165,6 +172,7 @@ impl Default for TrainConfig {
             test_per_class: 200,
             augment: true,
             random_window_min: None,
+            feature_dropout: 0.0,
             data: Vec::new(),
             labels: PathBuf::new(),
             holdout_labels: None,
@@ -262,6 +270,17 @@ impl TrainConfig {
                 ));
             }
         }
+        if !(0.0..=1.0).contains(&self.feature_dropout) {
+            return bad(format!(
+                "feature_dropout {} must be a chance, in 0..=1",
+                self.feature_dropout
+            ));
+        }
+        if let (true, ModelChoice::Trees(_)) = (self.feature_dropout > 0.0, &self.model) {
+            return bad(
+                "feature_dropout is for networks: tree models train without batches".into(),
+            );
+        }
         if self.features.is_empty() {
             return bad("no features".into());
         }
@@ -285,5 +304,38 @@ impl TrainConfig {
             return bad("neutralise_after_training without neutralised_features".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn network_config(feature_dropout: f64) -> TrainConfig {
+        TrainConfig {
+            feature_dropout,
+            data: vec![PathBuf::from("alerts")],
+            labels: PathBuf::from("labels.csv"),
+            ..TrainConfig::default()
+        }
+    }
+
+    #[test]
+    fn feature_dropout_is_a_chance_and_only_for_networks() {
+        assert!(network_config(0.0).check().is_ok());
+        assert!(network_config(0.2).check().is_ok());
+        for bad in [-0.1, 1.5, f64::NAN] {
+            let err = network_config(bad)
+                .check()
+                .expect_err("refused")
+                .to_string();
+            assert!(err.contains("feature_dropout"), "{err}");
+        }
+        let trees = TrainConfig {
+            model: ModelChoice::Trees(crate::model::trees::TreeConfig::default()),
+            ..network_config(0.2)
+        };
+        let err = trees.check().expect_err("refused").to_string();
+        assert!(err.contains("feature_dropout is for networks"), "{err}");
     }
 }

@@ -71,11 +71,13 @@ pub(super) struct Batch {
     pub(super) mask: Vec<f32>,
 }
 
-/// Random changes to the training stamps: a dihedral transform, and optionally a smaller
-/// centred window of the stamp.
+/// Random changes to the training objects: a dihedral transform of the stamps, optionally
+/// a smaller centred window of them, and optionally features read as missing.
 pub(super) struct Augment<'a> {
     pub(super) rng: &'a mut StdRng,
     pub(super) window_min: Option<usize>,
+    /// The chance of each feature being read as missing for the whole object.
+    pub(super) feature_dropout: f64,
 }
 
 /// Sets everything outside the centred `side` x `side` window of an HWC stamp to 0.
@@ -119,6 +121,15 @@ pub(super) fn make_batch(
             let min = a.window_min?.clamp(1, crop);
             Some(a.rng.random_range(min..=crop))
         });
+        // Drawn only when asked for, so that runs without it draw what they drew before.
+        let missing: Option<Vec<bool>> =
+            augment
+                .as_mut()
+                .filter(|a| a.feature_dropout > 0.0)
+                .map(|a| {
+                    let p = a.feature_dropout.min(1.0);
+                    (0..f).map(|_| a.rng.random_bool(p)).collect()
+                });
         for k in 0..t {
             let slot = i * t + k;
             batch.targets[slot] = o.class as i64;
@@ -141,11 +152,13 @@ pub(super) fn make_batch(
                 keep_window(dst, crop, side);
             }
             let norm = stats.normalize(&o.raw[k * f..(k + 1) * f]);
-            for (d, v) in batch.features[slot * f..(slot + 1) * f]
+            for (j, (d, v)) in batch.features[slot * f..(slot + 1) * f]
                 .iter_mut()
                 .zip(norm)
+                .enumerate()
             {
-                *d = v as f32;
+                let read_as_missing = missing.as_ref().is_some_and(|m| m[j]);
+                *d = if read_as_missing { 0.0 } else { v as f32 };
             }
         }
     }
@@ -474,6 +487,73 @@ mod tests {
         let mut whole = vec![1.0f32; crop * crop * 3];
         keep_window(&mut whole, crop, crop);
         assert!(whole.iter().all(|&v| v == 1.0));
+    }
+
+    /// Feature dropout reads a feature as missing for all of an object's detections, drops
+    /// about the share asked for, and at 0 draws nothing.
+    #[test]
+    fn feature_dropout_reads_a_feature_as_missing_for_the_whole_object() {
+        use rand::SeedableRng;
+        let (f, crop, steps) = (10, 3, 3);
+        let stats = FeatureStats {
+            names: (0..f).map(|i| format!("f{i}")).collect(),
+            mean: vec![0.0; f],
+            std: vec![1.0; f],
+            clip_lo: vec![f64::NEG_INFINITY; f],
+            clip_hi: vec![f64::INFINITY; f],
+            neutralised: Vec::new(),
+        };
+        // Every raw value 1, so a 0 in the batch is a feature read as missing.
+        let objects: Vec<Object> = (0..200)
+            .map(|i| Object {
+                object_id: format!("o{i}"),
+                class: 0,
+                days: vec![0.0, 1.0, 2.0],
+                raw: vec![1.0; steps * f],
+                stamps: vec![0.5; steps * crop * crop * 3],
+            })
+            .collect();
+        let refs: Vec<&Object> = objects.iter().collect();
+        let batch_with = |p: f64, rng: &mut StdRng| {
+            make_batch(
+                &refs,
+                crop,
+                &stats,
+                Some(Augment {
+                    rng,
+                    window_min: None,
+                    feature_dropout: p,
+                }),
+            )
+        };
+
+        let mut rng = StdRng::seed_from_u64(7);
+        let dropped = batch_with(0.2, &mut rng);
+        let mut zeros = 0;
+        for o in 0..objects.len() {
+            let first = &dropped.features[o * steps * f..(o * steps + 1) * f];
+            for k in 1..steps {
+                let at = (o * steps + k) * f;
+                assert_eq!(&dropped.features[at..at + f], first, "object {o}, step {k}");
+            }
+            zeros += first.iter().filter(|&&v| v == 0.0).count();
+        }
+        let share = zeros as f64 / (objects.len() * f) as f64;
+        assert!(
+            (0.15..0.25).contains(&share),
+            "share read as missing {share}"
+        );
+
+        let mut a = StdRng::seed_from_u64(7);
+        let none = batch_with(0.0, &mut a);
+        assert!(none.features.iter().all(|&v| v == 1.0));
+        // At 0 the generator gives only the stamps' transforms, one an object, as it did
+        // before feature dropout: runs without it draw what they drew.
+        let mut b = StdRng::seed_from_u64(7);
+        for _ in &objects {
+            b.random_range(0..Dihedral::all().len());
+        }
+        assert_eq!(a.random::<u64>(), b.random::<u64>());
     }
 
     #[test]

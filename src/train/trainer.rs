@@ -496,6 +496,7 @@ impl<'a> Session<'a> {
                 config.augment.then_some(Augment {
                     rng: &mut rng,
                     window_min: config.random_window_min,
+                    feature_dropout: config.feature_dropout,
                 }),
             );
             let micro = micro_batch_size(&self.arch, batch.b, batch.t, device);
