@@ -20,6 +20,19 @@ fn framed() -> PathBuf {
     data_dir().join("lsst/derived-fink-v10-framed")
 }
 
+/// `classify --format json` of the framed LSST alerts with `model`.
+fn classify_framed(model: &Path) -> serde_json::Value {
+    let out = run_ok(
+        stampseq()
+            .args(["classify", "--format", "json", "--model"])
+            .arg(model)
+            .arg("--lsst-schemas")
+            .arg(schemas())
+            .arg(framed()),
+    );
+    serde_json::from_slice(&out.stdout).expect("classify's JSON")
+}
+
 /// `stampseq table` rows of the framed alerts: (objectId, n_previous, solar_system).
 fn table() -> Vec<(String, usize, bool)> {
     let out = run_ok(
@@ -100,15 +113,7 @@ fn an_lsst_tree_model_trains_answers_and_evaluates_on_lsst_alerts_only() {
     // Every alert answered, k = the object's detections so far (the history it carries),
     // the rules applied: known solar-system objects are asteroids, an object detected on
     // several nights is not.
-    let out = run_ok(
-        stampseq()
-            .args(["classify", "--format", "json", "--model"])
-            .arg(&model)
-            .arg("--lsst-schemas")
-            .arg(schemas())
-            .arg(framed()),
-    );
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let answer = classify_framed(&model);
     assert_eq!(answer["survey"], "LSST");
     assert_eq!(answer["classes"], serde_json::json!(["asteroid", "other"]));
     let answered = answer["rows"].as_array().expect("rows");
@@ -183,15 +188,7 @@ fn an_lsst_tree_model_trains_answers_and_evaluates_on_lsst_alerts_only() {
 fn a_stream_answers_lsst_alerts_with_an_lsst_model_as_classify_does() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = trained_model(dir.path());
-    let out = run_ok(
-        stampseq()
-            .args(["classify", "--format", "json", "--model"])
-            .arg(&model)
-            .arg("--lsst-schemas")
-            .arg(schemas())
-            .arg(framed()),
-    );
-    let expected: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let expected = classify_framed(&model);
     let got = stream_answers(dir.path(), &model);
     let want = expected["rows"].as_array().expect("rows");
     assert_eq!(got.len(), want.len(), "every LSST alert answered once");
