@@ -17,6 +17,22 @@ const FIVE: [&str; 5] = ["AGN", "SN", "VS", "asteroid", "bogus"];
 /// (probabilities over the five classes, std over them, disagreement, rule).
 type Answer = (Vec<f64>, Vec<f64>, Option<f64>, Option<String>);
 
+/// `stampseq fuse` of the named bundled models (with `weights`, if given) into a file in
+/// `dir`.
+fn fuse_bundled(dir: &Path, members: &[&str], weights: Option<&str>) -> PathBuf {
+    let fused = dir.join(format!("{}.stampseq", members.join("+")));
+    let mut command = stampseq();
+    command.arg("fuse");
+    for member in members {
+        command.arg(bundled(member));
+    }
+    if let Some(weights) = weights {
+        command.args(["--weights", weights]);
+    }
+    run_ok(command.arg("--out").arg(&fused));
+    fused
+}
+
 fn answers(model: &Path, extra: &[&str]) -> HashMap<(String, u64), Answer> {
     let out = run_ok(
         stampseq()
@@ -70,15 +86,7 @@ fn answers(model: &Path, extra: &[&str]) -> HashMap<(String, u64), Answer> {
 #[test]
 fn a_fused_model_answers_the_mean_of_its_members_then_the_rules_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fused = dir.path().join("pair.stampseq");
-    run_ok(
-        stampseq()
-            .arg("fuse")
-            .arg(bundled("default-trees"))
-            .arg(bundled("enhanced-real"))
-            .arg("--out")
-            .arg(&fused),
-    );
+    let fused = fuse_bundled(dir.path(), &["default-trees", "enhanced-real"], None);
     let raw = ["--no-rules"];
     let (f, t, n) = (
         answers(&fused, &raw),
@@ -226,16 +234,7 @@ fn a_fused_base_fine_tunes_its_trees_and_keeps_its_network() {
 #[test]
 fn a_weighted_fusion_answers_the_weighted_mean_of_its_members() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fused = dir.path().join("weighted.stampseq");
-    run_ok(
-        stampseq()
-            .arg("fuse")
-            .arg(bundled("default-trees"))
-            .arg(bundled("enhanced-real"))
-            .args(["--weights", "1,4"])
-            .arg("--out")
-            .arg(&fused),
-    );
+    let fused = fuse_bundled(dir.path(), &["default-trees", "enhanced-real"], Some("1,4"));
     let raw = ["--no-rules"];
     let (f, t, n) = (
         answers(&fused, &raw),
@@ -348,16 +347,10 @@ fn a_fused_fine_tune_chooses_the_trees_weight_out_of_fold_and_records_it() {
 #[test]
 fn an_ensemble_of_networks_adds_the_spread_of_its_members_to_the_trees_spread() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fused = dir.path().join("ensemble.stampseq");
-    run_ok(
-        stampseq()
-            .arg("fuse")
-            .arg(bundled("default-trees"))
-            .arg(bundled("enhanced-real"))
-            .arg(bundled("tsc-gru-real"))
-            .args(["--weights", "1,2,2"])
-            .arg("--out")
-            .arg(&fused),
+    let fused = fuse_bundled(
+        dir.path(),
+        &["default-trees", "enhanced-real", "tsc-gru-real"],
+        Some("1,2,2"),
     );
     let raw = ["--no-rules"];
     let (f, t, a, b) = (
