@@ -17,13 +17,21 @@ scores each held-out object with its own fold's networks (as the benchmark does)
    on the other groups, ranking the held-out AGN against the variable stars, alone and
    averaged with the GRUs.
 
+With --summary it prints only each GRU's and the three's scores (balanced accuracy, recalls,
+AGN / VS area under the curve), over every held-out group or one (--fold 1, the big group:
+how training changes were screened, on runs of that fold alone, default-fused.md);
+--checkpoint last scores the runs' last checkpoints instead of those kept, and --features
+the features read as missing (all 26: the stamps alone).
+
 Labels are weak (catalogue cross-matches). Needs numpy, scikit-learn and fastavro:
     python3 -m venv /tmp/venv && /tmp/venv/bin/pip install numpy scikit-learn fastavro
     /tmp/venv/bin/python scripts/unseen-agn.py --runs RUNS
+    /tmp/venv/bin/python scripts/unseen-agn.py --runs RUNS --summary --fold 1
 """
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import subprocess
@@ -49,6 +57,12 @@ def args():
     p.add_argument("--work", default="/tmp/unseen-agn", help="where answers are cached")
     p.add_argument("--features", default="ra,dec,ecl_long,gal_long,ecl_lat,gal_lat,ndethist",
                    help="read as missing, as the bundled networks do")
+    p.add_argument("--checkpoint", default="best", choices=["best", "last"],
+                   help="which checkpoint of each fold run answers (best: the one kept)")
+    p.add_argument("--summary", action="store_true",
+                   help="only each GRU's and the three's scores over the held-out groups")
+    p.add_argument("--fold", type=int,
+                   help="with --summary: only this held-out group (1 to 5; 1 is the big one)")
     return p.parse_args()
 
 
@@ -77,15 +91,18 @@ def fold_answers(a, networks, inputs):
     for net in networks:
         for d in sorted(os.listdir(os.path.join(a.runs, net))):
             run = os.path.join(a.runs, net, d)
-            if not d.startswith("fold-") or not os.path.isfile(os.path.join(run, "best.stampseq")):
+            checkpoint = os.path.join(run, f"{a.checkpoint}.stampseq")
+            if not d.startswith("fold-") or not os.path.isfile(checkpoint):
                 continue
             k = int(d.split("-")[1])
-            model = os.path.join(a.work, f"{net}.{d}.stampseq")
+            # Answers are cached by network, fold, checkpoint and the features read as missing.
+            tag = f"{net}.{d}.{a.checkpoint}.{hashlib.sha1(a.features.encode()).hexdigest()[:8]}"
+            model = os.path.join(a.work, f"{tag}.stampseq")
             if not os.path.exists(model):
                 subprocess.run([a.bin, "neutralise", "--features", a.features, "--out", model,
-                                os.path.join(run, "best.stampseq")],
+                                checkpoint],
                                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            last = classify(a, model, os.path.join(a.work, f"{net}.{d}.json"), inputs)
+            last = classify(a, model, os.path.join(a.work, f"{tag}.json"), inputs)
             split = json.load(open(os.path.join(run, "split.json")))
             entry = folds.setdefault(k, {"test": split["test"], "train": split["train"] + split["val"],
                                          "probs": {}, "source": {}})
@@ -248,19 +265,36 @@ def history(folds, labels, gru):
               f"{roc_auc_score(y, s):.3f} over every held-out group")
 
 
+def summary(folds, labels, fold=None):
+    """Each GRU's and the three's scores over the held-out groups (or one of them)."""
+    keep = None if fold is None else {fold}
+    if keep and fold not in folds:
+        sys.exit(f"no fold run of held-out group {fold}")
+    for name, nets in [(n, [n]) for n in GRU] + [("the three", GRU)]:
+        rows = shifted(folds, labels, nets, 0, keep=keep)
+        ba, found = recalls(rows)
+        mix, _ = recalls(shifted(folds, labels, nets, 0, keep=keep, only=("AGN", "VS")))
+        print(f"{name:18s} {ba:5.1f} % ({show(found)}); AGN/VS only {mix:.1f} %; "
+              f"AGN/VS AUC {agn_vs_auc(rows):.3f}")
+
+
 def main():
     a = args()
     os.makedirs(a.work, exist_ok=True)
     split = {r["objectId"]: r for r in csv.DictReader(open("assets/benchmark/split.csv"))}
     labels = {o: r["label"] for o, r in split.items()}
     inputs = [os.path.join(a.data, "ztf/labeled"), os.path.join(a.data, "ztf/extra")]
-    networks = [n for n in GRU + ENHANCED if os.path.isdir(os.path.join(a.runs, n))]
+    networks = [n for n in GRU + ([] if a.summary else ENHANCED)
+                if os.path.isdir(os.path.join(a.runs, n))]
     if not set(GRU) <= set(networks):
         sys.exit(f"{a.runs} lacks the GRU networks' fold runs ({', '.join(GRU)})")
     ensembles = {"three GRUs": GRU}
     if set(ENHANCED) <= set(networks):
         ensembles["six networks"] = GRU + ENHANCED
     folds = fold_answers(a, networks, inputs)
+    if a.summary:
+        summary(folds, labels, a.fold)
+        return
     decision_shift(folds, labels, ensembles)
     external(a, split, ensembles)
     history(folds, labels, GRU)
