@@ -17,8 +17,9 @@ scores each held-out object with its own fold's networks (as the benchmark does)
    on the other groups, ranking the held-out AGN against the variable stars, alone and
    averaged with the GRUs.
 
-With --summary it prints only each GRU's and the three's scores (balanced accuracy, recalls,
-AGN / VS area under the curve), over every held-out group or one (--fold 1, the big group:
+With --summary it prints only each network's scores and theirs together (balanced accuracy,
+recalls, AGN / VS area under the curve; --nets names the networks, the three GRUs by
+default), over every held-out group or one (--fold 1, the big group:
 how training changes were screened, on runs of that fold alone, default-fused.md);
 --checkpoint last scores the runs' last checkpoints instead of those kept, and --features
 the features read as missing (all 26: the stamps alone).
@@ -61,6 +62,9 @@ def args():
                    help="which checkpoint of each fold run answers (best: the one kept)")
     p.add_argument("--summary", action="store_true",
                    help="only each GRU's and the three's scores over the held-out groups")
+    p.add_argument("--nets", default=",".join(GRU),
+                   help="with --summary: the fold runs' networks to score, alone and together "
+                        "(folders of --runs; default the three GRUs)")
     p.add_argument("--fold", type=int,
                    help="with --summary: only this held-out group (1 to 5; 1 is the big one)")
     return p.parse_args()
@@ -265,15 +269,17 @@ def history(folds, labels, gru):
               f"{roc_auc_score(y, s):.3f} over every held-out group")
 
 
-def summary(folds, labels, fold=None):
-    """Each GRU's and the three's scores over the held-out groups (or one of them)."""
+def summary(folds, labels, nets, fold=None):
+    """Each network's and the networks' together scores over the held-out groups (or one of
+    them)."""
     keep = None if fold is None else {fold}
     if keep and fold not in folds:
         sys.exit(f"no fold run of held-out group {fold}")
-    for name, nets in [(n, [n]) for n in GRU] + [("the three", GRU)]:
-        rows = shifted(folds, labels, nets, 0, keep=keep)
+    together = "the three" if len(nets) == 3 else f"the {len(nets)} together"
+    for name, members in [(n, [n]) for n in nets] + [(together, nets)]:
+        rows = shifted(folds, labels, members, 0, keep=keep)
         ba, found = recalls(rows)
-        mix, _ = recalls(shifted(folds, labels, nets, 0, keep=keep, only=("AGN", "VS")))
+        mix, _ = recalls(shifted(folds, labels, members, 0, keep=keep, only=("AGN", "VS")))
         print(f"{name:18s} {ba:5.1f} % ({show(found)}); AGN/VS only {mix:.1f} %; "
               f"AGN/VS AUC {agn_vs_auc(rows):.3f}")
 
@@ -284,16 +290,17 @@ def main():
     split = {r["objectId"]: r for r in csv.DictReader(open("assets/benchmark/split.csv"))}
     labels = {o: r["label"] for o, r in split.items()}
     inputs = [os.path.join(a.data, "ztf/labeled"), os.path.join(a.data, "ztf/extra")]
-    networks = [n for n in GRU + ([] if a.summary else ENHANCED)
+    wanted = a.nets.split(",") if a.summary else GRU
+    networks = [n for n in wanted + ([] if a.summary else ENHANCED)
                 if os.path.isdir(os.path.join(a.runs, n))]
-    if not set(GRU) <= set(networks):
-        sys.exit(f"{a.runs} lacks the GRU networks' fold runs ({', '.join(GRU)})")
+    if not set(wanted) <= set(networks):
+        sys.exit(f"{a.runs} lacks fold runs of {', '.join(sorted(set(wanted) - set(networks)))}")
     ensembles = {"three GRUs": GRU}
     if set(ENHANCED) <= set(networks):
         ensembles["six networks"] = GRU + ENHANCED
     folds = fold_answers(a, networks, inputs)
     if a.summary:
-        summary(folds, labels, a.fold)
+        summary(folds, labels, wanted, a.fold)
         return
     decision_shift(folds, labels, ensembles)
     external(a, split, ensembles)
