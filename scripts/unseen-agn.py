@@ -61,7 +61,8 @@ def args():
     p.add_argument("--checkpoint", default="best", choices=["best", "last"],
                    help="which checkpoint of each fold run answers (best: the one kept)")
     p.add_argument("--summary", action="store_true",
-                   help="only each GRU's and the three's scores over the held-out groups")
+                   help="only each network's scores (--nets) and theirs together over the "
+                        "held-out groups")
     p.add_argument("--nets", default=",".join(GRU),
                    help="with --summary: the fold runs' networks to score, alone and together "
                         "(folders of --runs; default the three GRUs)")
@@ -270,11 +271,14 @@ def history(folds, labels, gru):
 
 
 def summary(folds, labels, nets, fold=None):
-    """Each network's and the networks' together scores over the held-out groups (or one of
-    them)."""
+    """Each network's scores and theirs together over the held-out groups (or one of them)."""
     keep = None if fold is None else {fold}
     if keep and fold not in folds:
         sys.exit(f"no fold run of held-out group {fold}")
+    for k, f in sorted(folds.items()):
+        missing = [n for n in nets if n not in f["probs"]]
+        if missing and (keep is None or k in keep):
+            sys.exit(f"held-out group {k} has no finished fold run of {', '.join(missing)}")
     together = "the three" if len(nets) == 3 else f"the {len(nets)} together"
     for name, members in [(n, [n]) for n in nets] + [(together, nets)]:
         rows = shifted(folds, labels, members, 0, keep=keep)
