@@ -155,3 +155,62 @@ fn nan_stamps_and_edge_stamps_reach_the_model_input() {
         .iter()
         .all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
 }
+
+/// A real alert with one candidate field set to `value`, through apache-avro with the
+/// alert's own schema.
+fn rewrite_candidate(field: &str, value: f64) -> Vec<u8> {
+    use apache_avro::types::Value;
+    let bytes = std::fs::read(good_file()).expect("fixture");
+    let reader = apache_avro::Reader::new(&bytes[..]).expect("reader");
+    let schema = reader.writer_schema().clone();
+    let mut records: Vec<Value> = reader.map(|r| r.expect("record")).collect();
+    let Value::Record(fields) = &mut records[0] else {
+        panic!("an alert record")
+    };
+    let (_, candidate) = fields
+        .iter_mut()
+        .find(|(name, _)| name == "candidate")
+        .expect("candidate");
+    let Value::Record(candidate) = candidate else {
+        panic!("a candidate record")
+    };
+    let (_, v) = candidate
+        .iter_mut()
+        .find(|(name, _)| name == field)
+        .expect("the field");
+    *v = Value::Double(value);
+    let mut writer = apache_avro::Writer::new(&schema, Vec::new()).expect("writer");
+    for r in records {
+        writer.append_value(r).expect("append");
+    }
+    writer.into_inner().expect("flush")
+}
+
+#[test]
+fn an_alert_without_a_finite_time_or_position_is_an_error_naming_the_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        ("jd", f64::NAN, "candidate jd is missing or NaN"),
+        ("dec", f64::INFINITY, "candidate dec is infinite"),
+    ];
+    let mut inputs = vec![ztf("fixture/sequence_ZTF19abegmle")];
+    for (field, value, _) in cases {
+        inputs.push(write(
+            dir.path(),
+            &format!("{field}.avro"),
+            &rewrite_candidate(field, value),
+        ));
+    }
+    let (alerts, summary) = read_all(&inputs, &ReadOptions::default());
+    assert_eq!(alerts.len(), 7, "the good alerts still read");
+    assert_eq!(summary.errors.len(), cases.len(), "{:#?}", summary.errors);
+    for ((field, _, message), path) in cases.iter().zip(&inputs[1..]) {
+        let e = summary
+            .errors
+            .iter()
+            .find(|e| e.file == path.display().to_string())
+            .unwrap_or_else(|| panic!("no error for {field}"));
+        assert_eq!(e.record, Some(0));
+        assert!(e.to_string().contains(message), "{e}");
+    }
+}

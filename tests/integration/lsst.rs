@@ -728,3 +728,70 @@ fn produce_sends_a_gzipped_file_unzipped() {
         prepared.refused
     );
 }
+
+/// The message with the first occurrence of `old` (an Avro double: 8 bytes, little-endian)
+/// replaced by `new`.
+fn replace_double(message: &[u8], old: f64, new: f64) -> Vec<u8> {
+    let at = message
+        .windows(8)
+        .position(|w| w == old.to_le_bytes())
+        .expect("the double is in the message");
+    let mut out = message.to_vec();
+    out[at..at + 8].copy_from_slice(&new.to_le_bytes());
+    out
+}
+
+#[test]
+fn an_lsst_detection_without_a_finite_time_is_an_error_and_such_earlier_ones_are_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good_path = lsst("derived-fink-v10-framed/169813006131658851.v10_0.confluent.avro");
+    let good = std::fs::read(&good_path).expect("framed alert");
+    let (alerts, summary) = read_all_any(std::slice::from_ref(&good_path), &options());
+    assert!(summary.errors.is_empty(), "{:#?}", summary.errors);
+    let Some(AnyAlert::Lsst(alert)) = alerts.first() else {
+        panic!("an LSST alert")
+    };
+    let prv = alert.prv_dia_sources.len();
+    assert!(prv > 1, "the sample has earlier detections");
+
+    let no_time = write(
+        dir.path(),
+        "no_time.avro",
+        &replace_double(&good, alert.dia_source.midpoint_mjd_tai, f64::NAN),
+    );
+    let no_ra = write(
+        dir.path(),
+        "no_ra.avro",
+        &replace_double(&good, alert.dia_source.ra, f64::INFINITY),
+    );
+    let earlier = write(
+        dir.path(),
+        "earlier_no_time.avro",
+        &replace_double(&good, alert.prv_dia_sources[0].midpoint_mjd_tai, f64::NAN),
+    );
+    let inputs = [no_time.clone(), no_ra.clone(), earlier.clone()];
+    let (alerts, summary) = read_all_any(&inputs, &options());
+    for (path, field) in [(&no_time, "midpointMjdTai is NaN"), (&no_ra, "ra is inf")] {
+        let name = path.display().to_string();
+        let e = summary
+            .errors
+            .iter()
+            .find(|e| e.file == name)
+            .unwrap_or_else(|| panic!("no error for {name}: {:#?}", summary.errors));
+        assert!(matches!(e.kind, ReadErrorKind::NotAnAlert(_)), "{e}");
+        assert!(e.to_string().contains(field), "{e}");
+    }
+    assert_eq!(summary.errors.len(), 2, "{:#?}", summary.errors);
+    let [AnyAlert::Lsst(kept)] = alerts.as_slice() else {
+        panic!(
+            "only the alert whose earlier detection lost its time: {} alerts",
+            alerts.len()
+        )
+    };
+    assert_eq!(*kept.origin.file, *earlier.display().to_string());
+    assert_eq!(kept.prv_dia_sources.len(), prv - 1);
+    assert!(kept
+        .prv_dia_sources
+        .iter()
+        .all(|s| s.midpoint_mjd_tai.is_finite()));
+}

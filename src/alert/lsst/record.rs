@@ -56,15 +56,28 @@ impl LsstRecordReader {
             let value = strip_union(value);
             match name.as_str() {
                 "diaSourceId" | "alertId" => alert_id = as_i64(&value),
-                "diaSource" => dia_source = Some(dia_source_from(value)?),
+                "diaSource" => {
+                    let source = dia_source_from(value)?;
+                    check_placed(&source)?;
+                    dia_source = Some(source)
+                }
                 "prvDiaSources" => {
-                    prv_dia_sources = records(value)
+                    let sources: Vec<DiaSource> = records(value)
                         .map(dia_source_from)
                         .collect::<Result<_, _>>()
-                        .map_err(|e| in_field("prvDiaSources", e))?
+                        .map_err(|e| in_field("prvDiaSources", e))?;
+                    // An earlier detection with no finite time or position is left out of
+                    // the history, as a ZTF `prv_candidates` entry without `jd` is.
+                    prv_dia_sources = sources
+                        .into_iter()
+                        .filter(|s| check_placed(s).is_ok())
+                        .collect()
                 }
                 "prvDiaForcedSources" => {
-                    prv_dia_forced_sources = records(value).filter_map(forced_from).collect()
+                    prv_dia_forced_sources = records(value)
+                        .filter_map(forced_from)
+                        .filter(|f| f.midpoint_mjd_tai.is_finite())
+                        .collect()
                 }
                 "diaObject" => dia_object = record_map(value),
                 "ssSource" => ss_source = record_map(value),
@@ -260,6 +273,22 @@ fn dia_source_from(value: Value) -> Result<DiaSource, ReadErrorKind> {
         fields: fields.into_iter().map(|(n, v)| (n, to_json(v))).collect(),
         ..source
     })
+}
+
+/// A detection needs a finite time and position: without them it cannot be placed in its
+/// object's sequence, nor on the sky.
+fn check_placed(source: &DiaSource) -> Result<(), ReadErrorKind> {
+    let coordinates = [
+        ("midpointMjdTai", source.midpoint_mjd_tai),
+        ("ra", source.ra),
+        ("dec", source.dec),
+    ];
+    match coordinates.iter().find(|(_, x)| !x.is_finite()) {
+        Some((name, x)) => Err(ReadErrorKind::NotAnAlert(format!(
+            "diaSource {name} is {x}, not a finite number"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn forced_from(value: Value) -> Option<DiaForcedSource> {

@@ -274,10 +274,17 @@ pub(super) fn new_candidate() -> Candidate {
 
 /// The candidate record's fields read; it must have said when and where.
 pub(super) fn checked_candidate(c: Candidate) -> Result<Candidate, ReadErrorKind> {
-    if !c.jd.is_finite() || !c.ra.is_finite() || !c.dec.is_finite() {
-        return Err(ReadErrorKind::NotAnAlert(
-            "candidate lacks jd, ra or dec".into(),
-        ));
+    let coordinates = [("jd", c.jd), ("ra", c.ra), ("dec", c.dec)];
+    if let Some((name, x)) = coordinates.iter().find(|(_, x)| !x.is_finite()) {
+        // A field the record lacks reads as NaN.
+        let what = if x.is_nan() {
+            "missing or NaN"
+        } else {
+            "infinite"
+        };
+        return Err(ReadErrorKind::NotAnAlert(format!(
+            "candidate {name} is {what}: the alert cannot be placed in time or on the sky"
+        )));
     }
     Ok(c)
 }
