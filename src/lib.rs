@@ -11,6 +11,7 @@ pub mod atomic;
 pub mod backend;
 pub mod classify;
 pub mod cli;
+pub mod errors;
 pub mod eval;
 pub mod experiments;
 pub mod features;

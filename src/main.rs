@@ -5,7 +5,7 @@ fn main() -> std::process::ExitCode {
     match stampseq::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", stampseq::errors::error_text(e.as_ref()));
             std::process::ExitCode::from(2)
         }
     }

@@ -133,7 +133,7 @@ impl Reply {
     fn finish(&self, job: u64, result: anyhow::Result<JobEvent>) {
         self.send(result.unwrap_or_else(|e| JobEvent::Failed {
             job,
-            error: format!("{e:#}"),
+            error: crate::errors::error_text(e.as_ref()),
         }));
     }
 }

@@ -185,7 +185,10 @@ impl LiveStream {
                 let answerer = match Answerer::load(&model_paths, backend) {
                     Ok(a) => a,
                     Err(e) => {
-                        send(LiveEvent::Finished(Err(format!("model: {e:#}"))));
+                        send(LiveEvent::Finished(Err(format!(
+                            "model: {}",
+                            crate::errors::error_text(&e)
+                        ))));
                         return;
                     }
                 };

@@ -18,7 +18,10 @@ const FLOORS: &[(u8, &[&str])] = &[
     (4, &["model"]),
     (3, &["features"]),
     (2, &["sequence", "stamp", "sim", "labels"]),
-    (1, &["alert", "assets", "time", "backend", "atomic"]),
+    (
+        1,
+        &["alert", "assets", "time", "backend", "atomic", "errors"],
+    ),
 ];
 
 /// Circles of files inside one module that are known, each with the reason it stays. Keep
