@@ -17,6 +17,10 @@ pub const MODEL_FORMAT: &str = "stampseq-model";
 /// The newest version this build reads (2: feature statistics may name neutralised features).
 pub const MODEL_FORMAT_VERSION: u32 = 2;
 pub(crate) const HEADER_KEY: &str = "stampseq";
+/// The metadata key of the CRC-32 of a model file's header and weights, in hex: a file
+/// damaged in a copy or on disk fails to load instead of answering with altered weights.
+/// Files written before it was added carry none and load as before.
+pub(crate) const CHECKSUM_KEY: &str = "stampseq_crc32";
 /// The model format version of a header whose features name neutralised ones: a reader of
 /// version 1 would ignore the list and read those features.
 pub const NEUTRALISED_FORMAT_VERSION: u32 = 2;
@@ -33,6 +37,12 @@ pub enum ModelFileError {
         path: PathBuf,
         #[source]
         source: safetensors::SafeTensorError,
+    },
+    #[error("{path}: the file is damaged: its header and weights have CRC-32 {found:08x}, it was written with {written}; copy it again, or train or import it again")]
+    Damaged {
+        path: PathBuf,
+        found: u32,
+        written: String,
     },
     #[error("{path}: a safetensors file but not a stampseq model (no `stampseq` header); convert ALeRCE weights with `stampseq import-alerce`")]
     NoHeader { path: PathBuf },
@@ -247,7 +257,7 @@ pub fn read_header(path: &Path) -> Result<ModelHeader, ModelFileError> {
 }
 
 pub fn header_from_bytes(bytes: &[u8], path: &Path) -> Result<ModelHeader, ModelFileError> {
-    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|source| {
+    let (n, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(|source| {
         ModelFileError::NotSafetensors {
             path: path.into(),
             source,
@@ -258,6 +268,16 @@ pub fn header_from_bytes(bytes: &[u8], path: &Path) -> Result<ModelHeader, Model
         .as_ref()
         .and_then(|m| m.get(HEADER_KEY))
         .ok_or_else(|| ModelFileError::NoHeader { path: path.into() })?;
+    if let Some(written) = meta.metadata().as_ref().and_then(|m| m.get(CHECKSUM_KEY)) {
+        let found = checksum(json, &bytes[data_start(n)..]);
+        if u32::from_str_radix(written, 16).ok() != Some(found) {
+            return Err(ModelFileError::Damaged {
+                path: path.into(),
+                found,
+                written: written.clone(),
+            });
+        }
+    }
     let header: ModelHeader =
         serde_json::from_str(json).map_err(|e| ModelFileError::header(path, e))?;
     if header.format != MODEL_FORMAT {
@@ -286,6 +306,49 @@ pub fn header_from_bytes(bytes: &[u8], path: &Path) -> Result<ModelHeader, Model
     Ok(header)
 }
 
+/// Where a safetensors file's tensor data starts: after the header's length (8 bytes) and
+/// the header of `header_len` bytes.
+fn data_start(header_len: usize) -> usize {
+    std::mem::size_of::<u64>() + header_len
+}
+
+fn checksum(header_json: &str, data: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(header_json.as_bytes());
+    hasher.update(data);
+    hasher.finalize()
+}
+
+/// A model file's bytes with the checksum of its header and weights added to its metadata
+/// (every writer of model files seals what it writes; `path` names the file in errors).
+pub(crate) fn sealed(bytes: &[u8], path: &Path) -> Result<Vec<u8>, ModelFileError> {
+    use safetensors::tensor::Metadata;
+    let (n, meta) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| ModelFileError::write(path, e))?;
+    let data = &bytes[data_start(n)..];
+    let mut metadata = meta.metadata().clone().unwrap_or_default();
+    let header_json = metadata.get(HEADER_KEY).cloned().unwrap_or_default();
+    metadata.insert(
+        CHECKSUM_KEY.to_string(),
+        format!("{:08x}", checksum(&header_json, data)),
+    );
+    let tensors = meta
+        .offset_keys()
+        .into_iter()
+        .filter_map(|name| meta.info(&name).cloned().map(|info| (name, info)))
+        .collect();
+    let meta =
+        Metadata::new(Some(metadata), tensors).map_err(|e| ModelFileError::write(path, e))?;
+    let mut header = serde_json::to_vec(&meta).map_err(|e| ModelFileError::write(path, e))?;
+    // The format pads its header with spaces to a multiple of 8 bytes.
+    header.resize(header.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(data_start(header.len()) + data.len());
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(data);
+    Ok(out)
+}
+
 /// Writes a module and its header, atomically.
 pub fn write_model<M: Module + ModuleSnapshot>(
     module: &M,
@@ -300,6 +363,7 @@ pub fn write_model<M: Module + ModuleSnapshot>(
     let bytes = store
         .get_bytes()
         .map_err(|e| ModelFileError::write(path, e))?;
+    let bytes = sealed(&bytes, path)?;
     crate::atomic::write_atomic(path, &bytes).map_err(|e| ModelFileError::write(path, e))
 }
 

@@ -178,6 +178,7 @@ pub fn write_fused_model(
     let metadata = std::collections::HashMap::from([(HEADER_KEY.to_string(), header_json)]);
     let bytes = safetensors::serialize(views, Some(metadata))
         .map_err(|e| ModelFileError::write(path, e))?;
+    let bytes = super::file::sealed(&bytes, path)?;
     crate::atomic::write_atomic(path, &bytes).map_err(|e| ModelFileError::write(path, e))
 }
 

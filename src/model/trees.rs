@@ -406,8 +406,9 @@ pub fn tree_model_bytes(
             .map_err(|e| ModelFileError::write(path, e))?;
     let header_json = serde_json::to_string(header).map_err(|e| ModelFileError::write(path, e))?;
     let metadata = std::collections::HashMap::from([(HEADER_KEY.to_string(), header_json)]);
-    safetensors::serialize([(TREES_TENSOR, view)], Some(metadata))
-        .map_err(|e| ModelFileError::write(path, e))
+    let bytes = safetensors::serialize([(TREES_TENSOR, view)], Some(metadata))
+        .map_err(|e| ModelFileError::write(path, e))?;
+    crate::model::file::sealed(&bytes, path)
 }
 
 /// Reads the ensemble of a tree model file whose header is already read, and checks that

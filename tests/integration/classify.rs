@@ -152,6 +152,104 @@ fn wrong_model_files_are_refused_with_a_reason() {
     }
 }
 
+/// The metadata of a model file, as the safetensors crate reads it.
+fn model_metadata(bytes: &[u8]) -> HashMap<String, String> {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).expect("safetensors");
+    meta.metadata().clone().unwrap_or_default()
+}
+
+#[test]
+fn a_damaged_model_file_is_refused_and_one_written_before_checksums_still_loads() {
+    const CHECKSUM: &str = "stampseq_crc32";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models");
+    for entry in std::fs::read_dir(&models).expect("models") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "stampseq") {
+            let bytes = std::fs::read(&path).expect("model");
+            assert!(
+                model_metadata(&bytes).contains_key(CHECKSUM),
+                "{} carries no checksum",
+                path.display()
+            );
+        }
+    }
+    let good = models.join("tsc-gru-real.stampseq");
+    let bytes = std::fs::read(&good).expect("model");
+    let classify = |model: &std::path::Path| {
+        stampseq()
+            .arg("classify")
+            .arg(ztf("fixture/sequence_ZTF19abegmle"))
+            .args(["--backend", "cpu", "--model"])
+            .arg(model)
+            .output()
+            .expect("run")
+    };
+    let answers = classify(&good);
+    assert!(answers.status.success());
+
+    // One weight's bit flipped, and one letter of the header's text changed: both are
+    // still well-formed files that would load and answer otherwise.
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 5;
+    flipped[last] ^= 0x04;
+    let name = b"tsc-gru-n5";
+    let at = bytes
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("the header names the model");
+    let mut renamed = bytes.clone();
+    renamed[at + name.len() - 1] = b'6';
+    for (case, damaged) in [("weight.stampseq", flipped), ("header.stampseq", renamed)] {
+        let path = dir.path().join(case);
+        std::fs::write(&path, damaged).expect("write");
+        let out = classify(&path);
+        assert!(!out.status.success(), "{case} loaded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("the file is damaged") && err.contains(&*path.display().to_string()),
+            "{case}: {err}"
+        );
+    }
+
+    // A file written before models were sealed: the same tensors and header, no checksum.
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).expect("safetensors");
+    let mut metadata = model_metadata(&bytes);
+    metadata.remove(CHECKSUM);
+    // Named as the bundled file: the answers name their model by its file name.
+    let unsealed = dir.path().join("unsealed/tsc-gru-real.stampseq");
+    std::fs::create_dir_all(dir.path().join("unsealed")).expect("mkdir");
+    std::fs::write(
+        &unsealed,
+        safetensors::serialize(tensors.tensors(), Some(metadata)).expect("serialize"),
+    )
+    .expect("write");
+    let out = classify(&unsealed);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&answers.stdout),
+        "the same answers"
+    );
+
+    // What stampseq writes is sealed: a neutralised copy of the unsealed file.
+    let neutralised = dir.path().join("neutralised.stampseq");
+    run_ok(
+        stampseq()
+            .arg("neutralise")
+            .arg(&unsealed)
+            .args(["--features", "fwhm", "--out"])
+            .arg(&neutralised),
+    );
+    let written = std::fs::read(&neutralised).expect("neutralised");
+    assert!(model_metadata(&written).contains_key(CHECKSUM));
+    assert!(classify(&neutralised).status.success());
+}
+
 /// Records without an observation time (ALeRCE's stamp classifier test set gives no jd): a
 /// temporal model answers an object's first detection at day zero, leaves out a later one
 /// with the reason, and never reads a class off NaN probabilities (it answered every one of
