@@ -36,7 +36,7 @@ pub enum ReadErrorKind {
     UnknownFormat { start: Vec<u8> },
     #[error("corrupt Avro data: {0}")]
     CorruptAvro(#[source] AvroError),
-    #[error("not a ZTF alert record: {0}")]
+    #[error("not an alert record: {0}")]
     NotAnAlert(String),
     #[error("{cutout}: {problem}")]
     Cutout {

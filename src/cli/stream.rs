@@ -225,14 +225,13 @@ pub fn run_stream(args: StreamArgs) -> anyhow::Result<ExitCode> {
         StreamEvent::Revoked(p) => eprintln!("{}revoked: {}", cr(live), list(&p)),
         StreamEvent::DeadLetters(d) => {
             for d in d {
-                eprintln!(
-                    "{}dead letter: {}[{}]@{}: {}",
-                    cr(live),
-                    d.topic,
-                    d.partition,
-                    d.offset,
-                    d.error
-                );
+                // The reader's error names the message already when it could.
+                let at = format!("{}[{}]@{}", d.topic, d.partition, d.offset);
+                if d.error.starts_with(&at) {
+                    eprintln!("{}dead letter: {}", cr(live), d.error);
+                } else {
+                    eprintln!("{}dead letter: {at}: {}", cr(live), d.error);
+                }
             }
         }
         StreamEvent::Warning(w) => eprintln!("{}warning: {w}", cr(live)),
@@ -276,12 +275,15 @@ pub fn run_produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     for r in &prepared.refused {
         eprintln!("not sent: {r}");
     }
-    for m in prepared.messages.iter().filter(|m| m.unreadable.is_some()) {
-        eprintln!(
-            "sent as it is (unreadable): {}: {}",
-            m.file.display(),
-            m.unreadable.as_deref().unwrap_or_default()
-        );
+    for m in &prepared.messages {
+        let Some(why) = &m.unreadable else { continue };
+        // The reader's error names the file already when it could.
+        let file = m.file.display().to_string();
+        if why.starts_with(&file) {
+            eprintln!("sent as it is (unreadable): {why}");
+        } else {
+            eprintln!("sent as it is (unreadable): {file}: {why}");
+        }
     }
     anyhow::ensure!(!prepared.messages.is_empty(), "nothing to send");
     let sent = crate::stream::produce::send(

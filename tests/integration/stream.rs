@@ -426,6 +426,21 @@ fn two_consumers_one_killed_answer_every_alert_as_classify_does() {
         );
         assert!(!error.is_empty());
     }
+    // The consumers' logs name each dead letter's message once.
+    let logs = ["a", "a2", "b"].map(|n| log(dir.path(), n)).join("\n");
+    let told: Vec<&str> = logs
+        .lines()
+        .filter_map(|l| l.split_once("dead letter: ").map(|(_, rest)| rest))
+        .collect();
+    assert!(!told.is_empty(), "no dead letter in the logs:\n{logs}");
+    for rest in told {
+        let at: String = rest
+            .chars()
+            .take_while(|c| !matches!(c, ':' | ' '))
+            .collect();
+        assert!(at.starts_with("alerts["), "{rest}");
+        assert_eq!(rest.matches(&at).count(), 1, "{rest}");
+    }
     let unknown = dead
         .iter()
         .find(|m| m.key.as_deref() == Some("unknown-schema-id"))
