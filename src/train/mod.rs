@@ -39,6 +39,15 @@ pub enum TrainError {
     },
     #[error("training data: {0}")]
     Data(String),
+    /// The loss stopped being a number: the weights are lost from there on, so the run
+    /// stops rather than keep or hand back a network that answers NaN.
+    #[error("training diverged at iteration {iteration}: the {which} loss is {loss}; a feature far outside the values it was trained on (a corrupt alert among the training data?) or too high a learning rate ({lr})")]
+    Diverged {
+        iteration: usize,
+        which: &'static str,
+        loss: f64,
+        lr: f64,
+    },
     #[error("training data: {0}")]
     Labels(#[from] crate::labels::LabelError),
     /// A JSON file of the run (its split, state, metrics) that could not be read or written.

@@ -564,6 +564,17 @@ impl<'a> Session<'a> {
             &self.stats,
             &self.plain,
         )?;
+        let train_loss = since.loss / since.batches.max(1) as f64;
+        for (which, loss) in [("training", train_loss), ("validation", val_loss)] {
+            if !loss.is_finite() {
+                return Err(TrainError::Diverged {
+                    iteration: state.iteration,
+                    which,
+                    loss,
+                    lr: config.lr,
+                });
+            }
+        }
         let improved = state.best_val_loss.is_none_or(|b| val_loss < b);
         let mut best = None;
         if improved {
@@ -586,7 +597,7 @@ impl<'a> Session<'a> {
         let v = Validation {
             iteration: state.iteration,
             max_iterations: state.max_iterations,
-            train_loss: since.loss / since.batches.max(1) as f64,
+            train_loss,
             train_accuracy: since.right as f64 / since.steps.max(1) as f64,
             val_loss,
             val_accuracy,

@@ -68,6 +68,30 @@ fn device() -> burn::tensor::Device {
 }
 
 #[test]
+fn a_run_whose_loss_is_no_longer_a_number_stops_with_the_reason_and_keeps_no_nan_model() {
+    let run = tempfile::tempdir().expect("tempdir");
+    let config = TrainConfig {
+        lr: 1e30,
+        ..config(40)
+    };
+    let err = train(
+        &config,
+        run.path(),
+        &device(),
+        &AtomicBool::new(false),
+        &mut |_| {},
+    )
+    .map(|_| ())
+    .expect_err("a learning rate of 1e30 diverges");
+    let text = err.to_string();
+    assert!(text.contains("training diverged at iteration 10"), "{text}");
+    assert!(
+        !run.path().join("best.stampseq").exists(),
+        "a NaN network kept"
+    );
+}
+
+#[test]
 fn a_small_temporal_model_beats_chance_and_classifies() {
     let run = tempfile::tempdir().expect("tempdir");
     let mut validations = 0;
