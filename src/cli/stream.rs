@@ -225,13 +225,8 @@ pub fn run_stream(args: StreamArgs) -> anyhow::Result<ExitCode> {
         StreamEvent::Revoked(p) => eprintln!("{}revoked: {}", cr(live), list(&p)),
         StreamEvent::DeadLetters(d) => {
             for d in d {
-                // The reader's error names the message already when it could.
                 let at = format!("{}[{}]@{}", d.topic, d.partition, d.offset);
-                if d.error.starts_with(&at) {
-                    eprintln!("{}dead letter: {}", cr(live), d.error);
-                } else {
-                    eprintln!("{}dead letter: {at}: {}", cr(live), d.error);
-                }
+                eprintln!("{}dead letter: {}", cr(live), named(&at, &d.error));
             }
         }
         StreamEvent::Warning(w) => eprintln!("{}warning: {w}", cr(live)),
@@ -276,13 +271,9 @@ pub fn run_produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
         eprintln!("not sent: {r}");
     }
     for m in &prepared.messages {
-        let Some(why) = &m.unreadable else { continue };
-        // The reader's error names the file already when it could.
-        let file = m.file.display().to_string();
-        if why.starts_with(&file) {
-            eprintln!("sent as it is (unreadable): {why}");
-        } else {
-            eprintln!("sent as it is (unreadable): {file}: {why}");
+        if let Some(why) = &m.unreadable {
+            let file = m.file.display().to_string();
+            eprintln!("sent as it is (unreadable): {}", named(&file, why));
         }
     }
     anyhow::ensure!(!prepared.messages.is_empty(), "nothing to send");
@@ -294,4 +285,13 @@ pub fn run_produce(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     )?;
     eprintln!("sent {sent} messages to {}", args.topic);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `error` led by where it happened, unless the reader's error already names that place.
+fn named(place: &str, error: &str) -> String {
+    if error.starts_with(place) {
+        error.to_string()
+    } else {
+        format!("{place}: {error}")
+    }
 }

@@ -2,7 +2,7 @@
 //! header's feature statistics naming the features to neutralise.
 
 use super::file::{
-    header_from_bytes, sealed, ModelFileError, ModelHeader, ModelKind, CHECKSUM_KEY, HEADER_KEY,
+    header_from_bytes, sealed, ModelFileError, ModelHeader, ModelKind, HEADER_KEY,
     NEUTRALISED_FORMAT_VERSION,
 };
 use std::path::Path;
@@ -62,8 +62,7 @@ pub fn neutralise_file(
     let json = serde_json::to_string(&header).map_err(|e| ModelFileError::write(out, e))?;
     let mut metadata = meta.metadata().clone().unwrap_or_default();
     metadata.insert(HEADER_KEY.to_string(), json);
-    // The old checksum is of the old header; sealing gives the new one.
-    metadata.remove(CHECKSUM_KEY);
+    // The old checksum is of the old header: sealing replaces it.
     let written = safetensors::serialize(tensors.tensors(), Some(metadata))
         .map_err(|e| ModelFileError::write(out, e))?;
     let written = sealed(&written, out)?;
