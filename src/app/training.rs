@@ -29,10 +29,15 @@ impl TrainingRun {
                 val,
                 test,
                 from_cache,
+                left_out,
+                first_left_out,
             } => {
                 self.status = format!(
-                    "data: {train} training, {val} validation, {test} test objects{}",
-                    if from_cache { " (from cache)" } else { "" }
+                    "data: {train} training, {val} validation, {test} test objects{}{}",
+                    if from_cache { " (from cache)" } else { "" },
+                    first_left_out.map_or(String::new(), |first| format!(
+                        "; {left_out} detection(s) left out, the first: {first}"
+                    ))
                 )
             }
             TrainEvent::Resumed { iteration } => {

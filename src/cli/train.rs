@@ -56,10 +56,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             val,
             test,
             from_cache,
-        } => bar.println(format!(
-            "objects: {train} train, {val} validation, {test} test{}",
-            if from_cache { " (from the cache)" } else { "" }
-        )),
+            left_out,
+            first_left_out,
+        } => {
+            bar.println(format!(
+                "objects: {train} train, {val} validation, {test} test{}",
+                if from_cache { " (from the cache)" } else { "" }
+            ));
+            if let Some(first) = first_left_out {
+                bar.println(format!(
+                    "{left_out} detection(s) left out of the data; the first, {first}"
+                ));
+            }
+        }
         TrainEvent::Resumed { iteration } => {
             bar.println(format!(
                 "resuming at iteration {iteration} (Adam's moments restart from zero)"

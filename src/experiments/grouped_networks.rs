@@ -156,6 +156,25 @@ fn write_parts(path: &Path, parts: &BTreeMap<String, &str>) -> Result<(), Benchm
     })
 }
 
+/// The source group of each of the fold's training objects, as `objectId,group` rows for
+/// `balance_sources`.
+fn write_groups(path: &Path, fold: &Fold, objects: &[GroupedObject]) -> Result<(), BenchmarkError> {
+    let group: HashMap<&str, &str> = objects
+        .iter()
+        .map(|o| (o.object_id.as_str(), o.group.as_str()))
+        .collect();
+    let mut s = String::new();
+    for id in &fold.train {
+        if let Some(g) = group.get(id.as_str()) {
+            s.push_str(&format!("{id},{g}\n"));
+        }
+    }
+    crate::atomic::write_atomic(path, s.as_bytes()).map_err(|e| BenchmarkError::File {
+        path: path.into(),
+        source: Box::new(e),
+    })
+}
+
 /// Retrains the network of `input.config` on every cross-source fold and answers each
 /// held-out object with its fold's best model (the physics rules applied, as for every
 /// model of the benchmark). `cancel` stops after the current training step.
@@ -211,6 +230,11 @@ pub fn retrain_per_fold(
         )?;
         let mut config = base.clone();
         config.split = Some(split_path);
+        if base.balance_sources {
+            let groups_path = dir.join("groups.csv");
+            write_groups(&groups_path, fold, input.objects)?;
+            config.source_groups = Some(groups_path);
+        }
         config.data_cache = shared_cache.clone();
         let best = dir.join("best.stampseq");
         // Written once a run has finished: a stopped run resumes instead.
@@ -643,6 +667,29 @@ mod tests {
         );
         assert_eq!(parts.len(), 14);
         assert_eq!(parts, fold_parts(&f, &labels, 3), "seeded");
+    }
+
+    #[test]
+    fn a_folds_source_groups_name_its_training_objects_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = fold();
+        let objects: Vec<GroupedObject> = f
+            .train
+            .iter()
+            .chain(&f.test)
+            .enumerate()
+            .map(|(i, id)| GroupedObject {
+                object_id: id.clone(),
+                label: "VS".into(),
+                group: format!("g{}", i % 3),
+            })
+            .collect();
+        let path = dir.path().join("groups.csv");
+        write_groups(&path, &f, &objects).expect("written");
+        let groups = crate::labels::read_labels_csv(&path).expect("read back");
+        assert_eq!(groups.len(), f.train.len());
+        assert!(f.test.iter().all(|t| !groups.contains_key(t)));
+        assert_eq!(groups["o4"], "g1");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::model::{EnhancedStampClassifierConfig, TemporalStampClassifierConfig};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::TrainError;
@@ -94,6 +95,15 @@ pub struct TrainConfig {
     /// over the validation samples, where the frequent classes decide which checkpoint
     /// is kept. The test split's loss is averaged the same way.
     pub balanced_validation: bool,
+    /// With `balance_classes`, draw each class's objects one source group at a time (the
+    /// group uniformly, then an object of it), the groups read from `source_groups`: where
+    /// one source holds most of a class, the network sees the class's other sources as
+    /// often, and a source's look stops telling the class. `stampseq benchmark
+    /// --retrain-grouped` writes each fold's groups itself.
+    pub balance_sources: bool,
+    /// `objectId,group` rows naming each training object's source group, for
+    /// `balance_sources`; objects it does not list form one group.
+    pub source_groups: Option<PathBuf>,
     pub seed: u64,
     /// Objects per class held out for validation, and again for test.
     pub val_per_class: usize,
@@ -166,6 +176,8 @@ impl Default for TrainConfig {
             extend_on_improvement: None,
             beta: 0.5,
             balance_classes: true,
+            balance_sources: false,
+            source_groups: None,
             balanced_validation: false,
             seed: 0,
             val_per_class: 200,
@@ -223,6 +235,9 @@ impl TrainConfig {
             *s = base.join(&*s);
         }
         if let Some(s) = self.lsst_schemas.as_mut().filter(|s| s.is_relative()) {
+            *s = base.join(&*s);
+        }
+        if let Some(s) = self.source_groups.as_mut().filter(|s| s.is_relative()) {
             *s = base.join(&*s);
         }
         if let Some(s) = self.data_cache.as_mut().filter(|s| s.is_relative()) {
@@ -303,7 +318,30 @@ impl TrainConfig {
         if self.neutralise_after_training && self.neutralised_features.is_empty() {
             return bad("neutralise_after_training without neutralised_features".into());
         }
+        if let (true, ModelChoice::Trees(_)) = (self.balance_sources, &self.model) {
+            return bad(
+                "balance_sources is for networks: tree models train without batches".into(),
+            );
+        }
+        if self.balance_sources && !self.balance_classes {
+            return bad("balance_sources draws within a class: it needs balance_classes".into());
+        }
         Ok(())
+    }
+
+    /// The source group of each object when batches are drawn by group
+    /// (`balance_sources`), else `None`. Asked for when a run starts, not when the
+    /// configuration is read: the benchmark gives each fold its own groups.
+    pub fn sampling_groups(&self) -> Result<Option<HashMap<String, String>>, TrainError> {
+        match (&self.source_groups, self.balance_sources) {
+            (Some(path), true) => Ok(Some(
+                crate::labels::read_labels_csv(path)?.into_iter().collect(),
+            )),
+            (None, true) => Err(TrainError::Config {
+                reason: "balance_sources needs source_groups, a CSV of objectId,group rows".into(),
+            }),
+            (_, false) => Ok(None),
+        }
     }
 }
 
@@ -337,5 +375,34 @@ mod tests {
         };
         let err = trees.check().expect_err("refused").to_string();
         assert!(err.contains("feature_dropout is for networks"), "{err}");
+    }
+
+    #[test]
+    fn balance_sources_needs_its_groups_class_balance_and_a_network() {
+        let with = |classes: bool, groups: Option<&str>| TrainConfig {
+            balance_sources: true,
+            balance_classes: classes,
+            source_groups: groups.map(PathBuf::from),
+            ..network_config(0.0)
+        };
+        assert!(with(true, Some("groups.csv")).check().is_ok());
+        // The benchmark gives each fold its groups after reading the configuration.
+        assert!(with(true, None).check().is_ok());
+        let err = with(true, None)
+            .sampling_groups()
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("needs source_groups"), "{err}");
+        let err = with(false, Some("groups.csv"))
+            .check()
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("needs balance_classes"), "{err}");
+        let trees = TrainConfig {
+            model: ModelChoice::Trees(crate::model::trees::TreeConfig::default()),
+            ..with(true, Some("groups.csv"))
+        };
+        let err = trees.check().expect_err("refused").to_string();
+        assert!(err.contains("balance_sources is for networks"), "{err}");
     }
 }

@@ -42,8 +42,12 @@ pub struct DataSummary {
     pub unlabelled_objects: usize,
     /// Objects skipped for a label outside the configured classes, by label.
     pub other_labels: BTreeMap<String, usize>,
-    /// Detections dropped because their stamps could not be preprocessed.
+    /// Detections left out: stamps that could not be preprocessed, no time to place them,
+    /// a feature value no alert carries.
     pub bad_detections: usize,
+    /// Why the first of them was left out, naming its object.
+    #[serde(default)]
+    pub first_left_out: Option<String>,
     pub per_class: BTreeMap<String, usize>,
     pub cache_key: String,
 }
@@ -130,6 +134,8 @@ fn portable_key(config: &TrainConfig, crop: usize) -> String {
         "features": config.features,
         "n": config.max_detections,
         "crop": crop,
+        // Not raised when detections with a feature beyond RAW_FEATURE_LIMIT were first left
+        // out: no cache of real alerts holds one, and one that does stops a run as diverged.
         "version": 2,
     });
     format!("{:016x}", fnv1a(described.to_string().as_bytes()))
@@ -304,8 +310,8 @@ impl Dataset {
             objects: Vec::new(),
             sides: BTreeMap::new(),
             first_bad: None,
+            feature_names: FeatureSet::of_survey(survey).raw_network_features(&config.features),
         };
-        let feature_names = FeatureSet::of_survey(survey).raw_network_features(&config.features);
         let by_object = AnyAlert::by_object_in_time(alerts);
         builder.summary.objects = by_object.len();
         for (id, alerts) in by_object {
@@ -327,8 +333,10 @@ impl Dataset {
             objects,
             sides,
             first_bad,
+            feature_names,
             ..
         } = builder;
+        summary.first_left_out.clone_from(&first_bad);
         if objects.is_empty() {
             if let Some(first) = first_bad {
                 return Err(TrainError::Data(format!(
@@ -378,6 +386,22 @@ struct Builder<'a> {
     sides: BTreeMap<usize, usize>,
     /// Why the first detection left out could not be preprocessed.
     first_bad: Option<String>,
+    /// The raw features' names, to say which one is out of range.
+    feature_names: Vec<String>,
+}
+
+/// The largest magnitude a raw feature may have. No feature of either survey comes near it
+/// (magnitudes, scores, counts, ratios of fluxes); a value beyond it is a corrupt alert, and
+/// its square would swamp or overflow the features' statistics, so that the network learns
+/// NaN from the first step.
+const RAW_FEATURE_LIMIT: f64 = 1e15;
+
+/// The first raw feature whose value is finite yet beyond [`RAW_FEATURE_LIMIT`], with it.
+fn out_of_range<'a>(names: &'a [String], raw: &[f64]) -> Option<(&'a str, f64)> {
+    raw.iter()
+        .zip(names)
+        .find(|(x, _)| x.is_finite() && x.abs() > RAW_FEATURE_LIMIT)
+        .map(|(&x, name)| (name.as_str(), x))
 }
 
 impl Builder<'_> {
@@ -406,6 +430,13 @@ impl Builder<'_> {
             }
             match step {
                 Ok(s) => {
+                    if let Some((name, x)) = out_of_range(&self.feature_names, &s.raw) {
+                        self.summary.bad_detections += 1;
+                        self.first_bad.get_or_insert_with(|| {
+                            format!("{object_id}: its {name} is {x:e}, beyond any value an alert carries (1e15)")
+                        });
+                        continue;
+                    }
                     let t0 = *first.get_or_insert(s.time);
                     let Some(day) = crate::model::days_after_first(t0, s.time, object.steps() == 0)
                     else {

@@ -12,6 +12,9 @@ pub enum TrainEvent {
         val: usize,
         test: usize,
         from_cache: bool,
+        /// Detections left out of the data, and why the first was.
+        left_out: usize,
+        first_left_out: Option<String>,
     },
     /// Training continues from a saved run.
     Resumed { iteration: usize },

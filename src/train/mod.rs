@@ -6,6 +6,7 @@ pub mod dataset;
 pub mod events;
 mod net;
 pub mod run_state;
+mod sampler;
 pub mod split;
 pub mod trainer;
 pub mod trees;

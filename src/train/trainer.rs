@@ -5,8 +5,9 @@ use burn::module::Module;
 use burn::optim::AdamConfig;
 use burn::tensor::Device;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -23,6 +24,7 @@ use super::net::{
     write_net, Augment, Net,
 };
 use super::run_state::{TrainOutcome, TrainState};
+use super::sampler::Sampler;
 use super::split::Split;
 use super::TrainError;
 use crate::eval::metrics::ConfusionMatrix;
@@ -146,6 +148,7 @@ pub fn train(
     on_event: &mut dyn FnMut(TrainEvent),
 ) -> Result<TrainOutcome, TrainError> {
     config.check()?;
+    let groups = config.sampling_groups()?;
     if let ModelChoice::Trees(trees) = &config.model {
         return super::trees::train_trees(config, trees, out, cancel, on_event);
     }
@@ -159,13 +162,15 @@ pub fn train(
         val: sets.val.len(),
         test: sets.test.len(),
         from_cache,
+        left_out: data.summary.bad_detections,
+        first_left_out: data.summary.first_left_out.clone(),
     });
     let files = Checkpoints::in_folder(out);
     let (net, state, stats, weights_rng) =
         start_or_resume(config, &files, &data, &sets.train, device, on_event)?;
     let session = Session::new(config, out, device, crop, stats, &data, &split, sets, files)?;
     let (state, cancelled, best_net) =
-        session.iterate(net, state, weights_rng, cancel, on_event)?;
+        session.iterate(net, state, weights_rng, groups.as_ref(), cancel, on_event)?;
     let test = session.judge_test_split(&state, best_net)?;
     on_event(TrainEvent::Finished {
         iteration: state.iteration,
@@ -323,44 +328,6 @@ struct TestScores {
     balanced_accuracy: Option<f64>,
 }
 
-/// Draws the training batches: uniformly over the objects, or a class first (uniformly
-/// over the classes present) and then an object of it.
-struct Sampler<'a> {
-    all: &'a [&'a Object],
-    by_class: Vec<Vec<&'a Object>>,
-    present: Vec<usize>,
-}
-
-impl<'a> Sampler<'a> {
-    fn new(all: &'a [&'a Object], classes: usize) -> Self {
-        let mut by_class: Vec<Vec<&Object>> = vec![Vec::new(); classes];
-        for o in all {
-            by_class[o.class].push(o);
-        }
-        let present: Vec<usize> = (0..by_class.len())
-            .filter(|&c| !by_class[c].is_empty())
-            .collect();
-        Self {
-            all,
-            by_class,
-            present,
-        }
-    }
-
-    fn batch(&self, size: usize, balance_classes: bool, rng: &mut StdRng) -> Vec<&'a Object> {
-        (0..size)
-            .map(|_| {
-                if balance_classes {
-                    let c = self.present[rng.random_range(0..self.present.len())];
-                    self.by_class[c][rng.random_range(0..self.by_class[c].len())]
-                } else {
-                    self.all[rng.random_range(0..self.all.len())]
-                }
-            })
-            .collect()
-    }
-}
-
 /// What one training session works with, fixed once it has started.
 struct Session<'a> {
     config: &'a TrainConfig,
@@ -468,6 +435,7 @@ impl<'a> Session<'a> {
         mut net: Net,
         mut state: TrainState,
         mut weights_rng: Option<WeightsRngGuard>,
+        groups: Option<&HashMap<String, String>>,
         cancel: &AtomicBool,
         on_event: &mut dyn FnMut(TrainEvent),
     ) -> Result<(TrainState, bool, Option<Net>), TrainError> {
@@ -476,7 +444,7 @@ impl<'a> Session<'a> {
         // re-seeded from the iteration rather than restored.
         let mut rng =
             StdRng::seed_from_u64(config.seed ^ (state.iteration as u64).wrapping_mul(0x9E37_79B9));
-        let sampler = Sampler::new(&self.sets.train, config.classes.len());
+        let sampler = Sampler::new(&self.sets.train, config.classes.len(), groups);
         let mut optim = AdamConfig::new().init();
         let started = Instant::now();
         let start_iteration = state.iteration;

@@ -206,6 +206,8 @@ pub fn train_trees(
         val: val_ids.len(),
         test: test_ids.len(),
         from_cache: false,
+        left_out: 0,
+        first_left_out: None,
     });
     let members = trees.members.max(1);
     let (ensemble, train_rows) = fit(config, trees, &objects, &train_ids, &classes, on_event)?;

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The shared data folder: `$STAMPSEQ_DATA`, else `../shared/data` beside the checkout.
 /// Missing data is a failure, not a skip: these tests are the ones that matter.
@@ -101,4 +101,54 @@ pub fn run_ok(
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// The ZTF alert file at `path` with its first record changed by `edit`, written back
+/// through apache-avro with the file's own schema.
+pub fn rewrite_alert_at(
+    path: &Path,
+    edit: impl FnOnce(&mut Vec<(String, apache_avro::types::Value)>),
+) -> Vec<u8> {
+    use apache_avro::types::Value;
+    let bytes = std::fs::read(path).expect("alert file");
+    let reader = apache_avro::Reader::new(&bytes[..]).expect("reader");
+    let schema = reader.writer_schema().clone();
+    let mut records: Vec<Value> = reader.map(|r| r.expect("record")).collect();
+    let Value::Record(fields) = &mut records[0] else {
+        panic!("an alert record")
+    };
+    edit(fields);
+    let mut writer = apache_avro::Writer::new(&schema, Vec::new()).expect("writer");
+    for r in records {
+        writer.append_value(r).expect("append");
+    }
+    writer.into_inner().expect("flush")
+}
+
+/// The ZTF alert file at `path` with one candidate field set to `value`, as the float or
+/// double its schema holds (a float field cannot carry what a double can: 1e300 is inf).
+pub fn with_candidate_field(path: &Path, field: &str, value: f64) -> Vec<u8> {
+    use apache_avro::types::Value;
+    rewrite_alert_at(path, |fields| {
+        let (_, candidate) = fields
+            .iter_mut()
+            .find(|(name, _)| name == "candidate")
+            .expect("candidate");
+        let Value::Record(candidate) = candidate else {
+            panic!("a candidate record")
+        };
+        let (_, v) = candidate
+            .iter_mut()
+            .find(|(name, _)| name == field)
+            .expect("the field");
+        let typed = |old: &Value| match old {
+            Value::Float(_) => Value::Float(value as f32),
+            _ => Value::Double(value),
+        };
+        let new = match &*v {
+            Value::Union(i, inner) => Value::Union(*i, Box::new(typed(inner))),
+            other => typed(other),
+        };
+        *v = new;
+    })
 }

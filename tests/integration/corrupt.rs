@@ -67,20 +67,7 @@ fn truncated_flipped_and_foreign_files_give_errors_and_the_batch_goes_on() {
 /// The first record of a real alert changed by `edit`, written back through apache-avro
 /// with the alert's own schema.
 fn rewrite_alert(edit: impl FnOnce(&mut Vec<(String, apache_avro::types::Value)>)) -> Vec<u8> {
-    use apache_avro::types::Value;
-    let bytes = std::fs::read(good_file()).expect("fixture");
-    let reader = apache_avro::Reader::new(&bytes[..]).expect("reader");
-    let schema = reader.writer_schema().clone();
-    let mut records: Vec<Value> = reader.map(|r| r.expect("record")).collect();
-    let Value::Record(fields) = &mut records[0] else {
-        panic!("an alert record")
-    };
-    edit(fields);
-    let mut writer = apache_avro::Writer::new(&schema, Vec::new()).expect("writer");
-    for r in records {
-        writer.append_value(r).expect("append");
-    }
-    writer.into_inner().expect("flush")
+    crate::common::rewrite_alert_at(&good_file(), edit)
 }
 
 /// Rewrites one cutout of a real alert through apache-avro with the alert's own schema.
@@ -168,21 +155,7 @@ fn nan_stamps_and_edge_stamps_reach_the_model_input() {
 
 /// A real alert with one candidate field set to `value`.
 fn rewrite_candidate(field: &str, value: f64) -> Vec<u8> {
-    use apache_avro::types::Value;
-    rewrite_alert(|fields| {
-        let (_, candidate) = fields
-            .iter_mut()
-            .find(|(name, _)| name == "candidate")
-            .expect("candidate");
-        let Value::Record(candidate) = candidate else {
-            panic!("a candidate record")
-        };
-        let (_, v) = candidate
-            .iter_mut()
-            .find(|(name, _)| name == field)
-            .expect("the field");
-        *v = Value::Double(value);
-    })
+    crate::common::with_candidate_field(&good_file(), field, value)
 }
 
 #[test]

@@ -91,6 +91,78 @@ fn a_run_whose_loss_is_no_longer_a_number_stops_with_the_reason_and_keeps_no_nan
     );
 }
 
+/// Copies the files under `from` to `to`, folders included; returns the files copied.
+fn copy_tree(from: &Path, to: &Path) -> Vec<PathBuf> {
+    std::fs::create_dir_all(to).expect("folder");
+    let mut copied = Vec::new();
+    for entry in std::fs::read_dir(from).expect("read folder") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("a name"));
+        if path.is_dir() {
+            copied.extend(copy_tree(&path, &target));
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+            copied.push(target);
+        }
+    }
+    copied
+}
+
+#[test]
+fn a_detection_with_a_feature_no_alert_carries_is_left_out_of_training_and_named() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut alerts: Vec<PathBuf> = copy_tree(simulated(), data.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "avro"))
+        .collect();
+    alerts.sort();
+    let corrupt = &alerts[0];
+    let object = corrupt
+        .parent()
+        .and_then(|p| p.file_name())
+        .expect("an object folder")
+        .to_string_lossy()
+        .into_owned();
+    // A double field, so that the value stays finite: its square overflows the features'
+    // statistics, and every object's ra was normalised against it.
+    let bytes = crate::common::with_candidate_field(corrupt, "ra", 1e300);
+    std::fs::write(corrupt, bytes).expect("write");
+    let run = tempfile::tempdir().expect("tempdir");
+    let config = TrainConfig {
+        data: vec![data.path().to_path_buf()],
+        labels: data.path().join("labels.csv"),
+        ..config(20)
+    };
+    let mut loaded = None;
+    let outcome = train(
+        &config,
+        run.path(),
+        &device(),
+        &AtomicBool::new(false),
+        &mut |e| {
+            if let TrainEvent::Loaded {
+                left_out,
+                first_left_out,
+                ..
+            } = e
+            {
+                loaded = Some((left_out, first_left_out));
+            }
+        },
+    )
+    .expect("the other detections train");
+    let (left_out, first) = loaded.expect("a Loaded event");
+    assert_eq!(left_out, 1);
+    let first = first.expect("the first left out is named");
+    assert!(
+        first.contains(&object) && first.contains("its ra is 1e300"),
+        "{first}"
+    );
+    let best = outcome.state.best_val_loss.expect("a validation");
+    assert!(best.is_finite(), "best validation loss {best}");
+    assert!(run.path().join("best.stampseq").is_file());
+}
+
 #[test]
 fn a_small_temporal_model_beats_chance_and_classifies() {
     let run = tempfile::tempdir().expect("tempdir");
