@@ -50,6 +50,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             .progress_chars("=> "),
     );
     let mut last_val = String::new();
+    // Not `bar.println`: a hidden bar (output not to a terminal, a log) prints nothing.
+    let say = |line: String| bar.suspend(|| eprintln!("{line}"));
     let outcome = train(&config, &args.out, &device, &cancel, &mut |e| match e {
         TrainEvent::Loaded {
             train,
@@ -59,18 +61,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             left_out,
             first_left_out,
         } => {
-            bar.println(format!(
+            say(format!(
                 "objects: {train} train, {val} validation, {test} test{}",
                 if from_cache { " (from the cache)" } else { "" }
             ));
             if let Some(first) = first_left_out {
-                bar.println(format!(
+                say(format!(
                     "{left_out} detection(s) left out of the data; the first, {first}"
                 ));
             }
         }
         TrainEvent::Resumed { iteration } => {
-            bar.println(format!(
+            say(format!(
                 "resuming at iteration {iteration} (Adam's moments restart from zero)"
             ));
             bar.set_position(iteration as u64);

@@ -396,11 +396,12 @@ struct Builder<'a> {
 /// NaN from the first step.
 const RAW_FEATURE_LIMIT: f64 = 1e15;
 
-/// The first raw feature whose value is finite yet beyond [`RAW_FEATURE_LIMIT`], with it.
+/// The first raw feature beyond [`RAW_FEATURE_LIMIT`] or infinite (a double too large for
+/// the alert's float field), with its value. NaN is a missing value, read as such.
 fn out_of_range<'a>(names: &'a [String], raw: &[f64]) -> Option<(&'a str, f64)> {
     raw.iter()
         .zip(names)
-        .find(|(x, _)| x.is_finite() && x.abs() > RAW_FEATURE_LIMIT)
+        .find(|(x, _)| !x.is_nan() && x.abs() > RAW_FEATURE_LIMIT)
         .map(|(&x, name)| (name.as_str(), x))
 }
 
