@@ -358,22 +358,27 @@ mod tests {
         }
     }
 
+    /// Why `check` refuses `config`.
+    fn refusal(config: &TrainConfig) -> String {
+        config.check().expect_err("refused").to_string()
+    }
+
+    fn trees_with(config: TrainConfig) -> TrainConfig {
+        TrainConfig {
+            model: ModelChoice::Trees(crate::model::trees::TreeConfig::default()),
+            ..config
+        }
+    }
+
     #[test]
     fn feature_dropout_is_a_chance_and_only_for_networks() {
         assert!(network_config(0.0).check().is_ok());
         assert!(network_config(0.2).check().is_ok());
         for bad in [-0.1, 1.5, f64::NAN] {
-            let err = network_config(bad)
-                .check()
-                .expect_err("refused")
-                .to_string();
+            let err = refusal(&network_config(bad));
             assert!(err.contains("feature_dropout"), "{err}");
         }
-        let trees = TrainConfig {
-            model: ModelChoice::Trees(crate::model::trees::TreeConfig::default()),
-            ..network_config(0.2)
-        };
-        let err = trees.check().expect_err("refused").to_string();
+        let err = refusal(&trees_with(network_config(0.2)));
         assert!(err.contains("feature_dropout is for networks"), "{err}");
     }
 
@@ -393,16 +398,9 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert!(err.contains("needs source_groups"), "{err}");
-        let err = with(false, Some("groups.csv"))
-            .check()
-            .expect_err("refused")
-            .to_string();
+        let err = refusal(&with(false, Some("groups.csv")));
         assert!(err.contains("needs balance_classes"), "{err}");
-        let trees = TrainConfig {
-            model: ModelChoice::Trees(crate::model::trees::TreeConfig::default()),
-            ..with(true, Some("groups.csv"))
-        };
-        let err = trees.check().expect_err("refused").to_string();
+        let err = refusal(&trees_with(with(true, Some("groups.csv"))));
         assert!(err.contains("balance_sources is for networks"), "{err}");
     }
 }

@@ -31,6 +31,19 @@ impl Object {
     pub fn steps(&self) -> usize {
         self.days.len()
     }
+
+    /// An object of one detection without features or stamps, for the tests of sampling
+    /// and selection.
+    #[cfg(test)]
+    pub fn one_step(object_id: &str, class: usize) -> Self {
+        Self {
+            object_id: object_id.into(),
+            class,
+            days: vec![0.0],
+            raw: Vec::new(),
+            stamps: Vec::new(),
+        }
+    }
 }
 
 /// What the data held, for reports and the model's provenance.

@@ -641,13 +641,7 @@ mod tests {
     use super::*;
 
     fn object(id: &str, class: usize) -> Object {
-        Object {
-            object_id: id.into(),
-            class,
-            days: vec![0.0],
-            raw: Vec::new(),
-            stamps: Vec::new(),
-        }
+        Object::one_step(id, class)
     }
 
     #[test]
