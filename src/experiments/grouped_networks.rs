@@ -150,7 +150,12 @@ fn write_parts(path: &Path, parts: &BTreeMap<String, &str>) -> Result<(), Benchm
     for (id, part) in parts {
         s.push_str(&format!("{id},{part}\n"));
     }
-    crate::atomic::write_atomic(path, s.as_bytes()).map_err(|e| BenchmarkError::File {
+    write_text(path, &s)
+}
+
+/// A fold's CSV, written whole or not at all.
+fn write_text(path: &Path, text: &str) -> Result<(), BenchmarkError> {
+    crate::atomic::write_atomic(path, text.as_bytes()).map_err(|e| BenchmarkError::File {
         path: path.into(),
         source: Box::new(e),
     })
@@ -169,10 +174,7 @@ fn write_groups(path: &Path, fold: &Fold, objects: &[GroupedObject]) -> Result<(
             s.push_str(&format!("{id},{g}\n"));
         }
     }
-    crate::atomic::write_atomic(path, s.as_bytes()).map_err(|e| BenchmarkError::File {
-        path: path.into(),
-        source: Box::new(e),
-    })
+    write_text(path, &s)
 }
 
 /// Retrains the network of `input.config` on every cross-source fold and answers each

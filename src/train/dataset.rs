@@ -322,7 +322,6 @@ impl Dataset {
             summary: &mut summary,
             objects: Vec::new(),
             sides: BTreeMap::new(),
-            first_bad: None,
             feature_names: FeatureSet::of_survey(survey).raw_network_features(&config.features),
         };
         let by_object = AnyAlert::by_object_in_time(alerts);
@@ -345,13 +344,11 @@ impl Dataset {
         let Builder {
             objects,
             sides,
-            first_bad,
             feature_names,
             ..
         } = builder;
-        summary.first_left_out.clone_from(&first_bad);
         if objects.is_empty() {
-            if let Some(first) = first_bad {
+            if let Some(first) = &summary.first_left_out {
                 return Err(TrainError::Data(format!(
                     "no labelled detection could be preprocessed for the model ({} left out; the first, {first})",
                     summary.bad_detections
@@ -397,16 +394,14 @@ struct Builder<'a> {
     objects: Vec<Object>,
     /// Stamps read, by science cutout side.
     sides: BTreeMap<usize, usize>,
-    /// Why the first detection left out could not be preprocessed.
-    first_bad: Option<String>,
     /// The raw features' names, to say which one is out of range.
     feature_names: Vec<String>,
 }
 
 /// The largest magnitude a raw feature may have. No feature of either survey comes near it
-/// (magnitudes, scores, counts, ratios of fluxes); a value beyond it is a corrupt alert, and
-/// its square would swamp or overflow the features' statistics, so that the network learns
-/// NaN from the first step.
+/// (magnitudes, scores, counts, ratios of fluxes); a value beyond it is a corrupt alert, whose
+/// square would swamp or overflow the features' statistics that every object is normalised
+/// with.
 const RAW_FEATURE_LIMIT: f64 = 1e15;
 
 /// The first raw feature beyond [`RAW_FEATURE_LIMIT`] or infinite (a double too large for
@@ -446,8 +441,8 @@ impl Builder<'_> {
                 Ok(s) => {
                     if let Some((name, x)) = out_of_range(&self.feature_names, &s.raw) {
                         self.summary.bad_detections += 1;
-                        self.first_bad.get_or_insert_with(|| {
-                            format!("{object_id}: its {name} is {x:e}, beyond any value an alert carries (1e15)")
+                        self.summary.first_left_out.get_or_insert_with(|| {
+                            format!("{object_id}: its {name} is {x:e}, beyond any value an alert carries ({RAW_FEATURE_LIMIT:e})")
                         });
                         continue;
                     }
@@ -455,7 +450,7 @@ impl Builder<'_> {
                     let Some(day) = crate::model::days_after_first(t0, s.time, object.steps() == 0)
                     else {
                         self.summary.bad_detections += 1;
-                        self.first_bad.get_or_insert_with(|| {
+                        self.summary.first_left_out.get_or_insert_with(|| {
                             format!("{object_id}: no observation time to place it after the first detection")
                         });
                         continue;
@@ -467,7 +462,8 @@ impl Builder<'_> {
                 }
                 Err(e) => {
                     self.summary.bad_detections += 1;
-                    self.first_bad
+                    self.summary
+                        .first_left_out
                         .get_or_insert_with(|| format!("{object_id}: {e}"));
                 }
             }
